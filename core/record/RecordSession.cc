@@ -1,0 +1,340 @@
+#include "core/record/RecordSession.h"
+
+#include <sched.h>
+#include <sys/stat.h>
+#include <x86intrin.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/task/Spawn.h"
+
+namespace rwd {
+
+// How many events the current task may record while others wait before the
+// scheduler switches away from it (fairness between runnable tasks).
+static constexpr int kTimesliceEvents = 64;
+
+RecTask* RecordSession::find(pid_t tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+RecTask& RecordSession::add_task(pid_t tid, std::shared_ptr<AddressSpace> as) {
+  auto rt = std::make_unique<RecTask>();
+  rt->task = std::make_unique<Task>(Tid(tid), tid, std::move(as));
+  RecTask& ref = *rt;
+  tasks_[tid] = std::move(rt);
+  return ref;
+}
+
+Result<void> RecordSession::start() {
+  struct stat st;
+  if (fstat(1, &st) == 0) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
+  if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
+
+  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu};
+  auto pid = spawn_traced(so);
+  if (!pid) return pid.error();
+  root_tid_ = *pid;
+  auto as = std::make_shared<AddressSpace>();
+  REWIND_TRY(as->open_for(root_tid_));
+  RecTask& t = add_task(root_tid_, as);
+  // The initial execve has no recorded entry: its exit is event 1.
+  t.in_syscall = true;
+  t.exec_pending = true;
+  t.syscall_nr = 59;  // __NR_execve
+  REWIND_TRY(on_exec_done(t, /*initial=*/true));
+  current_ = &t;
+  t.parked = true;
+  return ok_result();
+}
+
+Result<int> RecordSession::run() {
+  REWIND_TRY(start());
+  while (!tasks_.empty()) {
+    if (!current_) {
+      current_ = pick_next();
+      slice_events_ = 0;
+      if (!current_) {
+        REWIND_TRY(wait_one());
+        continue;
+      }
+      REWIND_LOG(Sched, "switch to tid %d", current_->task->real_tid());
+    }
+    RecTask& t = *current_;
+    if (t.parked) {
+      t.parked = false;
+      t.running = true;
+      REWIND_TRY(t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0)));
+      continue;
+    }
+    if (!t.pending) {
+      REWIND_TRY(wait_one());
+      continue;
+    }
+    WaitStatus st = *t.pending;
+    t.pending.reset();
+    auto next = process_stop(t, st);
+    if (!next) return next.error();
+    if (*next == Next::Gone) {
+      current_ = nullptr;
+      continue;
+    }
+    t.parked = true;
+    bool others_waiting = false;
+    for (auto& [tid, o] : tasks_)
+      if (o.get() != &t && (o->pending || o->parked)) others_waiting = true;
+    if (*next == Next::EnterKernel || (others_waiting && ++slice_events_ >= kTimesliceEvents)) {
+      if (*next == Next::EnterKernel) {
+        // Let it into the kernel now; its exit stop is processed when it is
+        // next scheduled.
+        t.parked = false;
+        t.running = true;
+        REWIND_TRY(t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0)));
+      }
+      current_ = nullptr;
+    }
+  }
+  if (!root_status_) return Error{"the initial process vanished without an exit status"};
+  return *root_status_;
+}
+
+// Round-robin over tasks with something to do, starting after the last pick.
+RecTask* RecordSession::pick_next() {
+  auto ready = [](const RecTask& t) { return t.pending || t.parked; };
+  for (auto it = tasks_.upper_bound(last_pick_); it != tasks_.end(); ++it)
+    if (ready(*it->second)) return last_pick_ = it->first, it->second.get();
+  for (auto it = tasks_.begin(); it != tasks_.end() && it->first <= last_pick_; ++it)
+    if (ready(*it->second)) return last_pick_ = it->first, it->second.get();
+  return nullptr;
+}
+
+Result<void> RecordSession::wait_one() {
+  auto w = wait_for(-1);
+  if (!w) return w.error();
+  if (w->status.is_exit()) return on_reaped(w->tid, w->status);
+  RecTask* t = find(w->tid);
+  if (!t) {
+    // A new child can report its first stop before its parent reports
+    // PTRACE_EVENT_FORK/CLONE; the parent's event links it up later.
+    auto as = std::make_shared<AddressSpace>();
+    REWIND_TRY(as->open_for(w->tid));
+    t = &add_task(w->tid, as);
+    t->initial_stop_pending = true;
+  }
+  t->running = false;
+  t->pending = w->status;
+  return ok_result();
+}
+
+Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
+  RecTask* t = find(tid);
+  if (tid == root_tid_) root_status_ = st.raw();
+  if (!t) return ok_result();
+  if (!t->exit_recorded) {
+    // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
+    // exit where it became known.
+    trace::Event e;
+    e.num = next_event();
+    e.tid = t->task->rec_tid();
+    e.kind = trace::EventKind::Exit;
+    e.exit_status = st.raw();
+    REWIND_TRY(write_event(e));
+    trace::TaskEvent te;
+    te.event = e.num;
+    te.kind = trace::TaskEventKind::Exit;
+    te.tid = e.tid;
+    te.exit_status = st.raw();
+    REWIND_TRY(writer_.write_task_event(te));
+  }
+  if (current_ == t) current_ = nullptr;
+  tasks_.erase(tid);
+  return ok_result();
+}
+
+Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus st) {
+  switch (st.kind()) {
+    case WaitStatus::Kind::SyscallStop: {
+      auto kind = t.task->syscall_stop_kind();
+      if (!kind) return kind.error();
+      if (*kind == SyscallStopKind::Entry) return on_syscall_entry(t);
+      if (*kind == SyscallStopKind::Exit) return on_syscall_exit(t);
+      return Next::Continue;
+    }
+    case WaitStatus::Kind::SignalDeliveryStop:
+      return on_signal_stop(t, st.stop_sig());
+    case WaitStatus::Kind::EventStop:
+      return on_event_stop(t, st.ptrace_event());
+    case WaitStatus::Kind::GroupStop:
+      return Next::Continue;
+    case WaitStatus::Kind::Exited:
+    case WaitStatus::Kind::Killed:
+      break;
+  }
+  return Next::Gone;
+}
+
+static bool is_synchronous_fault(int sig, const siginfo_t& si) {
+  // Kernel-generated faults carry a positive si_code (SEGV_MAPERR,
+  // FPE_INTDIV, SI_KERNEL for #GP/int3, ...); kill/tgkill/sigqueue/timers
+  // carry SI_USER (0) or negative codes.
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
+      return si.si_code > 0;
+    default:
+      return false;
+  }
+}
+
+Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
+  Task& task = *t.task;
+  if (t.initial_stop_pending && sig == SIGSTOP) {
+    t.initial_stop_pending = false;  // the SIGSTOP ptrace gives an auto-attached child
+    return Next::Continue;
+  }
+  auto si = task.get_siginfo();
+  if (!si) {
+    // PTRACE_GETSIGINFO fails with EINVAL in a group-stop (ptrace(2)).
+    return Next::Continue;
+  }
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+
+  trace::Event e;
+  e.tid = task.rec_tid();
+  e.regs = *regs;
+
+  if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+    uint8_t insn[3] = {};
+    task.as().read_partial(RemotePtr(regs->rip), insn, 3);
+    bool rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
+    bool rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
+    if (rdtsc || rdtscp) {
+      // PR_SET_TSC made rdtsc fault; execute it here and record the value.
+      unsigned aux = 0;
+      uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
+      e.num = next_event();
+      e.kind = trace::EventKind::Rdtsc;
+      e.tsc = tsc;
+      e.tsc_aux = aux;
+      e.rdtscp = rdtscp;
+      REWIND_TRY(write_event(e));
+      user_regs_struct r = *regs;
+      r.rax = static_cast<uint32_t>(tsc);
+      r.rdx = tsc >> 32;
+      if (rdtscp) r.rcx = aux;
+      r.rip += rdtscp ? 3 : 2;
+      REWIND_TRY(task.set_regs(r));
+      t.at_exit_point = false;
+      return Next::Continue;
+    }
+  }
+
+  bool deliver_now = false;
+  if (is_synchronous_fault(sig, *si)) {
+    deliver_now = true;
+  } else if (t.redelivering_sig == sig) {
+    // Our tkill from the last syscall exit: restore the original siginfo.
+    REWIND_TRY(task.set_siginfo(t.redelivering_info));
+    *si = t.redelivering_info;
+    t.redelivering_sig = 0;
+    e.flags |= trace::kFlagAsyncSignal;
+    deliver_now = true;
+  } else if (t.at_exit_point && regs->rip == t.exit_rip) {
+    // Delivered on the way out of a syscall: a point replay can reproduce.
+    e.flags |= trace::kFlagAsyncSignal;
+    deliver_now = true;
+  }
+  if (!deliver_now) {
+    // Arrived at an arbitrary instruction: hold it until the task's next
+    // syscall exit (no-pmu.md, "Deterministic points need no counter").
+    REWIND_LOG(Record, "tid %d: deferring %s", task.real_tid(), signal_name(sig).c_str());
+    t.deferred_signals.push_back(*si);
+    return Next::Continue;
+  }
+  e.num = next_event();
+  e.kind = trace::EventKind::Signal;
+  e.signo = sig;
+  e.siginfo.assign(reinterpret_cast<uint8_t*>(&*si), reinterpret_cast<uint8_t*>(&*si) + sizeof(siginfo_t));
+  REWIND_TRY(write_event(e));
+  t.resume_sig = sig;
+  t.at_exit_point = false;
+  return Next::Continue;
+}
+
+Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) {
+  Task& task = *t.task;
+  switch (event) {
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: {
+      auto msg = task.get_event_msg();
+      if (!msg) return msg.error();
+      pid_t child = static_cast<pid_t>(*msg);
+      uint64_t flags = 0;
+      if (event == PTRACE_EVENT_FORK) flags = SIGCHLD;
+      else if (event == PTRACE_EVENT_VFORK) flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+      else if (t.syscall_nr == 435 /* clone3 */) {
+        auto f = task.read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
+        flags = f ? *f : 0;
+      } else {
+        flags = t.entry_regs.rdi;
+      }
+      std::shared_ptr<AddressSpace> as;
+      if (flags & CLONE_VM) {
+        as = task.shared_as();
+      } else {
+        as = std::make_shared<AddressSpace>();
+        REWIND_TRY(as->open_for(child));
+        as->has_stub_page = task.as().has_stub_page;
+      }
+      RecTask* c = find(child);
+      if (c) {
+        c->task->set_address_space(as);  // it stopped before this event
+      } else {
+        c = &add_task(child, as);
+        c->initial_stop_pending = true;
+      }
+      c->parent = task.rec_tid();
+      trace::TaskEvent te;
+      te.event = t.entry_event;
+      te.kind = trace::TaskEventKind::Clone;
+      te.tid = Tid(child);
+      te.parent_tid = task.rec_tid();
+      te.clone_flags = flags;
+      REWIND_TRY(writer_.write_task_event(te));
+      // A vfork parent sleeps until the child execs or exits.
+      return event == PTRACE_EVENT_VFORK ? Next::EnterKernel : Next::Continue;
+    }
+    case PTRACE_EVENT_EXEC:
+      t.exec_pending = true;
+      return Next::Continue;
+    case PTRACE_EVENT_EXIT: {
+      auto msg = task.get_event_msg();
+      if (!msg) return msg.error();
+      auto regs = task.get_regs();
+      trace::Event e;
+      e.num = next_event();
+      e.tid = task.rec_tid();
+      e.kind = trace::EventKind::Exit;
+      e.exit_status = static_cast<int>(*msg);
+      if (regs) e.regs = *regs;
+      REWIND_TRY(write_event(e));
+      trace::TaskEvent te;
+      te.event = e.num;
+      te.kind = trace::TaskEventKind::Exit;
+      te.tid = e.tid;
+      te.exit_status = e.exit_status;
+      REWIND_TRY(writer_.write_task_event(te));
+      t.exit_recorded = true;
+      // Dying may wait on other tasks (e.g. a thread-group leader); don't
+      // hold the CPU for it.
+      return Next::EnterKernel;
+    }
+    default:
+      return Next::Continue;
+  }
+}
+
+}  // namespace rwd

@@ -1,0 +1,117 @@
+// Recording: runs a program tree under ptrace and writes every
+// non-deterministic input into a trace. Events happen only at points where a
+// thread stops for us by itself (syscalls, trapped rdtsc, synchronous
+// faults), so replay needs no performance counter to find them
+// (../shared/design/no-pmu.md).
+//
+// Scheduling: at most one task runs user code at a time, all on one CPU. A
+// task that enters a syscall that may block is let into the kernel and
+// another task is scheduled; when its syscall finishes the kernel stops it at
+// the syscall-exit stop, and its stop is *processed* (recorded) only when the
+// scheduler picks it. So the global event order is also the order in which
+// user-space code ran, which is what makes threads replayable later.
+#pragma once
+
+#include <sys/user.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+#include "core/task/Task.h"
+#include "core/trace/TraceWriter.h"
+
+namespace rwd {
+
+struct RecordOptions {
+  std::string exe_path;  // resolved path of the program
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  int cpu = 0;
+};
+
+// Per-task recorder state.
+struct RecTask {
+  std::unique_ptr<Task> task;
+  Tid parent;
+  bool running = false;                 // resumed; its next stop has not been seen
+  std::optional<WaitStatus> pending;    // seen by waitpid, not yet processed
+  bool parked = false;                  // processed, waiting to be resumed
+  int resume_sig = 0;                   // signal to inject when resumed
+  bool initial_stop_pending = false;    // new child: its first SIGSTOP is ours
+  bool exit_recorded = false;
+
+  // Syscall in progress (between entry and exit stops).
+  bool in_syscall = false;
+  bool syscall_skipped = false;
+  bool exec_pending = false;            // PTRACE_EVENT_EXEC seen
+  int64_t syscall_nr = -1;
+  user_regs_struct entry_regs{};
+  EventNum entry_event;
+
+  // For delivering asynchronous signals at deterministic points: true while
+  // the task is at (or has not run user code since) a syscall-exit stop.
+  bool at_exit_point = false;
+  uint64_t exit_rip = 0;
+  std::deque<siginfo_t> deferred_signals;  // async signals held for the next exit point
+  int redelivering_sig = 0;                // sent with tkill, awaiting its delivery stop
+  siginfo_t redelivering_info{};
+};
+
+class RecordSession {
+ public:
+  RecordSession(const RecordOptions& options, trace::TraceWriter& writer)
+      : options_(options), writer_(writer) {}
+
+  // Records until every task has exited. Returns the wait status of the
+  // initial process.
+  Result<int> run();
+
+ private:
+  enum class Next {
+    Continue,     // resume the task; it stays the current task
+    EnterKernel,  // resume it into a syscall that may block; schedule another
+    Gone,         // the task has exited
+  };
+
+  Result<void> start();
+  Result<void> wait_one();
+  RecTask* pick_next();
+  Result<Next> process_stop(RecTask& t, WaitStatus st);
+  Result<Next> on_signal_stop(RecTask& t, int sig);
+  Result<Next> on_event_stop(RecTask& t, int event);
+  Result<void> on_reaped(pid_t tid, WaitStatus st);
+
+  // RecordSyscall.cc
+  Result<Next> on_syscall_entry(RecTask& t);
+  Result<Next> on_syscall_exit(RecTask& t);
+  Result<void> on_exec_done(RecTask& t, bool initial);
+  Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
+  Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
+  uint32_t stdio_flag(RecTask& t, uint64_t fd);
+
+  EventNum next_event() { return EventNum(++last_event_); }
+  Result<void> write_event(trace::Event& e) { return writer_.write_event(e); }
+  RecTask* find(pid_t tid);
+  RecTask& add_task(pid_t tid, std::shared_ptr<AddressSpace> as);
+
+  const RecordOptions& options_;
+  trace::TraceWriter& writer_;
+  std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
+  RecTask* current_ = nullptr;
+  pid_t root_tid_ = 0;
+  pid_t last_pick_ = 0;
+  std::optional<int> root_status_;
+  uint64_t last_event_ = 0;
+  int slice_events_ = 0;
+  std::set<int64_t> warned_syscalls_;
+  dev_t stdout_dev_ = 0, stderr_dev_ = 0;
+  ino_t stdout_ino_ = 0, stderr_ino_ = 0;
+};
+
+}  // namespace rwd

@@ -1,0 +1,325 @@
+// The syscall half of recording: what is written at syscall entry and exit,
+// execve, and capturing mapped files.
+#include <elf.h>
+#include <fcntl.h>
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/record/RecordSession.h"
+#include "core/syscalls/SyscallTable.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+namespace {
+
+class TaskMemoryReader : public sys::TraceeMemoryReader {
+ public:
+  explicit TaskMemoryReader(Task& t) : t_(t) {}
+  Result<void> read(uint64_t addr, void* buf, size_t len) override {
+    return t_.read_mem(RemotePtr(addr), buf, len);
+  }
+
+ private:
+  Task& t_;
+};
+
+bool is_error_result(int64_t ret) { return ret < 0 && ret >= -4095; }
+
+std::string proc_path(pid_t tid, const std::string& rest) {
+  return "/proc/" + std::to_string(tid) + "/" + rest;
+}
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n < 0) return {};
+  return std::string(buf, n);
+}
+
+std::string strip_deleted(std::string name) {
+  static const std::string kDeleted = " (deleted)";
+  if (name.size() > kDeleted.size() &&
+      name.compare(name.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0)
+    name.resize(name.size() - kDeleted.size());
+  return name;
+}
+
+}  // namespace
+
+Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
+  Task& task = *t.task;
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  const int64_t nr = static_cast<int64_t>(regs->orig_rax);
+  t.at_exit_point = false;
+
+  trace::Event e;
+  e.num = next_event();
+  e.tid = task.rec_tid();
+  e.kind = trace::EventKind::SyscallEntry;
+  e.regs = *regs;
+  e.syscall_no = nr;
+
+  const sys::SyscallDesc* d = sys::find(nr);
+  bool skip = false;
+  if (!d) {
+    if (warned_syscalls_.insert(nr).second)
+      warn("unsupported syscall %s (%lld): the program gets ENOSYS", sys::name(nr).c_str(),
+           static_cast<long long>(nr));
+    skip = true;
+  } else if (nr == SYS_rseq) {
+    // With rseq registered, the kernel writes the current CPU into tracee
+    // memory on every preemption: writes replay can't reproduce. Failing
+    // the registration makes glibc fall back (it checks the result).
+    skip = true;
+  }
+  if (skip) {
+    e.flags |= trace::kFlagSyscallSkipped;
+    user_regs_struct r = *regs;
+    r.orig_rax = static_cast<uint64_t>(-1);  // the kernel then returns -ENOSYS
+    REWIND_TRY(task.set_regs(r));
+  }
+  REWIND_TRY(write_event(e));
+  t.in_syscall = true;
+  t.syscall_skipped = skip;
+  t.syscall_nr = nr;
+  t.entry_regs = *regs;
+  t.entry_event = e.num;
+  t.exec_pending = false;
+  bool may_block = d && (d->flags & sys::kMayBlock);
+  return may_block && !skip ? Next::EnterKernel : Next::Continue;
+}
+
+uint32_t RecordSession::stdio_flag(RecTask& t, uint64_t fd) {
+  struct stat st;
+  if (stat(proc_path(t.task->real_tid(), "fd/" + std::to_string(fd)).c_str(), &st) < 0) return 0;
+  bool is_out = st.st_dev == stdout_dev_ && st.st_ino == stdout_ino_;
+  bool is_err = st.st_dev == stderr_dev_ && st.st_ino == stderr_ino_;
+  if (is_err && (fd == 2 || !is_out)) return trace::kFlagStderr;
+  if (is_out) return trace::kFlagStdout;
+  return 0;
+}
+
+Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
+  Task& task = *t.task;
+  if (!t.in_syscall) return Next::Continue;  // e.g. a new child returning from fork
+  if (t.exec_pending) {
+    REWIND_TRY(on_exec_done(t, /*initial=*/false));
+    return Next::Continue;
+  }
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  const int64_t nr = t.syscall_nr;
+  const int64_t ret = static_cast<int64_t>(regs->rax);
+
+  trace::Event e;
+  e.num = next_event();
+  e.tid = task.rec_tid();
+  e.kind = trace::EventKind::SyscallExit;
+  e.regs = *regs;
+  e.syscall_no = nr;
+  if (t.syscall_skipped) {
+    e.flags |= trace::kFlagSyscallSkipped;
+  } else if (const sys::SyscallDesc* d = sys::find(nr)) {
+    sys::SyscallArgs a;
+    a.nr = nr;
+    const user_regs_struct& er = t.entry_regs;
+    uint64_t args[6] = {er.rdi, er.rsi, er.rdx, er.r10, er.r8, er.r9};
+    std::copy(args, args + 6, a.a);
+    a.ret = ret;
+    TaskMemoryReader reader(task);
+    for (const sys::OutRange& r : sys::outputs(*d, a, reader)) {
+      if (r.len == 0) continue;
+      trace::MemWrite w;
+      w.addr = r.addr;
+      w.bytes.resize(r.len);
+      w.bytes.resize(task.as().read_partial(RemotePtr(r.addr), w.bytes.data(), r.len));
+      if (!w.bytes.empty()) e.writes.push_back(std::move(w));
+    }
+    if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
+    if ((d->flags & sys::kWritesOutput) && ret > 0) e.flags |= stdio_flag(t, a.a[0]);
+    if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
+  }
+  REWIND_TRY(write_event(e));
+  t.in_syscall = false;
+  t.at_exit_point = true;
+  t.exit_rip = regs->rip;
+  if (!t.deferred_signals.empty() && t.redelivering_sig == 0) {
+    // Deliver a held-back signal now, on the way out of this syscall: the
+    // kernel reports it before the task runs another instruction.
+    siginfo_t si = t.deferred_signals.front();
+    t.deferred_signals.pop_front();
+    t.redelivering_sig = si.si_signo;
+    t.redelivering_info = si;
+    REWIND_TRY(task.send_signal(si.si_signo));
+  }
+  return Next::Continue;
+}
+
+Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs) {
+  const user_regs_struct& er = t.entry_regs;
+  trace::MappingRecord m;
+  m.event = t.entry_event;
+  m.tid = t.task->rec_tid();
+  m.start = regs.rax;
+  m.end = regs.rax + ((er.rsi + 4095) & ~4095ull);
+  m.prot = static_cast<int>(er.rdx);
+  m.flags = static_cast<int>(er.r10);
+  m.file_offset = er.r9;
+  if (!(m.flags & MAP_ANONYMOUS)) {
+    std::string fd_path = proc_path(t.task->real_tid(), "fd/" + std::to_string(static_cast<int>(er.r8)));
+    struct stat st;
+    if (stat(fd_path.c_str(), &st) == 0) {
+      m.orig_path = strip_deleted(read_link(fd_path));
+      m.dev = st.st_dev;
+      m.inode = st.st_ino;
+      m.size = st.st_size;
+      m.mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+      if (S_ISREG(st.st_mode)) {
+        trace::FileToCapture f{m.orig_path, fd_path, st,
+                               (m.flags & MAP_SHARED) && (m.prot & PROT_WRITE)};
+        auto c = writer_.capture_file(f);
+        if (!c) return c.error().context("capturing mapped file " + m.orig_path);
+        m.trace_file = c->trace_file;
+        m.storage = c->storage;
+      }
+    }
+  }
+  return writer_.write_mapping(m);
+}
+
+Result<void> RecordSession::capture_exec_mappings(RecTask& t, trace::TaskEvent& exec) {
+  const pid_t tid = t.task->real_tid();
+  auto maps = read_proc_maps(tid);
+  if (!maps) return maps.error();
+  for (const KernelMapping& km : *maps) {
+    trace::MappingRecord m;
+    m.event = exec.event;
+    m.tid = t.task->rec_tid();
+    m.start = km.start;
+    m.end = km.end;
+    m.prot = km.prot;
+    m.flags = km.shared ? MAP_SHARED : MAP_PRIVATE;
+    m.file_offset = km.offset;
+    m.orig_path = strip_deleted(km.name);
+    if (km.is_file()) {
+      char range[64];
+      snprintf(range, sizeof range, "map_files/%lx-%lx", (unsigned long)km.start,
+               (unsigned long)km.end);
+      std::string access = proc_path(tid, range);
+      struct stat st;
+      if (stat(access.c_str(), &st) < 0) return Error::from_errno("stat " + access);
+      m.dev = st.st_dev;
+      m.inode = st.st_ino;
+      m.size = st.st_size;
+      m.mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+      auto c = writer_.capture_file({m.orig_path, access, st, km.shared && (km.prot & PROT_WRITE)});
+      if (!c) return c.error().context("capturing " + m.orig_path);
+      m.trace_file = c->trace_file;
+      m.storage = c->storage;
+      if (m.orig_path == exec.exe_path) {
+        exec.exe_trace_file = m.trace_file;
+      } else if (exec.interp_trace_file.empty()) {
+        exec.interp_path = m.orig_path;
+        exec.interp_trace_file = m.trace_file;
+      }
+    }
+    REWIND_TRY(writer_.write_mapping(m));
+  }
+  if (exec.exe_trace_file.empty())
+    return Error{"cannot find the mapping of the executable " + exec.exe_path};
+  return ok_result();
+}
+
+// Reads argv from the initial stack and hides the vDSO from the program
+// (AT_SYSINFO_EHDR -> AT_IGNORE), so glibc makes real, recordable
+// clock_gettime/gettimeofday/time/getcpu syscalls instead of reading the
+// vDSO's data page, which replay could not reproduce.
+static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<std::string>& argv) {
+  auto argc = task.read_val<uint64_t>(RemotePtr(rsp));
+  if (!argc) return argc.error();
+  uint64_t p = rsp + 8;
+  for (uint64_t i = 0; i < *argc; ++i, p += 8) {
+    auto ptr = task.read_val<uint64_t>(RemotePtr(p));
+    if (!ptr) return ptr.error();
+    auto s = task.as().read_c_string(RemotePtr(*ptr), 1 << 20);
+    argv.push_back(s ? *s : std::string());
+  }
+  p += 8;  // argv's NULL
+  for (;;) {  // envp
+    auto ptr = task.read_val<uint64_t>(RemotePtr(p));
+    if (!ptr) return ptr.error();
+    p += 8;
+    if (*ptr == 0) break;
+  }
+  for (;; p += 16) {  // auxv
+    auto type = task.read_val<uint64_t>(RemotePtr(p));
+    if (!type) return type.error();
+    if (*type == AT_NULL) break;
+    if (*type == AT_SYSINFO_EHDR) {
+      uint64_t ignore = AT_IGNORE;
+      REWIND_TRY(task.write_mem(RemotePtr(p), &ignore, sizeof ignore));
+    }
+  }
+  return ok_result();
+}
+
+Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
+  Task& task = *t.task;
+  const pid_t tid = task.real_tid();
+  if (!initial) {
+    // execve replaced the mm: /proc/PID/mem must be reopened.
+    auto as = std::make_shared<AddressSpace>();
+    REWIND_TRY(as->open_for(tid));
+    task.set_address_space(as);
+  }
+  trace::Event e;
+  e.num = next_event();
+  trace::TaskEvent te;
+  te.kind = trace::TaskEventKind::Exec;
+  te.tid = task.rec_tid();
+  te.event = initial ? e.num : t.entry_event;
+  te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
+  REWIND_TRY(capture_exec_mappings(t, te));
+  REWIND_TRY(install_stub_page(task));
+
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  REWIND_TRY(fix_initial_stack(task, regs->rsp, te.argv));
+  // The kernel-built initial stack (argv, envp, auxv, AT_RANDOM bytes, the
+  // file name) is replayed byte for byte, so the replayed process starts
+  // with the same stack even though replay execs a copy at another path.
+  auto maps = read_proc_maps(tid);
+  if (!maps) return maps.error();
+  for (const KernelMapping& km : *maps) {
+    if (regs->rsp >= km.start && regs->rsp < km.end) {
+      trace::MemWrite w;
+      w.addr = regs->rsp;
+      w.bytes.resize(km.end - regs->rsp);
+      REWIND_TRY(task.read_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+      e.writes.push_back(std::move(w));
+    }
+  }
+  e.tid = task.rec_tid();
+  e.kind = trace::EventKind::SyscallExit;
+  e.syscall_no = SYS_execve;
+  e.regs = *regs;
+  e.flags = trace::kFlagExecutedInReplay;
+  REWIND_TRY(writer_.write_task_event(te));
+  REWIND_TRY(write_event(e));
+  t.in_syscall = false;
+  t.exec_pending = false;
+  t.at_exit_point = true;
+  t.exit_rip = regs->rip;
+  return ok_result();
+}
+
+}  // namespace rwd

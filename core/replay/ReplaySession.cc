@@ -1,0 +1,441 @@
+#include "core/replay/ReplaySession.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/cpu/Cpuid.h"
+#include "core/syscalls/SyscallTable.h"
+#include "core/task/Spawn.h"
+
+namespace rwd {
+
+using trace::Event;
+using trace::EventKind;
+
+Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem::path& dir,
+                                                           const ReplayOptions& options) {
+  auto reader = trace::TraceReader::open(dir);
+  if (!reader) return reader.error();
+  std::unique_ptr<ReplaySession> s(new ReplaySession());
+  s->options_ = options;
+  s->reader_ = std::move(*reader);
+  const trace::TraceHeader& h = s->reader_->header();
+  auto missing = cpu::missing_features(h.cpuid, h.xcr0, cpu::read_all_cpuid_leaves(),
+                                       cpu::read_xcr0());
+  if (!missing.empty()) {
+    std::string list;
+    for (auto& f : missing) list += (list.empty() ? "" : ", ") + f;
+    std::string msg = "this CPU lacks features the recording CPU had (" + list +
+                      "); the program may take other code paths and replay would diverge";
+    if (!options.force_cpu) return Error{msg + ". Use --force to replay anyway."};
+    warn("%s", msg.c_str());
+  }
+  for (const auto& te : s->reader_->task_events()) s->task_events_.emplace(te.event.value, &te);
+  for (const auto& m : s->reader_->mappings()) s->mappings_.emplace(m.event.value, &m);
+  auto cpu = pin_tracer_to_one_cpu();
+  if (!cpu) return cpu.error();
+  s->cpu_ = *cpu;
+  return s;
+}
+
+ReplaySession::~ReplaySession() {
+  // Leave no tracee behind, whatever state replay stopped in.
+  for (auto& [tid, t] : tasks_) kill(t->task->real_tid(), SIGKILL);
+  for (auto& [tid, t] : tasks_) {
+    while (waitpid(t->task->real_tid(), nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+RepTask* ReplaySession::find(Tid rec_tid) {
+  auto it = tasks_.find(rec_tid.value);
+  return it == tasks_.end() ? nullptr : it->second.get();
+}
+
+const trace::TaskEvent* ReplaySession::task_event(EventNum n, trace::TaskEventKind kind) const {
+  auto [lo, hi] = task_events_.equal_range(n.value);
+  for (auto it = lo; it != hi; ++it)
+    if (it->second->kind == kind) return it->second;
+  return nullptr;
+}
+
+static const char* kind_name(EventKind k) {
+  switch (k) {
+    case EventKind::SyscallEntry: return "syscall entry";
+    case EventKind::SyscallExit: return "syscall exit";
+    case EventKind::Signal: return "signal";
+    case EventKind::Rdtsc: return "rdtsc";
+    case EventKind::Cpuid: return "cpuid";
+    case EventKind::Exit: return "exit";
+  }
+  return "?";
+}
+
+Error ReplaySession::divergence(const Event& e, const std::string& what) const {
+  std::string where = "replay diverged at event " + std::to_string(e.num.value) + " (tid " +
+                      std::to_string(e.tid.value) + ", " + kind_name(e.kind);
+  if (e.syscall_no >= 0) where += " " + sys::name(e.syscall_no);
+  if (e.kind == EventKind::Signal) where += " " + signal_name(e.signo);
+  return Error{where + "): " + what};
+}
+
+Result<void> ReplaySession::check_regs(const Event& e, const user_regs_struct& now) const {
+  struct Field {
+    const char* name;
+    unsigned long long user_regs_struct::*p;
+  };
+  static const Field kFields[] = {
+      {"rip", &user_regs_struct::rip}, {"rsp", &user_regs_struct::rsp},
+      {"rax", &user_regs_struct::rax}, {"rbx", &user_regs_struct::rbx},
+      {"rcx", &user_regs_struct::rcx}, {"rdx", &user_regs_struct::rdx},
+      {"rsi", &user_regs_struct::rsi}, {"rdi", &user_regs_struct::rdi},
+      {"rbp", &user_regs_struct::rbp}, {"r8", &user_regs_struct::r8},
+      {"r9", &user_regs_struct::r9},   {"r10", &user_regs_struct::r10},
+      {"r11", &user_regs_struct::r11}, {"r12", &user_regs_struct::r12},
+      {"r13", &user_regs_struct::r13}, {"r14", &user_regs_struct::r14},
+      {"r15", &user_regs_struct::r15}, {"orig_rax", &user_regs_struct::orig_rax},
+      {"fs_base", &user_regs_struct::fs_base}, {"gs_base", &user_regs_struct::gs_base},
+      {"cs", &user_regs_struct::cs}, {"ss", &user_regs_struct::ss},
+  };
+  std::string diffs;
+  char buf[128];
+  for (const Field& f : kFields) {
+    if (e.regs.*f.p != now.*f.p) {
+      snprintf(buf, sizeof buf, "%s%s recorded 0x%llx, replayed 0x%llx", diffs.empty() ? "" : "; ",
+               f.name, e.regs.*f.p, now.*f.p);
+      diffs += buf;
+    }
+  }
+  // RF and TF (resume and trap flags) depend on how the task was resumed.
+  const unsigned long long kFlagsMask = ~0x10100ull;
+  if ((e.regs.eflags & kFlagsMask) != (now.eflags & kFlagsMask)) {
+    snprintf(buf, sizeof buf, "%seflags recorded 0x%llx, replayed 0x%llx",
+             diffs.empty() ? "" : "; ", e.regs.eflags, now.eflags);
+    diffs += buf;
+  }
+  if (!diffs.empty()) return divergence(e, "registers differ: " + diffs);
+  return ok_result();
+}
+
+Result<int> ReplaySession::run_to_end() {
+  for (;;) {
+    auto more = step();
+    if (!more) return more.error();
+    if (!*more) break;
+  }
+  if (!root_status_) return Error{"the trace ends before the initial process exited"};
+  return *root_status_;
+}
+
+Result<bool> ReplaySession::step() {
+  auto next = reader_->next_event();
+  if (!next) return next.error();
+  if (!*next) return false;
+  const Event& e = **next;
+  current_ = e.num;
+  REWIND_LOG(Replay, "event %llu tid %d %s %lld", (unsigned long long)e.num.value, e.tid.value,
+             kind_name(e.kind), (long long)e.syscall_no);
+  if (tasks_.empty() && !root_status_) {
+    REWIND_TRY(start(e));
+    return true;
+  }
+  switch (e.kind) {
+    case EventKind::SyscallEntry: REWIND_TRY(on_entry(e)); break;
+    case EventKind::SyscallExit: REWIND_TRY(on_exit(e)); break;
+    case EventKind::Signal: REWIND_TRY(on_signal(e)); break;
+    case EventKind::Rdtsc: REWIND_TRY(on_rdtsc(e)); break;
+    case EventKind::Exit: REWIND_TRY(on_task_exit(e)); break;
+    case EventKind::Cpuid: return divergence(e, "cpuid events are not supported by this rewind");
+  }
+  return true;
+}
+
+Result<void> ReplaySession::start(const Event& e) {
+  const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
+  if (e.kind != EventKind::SyscallExit || !te)
+    return Error{reader_->dir().string() + ": the trace does not start with an execve"};
+  SpawnOptions so;
+  so.exe_path = reader_->file_path(te->exe_trace_file).string();
+  so.argv = te->argv;
+  so.env = reader_->header().env;
+  so.cpu = cpu_;
+  auto pid = spawn_traced(so);
+  if (!pid) return pid.error();
+  auto as = std::make_shared<AddressSpace>();
+  REWIND_TRY(as->open_for(*pid));
+  auto t = std::make_unique<RepTask>();
+  t->task = std::make_unique<Task>(e.tid, *pid, as);
+  RepTask& ref = *t;
+  tasks_[e.tid.value] = std::move(t);
+  root_ = e.tid;
+  ref.in_syscall = true;
+  ref.syscall_nr = e.syscall_no;
+  ref.entry_event = e.num;
+  return post_exec(ref, e);
+}
+
+static bool is_sync_fault(int sig, const siginfo_t& si) {
+  switch (sig) {
+    case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
+      return si.si_code > 0;
+    default:
+      return false;
+  }
+}
+
+Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
+  Task& task = *t.task;
+  for (;;) {
+    if (!t.running) {
+      REWIND_TRY(task.resume(ResumeRequest::Syscall, std::exchange(t.inject_sig, 0)));
+      t.running = true;
+    }
+    auto w = task.wait();
+    if (!w) return w.error();
+    t.running = false;
+    WaitStatus st = w->status;
+    switch (st.kind()) {
+      case WaitStatus::Kind::Exited:
+      case WaitStatus::Kind::Killed:
+        if (want == Want::Reaped) return st;
+        return divergence(e, "the task ended unexpectedly (wait status 0x" +
+                                 std::to_string(st.raw()) + ")");
+      case WaitStatus::Kind::SignalDeliveryStop: {
+        int sig = st.stop_sig();
+        if (t.initial_stop_pending && sig == SIGSTOP) {
+          t.initial_stop_pending = false;
+          if (t.fix_child_tid_addr) {
+            // The kernel stored the live tid (CLONE_CHILD_SETTID); the
+            // program must see the recorded one.
+            pid_t rec = task.rec_tid().value;
+            REWIND_TRY(task.write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
+            t.fix_child_tid_addr = 0;
+          }
+          continue;
+        }
+        if (want == Want::Signal && sig == e.signo) return st;
+        if (want == Want::Rdtsc && sig == SIGSEGV) return st;
+        auto si = task.get_siginfo();
+        if (si && is_sync_fault(sig, *si)) {
+          auto regs = task.get_regs();
+          char buf[64];
+          snprintf(buf, sizeof buf, " at rip 0x%llx", regs ? regs->rip : 0ull);
+          return divergence(e, "the task got an unrecorded " + signal_name(sig) + buf);
+        }
+        // A signal the live kernel generated (SIGCHLD from a child that
+        // really exited, ...): the recorded deliveries are replayed
+        // explicitly, so drop it.
+        continue;
+      }
+      case WaitStatus::Kind::SyscallStop: {
+        auto k = task.syscall_stop_kind();
+        if (!k) return k.error();
+        if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return st;
+        if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return st;
+        if (*k == SyscallStopKind::Exit && !t.in_syscall) continue;  // a child's return from fork
+        auto regs = task.get_regs();
+        return divergence(e, std::string("the task reached a syscall ") +
+                                 (*k == SyscallStopKind::Entry ? "entry" : "exit") + " of " +
+                                 sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
+                                 " instead");
+      }
+      case WaitStatus::Kind::EventStop: {
+        int ev = st.ptrace_event();
+        if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
+          REWIND_TRY(register_child(t, ev));
+          if (want == Want::ForkEvent) return st;
+          continue;
+        }
+        if (ev == PTRACE_EVENT_EXEC) {
+          t.exec_pending = true;
+          continue;
+        }
+        if (ev == PTRACE_EVENT_EXIT) {
+          if (want == Want::ExitEvent) return st;
+          return divergence(e, "the task began to exit unexpectedly");
+        }
+        continue;
+      }
+      case WaitStatus::Kind::GroupStop:
+        continue;
+    }
+  }
+}
+
+Result<void> ReplaySession::register_child(RepTask& parent, int event) {
+  auto msg = parent.task->get_event_msg();
+  if (!msg) return msg.error();
+  pid_t real_child = static_cast<pid_t>(*msg);
+  const trace::TaskEvent* te = task_event(parent.entry_event, trace::TaskEventKind::Clone);
+  if (!te) {
+    kill(real_child, SIGKILL);
+    return Error{"replay diverged: tid " + std::to_string(parent.task->rec_tid().value) +
+                 " created a task the recording did not have"};
+  }
+  std::shared_ptr<AddressSpace> as;
+  if (te->clone_flags & CLONE_VM) {
+    as = parent.task->shared_as();
+  } else {
+    as = std::make_shared<AddressSpace>();
+    REWIND_TRY(as->open_for(real_child));
+    as->has_stub_page = parent.task->as().has_stub_page;
+  }
+  auto c = std::make_unique<RepTask>();
+  c->task = std::make_unique<Task>(te->tid, real_child, as);
+  c->initial_stop_pending = true;
+  if (te->clone_flags & CLONE_CHILD_SETTID) {
+    const user_regs_struct& r = parent.entry_regs;
+    if (parent.syscall_nr == SYS_clone3) {
+      auto ctid = parent.task->read_val<uint64_t>(RemotePtr(r.rdi + 16));
+      if (ctid) c->fix_child_tid_addr = *ctid;
+    } else {
+      c->fix_child_tid_addr = r.r10;  // clone(flags, stack, ptid, ctid, tls)
+    }
+  }
+  tasks_[te->tid.value] = std::move(c);
+  return ok_result();
+}
+
+Result<void> ReplaySession::on_entry(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  Task& task = *t->task;
+  auto st = advance(*t, Want::SyscallEntry, e);
+  if (!st) return st.error();
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  REWIND_TRY(check_regs(e, *regs));
+  const int64_t nr = e.syscall_no;
+  t->in_syscall = true;
+  t->syscall_nr = nr;
+  t->entry_regs = *regs;
+  t->entry_event = e.num;
+  t->exec_pending = false;
+
+  bool native = false;
+  bool fork_like = false;
+  const sys::SyscallDesc* d = sys::find(nr);
+  if (e.flags & trace::kFlagSyscallSkipped) {
+    native = false;
+  } else if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork) {
+    native = fork_like = task_event(e.num, trace::TaskEventKind::Clone) != nullptr;
+  } else if (nr == SYS_execve || nr == SYS_execveat) {
+    const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
+    if (te) {
+      REWIND_TRY(prepare_exec(*t, *te));
+      native = true;
+    }
+  } else if (nr == SYS_mmap || nr == SYS_mremap) {
+    native = false;  // done by injection at the exit stop, at the recorded address
+  } else if (d && d->replay == sys::ReplayMode::Execute) {
+    native = true;
+  }
+  t->native = native;
+  if (!native) {
+    user_regs_struct r = *regs;
+    r.orig_rax = static_cast<uint64_t>(-1);  // skip it: the kernel returns -ENOSYS
+    REWIND_TRY(task.set_regs(r));
+  }
+  if (fork_like) {
+    // Run the fork now, so the child exists when its first event comes; the
+    // parent is left running toward its exit stop (or asleep, for vfork).
+    auto fe = advance(*t, Want::ForkEvent, e);
+    if (!fe) return fe.error();
+    REWIND_TRY(task.resume(ResumeRequest::Syscall));
+    t->running = true;
+  }
+  return ok_result();
+}
+
+Result<void> ReplaySession::on_exit(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  Task& task = *t->task;
+  auto st = advance(*t, Want::SyscallExit, e);
+  if (!st) return st.error();
+  if (t->exec_pending) return post_exec(*t, e);
+  const int64_t rec_ret = static_cast<int64_t>(e.regs.rax);
+  const bool failed = rec_ret < 0 && rec_ret >= -4095;
+  if (!(e.flags & trace::kFlagSyscallSkipped) && !failed) {
+    if (e.syscall_no == SYS_mmap) REWIND_TRY(replay_mmap(*t, e));
+    if (e.syscall_no == SYS_mremap) REWIND_TRY(replay_mremap(*t, e));
+    if (e.syscall_no == SYS_brk && t->native) {
+      auto now = task.get_regs();
+      if (now && now->rax != e.regs.rax)
+        return divergence(e, "brk returned a different break than recorded");
+    }
+  }
+  if (e.flags & (trace::kFlagStdout | trace::kFlagStderr)) REWIND_TRY(emit_output(*t, e));
+  REWIND_TRY(task.set_regs(e.regs));
+  for (const trace::MemWrite& w : e.writes)
+    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  t->in_syscall = false;
+  return ok_result();
+}
+
+Result<void> ReplaySession::on_signal(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  Task& task = *t->task;
+  if (e.flags & trace::kFlagAsyncSignal) {
+    // Recorded at the exit of the task's last syscall, where the task still
+    // sits (tasks are resumed lazily): raise it there again.
+    if (t->running) return divergence(e, "asynchronous signal expected at a syscall exit");
+    REWIND_TRY(task.send_signal(e.signo));
+  }
+  auto st = advance(*t, Want::Signal, e);
+  if (!st) return st.error();
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  REWIND_TRY(check_regs(e, *regs));
+  if (e.siginfo.size() == sizeof(siginfo_t)) {
+    siginfo_t si;
+    memcpy(&si, e.siginfo.data(), sizeof si);
+    REWIND_TRY(task.set_siginfo(si));
+  }
+  t->inject_sig = e.signo;
+  return ok_result();
+}
+
+Result<void> ReplaySession::on_rdtsc(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  auto st = advance(*t, Want::Rdtsc, e);
+  if (!st) return st.error();
+  auto regs = t->task->get_regs();
+  if (!regs) return regs.error();
+  REWIND_TRY(check_regs(e, *regs));
+  user_regs_struct r = *regs;
+  r.rax = static_cast<uint32_t>(e.tsc);
+  r.rdx = e.tsc >> 32;
+  if (e.rdtscp) r.rcx = e.tsc_aux;
+  r.rip += e.rdtscp ? 3 : 2;
+  REWIND_TRY(t->task->set_regs(r));
+  t->inject_sig = 0;
+  return ok_result();
+}
+
+Result<void> ReplaySession::on_task_exit(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  auto st = advance(*t, Want::ExitEvent, e);
+  if (!st) return st.error();
+  auto msg = t->task->get_event_msg();
+  if (msg && static_cast<int>(*msg) != e.exit_status)
+    return divergence(e, "exit status 0x" + std::to_string(*msg) + " differs from recorded 0x" +
+                             std::to_string(e.exit_status));
+  REWIND_TRY(t->task->resume(ResumeRequest::Cont));
+  t->running = true;
+  auto reaped = advance(*t, Want::Reaped, e);
+  if (!reaped) return reaped.error();
+  if (e.tid == root_) root_status_ = e.exit_status;
+  tasks_.erase(e.tid.value);
+  return ok_result();
+}
+
+}  // namespace rwd

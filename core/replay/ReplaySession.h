@@ -1,0 +1,100 @@
+// Replay: re-executes a trace deterministically. User-space code runs for
+// real; syscalls are emulated from the trace (result registers and the
+// memory the kernel wrote are put back), except those that build process
+// state (mmap family, clone/fork, execve, exit, signal dispositions), which
+// are executed so every mapping and task exists as recorded.
+//
+// Tasks are resumed lazily, in event order: a task runs only when its next
+// event is the next one in the trace, so user-space code runs in the order
+// recorded. Registers are compared with the recording at every event; a
+// difference stops replay with an error naming the event, the task and the
+// registers.
+#pragma once
+
+#include <sys/user.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/base/Error.h"
+#include "core/task/Task.h"
+#include "core/trace/TraceReader.h"
+
+namespace rwd {
+
+struct ReplayOptions {
+  bool force_cpu = false;  // replay even if this CPU lacks recorded features
+  bool emit_output = true; // re-emit the program's stdout/stderr writes
+};
+
+struct RepTask {
+  std::unique_ptr<Task> task;
+  bool running = false;              // resumed, next stop not yet seen
+  int inject_sig = 0;                // signal to deliver on the next resume
+  bool initial_stop_pending = false; // a new child's SIGSTOP
+  uint64_t fix_child_tid_addr = 0;   // CLONE_CHILD_SETTID: where to put the recorded tid
+
+  bool in_syscall = false;
+  bool native = false;               // the kernel executes this syscall
+  bool exec_pending = false;         // PTRACE_EVENT_EXEC seen
+  int64_t syscall_nr = -1;
+  user_regs_struct entry_regs{};
+  EventNum entry_event;
+};
+
+class ReplaySession {
+ public:
+  static Result<std::unique_ptr<ReplaySession>> open(const std::filesystem::path& trace,
+                                                     const ReplayOptions& options);
+  ~ReplaySession();
+
+  // Replays the next event; false at the end of the trace.
+  Result<bool> step();
+  // Replays to the end. Returns the recorded wait status of the initial process.
+  Result<int> run_to_end();
+
+  const trace::TraceReader& reader() const { return *reader_; }
+  EventNum current_event() const { return current_; }
+
+ private:
+  enum class Want { SyscallEntry, SyscallExit, Signal, Rdtsc, ForkEvent, ExitEvent, Reaped };
+
+  ReplaySession() = default;
+  Result<void> start(const trace::Event& e);
+  Result<WaitStatus> advance(RepTask& t, Want want, const trace::Event& e);
+  Result<void> on_entry(const trace::Event& e);
+  Result<void> on_exit(const trace::Event& e);
+  Result<void> on_signal(const trace::Event& e);
+  Result<void> on_rdtsc(const trace::Event& e);
+  Result<void> on_task_exit(const trace::Event& e);
+
+  // ReplaySyscall.cc
+  Result<void> post_exec(RepTask& t, const trace::Event& e);
+  Result<void> replay_mmap(RepTask& t, const trace::Event& e);
+  Result<void> replay_mremap(RepTask& t, const trace::Event& e);
+  Result<void> emit_output(RepTask& t, const trace::Event& e);
+  Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
+  Result<void> check_interpreter(RepTask& t, const trace::TaskEvent& te);
+  Result<void> register_child(RepTask& parent, int event);
+
+  RepTask* find(Tid rec_tid);
+  const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
+  Error divergence(const trace::Event& e, const std::string& what) const;
+  Result<void> check_regs(const trace::Event& e, const user_regs_struct& now) const;
+
+  ReplayOptions options_;
+  std::unique_ptr<trace::TraceReader> reader_;
+  std::map<pid_t, std::unique_ptr<RepTask>> tasks_;  // by recorded tid
+  std::multimap<uint64_t, const trace::TaskEvent*> task_events_;
+  std::multimap<uint64_t, const trace::MappingRecord*> mappings_;
+  std::map<std::string, bool> interp_checked_;
+  EventNum current_;
+  Tid root_;
+  std::optional<int> root_status_;
+  int cpu_ = 0;
+};
+
+}  // namespace rwd

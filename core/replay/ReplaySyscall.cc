@@ -1,0 +1,238 @@
+// The syscalls replay executes rather than emulates: execve, mmap and
+// mremap at their recorded addresses, and re-emitting stdout/stderr.
+#include <fcntl.h>
+#include <linux/mman.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplaySession.h"
+#include "core/syscalls/SyscallTable.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+using trace::Event;
+
+Result<void> ReplaySession::prepare_exec(RepTask& t, const trace::TaskEvent& te) {
+  // Exec the trace's copy of the executable, not the original path, which
+  // may have changed or vanished since recording. The argv and envp the
+  // program passed stay as they are.
+  Task& task = *t.task;
+  if (!task.as().has_stub_page) return Error{"no stub page in the task that execs"};
+  std::string path = reader_->file_path(te.exe_trace_file).string();
+  if (path.size() + 1 > kScratchSize) return Error{"trace path too long: " + path};
+  REWIND_TRY(task.write_mem(RemotePtr(kScratchAddr), path.c_str(), path.size() + 1));
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  user_regs_struct r = *regs;
+  if (t.syscall_nr == SYS_execveat) {
+    r.rdi = static_cast<uint64_t>(AT_FDCWD);
+    r.rsi = kScratchAddr;
+    r.r8 &= ~static_cast<uint64_t>(AT_EMPTY_PATH);
+  } else {
+    r.rdi = kScratchAddr;
+  }
+  return task.set_regs(r);
+}
+
+static bool same_file_content(const std::string& a, const std::string& b) {
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  std::istreambuf_iterator<char> ia(fa), ib(fb), end;
+  for (; ia != end && ib != end; ++ia, ++ib)
+    if (*ia != *ib) return false;
+  return ia == end && ib == end;
+}
+
+Result<void> ReplaySession::check_interpreter(RepTask& t, const trace::TaskEvent& te) {
+  // The kernel maps the ELF interpreter named in the executable
+  // (PT_INTERP) from this machine's filesystem; replay is only exact if it
+  // is the one that was recorded.
+  if (te.interp_trace_file.empty()) return ok_result();
+  auto cached = interp_checked_.find(te.interp_trace_file);
+  if (cached != interp_checked_.end() && cached->second) return ok_result();
+  auto maps = read_proc_maps(t.task->real_tid());
+  if (!maps) return maps.error();
+  for (const KernelMapping& km : *maps) {
+    if (!km.is_file() || km.offset != 0) continue;
+    std::string exe = reader_->file_path(te.exe_trace_file).string();
+    if (km.name == exe) continue;
+    char range[80];
+    snprintf(range, sizeof range, "/proc/%d/map_files/%lx-%lx", t.task->real_tid(),
+             (unsigned long)km.start, (unsigned long)km.end);
+    std::string recorded = reader_->file_path(te.interp_trace_file).string();
+    bool same = same_file_content(range, recorded);
+    interp_checked_[te.interp_trace_file] = same;
+    if (!same)
+      return Error{"the ELF interpreter " + km.name + " on this machine differs from the " +
+                   te.interp_path + " that was recorded (kept in " + recorded +
+                   "); replay needs the recorded one"};
+    return ok_result();
+  }
+  return ok_result();
+}
+
+Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
+  Task& task = *t.task;
+  const trace::TaskEvent* te = task_event(t.entry_event, trace::TaskEventKind::Exec);
+  if (!te) return divergence(e, "an execve succeeded that failed in the recording");
+  auto as = std::make_shared<AddressSpace>();
+  REWIND_TRY(as->open_for(task.real_tid()));
+  task.set_address_space(as);
+  REWIND_TRY(check_interpreter(t, *te));
+  REWIND_TRY(install_stub_page(task));
+
+  // The recorded layout must be what the kernel built here.
+  auto maps = read_proc_maps(task.real_tid());
+  if (!maps) return maps.error();
+  auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
+  for (auto it = lo; it != hi; ++it) {
+    const trace::MappingRecord& m = *it->second;
+    if (m.tid != e.tid || m.trace_file.empty()) continue;
+    bool found = false;
+    for (const KernelMapping& km : *maps) found |= km.start == m.start && km.end == m.end;
+    if (!found) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "0x%llx-0x%llx", (unsigned long long)m.start,
+               (unsigned long long)m.end);
+      return divergence(e, std::string("after execve, ") + m.orig_path + " is not mapped at " +
+                               buf + " as recorded");
+    }
+  }
+
+  auto now = task.get_regs();
+  if (!now) return now.error();
+  if (now->rsp < e.regs.rsp) {
+    // Replay exec'd a path of another length, so the kernel's initial
+    // stack reaches lower; clear what the recording never had.
+    std::vector<uint8_t> zeros(e.regs.rsp - now->rsp);
+    REWIND_TRY(task.write_mem(RemotePtr(now->rsp), zeros.data(), zeros.size()));
+  }
+  REWIND_TRY(task.set_regs(e.regs));
+  for (const trace::MemWrite& w : e.writes)
+    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  t.exec_pending = false;
+  t.in_syscall = false;
+  return ok_result();
+}
+
+Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
+  Task& task = *t.task;
+  const user_regs_struct& a = t.entry_regs;
+  const uint64_t addr = e.regs.rax, len = a.rsi;
+  const int prot = static_cast<int>(a.rdx);
+  int flags = static_cast<int>(a.r10);
+  flags = (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
+
+  const trace::MappingRecord* rec = nullptr;
+  auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
+  for (auto it = lo; it != hi; ++it)
+    if (it->second->tid == e.tid) rec = it->second;
+
+  AutoRemoteSyscalls remote(task);
+  Result<int64_t> r = int64_t(0);
+  if (flags & MAP_ANONYMOUS) {
+    r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
+  } else if (rec && !rec->trace_file.empty()) {
+    // Map the trace's copy. Shared file mappings become private: replay
+    // must never write into the trace.
+    std::string path = reader_->file_path(rec->trace_file).string();
+    auto p = remote.push_string(path);
+    if (!p) return p.error();
+    auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p, O_RDONLY | O_CLOEXEC);
+    if (!fd) return fd.error();
+    if (*fd < 0)
+      return Error::from_errno("replay: cannot open " + path + " in the tracee", static_cast<int>(-*fd));
+    flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
+    r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(*fd), a.r9);
+    auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
+    if (!c) return c.error();
+  } else {
+    // A file replay has no copy of (a device such as /dev/zero): anonymous
+    // memory, whose content is what such mappings start with.
+    flags = (flags & ~MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS;
+    r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
+  }
+  if (!r) return r.error();
+  if (static_cast<uint64_t>(*r) != addr) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "mmap returned 0x%llx in replay, 0x%llx when recorded",
+             (unsigned long long)*r, (unsigned long long)addr);
+    return divergence(e, buf);
+  }
+  return ok_result();
+}
+
+Result<void> ReplaySession::replay_mremap(RepTask& t, const Event& e) {
+  const user_regs_struct& a = t.entry_regs;
+  const uint64_t result = e.regs.rax;
+  uint64_t flags = a.r10;
+  AutoRemoteSyscalls remote(*t.task);
+  Result<int64_t> r = int64_t(0);
+  if (result == a.rdi) {
+    r = remote.syscall(SYS_mremap, a.rdi, a.rsi, a.rdx, flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED), 0);
+  } else {
+    r = remote.syscall(SYS_mremap, a.rdi, a.rsi, a.rdx, flags | MREMAP_MAYMOVE | MREMAP_FIXED,
+                       result);
+  }
+  if (!r) return r.error();
+  if (static_cast<uint64_t>(*r) != result) return divergence(e, "mremap moved elsewhere in replay");
+  return ok_result();
+}
+
+static void write_all(int fd, const uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= w;
+  }
+}
+
+Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
+  if (!options_.emit_output) return ok_result();
+  const int out_fd = (e.flags & trace::kFlagStderr) ? 2 : 1;
+  const int64_t total = static_cast<int64_t>(e.regs.rax);
+  if (total <= 0) return ok_result();
+  const user_regs_struct& a = t.entry_regs;
+  std::vector<uint8_t> buf;
+  auto take = [&](uint64_t addr, uint64_t len) {
+    size_t old = buf.size();
+    buf.resize(old + len);
+    buf.resize(old + t.task->as().read_partial(RemotePtr(addr), buf.data() + old, len));
+  };
+  switch (e.syscall_no) {
+    case SYS_write:
+    case SYS_pwrite64:
+      take(a.rsi, total);
+      break;
+    case SYS_writev:
+    case SYS_pwritev:
+    case SYS_pwritev2: {
+      uint64_t left = total;
+      for (uint64_t i = 0; i < a.rdx && left > 0; ++i) {
+        auto iov = t.task->read_val<struct iovec>(RemotePtr(a.rsi + i * sizeof(struct iovec)));
+        if (!iov) break;
+        uint64_t n = std::min<uint64_t>(left, iov->iov_len);
+        take(reinterpret_cast<uint64_t>(iov->iov_base), n);
+        left -= n;
+      }
+      break;
+    }
+    default:
+      return ok_result();
+  }
+  write_all(out_fd, buf.data(), buf.size());
+  return ok_result();
+}
+
+}  // namespace rwd

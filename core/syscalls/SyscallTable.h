@@ -1,0 +1,122 @@
+// One home per syscall (../shared/design/style.md, point 3): a table entry
+// gives its number, its name, which memory it writes, and whether replay
+// executes it or emulates it from the trace. A syscall the table can't
+// describe with the generic output rules names a handler in the file for its
+// family (fs, mm, net, signals, ioctl, process).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/Error.h"
+
+namespace rwd::sys {
+
+// How replay treats the syscall.
+enum class ReplayMode : uint8_t {
+  // Not executed in replay: result and written memory come from the trace.
+  Emulate,
+  // Executed for real in replay, because it builds process state that the
+  // trace can't hold (address space, threads, signal dispositions, ...).
+  // The recorder and replayer have a dedicated hook for each of these.
+  Execute,
+};
+
+// How big an output buffer is, evaluated at syscall exit.
+enum class SizeRule : uint8_t {
+  None,       // unused slot
+  Fixed,      // `n` bytes
+  Ret,        // the return value, when > 0 (read, getdents64, readlink)
+  RetTimes,   // return value * n (epoll_wait: ret * sizeof(epoll_event))
+  Arg,        // the value of argument `size_arg`
+  ArgTimes,   // argument `size_arg` * n (poll: nfds * sizeof(pollfd))
+  DerefArg,   // the u32 stored at argument `size_arg` *after* the call (socklen_t*)
+  FdSetBits,  // fd_set for `size_arg` = nfds: ceil(nfds/64) * 8 bytes (select)
+};
+// Caps, because a return value or an updated length can exceed what was written:
+//  - Ret / RetTimes with `size_arg` >= 0 take min(ret, argument `size_arg`) as
+//    the byte (Ret) or element (RetTimes) count. recv(MSG_TRUNC) returns the
+//    datagram's full length; getxattr(size = 0) and getgroups(0) return the
+//    size they would need and write nothing.
+//  - DerefArg with `n` > 0 is capped at `n`: move_addr_to_user() stores the
+//    address's full length in *addrlen but copies at most the buffer's size,
+//    and an address is at most sizeof(sockaddr_storage) = 128 bytes.
+// Over-reporting is harmless (the recorder saves bytes that are already
+// there); under-reporting makes replay diverge.
+
+// One pointer argument the kernel may write through.
+struct OutParam {
+  int8_t arg = -1;  // which argument (0..5) holds the pointer; -1 = unused slot
+  SizeRule rule = SizeRule::None;
+  int8_t size_arg = -1;
+  uint32_t n = 0;
+};
+
+// Argument registers and result of one syscall, as seen at its exit stop
+// (args captured at entry).
+struct SyscallArgs {
+  int64_t nr = -1;
+  uint64_t a[6] = {};
+  int64_t ret = 0;
+};
+
+struct OutRange {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  bool operator==(const OutRange&) const = default;
+};
+
+// Reads tracee memory for handlers that must follow pointers (iovecs, msghdr).
+class TraceeMemoryReader {
+ public:
+  virtual ~TraceeMemoryReader() = default;
+  virtual Result<void> read(uint64_t addr, void* buf, size_t len) = 0;
+};
+
+// Computes the extra output ranges of a syscall the generic rules can't.
+// Appends to `out`. Must not fail on garbage pointers: a failed read means
+// the kernel wrote nothing there either (the syscall then returned EFAULT).
+using OutputsHandler = void (*)(const SyscallArgs&, TraceeMemoryReader&,
+                                std::vector<OutRange>& out);
+
+enum SyscallFlag : uint32_t {
+  kMayBlock = 1u << 0,      // may sleep in the kernel indefinitely (read, wait4, poll)
+  kWritesOutput = 1u << 1,  // write-family to an fd: replay re-emits fd 1/2 output
+  // The kernel writes some memory even when the call fails (nanosleep's rem
+  // on a signal, select's timeout). The entry's handler then also runs on
+  // failure and reports exactly those; handlers of other entries run only on
+  // success.
+  kWritesOnFailure = 1u << 2,
+};
+
+struct SyscallDesc {
+  int nr = -1;
+  const char* name = nullptr;
+  ReplayMode replay = ReplayMode::Emulate;
+  OutParam outs[4] = {};
+  OutputsHandler handler = nullptr;  // extra outputs, run after the generic rules
+  uint32_t flags = 0;
+};
+
+// nullptr for a syscall outside the table.
+const SyscallDesc* find(int64_t nr);
+
+// "read", or "syscall_451" for numbers the table lacks.
+std::string name(int64_t nr);
+
+// Every memory range the syscall wrote, per its table entry. Empty when the
+// syscall failed (ret in [-4095, -1]), except where a handler knows better.
+std::vector<OutRange> outputs(const SyscallDesc& d, const SyscallArgs& args,
+                              TraceeMemoryReader& mem);
+
+// All entries, in number order (for tests and `rewind dump`).
+const std::vector<SyscallDesc>& all();
+
+// Whether ioctl's output handler knows what `request` writes. For an unknown
+// request outputs() reports nothing, so the recorder must warn: replay will
+// diverge if that ioctl wrote memory the program later reads.
+bool ioctl_is_known(uint64_t request);
+
+}  // namespace rwd::sys

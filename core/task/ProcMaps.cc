@@ -1,0 +1,46 @@
+#include "core/task/ProcMaps.h"
+
+#include <sys/mman.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+
+namespace rwd {
+
+bool parse_maps_line(const std::string& line, KernelMapping& m) {
+  char perms[5] = {};
+  unsigned long long start, end, offset, inode;
+  unsigned major, minor;
+  int name_pos = 0;
+  if (sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset,
+             &major, &minor, &inode, &name_pos) < 7)
+    return false;
+  m.start = start;
+  m.end = end;
+  m.offset = offset;
+  m.dev_major = major;
+  m.dev_minor = minor;
+  m.inode = inode;
+  m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+           (perms[2] == 'x' ? PROT_EXEC : 0);
+  m.shared = perms[3] == 's';
+  m.name = name_pos > 0 && static_cast<size_t>(name_pos) <= line.size() ? line.substr(name_pos) : "";
+  return true;
+}
+
+Result<std::vector<KernelMapping>> read_proc_maps(pid_t tid) {
+  std::string path = "/proc/" + std::to_string(tid) + "/maps";
+  std::ifstream in(path);
+  if (!in) return Error::from_errno("open " + path);
+  std::vector<KernelMapping> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    KernelMapping m;
+    if (!parse_maps_line(line, m)) return Error{path + ": malformed line: " + line};
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace rwd

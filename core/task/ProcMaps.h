@@ -1,0 +1,30 @@
+// /proc/PID/maps, one KernelMapping per line (rr's KernelMapping).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+
+namespace rwd {
+
+struct KernelMapping {
+  uint64_t start = 0, end = 0;
+  int prot = 0;          // PROT_* from "rwx"
+  bool shared = false;   // 's' in the fourth column
+  uint64_t offset = 0;
+  uint32_t dev_major = 0, dev_minor = 0;
+  uint64_t inode = 0;
+  std::string name;      // path, "[stack]", "[vdso]", or empty
+
+  bool is_file() const { return inode != 0 && !name.empty() && name[0] == '/'; }
+};
+
+Result<std::vector<KernelMapping>> read_proc_maps(pid_t tid);
+// Parses one line; false if malformed.
+bool parse_maps_line(const std::string& line, KernelMapping& out);
+
+}  // namespace rwd

@@ -1,0 +1,114 @@
+#include "core/task/RemoteSyscall.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+
+namespace rwd {
+
+AutoRemoteSyscalls::AutoRemoteSyscalls(Task& t, uint64_t syscall_insn)
+    : t_(t), syscall_insn_(syscall_insn) {
+  auto r = t_.get_regs();
+  if (r) {
+    saved_ = *r;
+    have_saved_ = true;
+  }
+}
+
+AutoRemoteSyscalls::~AutoRemoteSyscalls() {
+  if (!have_saved_) return;
+  auto r = t_.set_regs(saved_);
+  if (!r) REWIND_LOG(Ptrace, "restoring registers after injected syscalls: %s",
+                     r.error().message.c_str());
+}
+
+// Resumes until the next syscall-stop of this task. Signals that arrive in
+// between are held back in Task::stashed_signals for the session to redeliver.
+static Result<void> run_to_syscall_stop(Task& t) {
+  for (;;) {
+    REWIND_TRY(t.resume(ResumeRequest::Syscall));
+    auto w = t.wait();
+    if (!w) return w.error();
+    switch (w->status.kind()) {
+      case WaitStatus::Kind::SyscallStop:
+        return ok_result();
+      case WaitStatus::Kind::SignalDeliveryStop: {
+        auto si = t.get_siginfo();
+        if (si) t.stashed_signals.push_back(*si);
+        continue;
+      }
+      case WaitStatus::Kind::Exited:
+      case WaitStatus::Kind::Killed:
+        return Error{"tracee " + std::to_string(t.real_tid()) + " died during an injected syscall"};
+      default:
+        return Error{"unexpected stop (status 0x" + std::to_string(w->status.raw()) +
+                     ") during an injected syscall"};
+    }
+  }
+}
+
+Result<int64_t> AutoRemoteSyscalls::syscall(long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                                            uint64_t a3, uint64_t a4, uint64_t a5) {
+  if (!have_saved_) return Error{"cannot read registers of tid " + std::to_string(t_.real_tid())};
+  user_regs_struct r = saved_;
+  r.rip = syscall_insn_;
+  r.rax = nr;
+  // orig_rax = -1: the kernel must not apply syscall-restart logic (which
+  // keys on orig_rax >= 0 and an -ERESTART* rax) as we return to user space.
+  r.orig_rax = static_cast<uint64_t>(-1);
+  r.rdi = a0;
+  r.rsi = a1;
+  r.rdx = a2;
+  r.r10 = a3;
+  r.r8 = a4;
+  r.r9 = a5;
+  REWIND_TRY(t_.set_regs(r));
+  REWIND_TRY(run_to_syscall_stop(t_));  // entry
+  REWIND_TRY(run_to_syscall_stop(t_));  // exit
+  auto after = t_.get_regs();
+  if (!after) return after.error();
+  REWIND_LOG(Syscall, "injected syscall %ld(0x%lx, 0x%lx, 0x%lx, ...) in %d = %lld", nr, a0, a1,
+             a2, t_.real_tid(), (long long)after->rax);
+  return static_cast<int64_t>(after->rax);
+}
+
+Result<uint64_t> AutoRemoteSyscalls::push_string(const std::string& s) {
+  if (s.size() + 1 > kScratchSize) return Error{"path too long for the scratch area: " + s};
+  REWIND_TRY(t_.write_mem(RemotePtr(kScratchAddr), s.c_str(), s.size() + 1));
+  return kScratchAddr;
+}
+
+Result<void> install_stub_page(Task& t) {
+  auto regs = t.get_regs();
+  if (!regs) return regs.error();
+  const uint64_t ip = regs->rip;
+  uint8_t saved[2];
+  REWIND_TRY(t.read_mem(RemotePtr(ip), saved, 2));
+  static const uint8_t kSyscall[2] = {0x0f, 0x05};
+  REWIND_TRY(t.write_mem(RemotePtr(ip), kSyscall, 2));
+  int64_t res;
+  {
+    AutoRemoteSyscalls remote(t, ip);
+    auto r = remote.syscall(SYS_mmap, kStubPageAddr, kStubMappingSize, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (!r) return r.error();
+    res = *r;
+    if (res == static_cast<int64_t>(kStubPageAddr)) {
+      static const uint8_t kStub[3] = {0x0f, 0x05, 0xcc};  // syscall; int3
+      REWIND_TRY(t.write_mem(RemotePtr(kStubPageAddr), kStub, sizeof kStub));
+      auto p = remote.syscall(SYS_mprotect, kStubPageAddr, 4096, PROT_READ | PROT_EXEC);
+      if (!p) return p.error();
+    }
+  }
+  REWIND_TRY(t.write_mem(RemotePtr(ip), saved, 2));
+  if (res != static_cast<int64_t>(kStubPageAddr))
+    return Error{"cannot map rewind's stub page at 0x70000000 in tid " +
+                 std::to_string(t.real_tid()) + ": " + strerror(static_cast<int>(-res))};
+  t.as().has_stub_page = true;
+  return ok_result();
+}
+
+}  // namespace rwd

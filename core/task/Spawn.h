@@ -1,0 +1,39 @@
+// Starting the first tracee, the same way for recording and for replay, so
+// that the process starts from the same state in both.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+
+namespace rwd {
+
+struct SpawnOptions {
+  std::string exe_path;            // what to execve
+  std::vector<std::string> argv;   // argv as the program sees it
+  std::vector<std::string> env;
+  int cpu = 0;                     // the CPU every tracee is pinned to
+};
+
+// fork()s a child that pins itself to options.cpu, disables ASLR
+// (personality ADDR_NO_RANDOMIZE, so mappings land at the same addresses in
+// record and replay), makes rdtsc trap (PR_SET_TSC), asks to be traced and
+// execs. Returns its pid, stopped at the syscall-exit stop of the successful
+// execve, with rewind's ptrace options set. A failed execve is an Error that
+// names the program and errno, and leaves no process behind.
+Result<pid_t> spawn_traced(const SpawnOptions& options);
+
+// The ptrace options every tracee gets.
+constexpr long kPtraceOptions = 0x1 /*TRACESYSGOOD*/ | 0x2 /*TRACEFORK*/ | 0x4 /*TRACEVFORK*/ |
+                                0x8 /*TRACECLONE*/ | 0x10 /*TRACEEXEC*/ | 0x40 /*TRACEEXIT*/ |
+                                0x100000 /*EXITKILL*/;
+
+// Pins the calling process (the tracer) to one CPU: ptrace stops cost ~7 us
+// when tracer and tracee share a CPU and ~60 us when they don't (no-pmu.md).
+// Returns the chosen CPU.
+Result<int> pin_tracer_to_one_cpu();
+
+}  // namespace rwd

@@ -1,0 +1,151 @@
+#include "core/task/Task.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+
+namespace rwd {
+
+Result<void> AddressSpace::open_for(pid_t tid) {
+  std::string path = "/proc/" + std::to_string(tid) + "/mem";
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Error::from_errno("open " + path);
+  mem_fd_ = ScopedFd(fd);
+  tid_ = tid;
+  has_stub_page = false;
+  return ok_result();
+}
+
+size_t AddressSpace::read_partial(RemotePtr addr, void* buf, size_t len) const {
+  size_t done = 0;
+  auto* out = static_cast<uint8_t*>(buf);
+  while (done < len) {
+    ssize_t r = ::pread64(mem_fd_.get(), out + done, len - done, addr.addr + done);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      break;
+    }
+    done += r;
+  }
+  return done;
+}
+
+Result<void> AddressSpace::read(RemotePtr addr, void* buf, size_t len) const {
+  size_t got = read_partial(addr, buf, len);
+  if (got != len) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "reading %zu bytes of tid %d at 0x%llx", len, tid_,
+             (unsigned long long)addr.addr + got);
+    return Error{std::string(msg) + ": unreadable"};
+  }
+  return ok_result();
+}
+
+Result<void> AddressSpace::write(RemotePtr addr, const void* buf, size_t len) const {
+  size_t done = 0;
+  auto* in = static_cast<const uint8_t*>(buf);
+  while (done < len) {
+    ssize_t r = ::pwrite64(mem_fd_.get(), in + done, len - done, addr.addr + done);
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      char msg[96];
+      snprintf(msg, sizeof msg, "writing %zu bytes into tid %d at 0x%llx", len, tid_,
+               (unsigned long long)addr.addr + done);
+      return Error::from_errno(msg, r < 0 ? errno : EFAULT);
+    }
+    done += r;
+  }
+  return ok_result();
+}
+
+Result<std::string> AddressSpace::read_c_string(RemotePtr addr, size_t max) const {
+  std::string s;
+  char chunk[256];
+  while (s.size() < max) {
+    size_t got = read_partial(addr + s.size(), chunk, sizeof chunk);
+    if (got == 0) return Error{"unreadable string in tracee"};
+    void* nul = memchr(chunk, 0, got);
+    if (nul) {
+      s.append(chunk, static_cast<char*>(nul) - chunk);
+      return s;
+    }
+    s.append(chunk, got);
+  }
+  return Error{"string in tracee too long"};
+}
+
+Result<user_regs_struct> Task::get_regs() const {
+  user_regs_struct r;
+  auto res = ptrace_request(PTRACE_GETREGS, real_tid_, nullptr, &r);
+  if (!res) return res.error();
+  return r;
+}
+
+Result<void> Task::set_regs(const user_regs_struct& r) const {
+  auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
+  if (!res) return res.error();
+  return ok_result();
+}
+
+Result<SyscallStopKind> Task::syscall_stop_kind() const {
+  __ptrace_syscall_info info{};
+  auto res = ptrace_request(PTRACE_GET_SYSCALL_INFO, real_tid_,
+                            reinterpret_cast<void*>(sizeof info), &info);
+  if (!res) return res.error();
+  switch (info.op) {
+    case PTRACE_SYSCALL_INFO_ENTRY: return SyscallStopKind::Entry;
+    case PTRACE_SYSCALL_INFO_EXIT: return SyscallStopKind::Exit;
+    case PTRACE_SYSCALL_INFO_SECCOMP: return SyscallStopKind::Seccomp;
+    default: return SyscallStopKind::None;
+  }
+}
+
+Result<siginfo_t> Task::get_siginfo() const {
+  siginfo_t si;
+  auto res = ptrace_request(PTRACE_GETSIGINFO, real_tid_, nullptr, &si);
+  if (!res) return res.error();
+  return si;
+}
+
+Result<void> Task::set_siginfo(const siginfo_t& si) const {
+  auto res = ptrace_request(PTRACE_SETSIGINFO, real_tid_, nullptr, const_cast<siginfo_t*>(&si));
+  if (!res) return res.error();
+  return ok_result();
+}
+
+Result<unsigned long> Task::get_event_msg() const {
+  unsigned long msg = 0;
+  auto res = ptrace_request(PTRACE_GETEVENTMSG, real_tid_, nullptr, &msg);
+  if (!res) return res.error();
+  return msg;
+}
+
+Result<void> Task::resume(ResumeRequest req, int sig) const {
+  int r = req == ResumeRequest::Cont      ? PTRACE_CONT
+                       : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
+                                                       : PTRACE_SINGLESTEP;
+  auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
+  if (!res) return res.error();
+  return ok_result();
+}
+
+Result<void> Task::send_signal(int sig) const {
+  // tkill rather than tgkill: the tracer tracks threads, and the thread
+  // group id adds nothing when the tid is known to be alive and traced.
+  if (syscall(SYS_tkill, real_tid_, sig) < 0)
+    return Error::from_errno("tkill(" + std::to_string(real_tid_) + ", " + signal_name(sig) + ")");
+  return ok_result();
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  if (abbrev) return std::string("SIG") + abbrev;
+  if (sig >= SIGRTMIN && sig <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
+  return "signal " + std::to_string(sig);
+}
+
+}  // namespace rwd

@@ -1,0 +1,100 @@
+// A Task is one kernel thread under ptrace. Threads that share an address
+// space (CLONE_VM) share one AddressSpace, as the kernel shares the mm.
+#pragma once
+
+#include <signal.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+#include "core/base/Fd.h"
+#include "core/base/Types.h"
+#include "core/task/Ptrace.h"
+
+namespace rwd {
+
+// The memory of one mm, accessed through /proc/PID/mem so that reads and
+// writes work on read-only and PROT_NONE pages too (FOLL_FORCE), as a
+// debugger needs. Reopened after execve, which replaces the mm.
+class AddressSpace {
+ public:
+  Result<void> open_for(pid_t tid);
+  Result<void> read(RemotePtr addr, void* buf, size_t len) const;
+  // Reads what is readable; returns the number of bytes read (stops at the
+  // first unmapped page).
+  size_t read_partial(RemotePtr addr, void* buf, size_t len) const;
+  Result<void> write(RemotePtr addr, const void* buf, size_t len) const;
+  Result<std::string> read_c_string(RemotePtr addr, size_t max = 4096) const;
+
+  // The rewind stub page (see RemoteSyscall.h) once it is mapped.
+  bool has_stub_page = false;
+
+ private:
+  ScopedFd mem_fd_;
+  pid_t tid_ = 0;
+};
+
+// PTRACE_GET_SYSCALL_INFO's view of a syscall-stop.
+enum class SyscallStopKind { Entry, Exit, Seccomp, None };
+
+// The ptrace resume requests rewind uses, one-to-one (rr's ResumeRequest).
+enum class ResumeRequest { Cont, Syscall, SingleStep };
+
+class Task {
+ public:
+  Task(Tid rec_tid, pid_t real_tid, std::shared_ptr<AddressSpace> as)
+      : rec_tid_(rec_tid), real_tid_(real_tid), as_(std::move(as)) {}
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+
+  // The tid the recording saw (in record, the same as real_tid()).
+  Tid rec_tid() const { return rec_tid_; }
+  pid_t real_tid() const { return real_tid_; }
+  AddressSpace& as() { return *as_; }
+  std::shared_ptr<AddressSpace> shared_as() const { return as_; }
+  void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }
+
+  Result<user_regs_struct> get_regs() const;
+  Result<void> set_regs(const user_regs_struct& r) const;
+  Result<SyscallStopKind> syscall_stop_kind() const;
+  Result<siginfo_t> get_siginfo() const;
+  Result<void> set_siginfo(const siginfo_t& si) const;
+  Result<unsigned long> get_event_msg() const;
+
+  Result<void> resume(ResumeRequest req, int sig = 0) const;
+  Result<WaitResult> wait() const { return wait_for(real_tid_); }
+  // tgkill from the tracer.
+  Result<void> send_signal(int sig) const;
+
+  Result<void> read_mem(RemotePtr addr, void* buf, size_t len) const {
+    return as_->read(addr, buf, len);
+  }
+  Result<void> write_mem(RemotePtr addr, const void* buf, size_t len) const {
+    return as_->write(addr, buf, len);
+  }
+  // Signals that arrived while rewind was injecting syscalls into the task:
+  // they were held back and are redelivered by the session.
+  std::vector<siginfo_t> stashed_signals;
+
+  template <class T>
+  Result<T> read_val(RemotePtr addr) const {
+    T v{};
+    auto r = as_->read(addr, &v, sizeof v);
+    if (!r) return r.error();
+    return v;
+  }
+
+ private:
+  Tid rec_tid_;
+  pid_t real_tid_;
+  std::shared_ptr<AddressSpace> as_;
+};
+
+std::string signal_name(int sig);
+
+}  // namespace rwd

@@ -1,0 +1,52 @@
+// A stream of LZ4-compressed blocks in one file. Each block:
+//   u32 magic 'RWB1' | u32 uncompressed size | u32 compressed size |
+//   8-byte BLAKE2b-64 of the compressed bytes | compressed bytes
+// A reader detects truncation and corruption per block and says which.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+#include "core/base/Fd.h"
+
+namespace rwd::trace {
+
+class BlockWriter {
+ public:
+  static Result<std::unique_ptr<BlockWriter>> create(const std::filesystem::path& path);
+  // Appends bytes to the current block; a full block (1 MiB) is compressed
+  // and written out.
+  Result<void> append(const void* data, size_t len);
+  // Writes out the pending partial block and fsyncs the file.
+  Result<void> finish();
+
+ private:
+  Result<void> flush_block();
+  std::filesystem::path path_;
+  ScopedFd fd_;
+  std::vector<uint8_t> pending_;
+};
+
+class BlockReader {
+ public:
+  static Result<std::unique_ptr<BlockReader>> open(const std::filesystem::path& path);
+  // Reads exactly len bytes. Returns false (not an error) only at the clean
+  // end of the stream when len bytes could not start; an end in the middle of
+  // a block, a bad checksum or a decompression failure is an Error.
+  Result<bool> read(void* out, size_t len);
+  bool at_end();
+
+ private:
+  Result<bool> load_block();
+  std::filesystem::path path_;
+  ScopedFd fd_;
+  std::vector<uint8_t> block_;
+  size_t pos_ = 0;
+  uint64_t file_offset_ = 0;
+};
+
+}  // namespace rwd::trace

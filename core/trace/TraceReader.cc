@@ -1,0 +1,476 @@
+#include "core/trace/TraceReader.h"
+
+#include <capnp/serialize.h>
+#include <fcntl.h>
+#include <kj/exception.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "core/base/Log.h"
+#include "core/trace/trace.capnp.h"
+
+namespace rwd::trace {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bounds what one length field in a corrupt or hostile file can make us
+// allocate. Real messages are far smaller: an event with a million MemWrites
+// is about 2M words.
+constexpr uint32_t kMaxFrameWords = 16u << 20;
+constexpr size_t kMaxHeaderBytes = 64u << 20;
+
+std::string to_string(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+template <class ListReader>
+std::vector<std::string> to_strings(ListReader list) {
+  std::vector<std::string> v;
+  v.reserve(list.size());
+  for (auto d : list) v.push_back(to_string(d));
+  return v;
+}
+
+// One Cap'n Proto message from a frame (see write_frame in TraceWriter.cc)
+// or a whole file, decoded by `fn` into a plain value. capnp checks pointers
+// lazily and throws kj::Exception on malformed data, so everything that
+// touches the reader happens inside the try.
+template <class Schema, class Fn>
+auto decode(kj::ArrayPtr<const capnp::word> words, const std::string& what, Fn&& fn)
+    -> decltype(fn(std::declval<typename Schema::Reader>())) {
+  try {
+    capnp::ReaderOptions options;
+    // A message without shared pointers traverses each word once; the slack
+    // covers small messages, the bound stops pointer-aliasing amplification.
+    options.traversalLimitInWords = 4 * words.size() + 1024;
+    options.nestingLimit = 16;
+    capnp::FlatArrayMessageReader reader(words, options);
+    return fn(reader.getRoot<Schema>());
+  } catch (const kj::Exception& e) {
+    return Error{"malformed " + what + ": " + e.getDescription().cStr()};
+  } catch (const std::exception& e) {
+    return Error{"malformed " + what + ": " + e.what()};
+  }
+}
+
+// Reads one frame: u32 little-endian word count, then that many words.
+// std::nullopt at the clean end of the stream.
+Result<std::optional<kj::Array<capnp::word>>> read_frame(BlockReader& in, const fs::path& path) {
+  uint8_t prefix[4];
+  auto got = in.read(prefix, sizeof(prefix));
+  if (!got) return got.error();
+  if (!*got) return std::optional<kj::Array<capnp::word>>();
+  const uint32_t n = uint32_t{prefix[0]} | uint32_t{prefix[1]} << 8 | uint32_t{prefix[2]} << 16 |
+                     uint32_t{prefix[3]} << 24;
+  if (n == 0 || n > kMaxFrameWords) {
+    return Error{path.string() + ": message length of " + std::to_string(n) +
+                 " words is out of range"};
+  }
+  auto words = kj::heapArray<capnp::word>(n);
+  got = in.read(words.begin(), words.size() * sizeof(capnp::word));
+  if (!got) return got.error();
+  if (!*got) return Error{path.string() + ": stream ends inside a message"};
+  return std::optional(std::move(words));
+}
+
+// A trace must not point outside itself: "files/x" yes, "/etc/passwd" or
+// "../x" no.
+Result<void> check_trace_file(const fs::path& dir, const std::string& trace_file,
+                              const std::string& who) {
+  const fs::path rel(trace_file);
+  bool escapes = rel.is_absolute();
+  for (const auto& part : rel) escapes = escapes || part == "..";
+  if (escapes) return Error{who + ": captured file '" + trace_file + "' is outside the trace"};
+  struct stat st {};
+  if (::stat((dir / rel).c_str(), &st) != 0) {
+    return Error::from_errno(who + ": captured file " + (dir / rel).string() + " is missing");
+  }
+  return ok_result();
+}
+
+Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const std::string& what) {
+  return decode<schema::TraceHeader>(words, what, [&](auto r) -> Result<TraceHeader> {
+    TraceHeader h;
+    if (r.getUuid().size() != h.uuid.size()) return Error{what + ": uuid is not 16 bytes"};
+    std::memcpy(h.uuid.data(), r.getUuid().begin(), h.uuid.size());
+    h.format_version = r.getFormatVersion();
+    if (h.format_version != kFormatVersion) {
+      return Error{what + ": says format version " + std::to_string(h.format_version) +
+                   ", the version file says " + std::to_string(kFormatVersion)};
+    }
+    h.arch = to_string(r.getArch());
+    h.kernel = to_string(r.getKernel());
+    for (auto c : r.getCpuid()) {
+      h.cpuid.push_back(
+          {c.getLeaf(), c.getSubleaf(), c.getEax(), c.getEbx(), c.getEcx(), c.getEdx()});
+    }
+    h.xcr0 = r.getXcr0();
+    h.argv = to_strings(r.getArgv());
+    h.env = to_strings(r.getEnv());
+    h.cwd = to_string(r.getCwd());
+    h.tick_source = to_string(r.getTickSource());
+    h.start_time_ns = r.getStartTimeNs();
+    h.cpuid_faulting = r.getCpuidFaulting();
+    return h;
+  });
+}
+
+// An event whose MemWrite bytes are still in the `data` stream: the caller
+// reads `lengths[i]` bytes into writes[i].bytes.
+struct EventWithoutData {
+  Event event;
+  std::vector<uint64_t> lengths;
+};
+
+Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
+                                      const std::string& what) {
+  return decode<schema::Event>(words, what, [&](auto r) -> Result<EventWithoutData> {
+    EventWithoutData out;
+    Event& e = out.event;
+    e.num = EventNum(r.getNum());
+    e.tid = Tid(r.getTid());
+    const auto kind = static_cast<uint16_t>(r.getKind());
+    if (kind > static_cast<uint16_t>(EventKind::Exit)) {
+      return Error{what + ": unknown event kind " + std::to_string(kind)};
+    }
+    e.kind = static_cast<EventKind>(kind);
+    if (r.getRegs().size() != sizeof(e.regs)) {
+      return Error{what + ": registers are " + std::to_string(r.getRegs().size()) +
+                   " bytes, expected " + std::to_string(sizeof(e.regs))};
+    }
+    std::memcpy(&e.regs, r.getRegs().begin(), sizeof(e.regs));
+    e.syscall_no = r.getSyscallNo();
+    e.signo = r.getSigno();
+    e.siginfo.assign(r.getSiginfo().begin(), r.getSiginfo().end());
+    e.tsc = r.getTsc();
+    e.tsc_aux = r.getTscAux();
+    e.rdtscp = r.getRdtscp();
+    if (r.getCpuidOut().size() != e.cpuid_out.size()) {
+      return Error{what + ": cpuidOut must hold 4 values"};
+    }
+    for (unsigned i = 0; i < e.cpuid_out.size(); ++i) e.cpuid_out[i] = r.getCpuidOut()[i];
+    e.exit_status = r.getExitStatus();
+    e.flags = r.getFlags();
+    for (auto w : r.getWrites()) {
+      e.writes.push_back(MemWrite{w.getAddr(), {}});
+      out.lengths.push_back(w.getLength());
+    }
+    return out;
+  });
+}
+
+// Reads `len` bytes of one MemWrite. Grows the buffer as the bytes arrive, so
+// a corrupt length costs no more memory than the data stream really holds.
+Result<void> read_write_bytes(BlockReader& data, uint64_t len, std::vector<uint8_t>& out,
+                              const std::string& what) {
+  constexpr uint64_t kChunk = 1 << 20;
+  while (out.size() < len) {
+    const size_t n = static_cast<size_t>(std::min(kChunk, len - out.size()));
+    const size_t at = out.size();
+    out.resize(at + n);
+    auto got = data.read(out.data() + at, n);
+    if (!got) return got.error().context(what);
+    if (!*got) return Error{what + ": the data stream ends before its bytes"};
+  }
+  return ok_result();
+}
+
+Result<MappingRecord> decode_mapping(kj::ArrayPtr<const capnp::word> words,
+                                     const std::string& what) {
+  return decode<schema::MappingRecord>(words, what, [&](auto r) -> Result<MappingRecord> {
+    MappingRecord m;
+    m.event = EventNum(r.getEvent());
+    m.tid = Tid(r.getTid());
+    m.start = r.getStart();
+    m.end = r.getEnd();
+    m.prot = r.getProt();
+    m.flags = r.getFlags();
+    m.file_offset = r.getFileOffset();
+    m.orig_path = to_string(r.getOrigPath());
+    m.trace_file = to_string(r.getTraceFile());
+    const auto storage = static_cast<uint16_t>(r.getStorage());
+    if (storage > static_cast<uint16_t>(FileStorage::Linked)) {
+      return Error{what + ": unknown file storage " + std::to_string(storage)};
+    }
+    m.storage = static_cast<FileStorage>(storage);
+    if (m.storage != FileStorage::None && m.trace_file.empty()) {
+      return Error{what + ": a captured mapping of " + m.orig_path + " names no trace file"};
+    }
+    m.dev = r.getDev();
+    m.inode = r.getInode();
+    m.size = r.getSize();
+    m.mtime_ns = r.getMtimeNs();
+    return m;
+  });
+}
+
+Result<TaskEvent> decode_task_event(kj::ArrayPtr<const capnp::word> words,
+                                    const std::string& what) {
+  return decode<schema::TaskEvent>(words, what, [&](auto r) -> Result<TaskEvent> {
+    TaskEvent t;
+    t.event = EventNum(r.getEvent());
+    const auto kind = static_cast<uint16_t>(r.getKind());
+    if (kind > static_cast<uint16_t>(TaskEventKind::Exit)) {
+      return Error{what + ": unknown task event kind " + std::to_string(kind)};
+    }
+    t.kind = static_cast<TaskEventKind>(kind);
+    t.tid = Tid(r.getTid());
+    t.parent_tid = Tid(r.getParentTid());
+    t.clone_flags = r.getCloneFlags();
+    t.argv = to_strings(r.getArgv());
+    t.exe_path = to_string(r.getExePath());
+    t.exe_trace_file = to_string(r.getExeTraceFile());
+    t.interp_trace_file = to_string(r.getInterpTraceFile());
+    t.interp_path = to_string(r.getInterpPath());
+    t.exit_status = r.getExitStatus();
+    return t;
+  });
+}
+
+// Reads a whole small stream of messages (mmaps, tasks).
+template <class Value, class DecodeFn>
+Result<std::vector<Value>> read_all(const fs::path& path, const char* kind, DecodeFn decode_fn) {
+  auto in = BlockReader::open(path);
+  if (!in) return in.error();
+  std::vector<Value> out;
+  for (;;) {
+    auto frame = read_frame(**in, path);
+    if (!frame) return frame.error();
+    if (!*frame) return out;
+    const std::string what =
+        path.string() + ": " + kind + " record " + std::to_string(out.size() + 1);
+    auto v = decode_fn(**frame, what);
+    if (!v) return v.error();
+    out.push_back(std::move(*v));
+  }
+}
+
+Result<std::string> read_small_file(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
+  std::string s;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("reading " + path.string());
+    }
+    if (n == 0) return s;
+    s.append(buf, static_cast<size_t>(n));
+    if (s.size() > kMaxHeaderBytes) return Error{path.string() + ": file is too large"};
+  }
+}
+
+// `version` is missing: tell a live recording from a dead one by the flock
+// the writer holds on `incomplete`.
+Error missing_version_error(const fs::path& dir) {
+  const fs::path incomplete = dir / "incomplete";
+  ScopedFd fd(::open(incomplete.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) {
+    return Error{dir.string() + " is not a rewind trace: it has no version file"};
+  }
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    return Error{"trace " + dir.string() + " is incomplete: it is still being recorded"};
+  }
+  return Error{"trace " + dir.string() + " is incomplete: the recording did not finish cleanly"};
+}
+
+Result<void> check_version(const fs::path& dir) {
+  const fs::path path = dir / "version";
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return missing_version_error(dir);
+  auto text = read_small_file(path);
+  if (!text) return text.error();
+  static constexpr std::string_view kPrefix = "rewind-trace ";
+  std::string_view v = *text;
+  if (v.ends_with('\n')) v.remove_suffix(1);  // the writer adds one; a hand edit may not
+  if (!v.starts_with(kPrefix) || v.size() > kPrefix.size() + 10) {
+    return Error{path.string() + ": not a rewind trace version file"};
+  }
+  v.remove_prefix(kPrefix.size());
+  if (v != std::to_string(kFormatVersion)) {
+    return Error{dir.string() + ": trace format version " + std::string(v) +
+                 ", this rewind reads " + std::to_string(kFormatVersion)};
+  }
+  return ok_result();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return Error::from_errno("trace " + dir.string());
+  if (!S_ISDIR(st.st_mode)) return Error{"trace " + dir.string() + " is not a directory"};
+  REWIND_TRY(check_version(dir));
+
+  std::unique_ptr<TraceReader> r(new TraceReader);
+  r->dir_ = dir;
+  const fs::path header_path = dir / "header";
+  auto text = read_small_file(header_path);
+  if (!text) return text.error();
+  if (text->empty() || text->size() % sizeof(capnp::word) != 0) {
+    return Error{header_path.string() + ": truncated (" + std::to_string(text->size()) +
+                 " bytes, not a whole number of words)"};
+  }
+  // Copy into words: FlatArrayMessageReader needs word alignment.
+  auto words = kj::heapArray<capnp::word>(text->size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), text->data(), text->size());
+  auto header = decode_header(words, header_path.string());
+  if (!header) return header.error();
+  r->header_ = std::move(*header);
+
+  auto mappings = read_all<MappingRecord>(dir / "mmaps", "mapping", decode_mapping);
+  if (!mappings) return mappings.error();
+  r->mappings_ = std::move(*mappings);
+  auto tasks = read_all<TaskEvent>(dir / "tasks", "task event", decode_task_event);
+  if (!tasks) return tasks.error();
+  r->task_events_ = std::move(*tasks);
+
+  // Replay needs every captured file; better to say so now than at the mmap.
+  for (const MappingRecord& m : r->mappings_) {
+    if (m.trace_file.empty()) continue;
+    REWIND_TRY(check_trace_file(dir, m.trace_file,
+                                (dir / "mmaps").string() + ": mapping of '" + m.orig_path + "'"));
+  }
+  for (const TaskEvent& t : r->task_events_) {
+    for (const std::string* f : {&t.exe_trace_file, &t.interp_trace_file}) {
+      if (f->empty()) continue;
+      REWIND_TRY(
+          check_trace_file(dir, *f, (dir / "tasks").string() + ": exec of '" + t.exe_path + "'"));
+    }
+  }
+
+  auto events = BlockReader::open(dir / "events");
+  if (!events) return events.error();
+  r->events_ = std::move(*events);
+  auto data = BlockReader::open(dir / "data");
+  if (!data) return data.error();
+  r->data_ = std::move(*data);
+  return r;
+}
+
+Result<std::optional<Event>> TraceReader::next_event() {
+  const fs::path events_path = dir_ / "events";
+  auto frame = read_frame(*events_, events_path);
+  if (!frame) return frame.error();
+  if (!*frame) {
+    // Every byte of `data` belongs to some event; leftovers mean the two
+    // streams disagree.
+    if (!data_->at_end()) {
+      return Error{(dir_ / "data").string() + ": has bytes past the last event"};
+    }
+    return std::optional<Event>();
+  }
+  ++events_read_;
+  const std::string what = events_path.string() + ": event record " + std::to_string(events_read_);
+  auto decoded = decode_event(**frame, what);
+  if (!decoded) return decoded.error();
+  Event& e = decoded->event;
+  if (e.num.value <= last_event_num_) {
+    return Error{what + ": event number " + std::to_string(e.num.value) + " after " +
+                 std::to_string(last_event_num_)};
+  }
+  last_event_num_ = e.num.value;
+  for (size_t i = 0; i < e.writes.size(); ++i) {
+    REWIND_TRY(read_write_bytes(*data_, decoded->lengths[i], e.writes[i].bytes,
+                                what + ": write " + std::to_string(i + 1)));
+  }
+  return std::optional(std::move(e));
+}
+
+// ---- Where traces live ----
+
+fs::path default_trace_root() {
+  if (const char* dir = std::getenv("REWIND_TRACE_DIR"); dir && *dir) return dir;
+  const char* home = std::getenv("HOME");
+  if (!home || !*home) {
+    const passwd* pw = ::getpwuid(::getuid());
+    home = pw ? pw->pw_dir : "/";
+  }
+  return fs::path(home) / ".local" / "share" / "rewind";
+}
+
+namespace {
+
+// mkdir -p with mode 0700 for the directories it creates: traces hold the
+// recorded program's environment and memory, so only their owner may read.
+Result<void> make_dirs(const fs::path& dir) {
+  fs::path partial;
+  for (const auto& part : dir) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) == 0 || errno == EEXIST) continue;
+    return Error::from_errno("creating " + partial.string());
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return Error::from_errno("creating " + dir.string());
+  if (!S_ISDIR(st.st_mode)) return Error{dir.string() + " is not a directory"};
+  return ok_result();
+}
+
+}  // namespace
+
+Result<fs::path> new_trace_dir(const fs::path& root, const std::string& prog) {
+  REWIND_TRY(make_dirs(root));
+  std::string base = fs::path(prog).filename().string();
+  if (base.empty() || base == "." || base == "..") base = "trace";
+  // mkdir is the claim: two recorders starting at once both see n free, and
+  // only one mkdir succeeds; the other moves on to n+1.
+  for (unsigned n = 0;; ++n) {
+    fs::path dir = root / (base + "-" + std::to_string(n));
+    if (::mkdir(dir.c_str(), 0700) == 0) return dir;
+    if (errno != EEXIST) return Error::from_errno("creating trace directory " + dir.string());
+  }
+}
+
+Result<void> update_latest_link(const fs::path& root, const fs::path& dir) {
+  // A relative link keeps working when the whole root is moved.
+  const fs::path target = dir.parent_path() == root ? dir.filename() : dir;
+  const fs::path link = root / "latest-trace";
+  std::random_device rd;
+  // rename() over the old link is atomic: a concurrent reader sees the old
+  // trace or the new one, never a missing link.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const fs::path tmp =
+        root / (".latest-trace." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+    if (::symlink(target.c_str(), tmp.c_str()) != 0) {
+      if (errno == EEXIST) continue;
+      return Error::from_errno("creating symlink " + tmp.string());
+    }
+    if (::rename(tmp.c_str(), link.c_str()) != 0) {
+      Error e = Error::from_errno("replacing " + link.string());
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    return ok_result();
+  }
+  return Error{"creating a temporary symlink in " + root.string() + ": too many name clashes"};
+}
+
+Result<fs::path> resolve_trace_arg(const std::string& arg) {
+  fs::path path(arg);
+  if (arg.empty()) {
+    const fs::path link = default_trace_root() / "latest-trace";
+    struct stat st {};
+    if (::lstat(link.c_str(), &st) != 0) {
+      return Error{"no trace given and " + link.string() +
+                   " does not exist: record one first, or name a trace directory"};
+    }
+    std::error_code ec;
+    path = fs::canonical(link, ec);
+    if (ec) return Error{link.string() + " points to a trace that no longer exists"};
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Error::from_errno("trace " + path.string());
+  if (!S_ISDIR(st.st_mode)) return Error{"trace " + path.string() + " is not a directory"};
+  return path;
+}
+
+}  // namespace rwd::trace

@@ -1,0 +1,130 @@
+// The records a trace holds, as plain C++ values. Only the trace library
+// (core/trace/) knows that they are stored as Cap'n Proto messages in
+// LZ4-compressed blocks; everything else sees these structs.
+#pragma once
+
+#include <sys/user.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/Types.h"
+
+namespace rwd::trace {
+
+// Bumped whenever a reader of the old format could misread the new one.
+constexpr uint32_t kFormatVersion = 1;
+
+struct CpuidLeaf {
+  uint32_t leaf = 0, subleaf = 0;
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+  bool operator==(const CpuidLeaf&) const = default;
+};
+
+struct TraceHeader {
+  std::array<uint8_t, 16> uuid{};
+  uint32_t format_version = kFormatVersion;
+  std::string arch = "x86_64";
+  std::string kernel;                // uname -r and -v of the recording machine
+  std::vector<CpuidLeaf> cpuid;      // every leaf/subleaf, read at record start
+  uint64_t xcr0 = 0;                 // XSAVE feature mask (xgetbv 0)
+  std::vector<std::string> argv;     // the command rewind recorded
+  std::vector<std::string> env;
+  std::string cwd;
+  std::string tick_source = "none";  // how async points are located ("none": state matching)
+  int64_t start_time_ns = 0;         // CLOCK_REALTIME at start
+  bool cpuid_faulting = false;       // whether CPUID was trapped during recording
+  bool operator==(const TraceHeader&) const = default;
+};
+
+enum class EventKind : uint8_t {
+  SyscallEntry = 0,  // ptrace syscall-entry stop
+  SyscallExit = 1,   // ptrace syscall-exit stop; carries the memory the kernel wrote
+  Signal = 2,        // a signal was delivered (signal-delivery-stop, then injected)
+  Rdtsc = 3,         // rdtsc/rdtscp trapped via PR_SET_TSC; carries the value
+  Cpuid = 4,         // cpuid trapped via ARCH_SET_CPUID, when available
+  Exit = 5,          // PTRACE_EVENT_EXIT: the task is about to die
+};
+
+// Bytes the kernel (or an emulated instruction) wrote into tracee memory.
+struct MemWrite {
+  uint64_t addr = 0;
+  std::vector<uint8_t> bytes;
+  bool operator==(const MemWrite&) const = default;
+};
+
+struct Event {
+  EventNum num;
+  Tid tid;
+  EventKind kind = EventKind::SyscallEntry;
+  // Registers at the stop. For SyscallExit they are the registers *after* the
+  // syscall (rax holds the result), so replay can set them wholesale.
+  user_regs_struct regs{};
+  int64_t syscall_no = -1;         // SyscallEntry/SyscallExit
+  int32_t signo = 0;               // Signal
+  std::vector<uint8_t> siginfo;    // Signal: raw siginfo_t (128 bytes)
+  uint64_t tsc = 0;                // Rdtsc: value returned in edx:eax
+  uint32_t tsc_aux = 0;            // Rdtsc: ecx for rdtscp
+  bool rdtscp = false;
+  std::array<uint32_t, 4> cpuid_out{};  // Cpuid: eax, ebx, ecx, edx
+  int32_t exit_status = 0;         // Exit: wait status (as from waitpid)
+  uint32_t flags = 0;              // EventFlag bits
+  std::vector<MemWrite> writes;
+};
+
+enum EventFlag : uint32_t {
+  // The syscall was executed in recording but its result was replaced
+  // (e.g. rseq forced to fail): replay must not execute it either.
+  kFlagSyscallSkipped = 1u << 0,
+  // The syscall is re-executed in replay (mmap family, clone, execve, ...).
+  kFlagExecutedInReplay = 1u << 1,
+  // A signal delivered at this point was generated asynchronously.
+  kFlagAsyncSignal = 1u << 2,
+  // A write-family syscall whose fd was the recorder's own stdout/stderr:
+  // `replay -a` writes the same bytes to its stdout/stderr.
+  kFlagStdout = 1u << 3,
+  kFlagStderr = 1u << 4,
+};
+
+// How a mapped file's content was captured into the trace.
+enum class FileStorage : uint8_t {
+  None = 0,    // anonymous mapping, or a special file (device, /proc)
+  Copied = 1,  // an independent copy inside the trace
+  Linked = 2,  // a hard link: still shared with the original inode; `pack` must copy it
+};
+
+struct MappingRecord {
+  EventNum event;  // the event at which the mapping appeared
+  Tid tid;
+  uint64_t start = 0, end = 0;
+  int32_t prot = 0, flags = 0;
+  uint64_t file_offset = 0;
+  std::string orig_path;    // path in the recording's filesystem (bytes, may be non-UTF-8)
+  std::string trace_file;   // path relative to the trace directory; empty if none
+  FileStorage storage = FileStorage::None;
+  uint64_t dev = 0, inode = 0, size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const MappingRecord&) const = default;
+};
+
+enum class TaskEventKind : uint8_t { Clone = 0, Exec = 1, Exit = 2 };
+
+struct TaskEvent {
+  EventNum event;
+  TaskEventKind kind = TaskEventKind::Clone;
+  Tid tid;                         // Clone: the new task; Exec/Exit: the task
+  Tid parent_tid;                  // Clone: the task that called clone/fork/vfork
+  uint64_t clone_flags = 0;        // Clone: flags (SIGCHLD alone for fork)
+  std::vector<std::string> argv;   // Exec
+  std::string exe_path;            // Exec: the path execve resolved
+  std::string exe_trace_file;      // Exec: trace copy of the executable
+  std::string interp_trace_file;   // Exec: trace copy of the ELF interpreter, if any
+  std::string interp_path;
+  int32_t exit_status = 0;         // Exit: wait status
+  bool operator==(const TaskEvent&) const = default;
+};
+
+}  // namespace rwd::trace

@@ -1,0 +1,376 @@
+#include "core/trace/TraceWriter.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <kj/exception.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <string_view>
+
+#include "core/base/Log.h"
+#include "core/trace/trace.capnp.h"
+
+namespace rwd::trace {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+capnp::Data::Reader as_data(const std::string& s) {
+  return capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+template <class ListBuilder>
+void set_strings(ListBuilder list, const std::vector<std::string>& v) {
+  for (unsigned i = 0; i < v.size(); ++i) list.set(i, as_data(v[i]));
+}
+
+Result<void> write_all(int fd, const void* data, size_t len, const fs::path& path) {
+  auto* p = static_cast<const uint8_t*>(data);
+  while (len > 0) {
+    ssize_t n = ::write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("writing " + path.string());
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return ok_result();
+}
+
+Result<void> fsync_path(const fs::path& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
+  if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
+  return ok_result();
+}
+
+// Runs a capnp builder step. Building only throws on absurd sizes (a list of
+// more than 2^29 elements), but no exception may leave the trace library.
+template <class F>
+Result<void> build_guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const kj::Exception& e) {
+    return Error{std::string("encoding ") + what + ": " + e.getDescription().cStr()};
+  } catch (const std::exception& e) {
+    return Error{std::string("encoding ") + what + ": " + e.what()};
+  }
+  return ok_result();
+}
+
+// Frame in a block stream: u32 word count (little-endian) | the message as
+// capnp's flat array (segment table included). The count lets the reader
+// bound its allocation before it reads the message.
+Result<void> write_frame(BlockWriter& stream, capnp::MessageBuilder& msg) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+  const auto n = static_cast<uint32_t>(words.size());
+  const uint8_t prefix[4] = {uint8_t(n), uint8_t(n >> 8), uint8_t(n >> 16), uint8_t(n >> 24)};
+  REWIND_TRY(stream.append(prefix, sizeof(prefix)));
+  return stream.append(words.begin(), words.size() * sizeof(capnp::word));
+}
+
+void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
+  b.setUuid(capnp::Data::Reader(h.uuid.data(), h.uuid.size()));
+  b.setFormatVersion(h.format_version);
+  b.setArch(as_data(h.arch));
+  b.setKernel(as_data(h.kernel));
+  auto cpuid = b.initCpuid(static_cast<unsigned>(h.cpuid.size()));
+  for (unsigned i = 0; i < h.cpuid.size(); ++i) {
+    const CpuidLeaf& l = h.cpuid[i];
+    auto c = cpuid[i];
+    c.setLeaf(l.leaf);
+    c.setSubleaf(l.subleaf);
+    c.setEax(l.eax);
+    c.setEbx(l.ebx);
+    c.setEcx(l.ecx);
+    c.setEdx(l.edx);
+  }
+  b.setXcr0(h.xcr0);
+  set_strings(b.initArgv(static_cast<unsigned>(h.argv.size())), h.argv);
+  set_strings(b.initEnv(static_cast<unsigned>(h.env.size())), h.env);
+  b.setCwd(as_data(h.cwd));
+  b.setTickSource(as_data(h.tick_source));
+  b.setStartTimeNs(h.start_time_ns);
+  b.setCpuidFaulting(h.cpuid_faulting);
+}
+
+void encode(schema::Event::Builder b, const Event& e) {
+  b.setNum(e.num.value);
+  b.setTid(e.tid.value);
+  b.setKind(static_cast<schema::EventKind>(e.kind));
+  b.setRegs(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(&e.regs), sizeof(e.regs)));
+  b.setSyscallNo(e.syscall_no);
+  b.setSigno(e.signo);
+  b.setSiginfo(capnp::Data::Reader(e.siginfo.data(), e.siginfo.size()));
+  b.setTsc(e.tsc);
+  b.setTscAux(e.tsc_aux);
+  b.setRdtscp(e.rdtscp);
+  auto out = b.initCpuidOut(4);
+  for (unsigned i = 0; i < 4; ++i) out.set(i, e.cpuid_out[i]);
+  b.setExitStatus(e.exit_status);
+  b.setFlags(e.flags);
+  auto writes = b.initWrites(static_cast<unsigned>(e.writes.size()));
+  for (unsigned i = 0; i < e.writes.size(); ++i) {
+    writes[i].setAddr(e.writes[i].addr);
+    writes[i].setLength(e.writes[i].bytes.size());
+  }
+}
+
+void encode(schema::MappingRecord::Builder b, const MappingRecord& m) {
+  b.setEvent(m.event.value);
+  b.setTid(m.tid.value);
+  b.setStart(m.start);
+  b.setEnd(m.end);
+  b.setProt(m.prot);
+  b.setFlags(m.flags);
+  b.setFileOffset(m.file_offset);
+  b.setOrigPath(as_data(m.orig_path));
+  b.setTraceFile(as_data(m.trace_file));
+  b.setStorage(static_cast<schema::FileStorage>(m.storage));
+  b.setDev(m.dev);
+  b.setInode(m.inode);
+  b.setSize(m.size);
+  b.setMtimeNs(m.mtime_ns);
+}
+
+void encode(schema::TaskEvent::Builder b, const TaskEvent& t) {
+  b.setEvent(t.event.value);
+  b.setKind(static_cast<schema::TaskEventKind>(t.kind));
+  b.setTid(t.tid.value);
+  b.setParentTid(t.parent_tid.value);
+  b.setCloneFlags(t.clone_flags);
+  set_strings(b.initArgv(static_cast<unsigned>(t.argv.size())), t.argv);
+  b.setExePath(as_data(t.exe_path));
+  b.setExeTraceFile(as_data(t.exe_trace_file));
+  b.setInterpTraceFile(as_data(t.interp_trace_file));
+  b.setInterpPath(as_data(t.interp_path));
+  b.setExitStatus(t.exit_status);
+}
+
+template <class Schema, class Value>
+Result<void> write_record(BlockWriter* stream, const char* what, const Value& v) {
+  REWIND_ASSERT(stream != nullptr, "trace writer used after close()");
+  capnp::MallocMessageBuilder msg;
+  REWIND_TRY(build_guarded(what, [&] { encode(msg.initRoot<Schema>(), v); }));
+  return write_frame(*stream, msg);
+}
+
+// System files are hard-linked rather than copied: they are large, shared by
+// every recording, and a package upgrade replaces them by rename, so the
+// linked inode keeps the recorded content. Anything else (/tmp, $HOME, build
+// outputs) may be rewritten in place, which would change a link under us.
+bool is_system_path(std::string_view p) {
+  for (std::string_view prefix : {"/usr/", "/lib", "/bin/", "/sbin/", "/opt/", "/etc/"}) {
+    if (p.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+// Tries to hard-link the captured file to `dest`. Fails quietly: with
+// fs.protected_hardlinks=1 (the default) an unprivileged user cannot link a
+// root-owned file, and the caller then copies it.
+bool link_file(const FileToCapture& f, const fs::path& dest) {
+  bool linked = !f.access_path.empty() && ::linkat(AT_FDCWD, f.access_path.c_str(), AT_FDCWD,
+                                                   dest.c_str(), AT_SYMLINK_FOLLOW) == 0;
+  if (!linked) linked = ::link(f.orig_path.c_str(), dest.c_str()) == 0;
+  if (!linked) return false;
+  // orig_path may since have been replaced by another file; only the inode
+  // the tracee mapped will do.
+  struct stat st {};
+  if (::stat(dest.c_str(), &st) == 0 && st.st_dev == f.st.st_dev && st.st_ino == f.st.st_ino) {
+    return true;
+  }
+  ::unlink(dest.c_str());
+  return false;
+}
+
+Result<void> copy_fd(int in, int out, const std::string& what) {
+  // copy_file_range shares extents on reflink filesystems and avoids a trip
+  // through user space otherwise. It fails with EXDEV/EINVAL/ENOSYS/EOPNOTSUPP
+  // where unsupported, and before 5.19 it returned 0 for procfs-like files that
+  // report a size of 0; the read/write loop below handles all of those, going
+  // on from the offsets copy_file_range left.
+  for (;;) {
+    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("reading " + what);
+    }
+    if (n == 0) return ok_result();
+    REWIND_TRY(write_all(out, buf.data(), static_cast<size_t>(n), what + " (copy)"));
+  }
+}
+
+Result<void> copy_file(const FileToCapture& f, const fs::path& dest) {
+  const std::string& src = f.access_path.empty() ? f.orig_path : f.access_path;
+  const std::string what = src == f.orig_path ? f.orig_path : f.orig_path + " (via " + src + ")";
+  ScopedFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.is_open()) return Error::from_errno("capturing " + what + ": open");
+  // Replay may execve a captured executable, so keep it executable.
+  const mode_t mode = (f.st.st_mode & 0111) ? 0700 : 0600;
+  ScopedFd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.is_open()) return Error::from_errno("capturing " + what + ": creating " + dest.string());
+  Result<void> r = copy_fd(in.get(), out.get(), what);
+  if (r.ok() && ::fsync(out.get()) != 0) r = Error::from_errno("fsync " + dest.string());
+  if (!r.ok()) {
+    ::unlink(dest.c_str());
+    return r.error().context("capturing " + f.orig_path);
+  }
+  return ok_result();
+}
+
+// "files/libc.so.6-1f": the basename keeps listings readable, the counter
+// keeps distinct captures of the same name apart.
+std::string capture_name(const std::string& orig_path, uint64_t id) {
+  std::string base = fs::path(orig_path).filename().string();
+  if (base.empty() || base == "." || base == "..") base = "file";
+  char suffix[24];
+  std::snprintf(suffix, sizeof(suffix), "-%llx", static_cast<unsigned long long>(id));
+  return "files/" + base + suffix;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != EEXIST) return Error::from_errno("creating trace directory " + dir.string());
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec) || ec) {
+      return Error{"trace directory " + dir.string() + " already exists and is not empty"};
+    }
+  }
+  std::unique_ptr<TraceWriter> w(new TraceWriter);
+  w->dir_ = dir;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return Error::from_errno("stat " + dir.string());
+  w->dir_dev_ = st.st_dev;
+
+  // `incomplete` is created first and holds the version line already, so
+  // close() only has to rename it. The flock tells a reader whether a
+  // recorder is still writing this trace or died without finishing.
+  const fs::path incomplete = dir / "incomplete";
+  w->incomplete_fd_ =
+      ScopedFd(::open(incomplete.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!w->incomplete_fd_.is_open()) return Error::from_errno("creating " + incomplete.string());
+  if (::flock(w->incomplete_fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    return Error::from_errno("locking " + incomplete.string());
+  }
+  const std::string version = "rewind-trace " + std::to_string(kFormatVersion) + "\n";
+  REWIND_TRY(write_all(w->incomplete_fd_.get(), version.data(), version.size(), incomplete));
+
+  if (::mkdir((dir / "files").c_str(), 0700) != 0) {
+    return Error::from_errno("creating " + (dir / "files").string());
+  }
+  struct {
+    const char* name;
+    std::unique_ptr<BlockWriter>* stream;
+  } streams[] = {
+      {"events", &w->events_}, {"data", &w->data_}, {"mmaps", &w->mmaps_}, {"tasks", &w->tasks_}};
+  for (auto& s : streams) {
+    auto bw = BlockWriter::create(dir / s.name);
+    if (!bw) return bw.error();
+    *s.stream = std::move(*bw);
+  }
+  REWIND_LOG(Trace, "recording into %s", dir.c_str());
+  return w;
+}
+
+TraceWriter::~TraceWriter() {
+  if (closed_) return;
+  // Keep what was recorded for a post-mortem look; `incomplete` stays, so no
+  // reader mistakes this for a finished trace.
+  for (auto* s : {&events_, &data_, &mmaps_, &tasks_}) {
+    if (!*s) continue;
+    auto r = (*s)->finish();
+    if (!r.ok()) REWIND_LOG(Trace, "flushing unfinished trace: %s", r.error().message.c_str());
+  }
+}
+
+Result<void> TraceWriter::write_header(const TraceHeader& h) {
+  const fs::path path = dir_ / "header";
+  capnp::MallocMessageBuilder msg;
+  REWIND_TRY(
+      build_guarded("trace header", [&] { encode(msg.initRoot<schema::TraceHeader>(), h); }));
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.is_open()) return Error::from_errno("creating " + path.string());
+  REWIND_TRY(write_all(fd.get(), words.begin(), words.size() * sizeof(capnp::word), path));
+  if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
+  header_written_ = true;
+  return ok_result();
+}
+
+Result<void> TraceWriter::write_event(const Event& e) {
+  REWIND_TRY(write_record<schema::Event>(events_.get(), "event", e));
+  for (const MemWrite& w : e.writes) REWIND_TRY(data_->append(w.bytes.data(), w.bytes.size()));
+  return ok_result();
+}
+
+Result<void> TraceWriter::write_mapping(const MappingRecord& m) {
+  return write_record<schema::MappingRecord>(mmaps_.get(), "mapping", m);
+}
+
+Result<void> TraceWriter::write_task_event(const TaskEvent& t) {
+  return write_record<schema::TaskEvent>(tasks_.get(), "task event", t);
+}
+
+Result<CapturedFile> TraceWriter::capture_file(const FileToCapture& f) {
+  const auto key = std::make_tuple(
+      uint64_t{f.st.st_dev}, uint64_t{f.st.st_ino}, static_cast<uint64_t>(f.st.st_size),
+      int64_t{f.st.st_mtim.tv_sec} * 1000000000 + f.st.st_mtim.tv_nsec);
+  if (auto it = captured_.find(key); it != captured_.end()) return it->second;
+
+  CapturedFile c;
+  c.trace_file = capture_name(f.orig_path, next_file_id_++);
+  const fs::path dest = dir_ / c.trace_file;
+  // A link shares later writes to the file, so a file the tracee can write
+  // through a shared mapping must be copied even when it is a system file.
+  if (is_system_path(f.orig_path) && f.st.st_dev == dir_dev_ && !f.mapped_shared_writable &&
+      link_file(f, dest)) {
+    c.storage = FileStorage::Linked;
+  } else {
+    REWIND_TRY(copy_file(f, dest));
+    c.storage = FileStorage::Copied;
+  }
+  REWIND_LOG(Trace, "captured %s as %s (%s)", f.orig_path.c_str(), c.trace_file.c_str(),
+             c.storage == FileStorage::Linked ? "linked" : "copied");
+  captured_.emplace(key, c);
+  return c;
+}
+
+Result<void> TraceWriter::close() {
+  if (closed_) return ok_result();
+  if (!header_written_) return Error{dir_.string() + ": closing a trace without a header"};
+  for (auto* s : {&events_, &data_, &mmaps_, &tasks_}) {
+    REWIND_TRY((*s)->finish());
+    s->reset();
+  }
+  const fs::path incomplete = dir_ / "incomplete";
+  if (::fsync(incomplete_fd_.get()) != 0) return Error::from_errno("fsync " + incomplete.string());
+  // Every file must be durable before `version` says the trace is whole.
+  REWIND_TRY(fsync_path(dir_ / "files"));
+  REWIND_TRY(fsync_path(dir_));
+  if (::rename(incomplete.c_str(), (dir_ / "version").c_str()) != 0) {
+    return Error::from_errno("renaming " + incomplete.string() + " to version");
+  }
+  REWIND_TRY(fsync_path(dir_));
+  incomplete_fd_.reset();  // drops the flock
+  closed_ = true;
+  return ok_result();
+}
+
+}  // namespace rwd::trace

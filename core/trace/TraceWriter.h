@@ -1,0 +1,74 @@
+#pragma once
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "core/base/Error.h"
+#include "core/base/Fd.h"
+#include "core/trace/BlockStream.h"
+#include "core/trace/TraceTypes.h"
+
+namespace rwd::trace {
+
+// What the recorder knows about a file it wants captured.
+struct FileToCapture {
+  std::string orig_path;    // the name the tracee used / /proc/PID/maps shows
+  std::string access_path;  // where to read it now, e.g. /proc/PID/fd/N or /proc/PID/map_files/A-B
+  struct stat st {};
+  bool mapped_shared_writable = false;
+};
+
+struct CapturedFile {
+  std::string trace_file;  // relative to the trace directory, e.g. "files/libc.so.6-2049-1234"
+  FileStorage storage = FileStorage::None;
+};
+
+// Writes one trace directory. Layout:
+//   incomplete   exists (flock held) until close() renames it to `version`
+//   version      "rewind-trace <kFormatVersion>\n" once the recording closed cleanly
+//   header       one Cap'n Proto TraceHeader message
+//   events       block stream of Event messages
+//   data         block stream of the MemWrite bytes, in event order
+//   mmaps        block stream of MappingRecord messages
+//   tasks        block stream of TaskEvent messages
+//   files/       captured mapped files (hard links or copies)
+class TraceWriter {
+ public:
+  // Creates `dir` (mode 0700; it must not exist or must be empty).
+  static Result<std::unique_ptr<TraceWriter>> create(const std::filesystem::path& dir);
+  ~TraceWriter();
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  Result<void> write_header(const TraceHeader& h);
+  Result<void> write_event(const Event& e);
+  Result<void> write_mapping(const MappingRecord& m);
+  Result<void> write_task_event(const TaskEvent& t);
+
+  // Captures a file into files/. Same (dev, inode, size, mtime) returns the
+  // earlier capture. Hard-links files under /usr, /lib*, /bin, /sbin, /opt and
+  // /etc when on the same filesystem; copies everything else (/tmp, tmpfs,
+  // files mapped shared+writable, other filesystems).
+  Result<CapturedFile> capture_file(const FileToCapture& f);
+
+  // Flushes all streams, fsyncs, renames `incomplete` to `version`.
+  Result<void> close();
+
+ private:
+  TraceWriter() = default;
+  std::filesystem::path dir_;
+  dev_t dir_dev_ = 0;  // st_dev of dir_: only files on it can be hard-linked
+  bool header_written_ = false;
+  uint64_t next_file_id_ = 0;  // makes names in files/ unique
+  ScopedFd incomplete_fd_;     // holds the flock
+  std::unique_ptr<BlockWriter> events_, data_, mmaps_, tasks_;
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, CapturedFile> captured_;
+  bool closed_ = false;
+};
+
+}  // namespace rwd::trace

@@ -1,0 +1,118 @@
+# On-disk schema of a rewind trace (format version 1). Only core/trace/ sees
+# these types; the rest of rewind uses the plain structs in TraceTypes.h.
+#
+# Rules, after rr's rr_trace.capnp:
+#  - Paths and strings that came from the tracee or the filesystem are Data,
+#    not Text: Linux paths are bytes and need not be UTF-8.
+#  - Fields are only ever added, with new ordinals. Changing the meaning of an
+#    existing field means bumping kFormatVersion.
+#  - "Must" constraints written here are checked by TraceReader, which turns a
+#    violation into an Error rather than trusting the file.
+
+@0xeb4dd985c92fcc33;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("rwd::trace::schema");
+
+struct CpuidLeaf {
+  leaf @0 :UInt32;     # input eax
+  subleaf @1 :UInt32;  # input ecx
+  eax @2 :UInt32;      # outputs of CPUID for (leaf, subleaf)
+  ebx @3 :UInt32;
+  ecx @4 :UInt32;
+  edx @5 :UInt32;
+}
+
+struct TraceHeader {
+  uuid @0 :Data;              # must be 16 bytes; identifies the recording
+  formatVersion @1 :UInt32;   # must equal the number in the `version` file
+  arch @2 :Data;              # "x86_64"
+  kernel @3 :Data;            # uname -r and -v of the recording machine
+  cpuid @4 :List(CpuidLeaf);  # every leaf/subleaf, read at record start
+  xcr0 @5 :UInt64;            # XSAVE feature mask (xgetbv 0)
+  argv @6 :List(Data);        # the command rewind recorded
+  env @7 :List(Data);         # its environment, "NAME=value" each
+  cwd @8 :Data;               # working directory at start
+  tickSource @9 :Data;        # how async points are located ("none": state matching)
+  startTimeNs @10 :Int64;     # CLOCK_REALTIME at start, in nanoseconds
+  cpuidFaulting @11 :Bool;    # whether CPUID was trapped during recording
+}
+
+# Values are stored as numbers; a reader must reject one it does not know.
+enum EventKind {
+  syscallEntry @0;  # ptrace syscall-entry stop
+  syscallExit @1;   # ptrace syscall-exit stop; carries the memory the kernel wrote
+  signal @2;        # a signal was delivered
+  rdtsc @3;         # rdtsc/rdtscp trapped via PR_SET_TSC
+  cpuid @4;         # cpuid trapped via ARCH_SET_CPUID
+  exit @5;          # PTRACE_EVENT_EXIT: the task is about to die
+}
+
+# Memory the kernel (or an emulated instruction) wrote. The bytes themselves
+# are not here: they follow in the `data` stream, `length` bytes per write, in
+# the order the writes appear in the events stream. Keeping them out of the
+# messages keeps `events` small and lets LZ4 see the raw bytes.
+struct MemWrite {
+  addr @0 :UInt64;    # tracee address of the first byte
+  length @1 :UInt64;  # number of bytes in the `data` stream
+}
+
+struct Event {
+  num @0 :UInt64;                 # global event number, from 1, strictly increasing
+  tid @1 :Int32;                  # recorded tid of the task that stopped
+  kind @2 :EventKind;             # what kind of stop this is
+  regs @3 :Data;                  # must be a user_regs_struct (216 bytes) at the stop
+  syscallNo @4 :Int64 = -1;       # syscallEntry/syscallExit: the syscall number
+  signo @5 :Int32;                # signal: the signal number
+  siginfo @6 :Data;               # signal: raw siginfo_t (128 bytes)
+  tsc @7 :UInt64;                 # rdtsc: value returned in edx:eax
+  tscAux @8 :UInt32;              # rdtsc: ecx for rdtscp
+  rdtscp @9 :Bool;                # rdtsc: the instruction was rdtscp
+  cpuidOut @10 :List(UInt32);     # cpuid: must be 4 values, eax, ebx, ecx, edx
+  exitStatus @11 :Int32;          # exit: wait status (as from waitpid)
+  flags @12 :UInt32;              # EventFlag bits (TraceTypes.h)
+  writes @13 :List(MemWrite);     # memory written at this event, bytes in `data`
+}
+
+enum FileStorage {
+  none @0;    # anonymous mapping, or a special file (device, /proc)
+  copied @1;  # an independent copy inside the trace
+  linked @2;  # a hard link shared with the original inode; `pack` must copy it
+}
+
+struct MappingRecord {
+  event @0 :UInt64;        # the event at which the mapping appeared
+  tid @1 :Int32;           # the task whose address space it is in
+  start @2 :UInt64;        # first address
+  end @3 :UInt64;          # one past the last address
+  prot @4 :Int32;          # PROT_* bits
+  flags @5 :Int32;         # MAP_* bits
+  fileOffset @6 :UInt64;   # offset into the file of `start`
+  origPath @7 :Data;       # path in the recording's filesystem
+  traceFile @8 :Data;      # relative to the trace directory, empty if none; must exist
+  storage @9 :FileStorage; # how traceFile was captured
+  dev @10 :UInt64;         # st_dev of the original file
+  inode @11 :UInt64;       # st_ino of the original file
+  size @12 :UInt64;        # st_size of the original file
+  mtimeNs @13 :Int64;      # st_mtim of the original file, in nanoseconds
+}
+
+enum TaskEventKind {
+  clone @0;  # a new task appeared
+  exec @1;   # a task completed execve
+  exit @2;   # a task died
+}
+
+struct TaskEvent {
+  event @0 :UInt64;           # the event at which it happened
+  kind @1 :TaskEventKind;     # what happened
+  tid @2 :Int32;              # clone: the new task; exec/exit: the task
+  parentTid @3 :Int32;        # clone: the task that called clone/fork/vfork
+  cloneFlags @4 :UInt64;      # clone: flags (SIGCHLD alone for fork)
+  argv @5 :List(Data);        # exec: the new argv
+  exePath @6 :Data;           # exec: the path execve resolved
+  exeTraceFile @7 :Data;      # exec: trace copy of the executable; must exist if set
+  interpTraceFile @8 :Data;   # exec: trace copy of the ELF interpreter; must exist if set
+  interpPath @9 :Data;        # exec: the ELF interpreter's original path
+  exitStatus @10 :Int32;      # exit: wait status
+}
