@@ -14,6 +14,8 @@
 
 #include <sys/user.h>
 
+#include <cerrno>
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -49,10 +51,15 @@ struct RecTask {
   // Syscall in progress (between entry and exit stops).
   bool in_syscall = false;
   bool syscall_skipped = false;
+  int skip_errno = ENOSYS;               // what a skipped syscall returns
   bool exec_pending = false;            // PTRACE_EVENT_EXEC seen
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
+  // The last syscall that ended with -ERESTART_RESTARTBLOCK: restart_syscall
+  // resumes it and writes its outputs.
+  int64_t restart_nr = -1;
+  user_regs_struct restart_regs{};
 
   // For delivering asynchronous signals at deterministic points: true while
   // the task is at (or has not run user code since) a syscall-exit stop.
@@ -110,6 +117,7 @@ class RecordSession {
   uint64_t last_event_ = 0;
   int slice_events_ = 0;
   std::set<int64_t> warned_syscalls_;
+  std::set<uint64_t> warned_ioctls_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;
   ino_t stdout_ino_ = 0, stderr_ino_ = 0;
 };

@@ -70,6 +70,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
 
   const sys::SyscallDesc* d = sys::find(nr);
   bool skip = false;
+  int skip_errno = ENOSYS;
   if (!d) {
     if (warned_syscalls_.insert(nr).second)
       warn("unsupported syscall %s (%lld): the program gets ENOSYS", sys::name(nr).c_str(),
@@ -80,6 +81,18 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
     // memory on every preemption: writes replay can't reproduce. Failing
     // the registration makes glibc fall back (it checks the result).
     skip = true;
+  } else if (nr == SYS_ioctl && !sys::ioctl_is_known(regs->rsi)) {
+    // An ioctl the table can't describe: if its number says the kernel
+    // copies data out (_IOC_READ), we could not record what it wrote, so
+    // the program gets ENOTTY ("not supported by this device") instead.
+    const bool writes_user_memory = (regs->rsi >> 30) & 2;
+    if (warned_ioctls_.insert(regs->rsi).second)
+      warn("unsupported ioctl 0x%llx%s", static_cast<unsigned long long>(regs->rsi),
+           writes_user_memory ? ": the program gets ENOTTY" : " (it writes no memory; run as is)");
+    if (writes_user_memory) {
+      skip = true;
+      skip_errno = ENOTTY;
+    }
   }
   if (skip) {
     e.flags |= trace::kFlagSyscallSkipped;
@@ -90,6 +103,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   REWIND_TRY(write_event(e));
   t.in_syscall = true;
   t.syscall_skipped = skip;
+  t.skip_errno = skip_errno;
   t.syscall_nr = nr;
   t.entry_regs = *regs;
   t.entry_event = e.num;
@@ -128,10 +142,18 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   e.syscall_no = nr;
   if (t.syscall_skipped) {
     e.flags |= trace::kFlagSyscallSkipped;
+    if (t.skip_errno != ENOSYS) {
+      regs->rax = static_cast<uint64_t>(-t.skip_errno);
+      e.regs = *regs;
+      REWIND_TRY(task.set_regs(*regs));
+    }
   } else if (const sys::SyscallDesc* d = sys::find(nr)) {
+    // restart_syscall resumes an interrupted call and writes its outputs.
+    const bool restart = nr == SYS_restart_syscall && t.restart_nr >= 0;
+    if (restart) d = sys::find(t.restart_nr);
     sys::SyscallArgs a;
-    a.nr = nr;
-    const user_regs_struct& er = t.entry_regs;
+    a.nr = restart ? t.restart_nr : nr;
+    const user_regs_struct& er = restart ? t.restart_regs : t.entry_regs;
     uint64_t args[6] = {er.rdi, er.rsi, er.rdx, er.r10, er.r8, er.r9};
     std::copy(args, args + 6, a.a);
     a.ret = ret;
@@ -149,6 +171,10 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
   }
   REWIND_TRY(write_event(e));
+  if (ret == -516 /* ERESTART_RESTARTBLOCK */ && nr != SYS_restart_syscall) {
+    t.restart_nr = nr;
+    t.restart_regs = t.entry_regs;
+  }
   t.in_syscall = false;
   t.at_exit_point = true;
   t.exit_rip = regs->rip;
@@ -310,7 +336,7 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   }
   e.tid = task.rec_tid();
   e.kind = trace::EventKind::SyscallExit;
-  e.syscall_no = SYS_execve;
+  e.syscall_no = initial ? SYS_execve : t.syscall_nr;
   e.regs = *regs;
   e.flags = trace::kFlagExecutedInReplay;
   REWIND_TRY(writer_.write_task_event(te));

@@ -410,13 +410,13 @@ constexpr SyscallDesc kTable[] = {
   SYS(319, memfd_create,           Emulate, kNone,                       nullptr),
   SYS(322, execveat,               Execute, kNone,                       nullptr),
   SYS(324, membarrier,             Execute, kNone,                       nullptr),
-  SYS(325, mlock2,                 Emulate, kNone,                       nullptr),
+  SYS(325, mlock2,                 Execute, kNone,                       nullptr),
   SYS(326, copy_file_range,        Emulate, kNone,                       nullptr,                   fixed(1, kLong), fixed(3, kLong)),
   SYS(327, preadv2,                Emulate, kNone,                       readv_outputs),
   SYS(328, pwritev2,               Emulate, kWritesOutput,               nullptr),
   SYS(329, pkey_mprotect,          Execute, kNone,                       nullptr),
-  SYS(330, pkey_alloc,             Emulate, kNone,                       nullptr),
-  SYS(331, pkey_free,              Emulate, kNone,                       nullptr),
+  SYS(330, pkey_alloc,             Execute, kNone,                       nullptr),
+  SYS(331, pkey_free,              Execute, kNone,                       nullptr),
   SYS(332, statx,                  Emulate, kNone,                       nullptr,                   fixed(4, kStatx)),
   // Registration makes the kernel write cpu_id into the area on every return
   // to user space; the recorder should fail rseq with ENOSYS, as rr does

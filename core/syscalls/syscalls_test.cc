@@ -130,7 +130,8 @@ BOOST_AUTO_TEST_CASE(execute_set_is_exactly_the_state_building_calls) {
       "clone3",       "fork",           "vfork",           "exit",
       "exit_group",   "arch_prctl",     "set_tid_address", "set_robust_list",
       "rt_sigaction", "rt_sigprocmask", "sigaltstack",     "rt_sigreturn",
-      "membarrier",   "pkey_mprotect",
+      "membarrier",   "pkey_mprotect",  "pkey_alloc",      "pkey_free",
+      "mlock2",
   };
   std::set<std::string> actual;
   for (const SyscallDesc& d : all())

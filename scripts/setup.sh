@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything rewind's build and tests need on Debian 12, then
+# builds into ./build. Safe to run again: apt and cmake skip what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  capnproto libcapnp-dev liblz4-dev libb2-dev libboost-dev libboost-test-dev
+  # tests: the debugger and the real programs the end-to-end tests record
+  gdb python3 make tar gzip xz-utils coreutils findutils procps
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build
