@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -36,7 +37,13 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
     warn("%s", msg.c_str());
   }
   for (const auto& te : s->reader_->task_events()) s->task_events_.emplace(te.event.value, &te);
-  for (const auto& m : s->reader_->mappings()) s->mappings_.emplace(m.event.value, &m);
+  for (const auto& m : s->reader_->mappings()) {
+    s->mappings_.emplace(m.event.value, &m);
+    const int type = m.flags & 0xf;  // MAP_TYPE
+    if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (m.prot & PROT_WRITE) &&
+        !m.trace_file.empty())
+      s->shared_files_.insert(m.trace_file);
+  }
   auto cpu = pin_tracer_to_one_cpu();
   if (!cpu) return cpu.error();
   s->cpu_ = *cpu;
@@ -50,6 +57,26 @@ ReplaySession::~ReplaySession() {
     while (waitpid(t->task->real_tid(), nullptr, __WALL) < 0 && errno == EINTR) {
     }
   }
+  if (!live_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(live_dir_, ec);
+  }
+}
+
+Result<std::string> ReplaySession::live_copy(const std::string& trace_file) {
+  auto it = live_copies_.find(trace_file);
+  if (it != live_copies_.end()) return it->second;
+  if (live_dir_.empty()) {
+    char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
+    if (!mkdtemp(tmpl)) return Error::from_errno("mkdtemp /tmp/rewind-replay-XXXXXX");
+    live_dir_ = tmpl;
+  }
+  std::filesystem::path dst = live_dir_ / std::to_string(live_copies_.size());
+  std::error_code ec;
+  std::filesystem::copy_file(reader_->file_path(trace_file), dst, ec);
+  if (ec) return Error{"copying " + trace_file + " for a shared mapping: " + ec.message()};
+  live_copies_[trace_file] = dst.string();
+  return dst.string();
 }
 
 RepTask* ReplaySession::find(Tid rec_tid) {
@@ -288,6 +315,9 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   auto c = std::make_unique<RepTask>();
   c->task = std::make_unique<Task>(te->tid, real_child, as);
   c->initial_stop_pending = true;
+  // Until the child reports its first stop, ptrace requests on it fail with
+  // ESRCH: wait for that stop before resuming it.
+  c->running = true;
   if (te->clone_flags & CLONE_CHILD_SETTID) {
     const user_regs_struct& r = parent.entry_regs;
     if (parent.syscall_nr == SYS_clone3) {
@@ -423,6 +453,12 @@ Result<void> ReplaySession::on_rdtsc(const Event& e) {
 Result<void> ReplaySession::on_task_exit(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
+  if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
+    // SIGKILL (from kill() in another process, which replay emulates) never
+    // shows as a signal-delivery-stop: kill the task here as it was then.
+    REWIND_TRY(t->task->send_signal(SIGKILL));
+    t->running = true;
+  }
   auto st = advance(*t, Want::ExitEvent, e);
   if (!st) return st.error();
   auto msg = t->task->get_event_msg();

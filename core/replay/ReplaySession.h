@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/base/Error.h"
@@ -79,6 +80,7 @@ class ReplaySession {
   Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
   Result<void> check_interpreter(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
+  Result<std::string> live_copy(const std::string& trace_file);
 
   RepTask* find(Tid rec_tid);
   const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
@@ -91,6 +93,12 @@ class ReplaySession {
   std::multimap<uint64_t, const trace::TaskEvent*> task_events_;
   std::multimap<uint64_t, const trace::MappingRecord*> mappings_;
   std::map<std::string, bool> interp_checked_;
+  // Captured files some mapping wrote through MAP_SHARED. Replay maps these
+  // from a writable per-replay copy (never the trace's own), so that shared
+  // and private mappings of the file see each other's writes as they did.
+  std::set<std::string> shared_files_;
+  std::map<std::string, std::string> live_copies_;
+  std::filesystem::path live_dir_;
   EventNum current_;
   Tid root_;
   std::optional<int> root_status_;

@@ -142,16 +142,24 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
   if (flags & MAP_ANONYMOUS) {
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
   } else if (rec && !rec->trace_file.empty()) {
-    // Map the trace's copy. Shared file mappings become private: replay
-    // must never write into the trace.
+    // Map the trace's copy, privately: replay must never write into the
+    // trace. Files written through a shared mapping come from a per-replay
+    // copy instead, mapped as recorded (see ReplaySession::shared_files_).
+    const bool live = shared_files_.count(rec->trace_file) > 0;
     std::string path = reader_->file_path(rec->trace_file).string();
+    if (live) {
+      auto copy = live_copy(rec->trace_file);
+      if (!copy) return copy.error();
+      path = *copy;
+    }
     auto p = remote.push_string(path);
     if (!p) return p.error();
-    auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p, O_RDONLY | O_CLOEXEC);
+    auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p,
+                             (live ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (!fd) return fd.error();
     if (*fd < 0)
       return Error::from_errno("replay: cannot open " + path + " in the tracee", static_cast<int>(-*fd));
-    flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
+    if (!live) flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(*fd), a.r9);
     auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
     if (!c) return c.error();
