@@ -70,7 +70,8 @@ Result<std::string> resolve_program(const std::string& prog) {
   size_t pos = 0;
   while (pos <= path.size()) {
     size_t colon = path.find(':', pos);
-    std::string dir = path.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+    std::string dir =
+        path.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
     std::string cand = (dir.empty() ? "." : dir) + "/" + prog;
     if (access(cand.c_str(), X_OK) == 0) {
       struct stat st;
@@ -179,12 +180,15 @@ int cmd_replay(int argc, char** argv) {
   std::string trace_arg;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "-a" || a == "--autopilot") autopilot = true;
-    else if (a == "--force") opts.force_cpu = true;
+    if (a == "-a" || a == "--autopilot")
+      autopilot = true;
+    else if (a == "--force")
+      opts.force_cpu = true;
     else if (a.size() > 1 && a[0] == '-') {
       fprintf(stderr, "rewind: replay: unknown option %s\n%s", a.c_str(), kUsage);
       return kExitUsage;
-    } else if (trace_arg.empty()) trace_arg = a;
+    } else if (trace_arg.empty())
+      trace_arg = a;
     else {
       fprintf(stderr, "rewind: replay: more than one trace given\n");
       return kExitUsage;

@@ -62,7 +62,9 @@ class [[nodiscard]] Result<void> {
   bool failed_ = false;
 };
 
-inline Result<void> ok_result() { return Result<void>(); }
+inline Result<void> ok_result() {
+  return Result<void>();
+}
 
 [[noreturn]] inline void assert_fail(const char* expr, const char* file, int line,
                                      const std::string& msg) {
@@ -73,14 +75,14 @@ inline Result<void> ok_result() { return Result<void>(); }
 
 }  // namespace rwd
 
-#define REWIND_ASSERT(cond, ...)                                                         \
-  do {                                                                                   \
+#define REWIND_ASSERT(cond, ...)                                                          \
+  do {                                                                                    \
     if (!(cond)) ::rwd::assert_fail(#cond, __FILE__, __LINE__, std::string{__VA_ARGS__}); \
   } while (0)
 
 // Propagates a failed Result<...> from an expression, adding no context.
-#define REWIND_TRY(expr)                        \
-  do {                                          \
-    auto _r = (expr);                           \
-    if (!_r.ok()) return _r.error();            \
+#define REWIND_TRY(expr)             \
+  do {                               \
+    auto _r = (expr);                \
+    if (!_r.ok()) return _r.error(); \
   } while (0)

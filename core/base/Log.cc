@@ -15,10 +15,10 @@ struct CategoryName {
   LogCategory cat;
 };
 constexpr CategoryName kNames[] = {
-    {"ptrace", LogCategory::Ptrace}, {"wait", LogCategory::Wait},
+    {"ptrace", LogCategory::Ptrace},   {"wait", LogCategory::Wait},
     {"syscall", LogCategory::Syscall}, {"trace", LogCategory::Trace},
-    {"record", LogCategory::Record}, {"replay", LogCategory::Replay},
-    {"sched", LogCategory::Sched},   {"packets", LogCategory::Packets},
+    {"record", LogCategory::Record},   {"replay", LogCategory::Replay},
+    {"sched", LogCategory::Sched},     {"packets", LogCategory::Packets},
 };
 const char* name_of(LogCategory c) {
   for (auto& n : kNames)

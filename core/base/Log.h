@@ -23,7 +23,9 @@ enum class LogCategory : uint32_t {
 extern uint32_t g_log_mask;
 
 void parse_log_env();
-inline bool log_enabled(LogCategory c) { return g_log_mask & static_cast<uint32_t>(c); }
+inline bool log_enabled(LogCategory c) {
+  return g_log_mask & static_cast<uint32_t>(c);
+}
 void log_write(LogCategory c, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 // User-facing warnings ("rewind: warning: ...") always go to stderr.
@@ -31,8 +33,8 @@ void warn(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace rwd
 
-#define REWIND_LOG(cat, ...)                                                          \
-  do {                                                                                \
-    if (::rwd::log_enabled(::rwd::LogCategory::cat))                            \
-      ::rwd::log_write(::rwd::LogCategory::cat, __VA_ARGS__);                   \
+#define REWIND_LOG(cat, ...)                                  \
+  do {                                                        \
+    if (::rwd::log_enabled(::rwd::LogCategory::cat))          \
+      ::rwd::log_write(::rwd::LogCategory::cat, __VA_ARGS__); \
   } while (0)

@@ -175,18 +175,6 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
   return Next::Gone;
 }
 
-static bool is_synchronous_fault(int sig, const siginfo_t& si) {
-  // Kernel-generated faults carry a positive si_code (SEGV_MAPERR,
-  // FPE_INTDIV, SI_KERNEL for #GP/int3, ...); kill/tgkill/sigqueue/timers
-  // carry SI_USER (0) or negative codes.
-  switch (sig) {
-    case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
-      return si.si_code > 0;
-    default:
-      return false;
-  }
-}
-
 Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   Task& task = *t.task;
   if (t.initial_stop_pending && sig == SIGSTOP) {
@@ -256,7 +244,8 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   e.num = next_event();
   e.kind = trace::EventKind::Signal;
   e.signo = sig;
-  e.siginfo.assign(reinterpret_cast<uint8_t*>(&*si), reinterpret_cast<uint8_t*>(&*si) + sizeof(siginfo_t));
+  e.siginfo.assign(reinterpret_cast<uint8_t*>(&*si),
+                   reinterpret_cast<uint8_t*>(&*si) + sizeof(siginfo_t));
   REWIND_TRY(write_event(e));
   t.resume_sig = sig;
   t.at_exit_point = false;
@@ -273,8 +262,10 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       if (!msg) return msg.error();
       pid_t child = static_cast<pid_t>(*msg);
       uint64_t flags = 0;
-      if (event == PTRACE_EVENT_FORK) flags = SIGCHLD;
-      else if (event == PTRACE_EVENT_VFORK) flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+      if (event == PTRACE_EVENT_FORK)
+        flags = SIGCHLD;
+      else if (event == PTRACE_EVENT_VFORK)
+        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
       else if (t.syscall_nr == 435 /* clone3 */) {
         auto f = task.read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
         flags = f ? *f : 0;

@@ -41,18 +41,18 @@ struct RecordOptions {
 struct RecTask {
   std::unique_ptr<Task> task;
   Tid parent;
-  bool running = false;                 // resumed; its next stop has not been seen
-  std::optional<WaitStatus> pending;    // seen by waitpid, not yet processed
-  bool parked = false;                  // processed, waiting to be resumed
-  int resume_sig = 0;                   // signal to inject when resumed
-  bool initial_stop_pending = false;    // new child: its first SIGSTOP is ours
+  bool running = false;               // resumed; its next stop has not been seen
+  std::optional<WaitStatus> pending;  // seen by waitpid, not yet processed
+  bool parked = false;                // processed, waiting to be resumed
+  int resume_sig = 0;                 // signal to inject when resumed
+  bool initial_stop_pending = false;  // new child: its first SIGSTOP is ours
   bool exit_recorded = false;
 
   // Syscall in progress (between entry and exit stops).
   bool in_syscall = false;
   bool syscall_skipped = false;
-  int skip_errno = ENOSYS;               // what a skipped syscall returns
-  bool exec_pending = false;            // PTRACE_EVENT_EXEC seen
+  int skip_errno = ENOSYS;    // what a skipped syscall returns
+  bool exec_pending = false;  // PTRACE_EVENT_EXEC seen
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;

@@ -31,7 +31,9 @@ class TaskMemoryReader : public sys::TraceeMemoryReader {
   Task& t_;
 };
 
-bool is_error_result(int64_t ret) { return ret < 0 && ret >= -4095; }
+bool is_error_result(int64_t ret) {
+  return ret < 0 && ret >= -4095;
+}
 
 std::string proc_path(pid_t tid, const std::string& rest) {
   return "/proc/" + std::to_string(tid) + "/" + rest;
@@ -201,7 +203,8 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
   m.flags = static_cast<int>(er.r10);
   m.file_offset = er.r9;
   if (!(m.flags & MAP_ANONYMOUS)) {
-    std::string fd_path = proc_path(t.task->real_tid(), "fd/" + std::to_string(static_cast<int>(er.r8)));
+    std::string fd_path =
+        proc_path(t.task->real_tid(), "fd/" + std::to_string(static_cast<int>(er.r8)));
     struct stat st;
     if (stat(fd_path.c_str(), &st) == 0) {
       m.orig_path = strip_deleted(read_link(fd_path));
@@ -279,7 +282,7 @@ static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<std:
     auto s = task.as().read_c_string(RemotePtr(*ptr), 1 << 20);
     argv.push_back(s ? *s : std::string());
   }
-  p += 8;  // argv's NULL
+  p += 8;     // argv's NULL
   for (;;) {  // envp
     auto ptr = task.read_val<uint64_t>(RemotePtr(p));
     if (!ptr) return ptr.error();

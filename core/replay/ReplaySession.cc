@@ -26,8 +26,8 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
   s->options_ = options;
   s->reader_ = std::move(*reader);
   const trace::TraceHeader& h = s->reader_->header();
-  auto missing = cpu::missing_features(h.cpuid, h.xcr0, cpu::read_all_cpuid_leaves(),
-                                       cpu::read_xcr0());
+  auto missing =
+      cpu::missing_features(h.cpuid, h.xcr0, cpu::read_all_cpuid_leaves(), cpu::read_xcr0());
   if (!missing.empty()) {
     std::string list;
     for (auto& f : missing) list += (list.empty() ? "" : ", ") + f;
@@ -93,12 +93,18 @@ const trace::TaskEvent* ReplaySession::task_event(EventNum n, trace::TaskEventKi
 
 static const char* kind_name(EventKind k) {
   switch (k) {
-    case EventKind::SyscallEntry: return "syscall entry";
-    case EventKind::SyscallExit: return "syscall exit";
-    case EventKind::Signal: return "signal";
-    case EventKind::Rdtsc: return "rdtsc";
-    case EventKind::Cpuid: return "cpuid";
-    case EventKind::Exit: return "exit";
+    case EventKind::SyscallEntry:
+      return "syscall entry";
+    case EventKind::SyscallExit:
+      return "syscall exit";
+    case EventKind::Signal:
+      return "signal";
+    case EventKind::Rdtsc:
+      return "rdtsc";
+    case EventKind::Cpuid:
+      return "cpuid";
+    case EventKind::Exit:
+      return "exit";
   }
   return "?";
 }
@@ -117,17 +123,17 @@ Result<void> ReplaySession::check_regs(const Event& e, const user_regs_struct& n
     unsigned long long user_regs_struct::*p;
   };
   static const Field kFields[] = {
-      {"rip", &user_regs_struct::rip}, {"rsp", &user_regs_struct::rsp},
-      {"rax", &user_regs_struct::rax}, {"rbx", &user_regs_struct::rbx},
-      {"rcx", &user_regs_struct::rcx}, {"rdx", &user_regs_struct::rdx},
-      {"rsi", &user_regs_struct::rsi}, {"rdi", &user_regs_struct::rdi},
-      {"rbp", &user_regs_struct::rbp}, {"r8", &user_regs_struct::r8},
-      {"r9", &user_regs_struct::r9},   {"r10", &user_regs_struct::r10},
-      {"r11", &user_regs_struct::r11}, {"r12", &user_regs_struct::r12},
-      {"r13", &user_regs_struct::r13}, {"r14", &user_regs_struct::r14},
-      {"r15", &user_regs_struct::r15}, {"orig_rax", &user_regs_struct::orig_rax},
+      {"rip", &user_regs_struct::rip},         {"rsp", &user_regs_struct::rsp},
+      {"rax", &user_regs_struct::rax},         {"rbx", &user_regs_struct::rbx},
+      {"rcx", &user_regs_struct::rcx},         {"rdx", &user_regs_struct::rdx},
+      {"rsi", &user_regs_struct::rsi},         {"rdi", &user_regs_struct::rdi},
+      {"rbp", &user_regs_struct::rbp},         {"r8", &user_regs_struct::r8},
+      {"r9", &user_regs_struct::r9},           {"r10", &user_regs_struct::r10},
+      {"r11", &user_regs_struct::r11},         {"r12", &user_regs_struct::r12},
+      {"r13", &user_regs_struct::r13},         {"r14", &user_regs_struct::r14},
+      {"r15", &user_regs_struct::r15},         {"orig_rax", &user_regs_struct::orig_rax},
       {"fs_base", &user_regs_struct::fs_base}, {"gs_base", &user_regs_struct::gs_base},
-      {"cs", &user_regs_struct::cs}, {"ss", &user_regs_struct::ss},
+      {"cs", &user_regs_struct::cs},           {"ss", &user_regs_struct::ss},
   };
   std::string diffs;
   char buf[128];
@@ -172,12 +178,23 @@ Result<bool> ReplaySession::step() {
     return true;
   }
   switch (e.kind) {
-    case EventKind::SyscallEntry: REWIND_TRY(on_entry(e)); break;
-    case EventKind::SyscallExit: REWIND_TRY(on_exit(e)); break;
-    case EventKind::Signal: REWIND_TRY(on_signal(e)); break;
-    case EventKind::Rdtsc: REWIND_TRY(on_rdtsc(e)); break;
-    case EventKind::Exit: REWIND_TRY(on_task_exit(e)); break;
-    case EventKind::Cpuid: return divergence(e, "cpuid events are not supported by this rewind");
+    case EventKind::SyscallEntry:
+      REWIND_TRY(on_entry(e));
+      break;
+    case EventKind::SyscallExit:
+      REWIND_TRY(on_exit(e));
+      break;
+    case EventKind::Signal:
+      REWIND_TRY(on_signal(e));
+      break;
+    case EventKind::Rdtsc:
+      REWIND_TRY(on_rdtsc(e));
+      break;
+    case EventKind::Exit:
+      REWIND_TRY(on_task_exit(e));
+      break;
+    case EventKind::Cpuid:
+      return divergence(e, "cpuid events are not supported by this rewind");
   }
   return true;
 }
@@ -206,15 +223,6 @@ Result<void> ReplaySession::start(const Event& e) {
   return post_exec(ref, e);
 }
 
-static bool is_sync_fault(int sig, const siginfo_t& si) {
-  switch (sig) {
-    case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
-      return si.si_code > 0;
-    default:
-      return false;
-  }
-}
-
 Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
   for (;;) {
@@ -230,8 +238,8 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
       case WaitStatus::Kind::Exited:
       case WaitStatus::Kind::Killed:
         if (want == Want::Reaped) return st;
-        return divergence(e, "the task ended unexpectedly (wait status 0x" +
-                                 std::to_string(st.raw()) + ")");
+        return divergence(
+            e, "the task ended unexpectedly (wait status 0x" + std::to_string(st.raw()) + ")");
       case WaitStatus::Kind::SignalDeliveryStop: {
         int sig = st.stop_sig();
         if (t.initial_stop_pending && sig == SIGSTOP) {
@@ -248,7 +256,7 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
         if (want == Want::Signal && sig == e.signo) return st;
         if (want == Want::Rdtsc && sig == SIGSEGV) return st;
         auto si = task.get_siginfo();
-        if (si && is_sync_fault(sig, *si)) {
+        if (si && is_synchronous_fault(sig, *si)) {
           auto regs = task.get_regs();
           char buf[64];
           snprintf(buf, sizeof buf, " at rip 0x%llx", regs ? regs->rip : 0ull);

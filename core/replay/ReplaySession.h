@@ -27,20 +27,20 @@
 namespace rwd {
 
 struct ReplayOptions {
-  bool force_cpu = false;  // replay even if this CPU lacks recorded features
-  bool emit_output = true; // re-emit the program's stdout/stderr writes
+  bool force_cpu = false;   // replay even if this CPU lacks recorded features
+  bool emit_output = true;  // re-emit the program's stdout/stderr writes
 };
 
 struct RepTask {
   std::unique_ptr<Task> task;
-  bool running = false;              // resumed, next stop not yet seen
-  int inject_sig = 0;                // signal to deliver on the next resume
-  bool initial_stop_pending = false; // a new child's SIGSTOP
-  uint64_t fix_child_tid_addr = 0;   // CLONE_CHILD_SETTID: where to put the recorded tid
+  bool running = false;               // resumed, next stop not yet seen
+  int inject_sig = 0;                 // signal to deliver on the next resume
+  bool initial_stop_pending = false;  // a new child's SIGSTOP
+  uint64_t fix_child_tid_addr = 0;    // CLONE_CHILD_SETTID: where to put the recorded tid
 
   bool in_syscall = false;
-  bool native = false;               // the kernel executes this syscall
-  bool exec_pending = false;         // PTRACE_EVENT_EXEC seen
+  bool native = false;        // the kernel executes this syscall
+  bool exec_pending = false;  // PTRACE_EVENT_EXEC seen
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/base/FileIo.h"
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
 #include "core/syscalls/SyscallTable.h"
@@ -158,7 +159,8 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
                              (live ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (!fd) return fd.error();
     if (*fd < 0)
-      return Error::from_errno("replay: cannot open " + path + " in the tracee", static_cast<int>(-*fd));
+      return Error::from_errno("replay: cannot open " + path + " in the tracee",
+                               static_cast<int>(-*fd));
     if (!live) flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(*fd), a.r9);
     auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
@@ -186,7 +188,8 @@ Result<void> ReplaySession::replay_mremap(RepTask& t, const Event& e) {
   AutoRemoteSyscalls remote(*t.task);
   Result<int64_t> r = int64_t(0);
   if (result == a.rdi) {
-    r = remote.syscall(SYS_mremap, a.rdi, a.rsi, a.rdx, flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED), 0);
+    r = remote.syscall(SYS_mremap, a.rdi, a.rsi, a.rdx, flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED),
+                       0);
   } else {
     r = remote.syscall(SYS_mremap, a.rdi, a.rsi, a.rdx, flags | MREMAP_MAYMOVE | MREMAP_FIXED,
                        result);
@@ -194,16 +197,6 @@ Result<void> ReplaySession::replay_mremap(RepTask& t, const Event& e) {
   if (!r) return r.error();
   if (static_cast<uint64_t>(*r) != result) return divergence(e, "mremap moved elsewhere in replay");
   return ok_result();
-}
-
-static void write_all(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    p += w;
-    n -= w;
-  }
 }
 
 Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
@@ -239,7 +232,8 @@ Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
     default:
       return ok_result();
   }
-  write_all(out_fd, buf.data(), buf.size());
+  // The program's own output: a closed or full stdout must not stop replay.
+  (void)write_all(out_fd, buf.data(), buf.size(), "replayed output");
   return ok_result();
 }
 

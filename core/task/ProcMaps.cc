@@ -13,8 +13,8 @@ bool parse_maps_line(const std::string& line, KernelMapping& m) {
   unsigned long long start, end, offset, inode;
   unsigned major, minor;
   int name_pos = 0;
-  if (sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset,
-             &major, &minor, &inode, &name_pos) < 7)
+  if (sscanf(line.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset, &major,
+             &minor, &inode, &name_pos) < 7)
     return false;
   m.start = start;
   m.end = end;
@@ -25,7 +25,8 @@ bool parse_maps_line(const std::string& line, KernelMapping& m) {
   m.prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
            (perms[2] == 'x' ? PROT_EXEC : 0);
   m.shared = perms[3] == 's';
-  m.name = name_pos > 0 && static_cast<size_t>(name_pos) <= line.size() ? line.substr(name_pos) : "";
+  m.name =
+      name_pos > 0 && static_cast<size_t>(name_pos) <= line.size() ? line.substr(name_pos) : "";
   return true;
 }
 

@@ -13,12 +13,12 @@ namespace rwd {
 
 struct KernelMapping {
   uint64_t start = 0, end = 0;
-  int prot = 0;          // PROT_* from "rwx"
-  bool shared = false;   // 's' in the fourth column
+  int prot = 0;         // PROT_* from "rwx"
+  bool shared = false;  // 's' in the fourth column
   uint64_t offset = 0;
   uint32_t dev_major = 0, dev_minor = 0;
   uint64_t inode = 0;
-  std::string name;      // path, "[stack]", "[vdso]", or empty
+  std::string name;  // path, "[stack]", "[vdso]", or empty
 
   bool is_file() const { return inode != 0 && !name.empty() && name[0] == '/'; }
 };

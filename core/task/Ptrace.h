@@ -11,8 +11,7 @@
 
 namespace rwd {
 
-Result<long> ptrace_request(int req, pid_t tid, void* addr = nullptr,
-                            void* data = nullptr);
+Result<long> ptrace_request(int req, pid_t tid, void* addr = nullptr, void* data = nullptr);
 
 struct WaitResult {
   pid_t tid = 0;

@@ -21,8 +21,9 @@ AutoRemoteSyscalls::AutoRemoteSyscalls(Task& t, uint64_t syscall_insn)
 AutoRemoteSyscalls::~AutoRemoteSyscalls() {
   if (!have_saved_) return;
   auto r = t_.set_regs(saved_);
-  if (!r) REWIND_LOG(Ptrace, "restoring registers after injected syscalls: %s",
-                     r.error().message.c_str());
+  if (!r)
+    REWIND_LOG(Ptrace, "restoring registers after injected syscalls: %s",
+               r.error().message.c_str());
 }
 
 // Resumes until the next syscall-stop of this task. Signals that arrive in
@@ -70,8 +71,8 @@ Result<int64_t> AutoRemoteSyscalls::syscall(long nr, uint64_t a0, uint64_t a1, u
   REWIND_TRY(run_to_syscall_stop(t_));  // exit
   auto after = t_.get_regs();
   if (!after) return after.error();
-  REWIND_LOG(Syscall, "injected syscall %ld(0x%lx, 0x%lx, 0x%lx, ...) in %d = %lld", nr, a0, a1,
-             a2, t_.real_tid(), (long long)after->rax);
+  REWIND_LOG(Syscall, "injected syscall %ld(0x%lx, 0x%lx, 0x%lx, ...) in %d = %lld", nr, a0, a1, a2,
+             t_.real_tid(), (long long)after->rax);
   return static_cast<int64_t>(after->rax);
 }
 

@@ -87,7 +87,8 @@ Result<pid_t> spawn_traced(const SpawnOptions& o) {
       return fail(Error::from_errno("cannot start " + o.exe_path, err));
     return fail(Error{"child exited before it could be traced"});
   }
-  auto opt = ptrace_request(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions));
+  auto opt =
+      ptrace_request(PTRACE_SETOPTIONS, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions));
   if (!opt) return fail(opt.error());
   // Run to PTRACE_EVENT_EXEC, then to the execve's syscall-exit stop.
   auto req = PTRACE_CONT;

@@ -12,10 +12,10 @@
 namespace rwd {
 
 struct SpawnOptions {
-  std::string exe_path;            // what to execve
-  std::vector<std::string> argv;   // argv as the program sees it
+  std::string exe_path;           // what to execve
+  std::vector<std::string> argv;  // argv as the program sees it
   std::vector<std::string> env;
-  int cpu = 0;                     // the CPU every tracee is pinned to
+  int cpu = 0;  // the CPU every tracee is pinned to
 };
 
 // fork()s a child that pins itself to options.cpu, disables ASLR

@@ -97,10 +97,14 @@ Result<SyscallStopKind> Task::syscall_stop_kind() const {
                             reinterpret_cast<void*>(sizeof info), &info);
   if (!res) return res.error();
   switch (info.op) {
-    case PTRACE_SYSCALL_INFO_ENTRY: return SyscallStopKind::Entry;
-    case PTRACE_SYSCALL_INFO_EXIT: return SyscallStopKind::Exit;
-    case PTRACE_SYSCALL_INFO_SECCOMP: return SyscallStopKind::Seccomp;
-    default: return SyscallStopKind::None;
+    case PTRACE_SYSCALL_INFO_ENTRY:
+      return SyscallStopKind::Entry;
+    case PTRACE_SYSCALL_INFO_EXIT:
+      return SyscallStopKind::Exit;
+    case PTRACE_SYSCALL_INFO_SECCOMP:
+      return SyscallStopKind::Seccomp;
+    default:
+      return SyscallStopKind::None;
   }
 }
 
@@ -126,8 +130,8 @@ Result<unsigned long> Task::get_event_msg() const {
 
 Result<void> Task::resume(ResumeRequest req, int sig) const {
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
-                       : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
-                                                       : PTRACE_SINGLESTEP;
+          : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
+                                          : PTRACE_SINGLESTEP;
   auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
   if (!res) return res.error();
   return ok_result();
@@ -146,6 +150,19 @@ std::string signal_name(int sig) {
   if (abbrev) return std::string("SIG") + abbrev;
   if (sig >= SIGRTMIN && sig <= SIGRTMAX) return "SIGRTMIN+" + std::to_string(sig - SIGRTMIN);
   return "signal " + std::to_string(sig);
+}
+
+bool is_synchronous_fault(int sig, const siginfo_t& si) {
+  switch (sig) {
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGILL:
+    case SIGTRAP:
+      return si.si_code > 0;
+    default:
+      return false;
+  }
 }
 
 }  // namespace rwd

@@ -97,4 +97,11 @@ class Task {
 
 std::string signal_name(int sig);
 
+// Whether a signal was raised by the instruction the task was executing
+// (a fault, int3), as opposed to sent by kill/tgkill/sigqueue/a timer.
+// Kernel-generated faults carry a positive si_code (SEGV_MAPERR,
+// FPE_INTDIV, SI_KERNEL for #GP and int3); sent signals carry SI_USER (0)
+// or a negative code.
+bool is_synchronous_fault(int sig, const siginfo_t& si);
+
 }  // namespace rwd

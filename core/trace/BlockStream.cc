@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/base/FileIo.h"
 #include "core/base/Log.h"
 
 namespace rwd::trace {
@@ -39,18 +40,6 @@ std::array<uint8_t, kChecksumSize> checksum(const uint8_t* data, size_t len) {
   return out;
 }
 
-Result<void> write_all(int fd, const uint8_t* p, size_t len, const std::filesystem::path& path) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("writing " + path.string());
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return ok_result();
-}
 
 // Reads up to len bytes, stopping early only at end of file.
 Result<size_t> read_full(int fd, uint8_t* p, size_t len, const std::filesystem::path& path) {
@@ -107,7 +96,7 @@ Result<void> BlockWriter::flush_block() {
   put_u32(out.data() + 8, static_cast<uint32_t>(csize));
   auto sum = checksum(body, static_cast<size_t>(csize));
   std::memcpy(out.data() + 12, sum.data(), sum.size());
-  REWIND_TRY(write_all(fd_.get(), out.data(), kHeaderSize + static_cast<size_t>(csize), path_));
+  REWIND_TRY(write_all(fd_.get(), out.data(), kHeaderSize + static_cast<size_t>(csize), path_.string()));
   REWIND_LOG(Trace, "%s: block of %zu bytes (%d compressed)", path_.c_str(), pending_.size(),
              csize);
   pending_.clear();

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "core/base/FileIo.h"
 #include "core/base/Log.h"
 #include "core/trace/trace.capnp.h"
 
@@ -30,19 +31,6 @@ void set_strings(ListBuilder list, const std::vector<std::string>& v) {
   for (unsigned i = 0; i < v.size(); ++i) list.set(i, as_data(v[i]));
 }
 
-Result<void> write_all(int fd, const void* data, size_t len, const fs::path& path) {
-  auto* p = static_cast<const uint8_t*>(data);
-  while (len > 0) {
-    ssize_t n = ::write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("writing " + path.string());
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return ok_result();
-}
 
 Result<void> fsync_path(const fs::path& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -270,7 +258,7 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const fs::path& dir) {
     return Error::from_errno("locking " + incomplete.string());
   }
   const std::string version = "rewind-trace " + std::to_string(kFormatVersion) + "\n";
-  REWIND_TRY(write_all(w->incomplete_fd_.get(), version.data(), version.size(), incomplete));
+  REWIND_TRY(write_all(w->incomplete_fd_.get(), version.data(), version.size(), incomplete.string()));
 
   if (::mkdir((dir / "files").c_str(), 0700) != 0) {
     return Error::from_errno("creating " + (dir / "files").string());
@@ -308,7 +296,7 @@ Result<void> TraceWriter::write_header(const TraceHeader& h) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
   ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.is_open()) return Error::from_errno("creating " + path.string());
-  REWIND_TRY(write_all(fd.get(), words.begin(), words.size() * sizeof(capnp::word), path));
+  REWIND_TRY(write_all(fd.get(), words.begin(), words.size() * sizeof(capnp::word), path.string()));
   if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
   header_written_ = true;
   return ok_result();
