@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs each workload natively, under `rewind record` and under
+# `rewind replay -a`, three times each, and prints the medians side by side.
+#
+# usage: bench/run_bench.sh [REWIND]      (default: build/cli/rewind)
+# See bench/README.md for what each workload measures.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+rewind=$(realpath "${1:-$repo/build/cli/rewind}")
+[[ -x $rewind ]] || { echo "run_bench.sh: $rewind is not an executable; build rewind first" >&2; exit 2; }
+command -v taskset >/dev/null || { echo "run_bench.sh: taskset (util-linux) is needed" >&2; exit 2; }
+python=/usr/bin/python3
+runs=3
+# No single command may take longer than this; a hung one is reported.
+limit_s=120
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rewind-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+cc -O2 -o "$work/compute" "$here/compute.c"
+cc -O2 -o "$work/syscall_loop" "$here/syscall_loop.c"
+head -c 200M /dev/urandom >"$work/big.bin"
+cp -r "$repo/tests/data/make3" "$work/make3"
+
+# Workloads: name, then the command (absolute paths: rewind need not search
+# PATH). Iteration counts give ~1.5 s of compute
+# and ~0.5 s of Python natively on a 2024 cloud vCPU.
+names=(compute syscalls-100k cp-200MB sha256sum-200MB make-j1 python3)
+declare -A cmds=(
+  [compute]="$work/compute 700000000"
+  [syscalls-100k]="$work/syscall_loop 100000"
+  [cp-200MB]="$(command -v cp) $work/big.bin $work/copy.bin"
+  # cp copies with copy_file_range, so no data passes through its memory;
+  # sha256sum read()s all 200 MB, which the recording must keep.
+  [sha256sum-200MB]="$(command -v sha256sum) $work/big.bin"
+  [make-j1]="$(command -v make) -j1 -s -C $work/make3"
+  [python3]="$python $here/json_hash.py 700"
+)
+# Undoes a workload's effects before each run, untimed.
+prepare() {
+  case $1 in
+    cp-200MB) rm -f "$work/copy.bin" ;;
+    make-j1) make -s -C "$work/make3" clean >/dev/null ;;
+  esac
+}
+
+# Times one command (seconds, 3 decimals); prints "FAIL" or "HANG" instead
+# when it exits non-zero or runs past the limit. Output goes to $work/last.*.
+time_one() {
+  local t0=$EPOCHREALTIME rc=0
+  timeout "$limit_s" "$@" >"$work/last.out" 2>"$work/last.err" </dev/null || rc=$?
+  local t1=$EPOCHREALTIME
+  if [[ $rc -eq 124 ]]; then echo HANG
+  elif [[ $rc -ne 0 ]]; then echo FAIL
+  else awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+  fi
+}
+
+# Median of the arguments; any FAIL/HANG wins, so a broken mode shows.
+median() {
+  local v
+  for v in "$@"; do [[ $v =~ ^[0-9.]+$ ]] || { echo "$v"; return; }; done
+  printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
+ratio() {
+  [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] || { echo -; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'
+}
+
+# Keeps the first failure's stderr for the report below the table.
+declare -A failures=()
+note_failure() {
+  [[ $2 =~ ^[0-9.]+$ || -n ${failures[$1]:-} ]] || failures[$1]=$(tail -n 5 "$work/last.err")
+}
+
+rows=()
+for name in "${names[@]}"; do
+  read -r -a cmd <<<"${cmds[$name]}"
+  native=() record=() replay=()
+  for ((i = 0; i < runs; i++)); do
+    prepare "$name"
+    # Native runs are pinned to one CPU, as rewind runs its tracees, so the
+    # ratios measure rewind rather than the lost parallelism.
+    native+=("$(time_one taskset -c 0 "${cmd[@]}")")
+  done
+  for ((i = 0; i < runs; i++)); do
+    prepare "$name"
+    rm -rf "$work/trace"
+    t=$(time_one "$rewind" record -o "$work/trace" "${cmd[@]}")
+    note_failure "$name record" "$t"
+    record+=("$t")
+  done
+  trace_mb=$(du -sm "$work/trace" 2>/dev/null | cut -f1 || echo -)
+  for ((i = 0; i < runs; i++)); do
+    t=$(time_one "$rewind" replay -a "$work/trace")
+    note_failure "$name replay" "$t"
+    replay+=("$t")
+  done
+  rm -rf "$work/trace"
+  n=$(median "${native[@]}") r=$(median "${record[@]}") p=$(median "${replay[@]}")
+  rows+=("$name|$n|$r|$p|$(ratio "$r" "$n")|$(ratio "$p" "$n")|${trace_mb:--}")
+  echo "done: $name (native ${native[*]}; record ${record[*]}; replay ${replay[*]})" >&2
+done
+rm -f "$work/big.bin" "$work/copy.bin"
+
+echo
+echo "rewind benchmark, median of $runs runs, $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%-16s %9s %9s %9s %14s %14s %9s\n' workload "native s" "record s" "replay s" record/native replay/native "trace MB"
+for row in "${rows[@]}"; do
+  IFS='|' read -r name n r p rr pr mb <<<"$row"
+  printf '%-16s %9s %9s %9s %14s %14s %9s\n' "$name" "$n" "$r" "$p" "$rr" "$pr" "$mb"
+done
+for key in "${!failures[@]}"; do
+  printf '\n%s failed; last lines of its stderr:\n%s\n' "$key" "${failures[$key]}"
+done

@@ -1,0 +1,3 @@
+#pragma once
+double mean(const double *v, int n);
+double stddev(const double *v, int n);

@@ -1,0 +1,2 @@
+#pragma once
+void shout(const char *s, char *out, int cap);
