@@ -1,10 +1,13 @@
 #include "core/record/RecordSession.h"
 
+#include <poll.h>
 #include <sched.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <x86intrin.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "core/base/Log.h"
 #include "core/task/Spawn.h"
@@ -14,6 +17,19 @@ namespace rwd {
 // How many events the current task may record while others wait before the
 // scheduler switches away from it (fairness between runnable tasks).
 static constexpr int kTimesliceEvents = 64;
+// How long a syscall judged not to block may run before the scheduler looks
+// whether it sleeps after all.
+static constexpr int kFastSyscallCheckMs = 10;
+
+// /proc/TID/stat's state field: 'S' is an interruptible sleep, which is
+// what a syscall waiting for another task (a pipe, a futex) shows.
+static bool task_sleeps_in_kernel(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  size_t paren = stat.rfind(')');  // the command name may contain anything
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
+}
 
 RecTask* RecordSession::find(pid_t tid) {
   auto it = tasks_.find(tid);
@@ -29,6 +45,12 @@ RecTask& RecordSession::add_task(pid_t tid, std::shared_ptr<AddressSpace> as) {
 }
 
 Result<void> RecordSession::start() {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &chld, nullptr) < 0) return Error::from_errno("sigprocmask");
+  sigchld_fd_ = ScopedFd(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigchld_fd_.is_open()) return Error::from_errno("signalfd");
   struct stat st;
   if (fstat(1, &st) == 0) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
   if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
@@ -70,11 +92,23 @@ Result<int> RecordSession::run() {
       continue;
     }
     if (!t.pending) {
-      REWIND_TRY(wait_one());
+      // A syscall judged not to block should reach its exit stop at once;
+      // if it is asleep in the kernel instead, let another task run, or
+      // the one it waits for might never be scheduled.
+      const bool fast = t.running && t.in_fast_syscall;
+      auto got = wait_one(fast ? kFastSyscallCheckMs : -1);
+      if (!got) return got.error();
+      if (!*got && !t.pending && task_sleeps_in_kernel(t.task->real_tid())) {
+        REWIND_LOG(Sched, "tid %d sleeps in a syscall judged not to block; switching",
+                   t.task->real_tid());
+        t.in_fast_syscall = false;
+        current_ = nullptr;
+      }
       continue;
     }
     WaitStatus st = *t.pending;
     t.pending.reset();
+    t.in_fast_syscall = false;
     auto next = process_stop(t, st);
     if (!next) return next.error();
     if (*next == Next::Gone) {
@@ -94,6 +128,8 @@ Result<int> RecordSession::run() {
         REWIND_TRY(t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0)));
       }
       current_ = nullptr;
+    } else {
+      t.in_fast_syscall = t.in_syscall && !t.syscall_skipped;
     }
   }
   if (!root_status_) return Error{"the initial process vanished without an exit status"};
@@ -110,21 +146,39 @@ RecTask* RecordSession::pick_next() {
   return nullptr;
 }
 
-Result<void> RecordSession::wait_one() {
-  auto w = wait_for(-1);
-  if (!w) return w.error();
-  if (w->status.is_exit()) return on_reaped(w->tid, w->status);
-  RecTask* t = find(w->tid);
+Result<bool> RecordSession::wait_one(int timeout_ms) {
+  for (;;) {
+    auto w = wait_nohang(-1);
+    if (!w) return w.error();
+    if (*w) {
+      REWIND_TRY(on_wait_status((*w)->tid, (*w)->status));
+      return true;
+    }
+    // Nothing to report yet: sleep until the next SIGCHLD. A SIGCHLD that
+    // came after the waitpid above stays pending on the fd, so none is lost.
+    struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
+    int n = poll(&p, 1, timeout_ms);
+    if (n < 0 && errno != EINTR) return Error::from_errno("poll");
+    if (n == 0) return false;
+    signalfd_siginfo info;
+    while (read(sigchld_fd_.get(), &info, sizeof info) == sizeof info) {
+    }
+  }
+}
+
+Result<void> RecordSession::on_wait_status(pid_t tid, WaitStatus st) {
+  if (st.is_exit()) return on_reaped(tid, st);
+  RecTask* t = find(tid);
   if (!t) {
     // A new child can report its first stop before its parent reports
     // PTRACE_EVENT_FORK/CLONE; the parent's event links it up later.
     auto as = std::make_shared<AddressSpace>();
-    REWIND_TRY(as->open_for(w->tid));
-    t = &add_task(w->tid, as);
+    REWIND_TRY(as->open_for(tid));
+    t = &add_task(tid, as);
     t->initial_stop_pending = true;
   }
   t->running = false;
-  t->pending = w->status;
+  t->pending = st;
   return ok_result();
 }
 

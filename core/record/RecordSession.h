@@ -46,6 +46,9 @@ struct RecTask {
   bool parked = false;                // processed, waiting to be resumed
   int resume_sig = 0;                 // signal to inject when resumed
   bool initial_stop_pending = false;  // new child: its first SIGSTOP is ours
+  // Resumed into a syscall judged not to block: the scheduler waits for its
+  // exit stop, but checks that it is not asleep after all.
+  bool in_fast_syscall = false;
   bool exit_recorded = false;
 
   // Syscall in progress (between entry and exit stops).
@@ -87,7 +90,10 @@ class RecordSession {
   };
 
   Result<void> start();
-  Result<void> wait_one();
+  // Takes one wait status from any tracee. With a timeout (ms), returns
+  // false if none came in time.
+  Result<bool> wait_one(int timeout_ms = -1);
+  Result<void> on_wait_status(pid_t tid, WaitStatus st);
   RecTask* pick_next();
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
@@ -118,6 +124,9 @@ class RecordSession {
   int slice_events_ = 0;
   std::set<int64_t> warned_syscalls_;
   std::set<uint64_t> warned_ioctls_;
+  // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a
+  // stop can time out.
+  ScopedFd sigchld_fd_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;
   ino_t stdout_ino_ = 0, stderr_ino_ = 0;
 };

@@ -3,9 +3,11 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -54,6 +56,34 @@ std::string strip_deleted(std::string name) {
   return name;
 }
 
+// Whether a read or write on this fd can sleep in the kernel. The table
+// marks the whole read/write family "may block", which makes the scheduler
+// let the task into the kernel and run another one; but then the kernel's
+// order of two tasks' writes need not be the recorded order of their exits,
+// and replay would re-emit shared output in another order. So the fds that
+// cannot sleep run to their exit stop first: regular files, block devices,
+// /dev/null-like character devices, writes to a terminal, and pipe I/O the
+// pipe can take without waiting.
+bool fd_io_may_block(pid_t tid, uint64_t fd, bool is_write, uint64_t len) {
+  std::string path = proc_path(tid, "fd/" + std::to_string(fd));
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return false;  // EBADF: returns at once
+  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) return false;
+  if (S_ISCHR(st.st_mode))
+    return !is_write && major(st.st_rdev) != 1;  // 1: mem, null, zero, random
+  if (!S_ISFIFO(st.st_mode)) return true;
+  // A second read end of the same pipe, just to look at it.
+  ScopedFd probe(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!probe.is_open()) return true;
+  int queued = 0;
+  if (ioctl(probe.get(), FIONREAD, &queued) < 0) return true;
+  if (!is_write) return queued == 0;
+  // A pipe is a ring of page-sized slots, and partly read pages keep their
+  // slot, so free bytes don't tell whether a write fits; an empty pipe does.
+  int capacity = fcntl(probe.get(), F_GETPIPE_SZ);
+  return queued != 0 || capacity < 0 || len > static_cast<uint64_t>(capacity);
+}
+
 }  // namespace
 
 Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
@@ -62,6 +92,8 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = static_cast<int64_t>(regs->orig_rax);
   t.at_exit_point = false;
+  REWIND_LOG(Syscall, "tid %d enters %s(0x%llx, 0x%llx, 0x%llx)", task.real_tid(),
+             sys::name(nr).c_str(), regs->rdi, regs->rsi, regs->rdx);
 
   trace::Event e;
   e.num = next_event();
@@ -111,6 +143,30 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   t.entry_event = e.num;
   t.exec_pending = false;
   bool may_block = d && (d->flags & sys::kMayBlock);
+  switch (nr) {
+    case SYS_read:
+    case SYS_pread64:
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, false, regs->rdx);
+      break;
+    case SYS_write:
+    case SYS_pwrite64:
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, true, regs->rdx);
+      break;
+    case SYS_writev:
+    case SYS_pwritev:
+    case SYS_pwritev2:
+    case SYS_readv:
+    case SYS_preadv:
+    case SYS_preadv2: {
+      // Only the fd's kind matters here, except for pipes, where an unknown
+      // length counts as "may not fit".
+      const bool is_write = nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, is_write, ~0ull);
+      break;
+    }
+    default:
+      break;
+  }
   return may_block && !skip ? Next::EnterKernel : Next::Continue;
 }
 
@@ -135,6 +191,8 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = t.syscall_nr;
   const int64_t ret = static_cast<int64_t>(regs->rax);
+  REWIND_LOG(Syscall, "tid %d leaves %s = %lld", task.real_tid(), sys::name(nr).c_str(),
+             static_cast<long long>(ret));
 
   trace::Event e;
   e.num = next_event();

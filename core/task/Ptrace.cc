@@ -81,4 +81,16 @@ Result<WaitResult> wait_for(pid_t tid) {
   return WaitResult{r, WaitStatus(status)};
 }
 
+Result<std::optional<WaitResult>> wait_nohang(pid_t tid) {
+  int status = 0;
+  pid_t r;
+  do {
+    r = waitpid(tid, &status, __WALL | WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return Error::from_errno("waitpid(" + std::to_string(tid) + ")");
+  if (r == 0) return std::optional<WaitResult>();
+  REWIND_LOG(Wait, "waitpid(%d, WNOHANG) -> tid %d status 0x%x", tid, r, status);
+  return std::optional<WaitResult>(WaitResult{r, WaitStatus(status)});
+}
+
 }  // namespace rwd

@@ -6,6 +6,8 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 
+#include <optional>
+
 #include "core/base/Error.h"
 #include "core/task/WaitStatus.h"
 
@@ -20,6 +22,8 @@ struct WaitResult {
 
 // waitpid(tid, __WALL), retried on EINTR. tid -1 waits for any tracee.
 Result<WaitResult> wait_for(pid_t tid);
+// The same with WNOHANG: std::nullopt if no tracee has a status to report.
+Result<std::optional<WaitResult>> wait_nohang(pid_t tid);
 
 const char* ptrace_request_name(int req);
 

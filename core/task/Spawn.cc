@@ -49,6 +49,11 @@ Result<int> pin_tracer_to_one_cpu() {
   CPU_ZERO(&one);
   CPU_SET(o.cpu, &one);
   int err = 0;
+  // The tracer may block signals (it reads SIGCHLD from a signalfd); the
+  // program must start with none blocked, as it would without rewind.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (sched_setaffinity(0, sizeof one, &one) < 0) err = errno;
   if (!err && personality(ADDR_NO_RANDOMIZE) < 0) err = errno;
   if (!err && prctl(PR_SET_TSC, PR_TSC_SIGSEGV) < 0) err = errno;
