@@ -106,7 +106,7 @@ class RecordSession {
   Result<void> on_exec_done(RecTask& t, bool initial);
   Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
-  uint32_t stdio_flag(RecTask& t, uint64_t fd);
+  void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
 
   EventNum next_event() { return EventNum(++last_event_); }
   Result<void> write_event(trace::Event& e) { return writer_.write_event(e); }
@@ -127,6 +127,8 @@ class RecordSession {
   // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a
   // stop can time out.
   ScopedFd sigchld_fd_;
+  // Files some task has mapped: writes to them are noted in the trace.
+  std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;
   ino_t stdout_ino_ = 0, stderr_ino_ = 0;
 };

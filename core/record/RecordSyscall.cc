@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "core/base/Log.h"
 #include "core/record/RecordSession.h"
@@ -170,14 +171,42 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   return may_block && !skip ? Next::EnterKernel : Next::Continue;
 }
 
-uint32_t RecordSession::stdio_flag(RecTask& t, uint64_t fd) {
+// For a write-family syscall that wrote something: marks writes to the
+// recorder's own stdout/stderr (replay -a re-emits them) and writes into a
+// file some task has mapped (replay applies them to its copies of the file).
+void RecordSession::note_output_write(RecTask& t, const uint64_t args[6], int64_t ret,
+                                      trace::Event& e) {
+  const pid_t tid = t.task->real_tid();
+  const uint64_t fd = args[0];
   struct stat st;
-  if (stat(proc_path(t.task->real_tid(), "fd/" + std::to_string(fd)).c_str(), &st) < 0) return 0;
+  if (stat(proc_path(tid, "fd/" + std::to_string(fd)).c_str(), &st) < 0) return;
   bool is_out = st.st_dev == stdout_dev_ && st.st_ino == stdout_ino_;
   bool is_err = st.st_dev == stderr_dev_ && st.st_ino == stderr_ino_;
-  if (is_err && (fd == 2 || !is_out)) return trace::kFlagStderr;
-  if (is_out) return trace::kFlagStdout;
-  return 0;
+  if (is_err && (fd == 2 || !is_out))
+    e.flags |= trace::kFlagStderr;
+  else if (is_out)
+    e.flags |= trace::kFlagStdout;
+
+  if (!S_ISREG(st.st_mode) || !mapped_inodes_.count({st.st_dev, st.st_ino})) return;
+  uint64_t offset;
+  const int64_t nr = e.syscall_no;
+  if (nr == SYS_pwrite64 || nr == SYS_pwritev ||
+      (nr == SYS_pwritev2 && static_cast<int64_t>(args[3]) != -1)) {
+    offset = args[3];
+  } else {
+    // write/writev advance the file position: it now ends the written bytes.
+    std::ifstream info(proc_path(tid, "fdinfo/" + std::to_string(fd)));
+    std::string key;
+    uint64_t pos = 0;
+    while (info >> key && key != "pos:") {
+    }
+    if (!(info >> pos) || pos < static_cast<uint64_t>(ret)) return;
+    offset = pos - ret;
+  }
+  e.flags |= trace::kFlagFileWrite;
+  e.file_write_dev = st.st_dev;
+  e.file_write_inode = st.st_ino;
+  e.file_write_offset = offset;
 }
 
 Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
@@ -227,7 +256,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
       if (!w.bytes.empty()) e.writes.push_back(std::move(w));
     }
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
-    if ((d->flags & sys::kWritesOutput) && ret > 0) e.flags |= stdio_flag(t, a.a[0]);
+    if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
   }
   REWIND_TRY(write_event(e));
@@ -271,6 +300,7 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
       m.size = st.st_size;
       m.mtime_ns = st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
       if (S_ISREG(st.st_mode)) {
+        mapped_inodes_.insert({st.st_dev, st.st_ino});
         trace::FileToCapture f{m.orig_path, fd_path, st,
                                (m.flags & MAP_SHARED) && (m.prot & PROT_WRITE)};
         auto c = writer_.capture_file(f);

@@ -63,8 +63,9 @@ ReplaySession::~ReplaySession() {
   }
 }
 
-Result<std::string> ReplaySession::live_copy(const std::string& trace_file) {
-  auto it = live_copies_.find(trace_file);
+Result<std::string> ReplaySession::live_copy(const trace::MappingRecord& m) {
+  auto key = std::make_tuple(m.dev, m.inode, m.trace_file);
+  auto it = live_copies_.find(key);
   if (it != live_copies_.end()) return it->second;
   if (live_dir_.empty()) {
     char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
@@ -73,9 +74,9 @@ Result<std::string> ReplaySession::live_copy(const std::string& trace_file) {
   }
   std::filesystem::path dst = live_dir_ / std::to_string(live_copies_.size());
   std::error_code ec;
-  std::filesystem::copy_file(reader_->file_path(trace_file), dst, ec);
-  if (ec) return Error{"copying " + trace_file + " for a shared mapping: " + ec.message()};
-  live_copies_[trace_file] = dst.string();
+  std::filesystem::copy_file(reader_->file_path(m.trace_file), dst, ec);
+  if (ec) return Error{"copying " + m.trace_file + " for replay: " + ec.message()};
+  live_copies_[key] = dst.string();
   return dst.string();
 }
 
@@ -409,10 +410,12 @@ Result<void> ReplaySession::on_exit(const Event& e) {
     }
   }
   if (e.flags & (trace::kFlagStdout | trace::kFlagStderr)) REWIND_TRY(emit_output(*t, e));
+  if (e.flags & trace::kFlagFileWrite) REWIND_TRY(apply_file_write(*t, e));
   REWIND_TRY(task.set_regs(e.regs));
   for (const trace::MemWrite& w : e.writes)
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t->in_syscall = false;
+  t->last_result = rec_ret;
   return ok_result();
 }
 
@@ -425,6 +428,7 @@ Result<void> ReplaySession::on_signal(const Event& e) {
     // sits (tasks are resumed lazily): raise it there again.
     if (t->running) return divergence(e, "asynchronous signal expected at a syscall exit");
     REWIND_TRY(task.send_signal(e.signo));
+    REWIND_TRY(restore_temporary_sigmask(*t, e.signo));
   }
   auto st = advance(*t, Want::Signal, e);
   if (!st) return st.error();

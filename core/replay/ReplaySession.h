@@ -19,6 +19,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "core/base/Error.h"
 #include "core/task/Task.h"
@@ -44,6 +46,7 @@ struct RepTask {
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
+  int64_t last_result = 0;  // recorded result of the last syscall
 };
 
 class ReplaySession {
@@ -80,7 +83,10 @@ class ReplaySession {
   Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
   Result<void> check_interpreter(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
-  Result<std::string> live_copy(const std::string& trace_file);
+  Result<void> restore_temporary_sigmask(RepTask& t, int sig);
+  Result<std::string> live_copy(const trace::MappingRecord& m);
+  std::vector<uint8_t> written_bytes(RepTask& t, const trace::Event& e);
+  Result<void> apply_file_write(RepTask& t, const trace::Event& e);
 
   RepTask* find(Tid rec_tid);
   const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
@@ -93,11 +99,13 @@ class ReplaySession {
   std::multimap<uint64_t, const trace::TaskEvent*> task_events_;
   std::multimap<uint64_t, const trace::MappingRecord*> mappings_;
   std::map<std::string, bool> interp_checked_;
-  // Captured files some mapping wrote through MAP_SHARED. Replay maps these
-  // from a writable per-replay copy (never the trace's own), so that shared
-  // and private mappings of the file see each other's writes as they did.
+  // Files replay maps from a writable per-replay copy (never the trace's
+  // own): every copied (non-system) file, and any file some mapping wrote
+  // through MAP_SHARED. Shared and private mappings of one file then see
+  // each other's stores, and recorded write()s into the file, as they did.
+  // One copy per (dev, inode, captured content).
   std::set<std::string> shared_files_;
-  std::map<std::string, std::string> live_copies_;
+  std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> live_copies_;
   std::filesystem::path live_dir_;
   EventNum current_;
   Tid root_;

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -146,10 +147,11 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
     // Map the trace's copy, privately: replay must never write into the
     // trace. Files written through a shared mapping come from a per-replay
     // copy instead, mapped as recorded (see ReplaySession::shared_files_).
-    const bool live = shared_files_.count(rec->trace_file) > 0;
+    const bool live =
+        rec->storage == trace::FileStorage::Copied || shared_files_.count(rec->trace_file) > 0;
     std::string path = reader_->file_path(rec->trace_file).string();
     if (live) {
-      auto copy = live_copy(rec->trace_file);
+      auto copy = live_copy(*rec);
       if (!copy) return copy.error();
       path = *copy;
     }
@@ -199,13 +201,13 @@ Result<void> ReplaySession::replay_mremap(RepTask& t, const Event& e) {
   return ok_result();
 }
 
-Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
-  if (!options_.emit_output) return ok_result();
-  const int out_fd = (e.flags & trace::kFlagStderr) ? 2 : 1;
-  const int64_t total = static_cast<int64_t>(e.regs.rax);
-  if (total <= 0) return ok_result();
-  const user_regs_struct& a = t.entry_regs;
+// The bytes a write-family syscall wrote: its input buffers, which the
+// program still has in memory at the syscall's exit.
+std::vector<uint8_t> ReplaySession::written_bytes(RepTask& t, const Event& e) {
   std::vector<uint8_t> buf;
+  const int64_t total = static_cast<int64_t>(e.regs.rax);
+  if (total <= 0) return buf;
+  const user_regs_struct& a = t.entry_regs;
   auto take = [&](uint64_t addr, uint64_t len) {
     size_t old = buf.size();
     buf.resize(old + len);
@@ -230,10 +232,88 @@ Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
       break;
     }
     default:
-      return ok_result();
+      break;
   }
+  return buf;
+}
+
+Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
+  if (!options_.emit_output) return ok_result();
+  const int out_fd = (e.flags & trace::kFlagStderr) ? 2 : 1;
+  std::vector<uint8_t> buf = written_bytes(t, e);
   // The program's own output: a closed or full stdout must not stop replay.
   (void)write_all(out_fd, buf.data(), buf.size(), "replayed output");
+  return ok_result();
+}
+
+Result<void> ReplaySession::apply_file_write(RepTask& t, const Event& e) {
+  std::vector<uint8_t> buf;
+  for (const auto& [key, path] : live_copies_) {
+    if (std::get<0>(key) != e.file_write_dev || std::get<1>(key) != e.file_write_inode) continue;
+    if (buf.empty()) buf = written_bytes(t, e);
+    ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.is_open()) return Error::from_errno("replay: open " + path);
+    if (pwrite(fd.get(), buf.data(), buf.size(), static_cast<off_t>(e.file_write_offset)) !=
+        static_cast<ssize_t>(buf.size()))
+      return Error::from_errno("replay: writing into " + path);
+  }
+  return ok_result();
+}
+
+// Whether `sig` is blocked in the task's current signal mask (SigBlk in
+// /proc/TID/status).
+static bool signal_blocked(pid_t tid, int sig) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("SigBlk:", 0) != 0) continue;
+    uint64_t mask = std::stoull(line.substr(7), nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
+  }
+  return false;
+}
+
+// rt_sigsuspend, ppoll, pselect6 and epoll_pwait(2) run with a temporary
+// signal mask; when a signal interrupts them (-ERESTARTNOHAND) the kernel
+// keeps that mask until the signal is delivered, and restores the saved one
+// after (TIF_RESTORE_SIGMASK). Replay emulates those syscalls, so the
+// temporary mask never existed and the re-sent signal would stay blocked.
+// A real rt_sigsuspend with the program's own temporary mask, injected with
+// the signal already pending, returns at once and leaves the kernel exactly
+// as the recording had it.
+Result<void> ReplaySession::restore_temporary_sigmask(RepTask& t, int sig) {
+  constexpr int64_t kErestartNoHand = -514;
+  if (t.last_result != kErestartNoHand) return ok_result();
+  const user_regs_struct& a = t.entry_regs;
+  uint64_t mask = 0, size = 0;
+  switch (t.syscall_nr) {
+    case SYS_rt_sigsuspend:
+      mask = a.rdi, size = a.rsi;
+      break;
+    case SYS_ppoll:
+      mask = a.r10, size = a.r8;
+      break;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      mask = a.r8, size = a.r9;
+      break;
+    case SYS_pselect6: {
+      if (!a.r9) return ok_result();
+      auto ss = t.task->read_val<std::array<uint64_t, 2>>(RemotePtr(a.r9));  // {sigset*, size}
+      if (!ss) return ss.error();
+      mask = (*ss)[0], size = (*ss)[1];
+      break;
+    }
+    default:
+      return ok_result();
+  }
+  if (!mask || !signal_blocked(t.task->real_tid(), sig)) return ok_result();
+  AutoRemoteSyscalls remote(*t.task);
+  auto r = remote.syscall(SYS_rt_sigsuspend, mask, size);
+  if (!r) return r.error();
+  if (*r != kErestartNoHand)
+    return Error{"replay: re-creating the temporary signal mask failed (" + std::to_string(*r) +
+                 ")"};
   return ok_result();
 }
 

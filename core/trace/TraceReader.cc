@@ -159,6 +159,12 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     for (unsigned i = 0; i < e.cpuid_out.size(); ++i) e.cpuid_out[i] = r.getCpuidOut()[i];
     e.exit_status = r.getExitStatus();
     e.flags = r.getFlags();
+    if (e.flags & kFlagFileWrite) {
+      if (!r.hasFileWrite()) return Error{what + ": an event flagged as a file write has no fileWrite"};
+      e.file_write_dev = r.getFileWrite().getDev();
+      e.file_write_inode = r.getFileWrite().getInode();
+      e.file_write_offset = r.getFileWrite().getOffset();
+    }
     for (auto w : r.getWrites()) {
       e.writes.push_back(MemWrite{w.getAddr(), {}});
       out.lengths.push_back(w.getLength());

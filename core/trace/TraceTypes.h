@@ -73,6 +73,10 @@ struct Event {
   int32_t exit_status = 0;         // Exit: wait status (as from waitpid)
   uint32_t flags = 0;              // EventFlag bits
   std::vector<MemWrite> writes;
+  // SyscallExit of a write-family syscall into a file some task had mapped
+  // (kFlagFileWrite): which file, and where. The bytes are the syscall's
+  // input, still in the tracee's memory at replay.
+  uint64_t file_write_dev = 0, file_write_inode = 0, file_write_offset = 0;
 };
 
 enum EventFlag : uint32_t {
@@ -87,6 +91,8 @@ enum EventFlag : uint32_t {
   // `replay -a` writes the same bytes to its stdout/stderr.
   kFlagStdout = 1u << 3,
   kFlagStderr = 1u << 4,
+  // The syscall wrote into a mapped file: see Event::file_write_*.
+  kFlagFileWrite = 1u << 5,
 };
 
 // How a mapped file's content was captured into the trace.

@@ -103,6 +103,12 @@ void encode(schema::Event::Builder b, const Event& e) {
   auto out = b.initCpuidOut(4);
   for (unsigned i = 0; i < 4; ++i) out.set(i, e.cpuid_out[i]);
   b.setExitStatus(e.exit_status);
+  if (e.flags & kFlagFileWrite) {
+    auto fw = b.initFileWrite();
+    fw.setDev(e.file_write_dev);
+    fw.setInode(e.file_write_inode);
+    fw.setOffset(e.file_write_offset);
+  }
   b.setFlags(e.flags);
   auto writes = b.initWrites(static_cast<unsigned>(e.writes.size()));
   for (unsigned i = 0; i < e.writes.size(); ++i) {

@@ -72,6 +72,15 @@ struct Event {
   exitStatus @11 :Int32;          # exit: wait status (as from waitpid)
   flags @12 :UInt32;              # EventFlag bits (TraceTypes.h)
   writes @13 :List(MemWrite);     # memory written at this event, bytes in `data`
+  fileWrite @14 :FileWrite;       # syscallExit with hasFileWrite: a write to a mapped file
+}
+
+# A write-family syscall wrote into a file that some task had mapped: replay
+# applies it to its own copies of that file so the mappings see it.
+struct FileWrite {
+  dev @0 :UInt64;                 # st_dev of the file written
+  inode @1 :UInt64;               # st_ino of the file written
+  offset @2 :UInt64;              # file offset of the first byte written
 }
 
 enum FileStorage {

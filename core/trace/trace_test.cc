@@ -100,6 +100,12 @@ Event sample_event(uint64_t num, EventKind kind) {
   e.cpuid_out = {1, 2, 3, static_cast<uint32_t>(num)};
   e.exit_status = kind == EventKind::Exit ? 0x100 : 0;
   e.flags = kFlagExecutedInReplay;
+  if (kind == EventKind::SyscallExit && num % 2 == 1) {
+    e.flags |= kFlagFileWrite;
+    e.file_write_dev = 0x803;
+    e.file_write_inode = 1000 + num;
+    e.file_write_offset = 4096 * num;
+  }
   return e;
 }
 
@@ -117,6 +123,9 @@ void check_same_event(const Event& a, const Event& b) {
   BOOST_CHECK(a.cpuid_out == b.cpuid_out);
   BOOST_CHECK_EQUAL(a.exit_status, b.exit_status);
   BOOST_CHECK_EQUAL(a.flags, b.flags);
+  BOOST_CHECK_EQUAL(a.file_write_dev, b.file_write_dev);
+  BOOST_CHECK_EQUAL(a.file_write_inode, b.file_write_inode);
+  BOOST_CHECK_EQUAL(a.file_write_offset, b.file_write_offset);
   BOOST_REQUIRE_EQUAL(a.writes.size(), b.writes.size());
   for (size_t i = 0; i < a.writes.size(); ++i) BOOST_CHECK(a.writes[i] == b.writes[i]);
 }
