@@ -31,7 +31,6 @@ void set_strings(ListBuilder list, const std::vector<std::string>& v) {
   for (unsigned i = 0; i < v.size(); ++i) list.set(i, as_data(v[i]));
 }
 
-
 Result<void> fsync_path(const fs::path& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.is_open()) return Error::from_errno("opening " + path.string());
@@ -264,7 +263,8 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const fs::path& dir) {
     return Error::from_errno("locking " + incomplete.string());
   }
   const std::string version = "rewind-trace " + std::to_string(kFormatVersion) + "\n";
-  REWIND_TRY(write_all(w->incomplete_fd_.get(), version.data(), version.size(), incomplete.string()));
+  REWIND_TRY(
+      write_all(w->incomplete_fd_.get(), version.data(), version.size(), incomplete.string()));
 
   if (::mkdir((dir / "files").c_str(), 0700) != 0) {
     return Error::from_errno("creating " + (dir / "files").string());
@@ -294,16 +294,32 @@ TraceWriter::~TraceWriter() {
   }
 }
 
-Result<void> TraceWriter::write_header(const TraceHeader& h) {
-  const fs::path path = dir_ / "header";
+namespace {
+Result<void> write_header_file(const fs::path& path, const TraceHeader& h, int open_flags) {
   capnp::MallocMessageBuilder msg;
   REWIND_TRY(
       build_guarded("trace header", [&] { encode(msg.initRoot<schema::TraceHeader>(), h); }));
   kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
-  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | open_flags, 0600));
   if (!fd.is_open()) return Error::from_errno("creating " + path.string());
   REWIND_TRY(write_all(fd.get(), words.begin(), words.size() * sizeof(capnp::word), path.string()));
   if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
+  return ok_result();
+}
+}  // namespace
+
+Result<void> replace_header(const fs::path& dir, const TraceHeader& h) {
+  const fs::path tmp = dir / "header.tmp";
+  REWIND_TRY(write_header_file(tmp, h, O_TRUNC));
+  if (::rename(tmp.c_str(), (dir / "header").c_str()) != 0)
+    return Error::from_errno("renaming " + tmp.string());
+  ScopedFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.is_open()) ::fsync(d.get());
+  return ok_result();
+}
+
+Result<void> TraceWriter::write_header(const TraceHeader& h) {
+  REWIND_TRY(write_header_file(dir_ / "header", h, O_EXCL));
   header_written_ = true;
   return ok_result();
 }

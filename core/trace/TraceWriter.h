@@ -71,4 +71,9 @@ class TraceWriter {
   bool closed_ = false;
 };
 
+// Replaces the `header` of an existing trace: writes header.tmp, fsyncs it
+// and renames it over `header`, so a crash leaves the old or the new header,
+// never a torn one.
+Result<void> replace_header(const std::filesystem::path& dir, const TraceHeader& h);
+
 }  // namespace rwd::trace
