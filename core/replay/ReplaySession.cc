@@ -167,10 +167,20 @@ Result<int> ReplaySession::run_to_end() {
 }
 
 Result<bool> ReplaySession::step() {
-  auto next = reader_->next_event();
-  if (!next) return next.error();
-  if (!*next) return false;
-  const Event& e = **next;
+  if (!pending_) {
+    auto next = reader_->next_event();
+    if (!next) return next.error();
+    if (!*next) return false;
+    pending_ = std::move(**next);
+  }
+  auto r = process_event(*pending_);
+  if (!r) return r.error();
+  pending_.reset();
+  ++events_completed_;
+  return true;
+}
+
+Result<bool> ReplaySession::process_event(const Event& e) {
   current_ = e.num;
   REWIND_LOG(Replay, "event %llu tid %d %s %lld", (unsigned long long)e.num.value, e.tid.value,
              kind_name(e.kind), (long long)e.syscall_no);
@@ -200,6 +210,13 @@ Result<bool> ReplaySession::step() {
   return true;
 }
 
+std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
+  std::vector<RepTask*> out;
+  for (auto& [tid, t] : tasks_)
+    if (t->rec_tgid == rec_tgid) out.push_back(t.get());
+  return out;
+}
+
 Result<void> ReplaySession::start(const Event& e) {
   const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
   if (e.kind != EventKind::SyscallExit || !te)
@@ -215,6 +232,7 @@ Result<void> ReplaySession::start(const Event& e) {
   REWIND_TRY(as->open_for(*pid));
   auto t = std::make_unique<RepTask>();
   t->task = std::make_unique<Task>(e.tid, *pid, as);
+  t->rec_tgid = e.tid;
   RepTask& ref = *t;
   tasks_[e.tid.value] = std::move(t);
   root_ = e.tid;
@@ -227,13 +245,14 @@ Result<void> ReplaySession::start(const Event& e) {
 Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
   for (;;) {
-    if (!t.running) {
-      REWIND_TRY(task.resume(ResumeRequest::Syscall, std::exchange(t.inject_sig, 0)));
-      t.running = true;
-    }
+    if (!t.running) REWIND_TRY(resume_task(t));
     auto w = task.wait();
     if (!w) return w.error();
     t.running = false;
+    if (t.lifted_bp && !w->status.is_exit()) {
+      REWIND_TRY(task.as().relay_breakpoint(t.lifted_bp));
+      t.lifted_bp = 0;
+    }
     WaitStatus st = w->status;
     switch (st.kind()) {
       case WaitStatus::Kind::Exited:
@@ -252,7 +271,17 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
             REWIND_TRY(task.write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
             t.fix_child_tid_addr = 0;
           }
+          // Debug registers are per thread and not inherited by clone().
+          auto dr = debug_regs_.find(t.rec_tgid.value);
+          if (dr != debug_regs_.end())
+            REWIND_TRY(rwd::set_debug_registers(task.real_tid(), dr->second));
           continue;
+        }
+        if (sig == SIGTRAP) {
+          auto action = on_sigtrap(t);
+          if (!action) return action.error();
+          if (*action == TrapAction::Continue) continue;
+          if (*action == TrapAction::Stop) return Error{"stopped for the debugger"};
         }
         if (want == Want::Signal && sig == e.signo) return st;
         if (want == Want::Rdtsc && sig == SIGSEGV) return st;
@@ -321,8 +350,12 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
     REWIND_TRY(as->open_for(real_child));
     as->has_stub_page = parent.task->as().has_stub_page;
   }
+  if (!(te->clone_flags & CLONE_VM))
+    REWIND_TRY(as->remove_inherited_breakpoints(parent.task->as()));
   auto c = std::make_unique<RepTask>();
   c->task = std::make_unique<Task>(te->tid, real_child, as);
+  c->rec_tgid = (te->clone_flags & CLONE_THREAD) ? parent.rec_tgid : te->tid;
+  c->initial_rsp = parent.initial_rsp;
   c->initial_stop_pending = true;
   // Until the child reports its first stop, ptrace requests on it fail with
   // ESRCH: wait for that stop before resuming it.

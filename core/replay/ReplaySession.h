@@ -13,6 +13,8 @@
 
 #include <sys/user.h>
 
+#include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -22,7 +24,9 @@
 #include <tuple>
 #include <vector>
 
+#include "core/api/Target.h"
 #include "core/base/Error.h"
+#include "core/task/DebugRegs.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceReader.h"
 
@@ -35,6 +39,11 @@ struct ReplayOptions {
 
 struct RepTask {
   std::unique_ptr<Task> task;
+  Tid rec_tgid;                       // the recorded process (thread group) it belongs to
+  uint64_t initial_rsp = 0;           // stack pointer after its last execve (argv, envp, auxv)
+  uint64_t lifted_bp = 0;             // breakpoint lifted to step over it, to re-insert
+  uint64_t stopped_at_bp = 0;         // the breakpoint that last stopped the task
+  bool internal_step = false;         // single-stepping over a breakpoint for ourselves
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP
@@ -49,6 +58,25 @@ struct RepTask {
   int64_t last_result = 0;  // recorded result of the last syscall
 };
 
+// A stop the debugger must see, found while replaying.
+struct DebugStop {
+  target::StopKind kind = target::StopKind::Step;
+  Tid tid;
+  int signo = SIGTRAP;
+  int exit_status = 0;  // Exited/Killed: the wait status
+  uint64_t watch_addr = 0;
+  target::BreakpointType watch_type = target::BreakpointType::WriteWatch;
+};
+
+// What a debugger asks of ReplaySession::run().
+struct RunControl {
+  std::optional<Tid> step;                       // single-step this task (one instruction)
+  Tid debuggee;                                  // the process whose exit ends a run
+  const std::atomic<bool>* interrupt = nullptr;  // checked between events
+  // Stop (as Interrupted with signo 0) once this many events are complete.
+  uint64_t stop_at_events = UINT64_MAX;
+};
+
 class ReplaySession {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::filesystem::path& trace,
@@ -60,8 +88,35 @@ class ReplaySession {
   // Replays to the end. Returns the recorded wait status of the initial process.
   Result<int> run_to_end();
 
+  // Replays until the debugger must see a stop: a breakpoint, watchpoint or
+  // finished single-step of `control.step`, the debuggee's exit, an
+  // interrupt, or the end of the trace (HistoryEnd). A stop inside an event
+  // leaves that event pending; the next run() goes on from there.
+  Result<DebugStop> run(const RunControl& control);
+
   const trace::TraceReader& reader() const { return *reader_; }
   EventNum current_event() const { return current_; }
+  // Events fully replayed so far (the position between events).
+  uint64_t events_completed() const { return events_completed_; }
+  RepTask* find(Tid rec_tid);
+  std::vector<RepTask*> tasks_of(Tid rec_tgid);
+  Tid root() const { return root_; }
+
+  // Hardware breakpoints and watchpoints, applied to every thread of
+  // `rec_tgid` (and to threads it creates later).
+  Result<void> set_debug_registers(Tid rec_tgid, const DebugRegSlots& slots);
+  // Software breakpoints wanted in `rec_tgid`: inserted now where mapped,
+  // and again after every mmap and execve of the process.
+  Result<void> set_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs);
+
+  // For reverse-stepping over a syscall or rdtsc: the events completed
+  // before the task's last event, and its registers there.
+  struct LastEvent {
+    uint64_t events_before = 0;
+    trace::EventKind kind = trace::EventKind::SyscallEntry;
+    user_regs_struct regs{};
+  };
+  std::optional<LastEvent> last_instruction_event(Tid tid) const;
 
  private:
   enum class Want { SyscallEntry, SyscallExit, Signal, Rdtsc, ForkEvent, ExitEvent, Reaped };
@@ -83,12 +138,16 @@ class ReplaySession {
   Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
   Result<void> check_interpreter(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
+  Result<bool> process_event(const trace::Event& e);
+  // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
+  Result<void> resume_task(RepTask& t);
+  enum class TrapAction { Continue, Stop, NotOurs };
+  Result<TrapAction> on_sigtrap(RepTask& t);
   Result<void> restore_temporary_sigmask(RepTask& t, int sig);
   Result<std::string> live_copy(const trace::MappingRecord& m);
   std::vector<uint8_t> written_bytes(RepTask& t, const trace::Event& e);
   Result<void> apply_file_write(RepTask& t, const trace::Event& e);
 
-  RepTask* find(Tid rec_tid);
   const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
   Error divergence(const trace::Event& e, const std::string& what) const;
   Result<void> check_regs(const trace::Event& e, const user_regs_struct& now) const;
@@ -108,6 +167,14 @@ class ReplaySession {
   std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> live_copies_;
   std::filesystem::path live_dir_;
   EventNum current_;
+  std::optional<trace::Event> pending_;  // read, not yet fully replayed
+  uint64_t events_completed_ = 0;
+  std::optional<Tid> stepping_;
+  std::optional<DebugStop> debug_stop_;             // set when advance() stops for the debugger
+  std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid
+  std::map<pid_t, std::set<uint64_t>> wanted_bps_;  // by recorded tgid
+  std::map<pid_t, LastEvent> last_event_;           // by recorded tid
+  Result<void> sync_breakpoints(RepTask& t);
   Tid root_;
   std::optional<int> root_status_;
   int cpu_ = 0;

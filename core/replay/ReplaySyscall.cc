@@ -121,6 +121,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   REWIND_TRY(task.set_regs(e.regs));
   for (const trace::MemWrite& w : e.writes)
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  t.initial_rsp = e.regs.rsp;
   t.exec_pending = false;
   t.in_syscall = false;
   return ok_result();

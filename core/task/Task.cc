@@ -78,6 +78,54 @@ Result<std::string> AddressSpace::read_c_string(RemotePtr addr, size_t max) cons
   return Error{"string in tracee too long"};
 }
 
+Result<void> AddressSpace::add_breakpoint(uint64_t addr) {
+  auto it = breakpoints_.find(addr);
+  if (it != breakpoints_.end()) {
+    ++it->second.refs;
+    return ok_result();
+  }
+  uint8_t orig;
+  REWIND_TRY(read(RemotePtr(addr), &orig, 1));
+  static const uint8_t kInt3 = 0xcc;
+  REWIND_TRY(write(RemotePtr(addr), &kInt3, 1));
+  breakpoints_[addr] = Breakpoint{orig, 1};
+  return ok_result();
+}
+
+Result<void> AddressSpace::remove_breakpoint(uint64_t addr) {
+  auto it = breakpoints_.find(addr);
+  if (it == breakpoints_.end()) return ok_result();
+  if (--it->second.refs > 0) return ok_result();
+  uint8_t orig = it->second.orig;
+  breakpoints_.erase(it);
+  // The mapping may be gone (munmap, exec): nothing to restore then.
+  (void)write(RemotePtr(addr), &orig, 1);
+  return ok_result();
+}
+
+Result<void> AddressSpace::lift_breakpoint(uint64_t addr) {
+  auto it = breakpoints_.find(addr);
+  if (it == breakpoints_.end()) return ok_result();
+  return write(RemotePtr(addr), &it->second.orig, 1);
+}
+
+Result<void> AddressSpace::relay_breakpoint(uint64_t addr) {
+  if (!breakpoints_.count(addr)) return ok_result();
+  static const uint8_t kInt3 = 0xcc;
+  return write(RemotePtr(addr), &kInt3, 1);
+}
+
+void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const {
+  for (auto it = breakpoints_.lower_bound(addr); it != breakpoints_.end() && it->first < addr + len;
+       ++it)
+    buf[it->first - addr] = it->second.orig;
+}
+
+Result<void> AddressSpace::remove_inherited_breakpoints(const AddressSpace& parent) {
+  for (const auto& [addr, bp] : parent.breakpoints_) (void)write(RemotePtr(addr), &bp.orig, 1);
+  return ok_result();
+}
+
 Result<user_regs_struct> Task::get_regs() const {
   user_regs_struct r;
   auto res = ptrace_request(PTRACE_GETREGS, real_tid_, nullptr, &r);

@@ -6,6 +6,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,9 +35,30 @@ class AddressSpace {
   // The rewind stub page (see RemoteSyscall.h) once it is mapped.
   bool has_stub_page = false;
 
+  // Software breakpoints (int3) a debugger set in this address space. Each
+  // address may be wanted several times (a user breakpoint and an internal
+  // one); the original byte returns when the last one goes.
+  Result<void> add_breakpoint(uint64_t addr);
+  Result<void> remove_breakpoint(uint64_t addr);
+  bool has_breakpoint(uint64_t addr) const { return breakpoints_.count(addr) > 0; }
+  // Puts the original byte back while the task steps over the breakpoint,
+  // and re-inserts the int3 afterwards.
+  Result<void> lift_breakpoint(uint64_t addr);
+  Result<void> relay_breakpoint(uint64_t addr);
+  // Replaces inserted int3s in a buffer read from [addr, addr+len) by the
+  // original bytes, so a debugger never sees its own breakpoints.
+  void hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const;
+  // After fork, the child's memory still holds the parent's int3s.
+  Result<void> remove_inherited_breakpoints(const AddressSpace& parent);
+
  private:
+  struct Breakpoint {
+    uint8_t orig = 0;
+    int refs = 0;
+  };
   ScopedFd mem_fd_;
   pid_t tid_ = 0;
+  std::map<uint64_t, Breakpoint> breakpoints_;
 };
 
 // PTRACE_GET_SYSCALL_INFO's view of a syscall-stop.

@@ -1,0 +1,126 @@
+// The one seam between front ends (gdbstub/, lldb-plugin/) and the engine,
+// as LLDB's NativeProcessProtocol is for its gdb-remote server: a front end
+// sees a replayed program only through this interface, never ptrace, and
+// can be tested against a fake. Everything here speaks in *recorded* ids and
+// addresses; the engine maps them to the live tracees.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/Error.h"
+
+namespace rwd::target {
+
+// A thread as the recording saw it: its process (thread-group) id and tid.
+struct ThreadId {
+  pid_t pid = 0;
+  pid_t tid = 0;
+  bool operator==(const ThreadId&) const = default;
+};
+
+// Everything gdb's amd64 target description covers.
+struct RegisterFile {
+  user_regs_struct gp{};    // general registers, rip, eflags, segments, fs/gs base, orig_rax
+  user_fpregs_struct fp{};  // x87, MXCSR and XMM0-15 (the FXSAVE image)
+  std::array<uint8_t, 256>
+      ymm_hi{};  // upper halves of YMM0-15 (XSAVE AVX component), 16 bytes each
+  bool has_avx = false;
+};
+
+enum class BreakpointType { Software, Hardware, WriteWatch, ReadWatch, AccessWatch };
+
+enum class Direction { Forward, Reverse };
+
+struct ResumeRequest {
+  enum class Action { Continue, Step } action = Action::Continue;
+  Direction direction = Direction::Forward;
+  // For Step: the thread to step. For Continue: the thread to report if
+  // nothing else happens; all threads run (replay decides the interleaving).
+  ThreadId thread;
+};
+
+enum class StopKind {
+  Signal,        // the thread got `signo` (as recorded)
+  Breakpoint,    // a software breakpoint at the thread's pc (pc already rewound past the int3)
+  HwBreakpoint,  // a hardware execution breakpoint
+  Watchpoint,    // `watch_type` at `watch_addr` triggered
+  Step,          // a single step finished
+  Interrupted,   // interrupt() was called
+  Exited,        // the process exited with `exit_code`
+  Killed,        // the process was killed by `signo`
+  HistoryBegin,  // reverse execution reached the start of the recording
+  HistoryEnd,    // forward execution reached the end of the recording
+};
+
+struct StopInfo {
+  StopKind kind = StopKind::Signal;
+  ThreadId thread;
+  int signo = 0;
+  int exit_code = 0;
+  BreakpointType watch_type = BreakpointType::WriteWatch;
+  uint64_t watch_addr = 0;
+};
+
+struct CheckpointInfo {
+  int id = 0;
+  uint64_t event = 0;
+  std::string where;  // e.g. "event 1234, tid 5678, pc 0x401136"
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  // --- threads and processes
+  virtual std::vector<ThreadId> threads() = 0;
+  // The thread the last stop is about.
+  virtual ThreadId current_thread() = 0;
+  // The recorded command line of a process, for thread names and qXfer.
+  virtual Result<std::string> exec_file(pid_t pid) = 0;
+  virtual Result<std::vector<uint8_t>> auxv(pid_t pid) = 0;
+
+  // --- state
+  virtual Result<RegisterFile> registers(ThreadId t) = 0;
+  // Writing registers or memory makes the engine run that process in a
+  // throw-away copy from then on (for gdb's inferior calls); the replay
+  // itself is unaffected and resumes where it was once the copy is dropped.
+  virtual Result<void> set_registers(ThreadId t, const RegisterFile& regs) = 0;
+  // Reads what is mapped, up to len; returns the number of bytes read
+  // (0 if the first byte is unmapped). Software breakpoints are not visible.
+  virtual Result<size_t> read_memory(pid_t pid, uint64_t addr, void* out, size_t len) = 0;
+  virtual Result<void> write_memory(pid_t pid, uint64_t addr, const void* in, size_t len) = 0;
+
+  // --- breakpoints and watchpoints (len: 1 for execution, 1/2/4/8 for watchpoints)
+  virtual Result<void> add_breakpoint(BreakpointType type, uint64_t addr, size_t len) = 0;
+  virtual Result<void> remove_breakpoint(BreakpointType type, uint64_t addr, size_t len) = 0;
+
+  // --- execution: blocks until the next stop
+  virtual Result<StopInfo> resume(const ResumeRequest& req) = 0;
+  // Safe to call from another thread while resume() runs; resume() then
+  // returns StopKind::Interrupted at the next point it can stop.
+  virtual void interrupt() = 0;
+  // Back to the start of the recording (gdb's "run" on an extended-remote).
+  virtual Result<StopInfo> restart() = 0;
+
+  // --- files of the recording (vFile): `path` is a path as the recording
+  // saw it; the engine serves the trace's own copy.
+  virtual Result<std::vector<uint8_t>> read_recorded_file(const std::string& path, uint64_t offset,
+                                                          size_t len) = 0;
+  virtual Result<uint64_t> recorded_file_size(const std::string& path) = 0;
+
+  // --- the timeline
+  virtual uint64_t current_event() = 0;
+  virtual Result<StopInfo> seek(uint64_t event) = 0;
+  virtual Result<int> checkpoint() = 0;
+  virtual Result<StopInfo> restart_checkpoint(int id) = 0;
+  virtual std::vector<CheckpointInfo> checkpoints() = 0;
+};
+
+}  // namespace rwd::target

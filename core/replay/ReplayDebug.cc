@@ -1,0 +1,223 @@
+// Replaying under a debugger: running to breakpoints, watchpoints and
+// single-steps inside the stretches of user code between recorded events.
+//
+// A task only runs user code while replay advances it to its next event
+// (ReplaySession::advance). Here that resume is made debugger-aware: a
+// breakpoint under the pc is stepped over first, a task being stepped runs
+// one instruction, and the SIGTRAPs those produce become DebugStops. A stop
+// inside an event leaves the event pending: the next run() resumes it.
+#include <sys/syscall.h>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplaySession.h"
+
+namespace rwd {
+
+using target::StopKind;
+using trace::Event;
+using trace::EventKind;
+
+// SIGTRAP si_codes (asm-generic/siginfo.h): how the kernel says why.
+constexpr int kTrapTrace = 2;   // TRAP_TRACE: a single-step finished
+constexpr int kTrapHwBkpt = 4;  // TRAP_HWBKPT: a debug register matched
+
+static bool at_syscall_insn(Task& task, uint64_t pc) {
+  uint8_t insn[2] = {};
+  return task.as().read_partial(RemotePtr(pc), insn, 2) == 2 && insn[0] == 0x0f && insn[1] == 0x05;
+}
+
+Result<void> ReplaySession::resume_task(RepTask& t) {
+  Task& task = *t.task;
+  const int sig = std::exchange(t.inject_sig, 0);
+  const bool user_step = stepping_ && *stepping_ == task.rec_tid();
+  ResumeRequest req = ResumeRequest::Syscall;
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  const uint64_t pc = regs->rip;
+  // Step over a breakpoint only if it is the one that stopped the task; one
+  // the task merely stands on (after a step or a watchpoint) must still fire.
+  const bool bp_here = task.as().has_breakpoint(pc) && t.stopped_at_bp == pc;
+  t.stopped_at_bp = 0;
+  // Never single-step a `syscall` instruction: PTRACE_SINGLESTEP would let
+  // the kernel run it for real, and replay must emulate it. Resuming with
+  // PTRACE_SYSCALL reaches its entry stop, the task's next event.
+  const bool syscall_next = (user_step || bp_here) && at_syscall_insn(task, pc);
+  if (bp_here) {
+    REWIND_TRY(task.as().lift_breakpoint(pc));
+    t.lifted_bp = pc;
+  }
+  if ((user_step || bp_here) && !syscall_next) req = ResumeRequest::SingleStep;
+  t.internal_step = bp_here && !user_step && !syscall_next;
+  REWIND_TRY(task.resume(req, sig));
+  t.running = true;
+  return ok_result();
+}
+
+Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
+  Task& task = *t.task;
+  auto si = task.get_siginfo();
+  if (!si) return si.error();
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  DebugStop stop;
+  stop.tid = task.rec_tid();
+
+  if (si->si_code == kTrapTrace) {
+    if (t.internal_step) {  // stepped over a breakpoint for ourselves
+      t.internal_step = false;
+      return TrapAction::Continue;
+    }
+    if (stepping_ && *stepping_ == task.rec_tid()) {
+      stop.kind = StopKind::Step;
+      debug_stop_ = stop;
+      return TrapAction::Stop;
+    }
+    return TrapAction::Continue;
+  }
+  if (si->si_code == kTrapHwBkpt) {
+    auto dr6 = take_dr6(task.real_tid());
+    if (!dr6) return dr6.error();
+    auto it = debug_regs_.find(t.rec_tgid.value);
+    for (int i = 0; i < 4 && it != debug_regs_.end(); ++i) {
+      const DebugRegSlot& slot = it->second[i];
+      if (!((*dr6 >> i) & 1) || !slot.enabled) continue;
+      if (slot.condition == DebugRegSlot::Condition::Execute) {
+        stop.kind = StopKind::HwBreakpoint;
+      } else {
+        stop.kind = StopKind::Watchpoint;
+        stop.watch_addr = slot.addr;
+        stop.watch_type = slot.condition == DebugRegSlot::Condition::Write
+                              ? target::BreakpointType::WriteWatch
+                              : target::BreakpointType::AccessWatch;
+      }
+      t.internal_step = false;
+      debug_stop_ = stop;
+      return TrapAction::Stop;
+    }
+    return TrapAction::Continue;
+  }
+  if (si->si_code == SI_KERNEL && task.as().has_breakpoint(regs->rip - 1)) {
+    // Our int3: report the breakpoint's address as the pc, as gdb expects
+    // with swbreak+.
+    user_regs_struct r = *regs;
+    r.rip -= 1;
+    REWIND_TRY(task.set_regs(r));
+    t.stopped_at_bp = r.rip;
+    stop.kind = StopKind::Breakpoint;
+    debug_stop_ = stop;
+    return TrapAction::Stop;
+  }
+  return TrapAction::NotOurs;  // the program's own SIGTRAP: a recorded event
+}
+
+Result<DebugStop> ReplaySession::run(const RunControl& control) {
+  stepping_ = control.step;
+  struct ClearStepping {
+    std::optional<Tid>& s;
+    ~ClearStepping() { s.reset(); }
+  } clear{stepping_};
+  for (;;) {
+    if (control.interrupt && control.interrupt->load()) {
+      DebugStop stop;
+      stop.kind = StopKind::Interrupted;
+      stop.tid = control.step ? *control.step : control.debuggee;
+      stop.signo = SIGINT;
+      return stop;
+    }
+    if (!pending_ && events_completed_ >= control.stop_at_events) {
+      DebugStop stop;
+      stop.kind = StopKind::Interrupted;
+      stop.tid = control.debuggee;
+      stop.signo = 0;
+      return stop;
+    }
+    if (!pending_) {
+      auto next = reader_->next_event();
+      if (!next) return next.error();
+      if (!*next) {
+        DebugStop stop;
+        stop.kind = StopKind::HistoryEnd;
+        stop.tid = control.debuggee;
+        return stop;
+      }
+      pending_ = std::move(**next);
+    }
+    debug_stop_.reset();
+    const uint64_t before = events_completed_;
+    auto r = process_event(*pending_);
+    if (!r) {
+      if (debug_stop_) return *debug_stop_;
+      return r.error();
+    }
+    Event done = std::move(*pending_);
+    pending_.reset();
+    ++events_completed_;
+    if (done.kind == EventKind::SyscallEntry || done.kind == EventKind::Rdtsc)
+      last_event_[done.tid.value] = LastEvent{before, done.kind, done.regs};
+    if (done.kind == EventKind::SyscallExit &&
+        (done.syscall_no == SYS_mmap || done.syscall_no == SYS_mremap ||
+         done.syscall_no == SYS_mprotect || done.syscall_no == SYS_execve ||
+         done.syscall_no == SYS_execveat)) {
+      if (RepTask* t = find(done.tid)) REWIND_TRY(sync_breakpoints(*t));
+    }
+    if (stepping_ && done.tid == *stepping_ &&
+        (done.kind == EventKind::SyscallExit || done.kind == EventKind::Rdtsc ||
+         done.kind == EventKind::Signal)) {
+      // The stepped instruction was a syscall, a trapped rdtsc, or the step
+      // ran into a signal: it is complete now.
+      DebugStop stop;
+      stop.kind = StopKind::Step;
+      stop.tid = done.tid;
+      return stop;
+    }
+    if (done.kind == EventKind::Exit && done.tid == control.debuggee) {
+      DebugStop stop;
+      stop.tid = done.tid;
+      stop.exit_status = done.exit_status;
+      if (WIFSIGNALED(done.exit_status)) {
+        stop.kind = StopKind::Killed;
+        stop.signo = WTERMSIG(done.exit_status);
+      } else {
+        stop.kind = StopKind::Exited;
+      }
+      return stop;
+    }
+  }
+}
+
+std::optional<ReplaySession::LastEvent> ReplaySession::last_instruction_event(Tid tid) const {
+  auto it = last_event_.find(tid.value);
+  if (it == last_event_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<void> ReplaySession::set_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs) {
+  std::set<uint64_t>& wanted = wanted_bps_[rec_tgid.value];
+  std::vector<RepTask*> tasks = tasks_of(rec_tgid);
+  if (!tasks.empty()) {
+    AddressSpace& as = tasks.front()->task->as();
+    for (uint64_t a : wanted)
+      if (!addrs.count(a)) REWIND_TRY(as.remove_breakpoint(a));
+  }
+  wanted = addrs;
+  for (RepTask* t : tasks) REWIND_TRY(sync_breakpoints(*t));
+  return ok_result();
+}
+
+Result<void> ReplaySession::sync_breakpoints(RepTask& t) {
+  auto it = wanted_bps_.find(t.rec_tgid.value);
+  if (it == wanted_bps_.end()) return ok_result();
+  AddressSpace& as = t.task->as();
+  for (uint64_t a : it->second)
+    if (!as.has_breakpoint(a)) (void)as.add_breakpoint(a);  // not mapped yet: later
+  return ok_result();
+}
+
+Result<void> ReplaySession::set_debug_registers(Tid rec_tgid, const DebugRegSlots& slots) {
+  debug_regs_[rec_tgid.value] = slots;
+  for (RepTask* t : tasks_of(rec_tgid))
+    if (!t->running) REWIND_TRY(rwd::set_debug_registers(t->task->real_tid(), slots));
+  return ok_result();
+}
+
+}  // namespace rwd

@@ -1,0 +1,269 @@
+#include "core/replay/ReplayTarget.h"
+
+#include <blake2.h>
+#include <elf.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+
+#include "core/base/Log.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+using target::BreakpointType;
+using target::StopInfo;
+using target::StopKind;
+
+Result<std::unique_ptr<ReplayTarget>> ReplayTarget::open(const std::filesystem::path& trace,
+                                                         const ReplayOptions& options) {
+  std::unique_ptr<ReplayTarget> t(new ReplayTarget());
+  t->trace_path_ = trace;
+  t->options_ = options;
+  t->options_.emit_output = false;  // the debugger shows the program, not replay -a
+  return t;
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
+  auto s = ReplaySession::open(trace_path_, options_);
+  if (!s) return s.error();
+  // The first event is the initial execve: afterwards the program stands
+  // at its first instruction.
+  auto first = (*s)->step();
+  if (!first) return first.error();
+  if (!*first) return Error{"the trace has no events"};
+  debuggee_ = (*s)->root();
+  return std::move(*s);
+}
+
+Result<StopInfo> ReplayTarget::start(uint64_t event) {
+  auto s = fresh_session();
+  if (!s) return s.error();
+  session_ = std::move(*s);
+  current_thread_ = debuggee_;
+  StopInfo stop;
+  stop.kind = StopKind::Signal;
+  stop.signo = SIGTRAP;
+  stop.thread = {debuggee_.value, debuggee_.value};
+  if (event > session_->events_completed()) {
+    RunControl c;
+    c.debuggee = debuggee_;
+    c.stop_at_events = event;
+    auto d = session_->run(c);
+    if (!d) return d.error();
+    if (d->kind != StopKind::Interrupted) stop = to_stop_info(*d);
+  }
+  REWIND_TRY(install_user_breakpoints(*session_));
+  last_stop_ = stop;
+  return stop;
+}
+
+RepTask* ReplayTarget::task(target::ThreadId t) {
+  return session_ ? session_->find(Tid(t.tid)) : nullptr;
+}
+
+std::vector<target::ThreadId> ReplayTarget::threads() {
+  std::vector<target::ThreadId> out;
+  if (!session_) return out;
+  for (RepTask* t : session_->tasks_of(debuggee_))
+    out.push_back({debuggee_.value, t->task->rec_tid().value});
+  return out;
+}
+
+target::ThreadId ReplayTarget::current_thread() {
+  return {debuggee_.value, current_thread_.value};
+}
+
+Result<std::string> ReplayTarget::exec_file(pid_t pid) {
+  std::string path;
+  for (const auto& te : session_->reader().task_events())
+    if (te.kind == trace::TaskEventKind::Exec && te.tid.value == pid &&
+        te.event.value <= session_->current_event().value)
+      path = te.exe_path;
+  if (path.empty()) return Error{"no exec recorded for process " + std::to_string(pid)};
+  return path;
+}
+
+Result<std::vector<uint8_t>> ReplayTarget::auxv(pid_t pid) {
+  // The auxv as the program saw it (recorded, with the vDSO hidden), read
+  // from its initial stack: argc, argv..., 0, envp..., 0, then the pairs.
+  RepTask* t = session_ ? session_->find(Tid(pid)) : nullptr;
+  if (!t || !t->initial_rsp) return Error{"no such process"};
+  Task& task = *t->task;
+  auto argc = task.read_val<uint64_t>(RemotePtr(t->initial_rsp));
+  if (!argc) return argc.error();
+  uint64_t p = t->initial_rsp + 8 * (*argc + 2);
+  for (;;) {
+    auto v = task.read_val<uint64_t>(RemotePtr(p));
+    if (!v) return v.error();
+    p += 8;
+    if (*v == 0) break;
+  }
+  std::vector<uint8_t> out;
+  for (;; p += 16) {
+    uint64_t pair[2];
+    REWIND_TRY(task.read_mem(RemotePtr(p), pair, sizeof pair));
+    out.insert(out.end(), reinterpret_cast<uint8_t*>(pair), reinterpret_cast<uint8_t*>(pair) + 16);
+    if (pair[0] == AT_NULL) break;
+  }
+  return out;
+}
+
+Result<target::RegisterFile> ReplayTarget::registers(target::ThreadId t) {
+  RepTask* rt = task(t);
+  if (!rt) return Error{"no such thread"};
+  target::RegisterFile rf;
+  auto gp = rt->task->get_regs();
+  if (!gp) return gp.error();
+  rf.gp = *gp;
+  auto fp = ptrace_request(PTRACE_GETFPREGS, rt->task->real_tid(), nullptr, &rf.fp);
+  if (!fp) return fp.error();
+  // The upper halves of YMM0-15 are XSAVE state component 2, at offset 576
+  // of the standard-format XSAVE area (Intel SDM vol. 1, 13.4).
+  alignas(64) uint8_t xsave[4096] = {};
+  struct iovec iov = {xsave, sizeof xsave};
+  if (ptrace_request(PTRACE_GETREGSET, rt->task->real_tid(), reinterpret_cast<void*>(NT_X86_XSTATE),
+                     &iov) &&
+      iov.iov_len >= 576 + 256) {
+    memcpy(rf.ymm_hi.data(), xsave + 576, 256);
+    rf.has_avx = true;
+  }
+  return rf;
+}
+
+Result<void> ReplayTarget::set_registers(target::ThreadId, const target::RegisterFile&) {
+  return Error{"changing registers of a replayed program is not supported yet"};
+}
+
+Result<size_t> ReplayTarget::read_memory(pid_t pid, uint64_t addr, void* out, size_t len) {
+  RepTask* t = session_ ? session_->find(Tid(pid)) : nullptr;
+  if (!t) return Error{"no such process"};
+  size_t got = t->task->as().read_partial(RemotePtr(addr), out, len);
+  t->task->as().hide_breakpoints(addr, static_cast<uint8_t*>(out), got);
+  return got;
+}
+
+Result<void> ReplayTarget::write_memory(pid_t, uint64_t, const void*, size_t) {
+  return Error{"changing memory of a replayed program is not supported yet"};
+}
+
+DebugRegSlots ReplayTarget::debug_slots() const {
+  DebugRegSlots slots{};
+  for (size_t i = 0; i < watches_.size() && i < 4; ++i) {
+    const Watch& w = watches_[i];
+    slots[i].enabled = true;
+    slots[i].addr = w.addr;
+    slots[i].len = static_cast<uint8_t>(w.len);
+    slots[i].condition = w.type == BreakpointType::Hardware ? DebugRegSlot::Condition::Execute
+                         : w.type == BreakpointType::WriteWatch
+                             ? DebugRegSlot::Condition::Write
+                             // x86 has no read-only condition: a read watch
+                             // is an access watch the debugger filters.
+                             : DebugRegSlot::Condition::ReadWrite;
+  }
+  return slots;
+}
+
+Result<void> ReplayTarget::install_user_breakpoints(ReplaySession& s) {
+  REWIND_TRY(s.set_breakpoints(debuggee_, sw_breakpoints_));
+  return s.set_debug_registers(debuggee_, debug_slots());
+}
+
+Result<void> ReplayTarget::clear_user_breakpoints(ReplaySession& s) {
+  REWIND_TRY(s.set_breakpoints(debuggee_, {}));
+  return s.set_debug_registers(debuggee_, DebugRegSlots{});
+}
+
+Result<void> ReplayTarget::add_breakpoint(BreakpointType type, uint64_t addr, size_t len) {
+  if (type == BreakpointType::Software) {
+    sw_breakpoints_.insert(addr);
+  } else {
+    if (watches_.size() >= 4) return Error{"all 4 hardware debug registers are in use"};
+    if (type != BreakpointType::Hardware && len != 1 && len != 2 && len != 4 && len != 8)
+      return Error{"watchpoint length must be 1, 2, 4 or 8"};
+    if (type != BreakpointType::Hardware && addr % len != 0)
+      return Error{"watchpoint address must be aligned to its length"};
+    watches_.push_back({type, addr, type == BreakpointType::Hardware ? 1 : len});
+  }
+  if (session_) {
+    auto r = install_user_breakpoints(*session_);
+    if (!r) {
+      (void)remove_breakpoint(type, addr, len);
+      return r.error();
+    }
+    if (type == BreakpointType::Software) {
+      RepTask* t = session_->find(debuggee_);
+      if (t && !t->task->as().has_breakpoint(addr)) {
+        sw_breakpoints_.erase(addr);
+        REWIND_TRY(install_user_breakpoints(*session_));
+        return Error{"cannot insert a breakpoint at an unmapped address"};
+      }
+    }
+  }
+  return ok_result();
+}
+
+Result<void> ReplayTarget::remove_breakpoint(BreakpointType type, uint64_t addr, size_t len) {
+  if (type == BreakpointType::Software) {
+    sw_breakpoints_.erase(addr);
+  } else {
+    for (auto it = watches_.begin(); it != watches_.end(); ++it) {
+      if (it->type == type && it->addr == addr) {
+        watches_.erase(it);
+        break;
+      }
+    }
+  }
+  if (session_) REWIND_TRY(install_user_breakpoints(*session_));
+  return ok_result();
+}
+
+StopInfo ReplayTarget::to_stop_info(const DebugStop& d) {
+  StopInfo s;
+  s.kind = d.kind;
+  s.thread = {debuggee_.value, d.tid.value};
+  s.signo = d.signo;
+  s.watch_addr = d.watch_addr;
+  s.watch_type = d.watch_type;
+  if (d.kind == StopKind::Exited) s.exit_code = WEXITSTATUS(d.exit_status);
+  if (d.kind == StopKind::Killed) s.signo = WTERMSIG(d.exit_status);
+  return s;
+}
+
+Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
+  interrupt_ = false;
+  if (!session_) return Error{"no replay in progress"};
+  Tid thread(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+  Result<StopInfo> r = req.direction == target::Direction::Forward ? forward(req)
+                       : req.action == target::ResumeRequest::Action::Continue
+                           ? reverse_continue(thread)
+                           : reverse_step(thread);
+  if (!r) return r.error();
+  if (r->thread.tid > 0) current_thread_ = Tid(r->thread.tid);
+  last_stop_ = *r;
+  return r;
+}
+
+Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
+  if (last_stop_.kind == StopKind::Exited || last_stop_.kind == StopKind::Killed ||
+      last_stop_.kind == StopKind::HistoryEnd) {
+    StopInfo s = last_stop_;
+    s.kind = StopKind::HistoryEnd;
+    s.signo = SIGTRAP;
+    return s;
+  }
+  RunControl c;
+  c.debuggee = debuggee_;
+  c.interrupt = &interrupt_;
+  if (req.action == target::ResumeRequest::Action::Step)
+    c.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+  auto d = session_->run(c);
+  if (!d) return d.error();
+  return to_stop_info(*d);
+}
+
+}  // namespace rwd

@@ -1,0 +1,110 @@
+// target::Target over a replayed trace: what the gdb server (and later the
+// LLDB plugin) drive.
+//
+// Forward execution is ReplaySession::run(). Reverse execution re-runs the
+// replay from the start (fork checkpoints will shorten that) and finds
+// positions by state matching (../shared/design/no-pmu.md): a position is
+// (events completed, thread, registers, hash of writable memory), reached
+// by running to that event count and then to the first hit of the
+// position's pc with equal state.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "core/api/Target.h"
+#include "core/replay/ReplaySession.h"
+
+namespace rwd {
+
+class ReplayTarget : public target::Target {
+ public:
+  static Result<std::unique_ptr<ReplayTarget>> open(const std::filesystem::path& trace,
+                                                    const ReplayOptions& options);
+  // Replays to the first instruction of the initial process; with `event`,
+  // on to that many completed events (rewind replay -g).
+  Result<target::StopInfo> start(uint64_t event = 0);
+  // Stops the program, as gdb expects, at the last stop reported.
+  target::StopInfo last_stop() const { return last_stop_; }
+
+  std::vector<target::ThreadId> threads() override;
+  target::ThreadId current_thread() override;
+  Result<std::string> exec_file(pid_t pid) override;
+  Result<std::vector<uint8_t>> auxv(pid_t pid) override;
+  Result<target::RegisterFile> registers(target::ThreadId t) override;
+  Result<void> set_registers(target::ThreadId t, const target::RegisterFile& regs) override;
+  Result<size_t> read_memory(pid_t pid, uint64_t addr, void* out, size_t len) override;
+  Result<void> write_memory(pid_t pid, uint64_t addr, const void* in, size_t len) override;
+  Result<void> add_breakpoint(target::BreakpointType type, uint64_t addr, size_t len) override;
+  Result<void> remove_breakpoint(target::BreakpointType type, uint64_t addr, size_t len) override;
+  Result<target::StopInfo> resume(const target::ResumeRequest& req) override;
+  void interrupt() override { interrupt_ = true; }
+  Result<target::StopInfo> restart() override { return start(); }
+  Result<std::vector<uint8_t>> read_recorded_file(const std::string& path, uint64_t offset,
+                                                  size_t len) override;
+  Result<uint64_t> recorded_file_size(const std::string& path) override;
+  uint64_t current_event() override;
+  Result<target::StopInfo> seek(uint64_t event) override;
+  Result<int> checkpoint() override;
+  Result<target::StopInfo> restart_checkpoint(int id) override;
+  std::vector<target::CheckpointInfo> checkpoints() override;
+
+ private:
+  struct Position {
+    uint64_t events = 0;
+    Tid tid;
+    user_regs_struct regs{};
+    std::array<uint8_t, 32> mem_hash{};
+    bool has_hash = false;
+  };
+  struct Hit {
+    Position pos;
+    DebugStop stop;
+  };
+
+  ReplayTarget() = default;
+  Result<std::unique_ptr<ReplaySession>> fresh_session();
+  RepTask* task(target::ThreadId t);
+  Result<Position> position_of(ReplaySession& s, Tid tid);
+  Result<bool> matches(ReplaySession& s, const Position& p);
+  // Runs `s` (fresh) to `p`. Only internal breakpoints are inserted.
+  Result<void> reach(ReplaySession& s, const Position& p);
+  Result<void> install_user_breakpoints(ReplaySession& s);
+  Result<void> clear_user_breakpoints(ReplaySession& s);
+  Result<target::StopInfo> forward(const target::ResumeRequest& req);
+  Result<target::StopInfo> reverse_continue(Tid thread);
+  Result<target::StopInfo> reverse_step(Tid thread);
+  // A fresh session one instruction of `p.tid` before `p`; nullptr at the
+  // start of the recording.
+  Result<std::unique_ptr<ReplaySession>> session_before(const Position& p);
+  Result<target::StopInfo> go_to(const Position& p, target::StopInfo report);
+  Result<target::StopInfo> at_history_begin();
+  target::StopInfo to_stop_info(const DebugStop& d);
+  DebugRegSlots debug_slots() const;
+  std::optional<std::string> trace_copy_of(const std::string& recorded_path);
+
+  std::filesystem::path trace_path_;
+  ReplayOptions options_;
+  std::unique_ptr<ReplaySession> session_;
+  Tid debuggee_;
+  Tid current_thread_;
+  target::StopInfo last_stop_;
+  std::set<uint64_t> sw_breakpoints_;
+  struct Watch {
+    target::BreakpointType type;
+    uint64_t addr;
+    size_t len;
+  };
+  std::vector<Watch> watches_;  // hardware slots: at most 4
+  std::atomic<bool> interrupt_{false};
+  std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
+  int next_checkpoint_ = 1;
+};
+
+}  // namespace rwd

@@ -1,0 +1,424 @@
+// ReplayTarget's reverse execution, timeline and recorded files.
+//
+// Without ticks, a position is found by state: replay to the position's
+// event count, then to the first execution of its pc whose registers (and,
+// when those match, a hash of writable memory) equal the recorded ones.
+// Equal state means an equal future, so the match is the position even if
+// an earlier loop iteration matched (../shared/design/no-pmu.md).
+#include <blake2.h>
+#include <sys/mman.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplayTarget.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+using target::StopInfo;
+using target::StopKind;
+
+namespace {
+
+// Single-stepping from the last execution of the pc (or the last event) to
+// the position: bounded, so a pathological case fails instead of hanging.
+constexpr uint64_t kMaxReverseSteps = 2'000'000;
+
+std::array<uint8_t, 32> hash_writable_memory(Task& task) {
+  std::array<uint8_t, 32> out{};
+  blake2b_state st;
+  blake2b_init(&st, out.size());
+  auto maps = read_proc_maps(task.real_tid());
+  if (!maps) return out;
+  std::vector<uint8_t> buf;
+  for (const KernelMapping& m : *maps) {
+    if (!(m.prot & PROT_WRITE) || m.start == kStubPageAddr || m.name == "[vvar]") continue;
+    buf.resize(m.end - m.start);
+    size_t got = task.as().read_partial(RemotePtr(m.start), buf.data(), buf.size());
+    blake2b_update(&st, reinterpret_cast<const uint8_t*>(&m.start), sizeof m.start);
+    blake2b_update(&st, buf.data(), got);
+  }
+  blake2b_final(&st, out.data(), out.size());
+  return out;
+}
+
+bool same_user_regs(const user_regs_struct& a, const user_regs_struct& b) {
+  // orig_rax is kernel bookkeeping, and RF/TF depend on how we resumed.
+  user_regs_struct x = a, y = b;
+  x.orig_rax = y.orig_rax = 0;
+  x.eflags &= ~0x10100ull;
+  y.eflags &= ~0x10100ull;
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+
+}  // namespace
+
+Result<ReplayTarget::Position> ReplayTarget::position_of(ReplaySession& s, Tid tid) {
+  RepTask* t = s.find(tid);
+  if (!t) return Error{"no such thread " + std::to_string(tid.value)};
+  auto regs = t->task->get_regs();
+  if (!regs) return regs.error();
+  Position p;
+  p.events = s.events_completed();
+  p.tid = tid;
+  p.regs = *regs;
+  p.mem_hash = hash_writable_memory(*t->task);
+  p.has_hash = true;
+  return p;
+}
+
+Result<bool> ReplayTarget::matches(ReplaySession& s, const Position& p) {
+  if (s.events_completed() != p.events) return false;
+  RepTask* t = s.find(p.tid);
+  if (!t) return false;
+  auto regs = t->task->get_regs();
+  if (!regs) return regs.error();
+  if (!same_user_regs(*regs, p.regs)) return false;
+  return !p.has_hash || hash_writable_memory(*t->task) == p.mem_hash;
+}
+
+// Runs `s` until `p.events` events are complete.
+static Result<void> run_to_events(ReplaySession& s, Tid debuggee, uint64_t events) {
+  RunControl c;
+  c.debuggee = debuggee;
+  c.stop_at_events = events;
+  while (s.events_completed() < events) {
+    auto d = s.run(c);
+    if (!d) return d.error();
+    if (d->kind == StopKind::Interrupted) break;
+    if (d->kind == StopKind::HistoryEnd) return Error{"the position lies beyond the trace"};
+  }
+  return ok_result();
+}
+
+// Runs `s` on to the `nth` execution (from 1) of `pc` by `tid` after the
+// current point, or to the one matching `until` if given. Returns the
+// number of executions before the stop.
+static Result<uint64_t> run_to_pc(ReplayTarget* self, ReplaySession& s, Tid debuggee, Tid tid,
+                                  uint64_t pc, uint64_t nth,
+                                  const std::function<Result<bool>()>& until) {
+  RepTask* t = s.find(tid);
+  if (!t) return Error{"no such thread"};
+  REWIND_TRY(t->task->as().add_breakpoint(pc));
+  RunControl c;
+  c.debuggee = debuggee;
+  uint64_t seen = 0;
+  Result<uint64_t> result = Error{"not reached"};
+  for (;;) {
+    auto d = s.run(c);
+    if (!d) {
+      result = d.error();
+      break;
+    }
+    if (d->kind == StopKind::Breakpoint && d->tid == tid) {
+      auto regs = t->task->get_regs();
+      if (regs && regs->rip == pc) {
+        if (until) {
+          auto m = until();
+          if (!m) {
+            result = m.error();
+            break;
+          }
+          if (*m) {
+            result = seen;
+            break;
+          }
+        } else if (seen + 1 == nth) {
+          result = seen;
+          break;
+        }
+        ++seen;
+        continue;
+      }
+    }
+    if (d->kind == StopKind::Exited || d->kind == StopKind::Killed ||
+        d->kind == StopKind::HistoryEnd) {
+      result = Error{"replay ended before reaching the position"};
+      break;
+    }
+  }
+  if (RepTask* again = s.find(tid)) (void)again->task->as().remove_breakpoint(pc);
+  (void)self;
+  return result;
+}
+
+Result<void> ReplayTarget::reach(ReplaySession& s, const Position& p) {
+  REWIND_TRY(run_to_events(s, debuggee_, p.events));
+  auto here = matches(s, p);
+  if (!here) return here.error();
+  if (*here) return ok_result();
+  auto r = run_to_pc(this, s, debuggee_, p.tid, p.regs.rip, 0, [&] { return matches(s, p); });
+  if (!r) return r.error().context("finding a position in the replay");
+  return ok_result();
+}
+
+Result<StopInfo> ReplayTarget::go_to(const Position& p, StopInfo report) {
+  auto s = fresh_session();
+  if (!s) return s.error();
+  REWIND_TRY(reach(**s, p));
+  REWIND_TRY(install_user_breakpoints(**s));
+  session_ = std::move(*s);
+  return report;
+}
+
+Result<StopInfo> ReplayTarget::at_history_begin() {
+  auto s = fresh_session();
+  if (!s) return s.error();
+  REWIND_TRY(install_user_breakpoints(**s));
+  session_ = std::move(*s);
+  StopInfo stop;
+  stop.kind = StopKind::HistoryBegin;
+  stop.signo = SIGTRAP;
+  stop.thread = {debuggee_.value, debuggee_.value};
+  return stop;
+}
+
+Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
+  auto here = position_of(*session_, thread);
+  if (!here) return here.error();
+  const Position p = *here;
+  auto fresh = fresh_session();
+  if (!fresh) return fresh.error();
+  ReplaySession& s = **fresh;
+  REWIND_TRY(install_user_breakpoints(s));
+  std::vector<Hit> hits;
+  auto record_hit = [&](const DebugStop& d) -> Result<void> {
+    auto pos = position_of(s, d.tid);
+    if (!pos) return pos.error();
+    hits.push_back({*pos, d});
+    return ok_result();
+  };
+  // Up to the position's event count, every breakpoint and watchpoint hit
+  // is a candidate; the last one before the position wins.
+  RunControl c;
+  c.debuggee = debuggee_;
+  c.stop_at_events = p.events;
+  for (;;) {
+    auto d = s.run(c);
+    if (!d) return d.error();
+    if (d->kind == StopKind::Interrupted) break;
+    if (d->kind == StopKind::Breakpoint || d->kind == StopKind::HwBreakpoint ||
+        d->kind == StopKind::Watchpoint) {
+      REWIND_TRY(record_hit(*d));
+      continue;
+    }
+    if (d->kind != StopKind::Step) return Error{"reverse-continue: the replay ended early"};
+  }
+  auto at = matches(s, p);
+  if (!at) return at.error();
+  if (!*at) {
+    // Within the position's event: on to the position itself, which a
+    // temporary breakpoint at its pc finds.
+    RepTask* t = s.find(p.tid);
+    if (!t) return Error{"reverse-continue: the thread is gone"};
+    REWIND_TRY(t->task->as().add_breakpoint(p.regs.rip));
+    c.stop_at_events = UINT64_MAX;
+    bool reached = false;
+    while (!reached) {
+      auto d = s.run(c);
+      if (!d) return d.error();
+      if (d->kind == StopKind::Breakpoint && d->tid == p.tid) {
+        auto m = matches(s, p);
+        if (!m) return m.error();
+        if (*m) break;
+        if (sw_breakpoints_.count(p.regs.rip) || p.regs.rip != t->task->get_regs()->rip)
+          REWIND_TRY(record_hit(*d));
+        continue;
+      }
+      if (d->kind == StopKind::HwBreakpoint || d->kind == StopKind::Watchpoint) {
+        REWIND_TRY(record_hit(*d));
+        continue;
+      }
+      if (d->kind != StopKind::Step) return Error{"reverse-continue: lost the current position"};
+    }
+    (void)t->task->as().remove_breakpoint(p.regs.rip);
+  }
+  if (hits.empty()) return at_history_begin();
+  const Hit& h = hits.back();
+  StopInfo report = to_stop_info(h.stop);
+  if (h.stop.kind == StopKind::Watchpoint) {
+    // Going backwards, a watchpoint stops before the write, so the debugger
+    // sees the value as it was.
+    auto before = session_before(h.pos);
+    if (!before) return before.error();
+    if (!*before) return at_history_begin();
+    REWIND_TRY(install_user_breakpoints(**before));
+    session_ = std::move(*before);
+    return report;
+  }
+  return go_to(h.pos, report);
+}
+
+Result<StopInfo> ReplayTarget::reverse_step(Tid thread) {
+  auto here = position_of(*session_, thread);
+  if (!here) return here.error();
+  auto before = session_before(*here);
+  if (!before) return before.error();
+  if (!*before) return at_history_begin();
+  REWIND_TRY(install_user_breakpoints(**before));
+  session_ = std::move(*before);
+  StopInfo stop;
+  stop.kind = StopKind::Step;
+  stop.signo = SIGTRAP;
+  stop.thread = {debuggee_.value, thread.value};
+  return stop;
+}
+
+// A fresh session standing one instruction of p.tid before p; nullptr at
+// the start of the recording.
+Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Position& p) {
+  auto first = fresh_session();
+  if (!first) return first.error();
+  ReplaySession& s1 = **first;
+  REWIND_TRY(run_to_events(s1, debuggee_, p.events));
+  auto at_boundary = matches(s1, p);
+  if (!at_boundary) return at_boundary.error();
+  if (*at_boundary) {
+    // The instruction before is the task's last event: its syscall
+    // instruction or its rdtsc. Stand before it.
+    auto le = s1.last_instruction_event(p.tid);
+    if (!le) return std::unique_ptr<ReplaySession>();
+    Position q;
+    q.events = le->events_before;
+    q.tid = p.tid;
+    q.regs = le->regs;
+    if (le->kind == trace::EventKind::SyscallEntry) {
+      q.regs.rip -= 2;               // back onto the `syscall` instruction
+      q.regs.rax = q.regs.orig_rax;  // the number the program loaded
+    }
+    q.has_hash = false;  // not known, and registers there are specific enough
+    auto s = fresh_session();
+    if (!s) return s.error();
+    REWIND_TRY(reach(**s, q));
+    return std::move(*s);
+  }
+  // How often did the task execute p's pc after the event, before p?
+  auto earlier =
+      run_to_pc(this, s1, debuggee_, p.tid, p.regs.rip, 0, [&] { return matches(s1, p); });
+  if (!earlier) return earlier.error();
+  // Count the single-steps from the last of those (or from the event) to p,
+  // then stand one step short of it in a third replay.
+  auto count_steps = [&](ReplaySession& s, uint64_t limit) -> Result<uint64_t> {
+    REWIND_TRY(run_to_events(s, debuggee_, p.events));
+    if (*earlier > 0) {
+      auto r = run_to_pc(this, s, debuggee_, p.tid, p.regs.rip, *earlier, {});
+      if (!r) return r.error();
+    }
+    RunControl c;
+    c.debuggee = debuggee_;
+    c.step = p.tid;
+    for (uint64_t k = 0; k < limit; ++k) {
+      if (limit != UINT64_MAX && k + 1 == limit) return k;
+      auto m = matches(s, p);
+      if (!m) return m.error();
+      if (*m) return k;
+      auto d = s.run(c);
+      if (!d) return d.error();
+      if (d->kind != StopKind::Step && d->kind != StopKind::Breakpoint)
+        return Error{"reverse-step: the replay ended early"};
+    }
+    return Error{"reverse-step: the previous instruction is too far back"};
+  };
+  auto s2 = fresh_session();
+  if (!s2) return s2.error();
+  auto steps = count_steps(**s2, kMaxReverseSteps);
+  if (!steps) return steps.error();
+  if (*steps == 0) return Error{"reverse-step: could not find the previous instruction"};
+  auto s3 = fresh_session();
+  if (!s3) return s3.error();
+  auto again = count_steps(**s3, *steps);
+  if (!again) return again.error();
+  return std::move(*s3);
+}
+
+uint64_t ReplayTarget::current_event() {
+  return session_ ? session_->events_completed() : 0;
+}
+
+Result<StopInfo> ReplayTarget::seek(uint64_t event) {
+  return start(event);
+}
+
+Result<int> ReplayTarget::checkpoint() {
+  auto pos = position_of(*session_, current_thread_);
+  if (!pos) return pos.error();
+  target::CheckpointInfo info;
+  info.id = next_checkpoint_++;
+  info.event = pos->events;
+  char where[96];
+  snprintf(where, sizeof where, "event %llu, tid %d, pc 0x%llx", (unsigned long long)pos->events,
+           pos->tid.value, pos->regs.rip);
+  info.where = where;
+  checkpoints_.push_back({info, *pos});
+  return info.id;
+}
+
+Result<StopInfo> ReplayTarget::restart_checkpoint(int id) {
+  for (auto& [info, pos] : checkpoints_) {
+    if (info.id != id) continue;
+    StopInfo stop;
+    stop.kind = StopKind::Signal;
+    stop.signo = SIGTRAP;
+    stop.thread = {debuggee_.value, pos.tid.value};
+    current_thread_ = pos.tid;
+    return go_to(pos, stop);
+  }
+  return Error{"no checkpoint " + std::to_string(id)};
+}
+
+std::vector<target::CheckpointInfo> ReplayTarget::checkpoints() {
+  std::vector<target::CheckpointInfo> out;
+  for (auto& [info, pos] : checkpoints_) out.push_back(info);
+  return out;
+}
+
+// The trace's copy of a file the recording mapped or executed, looked up by
+// the path the debugger asks for (which may go through symlinks, such as
+// /lib64 or /lib on merged-/usr systems).
+std::optional<std::string> ReplayTarget::trace_copy_of(const std::string& path) {
+  std::error_code ec;
+  const std::string canon = std::filesystem::weakly_canonical(path, ec).string();
+  auto same = [&](const std::string& recorded) {
+    if (recorded == path || recorded == canon) return true;
+    std::error_code ec2;
+    return std::filesystem::weakly_canonical(recorded, ec2).string() == canon;
+  };
+  const trace::TraceReader& r = session_->reader();
+  for (const auto& te : r.task_events()) {
+    if (te.kind != trace::TaskEventKind::Exec) continue;
+    if (same(te.exe_path)) return r.file_path(te.exe_trace_file).string();
+    if (!te.interp_trace_file.empty() && same(te.interp_path))
+      return r.file_path(te.interp_trace_file).string();
+  }
+  for (const auto& m : r.mappings())
+    if (!m.trace_file.empty() && same(m.orig_path)) return r.file_path(m.trace_file).string();
+  return std::nullopt;
+}
+
+Result<std::vector<uint8_t>> ReplayTarget::read_recorded_file(const std::string& path,
+                                                              uint64_t offset, size_t len) {
+  // Files the recording never mapped (e.g. separate debug info) come from
+  // this machine's filesystem.
+  std::string real = trace_copy_of(path).value_or(path);
+  std::ifstream in(real, std::ios::binary);
+  if (!in) return Error::from_errno("open " + path, ENOENT);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<uint8_t> out(len);
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(len));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+Result<uint64_t> ReplayTarget::recorded_file_size(const std::string& path) {
+  std::string real = trace_copy_of(path).value_or(path);
+  std::error_code ec;
+  auto size = std::filesystem::file_size(real, ec);
+  if (ec) return Error{"stat " + path + ": " + ec.message()};
+  return size;
+}
+
+}  // namespace rwd
