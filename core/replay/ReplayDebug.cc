@@ -142,6 +142,17 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       }
       pending_ = std::move(**next);
     }
+    if (control.stop_before_first_event_of &&
+        pending_->tid == *control.stop_before_first_event_of) {
+      if (RepTask* t = find(pending_->tid)) {
+        REWIND_TRY(wait_until_stopped(*t));
+        DebugStop stop;
+        stop.kind = StopKind::Interrupted;
+        stop.tid = pending_->tid;
+        stop.signo = 0;
+        return stop;
+      }
+    }
     debug_stop_.reset();
     const uint64_t before = events_completed_;
     auto r = process_event(*pending_);
@@ -170,6 +181,15 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       stop.tid = done.tid;
       return stop;
     }
+    if (control.stop_after_exec_of && done.tid == *control.stop_after_exec_of &&
+        done.kind == EventKind::SyscallExit &&
+        (done.syscall_no == SYS_execve || done.syscall_no == SYS_execveat) && done.regs.rax == 0) {
+      DebugStop stop;
+      stop.kind = StopKind::Interrupted;
+      stop.tid = done.tid;
+      stop.signo = 0;
+      return stop;
+    }
     if (done.kind == EventKind::Exit && done.tid == control.debuggee) {
       DebugStop stop;
       stop.tid = done.tid;
@@ -183,6 +203,22 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       return stop;
     }
   }
+}
+
+Result<void> ReplaySession::wait_until_stopped(RepTask& t) {
+  if (!t.running || !t.initial_stop_pending) return ok_result();
+  auto w = t.task->wait();
+  if (!w) return w.error();
+  t.running = false;
+  if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != SIGSTOP)
+    return Error{"a new task did not start with SIGSTOP"};
+  t.initial_stop_pending = false;
+  if (t.fix_child_tid_addr) {
+    pid_t rec = t.task->rec_tid().value;
+    REWIND_TRY(t.task->write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
+    t.fix_child_tid_addr = 0;
+  }
+  return ok_result();
 }
 
 std::optional<ReplaySession::LastEvent> ReplaySession::last_instruction_event(Tid tid) const {

@@ -75,6 +75,10 @@ struct RunControl {
   const std::atomic<bool>* interrupt = nullptr;  // checked between events
   // Stop (as Interrupted with signo 0) once this many events are complete.
   uint64_t stop_at_events = UINT64_MAX;
+  // Stop (likewise) once this task has completed a successful execve, or
+  // before its first event (it is then at its first stop).
+  std::optional<Tid> stop_after_exec_of;
+  std::optional<Tid> stop_before_first_event_of;
 };
 
 class ReplaySession {
@@ -100,6 +104,8 @@ class ReplaySession {
   uint64_t events_completed() const { return events_completed_; }
   RepTask* find(Tid rec_tid);
   std::vector<RepTask*> tasks_of(Tid rec_tgid);
+  // Waits for a new task's first stop, so it can be inspected.
+  Result<void> wait_until_stopped(RepTask& t);
   Tid root() const { return root_; }
 
   // Hardware breakpoints and watchpoints, applied to every thread of

@@ -37,6 +37,20 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
   if (!first) return first.error();
   if (!*first) return Error{"the trace has no events"};
   debuggee_ = (*s)->root();
+  if (select_pid_ && select_pid_ != debuggee_.value) {
+    RunControl c;
+    c.debuggee = Tid(select_pid_);
+    if (select_from_fork_)
+      c.stop_before_first_event_of = Tid(select_pid_);
+    else
+      c.stop_after_exec_of = Tid(select_pid_);
+    auto d = (*s)->run(c);
+    if (!d) return d.error();
+    if (d->kind != StopKind::Interrupted || d->tid.value != select_pid_)
+      return Error{"the recording has no process " + std::to_string(select_pid_) +
+                   (select_from_fork_ ? " created by fork" : " that execs")};
+    debuggee_ = Tid(select_pid_);
+  }
   return std::move(*s);
 }
 
@@ -62,8 +76,9 @@ Result<StopInfo> ReplayTarget::start(uint64_t event) {
   return stop;
 }
 
+// 0 and -1 are the protocol's "any thread" and "all threads": the current one.
 RepTask* ReplayTarget::task(target::ThreadId t) {
-  return session_ ? session_->find(Tid(t.tid)) : nullptr;
+  return session_ ? session_->find(t.tid > 0 ? Tid(t.tid) : current_thread_) : nullptr;
 }
 
 std::vector<target::ThreadId> ReplayTarget::threads() {
@@ -79,19 +94,29 @@ target::ThreadId ReplayTarget::current_thread() {
 }
 
 Result<std::string> ReplayTarget::exec_file(pid_t pid) {
-  std::string path;
-  for (const auto& te : session_->reader().task_events())
-    if (te.kind == trace::TaskEventKind::Exec && te.tid.value == pid &&
-        te.event.value <= session_->current_event().value)
-      path = te.exe_path;
-  if (path.empty()) return Error{"no exec recorded for process " + std::to_string(pid)};
-  return path;
+  // The latest exec of the process; a forked child that has not exec'd
+  // runs its parent's program.
+  const auto& events = session_->reader().task_events();
+  for (int depth = 0; depth < 64; ++depth) {
+    std::string path;
+    pid_t parent = 0;
+    for (const auto& te : events) {
+      if (te.event.value > session_->current_event().value) continue;
+      if (te.kind == trace::TaskEventKind::Exec && te.tid.value == pid) path = te.exe_path;
+      if (te.kind == trace::TaskEventKind::Clone && te.tid.value == pid)
+        parent = te.parent_tid.value;
+    }
+    if (!path.empty()) return path;
+    if (!parent) break;
+    pid = parent;
+  }
+  return Error{"no exec recorded for process " + std::to_string(pid)};
 }
 
 Result<std::vector<uint8_t>> ReplayTarget::auxv(pid_t pid) {
   // The auxv as the program saw it (recorded, with the vDSO hidden), read
   // from its initial stack: argc, argv..., 0, envp..., 0, then the pairs.
-  RepTask* t = session_ ? session_->find(Tid(pid)) : nullptr;
+  RepTask* t = session_ ? session_->find(pid > 0 ? Tid(pid) : debuggee_) : nullptr;
   if (!t || !t->initial_rsp) return Error{"no such process"};
   Task& task = *t->task;
   auto argc = task.read_val<uint64_t>(RemotePtr(t->initial_rsp));
@@ -140,7 +165,7 @@ Result<void> ReplayTarget::set_registers(target::ThreadId, const target::Registe
 }
 
 Result<size_t> ReplayTarget::read_memory(pid_t pid, uint64_t addr, void* out, size_t len) {
-  RepTask* t = session_ ? session_->find(Tid(pid)) : nullptr;
+  RepTask* t = session_ ? session_->find(pid > 0 ? Tid(pid) : current_thread_) : nullptr;
   if (!t) return Error{"no such process"};
   size_t got = t->task->as().read_partial(RemotePtr(addr), out, len);
   t->task->as().hide_breakpoints(addr, static_cast<uint8_t*>(out), got);

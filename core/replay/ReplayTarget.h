@@ -27,7 +27,14 @@ class ReplayTarget : public target::Target {
  public:
   static Result<std::unique_ptr<ReplayTarget>> open(const std::filesystem::path& trace,
                                                     const ReplayOptions& options);
-  // Replays to the first instruction of the initial process; with `event`,
+  // Which process the debugger sees: the initial one by default, or the one
+  // with this recorded pid, from its exec (rewind replay -p) or from its
+  // fork (-f). Call before start().
+  void select_process(pid_t pid, bool from_fork) {
+    select_pid_ = pid;
+    select_from_fork_ = from_fork;
+  }
+  // Replays to the first instruction of the debugged process; with `event`,
   // on to that many completed events (rewind replay -g).
   Result<target::StopInfo> start(uint64_t event = 0);
   // Stops the program, as gdb expects, at the last stop reported.
@@ -105,6 +112,8 @@ class ReplayTarget : public target::Target {
   std::atomic<bool> interrupt_{false};
   std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
   int next_checkpoint_ = 1;
+  pid_t select_pid_ = 0;
+  bool select_from_fork_ = false;
 };
 
 }  // namespace rwd
