@@ -153,6 +153,15 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
         return stop;
       }
     }
+    if (pending_->kind == EventKind::Exit && pending_->tid == control.debuggee) {
+      // The end of the debugged process's history: stop before its exit,
+      // with the process still there, so the debugger can look at it and
+      // go back (as rr does) instead of losing it to an exit.
+      DebugStop stop;
+      stop.kind = StopKind::HistoryEnd;
+      stop.tid = pending_->tid;
+      return stop;
+    }
     debug_stop_.reset();
     const uint64_t before = events_completed_;
     auto r = process_event(*pending_);
@@ -181,6 +190,12 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       stop.tid = done.tid;
       return stop;
     }
+    if (done.kind == EventKind::SyscallExit && !done.writes.empty()) {
+      // Memory the kernel wrote (a read() into a watched buffer) never
+      // trips the debug registers, and replay writes it through
+      // /proc/PID/mem: report watchpoints on it here.
+      if (auto stop = kernel_write_watch_hit(done)) return *stop;
+    }
     if (control.stop_after_exec_of && done.tid == *control.stop_after_exec_of &&
         done.kind == EventKind::SyscallExit &&
         (done.syscall_no == SYS_execve || done.syscall_no == SYS_execveat) && done.regs.rax == 0) {
@@ -203,6 +218,29 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       return stop;
     }
   }
+}
+
+std::optional<DebugStop> ReplaySession::kernel_write_watch_hit(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return std::nullopt;
+  auto slots = debug_regs_.find(t->rec_tgid.value);
+  if (slots == debug_regs_.end()) return std::nullopt;
+  for (const DebugRegSlot& slot : slots->second) {
+    if (!slot.enabled || slot.condition == DebugRegSlot::Condition::Execute) continue;
+    for (const trace::MemWrite& w : e.writes) {
+      if (w.addr < slot.addr + slot.len && slot.addr < w.addr + w.bytes.size()) {
+        DebugStop stop;
+        stop.kind = StopKind::Watchpoint;
+        stop.tid = e.tid;
+        stop.watch_addr = slot.addr;
+        stop.watch_type = slot.condition == DebugRegSlot::Condition::Write
+                              ? target::BreakpointType::WriteWatch
+                              : target::BreakpointType::AccessWatch;
+        return stop;
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 Result<void> ReplaySession::wait_until_stopped(RepTask& t) {

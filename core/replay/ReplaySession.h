@@ -149,6 +149,7 @@ class ReplaySession {
   Result<void> resume_task(RepTask& t);
   enum class TrapAction { Continue, Stop, NotOurs };
   Result<TrapAction> on_sigtrap(RepTask& t);
+  std::optional<DebugStop> kernel_write_watch_hit(const trace::Event& e);
   Result<void> restore_temporary_sigmask(RepTask& t, int sig);
   Result<std::string> live_copy(const trace::MappingRecord& m);
   std::vector<uint8_t> written_bytes(RepTask& t, const trace::Event& e);

@@ -69,6 +69,9 @@ class ReplayTarget : public target::Target {
     user_regs_struct regs{};
     std::array<uint8_t, 32> mem_hash{};
     bool has_hash = false;
+    // Made from a syscall-entry stop: rcx and r11 are what the `syscall`
+    // instruction put there, not what they hold before it; ignore them.
+    bool before_syscall = false;
   };
   struct Hit {
     Position pos;

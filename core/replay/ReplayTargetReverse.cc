@@ -36,7 +36,10 @@ std::array<uint8_t, 32> hash_writable_memory(Task& task) {
   if (!maps) return out;
   std::vector<uint8_t> buf;
   for (const KernelMapping& m : *maps) {
-    if (!(m.prot & PROT_WRITE) || m.start == kStubPageAddr || m.name == "[vvar]") continue;
+    // rewind's own stub and scratch pages differ between replays (they hold
+    // paths of per-replay files): they are not the program's state.
+    const bool ours = m.start >= kStubPageAddr && m.end <= kStubPageAddr + kStubMappingSize;
+    if (!(m.prot & PROT_WRITE) || ours || m.name == "[vvar]") continue;
     buf.resize(m.end - m.start);
     size_t got = task.as().read_partial(RemotePtr(m.start), buf.data(), buf.size());
     blake2b_update(&st, reinterpret_cast<const uint8_t*>(&m.start), sizeof m.start);
@@ -77,7 +80,23 @@ Result<bool> ReplayTarget::matches(ReplaySession& s, const Position& p) {
   if (!t) return false;
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
-  if (!same_user_regs(*regs, p.regs)) return false;
+  user_regs_struct want = p.regs;
+  if (p.before_syscall) {
+    want.rcx = regs->rcx;
+    want.r11 = regs->r11;
+  }
+  if (!same_user_regs(*regs, want)) {
+    if (log_enabled(LogCategory::Replay)) {
+      const auto* a = reinterpret_cast<const unsigned long long*>(&*regs);
+      const auto* b = reinterpret_cast<const unsigned long long*>(&want);
+      for (size_t i = 0; i < sizeof want / sizeof *a; ++i)
+        if (a[i] != b[i])
+          REWIND_LOG(Replay,
+                     "position (pc 0x%llx%s) mismatch: register slot %zu is 0x%llx, want 0x%llx",
+                     p.regs.rip, p.before_syscall ? ", before syscall" : "", i, a[i], b[i]);
+    }
+    return false;
+  }
   return !p.has_hash || hash_writable_memory(*t->task) == p.mem_hash;
 }
 
@@ -289,6 +308,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Positi
     if (le->kind == trace::EventKind::SyscallEntry) {
       q.regs.rip -= 2;               // back onto the `syscall` instruction
       q.regs.rax = q.regs.orig_rax;  // the number the program loaded
+      q.before_syscall = true;
     }
     q.has_hash = false;  // not known, and registers there are specific enough
     auto s = fresh_session();
@@ -323,11 +343,14 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Positi
     }
     return Error{"reverse-step: the previous instruction is too far back"};
   };
+  REWIND_LOG(Replay, "reverse-step: %llu earlier executions of 0x%llx since event %llu",
+             (unsigned long long)*earlier, p.regs.rip, (unsigned long long)p.events);
   auto s2 = fresh_session();
   if (!s2) return s2.error();
   auto steps = count_steps(**s2, kMaxReverseSteps);
   if (!steps) return steps.error();
   if (*steps == 0) return Error{"reverse-step: could not find the previous instruction"};
+  REWIND_LOG(Replay, "reverse-step: %llu single-steps to the position", (unsigned long long)*steps);
   auto s3 = fresh_session();
   if (!s3) return s3.error();
   auto again = count_steps(**s3, *steps);

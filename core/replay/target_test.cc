@@ -133,10 +133,20 @@ BOOST_AUTO_TEST_CASE(forward_and_reverse) {
   BOOST_TEST((w0->kind == StopKind::Watchpoint));
   BOOST_TEST(read_counter(t, rec) == 1337);
 
-  // Forward to the end: the process exits with its recorded status.
+  // Forward to the end: replay stops before the exit, at the end of
+  // history, with the final state still there; and can go back from it.
   BOOST_REQUIRE(t.remove_breakpoint(BreakpointType::WriteWatch, rec.counter, 8).ok());
   auto end = go(t, Resume::Action::Continue, Direction::Forward);
   BOOST_REQUIRE(end.ok());
-  BOOST_TEST((end->kind == StopKind::Exited));
-  BOOST_TEST(end->exit_code == 0);
+  BOOST_TEST((end->kind == StopKind::HistoryEnd));
+  const long final_value = read_counter(t, rec);
+  BOOST_TEST(final_value == ((42 * 3 + 4) * 3 + 5));
+  auto again = go(t, Resume::Action::Continue, Direction::Forward);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST((again->kind == StopKind::HistoryEnd));
+  BOOST_REQUIRE(t.add_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
+  auto last = go(t, Resume::Action::Continue, Direction::Reverse);
+  BOOST_REQUIRE(last.ok());
+  BOOST_TEST((last->kind == StopKind::Breakpoint));
+  BOOST_TEST(read_counter(t, rec) == 42 * 3 + 4);  // before tick(5)
 }

@@ -1,0 +1,22 @@
+// The rewind subcommands, one file each; main() only dispatches.
+#pragma once
+
+#include "core/base/Error.h"
+
+namespace rwd::cli {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitError = 1;
+
+extern const char kUsage[];
+
+// Prints "rewind: <message>" and returns kExitError.
+int fail(const Error& e);
+// The exit code rewind reports for a program's wait status: its exit code,
+// or 128+signal as a shell does.
+int exit_code_for(int wait_status);
+
+int cmd_record(int argc, char** argv);
+int cmd_replay(int argc, char** argv);
+
+}  // namespace rwd::cli

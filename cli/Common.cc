@@ -1,0 +1,39 @@
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "cli/Commands.h"
+
+namespace rwd::cli {
+
+const char kUsage[] =
+    "usage: rewind record [-o DIR] PROG [ARGS...]   record PROG into a trace directory\n"
+    "       rewind replay [OPTIONS] [TRACE] [-- DEBUGGER-ARGS...]\n"
+    "                                                debug the replay in gdb (or LLDB)\n"
+    "       rewind replay -a [--force] [TRACE]       replay a trace without a debugger\n"
+    "       rewind info [TRACE]                      print the trace header as JSON\n"
+    "       rewind dump [TRACE]                      print the events\n"
+    "       rewind ps [TRACE]                        list the recorded processes\n"
+    "replay options:\n"
+    "  -s PORT          start the server only, wait for a debugger on PORT\n"
+    "  --host HOST      listen on HOST instead of 127.0.0.1\n"
+    "  --debugger PATH  the debugger to launch (default: gdb)\n"
+    "  -g EVENT         run to event EVENT before the debugger attaches\n"
+    "  -p PID           debug the recorded process PID from its exec\n"
+    "  -f PID           debug the recorded process PID from its fork\n"
+    "  --force          replay even if this CPU lacks features the recording used\n"
+    "TRACE defaults to the latest trace in $REWIND_TRACE_DIR or ~/.local/share/rewind.\n"
+    "REWIND_LOG=ptrace,wait,syscall,trace,record,replay,sched,packets (or all) turns on logging.\n";
+
+int fail(const Error& e) {
+  fprintf(stderr, "rewind: %s\n", e.message.c_str());
+  return kExitError;
+}
+
+int exit_code_for(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return kExitError;
+}
+
+}  // namespace rwd::cli

@@ -1,0 +1,150 @@
+// rewind record: run a program under the recorder and write its trace.
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/Commands.h"
+#include "core/base/Log.h"
+#include "core/cpu/Cpuid.h"
+#include "core/record/RecordSession.h"
+#include "core/task/Spawn.h"
+#include "core/trace/TraceReader.h"
+#include "core/trace/TraceWriter.h"
+
+extern char** environ;
+
+namespace rwd::cli {
+namespace {
+
+Result<std::string> resolve_program(const std::string& prog) {
+  auto check = [](const std::string& path) -> Result<std::string> {
+    struct stat st;
+    if (stat(path.c_str(), &st) < 0) return Error::from_errno("cannot run '" + path + "'");
+    if (S_ISDIR(st.st_mode)) return Error{"cannot run '" + path + "': it is a directory"};
+    if (!S_ISREG(st.st_mode)) return Error{"cannot run '" + path + "': not a regular file"};
+    if (access(path.c_str(), X_OK) < 0)
+      return Error{"cannot run '" + path + "': it is not executable (Permission denied)"};
+    return path;
+  };
+  if (prog.empty()) return Error{"empty program name"};
+  if (prog.find('/') != std::string::npos) return check(prog);
+  const char* path_env = getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t colon = path.find(':', pos);
+    std::string dir =
+        path.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
+    std::string cand = (dir.empty() ? "." : dir) + "/" + prog;
+    if (access(cand.c_str(), X_OK) == 0) {
+      struct stat st;
+      if (stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return cand;
+    }
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  return Error{"cannot run '" + prog + "': command not found in PATH"};
+}
+
+trace::TraceHeader make_header(const std::vector<std::string>& argv) {
+  trace::TraceHeader h;
+  if (getrandom(h.uuid.data(), h.uuid.size(), 0) != static_cast<ssize_t>(h.uuid.size()))
+    for (auto& b : h.uuid) b = static_cast<uint8_t>(rand());
+  struct utsname u;
+  if (uname(&u) == 0) h.kernel = std::string(u.release) + " " + u.version;
+  h.cpuid = cpu::read_all_cpuid_leaves();
+  h.xcr0 = cpu::read_xcr0();
+  h.argv = argv;
+  for (char** e = environ; *e; ++e) h.env.emplace_back(*e);
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) h.cwd = cwd;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  h.start_time_ns = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+  return h;
+}
+
+void ignore_terminal_signals() {
+  // Ctrl-C and Ctrl-\ go to the whole foreground process group: the program
+  // gets them (and they are recorded); rewind keeps recording until it exits.
+  struct sigaction sa = {};
+  sa.sa_handler = [](int) {};
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGQUIT, &sa, nullptr);
+}
+
+}  // namespace
+
+int cmd_record(int argc, char** argv) {
+  std::string out_dir;
+  int i = 0;
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-o" && i + 1 < argc) {
+      out_dir = argv[++i];
+    } else if (a == "--") {
+      ++i;
+      break;
+    } else if (a.size() > 1 && a[0] == '-') {
+      fprintf(stderr, "rewind: record: unknown option %s\n%s", a.c_str(), kUsage);
+      return kExitUsage;
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) {
+    fprintf(stderr, "rewind: record: no program given\n%s", kUsage);
+    return kExitUsage;
+  }
+  std::vector<std::string> prog_argv(argv + i, argv + argc);
+  auto exe = resolve_program(prog_argv[0]);
+  if (!exe) return fail(exe.error());
+
+  std::filesystem::path dir, root;
+  if (!out_dir.empty()) {
+    dir = out_dir;
+  } else {
+    root = trace::default_trace_root();
+    auto d = trace::new_trace_dir(root, std::filesystem::path(prog_argv[0]).filename().string());
+    if (!d) return fail(d.error());
+    dir = *d;
+  }
+  auto writer = trace::TraceWriter::create(dir);
+  if (!writer) return fail(writer.error());
+  auto hr = (*writer)->write_header(make_header(prog_argv));
+  if (!hr) return fail(hr.error());
+
+  auto cpu = pin_tracer_to_one_cpu();
+  if (!cpu) return fail(cpu.error());
+  RecordOptions opts;
+  opts.exe_path = *exe;
+  opts.argv = prog_argv;
+  for (char** e = environ; *e; ++e) opts.env.emplace_back(*e);
+  opts.cpu = *cpu;
+  ignore_terminal_signals();
+  RecordSession session(opts, **writer);
+  auto status = session.run();
+  if (!status) {
+    fprintf(stderr, "rewind: recording failed: %s\n", status.error().message.c_str());
+    fprintf(stderr, "rewind: the incomplete trace is in %s\n", dir.c_str());
+    return kExitError;
+  }
+  auto closed = (*writer)->close();
+  if (!closed) return fail(closed.error());
+  if (!root.empty()) {
+    auto l = trace::update_latest_link(root, dir);
+    if (!l) warn("%s", l.error().message.c_str());
+  }
+  return exit_code_for(*status);
+}
+}  // namespace rwd::cli

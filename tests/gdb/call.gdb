@@ -1,0 +1,7 @@
+break tick
+continue
+continue
+print square(3)
+print counter
+continue
+print counter

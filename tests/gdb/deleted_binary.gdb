@@ -1,0 +1,3 @@
+break tick
+continue
+print counter

@@ -1,0 +1,4 @@
+break child_work
+continue
+print arg
+info threads

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Records a program with rewind, debugs the replay with a real gdb in batch
+mode, and checks gdb's output.
+
+The expectation file holds one Python regular expression per line (blank
+lines and lines starting with '#' are skipped). Each must match a line of
+the output, in order: a pattern is searched for after the line the previous
+one matched. `!REGEX` means no line of the whole output may match.
+
+In the command file and in --replay-args, @TMP@ is the test's scratch
+directory and @CHILD@ the pid of the first child process `rewind ps` lists.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rewind", required=True)
+    ap.add_argument("--program", required=True)
+    ap.add_argument("--commands", required=True)
+    ap.add_argument("--expect", required=True)
+    ap.add_argument("--replay-args", default="")
+    ap.add_argument("--copy-program", action="store_true",
+                    help="record a copy of the program and delete it before replay")
+    ap.add_argument("--debugger", default="gdb")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="rewind-gdb-")
+    try:
+        return run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, tmp):
+    env = dict(os.environ, TMPDIR=tmp)
+    program = args.program
+    if args.copy_program:
+        program = os.path.join(tmp, os.path.basename(args.program))
+        shutil.copy2(args.program, program)
+    trace = os.path.join(tmp, "trace")
+    rec = subprocess.run([args.rewind, "record", "-o", trace, program],
+                         env=env, capture_output=True, text=True, timeout=120)
+    if rec.returncode != 0:
+        print(rec.stdout, rec.stderr)
+        print("FAIL: recording exited %d" % rec.returncode)
+        return 1
+    if args.copy_program:
+        os.unlink(program)  # replay must not need it: the trace has a copy
+
+    child = ""
+    ps = subprocess.run([args.rewind, "ps", trace], capture_output=True, text=True)
+    rows = [l.split() for l in ps.stdout.splitlines()[1:] if l.strip()]
+    if len(rows) > 1:
+        child = rows[1][0]
+
+    def fill(s):
+        return s.replace("@TMP@", tmp).replace("@CHILD@", child)
+
+    with open(args.commands) as f:
+        commands = fill(f.read())
+    cmd_file = os.path.join(tmp, "commands.gdb")
+    with open(cmd_file, "w") as f:
+        f.write(commands)
+    replay = [args.rewind, "replay", "--debugger", args.debugger]
+    replay += fill(args.replay_args).split()
+    replay += [trace, "--", "-batch", "-nx", "-x", cmd_file]
+    try:
+        out = subprocess.run(replay, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=300)
+    except subprocess.TimeoutExpired as e:
+        print((e.stdout or b"").decode(errors="replace"))
+        print("FAIL: the debugging session timed out")
+        return 1
+    output = out.stdout
+    print(output)
+
+    lines = output.splitlines()
+    pos = 0
+    with open(args.expect) as f:
+        expectations = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
+    for pattern in expectations:
+        if pattern.startswith("!"):
+            bad = re.compile(pattern[1:])
+            hit = [l for l in lines if bad.search(l)]
+            if hit:
+                print("FAIL: output must not match %r, but has: %s" % (pattern[1:], hit[0]))
+                return 1
+            continue
+        rx = re.compile(pattern)
+        for i in range(pos, len(lines)):
+            if rx.search(lines[i]):
+                pos = i + 1
+                break
+        else:
+            print("FAIL: no line matches %r after line %d" % (pattern, pos))
+            return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

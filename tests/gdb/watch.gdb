@@ -1,0 +1,5 @@
+watch counter
+continue
+continue
+reverse-continue
+print counter

@@ -1,0 +1,5 @@
+watch buf
+continue
+continue
+reverse-continue
+print ::buf
