@@ -55,6 +55,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
 }
 
 Result<StopInfo> ReplayTarget::start(uint64_t event) {
+  end_diversion();
   auto s = fresh_session();
   if (!s) return s.error();
   session_ = std::move(*s);
@@ -141,17 +142,18 @@ Result<std::vector<uint8_t>> ReplayTarget::auxv(pid_t pid) {
 Result<target::RegisterFile> ReplayTarget::registers(target::ThreadId t) {
   RepTask* rt = task(t);
   if (!rt) return Error{"no such thread"};
+  Task& live = diversion_ ? *diversion_->task : *rt->task;
   target::RegisterFile rf;
-  auto gp = rt->task->get_regs();
+  auto gp = live.get_regs();
   if (!gp) return gp.error();
   rf.gp = *gp;
-  auto fp = ptrace_request(PTRACE_GETFPREGS, rt->task->real_tid(), nullptr, &rf.fp);
+  auto fp = ptrace_request(PTRACE_GETFPREGS, live.real_tid(), nullptr, &rf.fp);
   if (!fp) return fp.error();
   // The upper halves of YMM0-15 are XSAVE state component 2, at offset 576
   // of the standard-format XSAVE area (Intel SDM vol. 1, 13.4).
   alignas(64) uint8_t xsave[4096] = {};
   struct iovec iov = {xsave, sizeof xsave};
-  if (ptrace_request(PTRACE_GETREGSET, rt->task->real_tid(), reinterpret_cast<void*>(NT_X86_XSTATE),
+  if (ptrace_request(PTRACE_GETREGSET, live.real_tid(), reinterpret_cast<void*>(NT_X86_XSTATE),
                      &iov) &&
       iov.iov_len >= 576 + 256) {
     memcpy(rf.ymm_hi.data(), xsave + 576, 256);
@@ -160,20 +162,32 @@ Result<target::RegisterFile> ReplayTarget::registers(target::ThreadId t) {
   return rf;
 }
 
-Result<void> ReplayTarget::set_registers(target::ThreadId, const target::RegisterFile&) {
-  return Error{"changing registers of a replayed program is not supported yet"};
+Result<void> ReplayTarget::set_registers(target::ThreadId t, const target::RegisterFile& regs) {
+  if (!diversion_) {
+    auto now = registers(t);
+    if (!now) return now.error();
+    if (memcmp(&now->gp, &regs.gp, sizeof regs.gp) == 0 &&
+        memcmp(&now->fp, &regs.fp, sizeof regs.fp) == 0)
+      return ok_result();  // nothing changes
+    auto d = divert();
+    if (!d) return d.error();
+  }
+  return diversion_set_registers(regs);
 }
 
 Result<size_t> ReplayTarget::read_memory(pid_t pid, uint64_t addr, void* out, size_t len) {
   RepTask* t = session_ ? session_->find(pid > 0 ? Tid(pid) : current_thread_) : nullptr;
   if (!t) return Error{"no such process"};
-  size_t got = t->task->as().read_partial(RemotePtr(addr), out, len);
-  t->task->as().hide_breakpoints(addr, static_cast<uint8_t*>(out), got);
+  AddressSpace& as = diversion_ ? diversion_->task->as() : t->task->as();
+  size_t got = as.read_partial(RemotePtr(addr), out, len);
+  as.hide_breakpoints(addr, static_cast<uint8_t*>(out), got);
   return got;
 }
 
-Result<void> ReplayTarget::write_memory(pid_t, uint64_t, const void*, size_t) {
-  return Error{"changing memory of a replayed program is not supported yet"};
+Result<void> ReplayTarget::write_memory(pid_t, uint64_t addr, const void* in, size_t len) {
+  auto d = divert();
+  if (!d) return d.error();
+  return (*d)->task->as().write(RemotePtr(addr), in, len);
 }
 
 DebugRegSlots ReplayTarget::debug_slots() const {
@@ -204,6 +218,11 @@ Result<void> ReplayTarget::clear_user_breakpoints(ReplaySession& s) {
 }
 
 Result<void> ReplayTarget::add_breakpoint(BreakpointType type, uint64_t addr, size_t len) {
+  if (type == BreakpointType::Software && diversion_) {
+    REWIND_TRY(diversion_->task->as().add_breakpoint(addr));
+    sw_breakpoints_.insert(addr);
+    return install_user_breakpoints(*session_);
+  }
   if (type == BreakpointType::Software) {
     sw_breakpoints_.insert(addr);
   } else {
@@ -233,6 +252,8 @@ Result<void> ReplayTarget::add_breakpoint(BreakpointType type, uint64_t addr, si
 }
 
 Result<void> ReplayTarget::remove_breakpoint(BreakpointType type, uint64_t addr, size_t len) {
+  if (type == BreakpointType::Software && diversion_)
+    REWIND_TRY(diversion_->task->as().remove_breakpoint(addr));
   if (type == BreakpointType::Software) {
     sw_breakpoints_.erase(addr);
   } else {
@@ -262,6 +283,10 @@ StopInfo ReplayTarget::to_stop_info(const DebugStop& d) {
 Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
   interrupt_ = false;
   if (!session_) return Error{"no replay in progress"};
+  if (diversion_) {
+    if (req.direction == target::Direction::Forward) return diversion_resume(req);
+    end_diversion();  // going back in time leaves the diversion
+  }
   Tid thread(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
   Result<StopInfo> r = req.direction == target::Direction::Forward ? forward(req)
                        : req.action == target::ResumeRequest::Action::Continue

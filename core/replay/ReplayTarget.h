@@ -25,6 +25,7 @@ namespace rwd {
 
 class ReplayTarget : public target::Target {
  public:
+  ~ReplayTarget() override { end_diversion(); }
   static Result<std::unique_ptr<ReplayTarget>> open(const std::filesystem::path& trace,
                                                     const ReplayOptions& options);
   // Which process the debugger sees: the initial one by default, or the one
@@ -78,6 +79,19 @@ class ReplayTarget : public target::Target {
     DebugStop stop;
   };
 
+  // A throw-away copy of the process for code the recording never ran
+  // (ReplayTargetDiversion.cc).
+  struct Diversion {
+    std::unique_ptr<Task> task;
+    user_regs_struct replay_regs{};  // what the replay had when the copy was made
+    uint64_t stopped_at_bp = 0;
+    int pending_sig = 0;
+  };
+  Result<Diversion*> divert();
+  void end_diversion();
+  Result<void> diversion_set_registers(const target::RegisterFile& rf);
+  Result<target::StopInfo> diversion_resume(const target::ResumeRequest& req);
+
   ReplayTarget() = default;
   Result<std::unique_ptr<ReplaySession>> fresh_session();
   RepTask* task(target::ThreadId t);
@@ -115,6 +129,7 @@ class ReplayTarget : public target::Target {
   std::atomic<bool> interrupt_{false};
   std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
   int next_checkpoint_ = 1;
+  std::unique_ptr<Diversion> diversion_;
   pid_t select_pid_ = 0;
   bool select_from_fork_ = false;
 };

@@ -176,6 +176,7 @@ Result<void> ReplayTarget::reach(ReplaySession& s, const Position& p) {
 }
 
 Result<StopInfo> ReplayTarget::go_to(const Position& p, StopInfo report) {
+  end_diversion();
   auto s = fresh_session();
   if (!s) return s.error();
   REWIND_TRY(reach(**s, p));

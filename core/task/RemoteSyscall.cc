@@ -41,6 +41,19 @@ static Result<void> run_to_syscall_stop(Task& t) {
         if (si) t.stashed_signals.push_back(*si);
         continue;
       }
+      case WaitStatus::Kind::EventStop: {
+        // An injected fork/clone reports its child (PTRACE_O_TRACEFORK)
+        // before the syscall returns.
+        int ev = w->status.ptrace_event();
+        if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
+          auto child = t.get_event_msg();
+          if (!child) return child.error();
+          t.injected_child = static_cast<pid_t>(*child);
+          continue;
+        }
+        return Error{"unexpected ptrace event " + std::to_string(ev) +
+                     " during an injected syscall"};
+      }
       case WaitStatus::Kind::Exited:
       case WaitStatus::Kind::Killed:
         return Error{"tracee " + std::to_string(t.real_tid()) + " died during an injected syscall"};

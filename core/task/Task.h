@@ -102,6 +102,8 @@ class Task {
   // Signals that arrived while rewind was injecting syscalls into the task:
   // they were held back and are redelivered by the session.
   std::vector<siginfo_t> stashed_signals;
+  // The child of the last fork/clone injected into this task.
+  pid_t injected_child = 0;
 
   template <class T>
   Result<T> read_val(RemotePtr addr) const {

@@ -1,0 +1,166 @@
+// Diversions: running code the recording never ran (gdb's `print f(3)`).
+//
+// The first write of registers or memory forks the replayed process (a
+// fork() injected into it) and from then on the debugger sees the copy:
+// reads, writes, breakpoints and forward execution go to it, and it runs
+// live, with real syscalls. When the debugger writes back the registers the
+// replay had (as gdb does after an inferior call), or moves the replay in
+// any other way, the copy is killed and the replay resumes untouched.
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <x86intrin.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplayTarget.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+using target::StopInfo;
+using target::StopKind;
+
+namespace {
+bool same_regs(const user_regs_struct& a, const user_regs_struct& b) {
+  user_regs_struct x = a, y = b;
+  x.orig_rax = y.orig_rax = 0;
+  x.eflags &= ~0x10100ull;
+  y.eflags &= ~0x10100ull;
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+constexpr int kTrapTrace = 2;  // TRAP_TRACE
+}  // namespace
+
+Result<ReplayTarget::Diversion*> ReplayTarget::divert() {
+  if (diversion_) return diversion_.get();
+  RepTask* t = session_ ? session_->find(current_thread_) : nullptr;
+  if (!t) return Error{"no thread to run code in"};
+  if (t->in_syscall && !t->exec_pending)
+    return Error{"cannot run code here: the thread is inside a syscall; step first"};
+  Task& task = *t->task;
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  task.injected_child = 0;
+  {
+    AutoRemoteSyscalls remote(task);
+    auto r = remote.syscall(SYS_fork);
+    if (!r) return r.error();
+    if (*r < 0) return Error::from_errno("fork for a diversion", static_cast<int>(-*r));
+  }
+  if (!task.injected_child) return Error{"fork for a diversion reported no child"};
+  auto as = std::make_shared<AddressSpace>();
+  auto d = std::make_unique<Diversion>();
+  d->task = std::make_unique<Task>(task.rec_tid(), task.injected_child, as);
+  d->replay_regs = *regs;
+  auto w = d->task->wait();  // the auto-attached child's first SIGSTOP
+  if (!w) return w.error();
+  REWIND_TRY(as->open_for(task.injected_child));
+  as->has_stub_page = true;
+  REWIND_TRY(d->task->set_regs(*regs));
+  // The copy holds the replay's int3s: put the code back, then set the
+  // debugger's breakpoints through the copy's own bookkeeping.
+  REWIND_TRY(as->remove_inherited_breakpoints(task.as()));
+  for (uint64_t a : sw_breakpoints_) (void)as->add_breakpoint(a);
+  REWIND_LOG(Replay, "diversion: process %d runs a copy of %d", task.injected_child,
+             task.real_tid());
+  diversion_ = std::move(d);
+  return diversion_.get();
+}
+
+void ReplayTarget::end_diversion() {
+  if (!diversion_) return;
+  pid_t pid = diversion_->task->real_tid();
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+  REWIND_LOG(Replay, "diversion: ended");
+  diversion_.reset();
+}
+
+Result<void> ReplayTarget::diversion_set_registers(const target::RegisterFile& rf) {
+  if (same_regs(rf.gp, diversion_->replay_regs)) {
+    // The debugger put back what the replay had: the call is over.
+    end_diversion();
+    return ok_result();
+  }
+  REWIND_TRY(diversion_->task->set_regs(rf.gp));
+  auto r = ptrace_request(PTRACE_SETFPREGS, diversion_->task->real_tid(), nullptr,
+                          const_cast<user_fpregs_struct*>(&rf.fp));
+  if (!r) return r.error();
+  return ok_result();
+}
+
+Result<StopInfo> ReplayTarget::diversion_resume(const target::ResumeRequest& req) {
+  Diversion& d = *diversion_;
+  Task& task = *d.task;
+  StopInfo stop;
+  stop.thread = {debuggee_.value, current_thread_.value};
+  stop.signo = SIGTRAP;
+  const bool step = req.action == target::ResumeRequest::Action::Step;
+  for (;;) {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    const bool over_bp = task.as().has_breakpoint(regs->rip) && d.stopped_at_bp == regs->rip;
+    d.stopped_at_bp = 0;
+    if (over_bp) REWIND_TRY(task.as().lift_breakpoint(regs->rip));
+    REWIND_TRY(task.resume(step || over_bp ? ResumeRequest::SingleStep : ResumeRequest::Cont,
+                           std::exchange(d.pending_sig, 0)));
+    auto w = task.wait();
+    if (!w) return w.error();
+    if (over_bp) (void)task.as().relay_breakpoint(regs->rip);
+    if (w->status.is_exit()) {
+      diversion_.reset();
+      stop.kind = StopKind::Killed;
+      stop.signo = SIGKILL;
+      return stop;
+    }
+    if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop) continue;  // events, exit stop
+    const int sig = w->status.stop_sig();
+    auto si = task.get_siginfo();
+    if (!si) return si.error();
+    auto now = task.get_regs();
+    if (!now) return now.error();
+    if (sig == SIGTRAP && si->si_code == kTrapTrace) {
+      if (over_bp && !step) continue;
+      stop.kind = StopKind::Step;
+      return stop;
+    }
+    if (sig == SIGTRAP && si->si_code == SI_KERNEL && task.as().has_breakpoint(now->rip - 1)) {
+      user_regs_struct r = *now;
+      r.rip -= 1;
+      REWIND_TRY(task.set_regs(r));
+      d.stopped_at_bp = r.rip;
+      stop.kind = StopKind::Breakpoint;
+      return stop;
+    }
+    if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+      uint8_t insn[3] = {};
+      task.as().read_partial(RemotePtr(now->rip), insn, 3);
+      if (insn[0] == 0x0f && (insn[1] == 0x31 || (insn[1] == 0x01 && insn[2] == 0xf9))) {
+        // rdtsc traps under PR_SET_TSC; a diversion just gets the real time.
+        unsigned aux = 0;
+        uint64_t tsc = insn[1] == 0x31 ? __rdtsc() : __rdtscp(&aux);
+        user_regs_struct r = *now;
+        r.rax = static_cast<uint32_t>(tsc);
+        r.rdx = tsc >> 32;
+        if (insn[1] != 0x31) r.rcx = aux;
+        r.rip += insn[1] == 0x31 ? 2 : 3;
+        REWIND_TRY(task.set_regs(r));
+        if (step) {
+          stop.kind = StopKind::Step;
+          return stop;
+        }
+        continue;
+      }
+    }
+    // A real signal (e.g. the called function crashed): show it; it is
+    // delivered if execution goes on.
+    d.pending_sig = sig;
+    stop.kind = StopKind::Signal;
+    stop.signo = sig;
+    return stop;
+  }
+}
+
+}  // namespace rwd
