@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Malformed packets go straight to the replay server's socket: each gets an
+error (or, for an unknown packet, an empty) reply, the server keeps serving,
+and a client that disconnects leaves no tracee behind.
+
+usage: malformed_packets.py REWIND PROGRAM
+"""
+import os
+import shutil
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from server import Server  # noqa: E402
+
+
+def checksum(body):
+    return "%02x" % (sum(body.encode("latin-1")) % 256)
+
+
+def packet(body):
+    return ("$%s#%s" % (body, checksum(body))).encode("latin-1")
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+
+    def read_reply(self):
+        """Returns the body of the next $...#xx packet, skipping acks."""
+        while True:
+            start = self.buf.find(b"$")
+            end = self.buf.find(b"#", start + 1) if start >= 0 else -1
+            if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
+                body = self.buf[start + 1:end].decode("latin-1")
+                self.buf = self.buf[end + 3:]
+                self.sock.sendall(b"+")
+                return body
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("server closed the connection")
+            self.buf += data
+
+    def ask(self, raw):
+        self.sock.sendall(raw)
+        return self.read_reply()
+
+
+def main():
+    rewind, program = sys.argv[1], sys.argv[2]
+    srv = Server(rewind, program)
+    failures = []
+    try:
+        c = Client(srv.port)
+        if not c.ask(packet("qSupported:multiprocess+")).startswith("PacketSize="):
+            failures.append("qSupported did not answer")
+        cases = {
+            "m with non-hex address": packet("mzzzz,4"),
+            "m without a length": packet("m1000"),
+            "m of an unmapped address": packet("m8,4"),
+            "M whose data is short": packet("M1000,8:00"),
+            "Z without fields": packet("Z0"),
+            "p of register 9999": packet("p270f"),
+            "vCont with a bad action": packet("vCont;q"),
+            "H with garbage": packet("Hgzz"),
+            "qXfer of an unknown annex": packet("qXfer:features:read:nope.xml:0,100"),
+            "qRcmd with odd hex": packet("qRcmd,abc"),
+            "vFile:pread on a bad fd": packet("vFile:pread:99,10,0"),
+        }
+        for name, raw in cases.items():
+            reply = c.ask(raw)
+            if not (reply.startswith("E") or reply.startswith("F-1")):
+                failures.append("%s: expected an error reply, got %r" % (name, reply))
+        if c.ask(packet("qNoSuchPacket")) != "":
+            failures.append("an unknown packet must get an empty reply")
+        # The RSP answers an unsupported breakpoint type with an empty reply.
+        if c.ask(packet("Z9,1000,1")) != "":
+            failures.append("an unsupported Z type must get an empty reply")
+        # A packet with a wrong checksum is refused with '-' in ack mode.
+        c.sock.sendall(b"$g#00")
+        nack = c.sock.recv(1)
+        if nack != b"-":
+            failures.append("a bad checksum got %r, not '-'" % nack)
+        # Still serving: the registers can be read.
+        regs = c.ask(packet("g"))
+        if len(regs) < 16 or regs.startswith("E"):
+            failures.append("the server stopped serving after bad packets: %r" % regs)
+        # Vanish mid-session, as a crashing debugger would.
+        c.sock.close()
+        code, output = srv.wait()
+        print(output)
+        if srv.tracees_left():
+            failures.append("tracees left after the client vanished: %s" % srv.tracees_left())
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+        shutil.rmtree(srv.tmp, ignore_errors=True)
+    for f in failures:
+        print("FAIL:", f)
+    print("PASS" if not failures else "%d failures" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

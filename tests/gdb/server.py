@@ -1,0 +1,53 @@
+"""Helpers for tests that talk to `rewind replay -s 0` directly."""
+import os
+import re
+import subprocess
+import tempfile
+
+
+class Server:
+    """Records PROGRAM, starts `rewind replay -s 0` on it, and knows its port."""
+
+    def __init__(self, rewind, program):
+        self.tmp = tempfile.mkdtemp(prefix="rewind-server-")
+        self.trace = os.path.join(self.tmp, "trace")
+        env = dict(os.environ, TMPDIR=self.tmp)
+        rec = subprocess.run([rewind, "record", "-o", self.trace, program], env=env,
+                             capture_output=True, text=True, timeout=120)
+        if rec.returncode != 0:
+            raise RuntimeError("recording failed: " + rec.stderr)
+        self.proc = subprocess.Popen([rewind, "replay", "-s", "0", self.trace],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # The server prints where it listens before it accepts: a blocking
+        # readline is the synchronisation.
+        self.banner = ""
+        self.port = None
+        for _ in range(5):
+            line = self.proc.stdout.readline()
+            self.banner += line
+            m = re.search(r"waiting for a debugger on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("no port in the server's output: " + self.banner)
+
+    def wait(self, timeout=60):
+        out, _ = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, self.banner + (out or "")
+
+    def tracees_left(self):
+        """Processes still running a program from this trace's files/."""
+        files = os.path.join(self.trace, "files")
+        left = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                exe = os.readlink("/proc/%s/exe" % pid)
+            except OSError:
+                continue
+            if exe.startswith(files):
+                left.append(pid)
+        return left

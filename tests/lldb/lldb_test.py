@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""LLDB 22 against the replay server: forward debugging, then
+`process continue --reverse` back to an earlier breakpoint hit and to the
+start of history (LLDB's "history boundary").
+
+usage: lldb_test.py REWIND PROGRAM LLDB
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
+from server import Server  # noqa: E402
+
+
+def main():
+    rewind, program, lldb = sys.argv[1:4]
+    srv = Server(rewind, program)
+    try:
+        cmds = ["target create " + program,
+                "gdb-remote 127.0.0.1:%d" % srv.port,
+                "breakpoint set -n tick",
+                "continue", "continue", "p counter",
+                "process continue --reverse", "p counter",
+                "breakpoint delete 1",
+                "process continue --reverse",
+                "kill"]
+        args = [lldb, "-b", "--no-lldbinit"]
+        for c in cmds:
+            args += ["-o", c]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=240)
+        output = out.stdout + out.stderr
+        print(output)
+        srv.wait()
+    finally:
+        if srv.proc.poll() is None:
+            srv.proc.kill()
+        shutil.rmtree(srv.tmp, ignore_errors=True)
+    expected = [
+        r"stop reason = breakpoint 1\.1",
+        r"tick\(i=0\)",
+        r"tick\(i=1\)",
+        r"\(volatile long\) 4011",
+        r"tick\(i=0\)",              # reverse-continue: the previous hit
+        r"\(volatile long\) 1337",
+        r"stop reason = history boundary",
+    ]
+    pos = 0
+    for pattern in expected:
+        m = re.compile(pattern).search(output, pos)
+        if not m:
+            print("FAIL: %r not found after offset %d" % (pattern, pos))
+            return 1
+        pos = m.end()
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
