@@ -190,6 +190,7 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       stop.tid = done.tid;
       return stop;
     }
+    if (control.on_boundary) control.on_boundary(*this);
     if (done.kind == EventKind::SyscallExit && !done.writes.empty()) {
       // Memory the kernel wrote (a read() into a watched buffer) never
       // trips the debug registers, and replay writes it through

@@ -36,18 +36,24 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
     if (!options.force_cpu) return Error{msg + ". Use --force to replay anyway."};
     warn("%s", msg.c_str());
   }
-  for (const auto& te : s->reader_->task_events()) s->task_events_.emplace(te.event.value, &te);
-  for (const auto& m : s->reader_->mappings()) {
-    s->mappings_.emplace(m.event.value, &m);
-    const int type = m.flags & 0xf;  // MAP_TYPE
-    if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (m.prot & PROT_WRITE) &&
-        !m.trace_file.empty())
-      s->shared_files_.insert(m.trace_file);
-  }
+  s->index_trace();
   auto cpu = pin_tracer_to_one_cpu();
   if (!cpu) return cpu.error();
   s->cpu_ = *cpu;
   return s;
+}
+
+void ReplaySession::index_trace() {
+  task_events_.clear();
+  mappings_.clear();
+  for (const auto& te : reader_->task_events()) task_events_.emplace(te.event.value, &te);
+  for (const auto& m : reader_->mappings()) {
+    mappings_.emplace(m.event.value, &m);
+    const int type = m.flags & 0xf;  // MAP_TYPE
+    if ((type == MAP_SHARED || type == MAP_SHARED_VALIDATE) && (m.prot & PROT_WRITE) &&
+        !m.trace_file.empty())
+      shared_files_.insert(m.trace_file);
+  }
 }
 
 ReplaySession::~ReplaySession() {
@@ -57,26 +63,28 @@ ReplaySession::~ReplaySession() {
     while (waitpid(t->task->real_tid(), nullptr, __WALL) < 0 && errno == EINTR) {
     }
   }
-  if (!live_dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(live_dir_, ec);
-  }
+}
+
+LiveFiles::~LiveFiles() {
+  if (dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 Result<std::string> ReplaySession::live_copy(const trace::MappingRecord& m) {
   auto key = std::make_tuple(m.dev, m.inode, m.trace_file);
-  auto it = live_copies_.find(key);
-  if (it != live_copies_.end()) return it->second;
-  if (live_dir_.empty()) {
+  auto it = live_->copies.find(key);
+  if (it != live_->copies.end()) return it->second;
+  if (live_->dir.empty()) {
     char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
     if (!mkdtemp(tmpl)) return Error::from_errno("mkdtemp /tmp/rewind-replay-XXXXXX");
-    live_dir_ = tmpl;
+    live_->dir = tmpl;
   }
-  std::filesystem::path dst = live_dir_ / std::to_string(live_copies_.size());
+  std::filesystem::path dst = live_->dir / std::to_string(live_->copies.size());
   std::error_code ec;
   std::filesystem::copy_file(reader_->file_path(m.trace_file), dst, ec);
   if (ec) return Error{"copying " + m.trace_file + " for replay: " + ec.message()};
-  live_copies_[key] = dst.string();
+  live_->copies[key] = dst.string();
   return dst.string();
 }
 

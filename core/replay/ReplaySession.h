@@ -16,6 +16,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,8 +38,9 @@ struct ReplayOptions {
   bool emit_output = true;  // re-emit the program's stdout/stderr writes
 };
 
-struct RepTask {
-  std::unique_ptr<Task> task;
+// What replay knows about a task besides the live Task: plain data, so a
+// checkpoint can keep a copy of it.
+struct RepTaskState {
   Tid rec_tgid;                       // the recorded process (thread group) it belongs to
   uint64_t initial_rsp = 0;           // stack pointer after its last execve (argv, envp, auxv)
   uint64_t lifted_bp = 0;             // breakpoint lifted to step over it, to re-insert
@@ -58,6 +60,13 @@ struct RepTask {
   int64_t last_result = 0;  // recorded result of the last syscall
 };
 
+struct RepTask : RepTaskState {
+  std::unique_ptr<Task> task;
+};
+
+class SessionCheckpoint;
+class ReplaySession;
+
 // A stop the debugger must see, found while replaying.
 struct DebugStop {
   target::StopKind kind = target::StopKind::Step;
@@ -75,10 +84,21 @@ struct RunControl {
   const std::atomic<bool>* interrupt = nullptr;  // checked between events
   // Stop (as Interrupted with signo 0) once this many events are complete.
   uint64_t stop_at_events = UINT64_MAX;
+  // Called after every fully replayed event (not at debugger stops): where
+  // the debugger front end takes automatic checkpoints.
+  std::function<void(ReplaySession&)> on_boundary;
   // Stop (likewise) once this task has completed a successful execve, or
   // before its first event (it is then at its first stop).
   std::optional<Tid> stop_after_exec_of;
   std::optional<Tid> stop_before_first_event_of;
+};
+
+// The per-replay writable copies of mapped files (see shared_files_),
+// removed with the last session or checkpoint using them.
+struct LiveFiles {
+  std::filesystem::path dir;
+  std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> copies;
+  ~LiveFiles();
 };
 
 class ReplaySession {
@@ -91,6 +111,17 @@ class ReplaySession {
   Result<bool> step();
   // Replays to the end. Returns the recorded wait status of the initial process.
   Result<int> run_to_end();
+
+  // --- checkpoints (ReplayCheckpoint.cc)
+  // Whether every task stands where a copy can be forked and resumed
+  // later: single-threaded processes, none inside a syscall or about to get
+  // a signal, no event half replayed.
+  bool can_checkpoint() const;
+  // Freezes a copy of every replayed process and the session's
+  // bookkeeping. The session itself goes on unaffected.
+  Result<std::shared_ptr<const SessionCheckpoint>> checkpoint();
+  // A new session standing where `cp` was taken. `cp` stays usable.
+  static Result<std::unique_ptr<ReplaySession>> restore(const SessionCheckpoint& cp);
 
   // Replays until the debugger must see a stop: a breakpoint, watchpoint or
   // finished single-step of `control.step`, the debuggee's exit, an
@@ -159,6 +190,7 @@ class ReplaySession {
   Error divergence(const trace::Event& e, const std::string& what) const;
   Result<void> check_regs(const trace::Event& e, const user_regs_struct& now) const;
 
+  friend class SessionCheckpoint;
   ReplayOptions options_;
   std::unique_ptr<trace::TraceReader> reader_;
   std::map<pid_t, std::unique_ptr<RepTask>> tasks_;  // by recorded tid
@@ -171,9 +203,10 @@ class ReplaySession {
   // each other's stores, and recorded write()s into the file, as they did.
   // One copy per (dev, inode, captured content).
   std::set<std::string> shared_files_;
-  std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> live_copies_;
-  std::filesystem::path live_dir_;
+  // Shared with checkpoints: their frozen processes map the same files.
+  std::shared_ptr<LiveFiles> live_ = std::make_shared<LiveFiles>();
   EventNum current_;
+  void index_trace();
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
@@ -185,6 +218,36 @@ class ReplaySession {
   Tid root_;
   std::optional<int> root_status_;
   int cpu_ = 0;
+};
+
+// A frozen copy of a replay at a point between events (ReplayCheckpoint.cc):
+// one stopped fork of each replayed process, which never runs, and the
+// session's bookkeeping as data. Restoring forks the frozen copies again, so
+// a checkpoint can be restored any number of times.
+class SessionCheckpoint {
+ public:
+  ~SessionCheckpoint();
+  uint64_t events_completed() const { return events_completed_; }
+
+ private:
+  friend class ReplaySession;
+  SessionCheckpoint() = default;
+  struct Frozen {
+    RepTaskState state;
+    std::unique_ptr<Task> task;  // stopped; only ever forked from
+  };
+  std::map<pid_t, Frozen> tasks_;  // by recorded tid
+  std::unique_ptr<trace::TraceReader> reader_;
+  ReplayOptions options_;
+  uint64_t events_completed_ = 0;
+  EventNum current_;
+  Tid root_;
+  std::optional<int> root_status_;
+  int cpu_ = 0;
+  std::map<pid_t, ReplaySession::LastEvent> last_event_;
+  std::map<std::string, bool> interp_checked_;
+  std::set<std::string> shared_files_;
+  std::shared_ptr<LiveFiles> live_;
 };
 
 }  // namespace rwd

@@ -249,7 +249,7 @@ Result<void> ReplaySession::emit_output(RepTask& t, const Event& e) {
 
 Result<void> ReplaySession::apply_file_write(RepTask& t, const Event& e) {
   std::vector<uint8_t> buf;
-  for (const auto& [key, path] : live_copies_) {
+  for (const auto& [key, path] : live_->copies) {
     if (std::get<0>(key) != e.file_write_dev || std::get<1>(key) != e.file_write_inode) continue;
     if (buf.empty()) buf = written_bytes(t, e);
     ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));

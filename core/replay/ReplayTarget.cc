@@ -51,6 +51,7 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
                    (select_from_fork_ ? " created by fork" : " that execs")};
     debuggee_ = Tid(select_pid_);
   }
+  if (auto_checkpoints_.empty()) maybe_checkpoint(**s);  // the start of history
   return std::move(*s);
 }
 
@@ -65,8 +66,7 @@ Result<StopInfo> ReplayTarget::start(uint64_t event) {
   stop.signo = SIGTRAP;
   stop.thread = {debuggee_.value, debuggee_.value};
   if (event > session_->events_completed()) {
-    RunControl c;
-    c.debuggee = debuggee_;
+    RunControl c = control();
     c.stop_at_events = event;
     auto d = session_->run(c);
     if (!d) return d.error();
@@ -306,8 +306,7 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
     s.signo = SIGTRAP;
     return s;
   }
-  RunControl c;
-  c.debuggee = debuggee_;
+  RunControl c = control();
   c.interrupt = &interrupt_;
   if (req.action == target::ResumeRequest::Action::Step)
     c.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);

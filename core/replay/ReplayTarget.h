@@ -74,10 +74,18 @@ class ReplayTarget : public target::Target {
     // instruction put there, not what they hold before it; ignore them.
     bool before_syscall = false;
   };
+  // A breakpoint or watchpoint hit found while searching backwards. A
+  // software breakpoint hit is cheap to note: the n-th execution of its pc
+  // by its thread after the search window's start (window_start events,
+  // always a checkpoint). Other hits carry a full position.
   struct Hit {
-    Position pos;
     DebugStop stop;
+    uint64_t window_start = 0;
+    uint64_t pc = 0;
+    uint64_t nth = 0;  // > 0: a software breakpoint hit, found by counting
+    Position pos;      // otherwise
   };
+  Result<target::StopInfo> go_to_hit(const Hit& h);
 
   // A throw-away copy of the process for code the recording never ran
   // (ReplayTargetDiversion.cc).
@@ -94,6 +102,16 @@ class ReplayTarget : public target::Target {
 
   ReplayTarget() = default;
   Result<std::unique_ptr<ReplaySession>> fresh_session();
+  // A session at the latest automatic checkpoint taken at or before
+  // `events` completed events (a fresh one if there is none).
+  Result<std::unique_ptr<ReplaySession>> session_near(uint64_t events);
+  // The RunControl every run uses: it takes automatic checkpoints.
+  RunControl control();
+  void maybe_checkpoint(ReplaySession& s);
+  // Runs `s` to `until` (or to `until_events` when `until` is null),
+  // collecting the user's breakpoint and watchpoint hits on the way.
+  Result<void> collect_hits(ReplaySession& s, const Position* until, uint64_t until_events,
+                            std::vector<Hit>& hits);
   RepTask* task(target::ThreadId t);
   Result<Position> position_of(ReplaySession& s, Tid tid);
   Result<bool> matches(ReplaySession& s, const Position& p);
@@ -130,6 +148,8 @@ class ReplayTarget : public target::Target {
   std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
   int next_checkpoint_ = 1;
   std::unique_ptr<Diversion> diversion_;
+  // Automatic checkpoints, by events completed; the first is the start.
+  std::vector<std::shared_ptr<const SessionCheckpoint>> auto_checkpoints_;
   pid_t select_pid_ = 0;
   bool select_from_fork_ = false;
 };

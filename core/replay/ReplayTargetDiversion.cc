@@ -14,6 +14,7 @@
 
 #include "core/base/Log.h"
 #include "core/replay/ReplayTarget.h"
+#include "core/task/ForkCopy.h"
 #include "core/task/RemoteSyscall.h"
 
 namespace rwd {
@@ -41,28 +42,13 @@ Result<ReplayTarget::Diversion*> ReplayTarget::divert() {
   Task& task = *t->task;
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  task.injected_child = 0;
-  {
-    AutoRemoteSyscalls remote(task);
-    auto r = remote.syscall(SYS_fork);
-    if (!r) return r.error();
-    if (*r < 0) return Error::from_errno("fork for a diversion", static_cast<int>(-*r));
-  }
-  if (!task.injected_child) return Error{"fork for a diversion reported no child"};
-  auto as = std::make_shared<AddressSpace>();
+  auto copy = fork_stopped_copy(task);
+  if (!copy) return copy.error();
   auto d = std::make_unique<Diversion>();
-  d->task = std::make_unique<Task>(task.rec_tid(), task.injected_child, as);
+  d->task = std::move(*copy);
   d->replay_regs = *regs;
-  auto w = d->task->wait();  // the auto-attached child's first SIGSTOP
-  if (!w) return w.error();
-  REWIND_TRY(as->open_for(task.injected_child));
-  as->has_stub_page = true;
-  REWIND_TRY(d->task->set_regs(*regs));
-  // The copy holds the replay's int3s: put the code back, then set the
-  // debugger's breakpoints through the copy's own bookkeeping.
-  REWIND_TRY(as->remove_inherited_breakpoints(task.as()));
-  for (uint64_t a : sw_breakpoints_) (void)as->add_breakpoint(a);
-  REWIND_LOG(Replay, "diversion: process %d runs a copy of %d", task.injected_child,
+  for (uint64_t a : sw_breakpoints_) (void)d->task->as().add_breakpoint(a);
+  REWIND_LOG(Replay, "diversion: process %d runs a copy of %d", d->task->real_tid(),
              task.real_tid());
   diversion_ = std::move(d);
   return diversion_.get();

@@ -8,6 +8,7 @@
 #include <blake2.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -100,10 +101,8 @@ Result<bool> ReplayTarget::matches(ReplaySession& s, const Position& p) {
   return !p.has_hash || hash_writable_memory(*t->task) == p.mem_hash;
 }
 
-// Runs `s` until `p.events` events are complete.
-static Result<void> run_to_events(ReplaySession& s, Tid debuggee, uint64_t events) {
-  RunControl c;
-  c.debuggee = debuggee;
+// Runs `s` until `events` events are complete.
+static Result<void> run_to_events(ReplaySession& s, RunControl c, uint64_t events) {
   c.stop_at_events = events;
   while (s.events_completed() < events) {
     auto d = s.run(c);
@@ -117,14 +116,11 @@ static Result<void> run_to_events(ReplaySession& s, Tid debuggee, uint64_t event
 // Runs `s` on to the `nth` execution (from 1) of `pc` by `tid` after the
 // current point, or to the one matching `until` if given. Returns the
 // number of executions before the stop.
-static Result<uint64_t> run_to_pc(ReplayTarget* self, ReplaySession& s, Tid debuggee, Tid tid,
-                                  uint64_t pc, uint64_t nth,
-                                  const std::function<Result<bool>()>& until) {
+static Result<uint64_t> run_to_pc(ReplaySession& s, RunControl c, Tid tid, uint64_t pc,
+                                  uint64_t nth, const std::function<Result<bool>()>& until) {
   RepTask* t = s.find(tid);
   if (!t) return Error{"no such thread"};
   REWIND_TRY(t->task->as().add_breakpoint(pc));
-  RunControl c;
-  c.debuggee = debuggee;
   uint64_t seen = 0;
   Result<uint64_t> result = Error{"not reached"};
   for (;;) {
@@ -161,23 +157,22 @@ static Result<uint64_t> run_to_pc(ReplayTarget* self, ReplaySession& s, Tid debu
     }
   }
   if (RepTask* again = s.find(tid)) (void)again->task->as().remove_breakpoint(pc);
-  (void)self;
   return result;
 }
 
 Result<void> ReplayTarget::reach(ReplaySession& s, const Position& p) {
-  REWIND_TRY(run_to_events(s, debuggee_, p.events));
+  REWIND_TRY(run_to_events(s, control(), p.events));
   auto here = matches(s, p);
   if (!here) return here.error();
   if (*here) return ok_result();
-  auto r = run_to_pc(this, s, debuggee_, p.tid, p.regs.rip, 0, [&] { return matches(s, p); });
+  auto r = run_to_pc(s, control(), p.tid, p.regs.rip, 0, [&] { return matches(s, p); });
   if (!r) return r.error().context("finding a position in the replay");
   return ok_result();
 }
 
 Result<StopInfo> ReplayTarget::go_to(const Position& p, StopInfo report) {
   end_diversion();
-  auto s = fresh_session();
+  auto s = session_near(p.events);
   if (!s) return s.error();
   REWIND_TRY(reach(**s, p));
   REWIND_TRY(install_user_breakpoints(**s));
@@ -186,7 +181,7 @@ Result<StopInfo> ReplayTarget::go_to(const Position& p, StopInfo report) {
 }
 
 Result<StopInfo> ReplayTarget::at_history_begin() {
-  auto s = fresh_session();
+  auto s = session_near(0);
   if (!s) return s.error();
   REWIND_TRY(install_user_breakpoints(**s));
   session_ = std::move(*s);
@@ -197,69 +192,119 @@ Result<StopInfo> ReplayTarget::at_history_begin() {
   return stop;
 }
 
-Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
-  auto here = position_of(*session_, thread);
-  if (!here) return here.error();
-  const Position p = *here;
-  auto fresh = fresh_session();
-  if (!fresh) return fresh.error();
-  ReplaySession& s = **fresh;
-  REWIND_TRY(install_user_breakpoints(s));
-  std::vector<Hit> hits;
+Result<void> ReplayTarget::collect_hits(ReplaySession& s, const Position* until,
+                                        uint64_t until_events, std::vector<Hit>& hits) {
+  const uint64_t window_start = s.events_completed();
+  std::map<std::pair<pid_t, uint64_t>, uint64_t> executions;  // (tid, pc) -> count
   auto record_hit = [&](const DebugStop& d) -> Result<void> {
-    auto pos = position_of(s, d.tid);
-    if (!pos) return pos.error();
-    hits.push_back({*pos, d});
+    Hit h;
+    h.stop = d;
+    h.window_start = window_start;
+    if (d.kind == StopKind::Breakpoint) {
+      RepTask* t = s.find(d.tid);
+      auto regs = t ? t->task->get_regs() : Result<user_regs_struct>(Error{"no thread"});
+      if (!regs) return regs.error();
+      h.pc = regs->rip;
+      h.nth = ++executions[{d.tid.value, h.pc}];
+    } else {
+      auto pos = position_of(s, d.tid);
+      if (!pos) return pos.error();
+      h.pos = *pos;
+    }
+    hits.push_back(std::move(h));
     return ok_result();
   };
-  // Up to the position's event count, every breakpoint and watchpoint hit
-  // is a candidate; the last one before the position wins.
-  RunControl c;
-  c.debuggee = debuggee_;
-  c.stop_at_events = p.events;
+  auto is_hit = [](const DebugStop& d) {
+    return d.kind == StopKind::Breakpoint || d.kind == StopKind::HwBreakpoint ||
+           d.kind == StopKind::Watchpoint;
+  };
+  RunControl c = control();
+  c.stop_at_events = until ? until->events : until_events;
   for (;;) {
     auto d = s.run(c);
     if (!d) return d.error();
     if (d->kind == StopKind::Interrupted) break;
-    if (d->kind == StopKind::Breakpoint || d->kind == StopKind::HwBreakpoint ||
-        d->kind == StopKind::Watchpoint) {
+    if (is_hit(*d)) {
       REWIND_TRY(record_hit(*d));
       continue;
     }
-    if (d->kind != StopKind::Step) return Error{"reverse-continue: the replay ended early"};
+    if (d->kind != StopKind::Step) return Error{"reverse execution: the replay ended early"};
   }
-  auto at = matches(s, p);
+  if (!until) return ok_result();
+  auto at = matches(s, *until);
   if (!at) return at.error();
-  if (!*at) {
-    // Within the position's event: on to the position itself, which a
-    // temporary breakpoint at its pc finds.
-    RepTask* t = s.find(p.tid);
-    if (!t) return Error{"reverse-continue: the thread is gone"};
-    REWIND_TRY(t->task->as().add_breakpoint(p.regs.rip));
-    c.stop_at_events = UINT64_MAX;
-    bool reached = false;
-    while (!reached) {
-      auto d = s.run(c);
-      if (!d) return d.error();
-      if (d->kind == StopKind::Breakpoint && d->tid == p.tid) {
+  if (*at) return ok_result();
+  // Within the position's event: on to the position itself, which a
+  // temporary breakpoint at its pc finds.
+  const Position& p = *until;
+  RepTask* t = s.find(p.tid);
+  if (!t) return Error{"reverse execution: the thread is gone"};
+  REWIND_TRY(t->task->as().add_breakpoint(p.regs.rip));
+  c.stop_at_events = UINT64_MAX;
+  for (;;) {
+    auto d = s.run(c);
+    if (!d) return d.error();
+    if (d->kind == StopKind::Breakpoint && d->tid == p.tid) {
+      auto regs = t->task->get_regs();
+      if (!regs) return regs.error();
+      if (regs->rip == p.regs.rip) {
         auto m = matches(s, p);
         if (!m) return m.error();
         if (*m) break;
-        if (sw_breakpoints_.count(p.regs.rip) || p.regs.rip != t->task->get_regs()->rip)
-          REWIND_TRY(record_hit(*d));
-        continue;
+        // An earlier execution of the position's pc: a hit only if the user
+        // has a breakpoint there too.
+        if (!sw_breakpoints_.count(p.regs.rip)) continue;
       }
-      if (d->kind == StopKind::HwBreakpoint || d->kind == StopKind::Watchpoint) {
-        REWIND_TRY(record_hit(*d));
-        continue;
-      }
-      if (d->kind != StopKind::Step) return Error{"reverse-continue: lost the current position"};
     }
-    (void)t->task->as().remove_breakpoint(p.regs.rip);
+    if (is_hit(*d)) {
+      REWIND_TRY(record_hit(*d));
+      continue;
+    }
+    if (d->kind != StopKind::Step) return Error{"reverse execution: lost the current position"};
   }
-  if (hits.empty()) return at_history_begin();
-  const Hit& h = hits.back();
+  (void)t->task->as().remove_breakpoint(p.regs.rip);
+  return ok_result();
+}
+
+Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
+  auto here = position_of(*session_, thread);
+  if (!here) return here.error();
+  const Position p = *here;
+  // Search backwards one checkpoint interval at a time: from the nearest
+  // checkpoint up to here, then from the one before up to that one, ...
+  // The last hit in the latest interval that has any is the answer.
+  std::vector<Hit> hits;
+  uint64_t window_end = p.events;
+  bool first_window = true;
+  for (;;) {
+    auto s = session_near(first_window ? p.events : window_end - 1);
+    if (!s) return s.error();
+    const uint64_t window_start = (*s)->events_completed();
+    REWIND_TRY(install_user_breakpoints(**s));
+    REWIND_TRY(collect_hits(**s, first_window ? &p : nullptr, window_end, hits));
+    if (!hits.empty()) break;
+    if (window_start <= auto_checkpoints_.front()->events_completed()) return at_history_begin();
+    window_end = window_start;
+    first_window = false;
+  }
+  return go_to_hit(hits.back());
+}
+
+Result<StopInfo> ReplayTarget::go_to_hit(const Hit& h) {
   StopInfo report = to_stop_info(h.stop);
+  if (h.nth > 0) {
+    // Replay the window again, counting executions of the pc.
+    end_diversion();
+    auto s = session_near(h.window_start);
+    if (!s) return s.error();
+    if ((*s)->events_completed() != h.window_start)
+      return Error{"reverse-continue: the search window's checkpoint is gone"};
+    auto r = run_to_pc(**s, control(), h.stop.tid, h.pc, h.nth, {});
+    if (!r) return r.error();
+    REWIND_TRY(install_user_breakpoints(**s));
+    session_ = std::move(*s);
+    return report;
+  }
   if (h.stop.kind == StopKind::Watchpoint) {
     // Going backwards, a watchpoint stops before the write, so the debugger
     // sees the value as it was.
@@ -291,10 +336,10 @@ Result<StopInfo> ReplayTarget::reverse_step(Tid thread) {
 // A fresh session standing one instruction of p.tid before p; nullptr at
 // the start of the recording.
 Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Position& p) {
-  auto first = fresh_session();
+  auto first = session_near(p.events);
   if (!first) return first.error();
   ReplaySession& s1 = **first;
-  REWIND_TRY(run_to_events(s1, debuggee_, p.events));
+  REWIND_TRY(run_to_events(s1, control(), p.events));
   auto at_boundary = matches(s1, p);
   if (!at_boundary) return at_boundary.error();
   if (*at_boundary) {
@@ -312,25 +357,23 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Positi
       q.before_syscall = true;
     }
     q.has_hash = false;  // not known, and registers there are specific enough
-    auto s = fresh_session();
+    auto s = session_near(q.events);
     if (!s) return s.error();
     REWIND_TRY(reach(**s, q));
     return std::move(*s);
   }
   // How often did the task execute p's pc after the event, before p?
-  auto earlier =
-      run_to_pc(this, s1, debuggee_, p.tid, p.regs.rip, 0, [&] { return matches(s1, p); });
+  auto earlier = run_to_pc(s1, control(), p.tid, p.regs.rip, 0, [&] { return matches(s1, p); });
   if (!earlier) return earlier.error();
   // Count the single-steps from the last of those (or from the event) to p,
   // then stand one step short of it in a third replay.
   auto count_steps = [&](ReplaySession& s, uint64_t limit) -> Result<uint64_t> {
-    REWIND_TRY(run_to_events(s, debuggee_, p.events));
+    REWIND_TRY(run_to_events(s, control(), p.events));
     if (*earlier > 0) {
-      auto r = run_to_pc(this, s, debuggee_, p.tid, p.regs.rip, *earlier, {});
+      auto r = run_to_pc(s, control(), p.tid, p.regs.rip, *earlier, {});
       if (!r) return r.error();
     }
-    RunControl c;
-    c.debuggee = debuggee_;
+    RunControl c = control();
     c.step = p.tid;
     for (uint64_t k = 0; k < limit; ++k) {
       if (limit != UINT64_MAX && k + 1 == limit) return k;
@@ -346,17 +389,70 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_before(const Positi
   };
   REWIND_LOG(Replay, "reverse-step: %llu earlier executions of 0x%llx since event %llu",
              (unsigned long long)*earlier, p.regs.rip, (unsigned long long)p.events);
-  auto s2 = fresh_session();
+  auto s2 = session_near(p.events);
   if (!s2) return s2.error();
   auto steps = count_steps(**s2, kMaxReverseSteps);
   if (!steps) return steps.error();
   if (*steps == 0) return Error{"reverse-step: could not find the previous instruction"};
   REWIND_LOG(Replay, "reverse-step: %llu single-steps to the position", (unsigned long long)*steps);
-  auto s3 = fresh_session();
+  auto s3 = session_near(p.events);
   if (!s3) return s3.error();
   auto again = count_steps(**s3, *steps);
   if (!again) return again.error();
   return std::move(*s3);
+}
+
+namespace {
+// Events between automatic checkpoints: a fork costs ~0.5 ms, replaying an
+// event ~5-10 us, so checkpoints cost a few percent of replay time and no
+// reverse operation replays more than this many events to find its start.
+constexpr uint64_t kCheckpointInterval = 2000;
+constexpr size_t kMaxCheckpoints = 128;
+}  // namespace
+
+RunControl ReplayTarget::control() {
+  RunControl c;
+  c.debuggee = debuggee_;
+  c.on_boundary = [this](ReplaySession& s) { maybe_checkpoint(s); };
+  return c;
+}
+
+void ReplayTarget::maybe_checkpoint(ReplaySession& s) {
+  const uint64_t at = s.events_completed();
+  auto later =
+      std::upper_bound(auto_checkpoints_.begin(), auto_checkpoints_.end(), at,
+                       [](uint64_t v, const auto& cp) { return v < cp->events_completed(); });
+  if (later != auto_checkpoints_.begin() &&
+      at < (*std::prev(later))->events_completed() + kCheckpointInterval &&
+      !auto_checkpoints_.empty())
+    return;
+  if (later != auto_checkpoints_.end() && (*later)->events_completed() < at + kCheckpointInterval)
+    return;
+  if (!s.can_checkpoint()) return;
+  auto cp = s.checkpoint();
+  if (!cp) {
+    REWIND_LOG(Replay, "no checkpoint: %s", cp.error().message.c_str());
+    return;
+  }
+  auto_checkpoints_.insert(later, *cp);
+  if (auto_checkpoints_.size() > kMaxCheckpoints) {
+    // Thin out: keep the start and every other one after it.
+    std::vector<std::shared_ptr<const SessionCheckpoint>> kept;
+    for (size_t i = 0; i < auto_checkpoints_.size(); ++i)
+      if (i == 0 || i % 2 == 0) kept.push_back(auto_checkpoints_[i]);
+    auto_checkpoints_ = std::move(kept);
+  }
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplayTarget::session_near(uint64_t events) {
+  auto later =
+      std::upper_bound(auto_checkpoints_.begin(), auto_checkpoints_.end(), events,
+                       [](uint64_t v, const auto& cp) { return v < cp->events_completed(); });
+  if (later == auto_checkpoints_.begin()) return fresh_session();
+  auto s = ReplaySession::restore(**std::prev(later));
+  if (!s) return s.error();
+  debuggee_ = select_pid_ ? Tid(select_pid_) : (*s)->root();
+  return s;
 }
 
 uint64_t ReplayTarget::current_event() {

@@ -40,7 +40,6 @@ std::array<uint8_t, kChecksumSize> checksum(const uint8_t* data, size_t len) {
   return out;
 }
 
-
 // Reads up to len bytes, stopping early only at end of file.
 Result<size_t> read_full(int fd, uint8_t* p, size_t len, const std::filesystem::path& path) {
   size_t got = 0;
@@ -96,7 +95,8 @@ Result<void> BlockWriter::flush_block() {
   put_u32(out.data() + 8, static_cast<uint32_t>(csize));
   auto sum = checksum(body, static_cast<size_t>(csize));
   std::memcpy(out.data() + 12, sum.data(), sum.size());
-  REWIND_TRY(write_all(fd_.get(), out.data(), kHeaderSize + static_cast<size_t>(csize), path_.string()));
+  REWIND_TRY(
+      write_all(fd_.get(), out.data(), kHeaderSize + static_cast<size_t>(csize), path_.string()));
   REWIND_LOG(Trace, "%s: block of %zu bytes (%d compressed)", path_.c_str(), pending_.size(),
              csize);
   pending_.clear();
@@ -117,6 +117,17 @@ Result<std::unique_ptr<BlockReader>> BlockReader::open(const std::filesystem::pa
   std::unique_ptr<BlockReader> r(new BlockReader);
   r->path_ = path;
   r->fd_ = ScopedFd(fd);
+  return r;
+}
+
+Result<std::unique_ptr<BlockReader>> BlockReader::clone() const {
+  auto r = open(path_);
+  if (!r) return r.error();
+  if (::lseek((*r)->fd_.get(), static_cast<off_t>(file_offset_), SEEK_SET) < 0)
+    return Error::from_errno("seeking in " + path_.string());
+  (*r)->block_ = block_;
+  (*r)->pos_ = pos_;
+  (*r)->file_offset_ = file_offset_;
   return r;
 }
 

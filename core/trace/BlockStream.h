@@ -39,6 +39,9 @@ class BlockReader {
   // a block, a bad checksum or a decompression failure is an Error.
   Result<bool> read(void* out, size_t len);
   bool at_end();
+  // An independent reader at the same position (its own fd), for replay
+  // checkpoints that must resume reading where they were taken.
+  Result<std::unique_ptr<BlockReader>> clone() const;
 
  private:
   Result<bool> load_block();

@@ -160,7 +160,8 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     e.exit_status = r.getExitStatus();
     e.flags = r.getFlags();
     if (e.flags & kFlagFileWrite) {
-      if (!r.hasFileWrite()) return Error{what + ": an event flagged as a file write has no fileWrite"};
+      if (!r.hasFileWrite())
+        return Error{what + ": an event flagged as a file write has no fileWrite"};
       e.file_write_dev = r.getFileWrite().getDev();
       e.file_write_inode = r.getFileWrite().getInode();
       e.file_write_offset = r.getFileWrite().getOffset();
@@ -360,6 +361,23 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
   auto data = BlockReader::open(dir / "data");
   if (!data) return data.error();
   r->data_ = std::move(*data);
+  return r;
+}
+
+Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
+  std::unique_ptr<TraceReader> r(new TraceReader());
+  r->dir_ = dir_;
+  r->header_ = header_;
+  r->mappings_ = mappings_;
+  r->task_events_ = task_events_;
+  auto events = events_->clone();
+  if (!events) return events.error();
+  auto data = data_->clone();
+  if (!data) return data.error();
+  r->events_ = std::move(*events);
+  r->data_ = std::move(*data);
+  r->events_read_ = events_read_;
+  r->last_event_num_ = last_event_num_;
   return r;
 }
 

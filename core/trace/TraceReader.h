@@ -28,6 +28,8 @@ class TraceReader {
 
   // Streams events in order; std::nullopt at the clean end of the stream.
   Result<std::optional<Event>> next_event();
+  // A reader of the same trace whose next event is this one's next event.
+  Result<std::unique_ptr<TraceReader>> clone() const;
 
   // Absolute path of a captured file (trace_file is relative).
   std::filesystem::path file_path(const std::string& trace_file) const { return dir_ / trace_file; }

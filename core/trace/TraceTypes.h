@@ -28,10 +28,10 @@ struct TraceHeader {
   std::array<uint8_t, 16> uuid{};
   uint32_t format_version = kFormatVersion;
   std::string arch = "x86_64";
-  std::string kernel;                // uname -r and -v of the recording machine
-  std::vector<CpuidLeaf> cpuid;      // every leaf/subleaf, read at record start
-  uint64_t xcr0 = 0;                 // XSAVE feature mask (xgetbv 0)
-  std::vector<std::string> argv;     // the command rewind recorded
+  std::string kernel;             // uname -r and -v of the recording machine
+  std::vector<CpuidLeaf> cpuid;   // every leaf/subleaf, read at record start
+  uint64_t xcr0 = 0;              // XSAVE feature mask (xgetbv 0)
+  std::vector<std::string> argv;  // the command rewind recorded
   std::vector<std::string> env;
   std::string cwd;
   std::string tick_source = "none";  // how async points are located ("none": state matching)
@@ -63,15 +63,15 @@ struct Event {
   // Registers at the stop. For SyscallExit they are the registers *after* the
   // syscall (rax holds the result), so replay can set them wholesale.
   user_regs_struct regs{};
-  int64_t syscall_no = -1;         // SyscallEntry/SyscallExit
-  int32_t signo = 0;               // Signal
-  std::vector<uint8_t> siginfo;    // Signal: raw siginfo_t (128 bytes)
-  uint64_t tsc = 0;                // Rdtsc: value returned in edx:eax
-  uint32_t tsc_aux = 0;            // Rdtsc: ecx for rdtscp
+  int64_t syscall_no = -1;       // SyscallEntry/SyscallExit
+  int32_t signo = 0;             // Signal
+  std::vector<uint8_t> siginfo;  // Signal: raw siginfo_t (128 bytes)
+  uint64_t tsc = 0;              // Rdtsc: value returned in edx:eax
+  uint32_t tsc_aux = 0;          // Rdtsc: ecx for rdtscp
   bool rdtscp = false;
   std::array<uint32_t, 4> cpuid_out{};  // Cpuid: eax, ebx, ecx, edx
-  int32_t exit_status = 0;         // Exit: wait status (as from waitpid)
-  uint32_t flags = 0;              // EventFlag bits
+  int32_t exit_status = 0;              // Exit: wait status (as from waitpid)
+  uint32_t flags = 0;                   // EventFlag bits
   std::vector<MemWrite> writes;
   // SyscallExit of a write-family syscall into a file some task had mapped
   // (kFlagFileWrite): which file, and where. The bytes are the syscall's
@@ -108,8 +108,8 @@ struct MappingRecord {
   uint64_t start = 0, end = 0;
   int32_t prot = 0, flags = 0;
   uint64_t file_offset = 0;
-  std::string orig_path;    // path in the recording's filesystem (bytes, may be non-UTF-8)
-  std::string trace_file;   // path relative to the trace directory; empty if none
+  std::string orig_path;   // path in the recording's filesystem (bytes, may be non-UTF-8)
+  std::string trace_file;  // path relative to the trace directory; empty if none
   FileStorage storage = FileStorage::None;
   uint64_t dev = 0, inode = 0, size = 0;
   int64_t mtime_ns = 0;
@@ -121,15 +121,15 @@ enum class TaskEventKind : uint8_t { Clone = 0, Exec = 1, Exit = 2 };
 struct TaskEvent {
   EventNum event;
   TaskEventKind kind = TaskEventKind::Clone;
-  Tid tid;                         // Clone: the new task; Exec/Exit: the task
-  Tid parent_tid;                  // Clone: the task that called clone/fork/vfork
-  uint64_t clone_flags = 0;        // Clone: flags (SIGCHLD alone for fork)
-  std::vector<std::string> argv;   // Exec
-  std::string exe_path;            // Exec: the path execve resolved
-  std::string exe_trace_file;      // Exec: trace copy of the executable
-  std::string interp_trace_file;   // Exec: trace copy of the ELF interpreter, if any
+  Tid tid;                        // Clone: the new task; Exec/Exit: the task
+  Tid parent_tid;                 // Clone: the task that called clone/fork/vfork
+  uint64_t clone_flags = 0;       // Clone: flags (SIGCHLD alone for fork)
+  std::vector<std::string> argv;  // Exec
+  std::string exe_path;           // Exec: the path execve resolved
+  std::string exe_trace_file;     // Exec: trace copy of the executable
+  std::string interp_trace_file;  // Exec: trace copy of the ELF interpreter, if any
   std::string interp_path;
-  int32_t exit_status = 0;         // Exit: wait status
+  int32_t exit_status = 0;  // Exit: wait status
   bool operator==(const TaskEvent&) const = default;
 };
 

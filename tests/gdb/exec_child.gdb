@@ -1,0 +1,5 @@
+break main
+continue
+print argc
+print argv[1]
+info threads
