@@ -61,10 +61,7 @@ Result<StopInfo> ReplayTarget::start(uint64_t event) {
   if (!s) return s.error();
   session_ = std::move(*s);
   current_thread_ = debuggee_;
-  StopInfo stop;
-  stop.kind = StopKind::Signal;
-  stop.signo = SIGTRAP;
-  stop.thread = {debuggee_.value, debuggee_.value};
+  StopInfo stop = trap_stop(StopKind::Signal, debuggee_);
   if (event > session_->events_completed()) {
     RunControl c = control();
     c.stop_at_events = event;

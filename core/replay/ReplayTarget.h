@@ -128,6 +128,14 @@ class ReplayTarget : public target::Target {
   Result<target::StopInfo> go_to(const Position& p, target::StopInfo report);
   Result<target::StopInfo> at_history_begin();
   target::StopInfo to_stop_info(const DebugStop& d);
+  // A SIGTRAP stop of `kind` for thread `tid` of the debugged process.
+  target::StopInfo trap_stop(target::StopKind kind, Tid tid) const {
+    target::StopInfo s;
+    s.kind = kind;
+    s.signo = SIGTRAP;
+    s.thread = {debuggee_.value, tid.value};
+    return s;
+  }
   DebugRegSlots debug_slots() const;
   std::optional<std::string> trace_copy_of(const std::string& recorded_path);
 

@@ -23,13 +23,6 @@ using target::StopInfo;
 using target::StopKind;
 
 namespace {
-bool same_regs(const user_regs_struct& a, const user_regs_struct& b) {
-  user_regs_struct x = a, y = b;
-  x.orig_rax = y.orig_rax = 0;
-  x.eflags &= ~0x10100ull;
-  y.eflags &= ~0x10100ull;
-  return memcmp(&x, &y, sizeof x) == 0;
-}
 constexpr int kTrapTrace = 2;  // TRAP_TRACE
 }  // namespace
 
@@ -65,7 +58,7 @@ void ReplayTarget::end_diversion() {
 }
 
 Result<void> ReplayTarget::diversion_set_registers(const target::RegisterFile& rf) {
-  if (same_regs(rf.gp, diversion_->replay_regs)) {
+  if (same_user_registers(rf.gp, diversion_->replay_regs)) {
     // The debugger put back what the replay had: the call is over.
     end_diversion();
     return ok_result();

@@ -50,15 +50,6 @@ std::array<uint8_t, 32> hash_writable_memory(Task& task) {
   return out;
 }
 
-bool same_user_regs(const user_regs_struct& a, const user_regs_struct& b) {
-  // orig_rax is kernel bookkeeping, and RF/TF depend on how we resumed.
-  user_regs_struct x = a, y = b;
-  x.orig_rax = y.orig_rax = 0;
-  x.eflags &= ~0x10100ull;
-  y.eflags &= ~0x10100ull;
-  return memcmp(&x, &y, sizeof x) == 0;
-}
-
 }  // namespace
 
 Result<ReplayTarget::Position> ReplayTarget::position_of(ReplaySession& s, Tid tid) {
@@ -86,7 +77,7 @@ Result<bool> ReplayTarget::matches(ReplaySession& s, const Position& p) {
     want.rcx = regs->rcx;
     want.r11 = regs->r11;
   }
-  if (!same_user_regs(*regs, want)) {
+  if (!same_user_registers(*regs, want)) {
     if (log_enabled(LogCategory::Replay)) {
       const auto* a = reinterpret_cast<const unsigned long long*>(&*regs);
       const auto* b = reinterpret_cast<const unsigned long long*>(&want);
@@ -185,11 +176,7 @@ Result<StopInfo> ReplayTarget::at_history_begin() {
   if (!s) return s.error();
   REWIND_TRY(install_user_breakpoints(**s));
   session_ = std::move(*s);
-  StopInfo stop;
-  stop.kind = StopKind::HistoryBegin;
-  stop.signo = SIGTRAP;
-  stop.thread = {debuggee_.value, debuggee_.value};
-  return stop;
+  return trap_stop(StopKind::HistoryBegin, debuggee_);
 }
 
 Result<void> ReplayTarget::collect_hits(ReplaySession& s, const Position* until,
@@ -326,11 +313,7 @@ Result<StopInfo> ReplayTarget::reverse_step(Tid thread) {
   if (!*before) return at_history_begin();
   REWIND_TRY(install_user_breakpoints(**before));
   session_ = std::move(*before);
-  StopInfo stop;
-  stop.kind = StopKind::Step;
-  stop.signo = SIGTRAP;
-  stop.thread = {debuggee_.value, thread.value};
-  return stop;
+  return trap_stop(StopKind::Step, thread);
 }
 
 // A fresh session standing one instruction of p.tid before p; nullptr at
@@ -480,12 +463,8 @@ Result<int> ReplayTarget::checkpoint() {
 Result<StopInfo> ReplayTarget::restart_checkpoint(int id) {
   for (auto& [info, pos] : checkpoints_) {
     if (info.id != id) continue;
-    StopInfo stop;
-    stop.kind = StopKind::Signal;
-    stop.signo = SIGTRAP;
-    stop.thread = {debuggee_.value, pos.tid.value};
     current_thread_ = pos.tid;
-    return go_to(pos, stop);
+    return go_to(pos, trap_stop(StopKind::Signal, pos.tid));
   }
   return Error{"no checkpoint " + std::to_string(id)};
 }

@@ -213,4 +213,12 @@ bool is_synchronous_fault(int sig, const siginfo_t& si) {
   }
 }
 
+bool same_user_registers(const user_regs_struct& a, const user_regs_struct& b) {
+  user_regs_struct x = a, y = b;
+  x.orig_rax = y.orig_rax = 0;
+  x.eflags &= ~0x10100ull;
+  y.eflags &= ~0x10100ull;
+  return memcmp(&x, &y, sizeof x) == 0;
+}
+
 }  // namespace rwd

@@ -128,4 +128,9 @@ std::string signal_name(int sig);
 // or a negative code.
 bool is_synchronous_fault(int sig, const siginfo_t& si);
 
+// Whether two register sets describe the same user-space state: orig_rax
+// is kernel bookkeeping, and the resume and trap flags (RF, TF) depend on
+// how the task was last resumed.
+bool same_user_registers(const user_regs_struct& a, const user_regs_struct& b);
+
 }  // namespace rwd

@@ -321,16 +321,14 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
   std::unique_ptr<TraceReader> r(new TraceReader);
   r->dir_ = dir;
   const fs::path header_path = dir / "header";
-  auto text = read_small_file(header_path);
-  if (!text) return text.error();
-  if (text->empty() || text->size() % sizeof(capnp::word) != 0) {
-    return Error{header_path.string() + ": truncated (" + std::to_string(text->size()) +
-                 " bytes, not a whole number of words)"};
-  }
-  // Copy into words: FlatArrayMessageReader needs word alignment.
-  auto words = kj::heapArray<capnp::word>(text->size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), text->data(), text->size());
-  auto header = decode_header(words, header_path.string());
+  auto header_stream = BlockReader::open(header_path);
+  if (!header_stream) return header_stream.error();
+  auto frame = read_frame(**header_stream, header_path);
+  if (!frame) return frame.error();
+  if (!*frame) return Error{header_path.string() + ": empty: the trace has no header"};
+  if (!(*header_stream)->at_end())
+    return Error{header_path.string() + ": unexpected data after the header record"};
+  auto header = decode_header(**frame, header_path.string());
   if (!header) return header.error();
   r->header_ = std::move(*header);
 

@@ -295,22 +295,22 @@ TraceWriter::~TraceWriter() {
 }
 
 namespace {
-Result<void> write_header_file(const fs::path& path, const TraceHeader& h, int open_flags) {
+// The header is one frame in a block stream of its own, so it has the same
+// checksum as every other record: a flipped byte in a string is caught.
+Result<void> write_header_file(const fs::path& path, const TraceHeader& h) {
   capnp::MallocMessageBuilder msg;
   REWIND_TRY(
       build_guarded("trace header", [&] { encode(msg.initRoot<schema::TraceHeader>(), h); }));
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
-  ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | open_flags, 0600));
-  if (!fd.is_open()) return Error::from_errno("creating " + path.string());
-  REWIND_TRY(write_all(fd.get(), words.begin(), words.size() * sizeof(capnp::word), path.string()));
-  if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
-  return ok_result();
+  auto w = BlockWriter::create(path);
+  if (!w) return w.error();
+  REWIND_TRY(write_frame(**w, msg));
+  return (*w)->finish();  // fsyncs
 }
 }  // namespace
 
 Result<void> replace_header(const fs::path& dir, const TraceHeader& h) {
   const fs::path tmp = dir / "header.tmp";
-  REWIND_TRY(write_header_file(tmp, h, O_TRUNC));
+  REWIND_TRY(write_header_file(tmp, h));
   if (::rename(tmp.c_str(), (dir / "header").c_str()) != 0)
     return Error::from_errno("renaming " + tmp.string());
   ScopedFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -319,7 +319,7 @@ Result<void> replace_header(const fs::path& dir, const TraceHeader& h) {
 }
 
 Result<void> TraceWriter::write_header(const TraceHeader& h) {
-  REWIND_TRY(write_header_file(dir_ / "header", h, O_EXCL));
+  REWIND_TRY(write_header_file(dir_ / "header", h));
   header_written_ = true;
   return ok_result();
 }

@@ -586,3 +586,29 @@ BOOST_AUTO_TEST_CASE(trace_dir_naming_and_latest_link) {
   check_error(resolve_trace_arg(""), {"latest-trace"});
   ::unsetenv("REWIND_TRACE_DIR");
 }
+
+// The header is checksummed like every other record: any flipped byte,
+// in its structure or in the middle of a string, is refused.
+BOOST_AUTO_TEST_CASE(header_every_flipped_byte_is_refused) {
+  TempDir t;
+  write_trace(t.path / "tr", [](TraceWriter&) {});
+  const fs::path header = t.path / "tr" / "header";
+  std::vector<char> bytes;
+  {
+    std::ifstream in(header, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  BOOST_REQUIRE(bytes.size() > 64);
+  BOOST_REQUIRE(TraceReader::open(t.path / "tr").ok());
+  size_t accepted = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::vector<char> bad = bytes;
+    bad[i] ^= 0x20;
+    {
+      std::ofstream out(header, std::ios::binary | std::ios::trunc);
+      out.write(bad.data(), static_cast<std::streamsize>(bad.size()));
+    }
+    if (TraceReader::open(t.path / "tr").ok()) ++accepted;
+  }
+  BOOST_TEST(accepted == 0u);
+}
