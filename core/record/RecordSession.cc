@@ -31,6 +31,17 @@ static bool task_sleeps_in_kernel(pid_t tid) {
   return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
 }
 
+// Whether a task still exists and is not already dead (/proc/TID/stat state
+// Z or X). Used to tell "it died under us" from real errors.
+static bool task_alive(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  return stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
+}
+
 RecTask* RecordSession::find(pid_t tid) {
   auto it = tasks_.find(tid);
   return it == tasks_.end() ? nullptr : it->second.get();
@@ -62,6 +73,7 @@ Result<void> RecordSession::start() {
   auto as = std::make_shared<AddressSpace>();
   REWIND_TRY(as->open_for(root_tid_));
   RecTask& t = add_task(root_tid_, as);
+  t.tgid = root_tid_;
   // The initial execve has no recorded entry: its exit is event 1.
   t.in_syscall = true;
   t.exec_pending = true;
@@ -110,6 +122,14 @@ Result<int> RecordSession::run() {
     t.pending.reset();
     t.in_fast_syscall = false;
     auto next = process_stop(t, st);
+    if (!next && !task_alive(t.task->real_tid())) {
+      // Killed (another thread's exit_group, SIGKILL) while we looked at
+      // its stop: its death is recorded when it is reaped.
+      REWIND_LOG(Record, "tid %d vanished: %s", t.task->real_tid(), next.error().message.c_str());
+      t.running = true;
+      current_ = nullptr;
+      continue;
+    }
     if (!next) return next.error();
     if (*next == Next::Gone) {
       current_ = nullptr;
@@ -342,6 +362,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
         c->initial_stop_pending = true;
       }
       c->parent = task.rec_tid();
+      c->tgid = (flags & CLONE_THREAD) ? t.tgid : child;
       trace::TaskEvent te;
       te.event = t.entry_event;
       te.kind = trace::TaskEventKind::Clone;
@@ -373,9 +394,27 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       te.exit_status = e.exit_status;
       REWIND_TRY(writer_.write_task_event(te));
       t.exit_recorded = true;
-      // Dying may wait on other tasks (e.g. a thread-group leader); don't
-      // hold the CPU for it.
-      return Next::EnterKernel;
+      // A thread's exit writes memory other threads see: the kernel clears
+      // its clear_child_tid word and wakes that futex (pthread_join waits
+      // on it). Let it finish dying before anything else runs, so that
+      // happens at this point of the event order, as it will in replay. A
+      // thread-group leader whose threads still live is reaped only after
+      // them, so it is left to die in the background.
+      const pid_t tid = task.real_tid();
+      bool others_in_group = false;
+      for (auto& [otid, o] : tasks_) others_in_group |= otid != tid && o->tgid == t.tgid;
+      if (tid == t.tgid && others_in_group) return Next::EnterKernel;
+      REWIND_TRY(task.resume(ResumeRequest::Cont));
+      for (;;) {
+        auto w = wait_for(tid);
+        if (!w) return w.error();
+        if (w->status.is_exit()) {
+          REWIND_TRY(on_reaped(tid, w->status));  // erases t
+          return Next::Gone;
+        }
+        // Still a stop on the way out (e.g. a pending signal): go on.
+        REWIND_TRY(ptrace_request(PTRACE_CONT, tid, nullptr, nullptr));
+      }
     }
     default:
       return Next::Continue;

@@ -41,6 +41,7 @@ struct RecordOptions {
 struct RecTask {
   std::unique_ptr<Task> task;
   Tid parent;
+  pid_t tgid = 0;                     // its thread group (process)
   bool running = false;               // resumed; its next stop has not been seen
   std::optional<WaitStatus> pending;  // seen by waitpid, not yet processed
   bool parked = false;                // processed, waiting to be resumed

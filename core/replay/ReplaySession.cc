@@ -252,6 +252,25 @@ Result<void> ReplaySession::start(const Event& e) {
 
 Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
+  if (want == Want::ExitEvent) {
+    // The task is on its way out (its exit syscall, a fatal signal being
+    // injected, or killed by another thread's exit_group): drive it there.
+    // A dying task can vanish between a stop and our next request, so
+    // ptrace errors here only mean it is gone already.
+    for (;;) {
+      if (!t.running) {
+        (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
+        t.running = true;
+      }
+      auto w = task.wait();
+      if (!w) return w.error();
+      t.running = false;
+      if (w->status.is_exit()) return w->status;
+      if (w->status.kind() == WaitStatus::Kind::EventStop &&
+          w->status.ptrace_event() == PTRACE_EVENT_EXIT)
+        return w->status;
+    }
+  }
   for (;;) {
     if (!t.running) REWIND_TRY(resume_task(t));
     auto w = task.wait();
@@ -265,7 +284,9 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
     switch (st.kind()) {
       case WaitStatus::Kind::Exited:
       case WaitStatus::Kind::Killed:
-        if (want == Want::Reaped) return st;
+        // A thread killed by another's exit_group may die without stopping
+        // at PTRACE_EVENT_EXIT (ptrace(2)); its recorded exit is this one.
+        if (want == Want::Reaped || want == Want::ExitEvent) return st;
         return divergence(
             e, "the task ended unexpectedly (wait status 0x" + std::to_string(st.raw()) + ")");
       case WaitStatus::Kind::SignalDeliveryStop: {
@@ -514,15 +535,26 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
   }
   auto st = advance(*t, Want::ExitEvent, e);
   if (!st) return st.error();
+  if (st->is_exit()) {
+    if (e.tid == root_) root_status_ = e.exit_status;
+    tasks_.erase(e.tid.value);
+    return ok_result();
+  }
   auto msg = t->task->get_event_msg();
   if (msg && static_cast<int>(*msg) != e.exit_status)
     return divergence(e, "exit status 0x" + std::to_string(*msg) + " differs from recorded 0x" +
                              std::to_string(e.exit_status));
   REWIND_TRY(t->task->resume(ResumeRequest::Cont));
   t->running = true;
-  auto reaped = advance(*t, Want::Reaped, e);
-  if (!reaped) return reaped.error();
   if (e.tid == root_) root_status_ = e.exit_status;
+  // As in recording: a thread dies completely here (its clear_child_tid
+  // write happens now); a leader whose threads live on is reaped after
+  // them, so it is left to die in the background.
+  const bool leader_with_threads = t->rec_tgid == e.tid && tasks_of(e.tid).size() > 1;
+  if (!leader_with_threads) {
+    auto reaped = advance(*t, Want::Reaped, e);
+    if (!reaped) return reaped.error();
+  }
   tasks_.erase(e.tid.value);
   return ok_result();
 }
