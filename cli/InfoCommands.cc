@@ -194,6 +194,9 @@ std::string describe(const Event& e) {
     case EventKind::Exit:
       s += "EXIT status " + wait_status_long(e.exit_status);
       break;
+    case EventKind::Preempt:
+      s += "PREEMPT at " + hex(e.regs.rip);
+      break;
   }
   if (!e.writes.empty()) {
     uint64_t bytes = 0;

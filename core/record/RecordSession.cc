@@ -20,6 +20,11 @@ static constexpr int kTimesliceEvents = 64;
 // How long a syscall judged not to block may run before the scheduler looks
 // whether it sleeps after all.
 static constexpr int kFastSyscallCheckMs = 10;
+// How long a task may compute in user space while others are runnable
+// before it is preempted. Each preemption costs replay a search by state
+// (no-pmu.md), so not too short; a thread spinning on another's progress
+// waits this long per hand-off, so not too long either.
+static constexpr int kTimesliceMs = 5;
 
 // /proc/TID/stat's state field: 'S' is an interruptible sleep, which is
 // what a syscall waiting for another task (a pipe, a futex) shows.
@@ -108,13 +113,24 @@ Result<int> RecordSession::run() {
       // if it is asleep in the kernel instead, let another task run, or
       // the one it waits for might never be scheduled.
       const bool fast = t.running && t.in_fast_syscall;
-      auto got = wait_one(fast ? kFastSyscallCheckMs : -1);
+      // A task computing in user space while others wait (or while it owes
+      // them a signal) gets a timeslice; then it is interrupted.
+      const bool may_preempt = t.running && !t.in_syscall && !t.preempt_requested &&
+                               (others_waiting(t) || !t.deferred_signals.empty());
+      auto got = wait_one(fast ? kFastSyscallCheckMs : may_preempt ? kTimesliceMs : -1);
       if (!got) return got.error();
-      if (!*got && !t.pending && task_sleeps_in_kernel(t.task->real_tid())) {
+      if (*got || t.pending) continue;
+      if (fast && task_sleeps_in_kernel(t.task->real_tid())) {
         REWIND_LOG(Sched, "tid %d sleeps in a syscall judged not to block; switching",
                    t.task->real_tid());
         t.in_fast_syscall = false;
         current_ = nullptr;
+      } else if (may_preempt) {
+        // SIGSTOP because it cannot be blocked; the tracee never sees it
+        // (its signal-delivery-stop is suppressed in on_preempted).
+        REWIND_LOG(Sched, "tid %d used its timeslice: interrupting it", t.task->real_tid());
+        t.preempt_requested = true;
+        REWIND_TRY(t.task->send_signal(SIGSTOP));
       }
       continue;
     }
@@ -132,6 +148,11 @@ Result<int> RecordSession::run() {
     }
     if (!next) return next.error();
     if (*next == Next::Gone) {
+      current_ = nullptr;
+      continue;
+    }
+    if (*next == Next::Yield) {
+      t.parked = true;
       current_ = nullptr;
       continue;
     }
@@ -249,12 +270,19 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
   return Next::Gone;
 }
 
+bool RecordSession::others_waiting(const RecTask& t) const {
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != &t && (o->pending || o->parked)) return true;
+  return false;
+}
+
 Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   Task& task = *t.task;
   if (t.initial_stop_pending && sig == SIGSTOP) {
     t.initial_stop_pending = false;  // the SIGSTOP ptrace gives an auto-attached child
     return Next::Continue;
   }
+  if (t.preempt_requested && sig == SIGSTOP) return on_preempted(t);
   auto si = task.get_siginfo();
   if (!si) {
     // PTRACE_GETSIGINFO fails with EINVAL in a group-stop (ptrace(2)).

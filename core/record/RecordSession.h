@@ -50,6 +50,9 @@ struct RecTask {
   // Resumed into a syscall judged not to block: the scheduler waits for its
   // exit stop, but checks that it is not asleep after all.
   bool in_fast_syscall = false;
+  // rewind sent SIGSTOP to interrupt it in user space (a timeslice ran
+  // out while others waited, or it owes a deferred signal).
+  bool preempt_requested = false;
   bool exit_recorded = false;
 
   // Syscall in progress (between entry and exit stops).
@@ -88,6 +91,7 @@ class RecordSession {
     Continue,     // resume the task; it stays the current task
     EnterKernel,  // resume it into a syscall that may block; schedule another
     Gone,         // the task has exited
+    Yield,        // it was preempted: park it and schedule another
   };
 
   Result<void> start();
@@ -99,6 +103,8 @@ class RecordSession {
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
   Result<Next> on_event_stop(RecTask& t, int event);
+  Result<Next> on_preempted(RecTask& t);
+  bool others_waiting(const RecTask& t) const;
   Result<void> on_reaped(pid_t tid, WaitStatus st);
 
   // RecordSyscall.cc

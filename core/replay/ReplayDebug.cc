@@ -48,6 +48,7 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   }
   if ((user_step || bp_here) && !syscall_next) req = ResumeRequest::SingleStep;
   t.internal_step = bp_here && !user_step && !syscall_next;
+  t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));
   t.running = true;
   return ok_result();
@@ -62,7 +63,15 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
   DebugStop stop;
   stop.tid = task.rec_tid();
 
-  if (si->si_code == kTrapTrace) {
+  // The kernel tells a finished single-step by DR6's BS bit (TRAP_TRACE);
+  // under some hypervisors that bit is not always set and the trap comes as
+  // TRAP_BRKPT. rewind knows when it asked for a step, so any trap after one
+  // that is neither an int3 nor a debug register is the step.
+  const bool step_done =
+      si->si_code == kTrapTrace ||
+      (t.single_stepped && si->si_code != SI_KERNEL && si->si_code != kTrapHwBkpt);
+  t.single_stepped = false;
+  if (step_done) {
     if (t.internal_step) {  // stepped over a breakpoint for ourselves
       t.internal_step = false;
       return TrapAction::Continue;

@@ -6,12 +6,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/base/Log.h"
 #include "core/cpu/Cpuid.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/Spawn.h"
+#include "core/task/StateHash.h"
 
 namespace rwd {
 
@@ -102,6 +104,8 @@ const trace::TaskEvent* ReplaySession::task_event(EventNum n, trace::TaskEventKi
 
 static const char* kind_name(EventKind k) {
   switch (k) {
+    case EventKind::Preempt:
+      return "preemption";
     case EventKind::SyscallEntry:
       return "syscall entry";
     case EventKind::SyscallExit:
@@ -212,6 +216,9 @@ Result<bool> ReplaySession::process_event(const Event& e) {
     case EventKind::Exit:
       REWIND_TRY(on_task_exit(e));
       break;
+    case EventKind::Preempt:
+      REWIND_TRY(on_preempt(e));
+      break;
     case EventKind::Cpuid:
       return divergence(e, "cpuid events are not supported by this rewind");
   }
@@ -305,6 +312,18 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
           if (dr != debug_regs_.end())
             REWIND_TRY(rwd::set_debug_registers(task.real_tid(), dr->second));
           continue;
+        }
+        if (sig == SIGTRAP && want == Want::Preempt) {
+          // Our breakpoint at the preemption point's pc (on_preempt).
+          auto si = task.get_siginfo();
+          auto regs = task.get_regs();
+          if (si && regs && si->si_code == SI_KERNEL && regs->rip - 1 == e.regs.rip) {
+            user_regs_struct r = *regs;
+            r.rip -= 1;
+            REWIND_TRY(task.set_regs(r));
+            t.stopped_at_bp = r.rip;
+            return st;
+          }
         }
         if (sig == SIGTRAP) {
           auto action = on_sigtrap(t);
@@ -503,7 +522,48 @@ Result<void> ReplaySession::on_signal(const Event& e) {
     REWIND_TRY(task.set_siginfo(si));
   }
   t->inject_sig = e.signo;
+  t->last_result = 0;  // any temporary signal mask is used up by this delivery
   return ok_result();
+}
+
+// The recorder interrupted the task at an arbitrary instruction. Without
+// ticks, find that point by state: the first execution of its pc with the
+// same registers and state hash (no-pmu.md, "State matching").
+Result<void> ReplaySession::on_preempt(const Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  Task& task = *t->task;
+  auto at_point = [&]() -> Result<bool> {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    if (!same_user_registers(*regs, e.regs)) return false;
+    auto hash = hash_task_state(task);
+    if (!hash) return hash.error();
+    return std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());
+  };
+  if (!t->running && !t->initial_stop_pending) {
+    auto already = at_point();
+    if (!already) return already.error();
+    if (*already) return ok_result();
+  }
+  REWIND_TRY(task.as().add_breakpoint(e.regs.rip));
+  Result<void> result = ok_result();
+  for (;;) {
+    auto st = advance(*t, Want::Preempt, e);
+    if (!st) {
+      result = st.error();
+      break;
+    }
+    auto here = at_point();
+    if (!here) {
+      result = here.error();
+      break;
+    }
+    if (*here) break;
+  }
+  (void)task.as().remove_breakpoint(e.regs.rip);
+  t->last_result = 0;
+  return result;
 }
 
 Result<void> ReplaySession::on_rdtsc(const Event& e) {

@@ -46,6 +46,7 @@ struct RepTaskState {
   uint64_t lifted_bp = 0;             // breakpoint lifted to step over it, to re-insert
   uint64_t stopped_at_bp = 0;         // the breakpoint that last stopped the task
   bool internal_step = false;         // single-stepping over a breakpoint for ourselves
+  bool single_stepped = false;        // the last resume was PTRACE_SINGLESTEP
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP
@@ -156,7 +157,16 @@ class ReplaySession {
   std::optional<LastEvent> last_instruction_event(Tid tid) const;
 
  private:
-  enum class Want { SyscallEntry, SyscallExit, Signal, Rdtsc, ForkEvent, ExitEvent, Reaped };
+  enum class Want {
+    SyscallEntry,
+    SyscallExit,
+    Signal,
+    Rdtsc,
+    ForkEvent,
+    ExitEvent,
+    Reaped,
+    Preempt
+  };
 
   ReplaySession() = default;
   Result<void> start(const trace::Event& e);
@@ -166,6 +176,7 @@ class ReplaySession {
   Result<void> on_signal(const trace::Event& e);
   Result<void> on_rdtsc(const trace::Event& e);
   Result<void> on_task_exit(const trace::Event& e);
+  Result<void> on_preempt(const trace::Event& e);
 
   // ReplaySyscall.cc
   Result<void> post_exec(RepTask& t, const trace::Event& e);

@@ -100,7 +100,10 @@ Result<StopInfo> ReplayTarget::diversion_resume(const target::ResumeRequest& req
     if (!si) return si.error();
     auto now = task.get_regs();
     if (!now) return now.error();
-    if (sig == SIGTRAP && si->si_code == kTrapTrace) {
+    // As in ReplaySession::on_sigtrap: after a single-step, a trap that is
+    // not an int3 is the step, whatever DR6 said.
+    if (sig == SIGTRAP &&
+        (si->si_code == kTrapTrace || ((step || over_bp) && si->si_code != SI_KERNEL))) {
       if (over_bp && !step) continue;
       stop.kind = StopKind::Step;
       return stop;

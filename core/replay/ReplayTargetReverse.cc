@@ -17,6 +17,7 @@
 #include "core/replay/ReplayTarget.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
+#include "core/task/StateHash.h"
 
 namespace rwd {
 
@@ -29,27 +30,6 @@ namespace {
 // the position: bounded, so a pathological case fails instead of hanging.
 constexpr uint64_t kMaxReverseSteps = 2'000'000;
 
-std::array<uint8_t, 32> hash_writable_memory(Task& task) {
-  std::array<uint8_t, 32> out{};
-  blake2b_state st;
-  blake2b_init(&st, out.size());
-  auto maps = read_proc_maps(task.real_tid());
-  if (!maps) return out;
-  std::vector<uint8_t> buf;
-  for (const KernelMapping& m : *maps) {
-    // rewind's own stub and scratch pages differ between replays (they hold
-    // paths of per-replay files): they are not the program's state.
-    const bool ours = m.start >= kStubPageAddr && m.end <= kStubPageAddr + kStubMappingSize;
-    if (!(m.prot & PROT_WRITE) || ours || m.name == "[vvar]") continue;
-    buf.resize(m.end - m.start);
-    size_t got = task.as().read_partial(RemotePtr(m.start), buf.data(), buf.size());
-    blake2b_update(&st, reinterpret_cast<const uint8_t*>(&m.start), sizeof m.start);
-    blake2b_update(&st, buf.data(), got);
-  }
-  blake2b_final(&st, out.data(), out.size());
-  return out;
-}
-
 }  // namespace
 
 Result<ReplayTarget::Position> ReplayTarget::position_of(ReplaySession& s, Tid tid) {
@@ -61,7 +41,9 @@ Result<ReplayTarget::Position> ReplayTarget::position_of(ReplaySession& s, Tid t
   p.events = s.events_completed();
   p.tid = tid;
   p.regs = *regs;
-  p.mem_hash = hash_writable_memory(*t->task);
+  auto hash = hash_task_state(*t->task);
+  if (!hash) return hash.error();
+  p.mem_hash = *hash;
   p.has_hash = true;
   return p;
 }
@@ -89,7 +71,10 @@ Result<bool> ReplayTarget::matches(ReplaySession& s, const Position& p) {
     }
     return false;
   }
-  return !p.has_hash || hash_writable_memory(*t->task) == p.mem_hash;
+  if (!p.has_hash) return true;
+  auto hash = hash_task_state(*t->task);
+  if (!hash) return hash.error();
+  return *hash == p.mem_hash;
 }
 
 // Runs `s` until `events` events are complete.

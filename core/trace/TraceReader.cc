@@ -138,7 +138,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     e.num = EventNum(r.getNum());
     e.tid = Tid(r.getTid());
     const auto kind = static_cast<uint16_t>(r.getKind());
-    if (kind > static_cast<uint16_t>(EventKind::Exit)) {
+    if (kind > static_cast<uint16_t>(EventKind::Preempt)) {
       return Error{what + ": unknown event kind " + std::to_string(kind)};
     }
     e.kind = static_cast<EventKind>(kind);
@@ -159,6 +159,9 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     for (unsigned i = 0; i < e.cpuid_out.size(); ++i) e.cpuid_out[i] = r.getCpuidOut()[i];
     e.exit_status = r.getExitStatus();
     e.flags = r.getFlags();
+    if (r.hasStateHash()) e.state_hash.assign(r.getStateHash().begin(), r.getStateHash().end());
+    if (e.kind == EventKind::Preempt && e.state_hash.size() != 32)
+      return Error{what + ": a preempt event must carry a 32-byte state hash"};
     if (e.flags & kFlagFileWrite) {
       if (!r.hasFileWrite())
         return Error{what + ": an event flagged as a file write has no fileWrite"};

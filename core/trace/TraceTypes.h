@@ -47,6 +47,10 @@ enum class EventKind : uint8_t {
   Rdtsc = 3,         // rdtsc/rdtscp trapped via PR_SET_TSC; carries the value
   Cpuid = 4,         // cpuid trapped via ARCH_SET_CPUID, when available
   Exit = 5,          // PTRACE_EVENT_EXIT: the task is about to die
+  // The recorder interrupted the task at an arbitrary instruction (a
+  // timeslice ran out while it computed, or a signal was owed to it).
+  // Replay finds the point by state: regs and state_hash (no-pmu.md).
+  Preempt = 6,
 };
 
 // Bytes the kernel (or an emulated instruction) wrote into tracee memory.
@@ -77,6 +81,7 @@ struct Event {
   // (kFlagFileWrite): which file, and where. The bytes are the syscall's
   // input, still in the tracee's memory at replay.
   uint64_t file_write_dev = 0, file_write_inode = 0, file_write_offset = 0;
+  std::vector<uint8_t> state_hash;  // Preempt: see hash_task_state()
 };
 
 enum EventFlag : uint32_t {

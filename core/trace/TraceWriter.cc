@@ -102,6 +102,8 @@ void encode(schema::Event::Builder b, const Event& e) {
   auto out = b.initCpuidOut(4);
   for (unsigned i = 0; i < 4; ++i) out.set(i, e.cpuid_out[i]);
   b.setExitStatus(e.exit_status);
+  if (!e.state_hash.empty())
+    b.setStateHash(capnp::Data::Reader(e.state_hash.data(), e.state_hash.size()));
   if (e.flags & kFlagFileWrite) {
     auto fw = b.initFileWrite();
     fw.setDev(e.file_write_dev);

@@ -46,6 +46,7 @@ enum EventKind {
   rdtsc @3;         # rdtsc/rdtscp trapped via PR_SET_TSC
   cpuid @4;         # cpuid trapped via ARCH_SET_CPUID
   exit @5;          # PTRACE_EVENT_EXIT: the task is about to die
+  preempt @6;       # the recorder interrupted the task at an arbitrary instruction
 }
 
 # Memory the kernel (or an emulated instruction) wrote. The bytes themselves
@@ -73,6 +74,7 @@ struct Event {
   flags @12 :UInt32;              # EventFlag bits (TraceTypes.h)
   writes @13 :List(MemWrite);     # memory written at this event, bytes in `data`
   fileWrite @14 :FileWrite;       # syscallExit with hasFileWrite: a write to a mapped file
+  stateHash @15 :Data;            # preempt: BLAKE2b-256 of the task's writable memory and FP state
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay
