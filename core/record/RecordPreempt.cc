@@ -13,6 +13,10 @@ namespace rwd {
 
 namespace {
 
+// Timeslices (kTimesliceMs each) a task that computes without spinning may
+// use while others wait, before it is preempted anyway.
+constexpr int kMaxSlices = 50;
+
 // The length of a rep-prefixed string instruction at `code`, or 0.
 size_t rep_string_insn_length(const uint8_t* code, size_t n) {
   size_t i = 0;
@@ -74,6 +78,30 @@ static Result<void> finish_string_instruction(Task& task) {
 Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   Task& task = *t.task;
   t.preempt_requested = false;
+  // Preempting costs replay a search by state, and one deep in a loop costs
+  // a ptrace stop per iteration. So a task that merely computes keeps going
+  // for kMaxSlices; one whose state did not change since the last sample is
+  // spinning on another task's progress and is preempted now; one owed a
+  // signal is preempted at once. A sample that preempts nothing is
+  // invisible: no event is recorded and the SIGSTOP is suppressed.
+  {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    auto hash = hash_task_state(task);
+    if (!hash) return hash.error();
+    const bool spinning =
+        t.have_sample && same_user_registers(*regs, t.sample_regs) && *hash == t.sample_hash;
+    t.sample_regs = *regs;
+    t.sample_hash = *hash;
+    t.have_sample = true;
+    ++t.slices_used;
+    if (t.deferred_signals.empty() && !spinning && t.slices_used < kMaxSlices) {
+      REWIND_LOG(Sched, "tid %d computes (slice %d): let it run", task.real_tid(), t.slices_used);
+      return Next::Continue;
+    }
+  }
+  t.have_sample = false;
+  t.slices_used = 0;
   REWIND_TRY(finish_string_instruction(task));
   for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
   task.stashed_signals.clear();

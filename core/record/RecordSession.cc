@@ -20,11 +20,10 @@ static constexpr int kTimesliceEvents = 64;
 // How long a syscall judged not to block may run before the scheduler looks
 // whether it sleeps after all.
 static constexpr int kFastSyscallCheckMs = 10;
-// How long a task may compute in user space while others are runnable
-// before it is preempted. Each preemption costs replay a search by state
-// (no-pmu.md), so not too short; a thread spinning on another's progress
-// waits this long per hand-off, so not too long either.
-static constexpr int kTimesliceMs = 5;
+// How often a task computing in user space while others are runnable is
+// sampled (RecordPreempt.cc): a spinning task is preempted at its second
+// sample, a computing one after kMaxSlices of them.
+static constexpr int kTimesliceMs = 2;
 
 // /proc/TID/stat's state field: 'S' is an interruptible sleep, which is
 // what a syscall waiting for another task (a pipe, a futex) shows.
@@ -270,6 +269,30 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
   return Next::Gone;
 }
 
+// The futex words of a thread's robust list (set_robust_list(2)): the
+// entries of the list at head.list.next and the pending one, each with its
+// futex at entry + futex_offset (include/uapi/linux/futex.h).
+std::vector<uint64_t> RecordSession::robust_futexes(RecTask& t) {
+  std::vector<uint64_t> out;
+  if (!t.robust_list_head) return out;
+  struct {
+    uint64_t next;
+    int64_t futex_offset;
+    uint64_t list_op_pending;
+  } head;
+  if (t.task->as().read_partial(RemotePtr(t.robust_list_head), &head, sizeof head) != sizeof head)
+    return out;
+  uint64_t entry = head.next;
+  for (int limit = 0; entry && entry != t.robust_list_head && limit < 2048; ++limit) {
+    out.push_back(entry + head.futex_offset);
+    uint64_t next = 0;
+    if (t.task->as().read_partial(RemotePtr(entry), &next, sizeof next) != sizeof next) break;
+    entry = next;
+  }
+  if (head.list_op_pending) out.push_back(head.list_op_pending + head.futex_offset);
+  return out;
+}
+
 bool RecordSession::others_waiting(const RecTask& t) const {
   for (const auto& [tid, o] : tasks_)
     if (o.get() != &t && (o->pending || o->parked)) return true;
@@ -414,7 +437,6 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       e.kind = trace::EventKind::Exit;
       e.exit_status = static_cast<int>(*msg);
       if (regs) e.regs = *regs;
-      REWIND_TRY(write_event(e));
       trace::TaskEvent te;
       te.event = e.num;
       te.kind = trace::TaskEventKind::Exit;
@@ -424,25 +446,47 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       t.exit_recorded = true;
       // A thread's exit writes memory other threads see: the kernel clears
       // its clear_child_tid word and wakes that futex (pthread_join waits
-      // on it). Let it finish dying before anything else runs, so that
-      // happens at this point of the event order, as it will in replay. A
-      // thread-group leader whose threads still live is reaped only after
-      // them, so it is left to die in the background.
+      // on it), and marks the robust mutexes it held OWNER_DIED. Let it
+      // finish dying before anything else runs, so that happens at this
+      // point of the event order, as it will in replay. A thread-group
+      // leader whose threads still live is reaped only after them, so it is
+      // left to die in the background.
       const pid_t tid = task.real_tid();
       bool others_in_group = false;
       for (auto& [otid, o] : tasks_) others_in_group |= otid != tid && o->tgid == t.tgid;
-      if (tid == t.tgid && others_in_group) return Next::EnterKernel;
+      if (tid == t.tgid && others_in_group) {
+        REWIND_TRY(write_event(e));
+        return Next::EnterKernel;
+      }
+      // The kernel's robust-futex cleanup compares futex words with the
+      // dying thread's tid, which replay's live tids do not match: record
+      // what it wrote instead (read back through a surviving thread).
+      const std::vector<uint64_t> futexes = robust_futexes(t);
+      std::shared_ptr<AddressSpace> as = task.shared_as();
       REWIND_TRY(task.resume(ResumeRequest::Cont));
+      WaitStatus final_status;
       for (;;) {
         auto w = wait_for(tid);
         if (!w) return w.error();
         if (w->status.is_exit()) {
-          REWIND_TRY(on_reaped(tid, w->status));  // erases t
-          return Next::Gone;
+          final_status = w->status;
+          break;
         }
         // Still a stop on the way out (e.g. a pending signal): go on.
         REWIND_TRY(ptrace_request(PTRACE_CONT, tid, nullptr, nullptr));
       }
+      if (others_in_group) {
+        for (uint64_t addr : futexes) {
+          trace::MemWrite w;
+          w.addr = addr;
+          w.bytes.resize(4);
+          if (as->read_partial(RemotePtr(addr), w.bytes.data(), 4) == 4)
+            e.writes.push_back(std::move(w));
+        }
+      }
+      REWIND_TRY(write_event(e));
+      REWIND_TRY(on_reaped(tid, final_status));  // erases t
+      return Next::Gone;
     }
     default:
       return Next::Continue;

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -53,6 +54,13 @@ struct RecTask {
   // rewind sent SIGSTOP to interrupt it in user space (a timeslice ran
   // out while others waited, or it owes a deferred signal).
   bool preempt_requested = false;
+  // State sampled at the last timeslice check while it ran in user space:
+  // unchanged state means it spins on another task's progress.
+  user_regs_struct sample_regs{};
+  std::array<uint8_t, 32> sample_hash{};
+  bool have_sample = false;
+  int slices_used = 0;
+  uint64_t robust_list_head = 0;  // from set_robust_list
   bool exit_recorded = false;
 
   // Syscall in progress (between entry and exit stops).
@@ -104,6 +112,7 @@ class RecordSession {
   Result<Next> on_signal_stop(RecTask& t, int sig);
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
+  std::vector<uint64_t> robust_futexes(RecTask& t);
   bool others_waiting(const RecTask& t) const;
   Result<void> on_reaped(pid_t tid, WaitStatus st);
 
@@ -113,6 +122,7 @@ class RecordSession {
   Result<void> on_exec_done(RecTask& t, bool initial);
   Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
+  void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
   void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
 
   EventNum next_event() { return EventNum(++last_event_); }

@@ -93,6 +93,8 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = static_cast<int64_t>(regs->orig_rax);
   t.at_exit_point = false;
+  t.have_sample = false;  // a syscall is progress: timeslice sampling starts over
+  t.slices_used = 0;
   REWIND_LOG(Syscall, "tid %d enters %s(0x%llx, 0x%llx, 0x%llx)", task.real_tid(),
              sys::name(nr).c_str(), regs->rdi, regs->rsi, regs->rdx);
 
@@ -209,6 +211,27 @@ void RecordSession::note_output_write(RecTask& t, const uint64_t args[6], int64_
   e.file_write_offset = offset;
 }
 
+// A mapped file that shrinks makes accesses past its new end fault with
+// SIGBUS; replay resizes its copies of the file the same way.
+void RecordSession::note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e) {
+  struct stat st;
+  int r;
+  if (e.syscall_no == SYS_ftruncate) {
+    r = stat(proc_path(t.task->real_tid(), "fd/" + std::to_string(args[0])).c_str(), &st);
+  } else {
+    auto path = t.task->as().read_c_string(RemotePtr(args[0]));
+    if (!path) return;
+    std::string p = *path;
+    if (!p.empty() && p[0] != '/') p = read_link(proc_path(t.task->real_tid(), "cwd")) + "/" + p;
+    r = stat(p.c_str(), &st);
+  }
+  if (r < 0 || !mapped_inodes_.count({st.st_dev, st.st_ino})) return;
+  e.flags |= trace::kFlagFileTruncate;
+  e.file_write_dev = st.st_dev;
+  e.file_write_inode = st.st_ino;
+  e.file_write_offset = args[1];
+}
+
 Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   Task& task = *t.task;
   if (!t.in_syscall) return Next::Continue;  // e.g. a new child returning from fork
@@ -258,6 +281,8 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
+    if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
+    if (nr == SYS_set_robust_list && ret == 0) t.robust_list_head = a.a[0];
   }
   REWIND_TRY(write_event(e));
   if (ret == -516 /* ERESTART_RESTARTBLOCK */ && nr != SYS_restart_syscall) {

@@ -408,6 +408,18 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   // Until the child reports its first stop, ptrace requests on it fail with
   // ESRCH: wait for that stop before resuming it.
   c->running = true;
+  if (te->clone_flags & CLONE_PARENT_SETTID) {
+    // The kernel wrote the live tid at clone time, and the new thread may
+    // read it before the parent's syscall exit puts back what was recorded.
+    const user_regs_struct& r = parent.entry_regs;
+    uint64_t ptid = r.rdx;  // clone(flags, stack, ptid, ctid, tls)
+    if (parent.syscall_nr == SYS_clone3) {
+      auto p = parent.task->read_val<uint64_t>(RemotePtr(r.rdi + 24));
+      ptid = p ? *p : 0;
+    }
+    pid_t rec = te->tid.value;
+    if (ptid) REWIND_TRY(parent.task->write_mem(RemotePtr(ptid), &rec, sizeof rec));
+  }
   if (te->clone_flags & CLONE_CHILD_SETTID) {
     const user_regs_struct& r = parent.entry_regs;
     if (parent.syscall_nr == SYS_clone3) {
@@ -491,7 +503,8 @@ Result<void> ReplaySession::on_exit(const Event& e) {
     }
   }
   if (e.flags & (trace::kFlagStdout | trace::kFlagStderr)) REWIND_TRY(emit_output(*t, e));
-  if (e.flags & trace::kFlagFileWrite) REWIND_TRY(apply_file_write(*t, e));
+  if (e.flags & (trace::kFlagFileWrite | trace::kFlagFileTruncate))
+    REWIND_TRY(apply_file_write(*t, e));
   REWIND_TRY(task.set_regs(e.regs));
   for (const trace::MemWrite& w : e.writes)
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
@@ -615,7 +628,14 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
     auto reaped = advance(*t, Want::Reaped, e);
     if (!reaped) return reaped.error();
   }
+  const Tid group = t->rec_tgid;
   tasks_.erase(e.tid.value);
+  // What the kernel's exit-time cleanup wrote (robust futexes), as recorded.
+  std::vector<RepTask*> survivors = tasks_of(group);
+  if (!e.writes.empty() && !survivors.empty())
+    for (const trace::MemWrite& w : e.writes)
+      REWIND_TRY(
+          survivors.front()->task->write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   return ok_result();
 }
 

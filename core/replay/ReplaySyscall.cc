@@ -251,9 +251,14 @@ Result<void> ReplaySession::apply_file_write(RepTask& t, const Event& e) {
   std::vector<uint8_t> buf;
   for (const auto& [key, path] : live_->copies) {
     if (std::get<0>(key) != e.file_write_dev || std::get<1>(key) != e.file_write_inode) continue;
-    if (buf.empty()) buf = written_bytes(t, e);
     ScopedFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.is_open()) return Error::from_errno("replay: open " + path);
+    if (e.flags & trace::kFlagFileTruncate) {
+      if (::ftruncate(fd.get(), static_cast<off_t>(e.file_write_offset)) < 0)
+        return Error::from_errno("replay: resizing " + path);
+      continue;
+    }
+    if (buf.empty()) buf = written_bytes(t, e);
     if (pwrite(fd.get(), buf.data(), buf.size(), static_cast<off_t>(e.file_write_offset)) !=
         static_cast<ssize_t>(buf.size()))
       return Error::from_errno("replay: writing into " + path);

@@ -98,6 +98,9 @@ enum EventFlag : uint32_t {
   kFlagStderr = 1u << 4,
   // The syscall wrote into a mapped file: see Event::file_write_*.
   kFlagFileWrite = 1u << 5,
+  // The syscall (ftruncate/truncate) resized a mapped file to
+  // file_write_offset bytes.
+  kFlagFileTruncate = 1u << 6,
 };
 
 // How a mapped file's content was captured into the trace.

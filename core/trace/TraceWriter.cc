@@ -104,7 +104,7 @@ void encode(schema::Event::Builder b, const Event& e) {
   b.setExitStatus(e.exit_status);
   if (!e.state_hash.empty())
     b.setStateHash(capnp::Data::Reader(e.state_hash.data(), e.state_hash.size()));
-  if (e.flags & kFlagFileWrite) {
+  if (e.flags & (kFlagFileWrite | kFlagFileTruncate)) {
     auto fw = b.initFileWrite();
     fw.setDev(e.file_write_dev);
     fw.setInode(e.file_write_inode);
