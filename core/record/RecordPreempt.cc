@@ -81,9 +81,10 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   // Preempting costs replay a search by state, and one deep in a loop costs
   // a ptrace stop per iteration. So a task that merely computes keeps going
   // for kMaxSlices; one whose state did not change since the last sample is
-  // spinning on another task's progress and is preempted now; one owed a
-  // signal is preempted at once. A sample that preempts nothing is
-  // invisible: no event is recorded and the SIGSTOP is suppressed.
+  // spinning on another task's progress and is preempted now. A signal the
+  // task is owed waits for its next syscall (a cheap point) for as long. A
+  // sample that preempts nothing is invisible: no event is recorded and the
+  // SIGSTOP is suppressed.
   {
     auto regs = task.get_regs();
     if (!regs) return regs.error();
@@ -95,7 +96,7 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
     t.sample_hash = *hash;
     t.have_sample = true;
     ++t.slices_used;
-    if (t.deferred_signals.empty() && !spinning && t.slices_used < kMaxSlices) {
+    if (!spinning && t.slices_used < kMaxSlices) {
       REWIND_LOG(Sched, "tid %d computes (slice %d): let it run", task.real_tid(), t.slices_used);
       return Next::Continue;
     }
