@@ -17,12 +17,13 @@ namespace rwd {
 
 struct Error {
   std::string message;
+  int errnum = 0;  // the errno behind it, when a syscall failed
 
   static Error from_errno(const std::string& what, int err = errno) {
-    return Error{what + ": " + std::strerror(err)};
+    return Error{what + ": " + std::strerror(err), err};
   }
   // Adds context in front: "reading trace /x: events: truncated block".
-  Error context(const std::string& outer) const { return Error{outer + ": " + message}; }
+  Error context(const std::string& outer) const { return Error{outer + ": " + message, errnum}; }
 };
 
 template <class T>

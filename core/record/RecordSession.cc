@@ -104,7 +104,7 @@ Result<int> RecordSession::run() {
     if (t.parked) {
       t.parked = false;
       t.running = true;
-      REWIND_TRY(t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0)));
+      REWIND_TRY(resume(t));
       continue;
     }
     if (!t.pending) {
@@ -137,9 +137,10 @@ Result<int> RecordSession::run() {
     t.pending.reset();
     t.in_fast_syscall = false;
     auto next = process_stop(t, st);
-    if (!next && !task_alive(t.task->real_tid())) {
+    if (!next && (next.error().errnum == ESRCH || !task_alive(t.task->real_tid()))) {
       // Killed (another thread's exit_group, SIGKILL) while we looked at
-      // its stop: its death is recorded when it is reaped.
+      // its stop: ptrace answers ESRCH once a killed task left its stop,
+      // before it is gone. Its death is recorded when it is reaped.
       REWIND_LOG(Record, "tid %d vanished: %s", t.task->real_tid(), next.error().message.c_str());
       t.running = true;
       current_ = nullptr;
@@ -165,7 +166,7 @@ Result<int> RecordSession::run() {
         // next scheduled.
         t.parked = false;
         t.running = true;
-        REWIND_TRY(t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0)));
+        REWIND_TRY(resume(t));
       }
       current_ = nullptr;
     } else {
@@ -291,6 +292,16 @@ std::vector<uint64_t> RecordSession::robust_futexes(RecTask& t) {
   }
   if (head.list_op_pending) out.push_back(head.list_op_pending + head.futex_offset);
   return out;
+}
+
+// Resumes a task. ptrace answers ESRCH for a task that was killed (another
+// thread's exit_group) after its last stop: it is dying, and its death is
+// recorded when it is reaped.
+Result<void> RecordSession::resume(RecTask& t) {
+  auto r = t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0));
+  if (!r && r.error().errnum != ESRCH) return r.error();
+  t.running = true;
+  return ok_result();
 }
 
 bool RecordSession::others_waiting(const RecTask& t) const {

@@ -114,6 +114,7 @@ class RecordSession {
   Result<Next> on_preempted(RecTask& t);
   std::vector<uint64_t> robust_futexes(RecTask& t);
   bool others_waiting(const RecTask& t) const;
+  Result<void> resume(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
 
   // RecordSyscall.cc
