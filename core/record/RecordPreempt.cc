@@ -119,16 +119,10 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   REWIND_TRY(write_event(e));
   t.at_exit_point = false;
   REWIND_LOG(Record, "tid %d preempted at 0x%llx", task.real_tid(), regs->rip);
-  if (!t.deferred_signals.empty() && t.redelivering_sig == 0) {
-    // A point replay can reach: deliver the signal the task was owed here.
-    siginfo_t si = t.deferred_signals.front();
-    t.deferred_signals.pop_front();
-    t.redelivering_sig = si.si_signo;
-    t.redelivering_info = si;
-    REWIND_TRY(task.send_signal(si.si_signo));
-    return Next::Continue;
-  }
-  return Next::Yield;
+  // A point replay can reach: deliver a signal the task was owed here.
+  auto sent = redeliver_deferred_signal(t);
+  if (!sent) return sent.error();
+  return *sent ? Next::Continue : Next::Yield;
 }
 
 }  // namespace rwd

@@ -115,6 +115,7 @@ class RecordSession {
   std::vector<uint64_t> robust_futexes(RecTask& t);
   bool others_waiting(const RecTask& t) const;
   Result<void> resume(RecTask& t);
+  Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
 
   // RecordSyscall.cc

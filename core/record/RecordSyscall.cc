@@ -292,16 +292,24 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   t.in_syscall = false;
   t.at_exit_point = true;
   t.exit_rip = regs->rip;
-  if (!t.deferred_signals.empty() && t.redelivering_sig == 0) {
-    // Deliver a held-back signal now, on the way out of this syscall: the
-    // kernel reports it before the task runs another instruction.
-    siginfo_t si = t.deferred_signals.front();
-    t.deferred_signals.pop_front();
-    t.redelivering_sig = si.si_signo;
-    t.redelivering_info = si;
-    REWIND_TRY(task.send_signal(si.si_signo));
-  }
+  // Deliver a held-back signal now, on the way out of this syscall: the
+  // kernel reports it before the task runs another instruction.
+  auto sent = redeliver_deferred_signal(t);
+  if (!sent) return sent.error();
   return Next::Continue;
+}
+
+// Sends the first signal the task was owed (deferred because it arrived at
+// an arbitrary instruction), to be delivered at the point the task stands
+// at now; its signal-delivery-stop comes next. False if none is owed.
+Result<bool> RecordSession::redeliver_deferred_signal(RecTask& t) {
+  if (t.deferred_signals.empty() || t.redelivering_sig != 0) return false;
+  siginfo_t si = t.deferred_signals.front();
+  t.deferred_signals.pop_front();
+  t.redelivering_sig = si.si_signo;
+  t.redelivering_info = si;
+  REWIND_TRY(t.task->send_signal(si.si_signo));
+  return true;
 }
 
 Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs) {
