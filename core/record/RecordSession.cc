@@ -209,6 +209,8 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
 
 Result<void> RecordSession::on_wait_status(pid_t tid, WaitStatus st) {
   if (st.is_exit()) return on_reaped(tid, st);
+  if (st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_EXEC)
+    REWIND_TRY(on_exec_tid_change(tid));
   RecTask* t = find(tid);
   if (!t) {
     // A new child can report its first stop before its parent reports
@@ -223,26 +225,57 @@ Result<void> RecordSession::on_wait_status(pid_t tid, WaitStatus st) {
   return ok_result();
 }
 
+// execve from a thread that is not the leader: the kernel killed the other
+// threads, and the exec'ing thread took over the leader's tid; the event
+// message names its former tid (ptrace(2), "execve(2) under ptrace"). The
+// old leader never reports its death, so its record goes now, and the exec'ing
+// task continues under the leader's tid, as the recorded program sees it.
+Result<void> RecordSession::on_exec_tid_change(pid_t tid) {
+  unsigned long former = 0;
+  REWIND_TRY(ptrace_request(PTRACE_GETEVENTMSG, tid, nullptr, &former));
+  if (static_cast<pid_t>(former) == tid) return ok_result();
+  auto it = tasks_.find(static_cast<pid_t>(former));
+  if (it == tasks_.end()) return Error{"execve from unknown tid " + std::to_string(former)};
+  std::unique_ptr<RecTask> execer = std::move(it->second);
+  tasks_.erase(it);
+  if (RecTask* leader = find(tid)) {
+    if (!leader->exit_recorded) REWIND_TRY(record_exit(*leader, 0));
+    execer->parent = leader->parent;
+    if (current_ == leader) current_ = nullptr;
+    tasks_.erase(tid);
+  }
+  REWIND_LOG(Record, "tid %d exec'd and became tid %d", static_cast<pid_t>(former), tid);
+  execer->exec_former_tid = execer->task->rec_tid();
+  execer->task->take_tids(Tid(tid), tid);
+  tasks_[tid] = std::move(execer);
+  return ok_result();
+}
+
+// Records the exit of a task that died without a PTRACE_EVENT_EXIT stop.
+Result<void> RecordSession::record_exit(RecTask& t, int status) {
+  trace::Event e;
+  e.num = next_event();
+  e.tid = t.task->rec_tid();
+  e.kind = trace::EventKind::Exit;
+  e.exit_status = status;
+  REWIND_TRY(write_event(e));
+  trace::TaskEvent te;
+  te.event = e.num;
+  te.kind = trace::TaskEventKind::Exit;
+  te.tid = e.tid;
+  te.exit_status = status;
+  REWIND_TRY(writer_.write_task_event(te));
+  t.exit_recorded = true;
+  return ok_result();
+}
+
 Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
   RecTask* t = find(tid);
   if (tid == root_tid_) root_status_ = st.raw();
   if (!t) return ok_result();
-  if (!t->exit_recorded) {
-    // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
-    // exit where it became known.
-    trace::Event e;
-    e.num = next_event();
-    e.tid = t->task->rec_tid();
-    e.kind = trace::EventKind::Exit;
-    e.exit_status = st.raw();
-    REWIND_TRY(write_event(e));
-    trace::TaskEvent te;
-    te.event = e.num;
-    te.kind = trace::TaskEventKind::Exit;
-    te.tid = e.tid;
-    te.exit_status = st.raw();
-    REWIND_TRY(writer_.write_task_event(te));
-  }
+  // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
+  // exit where it became known.
+  if (!t->exit_recorded) REWIND_TRY(record_exit(*t, st.raw()));
   if (current_ == t) current_ = nullptr;
   tasks_.erase(tid);
   return ok_result();

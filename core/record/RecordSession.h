@@ -68,6 +68,7 @@ struct RecTask {
   bool syscall_skipped = false;
   int skip_errno = ENOSYS;    // what a skipped syscall returns
   bool exec_pending = false;  // PTRACE_EVENT_EXEC seen
+  Tid exec_former_tid;        // set when that execve gave it the leader's tid
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
@@ -117,6 +118,8 @@ class RecordSession {
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
+  Result<void> on_exec_tid_change(pid_t tid);
+  Result<void> record_exit(RecTask& t, int status);
 
   // RecordSyscall.cc
   Result<Next> on_syscall_entry(RecTask& t);

@@ -167,6 +167,12 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
       may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, is_write, ~0ull);
       break;
     }
+    case SYS_execve:
+    case SYS_execveat:
+      // In a process with other threads, execve kills them and waits until
+      // they are dead (de_thread): each must be let through its exit stop.
+      for (auto& [otid, o] : tasks_) may_block |= o.get() != &t && o->tgid == t.tgid;
+      break;
     default:
       break;
   }
@@ -436,6 +442,8 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   trace::TaskEvent te;
   te.kind = trace::TaskEventKind::Exec;
   te.tid = task.rec_tid();
+  te.former_tid = std::exchange(t.exec_former_tid, Tid());
+  t.robust_list_head = 0;  // execve drops the robust list (set_robust_list(2))
   te.event = initial ? e.num : t.entry_event;
   te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
   REWIND_TRY(capture_exec_mappings(t, te));

@@ -19,7 +19,7 @@ SessionCheckpoint::~SessionCheckpoint() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  if (pending_ || tasks_.empty()) return false;
+  if (pending_ || tasks_.empty() || !dying_leaders_.empty()) return false;
   std::set<pid_t> groups;
   for (const auto& [tid, t] : tasks_) {
     // A fork copies only the calling thread: processes with threads need

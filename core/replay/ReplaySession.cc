@@ -12,6 +12,7 @@
 #include "core/base/Log.h"
 #include "core/cpu/Cpuid.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
 
@@ -264,18 +265,38 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
     // injected, or killed by another thread's exit_group): drive it there.
     // A dying task can vanish between a stop and our next request, so
     // ptrace errors here only mean it is gone already.
+    //
+    // It dies by itself (its exit syscall, a fatal signal injected now), or
+    // is killed by another thread's exit_group, execve or fatal signal. Such
+    // a SIGKILL wakes it from the ptrace stop we left it in, so then it must
+    // not be resumed: from an emulated syscall it would run user code with a
+    // bogus result, and resuming its PTRACE_EVENT_EXIT stop unseen would
+    // lose that stop (a leader would become a zombie that cannot be waited
+    // for while its threads live).
+    bool resume = t.inject_sig ||
+                  (t.in_syscall && (t.syscall_nr == SYS_exit || t.syscall_nr == SYS_exit_group));
     for (;;) {
-      if (!t.running) {
+      if (!t.running && resume) {
         (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
         t.running = true;
+      } else if (!t.running) {
+        REWIND_TRY(start_killer(t));
       }
       auto w = task.wait();
       if (!w) return w.error();
       t.running = false;
-      if (w->status.is_exit()) return w->status;
-      if (w->status.kind() == WaitStatus::Kind::EventStop &&
-          w->status.ptrace_event() == PTRACE_EVENT_EXIT)
-        return w->status;
+      const WaitStatus st = w->status;
+      if (st.is_exit()) return st;
+      if (st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_EXIT)
+        return st;
+      // A new thread that never ran in the recording: its first stop, left
+      // as is until the kill comes.
+      if (t.initial_stop_pending && st.kind() == WaitStatus::Kind::SignalDeliveryStop &&
+          st.stop_sig() == SIGSTOP) {
+        t.initial_stop_pending = false;
+        continue;
+      }
+      resume = true;  // some stop on its way out: go on
     }
   }
   for (;;) {
@@ -461,6 +482,14 @@ Result<void> ReplaySession::on_entry(const Event& e) {
     if (te) {
       REWIND_TRY(prepare_exec(*t, *te));
       native = true;
+      if (te->former_tid.value) {
+        // It takes over the leader's tid. Its execve kills the other threads
+        // (start_killer() lets it into the kernel when their exits come).
+        auto tgid = proc_status_field(task.real_tid(), "Tgid");
+        if (!tgid) return tgid.error();
+        t->exec_takes_tid = te->tid;
+        t->exec_leader_real_tid = static_cast<pid_t>(*tgid);
+      }
     }
   } else if (nr == SYS_mmap || nr == SYS_mremap) {
     native = false;  // done by injection at the exit stop, at the recorded address
@@ -484,8 +513,42 @@ Result<void> ReplaySession::on_entry(const Event& e) {
   return ok_result();
 }
 
+// A thread killed by a sibling's execve (de_thread): in recording, the
+// execve was entered earlier, and other threads ran on while the kernel
+// prepared the new image. Replay lets it into the kernel only now, when the
+// first victim's exit is due, so they have run just as far.
+Result<void> ReplaySession::start_killer(RepTask& victim) {
+  for (RepTask* s : tasks_of(victim.rec_tgid)) {
+    if (s == &victim || s->running || !s->in_syscall || !s->native) continue;
+    if (s->syscall_nr != SYS_execve && s->syscall_nr != SYS_execveat) continue;
+    REWIND_TRY(s->task->resume(ResumeRequest::Syscall));
+    s->running = true;
+  }
+  return ok_result();
+}
+
+// The exit of an execve from a thread that is not the leader: the task now
+// has the leader's tid, recorded and live (the leader's exit came before).
+RepTask* ReplaySession::take_over_leader_tid(Tid leader) {
+  for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
+    RepTask& t = *it->second;
+    if (t.exec_takes_tid != leader || !t.in_syscall) continue;
+    auto node = tasks_.extract(it);
+    tasks_.erase(leader.value);
+    // The kernel released the old leader in de_thread: nothing to reap.
+    dying_leaders_.erase(t.rec_tgid.value);
+    node.key() = leader.value;
+    t.task->take_tids(leader, std::exchange(t.exec_leader_real_tid, 0));
+    t.exec_takes_tid = Tid();
+    tasks_.insert(std::move(node));
+    return &t;
+  }
+  return nullptr;
+}
+
 Result<void> ReplaySession::on_exit(const Event& e) {
-  RepTask* t = find(e.tid);
+  RepTask* t = take_over_leader_tid(e.tid);
+  if (!t) t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
   auto st = advance(*t, Want::SyscallExit, e);
@@ -606,12 +669,13 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
     REWIND_TRY(t->task->send_signal(SIGKILL));
     t->running = true;
   }
+  const Tid group = t->rec_tgid;
   auto st = advance(*t, Want::ExitEvent, e);
   if (!st) return st.error();
   if (st->is_exit()) {
     if (e.tid == root_) root_status_ = e.exit_status;
     tasks_.erase(e.tid.value);
-    return ok_result();
+    return reap_dying_leader(group);
   }
   auto msg = t->task->get_event_msg();
   if (msg && static_cast<int>(*msg) != e.exit_status)
@@ -624,11 +688,12 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
   // write happens now); a leader whose threads live on is reaped after
   // them, so it is left to die in the background.
   const bool leader_with_threads = t->rec_tgid == e.tid && tasks_of(e.tid).size() > 1;
-  if (!leader_with_threads) {
+  if (leader_with_threads) {
+    dying_leaders_[group.value] = std::move(tasks_[e.tid.value]);
+  } else {
     auto reaped = advance(*t, Want::Reaped, e);
     if (!reaped) return reaped.error();
   }
-  const Tid group = t->rec_tgid;
   tasks_.erase(e.tid.value);
   // What the kernel's exit-time cleanup wrote (robust futexes), as recorded.
   std::vector<RepTask*> survivors = tasks_of(group);
@@ -636,7 +701,22 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
     for (const trace::MemWrite& w : e.writes)
       REWIND_TRY(
           survivors.front()->task->write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
-  return ok_result();
+  return reap_dying_leader(group);
+}
+
+// Reaps a thread-group leader that died before its threads, once the last
+// of them is gone: it may still sit in its PTRACE_EVENT_EXIT stop.
+Result<void> ReplaySession::reap_dying_leader(Tid group) {
+  auto it = dying_leaders_.find(group.value);
+  if (it == dying_leaders_.end() || !tasks_of(group).empty()) return ok_result();
+  std::unique_ptr<RepTask> leader = std::move(it->second);
+  dying_leaders_.erase(it);
+  for (;;) {
+    auto w = leader->task->wait();
+    if (!w) return w.error();
+    if (w->status.is_exit()) return ok_result();
+    (void)leader->task->resume(ResumeRequest::Cont);
+  }
 }
 
 }  // namespace rwd

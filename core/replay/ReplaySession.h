@@ -55,6 +55,10 @@ struct RepTaskState {
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
   bool exec_pending = false;  // PTRACE_EVENT_EXEC seen
+  // In an execve from a thread that is not the leader: the recorded tid it
+  // takes over and the leader's live tid, which the kernel gives it.
+  Tid exec_takes_tid;
+  pid_t exec_leader_real_tid = 0;
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
@@ -198,6 +202,9 @@ class ReplaySession {
   Result<void> apply_file_write(RepTask& t, const trace::Event& e);
 
   const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
+  RepTask* take_over_leader_tid(Tid leader);
+  Result<void> reap_dying_leader(Tid group);
+  Result<void> start_killer(RepTask& victim);
   Error divergence(const trace::Event& e, const std::string& what) const;
   Result<void> check_regs(const trace::Event& e, const user_regs_struct& now) const;
 
@@ -205,6 +212,8 @@ class ReplaySession {
   ReplayOptions options_;
   std::unique_ptr<trace::TraceReader> reader_;
   std::map<pid_t, std::unique_ptr<RepTask>> tasks_;  // by recorded tid
+  // Leaders that died before their threads, reaped after the last of them.
+  std::map<pid_t, std::unique_ptr<RepTask>> dying_leaders_;  // by recorded tgid
   std::multimap<uint64_t, const trace::TaskEvent*> task_events_;
   std::multimap<uint64_t, const trace::MappingRecord*> mappings_;
   std::map<std::string, bool> interp_checked_;

@@ -4,6 +4,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace rwd {
@@ -42,6 +43,18 @@ Result<std::vector<KernelMapping>> read_proc_maps(pid_t tid) {
     out.push_back(std::move(m));
   }
   return out;
+}
+
+Result<int64_t> proc_status_field(pid_t tid, const std::string& key, int base) {
+  const std::string path = "/proc/" + std::to_string(tid) + "/status";
+  std::ifstream in(path);
+  if (!in) return Error::from_errno("open " + path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 &&
+        line[key.size()] == ':')
+      return static_cast<int64_t>(std::strtoull(line.c_str() + key.size() + 1, nullptr, base));
+  return Error{path + " has no " + key + " field"};
 }
 
 }  // namespace rwd

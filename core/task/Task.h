@@ -77,6 +77,12 @@ class Task {
   // The tid the recording saw (in record, the same as real_tid()).
   Tid rec_tid() const { return rec_tid_; }
   pid_t real_tid() const { return real_tid_; }
+  // execve from a thread that is not the leader gives it the leader's tid
+  // (ptrace(2), "execve(2) under ptrace").
+  void take_tids(Tid rec_tid, pid_t real_tid) {
+    rec_tid_ = rec_tid;
+    real_tid_ = real_tid;
+  }
   AddressSpace& as() { return *as_; }
   std::shared_ptr<AddressSpace> shared_as() const { return as_; }
   void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }

@@ -241,6 +241,7 @@ Result<TaskEvent> decode_task_event(kj::ArrayPtr<const capnp::word> words,
     t.interp_trace_file = to_string(r.getInterpTraceFile());
     t.interp_path = to_string(r.getInterpPath());
     t.exit_status = r.getExitStatus();
+    t.former_tid = Tid(r.getFormerTid());
     return t;
   });
 }

@@ -138,6 +138,7 @@ struct TaskEvent {
   std::string interp_trace_file;  // Exec: trace copy of the ELF interpreter, if any
   std::string interp_path;
   int32_t exit_status = 0;  // Exit: wait status
+  Tid former_tid;           // Exec: its tid before, if execve changed it (else 0)
   bool operator==(const TaskEvent&) const = default;
 };
 

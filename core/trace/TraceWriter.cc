@@ -147,6 +147,7 @@ void encode(schema::TaskEvent::Builder b, const TaskEvent& t) {
   b.setInterpTraceFile(as_data(t.interp_trace_file));
   b.setInterpPath(as_data(t.interp_path));
   b.setExitStatus(t.exit_status);
+  b.setFormerTid(t.former_tid.value);
 }
 
 template <class Schema, class Value>

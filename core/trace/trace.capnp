@@ -126,4 +126,6 @@ struct TaskEvent {
   interpTraceFile @8 :Data;   # exec: trace copy of the ELF interpreter; must exist if set
   interpPath @9 :Data;        # exec: the ELF interpreter's original path
   exitStatus @10 :Int32;      # exit: wait status
+  formerTid @11 :Int32;       # exec: the tid the task had before, if execve from a
+                              # thread that is not the leader gave it the leader's tid
 }
