@@ -196,6 +196,7 @@ std::string describe(const Event& e) {
       break;
     case EventKind::Preempt:
       s += "PREEMPT at " + hex(e.regs.rip);
+      for (const trace::LoopWord& w : e.loop_words) s += " [" + hex(w.addr) + "]=" + hex(w.value);
       break;
   }
   if (!e.writes.empty()) {

@@ -5,7 +5,11 @@
 // future whichever loop iteration it is.
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "core/base/Log.h"
+#include "core/cpu/Insn.h"
 #include "core/record/RecordSession.h"
 #include "core/task/StateHash.h"
 
@@ -13,8 +17,9 @@ namespace rwd {
 
 namespace {
 
-// Timeslices (kTimesliceMs each) a task that computes without spinning may
-// use while others wait, before it is preempted anyway.
+// Timeslices (kTimesliceMs each) a task that computes without spinning at a
+// pc replay cannot patch may use while others wait, before it is preempted
+// anyway.
 constexpr int kMaxSlices = 50;
 
 // The length of a rep-prefixed string instruction at `code`, or 0.
@@ -75,19 +80,111 @@ static Result<void> finish_string_instruction(Task& task) {
   return task.as().remove_breakpoint(next);
 }
 
+// Single-steps one instruction for the searches below. Returns false if the
+// task did not simply complete it (a fault, which it will meet again when
+// resumed, or something else than a step stop).
+static Result<bool> step_one(Task& task) {
+  for (;;) {
+    REWIND_TRY(task.resume(ResumeRequest::SingleStep));
+    auto w = task.wait();
+    if (!w) return w.error();
+    if (w->status.is_exit()) return Error{"the task died while stepping to a preemption point"};
+    if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop) return false;
+    const int sig = w->status.stop_sig();
+    if (sig == SIGTRAP) return true;
+    auto si = task.get_siginfo();
+    if (!si) return si.error();
+    if (is_synchronous_fault(sig, *si)) return false;
+    task.stashed_signals.push_back(*si);  // asynchronous: delivered later; step again
+  }
+}
+
+// Replay finds a preemption point fast when its instruction can be patched
+// with a jump to a register-comparing stub (core/cpu/Insn.h); otherwise it
+// stops at every execution of the pc. So step the task on a few
+// instructions to one that can be patched, unless it first reaches one that
+// stops it by itself (a syscall, rdtsc: then hits between events are few).
+// A synchronous fault met on the way is dropped: the faulting instruction
+// runs again when the task resumes, and faults again.
+static Result<void> move_to_patchable_insn(Task& task) {
+  constexpr int kMaxSteps = 64;  // ~25 us each
+  for (int steps = 0; steps < kMaxSteps; ++steps) {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    uint8_t code[16] = {};
+    size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
+    auto insn = decode_insn(code, got);
+    if (!insn || insn->cls != InsnClass::Other) return ok_result();
+    auto stepped = step_one(task);
+    if (!stepped) return stepped.error();
+    if (!*stepped) return ok_result();
+  }
+  return ok_result();
+}
+
+// When registers alone do not tell a loop's iterations apart (a counter in
+// memory: spins[me]++ in a spin-wait), replay's stub would trap at every
+// iteration. So run the loop once more, from the patchable pc back to it,
+// and note the memory it writes: with their values at the point, those
+// words identify the iteration. Empty if the task does not come back to the
+// pc within a few instructions (it is then somewhere else).
+static Result<std::vector<trace::LoopWord>> loop_words(Task& task, uint64_t pc) {
+  constexpr int kMaxSteps = 64;
+  constexpr size_t kMaxWords = 4;
+  std::vector<uint64_t> addrs;
+  for (int steps = 0; steps < kMaxSteps; ++steps) {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    if (steps > 0 && regs->rip == pc) break;
+    uint8_t code[16] = {};
+    size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
+    auto insn = decode_insn(code, got);
+    if (!insn || insn->cls == InsnClass::Stops) return std::vector<trace::LoopWord>{};
+    for (uint64_t a : memory_writes(code, got, *regs))
+      if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+    auto stepped = step_one(task);
+    if (!stepped) return stepped.error();
+    if (!*stepped) return std::vector<trace::LoopWord>{};
+    if (steps + 1 == kMaxSteps) return std::vector<trace::LoopWord>{};
+  }
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  if (regs->rip != pc) return std::vector<trace::LoopWord>{};
+  std::vector<trace::LoopWord> words;
+  for (uint64_t a : addrs) {
+    trace::LoopWord w{a, 0};
+    if (task.as().read_partial(RemotePtr(a), &w.value, 8) == 8) words.push_back(w);
+    if (words.size() == kMaxWords) break;
+  }
+  return words;
+}
+
 Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   Task& task = *t.task;
   t.preempt_requested = false;
-  // Preempting costs replay a search by state, and one deep in a loop costs
-  // a ptrace stop per iteration. So a task that merely computes keeps going
-  // for kMaxSlices; one whose state did not change since the last sample is
-  // spinning on another task's progress and is preempted now. A signal the
-  // task is owed waits for its next syscall (a cheap point) for as long. A
-  // sample that preempts nothing is invisible: no event is recorded and the
-  // SIGSTOP is suppressed.
-  {
-    auto regs = task.get_regs();
-    if (!regs) return regs.error();
+  ++t.slices_used;
+  // A preemption costs a hash of the process's memory here and again in
+  // replay, so a task that computes while others wait keeps the CPU for at
+  // least 20 times that (and at least one timeslice): the hashing stays
+  // within ~5% of the time. A sample that preempts nothing is invisible: no
+  // event is recorded and the SIGSTOP is suppressed.
+  const double ran_ms = t.slices_used * kTimesliceMs;
+  if (ran_ms < 20 * hash_ms_) {
+    REWIND_LOG(Sched, "tid %d computes (slice %d): let it run", task.real_tid(), t.slices_used);
+    return Next::Continue;
+  }
+  REWIND_TRY(finish_string_instruction(task));
+  REWIND_TRY(move_to_patchable_insn(task));
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  uint8_t code[16] = {};
+  size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
+  auto insn = decode_insn(code, got);
+  if (insn && insn->cls == InsnClass::Other) {
+    // Replay can find this point only with a ptrace stop per execution of
+    // its pc. Worth it right away if the task spins (its state did not
+    // change since the last sample: the first execution matches); a task
+    // that computes is given kMaxSlices to reach a better point.
     auto hash = hash_task_state(task);
     if (!hash) return hash.error();
     const bool spinning =
@@ -95,27 +192,40 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
     t.sample_regs = *regs;
     t.sample_hash = *hash;
     t.have_sample = true;
-    ++t.slices_used;
     if (!spinning && t.slices_used < kMaxSlices) {
-      REWIND_LOG(Sched, "tid %d computes (slice %d): let it run", task.real_tid(), t.slices_used);
+      REWIND_LOG(Sched, "tid %d computes at an unpatchable pc (slice %d): let it run",
+                 task.real_tid(), t.slices_used);
       return Next::Continue;
     }
   }
+  std::vector<trace::LoopWord> words;
+  if (insn && insn->cls == InsnClass::Patchable) {
+    auto w = loop_words(task, regs->rip);
+    if (!w) return w.error();
+    words = std::move(*w);
+    // Not back at the pc (or no memory written): settle wherever it is.
+    if (words.empty()) REWIND_TRY(move_to_patchable_insn(task));
+    regs = task.get_regs();  // an iteration later
+    if (!regs) return regs.error();
+  }
   t.have_sample = false;
   t.slices_used = 0;
-  REWIND_TRY(finish_string_instruction(task));
   for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
   task.stashed_signals.clear();
-  auto regs = task.get_regs();
-  if (!regs) return regs.error();
+  const auto hash_start = std::chrono::steady_clock::now();
   auto hash = hash_task_state(task);
   if (!hash) return hash.error();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hash_start)
+          .count();
+  hash_ms_ = hash_ms_ == 0 ? ms : 0.75 * hash_ms_ + 0.25 * ms;
   trace::Event e;
   e.num = next_event();
   e.tid = task.rec_tid();
   e.kind = trace::EventKind::Preempt;
   e.regs = *regs;
   e.state_hash.assign(hash->begin(), hash->end());
+  e.loop_words = std::move(words);
   REWIND_TRY(write_event(e));
   t.at_exit_point = false;
   REWIND_LOG(Record, "tid %d preempted at 0x%llx", task.real_tid(), regs->rip);

@@ -20,10 +20,6 @@ static constexpr int kTimesliceEvents = 64;
 // How long a syscall judged not to block may run before the scheduler looks
 // whether it sleeps after all.
 static constexpr int kFastSyscallCheckMs = 10;
-// How often a task computing in user space while others are runnable is
-// sampled (RecordPreempt.cc): a spinning task is preempted at its second
-// sample, a computing one after kMaxSlices of them.
-static constexpr int kTimesliceMs = 2;
 
 // /proc/TID/stat's state field: 'S' is an interruptible sleep, which is
 // what a syscall waiting for another task (a pipe, a futex) shows.
@@ -398,8 +394,11 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     t.redelivering_sig = 0;
     e.flags |= trace::kFlagAsyncSignal;
     deliver_now = true;
-  } else if (t.at_exit_point && regs->rip == t.exit_rip) {
+  } else if (t.at_exit_point && same_user_registers(*regs, t.exit_regs)) {
     // Delivered on the way out of a syscall: a point replay can reproduce.
+    // The pc alone would not do: after rt_sigreturn the task resumes in
+    // the middle of a loop, and a signal may arrive when the loop is back
+    // at that pc, iterations later; the registers then differ.
     e.flags |= trace::kFlagAsyncSignal;
     deliver_now = true;
   }

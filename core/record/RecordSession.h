@@ -78,9 +78,11 @@ struct RecTask {
   user_regs_struct restart_regs{};
 
   // For delivering asynchronous signals at deterministic points: true while
-  // the task is at (or has not run user code since) a syscall-exit stop.
+  // the task may still be at the syscall-exit stop whose registers are
+  // exit_regs (the scheduler resumed it; a signal's delivery stop with
+  // exactly these registers came before any user instruction).
   bool at_exit_point = false;
-  uint64_t exit_rip = 0;
+  user_regs_struct exit_regs{};
   std::deque<siginfo_t> deferred_signals;  // async signals held for the next exit point
   int redelivering_sig = 0;                // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
@@ -96,6 +98,11 @@ class RecordSession {
   Result<int> run();
 
  private:
+  // How often a task computing in user space while others are runnable (or
+  // while it owes a signal) is sampled, and its minimum timeslice then
+  // (RecordPreempt.cc).
+  static constexpr int kTimesliceMs = 2;
+
   enum class Next {
     Continue,     // resume the task; it stays the current task
     EnterKernel,  // resume it into a syscall that may block; schedule another
@@ -144,6 +151,8 @@ class RecordSession {
   std::optional<int> root_status_;
   uint64_t last_event_ = 0;
   int slice_events_ = 0;
+  // How long hashing a task's state took at recent preemptions (ms).
+  double hash_ms_ = 0;
   std::set<int64_t> warned_syscalls_;
   std::set<uint64_t> warned_ioctls_;
   // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a

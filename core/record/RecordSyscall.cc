@@ -297,7 +297,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   }
   t.in_syscall = false;
   t.at_exit_point = true;
-  t.exit_rip = regs->rip;
+  t.exit_regs = *regs;
   // Deliver a held-back signal now, on the way out of this syscall: the
   // kernel reports it before the task runs another instruction.
   auto sent = redeliver_deferred_signal(t);
@@ -476,7 +476,7 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   t.in_syscall = false;
   t.exec_pending = false;
   t.at_exit_point = true;
-  t.exit_rip = regs->rip;
+  t.exit_regs = *regs;
   return ok_result();
 }
 

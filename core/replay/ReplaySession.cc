@@ -11,6 +11,7 @@
 
 #include "core/base/Log.h"
 #include "core/cpu/Cpuid.h"
+#include "core/replay/PreemptStub.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/Spawn.h"
@@ -335,14 +336,16 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
           continue;
         }
         if (sig == SIGTRAP && want == Want::Preempt) {
-          // Our breakpoint at the preemption point's pc (on_preempt).
+          // Our int3 (on_preempt): a breakpoint at the preemption point's pc,
+          // or the one in its PreemptStub; either way the task is put at
+          // the program's pc.
           auto si = task.get_siginfo();
           auto regs = task.get_regs();
-          if (si && regs && si->si_code == SI_KERNEL && regs->rip - 1 == e.regs.rip) {
+          if (si && regs && si->si_code == SI_KERNEL && regs->rip == preempt_trap_pc_) {
             user_regs_struct r = *regs;
-            r.rip -= 1;
+            r.rip = e.regs.rip;
             REWIND_TRY(task.set_regs(r));
-            t.stopped_at_bp = r.rip;
+            if (preempt_trap_pc_ == e.regs.rip + 1) t.stopped_at_bp = r.rip;
             return st;
           }
         }
@@ -612,17 +615,41 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
   auto at_point = [&]() -> Result<bool> {
     auto regs = task.get_regs();
     if (!regs) return regs.error();
-    if (!same_user_registers(*regs, e.regs)) return false;
+    if (!same_user_registers(*regs, e.regs)) {
+      REWIND_LOG(Replay, "preemption point 0x%llx: registers differ",
+                 static_cast<unsigned long long>(e.regs.rip));
+      return false;
+    }
     auto hash = hash_task_state(task);
     if (!hash) return hash.error();
-    return std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());
+    const bool same =
+        std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());
+    if (!same)
+      REWIND_LOG(Replay, "preemption point 0x%llx: registers match, memory differs",
+                 static_cast<unsigned long long>(e.regs.rip));
+    return same;
   };
-  if (!t->running && !t->initial_stop_pending) {
+  const bool stopped = !t->running && !t->initial_stop_pending;
+  if (stopped) {
     auto already = at_point();
     if (!already) return already.error();
     if (*already) return ok_result();
   }
-  REWIND_TRY(task.as().add_breakpoint(e.regs.rip));
+  // A stub that traps only when the registers match, where possible; a
+  // breakpoint at the pc otherwise. A debugger stepping through the loop
+  // must see the program's own instructions, so no stub then.
+  std::unique_ptr<PreemptStub> stub;
+  if (stopped && !t->inject_sig && !stepping_) {
+    auto s = PreemptStub::install(task, e.regs, e.loop_words);
+    if (!s) return s.error();
+    stub = std::move(*s);
+  }
+  if (stub) {
+    preempt_trap_pc_ = stub->trap_pc();
+  } else {
+    preempt_trap_pc_ = e.regs.rip + 1;
+    REWIND_TRY(task.as().add_breakpoint(e.regs.rip));
+  }
   Result<void> result = ok_result();
   for (;;) {
     auto st = advance(*t, Want::Preempt, e);
@@ -636,8 +663,24 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
       break;
     }
     if (*here) break;
+    if (stub) {
+      // Registers matched but not the rest: go on through the stub.
+      auto regs = task.get_regs();
+      if (!regs) return regs.error();
+      user_regs_struct r = *regs;
+      r.rip = stub->resume_pc();
+      REWIND_TRY(task.set_regs(r));
+    }
   }
-  (void)task.as().remove_breakpoint(e.regs.rip);
+  preempt_trap_pc_ = 0;
+  if (stub) {
+    // Also on a debugger stop (a watchpoint hit by the displaced
+    // instruction): the task is then stopped, and put at the program pc.
+    auto removed = t->running ? Result<void>(ok_result()) : stub->remove(task);
+    if (!removed && result) result = removed.error();
+  } else {
+    (void)task.as().remove_breakpoint(e.regs.rip);
+  }
   t->last_result = 0;
   return result;
 }

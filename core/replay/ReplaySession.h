@@ -230,7 +230,8 @@ class ReplaySession {
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
-  std::optional<DebugStop> debug_stop_;             // set when advance() stops for the debugger
+  uint64_t preempt_trap_pc_ = 0;         // on_preempt: the pc after the int3 that finds the point
+  std::optional<DebugStop> debug_stop_;  // set when advance() stops for the debugger
   std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid
   std::map<pid_t, std::set<uint64_t>> wanted_bps_;  // by recorded tgid
   std::map<pid_t, LastEvent> last_event_;           // by recorded tid

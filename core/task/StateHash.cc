@@ -6,6 +6,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/base/Fd.h"
@@ -37,6 +38,14 @@ Result<std::array<uint8_t, 32>> hash_task_state(Task& task) {
   // out is zero without being read (pagemap bits 63 and 62).
   ScopedFd pagemap(::open(("/proc/" + std::to_string(task.real_tid()) + "/pagemap").c_str(),
                           O_RDONLY | O_CLOEXEC));
+  // The task's stack below its red zone is dead: whatever lies there (old
+  // frames, signal frames with the kernel's trap number and fault address)
+  // cannot affect its future unless it reads uninitialised memory. Leave it
+  // out, so a point matches even when recording single-stepped the task
+  // (which changes what the kernel writes into later signal frames).
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  const uint64_t live_from = regs->rsp - 128;
   std::vector<uint64_t> entries;
   uint8_t page[kPage];
   for (const KernelMapping& m : *maps) {
@@ -54,7 +63,11 @@ Result<std::array<uint8_t, 32>> hash_task_state(Task& task) {
     for (uint64_t i = 0; i < pages; ++i) {
       if (have_entries && !(entries[i] >> 62)) continue;  // never touched: zero
       const uint64_t addr = m.start + i * kPage;
+      if (addr == task.as().preempt_stub_page) continue;
+      if (addr + kPage <= live_from && m.start <= regs->rsp && regs->rsp < m.end) continue;
       size_t got = task.as().read_partial(RemotePtr(addr), page, kPage);
+      if (addr < live_from && live_from < addr + got && m.start <= regs->rsp && regs->rsp < m.end)
+        std::fill(page, page + (live_from - addr), 0);
       if (got == 0 || all_zero(page, got)) continue;
       blake2b_update(&st, reinterpret_cast<const uint8_t*>(&addr), sizeof addr);
       blake2b_update(&st, page, got);

@@ -13,8 +13,9 @@
 namespace rwd {
 
 // BLAKE2b-256 over every writable mapping (not rewind's own stub and
-// scratch pages, whose contents differ between replays) and the FXSAVE
-// image of the task's FP/SSE state.
+// scratch pages, whose contents differ between replays, nor the dead part of
+// the task's stack below its red zone) and the FXSAVE image of the task's
+// FP/SSE state.
 Result<std::array<uint8_t, 32>> hash_task_state(Task& task);
 
 }  // namespace rwd

@@ -34,6 +34,9 @@ class AddressSpace {
 
   // The rewind stub page (see RemoteSyscall.h) once it is mapped.
   bool has_stub_page = false;
+  // A page replay maps while it looks for a preemption point
+  // (core/replay/PreemptStub.h): not program state. 0 if none.
+  uint64_t preempt_stub_page = 0;
 
   // Software breakpoints (int3) a debugger set in this address space. Each
   // address may be wanted several times (a user breakpoint and an internal

@@ -162,6 +162,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     if (r.hasStateHash()) e.state_hash.assign(r.getStateHash().begin(), r.getStateHash().end());
     if (e.kind == EventKind::Preempt && e.state_hash.size() != 32)
       return Error{what + ": a preempt event must carry a 32-byte state hash"};
+    for (auto w : r.getLoopWords()) e.loop_words.push_back(LoopWord{w.getAddr(), w.getValue()});
     if (e.flags & (kFlagFileWrite | kFlagFileTruncate)) {
       if (!r.hasFileWrite())
         return Error{what + ": an event flagged as a file write has no fileWrite"};

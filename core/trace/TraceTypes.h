@@ -16,7 +16,9 @@
 namespace rwd::trace {
 
 // Bumped whenever a reader of the old format could misread the new one.
-constexpr uint32_t kFormatVersion = 1;
+// 2: preemption state hashes leave out the dead stack below the red zone;
+//    exec task events may carry formerTid; preempt events loopWords.
+constexpr uint32_t kFormatVersion = 2;
 
 struct CpuidLeaf {
   uint32_t leaf = 0, subleaf = 0;
@@ -60,6 +62,12 @@ struct MemWrite {
   bool operator==(const MemWrite&) const = default;
 };
 
+struct LoopWord {
+  uint64_t addr = 0;
+  uint64_t value = 0;
+  bool operator==(const LoopWord&) const = default;
+};
+
 struct Event {
   EventNum num;
   Tid tid;
@@ -82,6 +90,10 @@ struct Event {
   // input, still in the tracee's memory at replay.
   uint64_t file_write_dev = 0, file_write_inode = 0, file_write_offset = 0;
   std::vector<uint8_t> state_hash;  // Preempt: see hash_task_state()
+  // Preempt: 8-byte words the loop at the point wrote in the iteration
+  // before it, with their values there. They tell iterations apart when
+  // the registers do not (a counter kept in memory).
+  std::vector<LoopWord> loop_words;
 };
 
 enum EventFlag : uint32_t {

@@ -58,6 +58,13 @@ struct MemWrite {
   length @1 :UInt64;  # number of bytes in the `data` stream
 }
 
+# A memory word at a preemption point: replay's stub compares it, with the
+# registers, before it stops the task (core/replay/PreemptStub.h).
+struct LoopWord {
+  addr @0 :UInt64;
+  value @1 :UInt64;
+}
+
 struct Event {
   num @0 :UInt64;                 # global event number, from 1, strictly increasing
   tid @1 :Int32;                  # recorded tid of the task that stopped
@@ -75,6 +82,7 @@ struct Event {
   writes @13 :List(MemWrite);     # memory written at this event, bytes in `data`
   fileWrite @14 :FileWrite;       # syscallExit with hasFileWrite: a write to a mapped file
   stateHash @15 :Data;            # preempt: BLAKE2b-256 of the task's writable memory and FP state
+  loopWords @16 :List(LoopWord);  # preempt: words the loop wrote in its last iteration
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay

@@ -100,6 +100,10 @@ Event sample_event(uint64_t num, EventKind kind) {
   e.cpuid_out = {1, 2, 3, static_cast<uint32_t>(num)};
   e.exit_status = kind == EventKind::Exit ? 0x100 : 0;
   e.flags = kFlagExecutedInReplay;
+  if (kind == EventKind::Preempt) {
+    e.state_hash = pattern(32, 5);
+    e.loop_words = {{0x4090 + num, num * 3}, {0x7ffff000, ~0ull}};
+  }
   if (kind == EventKind::SyscallExit && num % 2 == 1) {
     e.flags |= kFlagFileWrite;
     e.file_write_dev = 0x803;
@@ -126,6 +130,8 @@ void check_same_event(const Event& a, const Event& b) {
   BOOST_CHECK_EQUAL(a.file_write_dev, b.file_write_dev);
   BOOST_CHECK_EQUAL(a.file_write_inode, b.file_write_inode);
   BOOST_CHECK_EQUAL(a.file_write_offset, b.file_write_offset);
+  BOOST_CHECK(a.state_hash == b.state_hash);
+  BOOST_CHECK(a.loop_words == b.loop_words);
   BOOST_REQUIRE_EQUAL(a.writes.size(), b.writes.size());
   for (size_t i = 0; i < a.writes.size(); ++i) BOOST_CHECK(a.writes[i] == b.writes[i]);
 }
@@ -268,7 +274,7 @@ BOOST_AUTO_TEST_CASE(trace_roundtrip) {
   const fs::path dir = t.path / "trace";
   std::vector<Event> events;
   for (uint64_t i = 1; i <= 40; ++i) {
-    Event e = sample_event(i, static_cast<EventKind>(i % 6));
+    Event e = sample_event(i, static_cast<EventKind>(i % 7));
     if (i % 6 == 1) e.writes.push_back({0x7ffd0000 + i, pattern(i * 13, i)});
     if (i == 7) {
       // Larger than a block, and several per event: bytes must stay in order.
@@ -320,7 +326,8 @@ BOOST_AUTO_TEST_CASE(trace_roundtrip) {
     for (const auto& e : events) BOOST_REQUIRE(w.write_event(e).ok());
   });
 
-  BOOST_CHECK_EQUAL(read_file(dir / "version"), "rewind-trace 1\n");
+  BOOST_CHECK_EQUAL(read_file(dir / "version"),
+                    "rewind-trace " + std::to_string(kFormatVersion) + "\n");
   BOOST_CHECK(!fs::exists(dir / "incomplete"));
   BOOST_CHECK((fs::status(dir).permissions() & fs::perms::all) == fs::perms::owner_all);
   auto r = TraceReader::open(dir);
@@ -346,9 +353,12 @@ BOOST_AUTO_TEST_CASE(trace_roundtrip) {
 
 BOOST_AUTO_TEST_CASE(trace_version_and_incomplete) {
   TempDir t;
+  const std::string newer = std::to_string(kFormatVersion + 1);
   write_trace(t.path / "v2", [](TraceWriter&) {});
-  write_file(t.path / "v2" / "version", "rewind-trace 2\n");
-  check_error(TraceReader::open(t.path / "v2"), {"trace format version 2, this rewind reads 1"});
+  write_file(t.path / "v2" / "version", "rewind-trace " + newer + "\n");
+  check_error(
+      TraceReader::open(t.path / "v2"),
+      {"trace format version " + newer + ", this rewind reads " + std::to_string(kFormatVersion)});
 
   check_error(TraceReader::open(t.path / "nope"), {(t.path / "nope").string()});
 

@@ -1,4 +1,4 @@
-/* Checks two threads passing a token 1000 round trips by spinning on an
+/* Checks two threads passing a token 300 round trips by spinning on an
  * atomic, with no syscalls in the spin loops: each waits until the token is
  * its own, folds the round into a shared checksum, and hands the token over.
  * A one-thread-at-a-time recorder must preempt the spinner (it never reaches
@@ -6,7 +6,7 @@
 #include "../programs/common.h"
 #include <pthread.h>
 
-#define ROUNDS 1000
+#define ROUNDS 300
 
 static int token; /* 0: main's turn, 1: the other thread's */
 static unsigned long long checksum;

@@ -1,0 +1,53 @@
+// The few facts about x86-64 instructions that preemption needs, decoded by
+// Zydis (a maintained decoder; hand-written length tables get prefixes,
+// VEX/EVEX and rip-relative forms wrong).
+//
+// A preemption point X is an arbitrary instruction. Replay finds it by
+// running to X until the state matches (no-pmu.md). When X is "patchable"
+// replay replaces it with a 5-byte jmp to a stub that compares registers in
+// the tracee and traps only on a match, so a hot loop costs nanoseconds per
+// iteration instead of a ptrace stop. Patchable means the jmp fits inside
+// the one instruction (so no jump can land in its middle) and the
+// instruction still works when executed at another address.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace rwd {
+
+enum class InsnClass {
+  Patchable,  // at least 5 bytes, no relative branch: replay can patch it
+  Stops,      // stops the task by itself (syscall, int, rdtsc, ud2, ...) or
+              // must not be single-stepped (pushf would store the trap flag)
+  Other,
+};
+
+struct DecodedInsn {
+  InsnClass cls = InsnClass::Other;
+  size_t length = 0;
+  // A rip-relative memory operand: its 32-bit displacement's offset within
+  // the instruction (0 if none).
+  size_t rip_disp_offset = 0;
+};
+
+// Decodes the instruction at the start of `code` (n bytes available).
+// nullopt if the bytes are not a valid instruction.
+std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n);
+
+// The bytes of a Patchable instruction moved from address `from` to `to`,
+// with a rip-relative displacement adjusted; nullopt if it no longer fits
+// in 32 bits.
+std::optional<std::vector<uint8_t>> relocate_insn(const uint8_t* code, const DecodedInsn& insn,
+                                                  uint64_t from, uint64_t to);
+
+// The addresses of the memory the instruction at regs.rip (whose bytes are
+// `code`) writes, computed from the registers. Stack pushes and string
+// instructions included; empty if it writes no memory or does not decode.
+std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs);
+
+}  // namespace rwd

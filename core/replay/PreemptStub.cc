@@ -1,0 +1,254 @@
+#include "core/replay/PreemptStub.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/cpu/Insn.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+namespace {
+
+// Page layout: code from offset 0, the expected values and saved registers
+// from kData.
+constexpr uint64_t kData = 0x800;
+constexpr uint64_t kExpected = kData;             // 16 registers, by encoding number
+constexpr uint64_t kExpectedFlags = kData + 128;  // 16 bits, see below
+constexpr uint64_t kSavedRax = kData + 136;
+constexpr uint64_t kSavedFlags = kData + 144;
+constexpr uint64_t kWords = kData + 152;  // expected loop words
+constexpr size_t kMaxWords = 32;
+// Within reach of a jmp rel32 and the displaced instruction's rip-relative
+// operand, with room to spare.
+constexpr uint64_t kMaxDistance = uint64_t(1) << 30;
+
+// x86-64 register encoding numbers: rax rcx rdx rbx rsp rbp rsi rdi r8..r15.
+uint64_t reg_by_number(const user_regs_struct& r, int n) {
+  const uint64_t v[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                          r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+  return v[n];
+}
+
+// Appends machine code for a stub at a known address.
+class Emitter {
+ public:
+  explicit Emitter(uint64_t base) : base_(base) {}
+  uint64_t here() const { return base_ + code_.size(); }
+  void bytes(std::initializer_list<uint8_t> b) { code_.insert(code_.end(), b); }
+  void bytes(const std::vector<uint8_t>& b) { code_.insert(code_.end(), b.begin(), b.end()); }
+  // A rel32 field ending the instruction: relative to the end of the field.
+  void rel32(uint64_t target) {
+    int32_t d = static_cast<int32_t>(static_cast<int64_t>(target - (here() + 4)));
+    append32(d);
+  }
+  // A rel32 field whose target comes later; fill with bind().
+  size_t forward32() {
+    size_t at = code_.size();
+    append32(0);
+    return at;
+  }
+  void bind(size_t field) {
+    int32_t d = static_cast<int32_t>(code_.size() - (field + 4));
+    std::memcpy(&code_[field], &d, 4);
+  }
+  const std::vector<uint8_t>& code() const { return code_; }
+
+ private:
+  void append32(int32_t v) {
+    uint8_t b[4];
+    std::memcpy(b, &v, 4);
+    code_.insert(code_.end(), b, b + 4);
+  }
+  uint64_t base_;
+  std::vector<uint8_t> code_;
+};
+
+// A free page within kMaxDistance of pc, nearest first.
+std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc) {
+  std::vector<uint64_t> out;
+  auto maps = read_proc_maps(tid);
+  if (!maps) return out;
+  constexpr uint64_t kPage = 4096, kLow = 0x10000;
+  uint64_t prev_end = kLow;
+  auto consider = [&](uint64_t lo, uint64_t hi) {  // the gap [lo, hi)
+    // Keep a page clear on either side: no merging with neighbours, and
+    // no trouble with a stack's guard gap below it.
+    lo += kPage;
+    if (hi < lo + 2 * kPage) return;
+    hi -= kPage;
+    uint64_t a = std::clamp(pc & ~(kPage - 1), lo, hi - kPage);
+    uint64_t dist = a > pc ? a - pc : pc - a;
+    if (dist < kMaxDistance) out.push_back(a);
+  };
+  for (const KernelMapping& m : *maps) {
+    if (m.start > prev_end) consider(prev_end, m.start);
+    prev_end = std::max(prev_end, m.end);
+  }
+  std::sort(out.begin(), out.end(), [pc](uint64_t a, uint64_t b) {
+    return (a > pc ? a - pc : pc - a) < (b > pc ? b - pc : pc - b);
+  });
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
+    Task& task, const user_regs_struct& want, const std::vector<trace::LoopWord>& words) {
+  if (words.size() > kMaxWords) return std::unique_ptr<PreemptStub>();
+  const uint64_t pc = want.rip;
+  uint8_t code[16] = {};
+  size_t got = task.as().read_partial(RemotePtr(pc), code, sizeof code);
+  auto insn = decode_insn(code, got);
+  if (!insn || insn->cls != InsnClass::Patchable || !task.as().has_stub_page)
+    return std::unique_ptr<PreemptStub>();
+  for (uint64_t a = pc; a < pc + insn->length; ++a)
+    if (task.as().has_breakpoint(a)) return std::unique_ptr<PreemptStub>();
+
+  uint64_t page = 0;
+  {
+    AutoRemoteSyscalls remote(task);
+    for (uint64_t candidate : candidate_pages(task.real_tid(), pc)) {
+      auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                              static_cast<uint64_t>(-1), 0);
+      if (!r) return r.error();
+      if (static_cast<uint64_t>(*r) == candidate) {
+        page = candidate;
+        break;
+      }
+      if (*r >= 0) (void)remote.syscall(SYS_munmap, static_cast<uint64_t>(*r), kPage);
+    }
+  }
+  if (!page) return std::unique_ptr<PreemptStub>();
+
+  std::unique_ptr<PreemptStub> stub(new PreemptStub());
+  stub->as_ = task.shared_as();
+  stub->pc_ = pc;
+  stub->insn_length_ = insn->length;
+  stub->page_ = page;
+  stub->original_.assign(code, code + 5);
+
+  // No stack: lahf/seto save the arithmetic flags in ax (pushf/popf cost
+  // tens of cycles, and the program's red zone must stay untouched).
+  Emitter e(page);
+  e.bytes({0x48, 0x89, 0x05});  // mov [rip+saved_rax], rax
+  e.rel32(page + kSavedRax);
+  e.bytes({0x9f, 0x0f, 0x90, 0xc0});  // lahf; seto al
+  e.bytes({0x66, 0x89, 0x05});        // mov [rip+saved_flags], ax
+  e.rel32(page + kSavedFlags);
+  std::vector<size_t> to_miss;
+  auto jne_miss = [&] {
+    e.bytes({0x0f, 0x85});
+    to_miss.push_back(e.forward32());
+  };
+  e.bytes({0x66, 0x3b, 0x05});  // cmp ax, [rip+expected_flags] (as lahf/seto)
+  e.rel32(page + kExpectedFlags);
+  jne_miss();
+  // Then the loop words: they were chosen because they change.
+  for (size_t i = 0; i < words.size(); ++i) {
+    e.bytes({0x48, 0xa1});  // movabs rax, [addr]
+    uint8_t addr[8];
+    std::memcpy(addr, &words[i].addr, 8);
+    e.bytes(std::vector<uint8_t>(addr, addr + 8));
+    e.bytes({0x48, 0x3b, 0x05});  // cmp rax, [rip+expected_word[i]]
+    e.rel32(page + kWords + 8 * i);
+    jne_miss();
+  }
+  e.bytes({0x48, 0x8b, 0x05});  // mov rax, [rip+saved_rax]
+  e.rel32(page + kSavedRax);
+  for (int n = 0; n < 16; ++n) {
+    // cmp reg, [rip+expected[n]]
+    e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
+             static_cast<uint8_t>(0x05 | ((n & 7) << 3))});
+    e.rel32(page + kExpected + 8 * n);
+    jne_miss();
+  }
+  // Puts back ax's flags (add al, 0x7f sets OF exactly when al was 1; sahf
+  // then sets the rest) and rax.
+  auto restore = [&] {
+    e.bytes({0x66, 0x8b, 0x05});  // mov ax, [rip+saved_flags]
+    e.rel32(page + kSavedFlags);
+    e.bytes({0x04, 0x7f, 0x9e});  // add al, 0x7f; sahf
+    e.bytes({0x48, 0x8b, 0x05});  // mov rax, [rip+saved_rax]
+    e.rel32(page + kSavedRax);
+  };
+  restore();        // a match: trap with the program's registers
+  e.bytes({0xcc});  // int3
+  stub->trap_pc_ = e.here();
+  e.bytes({0xe9});  // jmp resume (the tracer sets the pc itself)
+  size_t to_resume = e.forward32();
+  for (size_t f : to_miss) e.bind(f);
+  restore();
+  e.bind(to_resume);
+  stub->resume_pc_ = e.here();
+  auto moved = relocate_insn(code, *insn, pc, e.here());
+  if (!moved) {
+    (void)stub->remove(task);
+    return std::unique_ptr<PreemptStub>();
+  }
+  e.bytes(*moved);
+  stub->jump_back_ = e.here();
+  e.bytes({0xe9});  // jmp pc + length
+  e.rel32(pc + insn->length);
+
+  std::vector<uint8_t> data(kPage - kData, 0);
+  for (int n = 0; n < 16; ++n) {
+    uint64_t v = reg_by_number(want, n);
+    std::memcpy(&data[8 * n], &v, 8);
+  }
+  // ax as lahf and seto leave it: SF ZF AF PF CF (and bit 1) in ah, OF in al.
+  const uint16_t flags =
+      static_cast<uint16_t>((((want.eflags & 0xd5) | 0x02) << 8) | ((want.eflags >> 11) & 1));
+  std::memcpy(&data[kExpectedFlags - kData], &flags, 2);
+  for (size_t i = 0; i < words.size(); ++i)
+    std::memcpy(&data[kWords - kData + 8 * i], &words[i].value, 8);
+  Result<void> written = task.as().write(RemotePtr(page), e.code().data(), e.code().size());
+  if (written) written = task.as().write(RemotePtr(page + kData), data.data(), data.size());
+  uint8_t jmp[5] = {0xe9};
+  int32_t rel = static_cast<int32_t>(static_cast<int64_t>(page - (pc + 5)));
+  std::memcpy(jmp + 1, &rel, 4);
+  if (written) written = task.as().write(RemotePtr(pc), jmp, sizeof jmp);
+  if (!written) {
+    (void)stub->remove(task);
+    return written.error();
+  }
+  task.as().preempt_stub_page = page;
+  REWIND_LOG(Replay, "preemption point 0x%llx patched, stub at 0x%llx",
+             static_cast<unsigned long long>(pc), static_cast<unsigned long long>(page));
+  return stub;
+}
+
+std::optional<uint64_t> PreemptStub::program_pc(uint64_t rip) const {
+  if (rip == trap_pc_ || rip == resume_pc_) return pc_;
+  if (rip == jump_back_) return pc_ + insn_length_;
+  return std::nullopt;
+}
+
+Result<void> PreemptStub::remove(Task& task) {
+  if (removed_) return ok_result();
+  removed_ = true;
+  auto regs = task.get_regs();
+  if (regs && contains(regs->rip)) {
+    auto p = program_pc(regs->rip);
+    if (!p) return Error{"a task stopped in the middle of a preemption stub"};
+    user_regs_struct r = *regs;
+    r.rip = *p;
+    REWIND_TRY(task.set_regs(r));
+  }
+  REWIND_TRY(task.as().write(RemotePtr(pc_), original_.data(), original_.size()));
+  AutoRemoteSyscalls remote(task);
+  auto r = remote.syscall(SYS_munmap, page_, kPage);
+  if (!r) return r.error();
+  task.as().preempt_stub_page = 0;
+  return ok_result();
+}
+
+PreemptStub::~PreemptStub() = default;
+
+}  // namespace rwd
