@@ -26,8 +26,24 @@ static bool at_syscall_insn(Task& task, uint64_t pc) {
   return task.as().read_partial(RemotePtr(pc), insn, 2) == 2 && insn[0] == 0x0f && insn[1] == 0x05;
 }
 
+// What the kernel does on the way out of a syscall that returned -ERESTART*
+// when no signal handler runs (arch_do_signal_or_restart): back up to the
+// syscall instruction and run it again. It does so only when a signal is
+// pending, which in replay it is not (the recording's was held back), and
+// replay skipped the syscall anyway.
+static Result<void> restart_syscall_as_kernel_would(Task& task) {
+  auto regs = task.get_regs();
+  if (!regs) return regs.error();
+  user_regs_struct r = *regs;
+  const int64_t ret = static_cast<int64_t>(r.rax);
+  r.rax = ret == -516 /* ERESTART_RESTARTBLOCK */ ? SYS_restart_syscall : r.orig_rax;
+  r.rip -= 2;
+  return task.set_regs(r);
+}
+
 Result<void> ReplaySession::resume_task(RepTask& t) {
   Task& task = *t.task;
+  if (std::exchange(t.restart_pending, false)) REWIND_TRY(restart_syscall_as_kernel_would(task));
   const int sig = std::exchange(t.inject_sig, 0);
   const bool user_step = stepping_ && *stepping_ == task.rec_tid();
   ResumeRequest req = ResumeRequest::Syscall;

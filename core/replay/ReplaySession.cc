@@ -576,6 +576,7 @@ Result<void> ReplaySession::on_exit(const Event& e) {
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t->in_syscall = false;
   t->last_result = rec_ret;
+  t->restart_pending = rec_ret >= -516 && rec_ret <= -512 && rec_ret != -515;
   return ok_result();
 }
 
@@ -587,6 +588,7 @@ Result<void> ReplaySession::on_signal(const Event& e) {
     // Recorded at the exit of the task's last syscall, where the task still
     // sits (tasks are resumed lazily): raise it there again.
     if (t->running) return divergence(e, "asynchronous signal expected at a syscall exit");
+    t->restart_pending = false;  // the live kernel restarts it, or not, as it delivers
     REWIND_TRY(task.send_signal(e.signo));
     REWIND_TRY(restore_temporary_sigmask(*t, e.signo));
   }

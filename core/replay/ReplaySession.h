@@ -63,6 +63,9 @@ struct RepTaskState {
   user_regs_struct entry_regs{};
   EventNum entry_event;
   int64_t last_result = 0;  // recorded result of the last syscall
+  // The last syscall ended with -ERESTART*: unless a signal is delivered
+  // now, the kernel restarts it on the way out (see resume_task).
+  bool restart_pending = false;
 };
 
 struct RepTask : RepTaskState {
