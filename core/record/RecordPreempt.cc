@@ -122,15 +122,32 @@ static Result<void> move_to_patchable_insn(Task& task) {
   return ok_result();
 }
 
-// When registers alone do not tell a loop's iterations apart (a counter in
-// memory: spins[me]++ in a spin-wait), replay's stub would trap at every
-// iteration. So run the loop once more, from the patchable pc back to it,
-// and note the memory it writes: with their values at the point, those
-// words identify the iteration. Empty if the task does not come back to the
-// pc within a few instructions (it is then somewhere else).
-static Result<std::vector<trace::LoopWord>> loop_words(Task& task, uint64_t pc) {
+namespace {
+struct LoopFacts {
+  std::vector<trace::LoopWord> words;
+  uint16_t regs = 0;  // registers the iteration changed, by x86 number
+  bool back = false;  // the task is back at the pc
+};
+
+uint64_t reg_by_number(const user_regs_struct& r, int n) {
+  const uint64_t v[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                          r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+  return v[n];
+}
+}  // namespace
+
+// Runs the loop once more, from the patchable pc back to it, noting what
+// tells its iterations apart: the registers the iteration changes (replay's
+// stub tests one of them on its fast path) and the memory it writes (for a
+// counter kept in memory, spins[me]++ in a spin-wait, where the registers
+// repeat). Nothing if the task does not come back to the pc within a few
+// instructions (it is then somewhere else).
+static Result<LoopFacts> loop_facts(Task& task, uint64_t pc) {
   constexpr int kMaxSteps = 64;
   constexpr size_t kMaxWords = 4;
+  LoopFacts facts;
+  auto start = task.get_regs();
+  if (!start) return start.error();
   std::vector<uint64_t> addrs;
   for (int steps = 0; steps < kMaxSteps; ++steps) {
     auto regs = task.get_regs();
@@ -139,24 +156,25 @@ static Result<std::vector<trace::LoopWord>> loop_words(Task& task, uint64_t pc) 
     uint8_t code[16] = {};
     size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
     auto insn = decode_insn(code, got);
-    if (!insn || insn->cls == InsnClass::Stops) return std::vector<trace::LoopWord>{};
+    if (!insn || insn->cls == InsnClass::Stops) return facts;
     for (uint64_t a : memory_writes(code, got, *regs))
       if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
     auto stepped = step_one(task);
     if (!stepped) return stepped.error();
-    if (!*stepped) return std::vector<trace::LoopWord>{};
-    if (steps + 1 == kMaxSteps) return std::vector<trace::LoopWord>{};
+    if (!*stepped || steps + 1 == kMaxSteps) return facts;
   }
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  if (regs->rip != pc) return std::vector<trace::LoopWord>{};
-  std::vector<trace::LoopWord> words;
+  if (regs->rip != pc) return facts;
+  facts.back = true;
+  for (int n = 0; n < 16; ++n)
+    if (reg_by_number(*regs, n) != reg_by_number(*start, n)) facts.regs |= uint16_t(1) << n;
   for (uint64_t a : addrs) {
     trace::LoopWord w{a, 0};
-    if (task.as().read_partial(RemotePtr(a), &w.value, 8) == 8) words.push_back(w);
-    if (words.size() == kMaxWords) break;
+    if (task.as().read_partial(RemotePtr(a), &w.value, 8) == 8) facts.words.push_back(w);
+    if (facts.words.size() == kMaxWords) break;
   }
-  return words;
+  return facts;
 }
 
 Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
@@ -198,13 +216,13 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
       return Next::Continue;
     }
   }
-  std::vector<trace::LoopWord> words;
+  LoopFacts loop;
   if (insn && insn->cls == InsnClass::Patchable) {
-    auto w = loop_words(task, regs->rip);
-    if (!w) return w.error();
-    words = std::move(*w);
-    // Not back at the pc (or no memory written): settle wherever it is.
-    if (words.empty()) REWIND_TRY(move_to_patchable_insn(task));
+    auto f = loop_facts(task, regs->rip);
+    if (!f) return f.error();
+    loop = std::move(*f);
+    // Not back at the pc: settle wherever it is.
+    if (!loop.back) REWIND_TRY(move_to_patchable_insn(task));
     regs = task.get_regs();  // an iteration later
     if (!regs) return regs.error();
   }
@@ -225,7 +243,8 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   e.kind = trace::EventKind::Preempt;
   e.regs = *regs;
   e.state_hash.assign(hash->begin(), hash->end());
-  e.loop_words = std::move(words);
+  e.loop_words = std::move(loop.words);
+  e.loop_regs = loop.regs;
   REWIND_TRY(write_event(e));
   t.at_exit_point = false;
   REWIND_LOG(Record, "tid %d preempted at 0x%llx", task.real_tid(), regs->rip);

@@ -24,6 +24,9 @@ constexpr uint64_t kSavedRax = kData + 136;
 constexpr uint64_t kSavedFlags = kData + 144;
 constexpr uint64_t kWords = kData + 152;  // expected loop words
 constexpr size_t kMaxWords = 32;
+constexpr uint64_t kFastExpected = kWords + 8 * kMaxWords;  // negated, for the fast path
+constexpr uint64_t kSavedRcx = kFastExpected + 8;
+constexpr uint64_t kSavedRdx = kFastExpected + 16;
 // Within reach of a jmp rel32 and the displaced instruction's rip-relative
 // operand, with room to spare.
 constexpr uint64_t kMaxDistance = uint64_t(1) << 30;
@@ -98,8 +101,9 @@ std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc) {
 
 }  // namespace
 
-Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
-    Task& task, const user_regs_struct& want, const std::vector<trace::LoopWord>& words) {
+Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user_regs_struct& want,
+                                                          const std::vector<trace::LoopWord>& words,
+                                                          uint16_t loop_regs) {
   if (words.size() > kMaxWords) return std::unique_ptr<PreemptStub>();
   const uint64_t pc = want.rip;
   uint8_t code[16] = {};
@@ -134,9 +138,60 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
   stub->page_ = page;
   stub->original_.assign(code, code + 5);
 
-  // No stack: lahf/seto save the arithmetic flags in ax (pushf/popf cost
-  // tens of cycles, and the program's red zone must stay untouched).
   Emitter e(page);
+  std::vector<size_t> to_resume;
+  // The fast path: one value the loop changes every iteration, tested
+  // without touching the flags (lea computes value - expected, jrcxz tests
+  // it), so most iterations cost a handful of instructions.
+  int fast_reg = -1;
+  for (int n = 0; n < 16 && fast_reg < 0; ++n)
+    if (n != 1 && (loop_regs >> n) & 1) fast_reg = n;
+  if (fast_reg < 0 && (loop_regs & 2)) fast_reg = 1;
+  const bool fast_word = fast_reg < 0 && !words.empty() &&
+                         static_cast<int64_t>(words[0].value) > INT32_MIN &&
+                         static_cast<int64_t>(words[0].value) <= INT32_MAX;
+  uint64_t fast_expected = 0;
+  if (fast_reg >= 0 || fast_word) {
+    e.bytes({0x48, 0x89, 0x0d});  // mov [rip+saved_rcx], rcx
+    e.rel32(page + kSavedRcx);
+    if (fast_reg == 1) {
+      fast_expected = -want.rcx;
+      e.bytes({0x48, 0x89, 0x15});  // mov [rip+saved_rdx], rdx
+      e.rel32(page + kSavedRdx);
+      e.bytes({0x48, 0x8b, 0x15});  // mov rdx, [rip+fast_expected]
+      e.rel32(page + kFastExpected);
+      e.bytes({0x48, 0x8d, 0x4c, 0x11, 0x00});  // lea rcx, [rcx + rdx]
+      e.bytes({0x48, 0x8b, 0x15});              // mov rdx, [rip+saved_rdx]
+      e.rel32(page + kSavedRdx);
+    } else if (fast_reg >= 0) {
+      fast_expected = -reg_by_number(want, fast_reg);
+      e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+fast_expected]
+      e.rel32(page + kFastExpected);
+      // lea rcx, [reg + rcx]
+      e.bytes({static_cast<uint8_t>(0x48 | (fast_reg >= 8 ? 0x01 : 0)), 0x8d, 0x4c,
+               static_cast<uint8_t>(0x08 | (fast_reg & 7)), 0x00});
+    } else {
+      e.bytes({0x48, 0xb9});  // mov rcx, addr
+      uint8_t addr[8];
+      std::memcpy(addr, &words[0].addr, 8);
+      e.bytes(std::vector<uint8_t>(addr, addr + 8));
+      e.bytes({0x48, 0x8b, 0x09, 0x48, 0x8d, 0x89});  // mov rcx, [rcx]; lea rcx, [rcx - value]
+      const int32_t minus = -static_cast<int32_t>(words[0].value);
+      uint8_t d[4];
+      std::memcpy(d, &minus, 4);
+      e.bytes({d[0], d[1], d[2], d[3]});
+    }
+    e.bytes({0xe3, 12});          // jrcxz candidate (past the next 12 bytes)
+    e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+saved_rcx]
+    e.rel32(page + kSavedRcx);
+    e.bytes({0xe9});  // jmp resume
+    to_resume.push_back(e.forward32());
+    e.bytes({0x48, 0x8b, 0x0d});  // candidate: mov rcx, [rip+saved_rcx]
+    e.rel32(page + kSavedRcx);
+  }
+  // The full test. No stack: lahf/seto save the arithmetic flags in ax
+  // (pushf/popf cost tens of cycles, and the program's red zone must stay
+  // untouched).
   e.bytes({0x48, 0x89, 0x05});  // mov [rip+saved_rax], rax
   e.rel32(page + kSavedRax);
   e.bytes({0x9f, 0x0f, 0x90, 0xc0});  // lahf; seto al
@@ -182,10 +237,10 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
   e.bytes({0xcc});  // int3
   stub->trap_pc_ = e.here();
   e.bytes({0xe9});  // jmp resume (the tracer sets the pc itself)
-  size_t to_resume = e.forward32();
+  to_resume.push_back(e.forward32());
   for (size_t f : to_miss) e.bind(f);
   restore();
-  e.bind(to_resume);
+  for (size_t f : to_resume) e.bind(f);
   stub->resume_pc_ = e.here();
   auto moved = relocate_insn(code, *insn, pc, e.here());
   if (!moved) {
@@ -208,6 +263,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
   std::memcpy(&data[kExpectedFlags - kData], &flags, 2);
   for (size_t i = 0; i < words.size(); ++i)
     std::memcpy(&data[kWords - kData + 8 * i], &words[i].value, 8);
+  std::memcpy(&data[kFastExpected - kData], &fast_expected, 8);
   Result<void> written = task.as().write(RemotePtr(page), e.code().data(), e.code().size());
   if (written) written = task.as().write(RemotePtr(page + kData), data.data(), data.size());
   uint8_t jmp[5] = {0xe9};

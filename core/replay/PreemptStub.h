@@ -36,9 +36,12 @@ class PreemptStub {
   // syscalls can be injected (AutoRemoteSyscalls). Returns nullptr when the
   // instruction there cannot be patched or no page is free near it; the
   // caller then falls back to a breakpoint.
-  // `words` are memory words to compare too (the recorded loop words).
+  // `words` are memory words to compare too (the recorded loop words);
+  // `loop_regs` the registers the loop changes (bit n: x86 register n), one
+  // of which the stub tests first, cheaply.
   static Result<std::unique_ptr<PreemptStub>> install(Task& task, const user_regs_struct& want,
-                                                      const std::vector<trace::LoopWord>& words);
+                                                      const std::vector<trace::LoopWord>& words,
+                                                      uint16_t loop_regs);
   ~PreemptStub();
 
   // The pc a task has when it stops at the stub's int3 (just after it).

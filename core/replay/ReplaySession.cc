@@ -642,7 +642,7 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
   // must see the program's own instructions, so no stub then.
   std::unique_ptr<PreemptStub> stub;
   if (stopped && !t->inject_sig && !stepping_) {
-    auto s = PreemptStub::install(task, e.regs, e.loop_words);
+    auto s = PreemptStub::install(task, e.regs, e.loop_words, e.loop_regs);
     if (!s) return s.error();
     stub = std::move(*s);
   }

@@ -94,6 +94,9 @@ struct Event {
   // before it, with their values there. They tell iterations apart when
   // the registers do not (a counter kept in memory).
   std::vector<LoopWord> loop_words;
+  // Preempt: the general registers that iteration changed, bit n for x86
+  // register number n (rax 0, rcx 1, ..., r15 15).
+  uint16_t loop_regs = 0;
 };
 
 enum EventFlag : uint32_t {

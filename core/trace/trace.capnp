@@ -83,6 +83,8 @@ struct Event {
   fileWrite @14 :FileWrite;       # syscallExit with hasFileWrite: a write to a mapped file
   stateHash @15 :Data;            # preempt: BLAKE2b-256 of the task's writable memory and FP state
   loopWords @16 :List(LoopWord);  # preempt: words the loop wrote in its last iteration
+  loopRegs @17 :UInt16;           # preempt: registers (bit n: x86 encoding n) the last
+                                  # loop iteration changed
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay

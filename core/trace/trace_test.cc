@@ -103,6 +103,7 @@ Event sample_event(uint64_t num, EventKind kind) {
   if (kind == EventKind::Preempt) {
     e.state_hash = pattern(32, 5);
     e.loop_words = {{0x4090 + num, num * 3}, {0x7ffff000, ~0ull}};
+    e.loop_regs = 0x8041;
   }
   if (kind == EventKind::SyscallExit && num % 2 == 1) {
     e.flags |= kFlagFileWrite;
@@ -132,6 +133,7 @@ void check_same_event(const Event& a, const Event& b) {
   BOOST_CHECK_EQUAL(a.file_write_offset, b.file_write_offset);
   BOOST_CHECK(a.state_hash == b.state_hash);
   BOOST_CHECK(a.loop_words == b.loop_words);
+  BOOST_CHECK_EQUAL(a.loop_regs, b.loop_regs);
   BOOST_REQUIRE_EQUAL(a.writes.size(), b.writes.size());
   for (size_t i = 0; i < a.writes.size(); ++i) BOOST_CHECK(a.writes[i] == b.writes[i]);
 }
