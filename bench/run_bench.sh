@@ -8,9 +8,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-rewind=$(realpath "${1:-$repo/build/cli/rewind}")
-[[ -x $rewind ]] || { echo "run_bench.sh: $rewind is not an executable; build rewind first" >&2; exit 2; }
-command -v taskset >/dev/null || { echo "run_bench.sh: taskset (util-linux) is needed" >&2; exit 2; }
+source "$here/lib.sh"
+find_rewind run_bench.sh "${1:-}"
 python=/usr/bin/python3
 runs=3
 # No single command may take longer than this; a hung one is reported.
@@ -46,31 +45,11 @@ prepare() {
   esac
 }
 
-source "$here/lib.sh"
-
 rows=()
 for name in "${names[@]}"; do
   read -r -a cmd <<<"${cmds[$name]}"
-  native=() record=() replay=()
-  for ((i = 0; i < runs; i++)); do
-    prepare "$name"
-    # Native runs are pinned to one CPU, as rewind runs its tracees, so the
-    # ratios measure rewind rather than the lost parallelism.
-    native+=("$(time_one taskset -c 0 "${cmd[@]}")")
-  done
-  for ((i = 0; i < runs; i++)); do
-    prepare "$name"
-    rm -rf "$work/trace"
-    t=$(time_one "$rewind" record -o "$work/trace" "${cmd[@]}")
-    note_failure "$name record" "$t"
-    record+=("$t")
-  done
+  run_three_ways "$name" "${cmd[@]}"
   trace_mb=$(du -sm "$work/trace" 2>/dev/null | cut -f1 || echo -)
-  for ((i = 0; i < runs; i++)); do
-    t=$(time_one "$rewind" replay -a "$work/trace")
-    note_failure "$name replay" "$t"
-    replay+=("$t")
-  done
   rm -rf "$work/trace"
   n=$(median "${native[@]}") r=$(median "${record[@]}") p=$(median "${replay[@]}")
   rows+=("$name|$n|$r|$p|$(ratio "$r" "$n")|$(ratio "$p" "$n")|${trace_mb:--}")
@@ -85,6 +64,4 @@ for row in "${rows[@]}"; do
   IFS='|' read -r name n r p rr pr mb <<<"$row"
   printf '%-16s %9s %9s %9s %14s %14s %9s\n' "$name" "$n" "$r" "$p" "$rr" "$pr" "$mb"
 done
-for key in "${!failures[@]}"; do
-  printf '\n%s failed; last lines of its stderr:\n%s\n' "$key" "${failures[$key]}"
-done
+print_failures

@@ -10,16 +10,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-rewind=$(realpath "${1:-$repo/build/cli/rewind}")
-[[ -x $rewind ]] || { echo "threads_bench.sh: $rewind is not an executable; build rewind first" >&2; exit 2; }
-command -v taskset >/dev/null || { echo "threads_bench.sh: taskset (util-linux) is needed" >&2; exit 2; }
+source "$here/lib.sh"
+find_rewind threads_bench.sh "${1:-}"
 command -v xz >/dev/null || { echo "threads_bench.sh: xz is needed" >&2; exit 2; }
 runs=3
 limit_s=300
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rewind-threads-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-source "$here/lib.sh"
 
 for prog in mutex4 pingpong spin_handoff timer_compute; do
   cc -O2 -pthread -o "$work/$prog" "$here/$prog.c"
@@ -36,35 +34,19 @@ declare -A cmds=(
   [sigalrm-compute]="$work/timer_compute 500000000"
 )
 
-declare -A failures=()
-note_failure() {
-  [[ $2 =~ ^[0-9.]+$ || -n ${failures[$1]:-} ]] || failures[$1]=$(tail -n 5 "$work/last.err")
-}
-
 # "points/run" below: the forced preemptions (PREEMPT events) of the last
 # recording; each also delivers any signal held back for the task.
 per_point_ms() {  # TOTAL NATIVE POINTS
   [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ && $3 -gt 0 ]] || { echo -; return; }
-  awk -v t="$1" -v n="$2" -v p="$3" 'BEGIN { printf "%.3f", (t - n) * 1000 / p }'
+  # Below native (noise, or replay skipping real I/O): nothing to attribute.
+  awk -v t="$1" -v n="$2" -v p="$3" 'BEGIN { if (t < n) print "-"; else printf "%.3f", (t - n) * 1000 / p }'
 }
 
 rows=()
 for name in "${names[@]}"; do
   read -r -a cmd <<<"${cmds[$name]}"
-  native=() record=() replay=()
-  for ((i = 0; i < runs; i++)); do native+=("$(time_one taskset -c 0 "${cmd[@]}")"); done
-  for ((i = 0; i < runs; i++)); do
-    rm -rf "$work/trace"
-    t=$(time_one "$rewind" record -o "$work/trace" "${cmd[@]}")
-    note_failure "$name record" "$t"
-    record+=("$t")
-  done
+  run_three_ways "$name" "${cmd[@]}"
   points=$("$rewind" dump "$work/trace" 2>/dev/null | grep -c ' PREEMPT ' || true)
-  for ((i = 0; i < runs; i++)); do
-    t=$(time_one "$rewind" replay -a "$work/trace")
-    note_failure "$name replay" "$t"
-    replay+=("$t")
-  done
   rm -rf "$work/trace"
   n=$(median "${native[@]}") r=$(median "${record[@]}") p=$(median "${replay[@]}")
   rows+=("$name|$n|$r|$p|$(ratio "$r" "$n")|$(ratio "$p" "$n")|$points|$(per_point_ms "$r" "$n" "$points")|$(per_point_ms "$p" "$n" "$points")")
@@ -79,6 +61,4 @@ for row in "${rows[@]}"; do
   printf '%-22s %9s %9s %9s %9s %9s %7s %13s %13s\n' "$name" "$n" "$r" "$p" "$rr" "$pr" "$pts" "$rpp" "$ppp"
 done
 echo "(ms/point: (mode - native) / points, an upper bound that includes all other overhead)"
-for key in "${!failures[@]}"; do
-  printf '\n%s failed; last lines of its stderr:\n%s\n' "$key" "${failures[$key]}"
-done
+print_failures
