@@ -107,7 +107,9 @@ static Result<bool> step_one(Task& task) {
 // A synchronous fault met on the way is dropped: the faulting instruction
 // runs again when the task resumes, and faults again.
 static Result<void> move_to_patchable_insn(Task& task) {
-  constexpr int kMaxSteps = 64;  // ~25 us each
+  // ~25 us each: up to ~13 ms, only when no patchable instruction comes
+  // sooner (a hot function of short instructions, sort's comparisons).
+  constexpr int kMaxSteps = 512;
   for (int steps = 0; steps < kMaxSteps; ++steps) {
     auto regs = task.get_regs();
     if (!regs) return regs.error();

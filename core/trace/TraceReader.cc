@@ -325,7 +325,11 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
   REWIND_TRY(check_version(dir));
 
   std::unique_ptr<TraceReader> r(new TraceReader);
-  r->dir_ = dir;
+  // Absolute: replay execs and maps files by these paths, and compares them
+  // with what /proc shows, whatever the current directory.
+  std::error_code ec;
+  r->dir_ = fs::absolute(dir, ec).lexically_normal();
+  if (ec) r->dir_ = dir;
   const fs::path header_path = dir / "header";
   auto header_stream = BlockReader::open(header_path);
   if (!header_stream) return header_stream.error();

@@ -3,6 +3,7 @@
 #   rewind info   prints JSON with at least "argv" and "cpuid"
 #   rewind dump   lists the events, including the program's write
 #   rewind ps     lists the recorded process by its program name
+# and that replay finds the trace by a relative path too.
 # usage: inspect.sh REWIND PROGRAM_DIR
 set -euo pipefail
 rewind=$1 bin=$2
@@ -43,4 +44,10 @@ grep -q write "$tmp/dump.out" || { tail -n 30 "$tmp/dump.out" >&2; fail "'rewind
 
 inspect ps
 grep -q exit_code "$tmp/ps.out" || { cat "$tmp/ps.out" >&2; fail "'rewind ps' does not list exit_code"; }
+# A relative trace path: replay compares the files it execs and maps with
+# what /proc shows, which is always absolute.
+rc=0
+(cd "$tmp" && timeout 120 "$rewind" replay -a trace >"$tmp/rel.out" 2>"$tmp/rel.err") || rc=$?
+[[ $rc -eq 7 ]] || { cat "$tmp/rel.err" >&2; fail "replay of a relative trace path exited $rc, expected 7"; }
+cmp -s "$tmp/out" "$tmp/rel.out" || fail "replay of a relative trace path printed something else"
 echo "PASS [e2e.inspect]"

@@ -14,6 +14,9 @@
 #                     programs exit 99 when one of their CHECKs fails, and a
 #                     recording that broke the program must not pass)
 #
+# With REWIND_KEEP_TMP set, the scratch directory (trace, outputs) is kept
+# for a look after a failure.
+#
 # CMD runs with TRACE (the trace directory) and TMPDIR (this test's scratch
 # directory) exported. The literal word @TMPDIR@ in PROG or ARGS is replaced by
 # that directory. The program runs with TMPDIR set too, so the test programs'
@@ -43,7 +46,7 @@ shift
 [[ $# -ge 1 ]] || usage
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-e2e-$name.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+[[ -n ${REWIND_KEEP_TMP:-} ]] || trap 'rm -rf "$tmp"' EXIT
 export TMPDIR=$tmp TRACE=$tmp/trace
 prog=("${@//@TMPDIR@/$tmp}")
 
