@@ -42,6 +42,10 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n) {
   if (ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, n, &insn, ops))) return std::nullopt;
   DecodedInsn out;
   out.length = insn.length;
+  out.rep_string =
+      (insn.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE | ZYDIS_ATTRIB_HAS_REPNE)) &&
+      (insn.meta.category == ZYDIS_CATEGORY_STRINGOP ||
+       insn.meta.category == ZYDIS_CATEGORY_IOSTRINGOP);
   if (stops_by_itself(insn.mnemonic)) {
     out.cls = InsnClass::Stops;
     return out;
@@ -77,6 +81,12 @@ std::optional<std::vector<uint8_t>> relocate_insn(const uint8_t* code, const Dec
   return out;
 }
 
+uint64_t gpr_by_number(const user_regs_struct& r, int n) {
+  const uint64_t v[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
+                          r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+  return v[n];
+}
+
 std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs) {
   std::vector<uint64_t> out;
   ZydisDecoder decoder;
@@ -86,17 +96,9 @@ std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_re
       ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, n, &insn, ops)))
     return out;
   ZydisRegisterContext ctx{};
-  const std::pair<ZydisRegister, uint64_t> gprs[] = {
-      {ZYDIS_REGISTER_RAX, regs.rax}, {ZYDIS_REGISTER_RCX, regs.rcx},
-      {ZYDIS_REGISTER_RDX, regs.rdx}, {ZYDIS_REGISTER_RBX, regs.rbx},
-      {ZYDIS_REGISTER_RSP, regs.rsp}, {ZYDIS_REGISTER_RBP, regs.rbp},
-      {ZYDIS_REGISTER_RSI, regs.rsi}, {ZYDIS_REGISTER_RDI, regs.rdi},
-      {ZYDIS_REGISTER_R8, regs.r8},   {ZYDIS_REGISTER_R9, regs.r9},
-      {ZYDIS_REGISTER_R10, regs.r10}, {ZYDIS_REGISTER_R11, regs.r11},
-      {ZYDIS_REGISTER_R12, regs.r12}, {ZYDIS_REGISTER_R13, regs.r13},
-      {ZYDIS_REGISTER_R14, regs.r14}, {ZYDIS_REGISTER_R15, regs.r15},
-      {ZYDIS_REGISTER_RIP, regs.rip}};
-  for (auto [reg, value] : gprs) ctx.values[reg] = value;
+  // Zydis numbers RAX..R15 in encoding order.
+  for (int n = 0; n < 16; ++n) ctx.values[ZYDIS_REGISTER_RAX + n] = gpr_by_number(regs, n);
+  ctx.values[ZYDIS_REGISTER_RIP] = regs.rip;
   for (int i = 0; i < insn.operand_count; ++i) {
     const ZydisDecodedOperand& op = ops[i];
     if (op.type != ZYDIS_OPERAND_TYPE_MEMORY || !(op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))

@@ -33,7 +33,14 @@ struct DecodedInsn {
   // A rip-relative memory operand: its 32-bit displacement's offset within
   // the instruction (0 if none).
   size_t rip_disp_offset = 0;
+  // A rep-prefixed string instruction (rep movs, rep stos, ...), which an
+  // interrupt can stop half way.
+  bool rep_string = false;
 };
+
+// A general register by its x86 encoding number: rax rcx rdx rbx rsp rbp rsi
+// rdi r8..r15.
+uint64_t gpr_by_number(const user_regs_struct& r, int n);
 
 // Decodes the instruction at the start of `code` (n bytes available).
 // nullopt if the bytes are not a valid instruction.

@@ -96,3 +96,17 @@ BOOST_AUTO_TEST_CASE(memory_writes_use_the_registers) {
   store.resize(16, 0x90);
   BOOST_TEST(memory_writes(store.data(), store.size(), r) == std::vector<uint64_t>{0x1016});
 }
+
+BOOST_AUTO_TEST_CASE(rep_string_instructions) {
+  BOOST_TEST(decode({0xf3, 0x48, 0xab}).rep_string);         // rep stos qword
+  BOOST_TEST(decode({0xf3, 0xa4}).rep_string);               // rep movsb
+  BOOST_TEST(decode({0xf2, 0xae}).rep_string);               // repne scasb
+  BOOST_TEST(!decode({0x48, 0xab}).rep_string);              // stos qword, no rep
+  BOOST_TEST(!decode({0xf3, 0xc3}).rep_string);              // rep ret
+  BOOST_TEST(!decode({0xf3, 0x0f, 0xb8, 0xc0}).rep_string);  // popcnt eax, eax
+  user_regs_struct r{};
+  r.rcx = 7;
+  r.r13 = 9;
+  BOOST_TEST(gpr_by_number(r, 1) == 7u);
+  BOOST_TEST(gpr_by_number(r, 13) == 9u);
+}

@@ -22,24 +22,18 @@ namespace {
 // anyway.
 constexpr int kMaxSlices = 50;
 
-// The length of a rep-prefixed string instruction at `code`, or 0.
-size_t rep_string_insn_length(const uint8_t* code, size_t n) {
-  size_t i = 0;
-  bool rep = false;
-  for (; i < n; ++i) {
-    uint8_t b = code[i];
-    if (b == 0xf2 || b == 0xf3)
-      rep = true;
-    else if (b == 0x66 || b == 0x67 || (b >= 0x40 && b <= 0x4f))
-      continue;  // size, REX
-    else
-      break;
-  }
-  if (!rep || i >= n) return 0;
-  const uint8_t op = code[i];
-  const bool string_op =
-      (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf) || (op >= 0x6c && op <= 0x6f);
-  return string_op ? i + 1 : 0;
+// The instruction at the task's pc: its bytes and what Zydis makes of them.
+struct InsnAt {
+  uint8_t code[16] = {};
+  size_t got = 0;
+  std::optional<DecodedInsn> insn;
+};
+
+InsnAt insn_at(Task& task, uint64_t pc) {
+  InsnAt at;
+  at.got = task.as().read_partial(RemotePtr(pc), at.code, sizeof at.code);
+  at.insn = decode_insn(at.code, at.got);
+  return at;
 }
 
 }  // namespace
@@ -50,11 +44,9 @@ size_t rep_string_insn_length(const uint8_t* code, size_t n) {
 static Result<void> finish_string_instruction(Task& task) {
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  uint8_t code[8] = {};
-  size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
-  size_t len = rep_string_insn_length(code, got);
-  if (!len || regs->rcx == 0) return ok_result();
-  const uint64_t next = regs->rip + len;
+  const InsnAt at = insn_at(task, regs->rip);
+  if (!at.insn || !at.insn->rep_string || regs->rcx == 0) return ok_result();
+  const uint64_t next = regs->rip + at.insn->length;
   REWIND_TRY(task.as().add_breakpoint(next));
   for (;;) {
     REWIND_TRY(task.resume(ResumeRequest::Cont));
@@ -113,10 +105,8 @@ static Result<void> move_to_patchable_insn(Task& task) {
   for (int steps = 0; steps < kMaxSteps; ++steps) {
     auto regs = task.get_regs();
     if (!regs) return regs.error();
-    uint8_t code[16] = {};
-    size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
-    auto insn = decode_insn(code, got);
-    if (!insn || insn->cls != InsnClass::Other) return ok_result();
+    const InsnAt at = insn_at(task, regs->rip);
+    if (!at.insn || at.insn->cls != InsnClass::Other) return ok_result();
     auto stepped = step_one(task);
     if (!stepped) return stepped.error();
     if (!*stepped) return ok_result();
@@ -130,12 +120,6 @@ struct LoopFacts {
   uint16_t regs = 0;  // registers the iteration changed, by x86 number
   bool back = false;  // the task is back at the pc
 };
-
-uint64_t reg_by_number(const user_regs_struct& r, int n) {
-  const uint64_t v[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
-                          r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
-  return v[n];
-}
 }  // namespace
 
 // Runs the loop once more, from the patchable pc back to it, noting what
@@ -155,11 +139,9 @@ static Result<LoopFacts> loop_facts(Task& task, uint64_t pc) {
     auto regs = task.get_regs();
     if (!regs) return regs.error();
     if (steps > 0 && regs->rip == pc) break;
-    uint8_t code[16] = {};
-    size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
-    auto insn = decode_insn(code, got);
-    if (!insn || insn->cls == InsnClass::Stops) return facts;
-    for (uint64_t a : memory_writes(code, got, *regs))
+    const InsnAt at = insn_at(task, regs->rip);
+    if (!at.insn || at.insn->cls == InsnClass::Stops) return facts;
+    for (uint64_t a : memory_writes(at.code, at.got, *regs))
       if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
     auto stepped = step_one(task);
     if (!stepped) return stepped.error();
@@ -170,7 +152,7 @@ static Result<LoopFacts> loop_facts(Task& task, uint64_t pc) {
   if (regs->rip != pc) return facts;
   facts.back = true;
   for (int n = 0; n < 16; ++n)
-    if (reg_by_number(*regs, n) != reg_by_number(*start, n)) facts.regs |= uint16_t(1) << n;
+    if (gpr_by_number(*regs, n) != gpr_by_number(*start, n)) facts.regs |= uint16_t(1) << n;
   for (uint64_t a : addrs) {
     trace::LoopWord w{a, 0};
     if (task.as().read_partial(RemotePtr(a), &w.value, 8) == 8) facts.words.push_back(w);
@@ -197,9 +179,7 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   REWIND_TRY(move_to_patchable_insn(task));
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  uint8_t code[16] = {};
-  size_t got = task.as().read_partial(RemotePtr(regs->rip), code, sizeof code);
-  auto insn = decode_insn(code, got);
+  const std::optional<DecodedInsn> insn = insn_at(task, regs->rip).insn;
   if (insn && insn->cls == InsnClass::Other) {
     // Replay can find this point only with a ptrace stop per execution of
     // its pc. Worth it right away if the task spins (its state did not

@@ -31,13 +31,6 @@ constexpr uint64_t kSavedRdx = kFastExpected + 16;
 // operand, with room to spare.
 constexpr uint64_t kMaxDistance = uint64_t(1) << 30;
 
-// x86-64 register encoding numbers: rax rcx rdx rbx rsp rbp rsi rdi r8..r15.
-uint64_t reg_by_number(const user_regs_struct& r, int n) {
-  const uint64_t v[16] = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi,
-                          r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
-  return v[n];
-}
-
 // Appends machine code for a stub at a known address.
 class Emitter {
  public:
@@ -132,7 +125,6 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
   if (!page) return std::unique_ptr<PreemptStub>();
 
   std::unique_ptr<PreemptStub> stub(new PreemptStub());
-  stub->as_ = task.shared_as();
   stub->pc_ = pc;
   stub->insn_length_ = insn->length;
   stub->page_ = page;
@@ -164,7 +156,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
       e.bytes({0x48, 0x8b, 0x15});              // mov rdx, [rip+saved_rdx]
       e.rel32(page + kSavedRdx);
     } else if (fast_reg >= 0) {
-      fast_expected = -reg_by_number(want, fast_reg);
+      fast_expected = -gpr_by_number(want, fast_reg);
       e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+fast_expected]
       e.rel32(page + kFastExpected);
       // lea rcx, [reg + rcx]
@@ -254,7 +246,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
 
   std::vector<uint8_t> data(kPage - kData, 0);
   for (int n = 0; n < 16; ++n) {
-    uint64_t v = reg_by_number(want, n);
+    uint64_t v = gpr_by_number(want, n);
     std::memcpy(&data[8 * n], &v, 8);
   }
   // ax as lahf and seto leave it: SF ZF AF PF CF (and bit 1) in ah, OF in al.

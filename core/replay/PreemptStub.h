@@ -63,7 +63,6 @@ class PreemptStub {
   static constexpr uint64_t kPage = 4096;
   PreemptStub() = default;
 
-  std::shared_ptr<AddressSpace> as_;
   uint64_t pc_ = 0;                // the patched instruction
   std::vector<uint8_t> original_;  // its first 5 bytes
   size_t insn_length_ = 0;

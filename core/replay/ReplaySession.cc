@@ -550,8 +550,10 @@ RepTask* ReplaySession::take_over_leader_tid(Tid leader) {
 }
 
 Result<void> ReplaySession::on_exit(const Event& e) {
-  RepTask* t = take_over_leader_tid(e.tid);
-  if (!t) t = find(e.tid);
+  // Only the exit of an execve from a secondary thread finds no task: the
+  // leader whose tid it takes exited before it.
+  RepTask* t = find(e.tid);
+  if (!t) t = take_over_leader_tid(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
   auto st = advance(*t, Want::SyscallExit, e);

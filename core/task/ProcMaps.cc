@@ -45,7 +45,7 @@ Result<std::vector<KernelMapping>> read_proc_maps(pid_t tid) {
   return out;
 }
 
-Result<int64_t> proc_status_field(pid_t tid, const std::string& key, int base) {
+Result<int64_t> proc_status_field(pid_t tid, const std::string& key) {
   const std::string path = "/proc/" + std::to_string(tid) + "/status";
   std::ifstream in(path);
   if (!in) return Error::from_errno("open " + path);
@@ -53,7 +53,7 @@ Result<int64_t> proc_status_field(pid_t tid, const std::string& key, int base) {
   while (std::getline(in, line))
     if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 &&
         line[key.size()] == ':')
-      return static_cast<int64_t>(std::strtoull(line.c_str() + key.size() + 1, nullptr, base));
+      return static_cast<int64_t>(std::strtoll(line.c_str() + key.size() + 1, nullptr, 10));
   return Error{path + " has no " + key + " field"};
 }
 

@@ -27,8 +27,7 @@ Result<std::vector<KernelMapping>> read_proc_maps(pid_t tid);
 // Parses one line; false if malformed.
 bool parse_maps_line(const std::string& line, KernelMapping& out);
 
-// A numeric field of /proc/TID/status ("Tgid", "TracerPid", ...); signal
-// sets ("SigPnd", ...) are in base 16.
-Result<int64_t> proc_status_field(pid_t tid, const std::string& key, int base = 10);
+// A decimal field of /proc/TID/status ("Tgid", "TracerPid", ...).
+Result<int64_t> proc_status_field(pid_t tid, const std::string& key);
 
 }  // namespace rwd
