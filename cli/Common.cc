@@ -7,10 +7,15 @@
 namespace rwd::cli {
 
 const char kUsage[] =
-    "usage: rewind record [-o DIR] PROG [ARGS...]   record PROG into a trace directory\n"
+    "usage: rewind record [-o DIR] [--cpu-features LEVEL] PROG [ARGS...]\n"
+    "                                                record PROG into a trace directory;\n"
+    "                                                LEVEL (x86-64-v2, ...; `list`) limits the\n"
+    "                                                CPU features PROG's libraries choose\n"
     "       rewind replay [OPTIONS] [TRACE] [-- DEBUGGER-ARGS...]\n"
     "                                                debug the replay in gdb (or LLDB)\n"
     "       rewind replay -a [--force] [TRACE]       replay a trace without a debugger\n"
+    "       rewind pack [--pack-dir DIR] [TRACE...]  make traces self-contained, one copy per "
+    "file\n"
     "       rewind info [TRACE]                      print the trace header as JSON\n"
     "       rewind dump [TRACE]                      print the events\n"
     "       rewind ps [TRACE]                        list the recorded processes\n"

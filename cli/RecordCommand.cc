@@ -14,6 +14,7 @@
 
 #include "cli/Commands.h"
 #include "core/base/Log.h"
+#include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
 #include "core/record/RecordSession.h"
 #include "core/task/Spawn.h"
@@ -55,7 +56,11 @@ Result<std::string> resolve_program(const std::string& prog) {
   return Error{"cannot run '" + prog + "': command not found in PATH"};
 }
 
-trace::TraceHeader make_header(const std::vector<std::string>& argv) {
+// `env` is the program's environment, as replay will start it again;
+// `cpu_features` what --cpu-features allowed it (empty: everything).
+trace::TraceHeader make_header(const std::vector<std::string>& argv,
+                               const std::vector<std::string>& env,
+                               const std::vector<std::string>& cpu_features) {
   trace::TraceHeader h;
   if (getrandom(h.uuid.data(), h.uuid.size(), 0) != static_cast<ssize_t>(h.uuid.size()))
     for (auto& b : h.uuid) b = static_cast<uint8_t>(rand());
@@ -64,7 +69,8 @@ trace::TraceHeader make_header(const std::vector<std::string>& argv) {
   h.cpuid = cpu::read_all_cpuid_leaves();
   h.xcr0 = cpu::read_xcr0();
   h.argv = argv;
-  for (char** e = environ; *e; ++e) h.env.emplace_back(*e);
+  h.env = env;
+  h.cpu_features = cpu_features;
   char cwd[4096];
   if (getcwd(cwd, sizeof cwd)) h.cwd = cwd;
   struct timespec ts;
@@ -87,11 +93,35 @@ void ignore_terminal_signals() {
 
 int cmd_record(int argc, char** argv) {
   std::string out_dir;
+  std::vector<std::string> cpu_features;  // empty: no --cpu-features
   int i = 0;
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-o" && i + 1 < argc) {
       out_dir = argv[++i];
+    } else if (a == "--cpu-features" || a.starts_with("--cpu-features=")) {
+      std::string spec;
+      if (a.size() > 14) {
+        spec = a.substr(15);
+      } else if (i + 1 < argc) {
+        spec = argv[++i];
+      } else {
+        fprintf(stderr, "rewind: record: --cpu-features needs a LEVEL\n%s", kUsage);
+        return kExitUsage;
+      }
+      if (spec == "list") {
+        fputs(cpu::describe_cpu_feature_choices().c_str(), stdout);
+        return 0;
+      }
+      auto allowed = cpu::expand_cpu_features(spec);
+      if (!allowed) {
+        fprintf(stderr,
+                "rewind: record: --cpu-features: %s (`rewind record --cpu-features list` "
+                "lists them)\n",
+                allowed.error().message.c_str());
+        return kExitUsage;
+      }
+      cpu_features = std::move(*allowed);
     } else if (a == "--") {
       ++i;
       break;
@@ -119,9 +149,19 @@ int cmd_record(int argc, char** argv) {
     if (!d) return fail(d.error());
     dir = *d;
   }
+  // The program's environment. --cpu-features works through it (CpuFeatures.h),
+  // and the header keeps it for replay, which so applies the same masks.
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  if (!cpu_features.empty()) {
+    const auto present = cpu::cpu_features_of(cpu::read_all_cpuid_leaves());
+    for (const std::string& w : cpu::apply_cpu_feature_env(env, cpu_features, present))
+      warn("%s", w.c_str());
+  }
+
   auto writer = trace::TraceWriter::create(dir);
   if (!writer) return fail(writer.error());
-  auto hr = (*writer)->write_header(make_header(prog_argv));
+  auto hr = (*writer)->write_header(make_header(prog_argv, env, cpu_features));
   if (!hr) return fail(hr.error());
 
   auto cpu = pin_tracer_to_one_cpu();
@@ -129,7 +169,7 @@ int cmd_record(int argc, char** argv) {
   RecordOptions opts;
   opts.exe_path = *exe;
   opts.argv = prog_argv;
-  for (char** e = environ; *e; ++e) opts.env.emplace_back(*e);
+  opts.env = env;
   opts.cpu = *cpu;
   ignore_terminal_signals();
   RecordSession session(opts, **writer);

@@ -12,7 +12,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config
   capnproto libcapnp-dev liblz4-dev libb2-dev libboost-dev libboost-test-dev
-  libzydis-dev
+  libzydis-dev libelf-dev
   # tests: the debugger and the real programs the end-to-end tests record
   gdb lldb-22 python3 make tar gzip xz-utils coreutils findutils procps
 )

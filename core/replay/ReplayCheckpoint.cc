@@ -54,7 +54,6 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   cp->root_status_ = root_status_;
   cp->cpu_ = cpu_;
   cp->last_event_ = last_event_;
-  cp->interp_checked_ = interp_checked_;
   cp->shared_files_ = shared_files_;
   cp->live_ = live_;
   REWIND_LOG(Replay, "checkpoint at %llu events", (unsigned long long)events_completed_);
@@ -74,7 +73,6 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->root_status_ = cp.root_status_;
   s->cpu_ = cp.cpu_;
   s->last_event_ = cp.last_event_;
-  s->interp_checked_ = cp.interp_checked_;
   s->shared_files_ = cp.shared_files_;
   s->live_ = cp.live_;
   for (const auto& [tid, f] : cp.tasks_) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "core/base/Log.h"
+#include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
 #include "core/replay/PreemptStub.h"
 #include "core/syscalls/SyscallTable.h"
@@ -30,8 +31,12 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
   s->options_ = options;
   s->reader_ = std::move(*reader);
   const trace::TraceHeader& h = s->reader_->header();
-  auto missing =
-      cpu::missing_features(h.cpuid, h.xcr0, cpu::read_all_cpuid_leaves(), cpu::read_xcr0());
+  // A recording made with --cpu-features told the program not to use the
+  // features outside h.cpu_features, so lacking those here is no reason to
+  // refuse (CpuFeatures.h says how far that telling reaches).
+  auto missing = cpu::missing_allowed_features(
+      cpu::missing_features(h.cpuid, h.xcr0, cpu::read_all_cpuid_leaves(), cpu::read_xcr0()),
+      h.cpu_features);
   if (!missing.empty()) {
     std::string list;
     for (auto& f : missing) list += (list.empty() ? "" : ", ") + f;
@@ -50,6 +55,8 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
 void ReplaySession::index_trace() {
   task_events_.clear();
   mappings_.clear();
+  const auto& written = reader_->header().written_files;
+  written_files_ = {written.begin(), written.end()};
   for (const auto& te : reader_->task_events()) task_events_.emplace(te.event.value, &te);
   for (const auto& m : reader_->mappings()) {
     mappings_.emplace(m.event.value, &m);
@@ -75,19 +82,29 @@ LiveFiles::~LiveFiles() {
   std::filesystem::remove_all(dir, ec);
 }
 
+Result<std::filesystem::path> LiveFiles::make_dir() {
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
+    if (!mkdtemp(tmpl)) return Error::from_errno("mkdtemp /tmp/rewind-replay-XXXXXX");
+    dir = tmpl;
+  }
+  return dir;
+}
+
 Result<std::string> ReplaySession::live_copy(const trace::MappingRecord& m) {
   auto key = std::make_tuple(m.dev, m.inode, m.trace_file);
   auto it = live_->copies.find(key);
   if (it != live_->copies.end()) return it->second;
-  if (live_->dir.empty()) {
-    char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
-    if (!mkdtemp(tmpl)) return Error::from_errno("mkdtemp /tmp/rewind-replay-XXXXXX");
-    live_->dir = tmpl;
-  }
-  std::filesystem::path dst = live_->dir / std::to_string(live_->copies.size());
+  auto dir = live_->make_dir();
+  if (!dir) return dir.error();
+  std::filesystem::path dst = *dir / std::to_string(live_->copies.size());
   std::error_code ec;
   std::filesystem::copy_file(reader_->file_path(m.trace_file), dst, ec);
   if (ec) return Error{"copying " + m.trace_file + " for replay: " + ec.message()};
+  // The trace's file may be read-only; replay writes into its copy.
+  std::filesystem::permissions(
+      dst, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::add, ec);
   live_->copies[key] = dst.string();
   return dst.string();
 }
@@ -239,7 +256,9 @@ Result<void> ReplaySession::start(const Event& e) {
   if (e.kind != EventKind::SyscallExit || !te)
     return Error{reader_->dir().string() + ": the trace does not start with an execve"};
   SpawnOptions so;
-  so.exe_path = reader_->file_path(te->exe_trace_file).string();
+  auto exe = exe_to_run(*te);
+  if (!exe) return exe.error();
+  so.exe_path = *exe;
   so.argv = te->argv;
   so.env = reader_->header().env;
   so.cpu = cpu_;

@@ -27,6 +27,8 @@
 
 #include "core/api/Target.h"
 #include "core/base/Error.h"
+#include "core/base/Fd.h"
+#include "core/replay/ElfInterp.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceReader.h"
@@ -101,11 +103,20 @@ struct RunControl {
   std::optional<Tid> stop_before_first_event_of;
 };
 
-// The per-replay writable copies of mapped files (see shared_files_),
-// removed with the last session or checkpoint using them.
+// What a replay keeps outside the trace, shared with its checkpoints and
+// removed with the last of them: writable copies of mapped files (see
+// shared_files_) and executables redirected to the trace's ELF interpreter
+// (ElfInterp.h).
 struct LiveFiles {
-  std::filesystem::path dir;
+  std::filesystem::path dir;  // a 0700 directory under /tmp, made on first use
   std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> copies;
+  struct Exe {
+    std::string path;                // what execve runs
+    std::optional<PtInterp> interp;  // set when `path` is a redirected copy
+  };
+  std::map<std::string, Exe> exes;           // by the exec's exe_trace_file
+  std::map<std::string, ScopedFd> interps;   // open trace interpreters, by trace file
+  Result<std::filesystem::path> make_dir();  // `dir`, created if need be
   ~LiveFiles();
 };
 
@@ -191,7 +202,8 @@ class ReplaySession {
   Result<void> replay_mremap(RepTask& t, const trace::Event& e);
   Result<void> emit_output(RepTask& t, const trace::Event& e);
   Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
-  Result<void> check_interpreter(RepTask& t, const trace::TaskEvent& te);
+  Result<std::string> exe_to_run(const trace::TaskEvent& te);
+  Result<void> restore_pt_interp(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
   Result<bool> process_event(const trace::Event& e);
   // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
@@ -219,13 +231,14 @@ class ReplaySession {
   std::map<pid_t, std::unique_ptr<RepTask>> dying_leaders_;  // by recorded tgid
   std::multimap<uint64_t, const trace::TaskEvent*> task_events_;
   std::multimap<uint64_t, const trace::MappingRecord*> mappings_;
-  std::map<std::string, bool> interp_checked_;
   // Files replay maps from a writable per-replay copy (never the trace's
-  // own): every copied (non-system) file, and any file some mapping wrote
-  // through MAP_SHARED. Shared and private mappings of one file then see
-  // each other's stores, and recorded write()s into the file, as they did.
-  // One copy per (dev, inode, captured content).
+  // own): any file some mapping wrote through MAP_SHARED (by trace file),
+  // and any file a syscall wrote into while mapped (by recorded dev/inode).
+  // Shared and private mappings of one file then see each other's stores,
+  // and recorded write()s into the file, as they did. One copy per
+  // (dev, inode, captured content).
   std::set<std::string> shared_files_;
+  std::set<std::pair<uint64_t, uint64_t>> written_files_;
   // Shared with checkpoints: their frozen processes map the same files.
   std::shared_ptr<LiveFiles> live_ = std::make_shared<LiveFiles>();
   EventNum current_;
@@ -269,7 +282,6 @@ class SessionCheckpoint {
   std::optional<int> root_status_;
   int cpu_ = 0;
   std::map<pid_t, ReplaySession::LastEvent> last_event_;
-  std::map<std::string, bool> interp_checked_;
   std::set<std::string> shared_files_;
   std::shared_ptr<LiveFiles> live_;
 };

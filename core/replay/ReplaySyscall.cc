@@ -29,7 +29,9 @@ Result<void> ReplaySession::prepare_exec(RepTask& t, const trace::TaskEvent& te)
   // program passed stay as they are.
   Task& task = *t.task;
   if (!task.as().has_stub_page) return Error{"no stub page in the task that execs"};
-  std::string path = reader_->file_path(te.exe_trace_file).string();
+  auto exe = exe_to_run(te);
+  if (!exe) return exe.error();
+  const std::string& path = *exe;
   if (path.size() + 1 > kScratchSize) return Error{"trace path too long: " + path};
   REWIND_TRY(task.write_mem(RemotePtr(kScratchAddr), path.c_str(), path.size() + 1));
   auto regs = task.get_regs();
@@ -45,41 +47,59 @@ Result<void> ReplaySession::prepare_exec(RepTask& t, const trace::TaskEvent& te)
   return task.set_regs(r);
 }
 
-static bool same_file_content(const std::string& a, const std::string& b) {
-  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
-  if (!fa || !fb) return false;
-  std::istreambuf_iterator<char> ia(fa), ib(fb), end;
-  for (; ia != end && ib != end; ++ia, ++ib)
-    if (*ia != *ib) return false;
-  return ia == end && ib == end;
+Result<std::string> ReplaySession::exe_to_run(const trace::TaskEvent& te) {
+  if (auto it = live_->exes.find(te.exe_trace_file); it != live_->exes.end())
+    return it->second.path;
+  const std::string exe = reader_->file_path(te.exe_trace_file).string();
+  LiveFiles::Exe out{exe, std::nullopt};
+  auto interp = read_pt_interp(exe);
+  if (!interp) return interp.error();
+  if (*interp && !te.interp_trace_file.empty()) {
+    const std::string recorded = reader_->file_path(te.interp_trace_file).string();
+    // The kernel resolves PT_INTERP here, as it did when recording.
+    auto same = same_file_content((*interp)->path, recorded);
+    if (!same || !*same) {
+      ScopedFd& fd = live_->interps[te.interp_trace_file];
+      if (!fd.is_open()) fd = ScopedFd(::open(recorded.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd.is_open()) return Error::from_errno("opening " + recorded);
+      // The tracee opens it through this process's fd table: the path is
+      // short enough for any PT_INTERP ("/lib64/ld-linux-x86-64.so.2" has 28
+      // bytes), and the tracer outlives every tracee that needs it.
+      const std::string via =
+          "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd.get());
+      auto dir = live_->make_dir();
+      if (!dir) return dir.error();
+      const std::string patched = (*dir / ("exe-" + std::to_string(live_->exes.size()))).string();
+      auto w = write_with_interp(exe, **interp, via, patched);
+      if (!w)
+        return w.error().context("redirecting " + te.exe_path + " to the recorded " +
+                                 (*interp)->path);
+      REWIND_LOG(Replay, "%s is missing or not the recorded one: %s loads %s",
+                 (*interp)->path.c_str(), te.exe_path.c_str(), recorded.c_str());
+      out = {patched, *interp};
+    }
+  }
+  live_->exes[te.exe_trace_file] = out;
+  return out.path;
 }
 
-Result<void> ReplaySession::check_interpreter(RepTask& t, const trace::TaskEvent& te) {
-  // The kernel maps the ELF interpreter named in the executable
-  // (PT_INTERP) from this machine's filesystem; replay is only exact if it
-  // is the one that was recorded.
-  if (te.interp_trace_file.empty()) return ok_result();
-  auto cached = interp_checked_.find(te.interp_trace_file);
-  if (cached != interp_checked_.end() && cached->second) return ok_result();
+// After a redirected execve (exe_to_run), puts the recorded PT_INTERP
+// string back into the executable's mapping: ld.so reads it (its own name
+// in the link map, which debuggers show), and so may the program.
+Result<void> ReplaySession::restore_pt_interp(RepTask& t, const trace::TaskEvent& te) {
+  auto it = live_->exes.find(te.exe_trace_file);
+  if (it == live_->exes.end() || !it->second.interp) return ok_result();
+  const LiveFiles::Exe& exe = it->second;
   auto maps = read_proc_maps(t.task->real_tid());
   if (!maps) return maps.error();
   for (const KernelMapping& km : *maps) {
-    if (!km.is_file() || km.offset != 0) continue;
-    std::string exe = reader_->file_path(te.exe_trace_file).string();
-    if (km.name == exe) continue;
-    char range[80];
-    snprintf(range, sizeof range, "/proc/%d/map_files/%lx-%lx", t.task->real_tid(),
-             (unsigned long)km.start, (unsigned long)km.end);
-    std::string recorded = reader_->file_path(te.interp_trace_file).string();
-    bool same = same_file_content(range, recorded);
-    interp_checked_[te.interp_trace_file] = same;
-    if (!same)
-      return Error{"the ELF interpreter " + km.name + " on this machine differs from the " +
-                   te.interp_path + " that was recorded (kept in " + recorded +
-                   "); replay needs the recorded one"};
-    return ok_result();
+    if (km.name != exe.path || exe.interp->file_offset < km.offset ||
+        exe.interp->file_offset + exe.interp->size > km.offset + (km.end - km.start))
+      continue;
+    const uint64_t addr = km.start + (exe.interp->file_offset - km.offset);
+    return t.task->write_mem(RemotePtr(addr), exe.interp->raw.data(), exe.interp->raw.size());
   }
-  return ok_result();
+  return ok_result();  // PT_INTERP not in a loaded segment: nothing sees it
 }
 
 Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
@@ -89,7 +109,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   auto as = std::make_shared<AddressSpace>();
   REWIND_TRY(as->open_for(task.real_tid()));
   task.set_address_space(as);
-  REWIND_TRY(check_interpreter(t, *te));
+  REWIND_TRY(restore_pt_interp(t, *te));
   REWIND_TRY(install_stub_page(task));
 
   // The recorded layout must be what the kernel built here.
@@ -146,10 +166,11 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
   } else if (rec && !rec->trace_file.empty()) {
     // Map the trace's copy, privately: replay must never write into the
-    // trace. Files written through a shared mapping come from a per-replay
-    // copy instead, mapped as recorded (see ReplaySession::shared_files_).
-    const bool live =
-        rec->storage == trace::FileStorage::Copied || shared_files_.count(rec->trace_file) > 0;
+    // trace. Files written through a shared mapping, or by a syscall while
+    // mapped, come from a per-replay copy instead, mapped as recorded (see
+    // ReplaySession::shared_files_ and TraceHeader::written_files).
+    const bool live = shared_files_.count(rec->trace_file) > 0 ||
+                      written_files_.count({rec->dev, rec->inode}) > 0;
     std::string path = reader_->file_path(rec->trace_file).string();
     if (live) {
       auto copy = live_copy(*rec);

@@ -119,6 +119,8 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
     h.tick_source = to_string(r.getTickSource());
     h.start_time_ns = r.getStartTimeNs();
     h.cpuid_faulting = r.getCpuidFaulting();
+    for (auto f : r.getWrittenFiles()) h.written_files.emplace_back(f.getDev(), f.getInode());
+    h.cpu_features = to_strings(r.getCpuFeatures());
     return h;
   });
 }

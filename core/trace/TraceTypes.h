@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/Types.h"
@@ -18,7 +19,9 @@ namespace rwd::trace {
 // Bumped whenever a reader of the old format could misread the new one.
 // 2: preemption state hashes leave out the dead stack below the red zone;
 //    exec task events may carry formerTid; preempt events loopWords.
-constexpr uint32_t kFormatVersion = 2;
+// 3: the header lists the written mapped files (replay copies only those)
+//    and the --cpu-features the recording allowed.
+constexpr uint32_t kFormatVersion = 3;
 
 struct CpuidLeaf {
   uint32_t leaf = 0, subleaf = 0;
@@ -39,6 +42,13 @@ struct TraceHeader {
   std::string tick_source = "none";  // how async points are located ("none": state matching)
   int64_t start_time_ns = 0;         // CLOCK_REALTIME at start
   bool cpuid_faulting = false;       // whether CPUID was trapped during recording
+  // (st_dev, st_ino) of every mapped file a syscall wrote into or resized
+  // (events flagged kFlagFileWrite/kFlagFileTruncate). Replay maps these
+  // from per-replay writable copies; every other file straight from the trace.
+  std::vector<std::pair<uint64_t, uint64_t>> written_files;
+  // `record --cpu-features`: the /proc/cpuinfo names of the features the
+  // program was allowed to use; empty when it could use all the CPU had.
+  std::vector<std::string> cpu_features;
   bool operator==(const TraceHeader&) const = default;
 };
 

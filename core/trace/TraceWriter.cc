@@ -31,13 +31,6 @@ void set_strings(ListBuilder list, const std::vector<std::string>& v) {
   for (unsigned i = 0; i < v.size(); ++i) list.set(i, as_data(v[i]));
 }
 
-Result<void> fsync_path(const fs::path& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
-  if (::fsync(fd.get()) != 0) return Error::from_errno("fsync " + path.string());
-  return ok_result();
-}
-
 // Runs a capnp builder step. Building only throws on absurd sizes (a list of
 // more than 2^29 elements), but no exception may leave the trace library.
 template <class F>
@@ -86,6 +79,12 @@ void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
   b.setTickSource(as_data(h.tick_source));
   b.setStartTimeNs(h.start_time_ns);
   b.setCpuidFaulting(h.cpuid_faulting);
+  auto written = b.initWrittenFiles(static_cast<unsigned>(h.written_files.size()));
+  for (unsigned i = 0; i < h.written_files.size(); ++i) {
+    written[i].setDev(h.written_files[i].first);
+    written[i].setInode(h.written_files[i].second);
+  }
+  set_strings(b.initCpuFeatures(static_cast<unsigned>(h.cpu_features.size())), h.cpu_features);
 }
 
 void encode(schema::Event::Builder b, const Event& e) {
@@ -193,30 +192,6 @@ bool link_file(const FileToCapture& f, const fs::path& dest) {
   }
   ::unlink(dest.c_str());
   return false;
-}
-
-Result<void> copy_fd(int in, int out, const std::string& what) {
-  // copy_file_range shares extents on reflink filesystems and avoids a trip
-  // through user space otherwise. It fails with EXDEV/EINVAL/ENOSYS/EOPNOTSUPP
-  // where unsupported, and before 5.19 it returned 0 for procfs-like files that
-  // report a size of 0; the read/write loop below handles all of those, going
-  // on from the offsets copy_file_range left.
-  for (;;) {
-    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
-    if (n > 0) continue;
-    if (n < 0 && errno == EINTR) continue;
-    break;
-  }
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("reading " + what);
-    }
-    if (n == 0) return ok_result();
-    REWIND_TRY(write_all(out, buf.data(), static_cast<size_t>(n), what + " (copy)"));
-  }
 }
 
 Result<void> copy_file(const FileToCapture& f, const fs::path& dest) {
@@ -329,14 +304,41 @@ Result<void> replace_header(const fs::path& dir, const TraceHeader& h) {
   return ok_result();
 }
 
+namespace {
+template <class Schema, class Value>
+Result<void> replace_stream(const fs::path& dir, const char* name, const char* what,
+                            const std::vector<Value>& values) {
+  const fs::path tmp = dir / (std::string(name) + ".tmp");
+  const fs::path dest = dir / name;
+  {
+    ::unlink(tmp.c_str());  // left by an interrupted earlier run
+    auto w = BlockWriter::create(tmp);
+    if (!w) return w.error();
+    for (const Value& v : values) REWIND_TRY(write_record<Schema>(w->get(), what, v));
+    REWIND_TRY((*w)->finish());  // fsyncs
+  }
+  if (::rename(tmp.c_str(), dest.c_str()) != 0)
+    return Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
+  return fsync_path(dir);
+}
+}  // namespace
+
+Result<void> replace_records(const fs::path& dir, const std::vector<MappingRecord>& mappings,
+                             const std::vector<TaskEvent>& task_events) {
+  REWIND_TRY(replace_stream<schema::MappingRecord>(dir, "mmaps", "mapping", mappings));
+  return replace_stream<schema::TaskEvent>(dir, "tasks", "task event", task_events);
+}
+
 Result<void> TraceWriter::write_header(const TraceHeader& h) {
   REWIND_TRY(write_header_file(dir_ / "header", h));
-  header_written_ = true;
+  header_ = h;
   return ok_result();
 }
 
 Result<void> TraceWriter::write_event(const Event& e) {
   REWIND_TRY(write_record<schema::Event>(events_.get(), "event", e));
+  if (e.flags & (kFlagFileWrite | kFlagFileTruncate))
+    written_files_.emplace(e.file_write_dev, e.file_write_inode);
   for (const MemWrite& w : e.writes) REWIND_TRY(data_->append(w.bytes.data(), w.bytes.size()));
   return ok_result();
 }
@@ -375,10 +377,14 @@ Result<CapturedFile> TraceWriter::capture_file(const FileToCapture& f) {
 
 Result<void> TraceWriter::close() {
   if (closed_) return ok_result();
-  if (!header_written_) return Error{dir_.string() + ": closing a trace without a header"};
+  if (!header_) return Error{dir_.string() + ": closing a trace without a header"};
   for (auto* s : {&events_, &data_, &mmaps_, &tasks_}) {
     REWIND_TRY((*s)->finish());
     s->reset();
+  }
+  if (!written_files_.empty()) {
+    header_->written_files.assign(written_files_.begin(), written_files_.end());
+    REWIND_TRY(replace_header(dir_, *header_));
   }
   const fs::path incomplete = dir_ / "incomplete";
   if (::fsync(incomplete_fd_.get()) != 0) return Error::from_errno("fsync " + incomplete.string());

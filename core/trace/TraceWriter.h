@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -56,16 +58,18 @@ class TraceWriter {
   // files mapped shared+writable, other filesystems).
   Result<CapturedFile> capture_file(const FileToCapture& f);
 
-  // Flushes all streams, fsyncs, renames `incomplete` to `version`.
+  // Flushes all streams, rewrites the header with the written files if there
+  // were any, fsyncs, renames `incomplete` to `version`.
   Result<void> close();
 
  private:
   TraceWriter() = default;
   std::filesystem::path dir_;
-  dev_t dir_dev_ = 0;  // st_dev of dir_: only files on it can be hard-linked
-  bool header_written_ = false;
-  uint64_t next_file_id_ = 0;  // makes names in files/ unique
-  ScopedFd incomplete_fd_;     // holds the flock
+  dev_t dir_dev_ = 0;                  // st_dev of dir_: only files on it can be hard-linked
+  std::optional<TraceHeader> header_;  // rewritten by close() with written_files
+  std::set<std::pair<uint64_t, uint64_t>> written_files_;  // from file-write events
+  uint64_t next_file_id_ = 0;                              // makes names in files/ unique
+  ScopedFd incomplete_fd_;                                 // holds the flock
   std::unique_ptr<BlockWriter> events_, data_, mmaps_, tasks_;
   std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, CapturedFile> captured_;
   bool closed_ = false;
@@ -75,5 +79,12 @@ class TraceWriter {
 // and renames it over `header`, so a crash leaves the old or the new header,
 // never a torn one.
 Result<void> replace_header(const std::filesystem::path& dir, const TraceHeader& h);
+
+// Replaces the `mmaps` and then the `tasks` stream of a closed trace the same
+// way (NAME.tmp, fsync, rename, fsync of the directory). `rewind pack` uses
+// it to point the records at new files, which must already be durable.
+Result<void> replace_records(const std::filesystem::path& dir,
+                             const std::vector<MappingRecord>& mappings,
+                             const std::vector<TaskEvent>& task_events);
 
 }  // namespace rwd::trace

@@ -1,4 +1,4 @@
-# On-disk schema of a rewind trace (format version 1). Only core/trace/ sees
+# On-disk schema of a rewind trace (format version 3, see kFormatVersion). Only core/trace/ sees
 # these types; the rest of rewind uses the plain structs in TraceTypes.h.
 #
 # Rules, after rr's rr_trace.capnp:
@@ -36,6 +36,16 @@ struct TraceHeader {
   tickSource @9 :Data;        # how async points are located ("none": state matching)
   startTimeNs @10 :Int64;     # CLOCK_REALTIME at start, in nanoseconds
   cpuidFaulting @11 :Bool;    # whether CPUID was trapped during recording
+  writtenFiles @12 :List(FileId);  # mapped files some syscall wrote into or resized
+                                   # (events with fileWrite); set when the recording closes
+  cpuFeatures @13 :List(Data);     # record --cpu-features: the CPU features the program
+                                   # was allowed to use ("avx2", ...); empty: all it had
+}
+
+# A file as the recording machine's kernel identified it.
+struct FileId {
+  dev @0 :UInt64;
+  inode @1 :UInt64;
 }
 
 # Values are stored as numbers; a reader must reject one it does not know.

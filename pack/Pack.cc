@@ -1,0 +1,409 @@
+#include "pack/Pack.h"
+
+#include <blake2.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "core/base/Fd.h"
+#include "core/base/FileIo.h"
+#include "core/base/Log.h"
+#include "core/trace/TraceReader.h"
+#include "core/trace/TraceWriter.h"
+
+namespace rwd::pack {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Digest = std::array<uint8_t, 32>;
+using InodeKey = std::pair<uint64_t, uint64_t>;  // (st_dev, st_ino)
+
+std::string hex(const Digest& d) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : d) {
+    s += kHex[b >> 4];
+    s += kHex[b & 15];
+  }
+  return s;
+}
+
+InodeKey key_of(const struct stat& st) {
+  return {st.st_dev, st.st_ino};
+}
+
+// Reports progress over the whole of one phase.
+struct Meter {
+  const PackOptions& options;
+  Progress p;
+  void add(uint64_t n) {
+    p.done_bytes += n;
+    if (options.progress) options.progress(p);
+  }
+};
+
+Result<Digest> hash_file(const fs::path& path, Meter& meter) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
+  blake2b_state st;
+  blake2b_init(&st, 32);
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::from_errno("reading " + path.string());
+    }
+    if (n == 0) break;
+    blake2b_update(&st, buf.data(), static_cast<size_t>(n));
+    meter.add(static_cast<uint64_t>(n));
+  }
+  Digest d;
+  blake2b_final(&st, d.data(), d.size());
+  return d;
+}
+
+// A name for a temporary file in `dir` that no other pack picks.
+fs::path temp_name(const fs::path& dir) {
+  static std::mt19937_64 rng(std::random_device{}());
+  return dir / (".pack-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000));
+}
+
+// Copies src to dest through a temporary file in dest's directory: dest
+// appears whole, fsynced, or not at all.
+Result<void> copy_atomically(const fs::path& src, const fs::path& dest) {
+  ScopedFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.is_open()) return Error::from_errno("opening " + src.string());
+  struct stat st {};
+  if (::fstat(in.get(), &st) != 0) return Error::from_errno("stat " + src.string());
+  // Replay may execve the file (a captured executable), so keep it runnable.
+  const mode_t mode = (st.st_mode & 0111) ? 0700 : 0600;
+  const fs::path tmp = temp_name(dest.parent_path());
+  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!out.is_open()) return Error::from_errno("creating " + tmp.string());
+  Result<void> r = copy_fd(in.get(), out.get(), src.string());
+  if (r.ok() && ::fsync(out.get()) != 0) r = Error::from_errno("fsync " + tmp.string());
+  if (r.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    r = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
+  if (!r.ok()) ::unlink(tmp.c_str());
+  return r;
+}
+
+// Makes dest a hard link to src, replacing whatever dest was, atomically.
+Result<void> link_atomically(const fs::path& src, const fs::path& dest) {
+  const fs::path tmp = temp_name(dest.parent_path());
+  if (::link(src.c_str(), tmp.c_str()) != 0)
+    return Error::from_errno("linking " + src.string() + " to " + tmp.string());
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    Error e = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return ok_result();
+}
+
+// The trace's size as `du --apparent-size -b` sees it: each inode once.
+struct DirSize {
+  uint64_t bytes = 0;
+  uint64_t files_in_files_dir = 0;
+};
+DirSize measure(const fs::path& dir) {
+  DirSize out;
+  std::set<InodeKey> seen;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0) continue;
+    if (S_ISREG(st.st_mode) && it->path().parent_path().filename() == "files")
+      ++out.files_in_files_dir;
+    if (seen.insert(key_of(st)).second) out.bytes += static_cast<uint64_t>(st.st_size);
+  }
+  return out;
+}
+
+// "libc.so.6" from "/usr/lib/x86_64-linux-gnu/libc.so.6", reduced to
+// characters any filesystem and shell take as they are.
+std::string readable_base(const std::string& orig_path) {
+  std::string base = fs::path(orig_path).filename().string();
+  std::string out;
+  for (char c : base) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '.' || c == '_' || c == '+' || c == '-';
+    out += plain ? c : '_';
+  }
+  if (out.size() > 80) out.resize(80);
+  if (out.empty() || out[0] == '.') out = "file" + out;
+  return out;
+}
+
+Result<void> make_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Error::from_errno("creating " + dir.string());
+  return ok_result();
+}
+
+// One referenced name in files/ and the original path it stands for.
+struct Ref {
+  std::string name;
+  std::string orig;
+};
+
+std::vector<Ref> referenced_files(const std::vector<trace::MappingRecord>& mappings,
+                                  const std::vector<trace::TaskEvent>& tasks) {
+  std::vector<Ref> refs;
+  // Task events first: the executable's canonical name then comes from its
+  // exec, not from whichever library mapping happens to share its content.
+  for (const auto& t : tasks) {
+    if (!t.exe_trace_file.empty()) refs.push_back({t.exe_trace_file, t.exe_path});
+    if (!t.interp_trace_file.empty()) refs.push_back({t.interp_trace_file, t.interp_path});
+  }
+  for (const auto& m : mappings)
+    if (!m.trace_file.empty()) refs.push_back({m.trace_file, m.orig_path});
+  return refs;
+}
+
+// A recorded hard link shares its inode with the original file. If that
+// file was rewritten in place after the recording, the trace's copy changed
+// with it and nothing can bring the recorded content back.
+Result<void> check_links_unchanged(const fs::path& dir,
+                                   const std::vector<trace::MappingRecord>& mappings) {
+  for (const auto& m : mappings) {
+    if (m.storage != trace::FileStorage::Linked) continue;
+    struct stat st {};
+    const fs::path p = dir / m.trace_file;
+    if (::stat(p.c_str(), &st) != 0) return Error::from_errno("stat " + p.string());
+    const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    if (static_cast<uint64_t>(st.st_size) != m.size || mtime != m.mtime_ns)
+      return Error{p.string() + " is a hard link to " + m.orig_path +
+                   ", which was modified in place after the recording: the recorded content "
+                   "is lost and the trace cannot be packed or replayed"};
+  }
+  return ok_result();
+}
+
+}  // namespace
+
+Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& options) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(trace_arg, ec).lexically_normal();
+  if (ec) dir = trace_arg;
+  if (dir.filename().empty()) dir = dir.parent_path();  // "trace/"
+  const fs::path files = dir / "files";
+
+  // One pack per trace at a time. The lock is on the directory itself, so
+  // packing adds no file that a second pack would have to remove.
+  ScopedFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.is_open()) return Error::from_errno("trace " + dir.string());
+  if (::flock(dir_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return Error{"trace " + dir.string() + " is being packed already"};
+    return Error::from_errno("locking " + dir.string());
+  }
+  // Checks that the trace is complete and names only files it has.
+  auto reader = trace::TraceReader::open(dir);
+  if (!reader) return reader.error();
+  std::vector<trace::MappingRecord> mappings = (*reader)->mappings();
+  std::vector<trace::TaskEvent> tasks = (*reader)->task_events();
+  REWIND_TRY(check_links_unchanged(dir, mappings));
+
+  struct stat dir_st {};
+  if (::fstat(dir_fd.get(), &dir_st) != 0) return Error::from_errno("stat " + dir.string());
+  std::optional<fs::path> store;
+  if (options.pack_dir) {
+    store = fs::absolute(*options.pack_dir, ec).lexically_normal();
+    if (ec) store = *options.pack_dir;
+    REWIND_TRY(make_dir(*store));
+    struct stat st {};
+    if (::stat(store->c_str(), &st) != 0)
+      return Error::from_errno("pack directory " + store->string());
+    if (!S_ISDIR(st.st_mode))
+      return Error{"pack directory " + store->string() + " is not a directory"};
+    if (st.st_dev != dir_st.st_dev)
+      return Error{"pack directory " + store->string() + " is on another filesystem than trace " +
+                   dir.string() + ": the trace hard-links the files it keeps there"};
+  }
+
+  PackStats stats;
+  const DirSize before = measure(dir);
+  stats.bytes_before = before.bytes;
+  stats.files_before = before.files_in_files_dir;
+
+  // How many names each inode has inside files/. An inode with no names
+  // elsewhere (st_nlink equal to this count) is the trace's own and can be
+  // hard-linked under its new name instead of copied.
+  std::map<InodeKey, nlink_t> names_in_trace;
+  for (auto it = fs::directory_iterator(files, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) ++names_in_trace[key_of(st)];
+  }
+  if (ec) return Error{"reading " + files.string() + ": " + ec.message()};
+
+  // Hash each referenced inode once.
+  const std::vector<Ref> refs = referenced_files(mappings, tasks);
+  struct Named {
+    Digest digest;
+    struct stat st;
+  };
+  std::map<std::string, Named> by_name;
+  std::map<InodeKey, Digest> by_inode;
+  Meter hashing{options, {"hashing", 0, 0}};
+  {
+    std::set<InodeKey> counted;
+    for (const Ref& r : refs) {
+      struct stat st {};
+      if (::stat((dir / r.name).c_str(), &st) != 0)
+        return Error::from_errno("stat " + (dir / r.name).string());
+      if (counted.insert(key_of(st)).second) hashing.p.total_bytes += st.st_size;
+    }
+  }
+  for (const Ref& r : refs) {
+    if (by_name.count(r.name)) continue;
+    Named n;
+    if (::stat((dir / r.name).c_str(), &n.st) != 0)
+      return Error::from_errno("stat " + (dir / r.name).string());
+    if (!S_ISREG(n.st.st_mode)) return Error{(dir / r.name).string() + " is not a regular file"};
+    auto known = by_inode.find(key_of(n.st));
+    if (known != by_inode.end()) {
+      n.digest = known->second;
+    } else {
+      auto d = hash_file(dir / r.name, hashing);
+      if (!d) return d.error();
+      n.digest = *d;
+      by_inode[key_of(n.st)] = *d;
+    }
+    by_name[r.name] = n;
+  }
+
+  // One canonical name per content, from the first record that names it.
+  std::map<Digest, std::string> canonical;
+  for (const Ref& r : refs) {
+    const Digest& d = by_name[r.name].digest;
+    if (!canonical.count(d)) canonical[d] = "files/" + readable_base(r.orig) + "-" + hex(d);
+  }
+  stats.distinct_contents = canonical.size();
+
+  // Create each canonical file that is missing.
+  Meter copying{options, {"copying", 0, 0}};
+  bool created = false;
+  std::set<fs::path> store_dirs_touched;
+  for (const auto& [digest, name] : canonical) {
+    const fs::path dest = dir / name;
+    // A source with this content, preferably one only the trace holds.
+    fs::path src;
+    bool trace_owned = false;
+    for (const auto& [n, named] : by_name) {
+      if (named.digest != digest) continue;
+      struct stat st {};
+      const bool owned = ::lstat((dir / n).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                         st.st_nlink == names_in_trace[key_of(st)];
+      if (src.empty() || (owned && !trace_owned)) {
+        src = dir / n;
+        trace_owned = owned;
+      }
+    }
+    struct stat src_st {};
+    if (::stat(src.c_str(), &src_st) != 0) return Error::from_errno("stat " + src.string());
+    struct stat dest_st {};
+    const bool have_dest = ::lstat(dest.c_str(), &dest_st) == 0 && S_ISREG(dest_st.st_mode);
+
+    if (store) {
+      const std::string h = hex(digest);
+      const fs::path sub = *store / h.substr(0, 2);
+      const fs::path stored = sub / h;
+      struct stat st {};
+      if (::lstat(stored.c_str(), &st) != 0) {
+        REWIND_TRY(make_dir(sub));
+        if (trace_owned) {
+          REWIND_TRY(link_atomically(src, stored));
+        } else {
+          REWIND_TRY(copy_atomically(src, stored));
+          ++stats.copied_files;
+          stats.copied_bytes += src_st.st_size;
+          copying.add(src_st.st_size);
+        }
+        store_dirs_touched.insert(sub);
+        ++stats.store_files_added;
+        if (::lstat(stored.c_str(), &st) != 0) return Error::from_errno("stat " + stored.string());
+      }
+      if (!S_ISREG(st.st_mode) || st.st_size != src_st.st_size)
+        return Error{"pack directory file " + stored.string() +
+                     " is damaged (not the size of its content); remove it and pack again"};
+      if (have_dest && key_of(dest_st) == key_of(st)) continue;
+      REWIND_TRY(link_atomically(stored, dest));
+    } else {
+      if (have_dest) continue;
+      if (trace_owned) {
+        REWIND_TRY(link_atomically(src, dest));
+      } else {
+        REWIND_TRY(copy_atomically(src, dest));
+        ++stats.copied_files;
+        stats.copied_bytes += src_st.st_size;
+        copying.add(src_st.st_size);
+      }
+    }
+    created = true;
+  }
+  // The new names must be durable before any record names them.
+  for (const fs::path& sub : store_dirs_touched) REWIND_TRY(fsync_path(sub));
+  if (!store_dirs_touched.empty()) REWIND_TRY(fsync_path(*store));
+  if (created) REWIND_TRY(fsync_path(files));
+
+  // Point the records at the canonical names.
+  bool records_changed = false;
+  auto rename_ref = [&](std::string& name) {
+    if (name.empty()) return;
+    const std::string& c = canonical[by_name[name].digest];
+    if (c != name) {
+      name = c;
+      records_changed = true;
+    }
+  };
+  for (auto& m : mappings) {
+    rename_ref(m.trace_file);
+    if (!m.trace_file.empty() && m.storage != trace::FileStorage::Copied) {
+      m.storage = trace::FileStorage::Copied;
+      records_changed = true;
+    }
+  }
+  for (auto& t : tasks) {
+    rename_ref(t.exe_trace_file);
+    rename_ref(t.interp_trace_file);
+  }
+  if (records_changed) REWIND_TRY(trace::replace_records(dir, mappings, tasks));
+
+  // Remove what no record names any more, and temporaries of killed packs.
+  std::set<std::string> keep;
+  for (const auto& [d, name] : canonical) keep.insert(fs::path(name).filename().string());
+  std::vector<fs::path> garbage;
+  for (auto it = fs::directory_iterator(files, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    struct stat st {};
+    if (keep.count(it->path().filename().string()) || ::lstat(it->path().c_str(), &st) != 0 ||
+        S_ISDIR(st.st_mode))
+      continue;
+    garbage.push_back(it->path());
+  }
+  if (ec) return Error{"reading " + files.string() + ": " + ec.message()};
+  for (const fs::path& p : garbage)
+    if (::unlink(p.c_str()) != 0) return Error::from_errno("removing " + p.string());
+  const bool removed = !garbage.empty();
+  if (removed) REWIND_TRY(fsync_path(files));
+
+  const DirSize after = measure(dir);
+  stats.bytes_after = after.bytes;
+  stats.files_after = after.files_in_files_dir;
+  stats.changed = created || records_changed || removed;
+  REWIND_LOG(Trace, "packed %s: %llu -> %llu bytes", dir.c_str(),
+             (unsigned long long)stats.bytes_before, (unsigned long long)stats.bytes_after);
+  return stats;
+}
+
+}  // namespace rwd::pack

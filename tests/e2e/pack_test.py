@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `rewind pack` and of portable traces.
+
+usage: pack_test.py CASE --rewind REWIND --bin DIR [--gdb GDB]
+
+Cases:
+  selfcontained  a program with its own library and ELF interpreter in a
+                 temporary folder: record, pack, delete the folder, move the
+                 trace; it replays identically, and gdb breaks in the
+                 deleted library. Then the folder comes back with other
+                 content; replay still uses the recorded files.
+  dedupe         one library mapped and dlopened many times, under several
+                 names and mtimes: the packed trace holds each content once.
+  idempotent     a second pack changes no byte of a packed trace.
+  crash          20 rounds: pack a fresh copy, SIGKILL it at a random moment,
+                 replay, pack again, replay; all replays match the recording
+                 and every round ends with the same packed trace.
+  packdir        traces packed into one --pack-dir share one copy of each file.
+  bad            bad input gets a clear error and a non-zero exit.
+"""
+import argparse
+import hashlib
+import os
+import random
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ARGS = None
+
+
+def fail(msg):
+    print("FAIL [pack.%s]: %s" % (ARGS.case, msg))
+    sys.exit(1)
+
+
+def run(cmd, timeout=120, **kw):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        fail("timed out: %s" % " ".join(cmd))
+
+
+def record(trace, argv):
+    r = run([ARGS.rewind, "record", "-o", trace] + argv)
+    if r.returncode != 0:
+        fail("recording %s exited %d: %s" % (argv, r.returncode, r.stderr))
+    return r
+
+
+def replay_matches(trace, rec, what):
+    r = run([ARGS.rewind, "replay", "-a", trace])
+    if r.returncode != rec.returncode or r.stdout != rec.stdout:
+        fail("%s: replay (exit %d) differs from the recording (exit %d):\n%s\n%s" %
+             (what, r.returncode, rec.returncode, r.stderr[-2000:], r.stdout[-2000:]))
+
+
+def pack(traces, *opts, expect_ok=True):
+    r = run([ARGS.rewind, "pack"] + list(opts) + list(traces), timeout=300)
+    if expect_ok and r.returncode != 0:
+        fail("pack %s exited %d: %s" % (traces, r.returncode, r.stderr))
+    return r
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_digest(root):
+    """Every file under root: (relative path, sha256, mode)."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(d, name)
+            st = os.lstat(p)
+            out.append((os.path.relpath(p, root), sha256(p), oct(st.st_mode)))
+    return out
+
+
+def content_counts(files_dir):
+    counts = {}
+    for name in os.listdir(files_dir):
+        counts.setdefault(sha256(os.path.join(files_dir, name)), []).append(name)
+    return counts
+
+
+def set_interp(exe, interp):
+    """Overwrites the PT_INTERP string of an ELF64 executable in place."""
+    with open(exe, "r+b") as f:
+        elf = f.read()
+        phoff, = struct.unpack_from("<Q", elf, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+        for i in range(phnum):
+            base = phoff + i * phentsize
+            p_type, = struct.unpack_from("<I", elf, base)
+            if p_type != 3:  # PT_INTERP
+                continue
+            offset, = struct.unpack_from("<Q", elf, base + 8)
+            filesz, = struct.unpack_from("<Q", elf, base + 32)
+            data = interp.encode() + b"\0"
+            assert len(data) <= filesz, "PT_INTERP placeholder too short"
+            f.seek(offset)
+            f.write(data.ljust(filesz, b"\0"))
+            return
+    raise RuntimeError("no PT_INTERP in " + exe)
+
+
+def system_interp():
+    return os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+
+
+def make_app(folder):
+    """portable_main, its library and a copy of the ELF interpreter in folder."""
+    os.makedirs(folder)
+    for name in ("portable_main", "dedupe_main", "libportable.so"):
+        shutil.copy2(os.path.join(ARGS.bin, name), folder)
+    interp = os.path.join(folder, "ld-linux-x86-64.so.2")
+    shutil.copy2(system_interp(), interp)
+    set_interp(os.path.join(folder, "portable_main"), interp)
+    return folder
+
+
+def case_selfcontained(tmp):
+    app = make_app(os.path.join(tmp, "app"))
+    exe = os.path.join(app, "portable_main")
+    native = run([exe, "alpha", "beta"])
+    if native.returncode != 0:
+        fail("the program does not run natively: %s" % native.stderr)
+    trace = os.path.join(tmp, "trace")
+    rec = record(trace, [exe, "alpha", "beta"])
+    if rec.stdout.splitlines()[1:] != native.stdout.splitlines()[1:]:
+        fail("the recorded run printed something else than the native one")
+    r = pack([trace])
+    print(r.stdout.strip())
+    if not re.search(r"-> .*files", r.stdout):
+        fail("pack printed no summary: %r" % r.stdout)
+
+    # No file of the packed trace is shared with a file outside it.
+    for name in os.listdir(os.path.join(trace, "files")):
+        st = os.stat(os.path.join(trace, "files", name))
+        if st.st_nlink != 1:
+            fail("files/%s still has %d links" % (name, st.st_nlink))
+
+    shutil.rmtree(app)
+    moved = os.path.join(tmp, "elsewhere", "moved-trace")
+    os.makedirs(os.path.dirname(moved))
+    os.rename(trace, moved)
+    replay_matches(moved, rec, "after deleting the program folder and moving the trace")
+
+    # The originals come back with other content: still the recorded files.
+    os.makedirs(app)
+    for name in ("portable_main", "libportable.so", "ld-linux-x86-64.so.2"):
+        with open(os.path.join(app, name), "w") as f:
+            f.write("not the recorded file\n")
+        os.chmod(os.path.join(app, name), 0o755)
+    copy = os.path.join(tmp, "copied-trace")
+    shutil.copytree(moved, copy, symlinks=True)
+    replay_matches(copy, rec, "a copy, with the original paths holding other files")
+
+    if not ARGS.gdb:
+        print("gdb not installed: skipping the debugger part")
+        return
+    out = run([ARGS.rewind, "replay", "--debugger", ARGS.gdb, moved, "--", "-batch", "-nx",
+               "-ex", "set breakpoint pending on", "-ex", "break portable_checksum",
+               "-ex", "continue", "-ex", "bt", "-ex", "info sharedlibrary"], timeout=300)
+    text = out.stdout + out.stderr
+    print(text)
+    for pattern in (r"Breakpoint 1, portable_checksum \(s=.*alpha|"
+                    r"Breakpoint 1, portable_checksum \(s=.*portable_main",
+                    r"#1 .* main \(.*\) at .*portable_main\.c:\d+",
+                    re.escape(os.path.join(app, "libportable.so"))):
+        if not re.search(pattern, text):
+            fail("gdb output does not match %r" % pattern)
+
+
+def case_dedupe(tmp):
+    app = make_app(os.path.join(tmp, "app"))
+    lib = os.path.join(app, "libportable.so")
+    copies = []
+    for i in (1, 2):
+        c = os.path.join(app, "libcopy%d.so" % i)
+        shutil.copy2(lib, c)
+        copies.append(c)
+    trace = os.path.join(tmp, "trace")
+    rec = record(trace, [os.path.join(app, "dedupe_main"), lib, lib] + copies)
+    before = content_counts(os.path.join(trace, "files"))
+    dup = [names for names in before.values() if len(names) > 1]
+    if not dup:
+        fail("the unpacked trace has no duplicate files, so this test shows nothing")
+    print("unpacked: %d files, duplicated content: %s" %
+          (sum(len(v) for v in before.values()), dup))
+    pack([trace])
+    after = content_counts(os.path.join(trace, "files"))
+    dup = [names for names in after.values() if len(names) > 1]
+    if dup:
+        fail("identical files after pack: %s" % dup)
+    if len(after) != len(before):
+        fail("pack lost content: %d distinct before, %d after" % (len(before), len(after)))
+    print("packed: %d files" % len(after))
+    replay_matches(trace, rec, "after pack")
+
+
+PY_SCRIPT = ("import json, hashlib, zlib\n"
+             "d = {'k%d' % i: hashlib.sha256(str(i).encode()).hexdigest() for i in range(50)}\n"
+             "print(zlib.crc32(json.dumps(d, sort_keys=True).encode()))\n")
+
+
+def case_idempotent(tmp):
+    trace = os.path.join(tmp, "trace")
+    rec = record(trace, ["python3", "-c", PY_SCRIPT])
+    pack([trace])
+    first = tree_digest(trace)
+    r = pack([trace])
+    if "already packed" not in r.stdout:
+        fail("the second pack did not say the trace was packed: %r" % r.stdout)
+    second = tree_digest(trace)
+    if first != second:
+        changed = set(first) ^ set(second)
+        fail("the second pack changed the trace: %s" % sorted(changed)[:6])
+    print("%d files, identical after a second pack" % len(first))
+    replay_matches(trace, rec, "after two packs")
+
+
+def case_crash(tmp):
+    base = os.path.join(tmp, "base")
+    rec = record(base, ["python3", "-c", PY_SCRIPT])
+    # The packed trace every round must end with, and how long a pack takes.
+    ref = os.path.join(tmp, "ref")
+    shutil.copytree(base, ref, symlinks=True)
+    start = time.monotonic()
+    pack([ref])
+    full = time.monotonic() - start
+    ref_digest = tree_digest(ref)
+    shutil.rmtree(ref)
+    print("a full pack takes %.3f s" % full)
+
+    rng = random.Random(os.environ.get("REWIND_PACK_SEED", str(time.time_ns())))
+    interrupted = 0
+    rounds = 20
+    for i in range(rounds):
+        copy = os.path.join(tmp, "round%d" % i)
+        shutil.copytree(base, copy, symlinks=True)
+        p = subprocess.Popen([ARGS.rewind, "pack", copy], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        # The moment of the kill is random; this is not synchronisation.
+        time.sleep(rng.uniform(0, full * 1.1))
+        if p.poll() is None:
+            interrupted += 1
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        replay_matches(copy, rec, "round %d, after the killed pack" % i)
+        pack([copy])
+        replay_matches(copy, rec, "round %d, after packing again" % i)
+        if tree_digest(copy) != ref_digest:
+            fail("round %d: the finished trace differs from an uninterrupted pack" % i)
+        shutil.rmtree(copy)
+    print("%d rounds, %d packs killed before they finished" % (rounds, interrupted))
+    if interrupted < rounds // 4:
+        fail("only %d of %d packs were interrupted: the kills came too late to test anything" %
+             (interrupted, rounds))
+
+
+def case_packdir(tmp):
+    store = os.path.join(tmp, "store")
+    traces, recs = [], []
+    for i, script in enumerate([PY_SCRIPT, "print(sum(range(1000)))", PY_SCRIPT]):
+        t = os.path.join(tmp, "py%d" % i)
+        recs.append(record(t, ["python3", "-c", script]))
+        traces.append(t)
+    r = pack(traces, "--pack-dir", store)
+    print(r.stdout.strip())
+    store_inodes = {}
+    for d, _, files in os.walk(store):
+        for name in files:
+            st = os.stat(os.path.join(d, name))
+            store_inodes[(st.st_dev, st.st_ino)] = os.path.join(d, name)
+    dup = [n for n in content_counts_tree(store).values() if len(n) > 1]
+    if dup:
+        fail("the pack directory holds identical files: %s" % dup)
+    for t in traces:
+        for name in os.listdir(os.path.join(t, "files")):
+            st = os.stat(os.path.join(t, "files", name))
+            if (st.st_dev, st.st_ino) not in store_inodes:
+                fail("%s/files/%s is not a link into the pack directory" % (t, name))
+    du = run(["du", "-scb"] + traces).stdout.splitlines()[-1].split()[0]
+    sizes = sum(int(run(["du", "-sb", t]).stdout.split()[0]) for t in traces)
+    print("three traces: %s bytes on disk together, %d counted one by one" % (du, sizes))
+    if int(du) * 2 > sizes:
+        fail("the traces do not share their files")
+    digest = [tree_digest(t) for t in traces]
+    r = pack(traces, "--pack-dir", store)
+    if [tree_digest(t) for t in traces] != digest or r.stdout.count("already packed") != 3:
+        fail("packing again into the same directory changed something: %s" % r.stdout)
+    for t, rec in zip(traces, recs):
+        replay_matches(t, rec, "packed into a shared directory")
+    # The store must be on the trace's filesystem; elsewhere is a clear error.
+    if os.path.isdir("/dev/shm") and os.stat("/dev/shm").st_dev != os.stat(tmp).st_dev:
+        other = tempfile.mkdtemp(dir="/dev/shm")
+        try:
+            r = pack([traces[0]], "--pack-dir", other, expect_ok=False)
+            if r.returncode == 0 or "another filesystem" not in r.stderr:
+                fail("a pack directory on another filesystem gave exit %d: %s" %
+                     (r.returncode, r.stderr))
+        finally:
+            shutil.rmtree(other)
+        replay_matches(traces[0], recs[0], "after the refused pack")
+
+
+def content_counts_tree(root):
+    counts = {}
+    for d, _, files in os.walk(root):
+        for name in files:
+            counts.setdefault(sha256(os.path.join(d, name)), []).append(name)
+    return counts
+
+
+def case_bad(tmp):
+    def expect(args, rc_ok, pattern):
+        r = run([ARGS.rewind, "pack"] + args)
+        if not rc_ok(r.returncode) or not re.search(pattern, r.stderr):
+            fail("pack %s: exit %d, stderr %r (wanted %r)" % (args, r.returncode, r.stderr, pattern))
+        print("pack %s -> %d: %s" % (args, r.returncode, r.stderr.strip()))
+
+    expect([os.path.join(tmp, "nonexistent")], lambda rc: rc == 1, "No such file")
+    expect(["--frobnicate"], lambda rc: rc == 2, "unknown option")
+    expect(["--pack-dir"], lambda rc: rc == 2, "needs a directory")
+    empty = os.path.join(tmp, "empty")
+    os.makedirs(empty)
+    expect([empty], lambda rc: rc == 1, "not a rewind trace")
+    trace = os.path.join(tmp, "trace")
+    rec = record(trace, ["/bin/true"])
+    partial = os.path.join(tmp, "partial")
+    shutil.copytree(trace, partial, symlinks=True)
+    os.rename(os.path.join(partial, "version"), os.path.join(partial, "incomplete"))
+    expect([partial], lambda rc: rc == 1, "incomplete")
+    missing = os.path.join(tmp, "missing")
+    shutil.copytree(trace, missing, symlinks=True)
+    victim = sorted(os.listdir(os.path.join(missing, "files")))[0]
+    os.unlink(os.path.join(missing, "files", victim))
+    before = tree_digest(missing)
+    expect([missing], lambda rc: rc == 1, "missing")
+    if tree_digest(missing) != before:
+        fail("a refused pack changed the trace")
+    # One bad trace among good ones: the good one is still packed.
+    r = run([ARGS.rewind, "pack", missing, trace])
+    if r.returncode != 1 or "already packed" in r.stdout or "->" not in r.stdout:
+        fail("packing a bad and a good trace: exit %d, %r" % (r.returncode, r.stdout))
+    replay_matches(trace, rec, "packed beside a bad trace")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("--rewind", required=True)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--gdb", default="")
+    ARGS = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="rewind-pack-")
+    try:
+        globals()["case_" + ARGS.case](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS [pack.%s]" % ARGS.case)
+
+
+if __name__ == "__main__":
+    main()
