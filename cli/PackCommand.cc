@@ -37,8 +37,8 @@ class ProgressLine {
   void update(const pack::Progress& p) {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (shown_ && now - last_ < std::chrono::milliseconds(100) && p.done_bytes < p.total_bytes)
-      return;
+    const bool finished = p.total_bytes && p.done_bytes >= p.total_bytes;
+    if (shown_ && now - last_ < std::chrono::milliseconds(100) && !finished) return;
     last_ = now;
     shown_ = true;
     if (p.total_bytes)
