@@ -2,11 +2,13 @@
 
 #include <blake2.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -144,6 +146,18 @@ std::string readable_base(const std::string& orig_path) {
   if (out.size() > 80) out.resize(80);
   if (out.empty() || out[0] == '.') out = "file" + out;
   return out;
+}
+
+// Removes what packs that were killed left in a pack directory's subfolder:
+// temporaries named for a process that no longer exists.
+void remove_stale_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(".pack-tmp-")) continue;
+    const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + 10));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
 }
 
 Result<void> make_dir(const fs::path& dir) {
@@ -322,6 +336,7 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
       struct stat st {};
       if (::lstat(stored.c_str(), &st) != 0) {
         REWIND_TRY(make_dir(sub));
+        remove_stale_temporaries(sub);
         if (trace_owned) {
           REWIND_TRY(link_atomically(src, stored));
         } else {

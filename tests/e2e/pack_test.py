@@ -313,6 +313,18 @@ def case_packdir(tmp):
     r = pack(traces, "--pack-dir", store)
     if [tree_digest(t) for t in traces] != digest or r.stdout.count("already packed") != 3:
         fail("packing again into the same directory changed something: %s" % r.stdout)
+    # A store file that went missing comes back from the traces, and what a
+    # killed pack left beside it (a temporary of a process that is gone) goes.
+    lost = sorted(store_inodes.values())[0]
+    os.unlink(lost)
+    stale = os.path.join(os.path.dirname(lost), ".pack-tmp-999999999-1")
+    with open(stale, "w") as f:
+        f.write("left by a killed pack")
+    pack(traces, "--pack-dir", store)
+    if not os.path.exists(lost) or os.path.exists(stale):
+        fail("packing again did not restore %s or left %s" % (lost, stale))
+    if [tree_digest(t) for t in traces] != digest:
+        fail("restoring the pack directory changed the traces")
     for t, rec in zip(traces, recs):
         replay_matches(t, rec, "packed into a shared directory")
     # The store must be on the trace's filesystem; elsewhere is a clear error.
