@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <x86intrin.h>
 
 #include <cstring>
@@ -430,20 +429,16 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       auto msg = task.get_event_msg();
       if (!msg) return msg.error();
       pid_t child = static_cast<pid_t>(*msg);
-      // The flags the syscall passed. glibc's fork() is clone(CLONE_CHILD_SETTID |
-      // CLONE_CHILD_CLEARTID | SIGCHLD), which ptrace reports as
-      // PTRACE_EVENT_FORK: replay needs CLONE_CHILD_SETTID to put the recorded
-      // tid where the kernel stored the live one (struct pthread's tid).
       uint64_t flags = 0;
-      if (t.syscall_nr == SYS_clone3) {
+      if (event == PTRACE_EVENT_FORK)
+        flags = SIGCHLD;
+      else if (event == PTRACE_EVENT_VFORK)
+        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+      else if (t.syscall_nr == 435 /* clone3 */) {
         auto f = task.read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
         flags = f ? *f : 0;
-      } else if (t.syscall_nr == SYS_clone) {
-        flags = t.entry_regs.rdi;
-      } else if (event == PTRACE_EVENT_VFORK) {
-        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
       } else {
-        flags = SIGCHLD;  // fork(2)
+        flags = t.entry_regs.rdi;
       }
       std::shared_ptr<AddressSpace> as;
       if (flags & CLONE_VM) {
