@@ -98,12 +98,12 @@ int cmd_pack(int argc, char** argv) {
       ++failures;
       continue;
     }
-    Result<pack::PackStats> stats = Error{""};
-    {
-      ProgressLine line(dir->string());
-      options.progress = [&](const pack::Progress& p) { line.update(p); };
-      stats = pack::pack_trace(*dir, options);
-    }
+    auto stats = [&] {
+      ProgressLine line(dir->string());  // erased when pack is done
+      pack::PackOptions with_progress = options;
+      with_progress.progress = [&](const pack::Progress& p) { line.update(p); };
+      return pack::pack_trace(*dir, with_progress);
+    }();
     if (!stats) {
       fail(stats.error());
       ++failures;

@@ -261,40 +261,36 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   }
   if (ec) return Error{"reading " + files.string() + ": " + ec.message()};
 
-  // Hash each referenced inode once.
+  // Each referenced name, stat'ed once, then each inode hashed once.
   const std::vector<Ref> refs = referenced_files(mappings, tasks);
   struct Named {
-    Digest digest;
-    struct stat st;
+    Digest digest{};
+    struct stat st {};
+    bool trace_owned = false;  // a regular file with no name outside files/
   };
   std::map<std::string, Named> by_name;
-  std::map<InodeKey, Digest> by_inode;
   Meter hashing{options, {"hashing", 0, 0}};
-  {
-    std::set<InodeKey> counted;
-    for (const Ref& r : refs) {
-      struct stat st {};
-      if (::stat((dir / r.name).c_str(), &st) != 0)
-        return Error::from_errno("stat " + (dir / r.name).string());
-      if (counted.insert(key_of(st)).second) hashing.p.total_bytes += st.st_size;
-    }
-  }
+  std::map<InodeKey, std::optional<Digest>> by_inode;
   for (const Ref& r : refs) {
     if (by_name.count(r.name)) continue;
+    const fs::path p = dir / r.name;
     Named n;
-    if (::stat((dir / r.name).c_str(), &n.st) != 0)
-      return Error::from_errno("stat " + (dir / r.name).string());
-    if (!S_ISREG(n.st.st_mode)) return Error{(dir / r.name).string() + " is not a regular file"};
-    auto known = by_inode.find(key_of(n.st));
-    if (known != by_inode.end()) {
-      n.digest = known->second;
-    } else {
-      auto d = hash_file(dir / r.name, hashing);
-      if (!d) return d.error();
-      n.digest = *d;
-      by_inode[key_of(n.st)] = *d;
-    }
+    struct stat lst {};
+    if (::stat(p.c_str(), &n.st) != 0 || ::lstat(p.c_str(), &lst) != 0)
+      return Error::from_errno("stat " + p.string());
+    if (!S_ISREG(n.st.st_mode)) return Error{p.string() + " is not a regular file"};
+    n.trace_owned = S_ISREG(lst.st_mode) && lst.st_nlink == names_in_trace[key_of(lst)];
+    if (by_inode.emplace(key_of(n.st), std::nullopt).second) hashing.p.total_bytes += n.st.st_size;
     by_name[r.name] = n;
+  }
+  for (auto& [name, n] : by_name) {
+    std::optional<Digest>& d = by_inode[key_of(n.st)];
+    if (!d) {
+      auto h = hash_file(dir / name, hashing);
+      if (!h) return h.error();
+      d = *h;
+    }
+    n.digest = *d;
   }
 
   // One canonical name per content, from the first record that names it.
@@ -312,20 +308,16 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   for (const auto& [digest, name] : canonical) {
     const fs::path dest = dir / name;
     // A source with this content, preferably one only the trace holds.
+    const Named* source = nullptr;
     fs::path src;
-    bool trace_owned = false;
     for (const auto& [n, named] : by_name) {
-      if (named.digest != digest) continue;
-      struct stat st {};
-      const bool owned = ::lstat((dir / n).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-                         st.st_nlink == names_in_trace[key_of(st)];
-      if (src.empty() || (owned && !trace_owned)) {
-        src = dir / n;
-        trace_owned = owned;
-      }
+      if (named.digest != digest || (source && (source->trace_owned || !named.trace_owned)))
+        continue;
+      source = &named;
+      src = dir / n;
     }
-    struct stat src_st {};
-    if (::stat(src.c_str(), &src_st) != 0) return Error::from_errno("stat " + src.string());
+    const bool trace_owned = source->trace_owned;
+    const struct stat& src_st = source->st;
     struct stat dest_st {};
     const bool have_dest = ::lstat(dest.c_str(), &dest_st) == 0 && S_ISREG(dest_st.st_mode);
 

@@ -114,8 +114,11 @@ struct LiveFiles {
     std::string path;                // what execve runs
     std::optional<PtInterp> interp;  // set when `path` is a redirected copy
   };
-  std::map<std::string, Exe> exes;           // by the exec's exe_trace_file
-  std::map<std::string, ScopedFd> interps;   // open trace interpreters, by trace file
+  std::map<std::string, Exe> exes;          // by the exec's exe_trace_file
+  std::map<std::string, ScopedFd> interps;  // open trace interpreters, by trace file
+  // Whether this machine's file at a PT_INTERP path is the trace's
+  // interpreter, by "PATH\nTRACE-FILE".
+  std::map<std::string, bool> interp_matches;
   Result<std::filesystem::path> make_dir();  // `dir`, created if need be
   ~LiveFiles();
 };

@@ -56,9 +56,15 @@ Result<std::string> ReplaySession::exe_to_run(const trace::TaskEvent& te) {
   if (!interp) return interp.error();
   if (*interp && !te.interp_trace_file.empty()) {
     const std::string recorded = reader_->file_path(te.interp_trace_file).string();
-    // The kernel resolves PT_INTERP here, as it did when recording.
-    auto same = same_file_content((*interp)->path, recorded);
-    if (!same || !*same) {
+    // The kernel resolves PT_INTERP here, as it did when recording. Every
+    // exec of a dynamic program asks, so the answer is kept.
+    const std::string key = (*interp)->path + '\n' + te.interp_trace_file;
+    auto known = live_->interp_matches.find(key);
+    if (known == live_->interp_matches.end()) {
+      auto same = same_file_content((*interp)->path, recorded);
+      known = live_->interp_matches.emplace(key, same && *same).first;
+    }
+    if (!known->second) {
       ScopedFd& fd = live_->interps[te.interp_trace_file];
       if (!fd.is_open()) fd = ScopedFd(::open(recorded.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd.is_open()) return Error::from_errno("opening " + recorded);
