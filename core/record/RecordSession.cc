@@ -4,12 +4,14 @@
 #include <sched.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <x86intrin.h>
 
 #include <cstring>
 #include <fstream>
 
 #include "core/base/Log.h"
+#include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 
 namespace rwd {
@@ -299,30 +301,6 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
   return Next::Gone;
 }
 
-// The futex words of a thread's robust list (set_robust_list(2)): the
-// entries of the list at head.list.next and the pending one, each with its
-// futex at entry + futex_offset (include/uapi/linux/futex.h).
-std::vector<uint64_t> RecordSession::robust_futexes(RecTask& t) {
-  std::vector<uint64_t> out;
-  if (!t.robust_list_head) return out;
-  struct {
-    uint64_t next;
-    int64_t futex_offset;
-    uint64_t list_op_pending;
-  } head;
-  if (t.task->as().read_partial(RemotePtr(t.robust_list_head), &head, sizeof head) != sizeof head)
-    return out;
-  uint64_t entry = head.next;
-  for (int limit = 0; entry && entry != t.robust_list_head && limit < 2048; ++limit) {
-    out.push_back(entry + head.futex_offset);
-    uint64_t next = 0;
-    if (t.task->as().read_partial(RemotePtr(entry), &next, sizeof next) != sizeof next) break;
-    entry = next;
-  }
-  if (head.list_op_pending) out.push_back(head.list_op_pending + head.futex_offset);
-  return out;
-}
-
 // Resumes a task. ptrace answers ESRCH for a task that was killed (another
 // thread's exit_group) after its last stop: it is dying, and its death is
 // recorded when it is reaped.
@@ -429,16 +407,20 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       auto msg = task.get_event_msg();
       if (!msg) return msg.error();
       pid_t child = static_cast<pid_t>(*msg);
+      // The flags the syscall passed. glibc's fork() is clone(CLONE_CHILD_SETTID |
+      // CLONE_CHILD_CLEARTID | SIGCHLD), which ptrace reports as
+      // PTRACE_EVENT_FORK: replay needs CLONE_CHILD_SETTID to put the recorded
+      // tid where the kernel stored the live one (struct pthread's tid).
       uint64_t flags = 0;
-      if (event == PTRACE_EVENT_FORK)
-        flags = SIGCHLD;
-      else if (event == PTRACE_EVENT_VFORK)
-        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-      else if (t.syscall_nr == 435 /* clone3 */) {
+      if (t.syscall_nr == SYS_clone3) {
         auto f = task.read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
         flags = f ? *f : 0;
-      } else {
+      } else if (t.syscall_nr == SYS_clone) {
         flags = t.entry_regs.rdi;
+      } else if (event == PTRACE_EVENT_VFORK) {
+        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+      } else {
+        flags = SIGCHLD;  // fork(2)
       }
       std::shared_ptr<AddressSpace> as;
       if (flags & CLONE_VM) {
@@ -504,7 +486,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       // The kernel's robust-futex cleanup compares futex words with the
       // dying thread's tid, which replay's live tids do not match: record
       // what it wrote instead (read back through a surviving thread).
-      const std::vector<uint64_t> futexes = robust_futexes(t);
+      const std::vector<uint64_t> futexes = robust_futex_words(task.as(), t.robust_list_head);
       std::shared_ptr<AddressSpace> as = task.shared_as();
       REWIND_TRY(task.resume(ResumeRequest::Cont));
       WaitStatus final_status;

@@ -120,7 +120,6 @@ class RecordSession {
   Result<Next> on_signal_stop(RecTask& t, int sig);
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
-  std::vector<uint64_t> robust_futexes(RecTask& t);
   bool others_waiting(const RecTask& t) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);

@@ -15,6 +15,7 @@
 #include "core/replay/PreemptStub.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/ProcMaps.h"
+#include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
 
@@ -502,6 +503,9 @@ Result<void> ReplaySession::on_entry(const Event& e) {
   } else if (nr == SYS_execve || nr == SYS_execveat) {
     const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
     if (te) {
+      // A successful execve walks the robust list too (exec_mm_release).
+      REWIND_TRY(
+          retarget_robust_futexes(task.as(), t->robust_list_head, e.tid.value, task.real_tid()));
       REWIND_TRY(prepare_exec(*t, *te));
       native = true;
       if (te->former_tid.value) {
@@ -518,6 +522,9 @@ Result<void> ReplaySession::on_entry(const Event& e) {
   } else if (d && d->replay == sys::ReplayMode::Execute) {
     native = true;
   }
+  // The kernel takes the head for any address; only a wrong length fails.
+  if (nr == SYS_set_robust_list && native && regs->rsi == sizeof(uint64_t) * 3)
+    t->robust_list_head = regs->rdi;
   t->native = native;
   if (!native) {
     user_regs_struct r = *regs;
@@ -747,6 +754,10 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
   if (msg && static_cast<int>(*msg) != e.exit_status)
     return divergence(e, "exit status 0x" + std::to_string(*msg) + " differs from recorded 0x" +
                              std::to_string(e.exit_status));
+  // The kernel is about to walk the task's robust list (exit_mm ->
+  // futex_exit_release), comparing owner tids with the live one.
+  REWIND_TRY(retarget_robust_futexes(t->task->as(), t->robust_list_head, e.tid.value,
+                                     t->task->real_tid()));
   REWIND_TRY(t->task->resume(ResumeRequest::Cont));
   t->running = true;
   if (e.tid == root_) root_status_ = e.exit_status;

@@ -53,6 +53,7 @@ struct RepTaskState {
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP
   uint64_t fix_child_tid_addr = 0;    // CLONE_CHILD_SETTID: where to put the recorded tid
+  uint64_t robust_list_head = 0;      // set_robust_list(2); none after clone and execve
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
