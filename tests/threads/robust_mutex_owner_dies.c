@@ -2,7 +2,8 @@
  * walks its robust list and the next locker gets EOWNERDEAD (both a locker
  * already blocked in the lock and a later one). Without
  * pthread_mutex_consistent the mutex becomes ENOTRECOVERABLE. A
- * process-shared robust mutex whose owner process dies behaves the same. */
+ * process-shared robust mutex whose owner process dies, or execs, behaves the
+ * same. */
 #include "../programs/common.h"
 #include <pthread.h>
 #include <semaphore.h>
@@ -71,6 +72,23 @@ int main(void) {
   CHECK(waitpid(child, &status, 0) == child);
   r = pthread_mutex_lock(shared);
   printf("lock after owner process died: %s\n", strerrorname_np(r));
+  CHECK(r == EOWNERDEAD);
+  pthread_mutex_consistent(shared);
+  pthread_mutex_unlock(shared);
+
+  /* Round 4: the owner process execs while holding it; the kernel walks
+   * the robust list at execve too. */
+  child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    pthread_mutex_lock(shared);
+    execl("/bin/true", "true", (char *)NULL);
+    _exit(127);
+  }
+  CHECK(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  r = pthread_mutex_lock(shared);
+  printf("lock after owner process exec'd: %s\n", strerrorname_np(r));
   CHECK(r == EOWNERDEAD);
   pthread_mutex_consistent(shared);
   pthread_mutex_unlock(shared);
