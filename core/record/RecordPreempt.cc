@@ -213,7 +213,7 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
   task.stashed_signals.clear();
   const auto hash_start = std::chrono::steady_clock::now();
-  auto hash = hash_task_state(task);
+  auto hash = hash_task_state(task, others_inflight_writes(t));
   if (!hash) return hash.error();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hash_start)

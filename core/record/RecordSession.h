@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/syscalls/SyscallTable.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceWriter.h"
 
@@ -72,6 +73,8 @@ struct RecTask {
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
+  // What it may write before its exit stop (InflightWrites.h).
+  std::vector<sys::OutRange> inflight_writes;
   // The last syscall that ended with -ERESTART_RESTARTBLOCK: restart_syscall
   // resumes it and writes its outputs.
   int64_t restart_nr = -1;
@@ -121,6 +124,7 @@ class RecordSession {
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
   bool others_waiting(const RecTask& t) const;
+  std::vector<sys::OutRange> others_inflight_writes(const RecTask& t) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);

@@ -16,23 +16,13 @@
 #include "core/base/Log.h"
 #include "core/record/RecordSession.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
 
 namespace rwd {
 
 namespace {
-
-class TaskMemoryReader : public sys::TraceeMemoryReader {
- public:
-  explicit TaskMemoryReader(Task& t) : t_(t) {}
-  Result<void> read(uint64_t addr, void* buf, size_t len) override {
-    return t_.read_mem(RemotePtr(addr), buf, len);
-  }
-
- private:
-  Task& t_;
-};
 
 bool is_error_result(int64_t ret) {
   return ret < 0 && ret >= -4095;
@@ -145,6 +135,12 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   t.entry_regs = *regs;
   t.entry_event = e.num;
   t.exec_pending = false;
+  t.inflight_writes.clear();
+  if (!skip) {
+    const bool restart = nr == SYS_restart_syscall && t.restart_nr >= 0;
+    t.inflight_writes =
+        inflight_writes(task, restart ? t.restart_nr : nr, restart ? t.restart_regs : *regs);
+  }
   bool may_block = d && (d->flags & sys::kMayBlock);
   switch (nr) {
     case SYS_read:
@@ -296,6 +292,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     t.restart_regs = t.entry_regs;
   }
   t.in_syscall = false;
+  t.inflight_writes.clear();
   t.at_exit_point = true;
   t.exit_regs = *regs;
   // Deliver a held-back signal now, on the way out of this syscall: the
@@ -474,6 +471,7 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   REWIND_TRY(writer_.write_task_event(te));
   REWIND_TRY(write_event(e));
   t.in_syscall = false;
+  t.inflight_writes.clear();
   t.exec_pending = false;
   t.at_exit_point = true;
   t.exit_regs = *regs;

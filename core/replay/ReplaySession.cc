@@ -14,6 +14,7 @@
 #include "core/cpu/Cpuid.h"
 #include "core/replay/PreemptStub.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
@@ -492,6 +493,12 @@ Result<void> ReplaySession::on_entry(const Event& e) {
   t->entry_regs = *regs;
   t->entry_event = e.num;
   t->exec_pending = false;
+  t->inflight_writes.clear();
+  if (!(e.flags & trace::kFlagSyscallSkipped)) {
+    const bool restart = nr == SYS_restart_syscall && t->restart_nr >= 0;
+    t->inflight_writes =
+        inflight_writes(task, restart ? t->restart_nr : nr, restart ? t->restart_regs : *regs);
+  }
 
   bool native = false;
   bool fork_like = false;
@@ -603,6 +610,11 @@ Result<void> ReplaySession::on_exit(const Event& e) {
   for (const trace::MemWrite& w : e.writes)
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t->in_syscall = false;
+  t->inflight_writes.clear();
+  if (rec_ret == -516 /* ERESTART_RESTARTBLOCK */ && e.syscall_no != SYS_restart_syscall) {
+    t->restart_nr = e.syscall_no;
+    t->restart_regs = t->entry_regs;
+  }
   t->last_result = rec_ret;
   t->restart_pending = rec_ret >= -516 && rec_ret <= -512 && rec_ret != -515;
   return ok_result();
@@ -638,6 +650,16 @@ Result<void> ReplaySession::on_signal(const Event& e) {
 // The recorder interrupted the task at an arbitrary instruction. Without
 // ticks, find that point by state: the first execution of its pc with the
 // same registers and state hash (no-pmu.md, "State matching").
+// As RecordSession::others_inflight_writes: what other threads' syscalls in
+// progress may write, which a state hash of `t` leaves out.
+std::vector<sys::OutRange> ReplaySession::others_inflight_writes(const RepTask& t) const {
+  std::vector<sys::OutRange> out;
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != &t && o->in_syscall && &o->task->as() == &t.task->as())
+      merge_ranges(out, o->inflight_writes);
+  return out;
+}
+
 Result<void> ReplaySession::on_preempt(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
@@ -650,7 +672,7 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
                  static_cast<unsigned long long>(e.regs.rip));
       return false;
     }
-    auto hash = hash_task_state(task);
+    auto hash = hash_task_state(task, others_inflight_writes(*t));
     if (!hash) return hash.error();
     const bool same =
         std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());

@@ -29,6 +29,7 @@
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
 #include "core/replay/ElfInterp.h"
+#include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceReader.h"
@@ -65,6 +66,13 @@ struct RepTaskState {
   int64_t syscall_nr = -1;
   user_regs_struct entry_regs{};
   EventNum entry_event;
+  // What the syscall in progress may write before its exit (InflightWrites.h),
+  // as the recorder computed it at the same entry.
+  std::vector<sys::OutRange> inflight_writes;
+  // The last syscall that ended with -ERESTART_RESTARTBLOCK, which
+  // restart_syscall resumes.
+  int64_t restart_nr = -1;
+  user_regs_struct restart_regs{};
   int64_t last_result = 0;  // recorded result of the last syscall
   // The last syscall ended with -ERESTART*: unless a signal is delivered
   // now, the kernel restarts it on the way out (see resume_task).
@@ -199,6 +207,7 @@ class ReplaySession {
   Result<void> on_rdtsc(const trace::Event& e);
   Result<void> on_task_exit(const trace::Event& e);
   Result<void> on_preempt(const trace::Event& e);
+  std::vector<sys::OutRange> others_inflight_writes(const RepTask& t) const;
 
   // ReplaySyscall.cc
   Result<void> post_exec(RepTask& t, const trace::Event& e);

@@ -521,6 +521,27 @@ std::vector<OutRange> outputs(const SyscallDesc& d, const SyscallArgs& args,
   return out;
 }
 
+std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& entry,
+                                       TraceeMemoryReader& mem) {
+  // Every size rule and handler caps a count taken from the result by an
+  // argument (a buffer's length, an array's count), so "as much as can be"
+  // is any result above the largest such argument.
+  constexpr int64_t kLargest = int64_t{1} << 62;
+  // -ERESTARTSYS stands for every interruption (interrupted() treats the
+  // restart codes alike); -EINVAL, -EOVERFLOW and -EFAULT are the failures
+  // that some handler still writes on (capget, name_to_handle_at, select).
+  constexpr int64_t kOutcomes[] = {kLargest, 0, -512, -EINVAL, -EOVERFLOW, -EFAULT};
+  std::vector<OutRange> out;
+  SyscallArgs a = entry;
+  a.at_entry = true;
+  for (int64_t ret : kOutcomes) {
+    a.ret = ret;
+    std::vector<OutRange> some = outputs(d, a, mem);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  return out;
+}
+
 const std::vector<SyscallDesc>& all() {
   static const std::vector<SyscallDesc> entries(std::begin(kTable), std::end(kTable));
   return entries;

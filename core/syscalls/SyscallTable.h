@@ -60,6 +60,9 @@ struct SyscallArgs {
   int64_t nr = -1;
   uint64_t a[6] = {};
   int64_t ret = 0;
+  // Set by possible_outputs(): this is the entry stop, so counts the kernel
+  // stores next to its outputs (recvmmsg's msg_len) are not there yet.
+  bool at_entry = false;
 };
 
 struct OutRange {
@@ -110,6 +113,15 @@ std::string name(int64_t nr);
 // syscall failed (ret in [-4095, -1]), except where a handler knows better.
 std::vector<OutRange> outputs(const SyscallDesc& d, const SyscallArgs& args,
                               TraceeMemoryReader& mem);
+
+// Every memory range the syscall may write before its exit stop, judged
+// from its arguments and memory at its entry stop, when the result is not
+// known yet: the union of outputs() over the outcomes that write (success
+// with the largest count, success with none, interruption by a signal, and
+// the failures some handlers still write on). A superset of what outputs()
+// will report at the exit.
+std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& entry,
+                                       TraceeMemoryReader& mem);
 
 // All entries, in number order (for tests and `rewind dump`).
 const std::vector<SyscallDesc>& all();

@@ -54,7 +54,7 @@ void recvmmsg_outputs(const SyscallArgs& a, TraceeMemoryReader& mem, std::vector
     unsigned len = 0;
     if (!read_value(mem, entry + offsetof(mmsghdr, msg_len), len)) return;
     add(out, entry + offsetof(mmsghdr, msg_len), sizeof len);
-    one_msghdr(mem, entry + offsetof(mmsghdr, msg_hdr), len, out);
+    one_msghdr(mem, entry + offsetof(mmsghdr, msg_hdr), a.at_entry ? UINT64_MAX : len, out);
   }
 }
 

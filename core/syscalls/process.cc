@@ -137,7 +137,7 @@ void futex_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRan
 // msgrcv(msqid, struct msgbuf* msgp, msgsz, msgtyp, msgflg) -> mtext bytes.
 // The kernel writes the long mtype, then the text.
 void msgrcv_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRange>& out) {
-  if (a.ret >= 0) add(out, a.a[1], sizeof(long) + uint64_t(a.ret));
+  if (a.ret >= 0) add(out, a.a[1], sizeof(long) + std::min<uint64_t>(uint64_t(a.ret), a.a[2]));
 }
 
 // The *ctl calls of System V IPC: the sub-commands that fill a buffer. On

@@ -24,9 +24,23 @@ bool all_zero(const uint8_t* p, size_t n) {
     if (p[i]) return false;
   return true;
 }
+
+// Zeroes the bytes of page [addr, addr+len) that lie in `skip`.
+void clear_skipped(const std::vector<sys::OutRange>& skip, uint64_t addr, uint8_t* page,
+                   size_t len) {
+  auto it = std::upper_bound(skip.begin(), skip.end(), addr,
+                             [](uint64_t a, const sys::OutRange& r) { return a < r.addr; });
+  if (it != skip.begin()) --it;
+  for (; it != skip.end() && it->addr < addr + len; ++it) {
+    const uint64_t from = std::max(it->addr, addr);
+    const uint64_t to = std::min(it->addr + it->len, addr + len);
+    if (from < to) std::fill(page + (from - addr), page + (to - addr), 0);
+  }
+}
 }  // namespace
 
-Result<std::array<uint8_t, 32>> hash_task_state(Task& task) {
+Result<std::array<uint8_t, 32>> hash_task_state(Task& task,
+                                                const std::vector<sys::OutRange>& skip) {
   std::array<uint8_t, 32> out{};
   blake2b_state st;
   blake2b_init(&st, out.size());
@@ -68,6 +82,7 @@ Result<std::array<uint8_t, 32>> hash_task_state(Task& task) {
       size_t got = task.as().read_partial(RemotePtr(addr), page, kPage);
       if (addr < live_from && live_from < addr + got && m.start <= regs->rsp && regs->rsp < m.end)
         std::fill(page, page + (live_from - addr), 0);
+      if (!skip.empty()) clear_skipped(skip, addr, page, got);
       if (got == 0 || all_zero(page, got)) continue;
       blake2b_update(&st, reinterpret_cast<const uint8_t*>(&addr), sizeof addr);
       blake2b_update(&st, page, got);

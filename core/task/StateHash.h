@@ -6,8 +6,10 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "core/base/Error.h"
+#include "core/syscalls/SyscallTable.h"
 #include "core/task/Task.h"
 
 namespace rwd {
@@ -15,7 +17,9 @@ namespace rwd {
 // BLAKE2b-256 over every writable mapping (not rewind's own stub and
 // scratch pages, whose contents differ between replays, nor the dead part of
 // the task's stack below its red zone) and the FXSAVE image of the task's
-// FP/SSE state.
-Result<std::array<uint8_t, 32>> hash_task_state(Task& task);
+// FP/SSE state. Bytes in `skip` (sorted, disjoint: see InflightWrites.h)
+// count as zero.
+Result<std::array<uint8_t, 32>> hash_task_state(Task& task,
+                                                const std::vector<sys::OutRange>& skip = {});
 
 }  // namespace rwd

@@ -1,0 +1,42 @@
+// Memory a syscall may write while it is in progress. The kernel stores a
+// syscall's outputs before its exit stop, so while one thread sits in a
+// blocking call (poll, read, futex...), its results may appear in memory at
+// any moment: before the recorder has seen that exit, and so before the
+// exit's event in the trace. Replay writes them only at that event. A state
+// hash of another thread of the process (StateHash.h) must leave those bytes
+// out, or it differs between recording and replay by chance.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/syscalls/SyscallTable.h"
+#include "core/task/Task.h"
+
+namespace rwd {
+
+// Reads tracee memory for the syscall table's output handlers.
+class TaskMemoryReader : public sys::TraceeMemoryReader {
+ public:
+  explicit TaskMemoryReader(const Task& t) : t_(t) {}
+  Result<void> read(uint64_t addr, void* buf, size_t len) override {
+    return t_.read_mem(RemotePtr(addr), buf, len);
+  }
+
+ private:
+  const Task& t_;
+};
+
+// What syscall `nr`, entered with registers `entry`, may write before it
+// returns (sys::possible_outputs), sorted and merged. Read at the entry
+// stop, where recording and replay see the same memory. For restart_syscall
+// pass the interrupted call's number and entry registers.
+std::vector<sys::OutRange> inflight_writes(const Task& task, int64_t nr,
+                                           const user_regs_struct& entry);
+
+// Adds `more` to the sorted, merged set `into`, keeping it so.
+void merge_ranges(std::vector<sys::OutRange>& into, const std::vector<sys::OutRange>& more);
+
+}  // namespace rwd
