@@ -11,6 +11,7 @@
 #include "core/base/Log.h"
 #include "core/cpu/Insn.h"
 #include "core/record/RecordSession.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/StateHash.h"
 
 namespace rwd {
@@ -227,6 +228,10 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   e.state_hash.assign(hash->begin(), hash->end());
   e.loop_words = std::move(loop.words);
   e.loop_regs = loop.regs;
+  if (auto user_ms = thread_user_time_ms(task.real_tid())) {
+    e.flags |= trace::kFlagHasUserTime;
+    e.user_time_ms = *user_ms;
+  }
   REWIND_TRY(write_event(e));
   t.at_exit_point = false;
   REWIND_LOG(Record, "tid %d preempted at 0x%llx", task.real_tid(), regs->rip);

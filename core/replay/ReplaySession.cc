@@ -19,6 +19,7 @@
 #include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
+#include "core/task/WaitWakeup.h"
 
 namespace rwd {
 
@@ -280,6 +281,27 @@ Result<void> ReplaySession::start(const Event& e) {
   return post_exec(ref, e);
 }
 
+// The search for a preemption point gives up once the thread has used far
+// more user CPU time than it had there in the recording. Replay runs the
+// program's own instructions at native speed, but the stub that checks the
+// registers (PreemptStub.h) adds its own to each iteration of a tight loop;
+// ptrace stops and traps count as system time, not here.
+constexpr auto kPreemptCheckPeriod = std::chrono::milliseconds(1000);
+constexpr uint64_t kPreemptSlackMs = 5000;
+constexpr uint64_t kPreemptSlackFactor = 20;
+
+Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
+  auto now = thread_user_time_ms(t.task->real_tid());
+  if (!now) return ok_result();  // it is dying: its stop will tell
+  if (*now <= e.user_time_ms * kPreemptSlackFactor + kPreemptSlackMs) return ok_result();
+  char what[200];
+  snprintf(what, sizeof what,
+           "the task ran %.1f s of user CPU time without reaching the preemption point at "
+           "pc 0x%llx, which it reached after %.1f s in the recording (its state never matched)",
+           *now / 1000.0, static_cast<unsigned long long>(e.regs.rip), e.user_time_ms / 1000.0);
+  return divergence(e, what);
+}
+
 Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
   if (want == Want::ExitEvent) {
@@ -321,9 +343,27 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
       resume = true;  // some stop on its way out: go on
     }
   }
+  // Toward a preemption point, the task could run past it unseen, forever.
+  std::optional<PeriodicWakeup> wakeup;
+  if (want == Want::Preempt && (e.flags & trace::kFlagHasUserTime)) {
+    auto started = PeriodicWakeup::start(kPreemptCheckPeriod);
+    if (!started) return started.error();
+    wakeup.emplace(std::move(*started));
+  }
   for (;;) {
     if (!t.running) REWIND_TRY(resume_task(t));
-    auto w = task.wait();
+    Result<WaitResult> w = Error{""};
+    if (wakeup) {
+      auto got = wait_interruptible(task.real_tid());
+      if (!got) return got.error();
+      if (!*got) {
+        REWIND_TRY(check_not_past(t, e));
+        continue;
+      }
+      w = **got;
+    } else {
+      w = task.wait();
+    }
     if (!w) return w.error();
     t.running = false;
     if (t.lifted_bp && !w->status.is_exit()) {

@@ -1,11 +1,13 @@
 #include "core/task/ProcMaps.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace rwd {
 
@@ -55,6 +57,25 @@ Result<int64_t> proc_status_field(pid_t tid, const std::string& key) {
         line[key.size()] == ':')
       return static_cast<int64_t>(std::strtoll(line.c_str() + key.size() + 1, nullptr, 10));
   return Error{path + " has no " + key + " field"};
+}
+
+Result<uint64_t> thread_user_time_ms(pid_t tid) {
+  const std::string path = "/proc/" + std::to_string(tid) + "/stat";
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return Error::from_errno("read " + path);
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so
+  // count fields from the last ')'. utime is field 14 (proc(5)), the 12th
+  // after it.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return Error{path + ": unexpected format"};
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  for (int i = 0; i < 12; ++i)
+    if (!(fields >> field)) return Error{path + ": unexpected format"};
+  const long ticks_per_s = sysconf(_SC_CLK_TCK);
+  return std::strtoull(field.c_str(), nullptr, 10) * 1000 /
+         static_cast<uint64_t>(ticks_per_s > 0 ? ticks_per_s : 100);
 }
 
 }  // namespace rwd

@@ -30,4 +30,9 @@ bool parse_maps_line(const std::string& line, KernelMapping& out);
 // A decimal field of /proc/TID/status ("Tgid", "TracerPid", ...).
 Result<int64_t> proc_status_field(pid_t tid, const std::string& key);
 
+// The thread's user-mode CPU time, from /proc/TID/stat (utime, in clock
+// ticks of 10 ms here). Only what the program's own instructions took:
+// ptrace stops and traps count as system time.
+Result<uint64_t> thread_user_time_ms(pid_t tid);
+
 }  // namespace rwd

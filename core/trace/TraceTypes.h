@@ -107,6 +107,9 @@ struct Event {
   // Preempt: the general registers that iteration changed, bit n for x86
   // register number n (rax 0, rcx 1, ..., r15 15).
   uint16_t loop_regs = 0;
+  // Preempt with kFlagHasUserTime: the thread's user CPU time then, in ms.
+  // Replay gives up on a point the thread ran far past (WaitWakeup.h).
+  uint64_t user_time_ms = 0;
 };
 
 enum EventFlag : uint32_t {
@@ -126,6 +129,8 @@ enum EventFlag : uint32_t {
   // The syscall (ftruncate/truncate) resized a mapped file to
   // file_write_offset bytes.
   kFlagFileTruncate = 1u << 6,
+  // A preempt event carries user_time_ms (traces before it do not).
+  kFlagHasUserTime = 1u << 7,
 };
 
 // How a mapped file's content was captured into the trace.

@@ -104,6 +104,7 @@ void encode(schema::Event::Builder b, const Event& e) {
   if (!e.state_hash.empty())
     b.setStateHash(capnp::Data::Reader(e.state_hash.data(), e.state_hash.size()));
   b.setLoopRegs(e.loop_regs);
+  b.setUserTimeMs(e.user_time_ms);
   if (!e.loop_words.empty()) {
     auto words = b.initLoopWords(static_cast<unsigned>(e.loop_words.size()));
     for (unsigned i = 0; i < e.loop_words.size(); ++i) {

@@ -95,6 +95,8 @@ struct Event {
   loopWords @16 :List(LoopWord);  # preempt: words the loop wrote in its last iteration
   loopRegs @17 :UInt16;           # preempt: registers (bit n: x86 encoding n) the last
                                   # loop iteration changed
+  userTimeMs @18 :UInt64;         # preempt with hasUserTime: the thread's user CPU time
+                                  # (ms) at the point; bounds replay's search for it
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay

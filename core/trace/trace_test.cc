@@ -106,6 +106,8 @@ Event sample_event(uint64_t num, EventKind kind) {
     e.state_hash = pattern(32, 5);
     e.loop_words = {{0x4090 + num, num * 3}, {0x7ffff000, ~0ull}};
     e.loop_regs = 0x8041;
+    e.flags |= kFlagHasUserTime;
+    e.user_time_ms = 1234 + num;
   }
   if (kind == EventKind::SyscallExit && num % 2 == 1) {
     e.flags |= kFlagFileWrite;
@@ -136,6 +138,7 @@ void check_same_event(const Event& a, const Event& b) {
   BOOST_CHECK(a.state_hash == b.state_hash);
   BOOST_CHECK(a.loop_words == b.loop_words);
   BOOST_CHECK_EQUAL(a.loop_regs, b.loop_regs);
+  BOOST_CHECK_EQUAL(a.user_time_ms, b.user_time_ms);
   BOOST_REQUIRE_EQUAL(a.writes.size(), b.writes.size());
   for (size_t i = 0; i < a.writes.size(); ++i) BOOST_CHECK(a.writes[i] == b.writes[i]);
 }
