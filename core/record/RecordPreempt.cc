@@ -11,6 +11,7 @@
 #include "core/base/Log.h"
 #include "core/cpu/Insn.h"
 #include "core/record/RecordSession.h"
+#include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/StateHash.h"
 
@@ -214,7 +215,7 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
   task.stashed_signals.clear();
   const auto hash_start = std::chrono::steady_clock::now();
-  auto hash = hash_task_state(task, others_inflight_writes(t));
+  auto hash = hash_task_state(task, siblings_inflight_writes(tasks_, t));
   if (!hash) return hash.error();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hash_start)

@@ -318,17 +318,6 @@ bool RecordSession::others_waiting(const RecTask& t) const {
   return false;
 }
 
-// The memory that other threads' syscalls in progress may write at any
-// moment: a state hash of `t` leaves it out (InflightWrites.h). Replay
-// computes the same set, from the same entries, at the same event.
-std::vector<sys::OutRange> RecordSession::others_inflight_writes(const RecTask& t) const {
-  std::vector<sys::OutRange> out;
-  for (const auto& [tid, o] : tasks_)
-    if (o.get() != &t && o->in_syscall && &o->task->as() == &t.task->as())
-      merge_ranges(out, o->inflight_writes);
-  return out;
-}
-
 Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   Task& task = *t.task;
   if (t.initial_stop_pending && sig == SIGSTOP) {

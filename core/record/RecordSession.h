@@ -124,7 +124,6 @@ class RecordSession {
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
   bool others_waiting(const RecTask& t) const;
-  std::vector<sys::OutRange> others_inflight_writes(const RecTask& t) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);

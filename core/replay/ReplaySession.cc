@@ -690,16 +690,6 @@ Result<void> ReplaySession::on_signal(const Event& e) {
 // The recorder interrupted the task at an arbitrary instruction. Without
 // ticks, find that point by state: the first execution of its pc with the
 // same registers and state hash (no-pmu.md, "State matching").
-// As RecordSession::others_inflight_writes: what other threads' syscalls in
-// progress may write, which a state hash of `t` leaves out.
-std::vector<sys::OutRange> ReplaySession::others_inflight_writes(const RepTask& t) const {
-  std::vector<sys::OutRange> out;
-  for (const auto& [tid, o] : tasks_)
-    if (o.get() != &t && o->in_syscall && &o->task->as() == &t.task->as())
-      merge_ranges(out, o->inflight_writes);
-  return out;
-}
-
 Result<void> ReplaySession::on_preempt(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
@@ -712,7 +702,7 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
                  static_cast<unsigned long long>(e.regs.rip));
       return false;
     }
-    auto hash = hash_task_state(task, others_inflight_writes(*t));
+    auto hash = hash_task_state(task, siblings_inflight_writes(tasks_, *t));
     if (!hash) return hash.error();
     const bool same =
         std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());

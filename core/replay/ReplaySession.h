@@ -207,7 +207,6 @@ class ReplaySession {
   Result<void> on_rdtsc(const trace::Event& e);
   Result<void> on_task_exit(const trace::Event& e);
   Result<void> on_preempt(const trace::Event& e);
-  std::vector<sys::OutRange> others_inflight_writes(const RepTask& t) const;
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
 
   // ReplaySyscall.cc

@@ -39,4 +39,18 @@ std::vector<sys::OutRange> inflight_writes(const Task& task, int64_t nr,
 // Adds `more` to the sorted, merged set `into`, keeping it so.
 void merge_ranges(std::vector<sys::OutRange>& into, const std::vector<sys::OutRange>& more);
 
+// The memory that syscalls in progress in t's sibling threads (the other
+// tasks of `tasks`, a map of tid -> unique_ptr to the recorder's or
+// replayer's per-task state, that share t's address space) may write at any
+// moment: a state hash of t leaves it out. Recorder and replayer compute it
+// from the same entries at the same event.
+template <class TaskMap, class T>
+std::vector<sys::OutRange> siblings_inflight_writes(const TaskMap& tasks, const T& t) {
+  std::vector<sys::OutRange> out;
+  for (const auto& [tid, o] : tasks)
+    if (o.get() != &t && o->in_syscall && &o->task->as() == &t.task->as())
+      merge_ranges(out, o->inflight_writes);
+  return out;
+}
+
 }  // namespace rwd
