@@ -12,7 +12,6 @@
 
 #include "core/base/Log.h"
 #include "core/task/InflightWrites.h"
-#include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 
 namespace rwd {
@@ -484,11 +483,9 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
         REWIND_TRY(write_event(e));
         return Next::EnterKernel;
       }
-      // The kernel's robust-futex cleanup compares futex words with the
-      // dying thread's tid, which replay's live tids do not match: record
-      // what it wrote instead (read back through a surviving thread).
-      const std::vector<uint64_t> futexes = robust_futex_words(task.as(), t.robust_list_head);
-      std::shared_ptr<AddressSpace> as = task.shared_as();
+      // The kernel's robust-futex cleanup compares owner tids with the live
+      // one; replay rewrites them to its live tid first (RobustList.h), so it
+      // needs nothing recorded here.
       REWIND_TRY(task.resume(ResumeRequest::Cont));
       WaitStatus final_status;
       for (;;) {
@@ -500,15 +497,6 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
         }
         // Still a stop on the way out (e.g. a pending signal): go on.
         REWIND_TRY(ptrace_request(PTRACE_CONT, tid, nullptr, nullptr));
-      }
-      if (others_in_group) {
-        for (uint64_t addr : futexes) {
-          trace::MemWrite w;
-          w.addr = addr;
-          w.bytes.resize(4);
-          if (as->read_partial(RemotePtr(addr), w.bytes.data(), 4) == 4)
-            e.writes.push_back(std::move(w));
-        }
       }
       REWIND_TRY(write_event(e));
       REWIND_TRY(on_reaped(tid, final_status));  // erases t

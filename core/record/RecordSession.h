@@ -61,7 +61,6 @@ struct RecTask {
   std::array<uint8_t, 32> sample_hash{};
   bool have_sample = false;
   int slices_used = 0;
-  uint64_t robust_list_head = 0;  // from set_robust_list
   bool exit_recorded = false;
 
   // Syscall in progress (between entry and exit stops).

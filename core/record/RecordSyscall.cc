@@ -284,7 +284,6 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
-    if (nr == SYS_set_robust_list && ret == 0) t.robust_list_head = a.a[0];
   }
   REWIND_TRY(write_event(e));
   if (ret == -516 /* ERESTART_RESTARTBLOCK */ && nr != SYS_restart_syscall) {
@@ -440,7 +439,6 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   te.kind = trace::TaskEventKind::Exec;
   te.tid = task.rec_tid();
   te.former_tid = std::exchange(t.exec_former_tid, Tid());
-  t.robust_list_head = 0;  // execve drops the robust list (set_robust_list(2))
   te.event = initial ? e.num : t.entry_event;
   te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
   REWIND_TRY(capture_exec_mappings(t, te));

@@ -302,6 +302,17 @@ Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   return divergence(e, what);
 }
 
+// Waits for the task's next stop, checking at each PeriodicWakeup that it
+// has not run far past preemption point `e`.
+Result<WaitResult> ReplaySession::wait_watched(const RepTask& t, const Event& e) {
+  for (;;) {
+    auto got = wait_interruptible(t.task->real_tid());
+    if (!got) return got.error();
+    if (*got) return **got;
+    REWIND_TRY(check_not_past(t, e));
+  }
+}
+
 Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
   if (want == Want::ExitEvent) {
@@ -352,18 +363,7 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
   }
   for (;;) {
     if (!t.running) REWIND_TRY(resume_task(t));
-    Result<WaitResult> w = Error{""};
-    if (wakeup) {
-      auto got = wait_interruptible(task.real_tid());
-      if (!got) return got.error();
-      if (!*got) {
-        REWIND_TRY(check_not_past(t, e));
-        continue;
-      }
-      w = **got;
-    } else {
-      w = task.wait();
-    }
+    auto w = wakeup ? wait_watched(t, e) : task.wait();
     if (!w) return w.error();
     t.running = false;
     if (t.lifted_bp && !w->status.is_exit()) {
@@ -824,7 +824,8 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
     if (!reaped) return reaped.error();
   }
   tasks_.erase(e.tid.value);
-  // What the kernel's exit-time cleanup wrote (robust futexes), as recorded.
+  // Traces from before replay rewrote robust futex owners at exit hold what
+  // the kernel's cleanup wrote there; newer ones have no writes here.
   std::vector<RepTask*> survivors = tasks_of(group);
   if (!e.writes.empty() && !survivors.empty())
     for (const trace::MemWrite& w : e.writes)

@@ -208,6 +208,7 @@ class ReplaySession {
   Result<void> on_task_exit(const trace::Event& e);
   Result<void> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
+  Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);
 
   // ReplaySyscall.cc
   Result<void> post_exec(RepTask& t, const trace::Event& e);
