@@ -134,6 +134,7 @@ Result<int> RecordSession::run() {
     WaitStatus st = *t.pending;
     t.pending.reset();
     t.in_fast_syscall = false;
+    const uint64_t events_before = last_event_;
     auto next = process_stop(t, st);
     if (!next && (next.error().errnum == ESRCH || !task_alive(t.task->real_tid()))) {
       // Killed (another thread's exit_group, SIGKILL) while we looked at
@@ -155,10 +156,16 @@ Result<int> RecordSession::run() {
       continue;
     }
     t.parked = true;
-    bool others_waiting = false;
-    for (auto& [tid, o] : tasks_)
-      if (o.get() != &t && (o->pending || o->parked)) others_waiting = true;
-    if (*next == Next::EnterKernel || (others_waiting && ++slice_events_ >= kTimesliceEvents)) {
+    // Another task may run only while this one stands where the trace says
+    // it is: at an event just recorded, or in the kernel. A stop that
+    // recorded nothing (a timeslice sample that let it compute on, an
+    // asynchronous signal held back, its first SIGSTOP) leaves it at a point
+    // replay cannot find, so switching there would leave an interleaving out
+    // of the trace (sort --parallel diverged this way once 64 samples had
+    // counted as events).
+    const bool at_event = last_event_ != events_before;
+    if (*next == Next::EnterKernel ||
+        (at_event && others_waiting(t) && ++slice_events_ >= kTimesliceEvents)) {
       if (*next == Next::EnterKernel) {
         // Let it into the kernel now; its exit stop is processed when it is
         // next scheduled.
