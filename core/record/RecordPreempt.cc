@@ -166,6 +166,16 @@ static Result<LoopFacts> loop_facts(Task& task, uint64_t pc) {
 Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   Task& task = *t.task;
   t.preempt_requested = false;
+  // Our SIGSTOP can meet the task on its way out of a syscall, before any
+  // user instruction: orig_rax still holds the syscall number. If that
+  // syscall is to be restarted (pause() interrupted by a signal that was
+  // then ignored) the kernel has yet to move the pc back onto the syscall
+  // instruction, so a single-step from here would run the syscall unseen,
+  // and one that sleeps never ends the step. Not a point to stop at: let it
+  // go on; the next sample finds it in user code, or it enters the kernel.
+  auto at_stop = task.get_regs();
+  if (!at_stop) return at_stop.error();
+  if (static_cast<int64_t>(at_stop->orig_rax) >= 0) return Next::Continue;
   ++t.slices_used;
   // A preemption costs a hash of the process's memory here and again in
   // replay, so a task that computes while others wait keeps the CPU for at

@@ -330,8 +330,15 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     t.initial_stop_pending = false;  // the SIGSTOP ptrace gives an auto-attached child
     return Next::Continue;
   }
-  if (t.preempt_requested && sig == SIGSTOP) return on_preempted(t);
   auto si = task.get_siginfo();
+  if (t.preempt_requested && sig == SIGSTOP) {
+    // Ours came from tkill in this process. A SIGSTOP the program sent
+    // first (kill(child, SIGSTOP)) absorbed ours, as a pending standard
+    // signal absorbs its duplicates: deliver the program's, and ask again
+    // for a preemption at the next timeslice.
+    if (!si || (si->si_code == SI_TKILL && si->si_pid == getpid())) return on_preempted(t);
+    t.preempt_requested = false;
+  }
   if (!si) {
     // PTRACE_GETSIGINFO fails with EINVAL in a group-stop (ptrace(2)).
     return Next::Continue;
