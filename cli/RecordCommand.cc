@@ -159,13 +159,15 @@ int cmd_record(int argc, char** argv) {
       warn("%s", w.c_str());
   }
 
-  auto writer = trace::TraceWriter::create(dir);
-  if (!writer) return fail(writer.error());
-  auto hr = (*writer)->write_header(make_header(prog_argv, env, cpu_features));
-  if (!hr) return fail(hr.error());
-
+  // First, so that the header's CPUID leaves are this CPU's.
   auto cpu = pin_tracer_to_one_cpu();
   if (!cpu) return fail(cpu.error());
+  auto writer = trace::TraceWriter::create(dir);
+  if (!writer) return fail(writer.error());
+  trace::TraceHeader header = make_header(prog_argv, env, cpu_features);
+  header.record_cpu = *cpu;
+  auto hr = (*writer)->write_header(header);
+  if (!hr) return fail(hr.error());
   RecordOptions opts;
   opts.exe_path = *exe;
   opts.argv = prog_argv;

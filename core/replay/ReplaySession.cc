@@ -49,8 +49,13 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem
     warn("%s", msg.c_str());
   }
   s->index_trace();
-  auto cpu = pin_tracer_to_one_cpu();
+  auto cpu = pin_tracer_to_one_cpu(h.record_cpu);
   if (!cpu) return cpu.error();
+  if (h.record_cpu >= 0 && *cpu != h.record_cpu)
+    REWIND_LOG(Replay,
+               "recorded on CPU %d, replaying on CPU %d: a preemption point in code "
+               "that keeps CPUID answers in writable memory may be missed",
+               h.record_cpu, *cpu);
   s->cpu_ = *cpu;
   return s;
 }

@@ -15,20 +15,24 @@
 
 namespace rwd {
 
-Result<int> pin_tracer_to_one_cpu() {
+Result<int> pin_tracer_to_one_cpu(int preferred) {
   cpu_set_t allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) < 0)
     return Error::from_errno("sched_getaffinity");
   int n = CPU_COUNT(&allowed);
   if (n == 0) return Error{"no CPU is allowed to this process"};
-  // Spread concurrent rewind processes (e.g. parallel tests) over the CPUs.
-  int want = getpid() % n;
   int cpu = -1;
-  for (int i = 0, seen = 0; i < CPU_SETSIZE; ++i) {
-    if (!CPU_ISSET(i, &allowed)) continue;
-    if (seen++ == want) {
-      cpu = i;
-      break;
+  if (preferred >= 0 && preferred < CPU_SETSIZE && CPU_ISSET(preferred, &allowed)) {
+    cpu = preferred;
+  } else {
+    // Spread concurrent rewind processes (e.g. parallel tests) over the CPUs.
+    int want = getpid() % n;
+    for (int i = 0, seen = 0; i < CPU_SETSIZE; ++i) {
+      if (!CPU_ISSET(i, &allowed)) continue;
+      if (seen++ == want) {
+        cpu = i;
+        break;
+      }
     }
   }
   cpu_set_t one;

@@ -33,7 +33,8 @@ constexpr long kPtraceOptions = 0x1 /*TRACESYSGOOD*/ | 0x2 /*TRACEFORK*/ | 0x4 /
 
 // Pins the calling process (the tracer) to one CPU: ptrace stops cost ~7 us
 // when tracer and tracee share a CPU and ~60 us when they don't (no-pmu.md).
-// Returns the chosen CPU.
-Result<int> pin_tracer_to_one_cpu();
+// `preferred` if this process may run there; otherwise one picked by pid,
+// which spreads concurrent rewind processes over the CPUs. Returns the CPU.
+Result<int> pin_tracer_to_one_cpu(int preferred = -1);
 
 }  // namespace rwd

@@ -121,6 +121,7 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
     h.cpuid_faulting = r.getCpuidFaulting();
     for (auto f : r.getWrittenFiles()) h.written_files.emplace_back(f.getDev(), f.getInode());
     h.cpu_features = to_strings(r.getCpuFeatures());
+    h.record_cpu = r.getRecordCpu();
     return h;
   });
 }

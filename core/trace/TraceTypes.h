@@ -42,6 +42,10 @@ struct TraceHeader {
   std::string tick_source = "none";  // how async points are located ("none": state matching)
   int64_t start_time_ns = 0;         // CLOCK_REALTIME at start
   bool cpuid_faulting = false;       // whether CPUID was trapped during recording
+  // The CPU the recording was pinned to (-1: unknown). CPUID answers differ
+  // by CPU (leaf 1's EBX holds the APIC id) and ld.so keeps them in memory
+  // the state hash covers, so replay pins itself to the same one if it can.
+  int32_t record_cpu = -1;
   // (st_dev, st_ino) of every mapped file a syscall wrote into or resized
   // (events flagged kFlagFileWrite/kFlagFileTruncate). Replay maps these
   // from per-replay writable copies; every other file straight from the trace.

@@ -85,6 +85,7 @@ void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
     written[i].setInode(h.written_files[i].second);
   }
   set_strings(b.initCpuFeatures(static_cast<unsigned>(h.cpu_features.size())), h.cpu_features);
+  b.setRecordCpu(h.record_cpu);
 }
 
 void encode(schema::Event::Builder b, const Event& e) {

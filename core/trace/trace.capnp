@@ -40,6 +40,7 @@ struct TraceHeader {
                                    # (events with fileWrite); set when the recording closes
   cpuFeatures @13 :List(Data);     # record --cpu-features: the CPU features the program
                                    # was allowed to use ("avx2", ...); empty: all it had
+  recordCpu @14 :Int32 = -1;       # the CPU the recording was pinned to; -1: unknown
 }
 
 # A file as the recording machine's kernel identified it.

@@ -7,9 +7,10 @@
  * replayed worker printed another count (this is how sort --parallel
  * diverged). The large, non-zero heap makes each state hash slow, which
  * makes the recorder let the worker compute on for many samples. */
+#include "../programs/common.h"  // first: it defines _GNU_SOURCE
+
 #include <pthread.h>
 #include <stdatomic.h>
-#include "../programs/common.h"
 
 #define HEAP_BYTES (64u << 20)
 #define WORK 300000000u
