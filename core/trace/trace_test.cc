@@ -81,6 +81,7 @@ TraceHeader sample_header() {
   h.start_time_ns = 1700000000123456789;
   h.cpuid_faulting = true;
   h.cpu_features = {"sse4_2", "avx2"};
+  h.record_cpu = 3;
   return h;
 }
 

@@ -15,13 +15,11 @@ set -euo pipefail
 rewind=$1 case=$2 program=$3
 # The scratch dir name must not contain the case name: the checks grep the
 # message for words like "events", and the trace path is in it.
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-bad.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin "bad.$case" bad
 export TMPDIR=$tmp
 ulimit -c 0
 trace=$tmp/trace
-
-fail() { echo "FAIL [bad.$case]: $*" >&2; exit 1; }
 
 # expect_clean_failure PATTERN... -- REWIND-ARGS...
 # Runs rewind and requires a clean failure whose stderr has a "rewind:" line

@@ -14,12 +14,11 @@
 #   a line of string function results)
 set -euo pipefail
 rewind=$1 tool=$2 prog=$3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-cpu-features.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin cpu_features cpu-features
 export TMPDIR=$tmp
 # The user's own settings are tested on purpose below, not inherited.
 unset GLIBC_TUNABLES OPENSSL_ia32cap
-fail() { echo "FAIL [cpu_features]: $*" >&2; exit 1; }
 
 # "active" of feature $2 in output file $1.
 active() { awk -v f="$2" '$1 == f { print $5 }' "$1"; }

@@ -7,9 +7,8 @@
 # usage: cpuid_mismatch.sh REWIND CPUID_MISMATCH_TOOL PROG
 set -euo pipefail
 rewind=$1 tool=$2 prog=$3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-cpuid.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL [cpuid_mismatch]: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin cpuid_mismatch cpuid
 
 timeout 120 "$rewind" record -o "$tmp/trace" "$prog" >"$tmp/rec.out" || fail "recording failed"
 cp -a "$tmp/trace" "$tmp/copy"

@@ -5,11 +5,9 @@
 # usage: default_trace_dir.sh REWIND PROGRAM_DIR
 set -euo pipefail
 rewind=$1 bin=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-default-dir.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin e2e.default_trace_dir default-dir
 export REWIND_TRACE_DIR=$tmp/traces TMPDIR=$tmp
-
-fail() { echo "FAIL [e2e.default_trace_dir]: $*" >&2; exit 1; }
 
 # Resolves latest-trace to an absolute path, whether the link is relative or not.
 latest() { readlink -f "$REWIND_TRACE_DIR/latest-trace"; }

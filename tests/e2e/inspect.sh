@@ -7,11 +7,9 @@
 # usage: inspect.sh REWIND PROGRAM_DIR
 set -euo pipefail
 rewind=$1 bin=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-inspect.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin e2e.inspect inspect
 export TMPDIR=$tmp
-
-fail() { echo "FAIL [e2e.inspect]: $*" >&2; exit 1; }
 
 rc=0
 timeout 120 "$rewind" record -o "$tmp/trace" "$bin/exit_code" 7 >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?

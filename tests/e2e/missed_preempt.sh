@@ -7,9 +7,8 @@
 # usage: missed_preempt.sh REWIND CORRUPT_PREEMPT_TOOL PROG
 set -euo pipefail
 rewind=$1 tool=$2 prog=$3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-missed.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL [missed_preempt]: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin missed_preempt missed
 
 timeout 120 "$rewind" record -o "$tmp/trace" "$prog" >"$tmp/rec.out" || fail "recording failed"
 "$tool" "$tmp/trace" "$tmp/copy" || fail "could not make the corrupted copy"

@@ -8,9 +8,8 @@
 # usage: replay_cpu.sh REWIND PROG
 set -euo pipefail
 rewind=$1 prog=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rewind-cpu.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL [replay_cpu]: $*" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin replay_cpu cpu
 
 timeout 60 "$rewind" record -o "$tmp/trace" "$prog" >"$tmp/rec.out" || fail "recording failed"
 cat "$tmp/rec.out"
