@@ -114,10 +114,15 @@ void Session::on_bytes(std::string_view bytes) {
       if (e.kind == ClientEvent::Kind::Interrupt) {
         REWIND_LOG(Packets, "<- ^C (interrupting the target)");
         host_.interrupt_job();
-      } else {
+      } else if (e.kind == ClientEvent::Kind::Ack || e.kind == ClientEvent::Kind::Nack) {
+        // Nothing to resend while the stop reply is pending, and an ack
+        // changes nothing.
+      } else if (overflowed_ == 0 && queued_.size() < kMaxQueuedEvents) {
         // gdb in all-stop mode waits for the stop reply before it sends
         // more, so this is rare; keep the order the client meant.
         queued_.push_back(std::move(e));
+      } else {
+        ++overflowed_;
       }
       continue;
     }
@@ -142,6 +147,12 @@ void Session::on_job_done(Result<target::StopInfo> stop) {
     ClientEvent e = std::move(queued_.front());
     queued_.pop_front();
     handle_event(std::move(e));
+  }
+  // The overflow came after everything queued, and a packet above may have
+  // started another job: then these wait for its end too.
+  while (overflowed_ > 0 && !job_running_ && !finished_) {
+    --overflowed_;
+    handle_event({ClientEvent::Kind::Rejected, "too many packets while the target ran"});
   }
 }
 

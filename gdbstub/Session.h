@@ -163,8 +163,13 @@ class Session {
   bool extended_mode_ = false;
   bool finished_ = false;
   bool job_running_ = false;
-  // Events that arrived while a job ran; handled once it returns.
+  // Events that arrived while a job ran; handled once it returns. gdb and
+  // LLDB wait for the stop reply in all-stop mode, so only a broken client
+  // sends more than a few: past kMaxQueuedEvents its packets are only
+  // counted, and each gets an error reply in its turn.
+  static constexpr size_t kMaxQueuedEvents = 16;
   std::deque<ClientEvent> queued_;
+  size_t overflowed_ = 0;
   // The last packet sent, for a '-' from the client.
   std::string last_sent_;
 
@@ -185,7 +190,6 @@ class Session {
 
   // Files the client opened with vFile:open: fd -> recorded path.
   std::map<int, std::string> open_files_;
-  int next_fd_ = 3;
 };
 
 }  // namespace rwd::gdbstub

@@ -23,6 +23,8 @@ constexpr uint64_t kFioAccessMode = 3;  // O_RDONLY 0, O_WRONLY 1, O_RDWR 2
 
 // Enough for gdb, which opens a handful of files at a time.
 constexpr size_t kMaxOpenFiles = 64;
+// After the numbers of stdin, stdout and stderr, as a process's first open.
+constexpr int kFirstFd = 3;
 
 Reply fio_error(int fio_errno) {
   return Reply{"F-1," + hex_number(static_cast<uint64_t>(fio_errno))};
@@ -89,7 +91,13 @@ Result<Reply> Session::handle_vFile_open(std::string_view args) {
   std::string path(path_bytes->begin(), path_bytes->end());
   if (!target_.recorded_file_size(path).ok()) return fio_error(kFioEnoent);
   if (open_files_.size() >= kMaxOpenFiles) return fio_error(kFioEmfile);
-  const int fd = next_fd_++;
+  // The lowest free number, as open(2) picks: a counter would overflow
+  // after enough open/close pairs.
+  int fd = kFirstFd;
+  for (const auto& entry : open_files_) {
+    if (entry.first != fd) break;
+    ++fd;
+  }
   open_files_[fd] = std::move(path);
   return Reply{"F" + hex_number(static_cast<uint64_t>(fd))};
 }

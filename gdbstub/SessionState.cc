@@ -1,5 +1,6 @@
 // Registers, memory and breakpoints.
 #include <algorithm>
+#include <cstdint>
 
 #include "gdbstub/Registers.h"
 #include "gdbstub/Session.h"
@@ -16,8 +17,15 @@ std::string_view as_chars(const std::vector<uint8_t>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size()};
 }
 
+// The bytes from `addr` to the top of the address space, where a range
+// that runs further would wrap around to address 0.
+uint64_t bytes_to_top(uint64_t addr) {
+  return addr == 0 ? UINT64_MAX : 0 - addr;
+}
+
 Result<std::string> read_some_memory(target::Target& target, pid_t pid, const MemoryRange& r) {
-  std::string buf(std::min(r.len, kMaxReadLength), '\0');
+  // A read that would wrap is cut at the top, as any short read is.
+  std::string buf(std::min({r.len, kMaxReadLength, bytes_to_top(r.addr)}), '\0');
   Result<size_t> n = target.read_memory(pid, r.addr, buf.data(), buf.size());
   if (!n) return n.error();
   // A short read is a fine answer (gdb asks again for the rest); none at
@@ -27,11 +35,30 @@ Result<std::string> read_some_memory(target::Target& target, pid_t pid, const Me
   return buf;
 }
 
-// Aligned pieces of at most 8 bytes: what x86 debug registers can watch.
-// gdb sends a watchpoint on a 16-byte struct as one Z2 packet.
-std::vector<MemoryRange> watch_pieces(uint64_t addr, uint64_t len) {
+Result<void> check_write_range(const MemoryRange& r) {
+  if (r.len > bytes_to_top(r.addr))
+    return Error{"write past the end of the address space at 0x" + hex_number(r.addr)};
+  return ok_result();
+}
+
+// x86 has four debug registers, each watching 1, 2, 4 or 8 bytes aligned
+// to their size; gdb sends a watchpoint on a 16-byte struct as one Z2
+// packet. The range is split into such pieces, and one that needs more
+// registers than exist is refused rather than split without bound (the
+// length is the client's: "Z2,0,ffffffffffffffff" would otherwise ask for
+// 2^61 pieces). gdb reports a refused watchpoint as one it could not
+// insert; a software watchpoint ("set can-use-hw-watchpoints 0") covers
+// any length.
+constexpr size_t kDebugRegisters = 4;
+
+Result<std::vector<MemoryRange>> watch_pieces(uint64_t addr, uint64_t len) {
+  if (len == 0) return Error{"zero-length watchpoint"};
+  if (len > bytes_to_top(addr)) return Error{"watchpoint wraps around the address space"};
   std::vector<MemoryRange> pieces;
   while (len > 0) {
+    if (pieces.size() == kDebugRegisters)
+      return Error{"watchpoint needs more than " + std::to_string(kDebugRegisters) +
+                   " debug registers"};
     uint64_t size = 8;
     while (size > len || addr % size != 0) size /= 2;
     pieces.push_back({addr, size});
@@ -124,6 +151,7 @@ Result<Reply> Session::handle_M(std::string_view args) {
   if (!data) return data.error();
   if (data->size() != w->range.len) return Error{"M length does not match its data"};
   if (data->empty()) return Reply{"OK"};
+  REWIND_TRY(check_write_range(w->range));
   Result<target::ThreadId> t = general_thread();
   if (!t) return t.error();
   REWIND_TRY(target_.write_memory(t->pid, w->range.addr, data->data(), data->size()));
@@ -138,6 +166,7 @@ Result<Reply> Session::handle_X(std::string_view args) {
   if (data->size() != w->range.len) return Error{"X length does not match its data"};
   // gdb probes for X support with a zero-length write.
   if (data->empty()) return Reply{"OK"};
+  REWIND_TRY(check_write_range(w->range));
   Result<target::ThreadId> t = general_thread();
   if (!t) return t.error();
   REWIND_TRY(target_.write_memory(t->pid, w->range.addr, data->data(), data->size()));
@@ -175,8 +204,9 @@ Result<Reply> Session::breakpoint(std::string_view args, bool insert) {
     REWIND_TRY(apply(req->addr, 1));
     return Reply{"OK"};
   }
-  if (req->kind == 0) return Error{"zero-length watchpoint"};
-  std::vector<MemoryRange> pieces = watch_pieces(req->addr, req->kind);
+  Result<std::vector<MemoryRange>> split = watch_pieces(req->addr, req->kind);
+  if (!split) return split.error();
+  const std::vector<MemoryRange>& pieces = *split;
   std::optional<Error> removal_error;
   for (size_t i = 0; i < pieces.size(); ++i) {
     Result<void> r = apply(pieces[i].addr, pieces[i].len);

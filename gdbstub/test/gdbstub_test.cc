@@ -235,6 +235,78 @@ BOOST_AUTO_TEST_CASE(breakpoints_map_to_target_types) {
   BOOST_TEST(target.breakpoint_calls == expected);
 }
 
+// Every length and count a packet controls is bounded before anything is
+// allocated or looped over: one packet must not exhaust the server.
+BOOST_AUTO_TEST_CASE(watchpoint_lengths_are_bounded) {
+  using Call = FakeTarget::BreakpointCall;
+  // Would be 2^61 and 2^60 pieces of 8 bytes.
+  BOOST_TEST(reply_to("Z2,0,ffffffffffffffff") == "E01");
+  BOOST_TEST(reply_to("Z2,1000,8000000000000000") == "E01");
+  BOOST_TEST(reply_to("z2,0,ffffffffffffffff") == "E01");
+  // 1, 2, 4, 8, 8, 8 and 1 bytes: more than the 4 debug registers.
+  BOOST_TEST(reply_to("Z3,1001,20") == "E01");
+  // Across the top of the address space.
+  BOOST_TEST(reply_to("Z4,fffffffffffffff8,10") == "E01");
+  BOOST_TEST(target.breakpoint_calls.empty());
+  // 32 aligned bytes take exactly the 4 registers; the last byte of the
+  // address space is fine.
+  BOOST_TEST(reply_to("Z2,1000,20") == "OK");
+  BOOST_TEST(reply_to("Z2,ffffffffffffffff,1") == "OK");
+  std::vector<Call> expected = {
+      {true, BreakpointType::WriteWatch, 0x1000, 8},
+      {true, BreakpointType::WriteWatch, 0x1008, 8},
+      {true, BreakpointType::WriteWatch, 0x1010, 8},
+      {true, BreakpointType::WriteWatch, 0x1018, 8},
+      {true, BreakpointType::WriteWatch, 0xffffffffffffffff, 1},
+  };
+  BOOST_TEST(target.breakpoint_calls == expected);
+}
+
+BOOST_AUTO_TEST_CASE(memory_ranges_do_not_wrap) {
+  target.map(0xffffffffffffffff, {0xaa});
+  target.map(0, {0xbb});
+  // A read across the top stops there; a write across it is refused.
+  BOOST_TEST(reply_to("mffffffffffffffff,2") == "aa");
+  BOOST_TEST(reply_to("xffffffffffffffff,ffffffffffffffff") == "\xaa");
+  BOOST_TEST(reply_to("Mffffffffffffffff,2:0102") == "E01");
+  BOOST_TEST(reply_to("Xffffffffffffffff,2:\x01\x02") == "E01");
+  BOOST_TEST(reply_to("m0,1") == "bb");
+  BOOST_TEST(reply_to("Mffffffffffffffff,1:01") == "OK");
+  // A huge length reads at most what fits in a packet.
+  target.map(0x900000, std::vector<uint8_t>(0x20000, 0x11));
+  BOOST_TEST(reply_to("m900000,ffffffffffffffff").size() == 2 * (kMaxPacketSize / 2 - 1));
+}
+
+BOOST_AUTO_TEST_CASE(packets_while_running_are_bounded) {
+  negotiate();
+  BOOST_TEST(exchange("$vCont;c#a8", /*run_jobs=*/false) == "+");
+  // A client that does not wait for the stop reply: 16 packets wait their
+  // turn, the rest are counted and answered with errors, in order.
+  std::string flood;
+  for (int i = 0; i < 40; ++i) flood += "$m401000,4#f2";
+  BOOST_TEST(exchange(flood, false) == "");
+  target.stops.push_back(stop(StopKind::Signal, 0x100, SIGTRAP));
+  run_job();
+  std::string expected = frame_packet("T05thread:p100.100;");
+  for (int i = 0; i < 16; ++i) expected += "+" + frame_packet("554889e5");
+  for (int i = 16; i < 40; ++i) expected += "+" + frame_packet("E01");
+  BOOST_TEST(host.sent == expected);
+  BOOST_TEST(reply_to("m401000,4") == "554889e5");
+}
+
+BOOST_AUTO_TEST_CASE(vfile_numbers_are_reused) {
+  const std::string open = "vFile:open:" + hex("/bin/prog") + ",0,0";
+  BOOST_TEST(reply_to(open) == "F3");
+  BOOST_TEST(reply_to(open) == "F4");
+  BOOST_TEST(reply_to("vFile:close:3") == "F0");
+  BOOST_TEST(reply_to(open) == "F3");
+  BOOST_TEST(reply_to(open) == "F5");
+  // At most 64 at once.
+  for (int fd = 6; fd < 3 + 64; ++fd) BOOST_TEST(reply_to(open) == "F" + hex_number(fd));
+  BOOST_TEST(reply_to(open) == "F-1,18");  // EMFILE
+  BOOST_TEST(reply_to("vFile:pread:3,ffffffffffffffff,ffffffffffffffff") == "F0;");
+}
+
 BOOST_AUTO_TEST_CASE(vcont_continue_reports_swbreak) {
   negotiate();
   BOOST_TEST(reply_to("vCont?") == "vCont;c;C;s;S");

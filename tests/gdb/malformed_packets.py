@@ -67,6 +67,10 @@ def main():
             "qXfer of an unknown annex": packet("qXfer:features:read:nope.xml:0,100"),
             "qRcmd with odd hex": packet("qRcmd,abc"),
             "vFile:pread on a bad fd": packet("vFile:pread:99,10,0"),
+            # One piece per 8 bytes would be 2^61 pieces: must be refused,
+            # not allocated.
+            "Z2 over the whole address space": packet("Z2,0,ffffffffffffffff"),
+            "Z2 of 2^63 bytes": packet("Z2,1000,8000000000000000"),
         }
         for name, raw in cases.items():
             reply = c.ask(raw)
