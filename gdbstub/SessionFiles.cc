@@ -1,7 +1,10 @@
 // vFile: gdb reads the program and its libraries through these ("Host I/O
 // Packets" in the manual). We serve the recording's own copies, so gdb sees
-// the exact files that ran even when the disk has changed since.
+// the exact files that ran even when the disk has changed since. The target
+// decides which paths exist (core/replay/RecordedFiles.h): the recording's
+// files and separate debug info, never the rest of the server's machine.
 #include <algorithm>
+#include <cerrno>
 
 #include "gdbstub/Session.h"
 
@@ -11,8 +14,9 @@ namespace {
 
 // errno values of gdb's File-I/O protocol ("Errno Values"); they are not
 // the host's.
-constexpr int kFioEbadf = 9;
 constexpr int kFioEnoent = 2;
+constexpr int kFioEbadf = 9;
+constexpr int kFioEacces = 13;
 constexpr int kFioEinval = 22;
 constexpr int kFioEmfile = 24;
 constexpr int kFioErofs = 30;
@@ -28,6 +32,15 @@ constexpr int kFirstFd = 3;
 
 Reply fio_error(int fio_errno) {
   return Reply{"F-1," + hex_number(static_cast<uint64_t>(fio_errno))};
+}
+
+// Why the target would not open a file: a path it refuses to serve (one
+// outside the recording that tries to get out of the debug-info directory,
+// or not a regular file) is EACCES; anything else, ENOENT, which is also
+// what a path the recording never saw gets, whether or not this machine
+// has it.
+int fio_open_errno(const Error& error) {
+  return error.errnum == EACCES || error.errnum == EPERM ? kFioEacces : kFioEnoent;
 }
 
 // The arguments of a vFile packet, as hex numbers.
@@ -89,7 +102,8 @@ Result<Reply> Session::handle_vFile_open(std::string_view args) {
   if (!path_bytes || !flags) return fio_error(kFioEinval);
   if ((*flags & kFioAccessMode) != 0) return fio_error(kFioErofs);  // a recording is history
   std::string path(path_bytes->begin(), path_bytes->end());
-  if (!target_.recorded_file_size(path).ok()) return fio_error(kFioEnoent);
+  if (Result<uint64_t> size = target_.recorded_file_size(path); !size)
+    return fio_error(fio_open_errno(size.error()));
   if (open_files_.size() >= kMaxOpenFiles) return fio_error(kFioEmfile);
   // The lowest free number, as open(2) picks: a counter would overflow
   // after enough open/close pairs.

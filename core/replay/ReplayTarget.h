@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/api/Target.h"
+#include "core/base/Fd.h"
 #include "core/replay/ReplaySession.h"
 
 namespace rwd {
@@ -138,6 +139,7 @@ class ReplayTarget : public target::Target {
   }
   DebugRegSlots debug_slots() const;
   std::optional<std::string> trace_copy_of(const std::string& recorded_path);
+  Result<ScopedFd> open_recorded_file(const std::string& path);
 
   std::filesystem::path trace_path_;
   ReplayOptions options_;

@@ -6,14 +6,17 @@
 // Equal state means an equal future, so the match is the position even if
 // an earlier loop iteration matched (../shared/design/no-pmu.md).
 #include <blake2.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <fstream>
 
 #include "core/base/Log.h"
+#include "core/replay/RecordedFiles.h"
 #include "core/replay/ReplayTarget.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
@@ -483,26 +486,44 @@ std::optional<std::string> ReplayTarget::trace_copy_of(const std::string& path) 
   return std::nullopt;
 }
 
+// Only what the trace holds, and separate debug info by build-id, which
+// the program never mapped (RecordedFiles.h): never any other file of this
+// machine, such as /etc/shadow or /proc/self/mem of rewind itself.
+Result<ScopedFd> ReplayTarget::open_recorded_file(const std::string& path) {
+  if (std::optional<std::string> copy = trace_copy_of(path)) {
+    ScopedFd fd(::open(copy->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.is_open())
+      return Error::from_errno("open " + *copy + " (the trace's copy of " + path + ")");
+    return fd;
+  }
+  return open_file_beneath(kBuildIdDebugDir, path);
+}
+
 Result<std::vector<uint8_t>> ReplayTarget::read_recorded_file(const std::string& path,
                                                               uint64_t offset, size_t len) {
-  // Files the recording never mapped (e.g. separate debug info) come from
-  // this machine's filesystem.
-  std::string real = trace_copy_of(path).value_or(path);
-  std::ifstream in(real, std::ios::binary);
-  if (!in) return Error::from_errno("open " + path, ENOENT);
-  in.seekg(static_cast<std::streamoff>(offset));
+  Result<ScopedFd> fd = open_recorded_file(path);
+  if (!fd) return fd.error();
   std::vector<uint8_t> out(len);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(len));
-  out.resize(static_cast<size_t>(in.gcount()));
+  size_t done = 0;
+  // Past the largest off_t nothing can be read.
+  while (done < len && offset + done <= static_cast<uint64_t>(INT64_MAX)) {
+    ssize_t n =
+        ::pread(fd->get(), out.data() + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::from_errno("read " + path);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  out.resize(done);
   return out;
 }
 
 Result<uint64_t> ReplayTarget::recorded_file_size(const std::string& path) {
-  std::string real = trace_copy_of(path).value_or(path);
-  std::error_code ec;
-  auto size = std::filesystem::file_size(real, ec);
-  if (ec) return Error{"stat " + path + ": " + ec.message()};
-  return size;
+  Result<ScopedFd> fd = open_recorded_file(path);
+  if (!fd) return fd.error();
+  struct stat st;
+  if (::fstat(fd->get(), &st) < 0) return Error::from_errno("fstat " + path);
+  return static_cast<uint64_t>(st.st_size);
 }
 
 }  // namespace rwd

@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE replay_target
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/replay/RecordedFiles.h"
 #include "core/replay/ReplayTarget.h"
 
 using namespace rwd;
@@ -149,4 +151,120 @@ BOOST_AUTO_TEST_CASE(forward_and_reverse) {
   BOOST_REQUIRE(last.ok());
   BOOST_TEST((last->kind == StopKind::Breakpoint));
   BOOST_TEST(read_counter(t, rec) == 42 * 3 + 4);  // before tick(5)
+}
+
+// The path of this process's libc, as the recording of the test program
+// maps it too.
+std::string libc_path() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    size_t slash = line.find('/');
+    if (slash != std::string::npos && line.find("/libc.so.6") != std::string::npos)
+      return line.substr(slash);
+  }
+  return {};
+}
+
+// vFile serves the trace's files and nothing else of this machine: the
+// server may run as root for a user who could not read /etc/shadow.
+BOOST_AUTO_TEST_CASE(recorded_files_only) {
+  Recording rec;
+  auto target = ReplayTarget::open(rec.dir / "trace", ReplayOptions{});
+  BOOST_REQUIRE(target.ok());
+  ReplayTarget& t = **target;
+  BOOST_REQUIRE(t.start().ok());
+
+  // The program and its libraries, by the paths it used or any other way
+  // to the same file.
+  const std::string program = boost::unit_test::framework::master_test_suite().argv[2];
+  auto head = t.read_recorded_file(program, 0, 4);
+  BOOST_REQUIRE(head.ok());
+  BOOST_TEST(std::string(head->begin(), head->end()) ==
+             "\x7f"
+             "ELF");
+  BOOST_TEST(t.recorded_file_size(program).ok());
+  const std::string libc = libc_path();
+  BOOST_REQUIRE(!libc.empty());
+  BOOST_TEST(t.recorded_file_size(libc).ok());
+  auto past_end = t.read_recorded_file(libc, uint64_t{1} << 63, 16);
+  BOOST_REQUIRE(past_end.ok());
+  BOOST_TEST(past_end->empty());
+
+  // A file of this machine the recording never saw, directly and through
+  // a symlink; the server's own /proc files.
+  const std::string secret = (rec.dir / "secret").string();
+  std::ofstream(secret) << "not for the debugger";
+  std::filesystem::create_symlink(secret, rec.dir / "link");
+  for (const std::string& path :
+       {secret, (rec.dir / "link").string(), std::string("/etc/shadow"), std::string("/etc/passwd"),
+        std::string("/proc/self/environ"), std::string("/proc/self/maps"),
+        std::string("/proc/self/mem"), std::string("../../../../../../etc/shadow")}) {
+    BOOST_TEST_CONTEXT(path) {
+      auto size = t.recorded_file_size(path);
+      BOOST_TEST(!size.ok());
+      if (!size.ok()) BOOST_TEST(size.error().errnum == ENOENT);
+      BOOST_TEST(!t.read_recorded_file(path, 0, 16).ok());
+    }
+  }
+  // Up and out of the debug-info directory.
+  const std::string escape = std::string(kBuildIdDebugDir) + "/../../../../etc/shadow";
+  auto up = t.recorded_file_size(escape);
+  BOOST_TEST(!up.ok());
+  if (!up.ok()) BOOST_TEST(up.error().errnum == EACCES);
+
+  // Installed separate debug info, if any, is served.
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(kBuildIdDebugDir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file() || it->is_symlink()) continue;
+    BOOST_TEST_CONTEXT(it->path().string()) {
+      auto debug = t.read_recorded_file(it->path().string(), 0, 4);
+      BOOST_REQUIRE(debug.ok());
+      BOOST_TEST(std::string(debug->begin(), debug->end()) ==
+                 "\x7f"
+                 "ELF");
+    }
+    break;
+  }
+}
+
+// The kernel keeps a lookup beneath the directory: no "..", no symlink
+// out, no /proc magic link, and only regular files.
+BOOST_AUTO_TEST_CASE(open_file_beneath_stays_inside) {
+  char tmpl[] = "/tmp/rewind-beneath-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(tmpl));
+  const std::filesystem::path top = tmpl;
+  const std::filesystem::path dir = top / ".build-id";
+  std::filesystem::create_directories(dir / "ab");
+  std::ofstream(top / "secret") << "outside";
+  std::ofstream(dir / "ab" / "cd.debug") << "\x7f"
+                                            "ELF";
+  std::filesystem::create_symlink("cd.debug", dir / "ab" / "inside.debug");
+  std::filesystem::create_symlink("../../secret", dir / "ab" / "up.debug");
+  std::filesystem::create_symlink(top / "secret", dir / "ab" / "absolute.debug");
+  std::filesystem::create_symlink("/proc/self/environ", dir / "ab" / "magic.debug");
+  BOOST_REQUIRE(mkfifo((dir / "ab" / "fifo.debug").c_str(), 0600) == 0);
+
+  const std::string d = dir.string();
+  auto errno_of = [&](const std::string& path) {
+    Result<ScopedFd> fd = open_file_beneath(d, path);
+    return fd.ok() ? 0 : fd.error().errnum;
+  };
+  BOOST_TEST(errno_of(d + "/ab/cd.debug") == 0);
+  BOOST_TEST(errno_of(d + "/ab/inside.debug") == 0);
+  BOOST_TEST(errno_of(d + "/ab/../ab/cd.debug") == 0);  // ".." that stays inside
+  BOOST_TEST(errno_of(d + "/ab/up.debug") == EACCES);
+  BOOST_TEST(errno_of(d + "/ab/absolute.debug") == EACCES);
+  BOOST_TEST(errno_of(d + "/ab/magic.debug") == EACCES);
+  BOOST_TEST(errno_of(d + "/../secret") == EACCES);
+  BOOST_TEST(errno_of(d + "//" + (top / "secret").string()) == EACCES);
+  BOOST_TEST(errno_of(d + "/ab/fifo.debug") == EACCES);  // and did not wait for a writer
+  BOOST_TEST(errno_of(d + "/ab") == EACCES);
+  BOOST_TEST(errno_of(d + "/ab/missing.debug") == ENOENT);
+  BOOST_TEST(errno_of(d + "x/ab/cd.debug") == ENOENT);
+  BOOST_TEST(errno_of(d) == ENOENT);
+  BOOST_TEST(errno_of((top / "secret").string()) == ENOENT);
+  BOOST_TEST(errno_of(d + "/ab/cd.debug" + std::string(1, '\0') + "/../../secret") == ENOENT);
+  std::filesystem::remove_all(top);
 }

@@ -135,8 +135,9 @@ class FakeTarget : public target::Target {
     return std::vector<uint8_t>(part.begin(), part.end());
   }
   Result<uint64_t> recorded_file_size(const std::string& path) override {
+    if (path.starts_with("/usr/lib/debug/")) return Error{"outside the debug directory", EACCES};
     auto it = files.find(path);
-    if (it == files.end()) return Error{"not recorded"};
+    if (it == files.end()) return Error{"not recorded", ENOENT};
     return it->second.size();
   }
   uint64_t current_event() override { return event; }

@@ -475,6 +475,9 @@ BOOST_AUTO_TEST_CASE(vfile_open_pread_fstat_close) {
   BOOST_TEST(reply_to("vFile:close:3") == "F-1,9");  // EBADF
   BOOST_TEST(reply_to("vFile:pread:3,10,0") == "F-1,9");
   BOOST_TEST(reply_to("vFile:open:" + hex("/nonexistent") + ",0,0") == "F-1,2");  // ENOENT
+  // The target's refusal (EACCES) reaches gdb as File-I/O EACCES.
+  BOOST_TEST(reply_to("vFile:open:" + hex("/usr/lib/debug/.build-id/../../../../etc/shadow") +
+                      ",0,0") == "F-1,d");
   BOOST_TEST(reply_to("vFile:open:" + path + ",1,0") == "F-1,1e");  // EROFS for writing
   BOOST_TEST(reply_to("vFile:open:zz,0,0") == "F-1,16");            // EINVAL
   BOOST_TEST(reply_to("vFile:unlink:" + path) == "");               // not offered

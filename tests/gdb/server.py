@@ -1,6 +1,7 @@
 """Helpers for tests that talk to `rewind replay -s 0` directly."""
 import os
 import re
+import socket
 import subprocess
 import tempfile
 
@@ -51,3 +52,38 @@ class Server:
             if exe.startswith(files):
                 left.append(pid)
         return left
+
+
+def checksum(body):
+    return "%02x" % (sum(body.encode("latin-1")) % 256)
+
+
+def packet(body):
+    return ("$%s#%s" % (body, checksum(body))).encode("latin-1")
+
+
+class Client:
+    """A bare RSP client on the server's TCP port, in ack mode."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.buf = b""
+
+    def read_reply(self):
+        """Returns the body of the next $...#xx packet, skipping acks."""
+        while True:
+            start = self.buf.find(b"$")
+            end = self.buf.find(b"#", start + 1) if start >= 0 else -1
+            if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
+                body = self.buf[start + 1:end].decode("latin-1")
+                self.buf = self.buf[end + 3:]
+                self.sock.sendall(b"+")
+                return body
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("server closed the connection")
+            self.buf += data
+
+    def ask(self, raw):
+        self.sock.sendall(raw)
+        return self.read_reply()
