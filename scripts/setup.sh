@@ -15,6 +15,9 @@ PACKAGES=(
   libzydis-dev libelf-dev
   # tests: the debugger and the real programs the end-to-end tests record
   gdb lldb-22 python3 make tar gzip xz-utils coreutils findutils procps
+  # fuzz tests (tests/fuzz/): libFuzzer ships with clang's runtime, not GCC;
+  # llvm's llvm-symbolizer puts names in the sanitizers' stack traces
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,3 +31,7 @@ fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build
+# The fuzzers, in their own clang tree (./build-fuzz); ctest's fuzz.build
+# would make it too, but a fresh machine is better off finding a missing
+# toolchain here.
+scripts/fuzz.sh build
