@@ -2,6 +2,7 @@
 
 #include <Zydis/Zydis.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace rwd {
@@ -87,8 +88,9 @@ uint64_t gpr_by_number(const user_regs_struct& r, int n) {
   return v[n];
 }
 
-std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs) {
-  std::vector<uint64_t> out;
+std::vector<MemoryAccess> memory_accesses(const uint8_t* code, size_t n,
+                                          const user_regs_struct& regs) {
+  std::vector<MemoryAccess> out;
   ZydisDecoder decoder;
   ZydisDecodedInstruction insn;
   ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -101,17 +103,58 @@ std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_re
   ctx.values[ZYDIS_REGISTER_RIP] = regs.rip;
   for (int i = 0; i < insn.operand_count; ++i) {
     const ZydisDecodedOperand& op = ops[i];
-    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY || !(op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
-      continue;
+    if (op.type != ZYDIS_OPERAND_TYPE_MEMORY) continue;
     if (op.mem.type != ZYDIS_MEMOP_TYPE_MEM) continue;  // lea, agen: no access
-    // push, call: the stack slot (the operand's address is before the push)
-    if (op.visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN && op.mem.base == ZYDIS_REGISTER_RSP)
-      continue;
+    MemoryAccess a;
+    a.write = op.actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
+    a.read = op.actions & ZYDIS_OPERAND_ACTION_MASK_READ;
+    if (!a.write && !a.read) continue;
+    a.size = op.size / 8;
     ZyanU64 addr = 0;
     if (ZYAN_FAILED(ZydisCalcAbsoluteAddressEx(&insn, &op, regs.rip, &ctx, &addr))) continue;
+    a.stack = op.visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN && op.mem.base == ZYDIS_REGISTER_RSP;
+    // push and call store below the stack pointer they are given.
+    if (a.stack && a.write) addr -= a.size;
     if (op.mem.segment == ZYDIS_REGISTER_FS) addr += regs.fs_base;
     if (op.mem.segment == ZYDIS_REGISTER_GS) addr += regs.gs_base;
-    out.push_back(addr);
+    a.addr = addr;
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs) {
+  std::vector<uint64_t> out;
+  for (const MemoryAccess& a : memory_accesses(code, n, regs)) {
+    // The stack slot of a push or call stays out: preemption's loop words
+    // never need it.
+    if (a.write && !a.stack) out.push_back(a.addr);
+  }
+  return out;
+}
+
+std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n) {
+  std::vector<RdtscInsn> out;
+  static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
+  auto contains = [&](const uint8_t* pat, size_t len) {
+    return std::search(code, code + n, pat, pat + len) != code + n;
+  };
+  if (!contains(kRdtsc, sizeof kRdtsc) && !contains(kRdtscp, sizeof kRdtscp)) return out;
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    return out;
+  // Only the instruction's length and mnemonic are needed.
+  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+  ZydisDecoderContext ctx;
+  ZydisDecodedInstruction insn;
+  for (size_t off = 0; off < n;) {
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, &ctx, code + off, n - off, &insn))) {
+      ++off;
+      continue;
+    }
+    if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
+      out.push_back({off, insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
+    off += insn.length;
   }
   return out;
 }

@@ -52,9 +52,37 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n);
 std::optional<std::vector<uint8_t>> relocate_insn(const uint8_t* code, const DecodedInsn& insn,
                                                   uint64_t from, uint64_t to);
 
+// A memory operand of an instruction, with its address computed.
+struct MemoryAccess {
+  uint64_t addr = 0;
+  uint64_t size = 0;  // bytes
+  bool write = false;
+  bool read = false;
+  bool stack = false;  // the implicit stack slot of push, pop, call, ret
+};
+
+// The memory the instruction at regs.rip (whose bytes are `code`) reads or
+// writes, computed from the registers, stack pushes and string
+// instructions included (a rep string instruction: its first iteration);
+// empty if it accesses no memory or does not decode.
+std::vector<MemoryAccess> memory_accesses(const uint8_t* code, size_t n,
+                                          const user_regs_struct& regs);
+
 // The addresses of the memory the instruction at regs.rip (whose bytes are
 // `code`) writes, computed from the registers. Stack pushes and string
 // instructions included; empty if it writes no memory or does not decode.
 std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs);
+
+// An rdtsc or rdtscp instruction found in code (find_rdtsc).
+struct RdtscInsn {
+  size_t offset = 0;  // from the start of the code
+  bool rdtscp = false;
+};
+
+// The rdtsc and rdtscp instructions in a run of code, decoded linearly from
+// its start, as compilers lay out executable sections (no data among the
+// instructions; a byte that does not decode is stepped over). Cheap when
+// the bytes 0f 31 and 0f 01 f9 do not occur at all, which is the usual case.
+std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n);
 
 }  // namespace rwd

@@ -7,6 +7,8 @@
 #include <sys/syscall.h>
 #include <x86intrin.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 
@@ -69,9 +71,10 @@ Result<void> RecordSession::start() {
   if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
 
   SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu};
-  auto pid = spawn_traced(so);
-  if (!pid) return pid.error();
-  root_tid_ = *pid;
+  auto spawned = spawn_traced(so);
+  if (!spawned) return spawned.error();
+  if (spawned->died_in_exec) return record_death_in_exec(*spawned->died_in_exec);
+  root_tid_ = spawned->pid;
   auto as = std::make_shared<AddressSpace>();
   REWIND_TRY(as->open_for(root_tid_));
   RecTask& t = add_task(root_tid_, as);
@@ -89,6 +92,7 @@ Result<void> RecordSession::start() {
 Result<int> RecordSession::run() {
   REWIND_TRY(start());
   while (!tasks_.empty()) {
+    REWIND_TRY(writer_.flush_if_due());
     if (!current_) {
       current_ = pick_next();
       slice_events_ = 0;
@@ -193,6 +197,10 @@ RecTask* RecordSession::pick_next() {
 }
 
 Result<bool> RecordSession::wait_one(int timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  const std::optional<Clock::time_point> deadline =
+      timeout_ms < 0 ? std::nullopt
+                     : std::optional(Clock::now() + std::chrono::milliseconds(timeout_ms));
   for (;;) {
     auto w = wait_nohang(-1);
     if (!w) return w.error();
@@ -202,10 +210,22 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
     }
     // Nothing to report yet: sleep until the next SIGCHLD. A SIGCHLD that
     // came after the waitpid above stays pending on the fd, so none is lost.
+    // The trace's pending blocks are written out on time meanwhile, so that
+    // a recorder killed while its tracees sleep loses no more than that.
+    REWIND_TRY(writer_.flush_if_due());
+    std::chrono::milliseconds wait = writer_.flush_due_in();
+    if (deadline)
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()));
+    const int wait_ms = wait == std::chrono::milliseconds::max()
+                            ? -1
+                            : static_cast<int>(std::max<int64_t>(wait.count(), 0));
     struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
-    int n = poll(&p, 1, timeout_ms);
+    int n = poll(&p, 1, wait_ms);
     if (n < 0 && errno != EINTR) return Error::from_errno("poll");
-    if (n == 0) return false;
+    if (n == 0) {
+      if (deadline && Clock::now() >= *deadline) return false;
+      continue;
+    }
     signalfd_siginfo info;
     while (read(sigchld_fd_.get(), &info, sizeof info) == sizeof info) {
     }
@@ -257,6 +277,21 @@ Result<void> RecordSession::on_exec_tid_change(pid_t tid) {
 }
 
 // Records the exit of a task that died without a PTRACE_EVENT_EXIT stop.
+// The program never ran an instruction: the kernel killed it in the
+// execve (Spawned::died_in_exec). The trace holds just that death, as its
+// one event, so that replay reports it as the recording did.
+Result<void> RecordSession::record_death_in_exec(int status) {
+  warn("%s was killed by %s while the kernel loaded it (is the program or its ELF "
+       "interpreter truncated or damaged?)",
+       options_.exe_path.c_str(), strsignal(WTERMSIG(status)));
+  root_status_ = status;
+  trace::Event e;
+  e.num = next_event();
+  e.kind = trace::EventKind::Exit;
+  e.exit_status = status;
+  return write_event(e);
+}
+
 Result<void> RecordSession::record_exit(RecTask& t, int status) {
   trace::Event e;
   e.num = next_event();
@@ -350,30 +385,34 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   e.tid = task.rec_tid();
   e.regs = *regs;
 
+  bool rdtsc = false, rdtscp = false;
   if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+    // PR_SET_TSC made rdtsc fault.
     uint8_t insn[3] = {};
     task.as().read_partial(RemotePtr(regs->rip), insn, 3);
-    bool rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
-    bool rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
-    if (rdtsc || rdtscp) {
-      // PR_SET_TSC made rdtsc fault; execute it here and record the value.
-      unsigned aux = 0;
-      uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
-      e.num = next_event();
-      e.kind = trace::EventKind::Rdtsc;
-      e.tsc = tsc;
-      e.tsc_aux = aux;
-      e.rdtscp = rdtscp;
-      REWIND_TRY(write_event(e));
-      user_regs_struct r = *regs;
-      r.rax = static_cast<uint32_t>(tsc);
-      r.rdx = tsc >> 32;
-      if (rdtscp) r.rcx = aux;
-      r.rip += rdtscp ? 3 : 2;
-      REWIND_TRY(task.set_regs(r));
-      t.at_exit_point = false;
-      return Next::Continue;
-    }
+    rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
+    rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
+  } else if (sig == SIGILL && at_patched_rdtsc(task, regs->rip, &rdtscp)) {
+    rdtsc = !rdtscp;  // the ud2 that replaced it (RdtscPatch.h)
+  }
+  if (rdtsc || rdtscp) {
+    // Execute it here and record the value.
+    unsigned aux = 0;
+    uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
+    e.num = next_event();
+    e.kind = trace::EventKind::Rdtsc;
+    e.tsc = tsc;
+    e.tsc_aux = aux;
+    e.rdtscp = rdtscp;
+    REWIND_TRY(write_event(e));
+    user_regs_struct r = *regs;
+    r.rax = static_cast<uint32_t>(tsc);
+    r.rdx = tsc >> 32;
+    if (rdtscp) r.rcx = aux;
+    r.rip += rdtscp ? 3 : 2;
+    REWIND_TRY(task.set_regs(r));
+    t.at_exit_point = false;
+    return Next::Continue;
   }
 
   bool deliver_now = false;
@@ -442,7 +481,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       } else {
         as = std::make_shared<AddressSpace>();
         REWIND_TRY(as->open_for(child));
-        as->has_stub_page = task.as().has_stub_page;
+        as->inherit_from_fork(task.as());
       }
       RecTask* c = find(child);
       if (c) {

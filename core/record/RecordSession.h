@@ -27,6 +27,7 @@
 
 #include "core/base/Error.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceWriter.h"
 
@@ -128,6 +129,7 @@ class RecordSession {
   Result<void> on_reaped(pid_t tid, WaitStatus st);
   Result<void> on_exec_tid_change(pid_t tid);
   Result<void> record_exit(RecTask& t, int status);
+  Result<void> record_death_in_exec(int status);
 
   // RecordSyscall.cc
   Result<Next> on_syscall_entry(RecTask& t);
@@ -146,6 +148,7 @@ class RecordSession {
   const RecordOptions& options_;
   trace::TraceWriter& writer_;
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
+  RdtscSiteCache rdtsc_sites_;
   RecTask* current_ = nullptr;
   pid_t root_tid_ = 0;
   pid_t last_pick_ = 0;

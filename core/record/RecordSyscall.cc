@@ -345,6 +345,8 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
       }
     }
   }
+  if ((m.prot & PROT_EXEC) && !(m.flags & MAP_ANONYMOUS))
+    REWIND_TRY(patch_rdtsc_sites(*t.task, rdtsc_sites_, m.start, m.end));
   return writer_.write_mapping(m);
 }
 
@@ -442,6 +444,7 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   te.event = initial ? e.num : t.entry_event;
   te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
   REWIND_TRY(capture_exec_mappings(t, te));
+  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_));
   REWIND_TRY(install_stub_page(task));
 
   auto regs = task.get_regs();

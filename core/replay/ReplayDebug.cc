@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 
 #include "core/base/Log.h"
+#include "core/cpu/Insn.h"
 #include "core/replay/ReplaySession.h"
 
 namespace rwd {
@@ -62,12 +63,68 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
     REWIND_TRY(task.as().lift_breakpoint(pc));
     t.lifted_bp = pc;
   }
-  if ((user_step || bp_here) && !syscall_next) req = ResumeRequest::SingleStep;
+  // Where the debug registers do not trap, a task with watchpoints runs an
+  // instruction at a time, and each is checked against the slots first.
+  // (Not from inside a syscall: only PTRACE_SYSCALL reaches its exit stop.)
+  const bool watch_step = step_to_watch_ && !t.in_syscall && watch_slots(t) &&
+                          (!step_to_watch_in_ || step_to_watch_in_(events_completed_)) &&
+                          !at_syscall_insn(task, pc);
+  t.watch_step = watch_step;
+  // (A signal delivered with the step runs its handler instead; replay's
+  // preemption stub is not the program's code.)
+  const uint64_t stub = task.as().preempt_stub_page;
+  const bool in_stub = stub && pc >= stub && pc < stub + 4096;
+  t.watch_hit = watch_step && sig == 0 && !in_stub ? watch_slot_hit(t, *regs) : -1;
+  if (((user_step || bp_here) && !syscall_next) || watch_step) req = ResumeRequest::SingleStep;
   t.internal_step = bp_here && !user_step && !syscall_next;
   t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));
   t.running = true;
   return ok_result();
+}
+
+// The debugger's slots in the task's process, if any is enabled.
+const DebugRegSlots* ReplaySession::watch_slots(const RepTask& t) const {
+  auto it = debug_regs_.find(t.rec_tgid.value);
+  if (it == debug_regs_.end()) return nullptr;
+  for (const DebugRegSlot& s : it->second)
+    if (s.enabled) return &it->second;
+  return nullptr;
+}
+
+// The watch slot the instruction at regs.rip accesses as the slot's
+// condition says, or -1: what DR6 would report after it ran.
+int ReplaySession::watch_slot_hit(RepTask& t, const user_regs_struct& regs) const {
+  const DebugRegSlots* slots = watch_slots(t);
+  if (!slots) return -1;
+  uint8_t code[16] = {};
+  const size_t n = t.task->as().read_partial(RemotePtr(regs.rip), code, sizeof code);
+  t.task->as().hide_breakpoints(regs.rip, code, n);
+  for (const MemoryAccess& a : memory_accesses(code, n, regs)) {
+    for (int i = 0; i < 4; ++i) {
+      const DebugRegSlot& s = (*slots)[i];
+      if (!s.enabled || s.condition == DebugRegSlot::Condition::Execute) continue;
+      if (s.condition == DebugRegSlot::Condition::Write && !a.write) continue;
+      if (a.addr < s.addr + s.len && s.addr < a.addr + a.size) return i;
+    }
+  }
+  return -1;
+}
+
+DebugStop ReplaySession::slot_stop(const RepTask& t, int i) const {
+  const DebugRegSlot& slot = (*watch_slots(t))[i];
+  DebugStop stop;
+  stop.tid = t.task->rec_tid();
+  if (slot.condition == DebugRegSlot::Condition::Execute) {
+    stop.kind = StopKind::HwBreakpoint;
+  } else {
+    stop.kind = StopKind::Watchpoint;
+    stop.watch_addr = slot.addr;
+    stop.watch_type = slot.condition == DebugRegSlot::Condition::Write
+                          ? target::BreakpointType::WriteWatch
+                          : target::BreakpointType::AccessWatch;
+  }
+  return stop;
 }
 
 Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
@@ -87,6 +144,25 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
       si->si_code == kTrapTrace ||
       (t.single_stepped && si->si_code != SI_KERNEL && si->si_code != kTrapHwBkpt);
   t.single_stepped = false;
+  if (step_done && std::exchange(t.watch_step, false)) {
+    // Stepping to watch: a watched access happened in the instruction just
+    // stepped, or the next one is at a hardware breakpoint, as the debug
+    // registers would have said.
+    int slot = std::exchange(t.watch_hit, -1);
+    if (slot < 0) {
+      const DebugRegSlots* slots = watch_slots(t);
+      for (int i = 0; i < 4 && slots && slot < 0; ++i) {
+        const DebugRegSlot& s = (*slots)[i];
+        if (s.enabled && s.condition == DebugRegSlot::Condition::Execute && s.addr == regs->rip)
+          slot = i;
+      }
+    }
+    if (slot >= 0) {
+      t.internal_step = false;
+      debug_stop_ = slot_stop(t, slot);
+      return TrapAction::Stop;
+    }
+  }
   if (step_done) {
     if (t.internal_step) {  // stepped over a breakpoint for ourselves
       t.internal_step = false;
@@ -102,21 +178,11 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
   if (si->si_code == kTrapHwBkpt) {
     auto dr6 = take_dr6(task.real_tid());
     if (!dr6) return dr6.error();
-    auto it = debug_regs_.find(t.rec_tgid.value);
-    for (int i = 0; i < 4 && it != debug_regs_.end(); ++i) {
-      const DebugRegSlot& slot = it->second[i];
-      if (!((*dr6 >> i) & 1) || !slot.enabled) continue;
-      if (slot.condition == DebugRegSlot::Condition::Execute) {
-        stop.kind = StopKind::HwBreakpoint;
-      } else {
-        stop.kind = StopKind::Watchpoint;
-        stop.watch_addr = slot.addr;
-        stop.watch_type = slot.condition == DebugRegSlot::Condition::Write
-                              ? target::BreakpointType::WriteWatch
-                              : target::BreakpointType::AccessWatch;
-      }
+    const DebugRegSlots* slots = watch_slots(t);
+    for (int i = 0; i < 4 && slots; ++i) {
+      if (!((*dr6 >> i) & 1) || !(*slots)[i].enabled) continue;
       t.internal_step = false;
-      debug_stop_ = stop;
+      debug_stop_ = slot_stop(t, i);
       return TrapAction::Stop;
     }
     return TrapAction::Continue;
@@ -137,10 +203,14 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
 
 Result<DebugStop> ReplaySession::run(const RunControl& control) {
   stepping_ = control.step;
+  step_to_watch_in_ = control.step_to_watch_in;
   struct ClearStepping {
-    std::optional<Tid>& s;
-    ~ClearStepping() { s.reset(); }
-  } clear{stepping_};
+    ReplaySession& s;
+    ~ClearStepping() {
+      s.stepping_.reset();
+      s.step_to_watch_in_ = nullptr;
+    }
+  } clear{*this};
   for (;;) {
     if (control.interrupt && control.interrupt->load()) {
       DebugStop stop;

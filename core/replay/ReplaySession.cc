@@ -28,11 +28,16 @@ using trace::EventKind;
 
 Result<std::unique_ptr<ReplaySession>> ReplaySession::open(const std::filesystem::path& dir,
                                                            const ReplayOptions& options) {
-  auto reader = trace::TraceReader::open(dir);
+  auto reader = trace::TraceReader::open(dir, trace::IncompleteTraces::ReadPrefix);
   if (!reader) return reader.error();
+  return open(std::move(*reader), options);
+}
+
+Result<std::unique_ptr<ReplaySession>> ReplaySession::open(
+    std::unique_ptr<trace::TraceReader> reader, const ReplayOptions& options) {
   std::unique_ptr<ReplaySession> s(new ReplaySession());
   s->options_ = options;
-  s->reader_ = std::move(*reader);
+  s->reader_ = std::move(reader);
   const trace::TraceHeader& h = s->reader_->header();
   // A recording made with --cpu-features told the program not to use the
   // features outside h.cpu_features, so lacking those here is no reason to
@@ -195,14 +200,15 @@ Result<void> ReplaySession::check_regs(const Event& e, const user_regs_struct& n
   return ok_result();
 }
 
-Result<int> ReplaySession::run_to_end() {
+Result<std::optional<int>> ReplaySession::run_to_end() {
   for (;;) {
     auto more = step();
     if (!more) return more.error();
     if (!*more) break;
   }
-  if (!root_status_) return Error{"the trace ends before the initial process exited"};
-  return *root_status_;
+  if (root_status_) return root_status_;
+  if (trace_end()) return std::optional<int>();
+  return Error{"the trace ends before the initial process exited"};
 }
 
 Result<bool> ReplaySession::step() {
@@ -260,6 +266,14 @@ std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
 }
 
 Result<void> ReplaySession::start(const Event& e) {
+  if (e.kind == EventKind::Exit) {
+    // The recorded program died in its first execve (Spawned::died_in_exec):
+    // nothing ran, so nothing is replayed but that death.
+    root_ = e.tid;
+    root_status_ = e.exit_status;
+    died_in_exec_ = true;
+    return ok_result();
+  }
   const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
   if (e.kind != EventKind::SyscallExit || !te)
     return Error{reader_->dir().string() + ": the trace does not start with an execve"};
@@ -270,12 +284,18 @@ Result<void> ReplaySession::start(const Event& e) {
   so.argv = te->argv;
   so.env = reader_->header().env;
   so.cpu = cpu_;
-  auto pid = spawn_traced(so);
-  if (!pid) return pid.error();
+  auto spawned = spawn_traced(so);
+  if (!spawned) return spawned.error();
+  if (spawned->died_in_exec) {
+    return divergence(e, "the program was killed by " +
+                             signal_name(WTERMSIG(*spawned->died_in_exec)) +
+                             " in its execve; the recording ran it (did the trace's copy change?)");
+  }
+  const pid_t pid = spawned->pid;
   auto as = std::make_shared<AddressSpace>();
-  REWIND_TRY(as->open_for(*pid));
+  REWIND_TRY(as->open_for(pid));
   auto t = std::make_unique<RepTask>();
-  t->task = std::make_unique<Task>(e.tid, *pid, as);
+  t->task = std::make_unique<Task>(e.tid, pid, as);
   t->rec_tgid = e.tid;
   RepTask& ref = *t;
   tasks_[e.tid.value] = std::move(t);
@@ -422,7 +442,12 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
           if (*action == TrapAction::Stop) return Error{"stopped for the debugger"};
         }
         if (want == Want::Signal && sig == e.signo) return st;
-        if (want == Want::Rdtsc && sig == SIGSEGV) return st;
+        if (want == Want::Rdtsc && sig == SIGSEGV) return st;  // PR_SET_TSC
+        if (want == Want::Rdtsc && sig == SIGILL) {
+          auto regs = task.get_regs();
+          bool rdtscp = false;
+          if (regs && at_patched_rdtsc(task, regs->rip, &rdtscp)) return st;  // RdtscPatch.h
+        }
         auto si = task.get_siginfo();
         if (si && is_synchronous_fault(sig, *si)) {
           auto regs = task.get_regs();
@@ -486,7 +511,7 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   } else {
     as = std::make_shared<AddressSpace>();
     REWIND_TRY(as->open_for(real_child));
-    as->has_stub_page = parent.task->as().has_stub_page;
+    as->inherit_from_fork(parent.task->as());
   }
   if (!(te->clone_flags & CLONE_VM))
     REWIND_TRY(as->remove_inherited_breakpoints(parent.task->as()));

@@ -31,6 +31,7 @@
 #include "core/replay/ElfInterp.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
+#include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceReader.h"
 
@@ -50,6 +51,10 @@ struct RepTaskState {
   uint64_t stopped_at_bp = 0;         // the breakpoint that last stopped the task
   bool internal_step = false;         // single-stepping over a breakpoint for ourselves
   bool single_stepped = false;        // the last resume was PTRACE_SINGLESTEP
+  // Stepping to watch (debug registers that do not trap, ReplayDebug.cc):
+  // the slot the stepped instruction writes or reads, or -1.
+  bool watch_step = false;
+  int watch_hit = -1;
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP
@@ -110,6 +115,11 @@ struct RunControl {
   // before its first event (it is then at its first stop).
   std::optional<Tid> stop_after_exec_of;
   std::optional<Tid> stop_before_first_event_of;
+  // Where the debug registers do not trap (steps_to_watch()): whether to
+  // single-step for the watchpoints while this many events are complete.
+  // Unset: always. Reverse execution finds the intervals where watched
+  // bytes changed first, and steps only through those.
+  std::function<bool(uint64_t events)> step_to_watch_in;
 };
 
 // What a replay keeps outside the trace, shared with its checkpoints and
@@ -136,12 +146,28 @@ class ReplaySession {
  public:
   static Result<std::unique_ptr<ReplaySession>> open(const std::filesystem::path& trace,
                                                      const ReplayOptions& options);
+  // The same with a reader standing at the trace's first event (a clone of
+  // one opened earlier saves reading, and for an incomplete trace scanning,
+  // the trace again).
+  static Result<std::unique_ptr<ReplaySession>> open(std::unique_ptr<trace::TraceReader> reader,
+                                                     const ReplayOptions& options);
   ~ReplaySession();
 
   // Replays the next event; false at the end of the trace.
   Result<bool> step();
-  // Replays to the end. Returns the recorded wait status of the initial process.
-  Result<int> run_to_end();
+  // Replays to the end. Returns the recorded wait status of the initial
+  // process, or nullopt when the trace is incomplete and ends before it
+  // exited (trace_end() says where).
+  Result<std::optional<int>> run_to_end();
+  // Whether the recorded program died in its first execve, before its first
+  // instruction (RecordSession::record_death_in_exec): there is nothing to
+  // debug, only its exit status.
+  bool died_in_exec() const { return died_in_exec_; }
+  // Where an incomplete trace ends; nullopt for a finished recording.
+  const std::optional<trace::TraceEnd>& trace_end() const { return reader_->incomplete(); }
+  // Whether watchpoints are found by single-stepping, the debug registers
+  // not trapping on this machine.
+  bool steps_to_watch() const { return step_to_watch_; }
 
   // --- checkpoints (ReplayCheckpoint.cc)
   // Whether every task stands where a copy can be forked and resumed
@@ -169,6 +195,8 @@ class ReplaySession {
   // Waits for a new task's first stop, so it can be inspected.
   Result<void> wait_until_stopped(RepTask& t);
   Tid root() const { return root_; }
+  // The initial process's recorded wait status, once replay has reached it.
+  std::optional<int> root_status() const { return root_status_; }
 
   // Hardware breakpoints and watchpoints, applied to every thread of
   // `rec_tgid` (and to threads it creates later).
@@ -260,14 +288,23 @@ class ReplaySession {
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
+  std::function<bool(uint64_t)> step_to_watch_in_;  // RunControl's, during run()
   uint64_t preempt_trap_pc_ = 0;         // on_preempt: the pc after the int3 that finds the point
   std::optional<DebugStop> debug_stop_;  // set when advance() stops for the debugger
   std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid
   std::map<pid_t, std::set<uint64_t>> wanted_bps_;  // by recorded tgid
   std::map<pid_t, LastEvent> last_event_;           // by recorded tid
   Result<void> sync_breakpoints(RepTask& t);
+  const DebugRegSlots* watch_slots(const RepTask& t) const;
+  int watch_slot_hit(RepTask& t, const user_regs_struct& regs) const;
+  DebugStop slot_stop(const RepTask& t, int slot) const;
   Tid root_;
   std::optional<int> root_status_;
+  bool died_in_exec_ = false;
+  // The debug registers do not trap on this machine: tasks with watchpoints
+  // or hardware breakpoints are single-stepped instead (ReplayDebug.cc).
+  bool step_to_watch_ = !debug_registers_work();
+  RdtscSiteCache rdtsc_sites_;
   int cpu_ = 0;
 };
 

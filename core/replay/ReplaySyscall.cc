@@ -135,6 +135,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
                                buf + " as recorded");
     }
   }
+  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_));
 
   auto now = task.get_regs();
   if (!now) return now.error();
@@ -210,6 +211,8 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
              (unsigned long long)*r, (unsigned long long)addr);
     return divergence(e, buf);
   }
+  if ((prot & PROT_EXEC) && !(flags & MAP_ANONYMOUS))
+    REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_, addr, addr + ((len + 4095) & ~4095ull)));
   return ok_result();
 }
 

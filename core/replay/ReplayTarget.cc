@@ -22,20 +22,29 @@ using target::StopKind;
 Result<std::unique_ptr<ReplayTarget>> ReplayTarget::open(const std::filesystem::path& trace,
                                                          const ReplayOptions& options) {
   std::unique_ptr<ReplayTarget> t(new ReplayTarget());
-  t->trace_path_ = trace;
+  auto reader = trace::TraceReader::open(trace, trace::IncompleteTraces::ReadPrefix);
+  if (!reader) return reader.error();
+  t->reader_ = std::move(*reader);
   t->options_ = options;
   t->options_.emit_output = false;  // the debugger shows the program, not replay -a
   return t;
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
-  auto s = ReplaySession::open(trace_path_, options_);
+  auto reader = reader_->clone();
+  if (!reader) return reader.error();
+  auto s = ReplaySession::open(std::move(*reader), options_);
   if (!s) return s.error();
   // The first event is the initial execve: afterwards the program stands
   // at its first instruction.
   auto first = (*s)->step();
   if (!first) return first.error();
   if (!*first) return Error{"the trace has no events"};
+  if ((*s)->died_in_exec()) {
+    return Error{"the recorded program never started: the kernel killed it with " +
+                 std::string(strsignal(WTERMSIG(*(*s)->root_status()))) +
+                 " while loading it, so there is nothing to debug (rewind replay -a reports it)"};
+  }
   debuggee_ = (*s)->root();
   if (select_pid_ && select_pid_ != debuggee_.value) {
     RunControl c;

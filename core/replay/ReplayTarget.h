@@ -39,6 +39,8 @@ class ReplayTarget : public target::Target {
   // Replays to the first instruction of the debugged process; with `event`,
   // on to that many completed events (rewind replay -g).
   Result<target::StopInfo> start(uint64_t event = 0);
+  // Where an incomplete trace ends; nullopt for a finished recording.
+  const std::optional<trace::TraceEnd>& trace_end() const { return reader_->incomplete(); }
   // Stops the program, as gdb expects, at the last stop reported.
   target::StopInfo last_stop() const { return last_stop_; }
 
@@ -122,6 +124,12 @@ class ReplayTarget : public target::Target {
   Result<void> clear_user_breakpoints(ReplaySession& s);
   Result<target::StopInfo> forward(const target::ResumeRequest& req);
   Result<target::StopInfo> reverse_continue(Tid thread);
+  // Where watchpoints single-step: the event intervals of the window
+  // [session's start, window_end) (and of the partial one up to `until`)
+  // in which the watched bytes changed, found by a run at full speed.
+  Result<std::set<uint64_t>> intervals_changing_watches(uint64_t window_end,
+                                                        const Position* until);
+  std::vector<uint8_t> watched_bytes(ReplaySession& s);
   Result<target::StopInfo> reverse_step(Tid thread);
   // A fresh session one instruction of `p.tid` before `p`; nullptr at the
   // start of the recording.
@@ -141,7 +149,8 @@ class ReplayTarget : public target::Target {
   std::optional<std::string> trace_copy_of(const std::string& recorded_path);
   Result<ScopedFd> open_recorded_file(const std::string& path);
 
-  std::filesystem::path trace_path_;
+  // Opened once, at the first event; every fresh session replays a clone.
+  std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
   Tid debuggee_;
@@ -154,6 +163,9 @@ class ReplayTarget : public target::Target {
     size_t len;
   };
   std::vector<Watch> watches_;  // hardware slots: at most 4
+  // During reverse_continue, where watchpoints single-step: the intervals
+  // to step through (intervals_changing_watches); control() passes it on.
+  std::optional<std::set<uint64_t>> watch_intervals_;
   std::atomic<bool> interrupt_{false};
   std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
   int next_checkpoint_ = 1;

@@ -251,7 +251,25 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
   std::vector<Hit> hits;
   uint64_t window_end = p.events;
   bool first_window = true;
+  // Single-stepping a whole window for a watchpoint (no debug registers
+  // here) would take minutes in a loop; a run that compares the watched
+  // bytes at each event says which intervals need it.
+  const bool scan_watches =
+      session_->steps_to_watch() && !watches_.empty() &&
+      std::none_of(watches_.begin(), watches_.end(),
+                   [](const Watch& w) { return w.type == target::BreakpointType::Hardware; });
+  struct ClearIntervals {
+    std::optional<std::set<uint64_t>>& v;
+    ~ClearIntervals() { v.reset(); }
+  } clear{watch_intervals_};
   for (;;) {
+    if (scan_watches) {
+      watch_intervals_.reset();
+      auto changed = intervals_changing_watches(first_window ? p.events : window_end,
+                                                first_window ? &p : nullptr);
+      if (!changed) return changed.error();
+      watch_intervals_ = std::move(*changed);
+    }
     auto s = session_near(first_window ? p.events : window_end - 1);
     if (!s) return s.error();
     const uint64_t window_start = (*s)->events_completed();
@@ -263,6 +281,43 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
     first_window = false;
   }
   return go_to_hit(hits.back());
+}
+
+std::vector<uint8_t> ReplayTarget::watched_bytes(ReplaySession& s) {
+  std::vector<uint8_t> out;
+  std::vector<RepTask*> tasks = s.tasks_of(debuggee_);
+  for (const Watch& w : watches_) {
+    std::vector<uint8_t> b(w.len, 0);
+    if (!tasks.empty()) tasks.front()->task->as().read_partial(RemotePtr(w.addr), b.data(), w.len);
+    out.insert(out.end(), b.begin(), b.end());
+  }
+  return out;
+}
+
+Result<std::set<uint64_t>> ReplayTarget::intervals_changing_watches(uint64_t window_end,
+                                                                   const Position* until) {
+  auto s = session_near(until ? window_end : window_end - 1);
+  if (!s) return s.error();
+  std::set<uint64_t> changed;
+  std::vector<uint8_t> before = watched_bytes(**s);
+  RunControl c = control();
+  c.stop_at_events = window_end;
+  c.on_boundary = [&](ReplaySession& rs) {
+    maybe_checkpoint(rs);
+    std::vector<uint8_t> now = watched_bytes(rs);
+    if (now != before) changed.insert(rs.events_completed() - 1);
+    before = std::move(now);
+  };
+  for (;;) {
+    auto d = (*s)->run(c);
+    if (!d) return d.error();
+    if (d->kind == StopKind::Interrupted || d->kind == StopKind::HistoryEnd ||
+        d->kind == StopKind::Exited || d->kind == StopKind::Killed)
+      break;
+  }
+  // The partial interval from the last event to the position itself.
+  if (until && watched_bytes(*session_) != before) changed.insert(until->events);
+  return changed;
 }
 
 Result<StopInfo> ReplayTarget::go_to_hit(const Hit& h) {
@@ -385,6 +440,8 @@ RunControl ReplayTarget::control() {
   RunControl c;
   c.debuggee = debuggee_;
   c.on_boundary = [this](ReplaySession& s) { maybe_checkpoint(s); };
+  if (watch_intervals_)
+    c.step_to_watch_in = [this](uint64_t events) { return watch_intervals_->count(events) > 0; };
   return c;
 }
 

@@ -125,6 +125,7 @@ BOOST_AUTO_TEST_CASE(forward_and_reverse) {
   BOOST_REQUIRE(t.remove_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
   BOOST_REQUIRE(t.add_breakpoint(BreakpointType::WriteWatch, rec.counter, 8).ok());
   auto w1 = go(t, Resume::Action::Continue, Direction::Forward);
+  if (!w1.ok()) BOOST_TEST_MESSAGE(w1.error().message);
   BOOST_REQUIRE(w1.ok());
   BOOST_TEST((w1->kind == StopKind::Watchpoint));
   BOOST_TEST(w1->watch_addr == rec.counter);

@@ -1,9 +1,14 @@
 #include "core/task/DebugRegs.h"
 
+#include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstddef>
 
+#include "core/base/Log.h"
 #include "core/task/Ptrace.h"
 
 namespace rwd {
@@ -39,6 +44,42 @@ Result<uint64_t> take_dr6(pid_t tid) {
   if (!v) return v.error();
   REWIND_TRY(ptrace_request(PTRACE_POKEUSER, tid, dr_offset(6), nullptr));
   return static_cast<uint64_t>(*v);
+}
+
+// What the probe child runs into; noinline, so it has an address of its own.
+__attribute__((noinline)) static void debug_register_probe_target() { asm volatile(""); }
+
+static bool probe_debug_registers() {
+  pid_t child = fork();
+  if (child < 0) return true;  // cannot tell; assume the usual
+  if (child == 0) {
+    ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    raise(SIGSTOP);
+    debug_register_probe_target();
+    _exit(0);
+  }
+  int status = 0;
+  bool trapped = false;
+  if (waitpid(child, &status, __WALL) == child && WIFSTOPPED(status)) {
+    DebugRegSlots slots{};
+    slots[0].enabled = true;
+    slots[0].addr = reinterpret_cast<uint64_t>(&debug_register_probe_target);
+    if (set_debug_registers(child, slots).ok() &&
+        ptrace(PTRACE_CONT, child, nullptr, nullptr) == 0 &&
+        waitpid(child, &status, __WALL) == child)
+      trapped = WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP;
+  }
+  kill(child, SIGKILL);
+  while (waitpid(child, &status, __WALL) == child && !WIFEXITED(status) && !WIFSIGNALED(status)) {
+  }
+  if (!trapped)
+    REWIND_LOG(Replay, "the debug registers do not trap here: watchpoints single-step");
+  return trapped;
+}
+
+bool debug_registers_work() {
+  static const bool works = probe_debug_registers();
+  return works;
 }
 
 }  // namespace rwd

@@ -28,7 +28,7 @@ Result<std::unique_ptr<Task>> fork_stopped_copy(Task& from) {
   if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != SIGSTOP)
     return Error{"a forked copy did not start with SIGSTOP"};
   REWIND_TRY(as->open_for(child));
-  as->has_stub_page = from.as().has_stub_page;
+  as->inherit_from_fork(from.as());
   REWIND_TRY(copy->set_regs(*regs));
   REWIND_TRY(as->remove_inherited_breakpoints(from.as()));
   REWIND_LOG(Replay, "forked copy %d of %d", child, from.real_tid());

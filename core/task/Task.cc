@@ -119,6 +119,17 @@ void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) con
   for (auto it = breakpoints_.lower_bound(addr); it != breakpoints_.end() && it->first < addr + len;
        ++it)
     buf[it->first - addr] = it->second.orig;
+  // A site's first byte, 0f, is the same in rdtsc and in its ud2.
+  static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
+  for (auto it = rdtsc_sites.lower_bound(addr > 2 ? addr - 2 : 0);
+       it != rdtsc_sites.end() && it->first < addr + len; ++it) {
+    const uint8_t* orig = it->second ? kRdtscp : kRdtsc;
+    const size_t n = it->second ? sizeof kRdtscp : sizeof kRdtsc;
+    for (size_t i = 1; i < n; ++i) {
+      const uint64_t a = it->first + i;
+      if (a >= addr && a < addr + len) buf[a - addr] = orig[i];
+    }
+  }
 }
 
 Result<void> AddressSpace::remove_inherited_breakpoints(const AddressSpace& parent) {

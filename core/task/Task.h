@@ -38,6 +38,16 @@ class AddressSpace {
   // (core/replay/PreemptStub.h): not program state. 0 if none.
   uint64_t preempt_stub_page = 0;
 
+  // rdtsc and rdtscp instructions replaced with ud2 (RdtscPatch.h), by
+  // address; true for rdtscp.
+  std::map<uint64_t, bool> rdtsc_sites;
+  // What a fork child's address space has of its parent's: the same memory,
+  // so the same stub page and patched rdtsc sites.
+  void inherit_from_fork(const AddressSpace& parent) {
+    has_stub_page = parent.has_stub_page;
+    rdtsc_sites = parent.rdtsc_sites;
+  }
+
   // Software breakpoints (int3) a debugger set in this address space. Each
   // address may be wanted several times (a user breakpoint and an internal
   // one); the original byte returns when the last one goes.
@@ -48,8 +58,9 @@ class AddressSpace {
   // and re-inserts the int3 afterwards.
   Result<void> lift_breakpoint(uint64_t addr);
   Result<void> relay_breakpoint(uint64_t addr);
-  // Replaces inserted int3s in a buffer read from [addr, addr+len) by the
-  // original bytes, so a debugger never sees its own breakpoints.
+  // Replaces inserted int3s and patched rdtsc sites in a buffer read from
+  // [addr, addr+len) by the original bytes, so a debugger never sees its own
+  // breakpoints, nor rewind's patches.
   void hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const;
   // After fork, the child's memory still holds the parent's int3s.
   Result<void> remove_inherited_breakpoints(const AddressSpace& parent);

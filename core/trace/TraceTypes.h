@@ -21,7 +21,11 @@ namespace rwd::trace {
 //    exec task events may carry formerTid; preempt events loopWords.
 // 3: the header lists the written mapped files (replay copies only those)
 //    and the --cpu-features the recording allowed.
-constexpr uint32_t kFormatVersion = 3;
+// 4: rdtsc instructions in mapped code are replaced with ud2 in record and
+//    replay (core/task/RdtscPatch.h), which changes what the preemption
+//    state hashes cover; a killed recorder's trace is readable up to its
+//    last complete event.
+constexpr uint32_t kFormatVersion = 4;
 
 struct CpuidLeaf {
   uint32_t leaf = 0, subleaf = 0;

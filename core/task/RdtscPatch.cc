@@ -1,0 +1,136 @@
+#include "core/task/RdtscPatch.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/base/Fd.h"
+#include "core/base/Log.h"
+#include "core/task/ProcMaps.h"
+
+namespace rwd {
+
+namespace {
+
+// One libelf descriptor, ended with the scope.
+class ElfReader {
+ public:
+  explicit ElfReader(int fd) {
+    elf_version(EV_CURRENT);
+    elf_ = elf_begin(fd, ELF_C_READ, nullptr);
+  }
+  ~ElfReader() {
+    if (elf_) elf_end(elf_);
+  }
+  ElfReader(const ElfReader&) = delete;
+  ElfReader& operator=(const ElfReader&) = delete;
+  Elf* get() const { return elf_; }
+
+ private:
+  Elf* elf_ = nullptr;
+};
+
+// [offset, offset + size) of the file that holds instructions: executable
+// sections, or executable segments where there are no section headers
+// (stripped with sstrip, or hand-made).
+std::vector<std::pair<uint64_t, uint64_t>> code_ranges(Elf* elf) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_EXECINSTR) && sh.sh_size > 0)
+      out.emplace_back(sh.sh_offset, sh.sh_size);
+  }
+  if (!out.empty()) return out;
+  size_t count = 0;
+  if (elf_getphdrnum(elf, &count) != 0) return out;
+  for (size_t i = 0; i < count; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X))
+      out.emplace_back(ph.p_offset, ph.p_filesz);
+  }
+  return out;
+}
+
+std::vector<RdtscInsn> scan_file(int fd, const struct stat& st) {
+  std::vector<RdtscInsn> sites;
+  ElfReader elf(fd);
+  if (!elf.get() || elf_kind(elf.get()) != ELF_K_ELF) return sites;
+  for (auto [offset, size] : code_ranges(elf.get())) {
+    if (offset >= static_cast<uint64_t>(st.st_size)) continue;
+    size = std::min<uint64_t>(size, static_cast<uint64_t>(st.st_size) - offset);
+    std::vector<uint8_t> code(size);
+    ssize_t n = ::pread(fd, code.data(), size, static_cast<off_t>(offset));
+    if (n <= 0) continue;
+    for (RdtscInsn insn : find_rdtsc(code.data(), static_cast<size_t>(n))) {
+      insn.offset += offset;
+      sites.push_back(insn);
+    }
+  }
+  return sites;
+}
+
+}  // namespace
+
+const std::vector<RdtscInsn>& RdtscSiteCache::sites_of(int fd, const struct stat& st) {
+  auto key = std::make_tuple(uint64_t{st.st_dev}, uint64_t{st.st_ino}, int64_t{st.st_size},
+                             int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);
+  auto it = files_.find(key);
+  if (it == files_.end()) it = files_.emplace(key, scan_file(fd, st)).first;
+  return it->second;
+}
+
+Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
+  auto maps = read_proc_maps(task.real_tid());
+  if (!maps) return maps.error();
+  static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
+  size_t patched = 0;
+  for (const KernelMapping& m : *maps) {
+    // A shared mapping would carry the patch into the file itself.
+    if (!(m.prot & PROT_EXEC) || m.shared || !m.is_file() || m.end <= start || m.start >= end)
+      continue;
+    // map_files opens the very file mapped, even if its name was replaced.
+    char path[96];
+    std::snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", task.real_tid(),
+                  static_cast<unsigned long long>(m.start), static_cast<unsigned long long>(m.end));
+    ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd.is_open()) fd = ScopedFd(::open(m.name.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (!fd.is_open() || ::fstat(fd.get(), &st) != 0 || st.st_ino != m.inode) {
+      REWIND_LOG(Record, "cannot open %s to look for rdtsc; PR_SET_TSC must catch it",
+                 m.name.c_str());
+      continue;
+    }
+    // What is mapped here now is fresh from the file: forget the sites of
+    // whatever this range held before.
+    const uint64_t lo = std::max(m.start, start), hi = std::min(m.end, end);
+    auto& sites = task.as().rdtsc_sites;
+    sites.erase(sites.lower_bound(lo), sites.lower_bound(hi));
+    for (const RdtscInsn& insn : cache.sites_of(fd.get(), st)) {
+      const size_t len = insn.rdtscp ? 3 : 2;
+      if (insn.offset < m.offset) continue;
+      const uint64_t addr = m.start + (insn.offset - m.offset);
+      if (addr < lo || addr + len > hi) continue;
+      REWIND_TRY(task.as().write(RemotePtr(addr), kUd2, len));
+      sites[addr] = insn.rdtscp;
+      ++patched;
+    }
+  }
+  if (patched)
+    REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
+  return patched;
+}
+
+bool at_patched_rdtsc(const Task& task, uint64_t rip, bool* rdtscp) {
+  const auto& sites = task.shared_as()->rdtsc_sites;
+  auto it = sites.find(rip);
+  if (it == sites.end()) return false;
+  *rdtscp = it->second;
+  return true;
+}
+
+}  // namespace rwd

@@ -1,0 +1,58 @@
+// rdtsc made to stop the tracee on machines where PR_SET_TSC does not.
+//
+// Record and replay need every rdtsc to stop the task, so that the recorder
+// can note the value and replay can hand it back. PR_SET_TSC(PR_TSC_SIGSEGV)
+// is meant to do that (the kernel sets CR4.TSD), but on some VMs rdtsc runs
+// on regardless: seen on an AMD EPYC guest with Linux 6.18, where every
+// dynamically linked program then diverged in replay, because ld.so reads
+// the TSC at start (glibc's rtld timing) and the value stays in a register.
+//
+// So rewind also rewrites the instructions: each rdtsc (0f 31) in a tracee's
+// executable file mappings becomes ud2 (0f 0b), each rdtscp (0f 01 f9) ud2
+// and a nop, as the mapping appears (at execve and at each file mmap with
+// PROT_EXEC), the same way in record and in replay, whatever the machine,
+// so that memory and traces agree everywhere. ud2 raises SIGILL at the
+// instruction, which the sessions treat as PR_SET_TSC's SIGSEGV when the
+// address is a patched site. PR_SET_TSC stays on for what this misses:
+// code that is generated at run time, or mapped without PROT_EXEC first.
+//
+// The instructions are found by decoding the file's executable sections
+// (or, without section headers, its executable segments) linearly with
+// Zydis; see find_rdtsc in core/cpu/Insn.h.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "core/base/Error.h"
+#include "core/cpu/Insn.h"
+#include "core/task/Task.h"
+
+namespace rwd {
+
+// The rdtsc sites of each file a session has seen, by file offset: an exec
+// of the same program, or a library every process maps, is decoded once.
+class RdtscSiteCache {
+ public:
+  // Sites in the open ELF file `fd`; none for anything that is not ELF.
+  const std::vector<RdtscInsn>& sites_of(int fd, const struct stat& st);
+
+ private:
+  std::map<std::tuple<uint64_t, uint64_t, int64_t, int64_t>, std::vector<RdtscInsn>> files_;
+};
+
+// Patches the rdtsc sites of the task's private, executable, file-backed
+// mappings that overlap [start, end), and notes them in its address space.
+// Returns how many sites it patched.
+Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start = 0,
+                                 uint64_t end = UINT64_MAX);
+
+// Whether the SIGILL the task stopped with is a patched rdtsc (or rdtscp,
+// then *rdtscp is set) at regs.rip.
+bool at_patched_rdtsc(const Task& task, uint64_t rip, bool* rdtscp);
+
+}  // namespace rwd
