@@ -35,7 +35,10 @@ int fail(const Error& e) {
 Result<std::unique_ptr<TraceReader>> open_trace(const std::string& arg) {
   auto dir = trace::resolve_trace_arg(arg);
   if (!dir) return dir.error();
-  return TraceReader::open(*dir);
+  auto reader = TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
+  if (reader && (*reader)->incomplete())
+    std::fprintf(stderr, "rewind: warning: %s\n", describe(*(*reader)->incomplete()).c_str());
+  return reader;
 }
 
 std::string hex(uint64_t v) {
@@ -355,6 +358,15 @@ int cmd_info(const std::string& trace_arg) {
   }
   field("cpuid", cpuid + (h.cpuid.empty() ? "]" : "\n  ]"));
   field("events", std::to_string(events));
+  // How far an incomplete trace goes (a killed recorder's, or a live one).
+  if (const auto& end = r.incomplete()) {
+    field("complete", "false");
+    field("recording", json_string(end->still_recording ? "running" : "killed"));
+    field("last_event", std::to_string(end->last_event));
+    field("cut", json_string(end->cut));
+  } else {
+    field("complete", "true");
+  }
   out += "  \"tasks\": " + std::to_string(tids.size()) + "\n}\n";
   std::fputs(out.c_str(), stdout);
   return 0;

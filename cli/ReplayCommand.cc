@@ -1,21 +1,35 @@
 // rewind replay: replay a trace, either on its own (-a) or under a debugger
 // connected to rewind's gdb server.
+//
+// Who may connect: the protocol has no authentication, and a client reads
+// the recorded process's memory and files and runs code in a copy of it. So
+// a debugger rewind launches is connected without any listening socket:
+// gdb runs "rewind replay --stdio" itself ("target extended-remote |
+// COMMAND") and speaks to it over the pipe; LLDB, which cannot, gets a Unix
+// socket in a fresh directory only this user can enter, removed once LLDB
+// is in. TCP is there only for -s PORT.
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/Commands.h"
+#include "core/base/Fd.h"
 #include "core/base/Log.h"
 #include "core/replay/ConfinedTarget.h"
 #include "core/replay/ReplaySession.h"
@@ -31,7 +45,8 @@ struct ReplayArgs {
   ReplayOptions options;
   std::string trace;
   std::optional<uint16_t> server_port;  // -s
-  std::string host = "127.0.0.1";
+  std::optional<std::string> host;      // --host, with -s
+  bool stdio = false;                   // --stdio
   std::string debugger = "gdb";
   uint64_t goto_event = 0;  // -g
   pid_t pid = 0;            // -p / -f
@@ -75,6 +90,8 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
     } else if (s == "--host") {
       if (!(v = value("--host"))) return std::nullopt;
       a.host = v;
+    } else if (s == "--stdio") {
+      a.stdio = true;
     } else if (s == "--debugger") {
       if (!(v = value("--debugger"))) return std::nullopt;
       a.debugger = v;
@@ -98,15 +115,39 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
       return std::nullopt;
     }
   }
+  if (a.host && !a.server_port) {
+    fprintf(stderr, "rewind: replay: --host only applies to -s PORT\n");
+    return std::nullopt;
+  }
+  if (a.stdio + a.server_port.has_value() + a.autopilot > 1) {
+    fprintf(stderr, "rewind: replay: -a, -s and --stdio exclude each other\n");
+    return std::nullopt;
+  }
+  if (a.stdio && !a.debugger_args.empty()) {
+    fprintf(stderr, "rewind: replay: --stdio launches no debugger to pass arguments to\n");
+    return std::nullopt;
+  }
   return a;
 }
 
 int replay_autopilot(const std::filesystem::path& dir, const ReplayArgs& a) {
   auto session = ReplaySession::open(dir, a.options);
   if (!session) return fail(session.error());
+  if (const auto& end = (*session)->trace_end()) warn("%s", trace::describe(*end).c_str());
   auto status = (*session)->run_to_end();
   if (!status) return fail(status.error());
-  return exit_code_for(*status);
+  if ((*session)->died_in_exec() && *status) {
+    warn("the recorded program was killed by %s while the kernel loaded it; it ran nothing",
+         strsignal(WTERMSIG(**status)));
+  }
+  if (!*status) {
+    // The recorded program was killed with its recorder (PTRACE_O_EXITKILL),
+    // so say so as a shell would, not with an exit status it never had.
+    warn("replayed the incomplete trace to its end, event %llu",
+         static_cast<unsigned long long>((*session)->trace_end()->last_event));
+    return 128 + SIGKILL;
+  }
+  return exit_code_for(**status);
 }
 
 // gdb's own checkpoint/restart and a `when` command, mapped to rewind's
@@ -121,17 +162,8 @@ const char kGdbScript[] =
     "define when\n  monitor when\nend\n"
     "document when\nPrint the current rewind event number.\nend\n";
 
-int run_debugger(const ReplayArgs& a, const std::filesystem::path& dir, uint16_t port) {
-  char script[] = "/tmp/rewind-gdb-XXXXXX";
-  int fd = mkstemp(script);
-  if (fd < 0) return fail(Error::from_errno("mkstemp"));
-  (void)!write(fd, kGdbScript, sizeof kGdbScript - 1);
-  close(fd);
-  std::string where = a.host + ":" + std::to_string(port);
-  std::vector<std::string> args = {
-      a.debugger, "-q",   "-ex", "echo rewind: replaying " + dir.string() + "\\n",
-      "-x",       script, "-ex", "target extended-remote " + where};
-  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
+// Runs the debugger with `args` and waits for it; returns its exit code.
+int run_debugger(const std::vector<std::string>& args) {
   pid_t child = fork();
   if (child < 0) return fail(Error::from_errno("fork"));
   if (child == 0) {
@@ -147,8 +179,194 @@ int run_debugger(const ReplayArgs& a, const std::filesystem::path& dir, uint16_t
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  unlink(script);
   return exit_code_for(status);
+}
+
+// `s` as one word for /bin/sh, which runs gdb's "target remote | COMMAND".
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The options that choose what the server replays, as they were given.
+std::string replay_flags(const ReplayArgs& a) {
+  std::string flags;
+  if (a.options.force_cpu) flags += " --force";
+  if (a.goto_event) flags += " -g " + std::to_string(a.goto_event);
+  if (a.pid) flags += (a.from_fork ? " -f " : " -p ") + std::to_string(a.pid);
+  return flags;
+}
+
+// gdb starts the server itself, with the protocol on its stdin and stdout:
+// nothing listens, so no other user (nor another process of this one) can
+// take the connection.
+int debug_in_gdb(const ReplayArgs& a, const std::filesystem::path& dir) {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n < 0) return fail(Error::from_errno("readlink /proc/self/exe"));
+  self[n] = '\0';
+  char script[] = "/tmp/rewind-gdb-XXXXXX";
+  int fd = mkstemp(script);
+  if (fd < 0) return fail(Error::from_errno("mkstemp"));
+  (void)!write(fd, kGdbScript, sizeof kGdbScript - 1);
+  close(fd);
+  const std::string server =
+      shell_quote(self) + " replay --stdio" + replay_flags(a) + " " + shell_quote(dir.string());
+  std::vector<std::string> args = {
+      a.debugger, "-q", "-ex", "echo rewind: replaying " + dir.string() + "\\n", "-x", script,
+      // The server replays to the start (or to -g EVENT) before it answers
+      // the first packet, which can take longer than gdb's default 2 s; a
+      // server that dies closes the pipe, so gdb never waits in vain.
+      "-ex", "set remotetimeout unlimited", "-ex", "target extended-remote | " + server};
+  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
+  const int code = run_debugger(args);
+  unlink(script);
+  return code;
+}
+
+bool is_lldb(const std::string& debugger) {
+  return std::filesystem::path(debugger).filename().string().find("lldb") != std::string::npos;
+}
+
+// True for addresses only this machine can reach: 127.0.0.0/8, ::1 and
+// "localhost".
+bool is_loopback(const std::string& host) {
+  in_addr v4;
+  in6_addr v6;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return host == "localhost";
+}
+
+// The engine on its own tracer thread (ptrace is per thread), started at
+// the first instruction, or at -g EVENT; the server calls it from its
+// threads.
+Result<std::unique_ptr<ConfinedTarget<ReplayTarget>>> start_target(const std::filesystem::path& dir,
+                                                                   const ReplayArgs& a) {
+  auto target =
+      ConfinedTarget<ReplayTarget>::create([&] { return ReplayTarget::open(dir, a.options); });
+  if (!target) return target.error();
+  (*target)->with_inner([](ReplayTarget& t) {
+    if (const auto& end = t.trace_end()) warn("%s", trace::describe(*end).c_str());
+  });
+  auto started = (*target)->with_inner([&](ReplayTarget& t) {
+    if (a.pid) t.select_process(a.pid, a.from_fork);
+    return t.start(a.goto_event);
+  });
+  if (!started) return started.error();
+  return target;
+}
+
+// rewind replay --stdio, as gdb runs it. The protocol gets its own copies of
+// stdin and stdout, and fds 0 and 1 are pointed away from the debugger:
+// stdin at /dev/null, stdout at stderr (which gdb shows). Then nothing else
+// can read the debugger's bytes or write into the packet stream: not a
+// stray printf, and not the program, which inherits these descriptors and
+// runs live in a diversion (gdb's `print f(3)`); replay itself writes none
+// of the recorded output under a debugger.
+int serve_stdio(const ReplayArgs& a, const std::filesystem::path& dir) {
+  fflush(stdout);
+  ScopedFd input(fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
+  ScopedFd output(fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
+  if (!input.is_open() || !output.is_open())
+    return fail(Error::from_errno("--stdio needs stdin and stdout"));
+  ScopedFd null(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null.is_open() || dup2(null.get(), STDIN_FILENO) < 0 ||
+      dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+    return fail(Error::from_errno("moving stdin and stdout away from the protocol"));
+  auto target = start_target(dir, a);
+  if (!target) return fail(target.error());
+  gdbstub::GdbServer server(**target, gdbstub::ServerOptions{});
+  auto served = server.serve_stream(std::move(input), std::move(output));
+  if (!served) return fail(served.error());
+  return 0;
+}
+
+// rewind replay -s PORT: a server for a debugger started by hand.
+int serve_tcp(const ReplayArgs& a, const std::filesystem::path& dir) {
+  gdbstub::ServerOptions so;
+  so.host = a.host.value_or(so.host);
+  so.port = *a.server_port;
+  if (!is_loopback(so.host))
+    warn(
+        "listening on %s: anyone who can reach this port can read the recorded program's "
+        "memory and files and run code in it; prefer the default 127.0.0.1 and an SSH tunnel",
+        so.host.c_str());
+  auto target = start_target(dir, a);
+  if (!target) return fail(target.error());
+  gdbstub::GdbServer server(**target, so);
+  auto port = server.listen();
+  if (!port) return fail(port.error());
+  printf("rewind: replaying %s; waiting for a debugger on %s:%u\n", dir.c_str(), so.host.c_str(),
+         *port);
+  printf("rewind: connect with: gdb -ex 'target extended-remote %s:%u'\n", so.host.c_str(), *port);
+  fflush(stdout);
+  auto served = server.serve_one_client();
+  if (!served) return fail(served.error());
+  return 0;
+}
+
+// A directory only this user can enter, removed with everything in it.
+class PrivateDir {
+ public:
+  static Result<PrivateDir> create() {
+    // A Unix socket's path must fit in 108 bytes; $TMPDIR may be longer.
+    const char* tmp = getenv("TMPDIR");
+    std::string base = tmp && *tmp && strlen(tmp) < 64 ? tmp : "/tmp";
+    std::string tmpl = base + "/rewind-XXXXXX";
+    if (!mkdtemp(tmpl.data())) return Error::from_errno("mkdtemp " + tmpl);
+    return PrivateDir(tmpl);  // mkdtemp makes it 0700
+  }
+  PrivateDir(PrivateDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  PrivateDir& operator=(PrivateDir&&) = delete;
+  ~PrivateDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit PrivateDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// LLDB cannot run its server as a command, so it connects to a Unix socket
+// in a private directory; the socket goes as soon as LLDB is in.
+int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
+  auto target = start_target(dir, a);
+  if (!target) return fail(target.error());
+  auto private_dir = PrivateDir::create();
+  if (!private_dir) return fail(private_dir.error());
+  const std::string socket = private_dir->path() + "/gdb-remote.sock";
+  gdbstub::GdbServer server(**target, gdbstub::ServerOptions{});
+  auto listening = server.listen_unix(socket);
+  if (!listening) return fail(listening.error());
+  printf("rewind: replaying %s\n", dir.c_str());
+  fflush(stdout);
+  std::vector<std::string> args = {a.debugger, "-o",
+                                   "process connect --plugin gdb-remote unix-connect://" + socket};
+  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
+
+  // The server runs beside the debugger; the debugger's exit ends rewind.
+  std::promise<Result<void>> done;
+  auto served = done.get_future();
+  std::thread serving([&] { done.set_value(server.serve_one_client()); });
+  int code = run_debugger(args);
+  // A debugger that exits has detached, killed or dropped the connection,
+  // which ends serving at once; one that never connected leaves the server
+  // in accept(). Then leave without unwinding under the server thread:
+  // PTRACE_O_EXITKILL takes the tracees down with rewind.
+  if (served.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    fflush(nullptr);
+    std::error_code ignored;
+    std::filesystem::remove_all(private_dir->path(), ignored);
+    _exit(code);
+  }
+  serving.join();
+  auto r = served.get();
+  if (!r) warn("debugger connection: %s", r.error().message.c_str());
+  return code;
 }
 
 }  // namespace
@@ -159,51 +377,10 @@ int cmd_replay(int argc, char** argv) {
   auto dir = trace::resolve_trace_arg(a->trace);
   if (!dir) return fail(dir.error());
   if (a->autopilot) return replay_autopilot(*dir, *a);
-
-  // The engine lives on its own tracer thread (ptrace is per thread); the
-  // server calls it from its threads.
-  auto target =
-      ConfinedTarget<ReplayTarget>::create([&] { return ReplayTarget::open(*dir, a->options); });
-  if (!target) return fail(target.error());
-  auto started = (*target)->with_inner([&](ReplayTarget& t) {
-    if (a->pid) t.select_process(a->pid, a->from_fork);
-    return t.start(a->goto_event);
-  });
-  if (!started) return fail(started.error());
-
-  gdbstub::ServerOptions so;
-  so.host = a->host;
-  so.port = a->server_port.value_or(0);
-  gdbstub::GdbServer server(**target, so);
-  auto port = server.listen();
-  if (!port) return fail(port.error());
-  if (a->server_port) {
-    printf("rewind: replaying %s; waiting for a debugger on %s:%u\n", dir->c_str(), a->host.c_str(),
-           *port);
-    printf("rewind: connect with: gdb -ex 'target extended-remote %s:%u'\n", a->host.c_str(),
-           *port);
-    fflush(stdout);
-    auto served = server.serve_one_client();
-    if (!served) return fail(served.error());
-    return 0;
-  }
-  // The server runs beside the debugger; the debugger's exit ends rewind.
-  std::promise<Result<void>> done;
-  auto served = done.get_future();
-  std::thread serving([&] { done.set_value(server.serve_one_client()); });
-  int code = run_debugger(*a, *dir, *port);
-  // A debugger that exits has detached, killed or dropped the connection,
-  // which ends serving at once; one that never connected leaves the server
-  // in accept(). Then leave without unwinding under the server thread:
-  // PTRACE_O_EXITKILL takes the tracees down with rewind.
-  if (served.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    fflush(nullptr);
-    _exit(code);
-  }
-  serving.join();
-  auto r = served.get();
-  if (!r) warn("debugger connection: %s", r.error().message.c_str());
-  return code;
+  if (a->stdio) return serve_stdio(*a, *dir);
+  if (a->server_port) return serve_tcp(*a, *dir);
+  if (is_lldb(a->debugger)) return debug_in_lldb(*a, *dir);
+  return debug_in_gdb(*a, *dir);
 }
 
 }  // namespace rwd::cli

@@ -1,6 +1,7 @@
 #include "core/base/FileIo.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -22,6 +23,39 @@ Result<void> write_all(int fd, const void* data, size_t len, const std::string& 
     len -= static_cast<size_t>(n);
   }
   return ok_result();
+}
+
+const char* file_kind(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+      return "a regular file";
+    case S_IFDIR:
+      return "a directory";
+    case S_IFIFO:
+      return "a FIFO";
+    case S_IFSOCK:
+      return "a socket";
+    case S_IFCHR:
+      return "a character device";
+    case S_IFBLK:
+      return "a block device";
+    case S_IFLNK:
+      return "a symbolic link";
+  }
+  return "an unknown kind of file";
+}
+
+Result<ScopedFd> open_regular_file(const std::string& path) {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW));
+  if (!fd.is_open()) {
+    if (errno == ELOOP) return Error{path + " is a symbolic link, not a regular file"};
+    return Error::from_errno("opening " + path);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error::from_errno("fstat " + path);
+  if (!S_ISREG(st.st_mode))
+    return Error{path + " is " + file_kind(st.st_mode) + ", not a regular file"};
+  return fd;
 }
 
 Result<void> copy_fd(int in, int out, const std::string& what) {

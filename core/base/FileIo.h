@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/base/Error.h"
+#include "core/base/Fd.h"
 
 namespace rwd {
 
@@ -15,6 +16,16 @@ Result<void> write_all(int fd, const void* data, size_t len, const std::string& 
 // Copies everything from `in`'s offset to its end into `out`. `what` names
 // the source in errors.
 Result<void> copy_fd(int in, int out, const std::string& what);
+
+// Opens a file that must be a regular file, for reading, as a trace reader
+// needs: O_NOFOLLOW so that a symbolic link is refused rather than followed
+// out of the trace, and O_NONBLOCK so that a FIFO or device put in a file's
+// place cannot block the open; fstat then refuses anything not regular. The
+// error names the file and what it is instead.
+Result<ScopedFd> open_regular_file(const std::string& path);
+
+// What kind of file a mode says, for messages: "a FIFO", "a directory", ...
+const char* file_kind(unsigned mode);
 
 // fsync(2) of a file or directory by path: a rename or link is durable once
 // the directory holding it is synced.

@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "core/base/Fd.h"
 #include "core/task/Ptrace.h"
 
 namespace rwd {
@@ -71,7 +72,7 @@ Result<int> pin_tracer_to_one_cpu(int preferred) {
   _exit(127);
 }
 
-Result<pid_t> spawn_traced(const SpawnOptions& o) {
+Result<Spawned> spawn_traced(const SpawnOptions& o) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) return Error::from_errno("pipe2");
   pid_t pid = fork();
@@ -81,19 +82,24 @@ Result<pid_t> spawn_traced(const SpawnOptions& o) {
     child_exec(o, pipefd[1]);
   }
   close(pipefd[1]);
-  auto fail = [&](Error e) -> Result<pid_t> {
+  ScopedFd err_pipe(pipefd[0]);
+  // The errno child_exec sends when execve returns; none once the execve
+  // passed its point of no return (the pipe is O_CLOEXEC).
+  auto exec_errno = [&]() -> std::optional<int> {
+    int err = 0;
+    if (read(err_pipe.get(), &err, sizeof err) == sizeof err) return err;
+    return std::nullopt;
+  };
+  auto fail = [&](Error e) -> Result<Spawned> {
     kill(pid, SIGKILL);
     while (waitpid(pid, nullptr, __WALL) == pid || errno == EINTR) {
     }
-    close(pipefd[0]);
     return e;
   };
   auto w = wait_for(pid);
   if (!w) return fail(w.error());
   if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop) {
-    int err = 0;
-    if (read(pipefd[0], &err, sizeof err) == sizeof err)
-      return fail(Error::from_errno("cannot start " + o.exe_path, err));
+    if (auto err = exec_errno()) return fail(Error::from_errno("cannot start " + o.exe_path, *err));
     return fail(Error{"child exited before it could be traced"});
   }
   auto opt =
@@ -101,9 +107,11 @@ Result<pid_t> spawn_traced(const SpawnOptions& o) {
   if (!opt) return fail(opt.error());
   // Run to PTRACE_EVENT_EXEC, then to the execve's syscall-exit stop.
   auto req = PTRACE_CONT;
+  int sig = 0;  // to deliver with the next resume
   for (;;) {
-    auto r = ptrace_request(req, pid, nullptr, nullptr);
+    auto r = ptrace_request(req, pid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
     if (!r) return fail(r.error());
+    sig = 0;
     w = wait_for(pid);
     if (!w) return fail(w.error());
     auto kind = w->status.kind();
@@ -116,17 +124,25 @@ Result<pid_t> spawn_traced(const SpawnOptions& o) {
       req = PTRACE_CONT;  // let it finish dying; the next wait reports the exit
       continue;
     }
+    if (kind == WaitStatus::Kind::SignalDeliveryStop) {
+      // Deliver it, as the kernel would without us: the SIGSEGV of an execve
+      // that failed past its point of no return must kill the child. Held
+      // back, the child returned to the half-built image and faulted again,
+      // tens of thousands of times a second, forever. Stopping signals stay
+      // held back: under PTRACE_TRACEME their group-stop would look like
+      // another delivery stop of the same signal, again and again.
+      const int s = w->status.stop_sig();
+      if (s != SIGSTOP && s != SIGTSTP && s != SIGTTIN && s != SIGTTOU) sig = s;
+      continue;
+    }
     if (kind == WaitStatus::Kind::Exited || kind == WaitStatus::Kind::Killed) {
-      int err = 0;
-      bool got = read(pipefd[0], &err, sizeof err) == sizeof err;
-      close(pipefd[0]);
-      if (got) return Error::from_errno("cannot execute " + o.exe_path, err);
+      if (auto err = exec_errno()) return Error::from_errno("cannot execute " + o.exe_path, *err);
+      if (kind == WaitStatus::Kind::Killed) return Spawned{0, w->status.raw()};
       return Error{"cannot execute " + o.exe_path + ": the process exited before execve"};
     }
-    // Anything else before exec (a stray signal) is ignored.
+    // Any other stop before the exec (a group stop) needs nothing from us.
   }
-  close(pipefd[0]);
-  return pid;
+  return Spawned{pid, std::nullopt};
 }
 
 }  // namespace rwd

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,26 @@ struct SpawnOptions {
   int cpu = 0;  // the CPU every tracee is pinned to
 };
 
+// What spawn_traced started.
+struct Spawned {
+  // The tracee, stopped at the syscall-exit stop of its successful execve;
+  // 0 when it died in the execve.
+  pid_t pid = 0;
+  // The wait status of a child the kernel killed while it loaded the
+  // program: an execve that fails after its point of no return (a truncated
+  // executable or ELF interpreter) cannot return an error, so the kernel
+  // sends SIGSEGV (or SIGKILL) instead. The program's parent would see this
+  // status; rewind reports it as the program's.
+  std::optional<int> died_in_exec;
+};
+
 // fork()s a child that pins itself to options.cpu, disables ASLR
 // (personality ADDR_NO_RANDOMIZE, so mappings land at the same addresses in
 // record and replay), makes rdtsc trap (PR_SET_TSC), asks to be traced and
-// execs. Returns its pid, stopped at the syscall-exit stop of the successful
-// execve, with rewind's ptrace options set. A failed execve is an Error that
-// names the program and errno, and leaves no process behind.
-Result<pid_t> spawn_traced(const SpawnOptions& options);
+// execs, with rewind's ptrace options set. An execve that fails with an
+// errno is an Error that names the program and errno, and leaves no process
+// behind.
+Result<Spawned> spawn_traced(const SpawnOptions& options);
 
 // The ptrace options every tracee gets.
 constexpr long kPtraceOptions = 0x1 /*TRACESYSGOOD*/ | 0x2 /*TRACEFORK*/ | 0x4 /*TRACEVFORK*/ |

@@ -20,9 +20,6 @@ constexpr std::array<uint8_t, 4> kMagic = {'R', 'W', 'B', '1'};
 constexpr size_t kChecksumSize = 8;
 // magic | uncompressed size | compressed size | checksum
 constexpr size_t kHeaderSize = 4 + 4 + 4 + kChecksumSize;
-// Bounds what a reader will allocate for one block, whatever the size fields
-// say; the writer never produces more.
-constexpr size_t kMaxBlock = 1 << 20;
 
 void put_u32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -75,12 +72,12 @@ Result<void> BlockWriter::append(const void* data, size_t len) {
     pending_.insert(pending_.end(), p, p + n);
     p += n;
     len -= n;
-    if (pending_.size() == kMaxBlock) REWIND_TRY(flush_block());
+    if (pending_.size() == kMaxBlock) REWIND_TRY(flush());
   }
   return ok_result();
 }
 
-Result<void> BlockWriter::flush_block() {
+Result<void> BlockWriter::flush() {
   if (pending_.empty()) return ok_result();
   int bound = LZ4_compressBound(static_cast<int>(pending_.size()));
   std::vector<uint8_t> out(kHeaderSize + static_cast<size_t>(bound));
@@ -105,18 +102,18 @@ Result<void> BlockWriter::flush_block() {
 
 Result<void> BlockWriter::finish() {
   if (!fd_.is_open()) return ok_result();
-  REWIND_TRY(flush_block());
+  REWIND_TRY(flush());
   if (::fsync(fd_.get()) != 0) return Error::from_errno("fsync " + path_.string());
   fd_.reset();
   return ok_result();
 }
 
 Result<std::unique_ptr<BlockReader>> BlockReader::open(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error::from_errno("opening " + path.string());
+  auto fd = open_regular_file(path.string());
+  if (!fd) return fd.error();
   std::unique_ptr<BlockReader> r(new BlockReader);
   r->path_ = path;
-  r->fd_ = ScopedFd(fd);
+  r->fd_ = std::move(*fd);
   return r;
 }
 

@@ -15,17 +15,26 @@
 
 namespace rwd::trace {
 
+// The largest block, uncompressed: writers never produce more, and readers
+// allocate no more for one block, whatever its size fields say.
+constexpr size_t kMaxBlock = 1 << 20;
+
 class BlockWriter {
  public:
   static Result<std::unique_ptr<BlockWriter>> create(const std::filesystem::path& path);
-  // Appends bytes to the current block; a full block (1 MiB) is compressed
-  // and written out.
+  // Appends bytes to the current block; a full block (kMaxBlock) is
+  // compressed and written out.
   Result<void> append(const void* data, size_t len);
+  // Writes out the pending partial block as a (smaller) block of its own,
+  // without fsync: what is written survives the death of this process,
+  // which is what a killed recorder needs.
+  Result<void> flush();
+  // Bytes appended but not yet written out.
+  size_t pending_bytes() const { return pending_.size(); }
   // Writes out the pending partial block and fsyncs the file.
   Result<void> finish();
 
  private:
-  Result<void> flush_block();
   std::filesystem::path path_;
   ScopedFd fd_;
   std::vector<uint8_t> pending_;

@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 
+#include "core/base/FileIo.h"
 #include "core/base/Log.h"
 #include "core/trace/trace.capnp.h"
 
@@ -89,9 +91,16 @@ Result<void> check_trace_file(const fs::path& dir, const std::string& trace_file
   bool escapes = rel.is_absolute();
   for (const auto& part : rel) escapes = escapes || part == "..";
   if (escapes) return Error{who + ": captured file '" + trace_file + "' is outside the trace"};
+  // lstat: a symbolic link could lead replay to any file on this machine,
+  // and a FIFO or device would block or misbehave when replay copies or
+  // maps it. The recorder and pack write only regular files.
   struct stat st {};
-  if (::stat((dir / rel).c_str(), &st) != 0) {
+  if (::lstat((dir / rel).c_str(), &st) != 0) {
     return Error::from_errno(who + ": captured file " + (dir / rel).string() + " is missing");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Error{who + ": captured file " + (dir / rel).string() + " is " +
+                 file_kind(st.st_mode) + ", not a regular file"};
   }
   return ok_result();
 }
@@ -252,27 +261,37 @@ Result<TaskEvent> decode_task_event(kj::ArrayPtr<const capnp::word> words,
   });
 }
 
-// Reads a whole small stream of messages (mmaps, tasks).
+// Reads a whole small stream of messages (mmaps, tasks). With `tail_may_be_cut`
+// (an incomplete trace), a stream that ends in a torn block or record ends
+// there: the records past the last complete event are dropped anyway.
 template <class Value, class DecodeFn>
-Result<std::vector<Value>> read_all(const fs::path& path, const char* kind, DecodeFn decode_fn) {
+Result<std::vector<Value>> read_all(const fs::path& path, const char* kind, DecodeFn decode_fn,
+                                    bool tail_may_be_cut) {
   auto in = BlockReader::open(path);
   if (!in) return in.error();
   std::vector<Value> out;
   for (;;) {
     auto frame = read_frame(**in, path);
-    if (!frame) return frame.error();
+    if (!frame) {
+      if (tail_may_be_cut) return out;
+      return frame.error();
+    }
     if (!*frame) return out;
     const std::string what =
         path.string() + ": " + kind + " record " + std::to_string(out.size() + 1);
     auto v = decode_fn(**frame, what);
-    if (!v) return v.error();
+    if (!v) {
+      if (tail_may_be_cut) return out;
+      return v.error();
+    }
     out.push_back(std::move(*v));
   }
 }
 
 Result<std::string> read_small_file(const fs::path& path) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
+  auto opened = open_regular_file(path.string());
+  if (!opened) return opened.error();
+  ScopedFd fd = std::move(*opened);
   std::string s;
   char buf[65536];
   for (;;) {
@@ -287,23 +306,12 @@ Result<std::string> read_small_file(const fs::path& path) {
   }
 }
 
-// `version` is missing: tell a live recording from a dead one by the flock
-// the writer holds on `incomplete`.
-Error missing_version_error(const fs::path& dir) {
-  const fs::path incomplete = dir / "incomplete";
-  ScopedFd fd(::open(incomplete.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.is_open()) {
-    return Error{dir.string() + " is not a rewind trace: it has no version file"};
-  }
-  if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
-    return Error{"trace " + dir.string() + " is incomplete: it is still being recorded"};
-  }
-  return Error{"trace " + dir.string() + " is incomplete: the recording did not finish cleanly"};
-}
+// How the recording of a trace ended.
+enum class Recording { Finished, Killed, Live };
 
-Result<void> check_version(const fs::path& dir) {
-  const fs::path path = dir / "version";
-  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return missing_version_error(dir);
+// "rewind-trace N\n", in `version` or, until the recorder finishes, in
+// `incomplete`.
+Result<void> check_version_line(const fs::path& path, const fs::path& dir) {
   auto text = read_small_file(path);
   if (!text) return text.error();
   static constexpr std::string_view kPrefix = "rewind-trace ";
@@ -320,13 +328,45 @@ Result<void> check_version(const fs::path& dir) {
   return ok_result();
 }
 
+// `version` is missing: tell a live recording from a dead one by the flock
+// the writer holds on `incomplete`.
+Result<Recording> recording_state(const fs::path& dir) {
+  const fs::path incomplete = dir / "incomplete";
+  auto opened = open_regular_file(incomplete.string());
+  if (!opened) {
+    if (::access(incomplete.c_str(), F_OK) == 0) return opened.error();
+    return Error{dir.string() + " is not a rewind trace: it has no version file"};
+  }
+  REWIND_TRY(check_version_line(incomplete, dir));
+  if (::flock(opened->get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    return Recording::Live;
+  return Recording::Killed;
+}
+
+Result<Recording> check_version(const fs::path& dir) {
+  const fs::path path = dir / "version";
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return recording_state(dir);
+  REWIND_TRY(check_version_line(path, dir));
+  return Recording::Finished;
+}
+
+Error incomplete_error(const fs::path& dir, Recording state) {
+  if (state == Recording::Live)
+    return Error{"trace " + dir.string() + " is incomplete: it is still being recorded"};
+  return Error{"trace " + dir.string() + " is incomplete: the recording did not finish cleanly"};
+}
+
 }  // namespace
 
-Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
+Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir,
+                                                       IncompleteTraces incomplete) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return Error::from_errno("trace " + dir.string());
   if (!S_ISDIR(st.st_mode)) return Error{"trace " + dir.string() + " is not a directory"};
-  REWIND_TRY(check_version(dir));
+  auto state = check_version(dir);
+  if (!state) return state.error();
+  const bool finished = *state == Recording::Finished;
+  if (!finished && incomplete == IncompleteTraces::Refuse) return incomplete_error(dir, *state);
 
   std::unique_ptr<TraceReader> r(new TraceReader);
   // Absolute: replay execs and maps files by these paths, and compares them
@@ -346,12 +386,14 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
   if (!header) return header.error();
   r->header_ = std::move(*header);
 
-  auto mappings = read_all<MappingRecord>(dir / "mmaps", "mapping", decode_mapping);
+  auto mappings = read_all<MappingRecord>(dir / "mmaps", "mapping", decode_mapping, !finished);
   if (!mappings) return mappings.error();
   r->mappings_ = std::move(*mappings);
-  auto tasks = read_all<TaskEvent>(dir / "tasks", "task event", decode_task_event);
+  auto tasks = read_all<TaskEvent>(dir / "tasks", "task event", decode_task_event, !finished);
   if (!tasks) return tasks.error();
   r->task_events_ = std::move(*tasks);
+  REWIND_TRY(r->open_streams());
+  if (!finished) REWIND_TRY(r->scan_incomplete(*state == Recording::Live));
 
   // Replay needs every captured file; better to say so now than at the mmap.
   for (const MappingRecord& m : r->mappings_) {
@@ -366,19 +408,67 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir) {
           check_trace_file(dir, *f, (dir / "tasks").string() + ": exec of '" + t.exe_path + "'"));
     }
   }
-
-  auto events = BlockReader::open(dir / "events");
-  if (!events) return events.error();
-  r->events_ = std::move(*events);
-  auto data = BlockReader::open(dir / "data");
-  if (!data) return data.error();
-  r->data_ = std::move(*data);
   return r;
+}
+
+std::string describe(const TraceEnd& end) {
+  std::string s = end.still_recording
+                      ? "the trace is incomplete (it is still being recorded)"
+                      : "the trace is incomplete (its recorder was killed or crashed)";
+  if (end.events == 0) return s + ": it holds no complete event";
+  s += ": it ends after event " + std::to_string(end.last_event) + ", the last complete one";
+  if (!end.cut.empty()) s += " (" + end.cut + ")";
+  return s;
+}
+
+Result<void> TraceReader::open_streams() {
+  auto events = BlockReader::open(dir_ / "events");
+  if (!events) return events.error();
+  events_ = std::move(*events);
+  auto data = BlockReader::open(dir_ / "data");
+  if (!data) return data.error();
+  data_ = std::move(*data);
+  events_read_ = 0;
+  last_event_num_ = 0;
+  return ok_result();
+}
+
+// Reads the incomplete trace once to find its last complete event: one whose
+// record and every byte of its data are there. A killed recorder leaves the
+// streams cut anywhere: in a block, in a record, or with `data` behind
+// `events` (TraceWriter::flush writes `data` first, but a full events block
+// goes out on its own). Also gathers the files the program wrote, which a
+// finished recording lists in the header.
+Result<void> TraceReader::scan_incomplete(bool still_recording) {
+  TraceEnd end;
+  end.still_recording = still_recording;
+  std::set<std::pair<uint64_t, uint64_t>> written(header_.written_files.begin(),
+                                                  header_.written_files.end());
+  for (;;) {
+    auto e = read_event();
+    if (!e) {
+      end.cut = e.error().message;
+      break;
+    }
+    if (!*e) break;
+    ++end.events;
+    end.last_event = (*e)->num.value;
+    if ((*e)->flags & (kFlagFileWrite | kFlagFileTruncate))
+      written.emplace((*e)->file_write_dev, (*e)->file_write_inode);
+  }
+  header_.written_files.assign(written.begin(), written.end());
+  std::erase_if(mappings_, [&](const MappingRecord& m) { return m.event.value > end.last_event; });
+  std::erase_if(task_events_,
+                [&](const TaskEvent& t) { return t.event.value > end.last_event; });
+  REWIND_TRY(open_streams());
+  incomplete_ = std::move(end);
+  return ok_result();
 }
 
 Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
   std::unique_ptr<TraceReader> r(new TraceReader());
   r->dir_ = dir_;
+  r->incomplete_ = incomplete_;
   r->header_ = header_;
   r->mappings_ = mappings_;
   r->task_events_ = task_events_;
@@ -394,17 +484,24 @@ Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
 }
 
 Result<std::optional<Event>> TraceReader::next_event() {
+  if (incomplete_) {
+    if (events_read_ >= incomplete_->events) return std::optional<Event>();
+    return read_event();
+  }
+  auto e = read_event();
+  if (e && !*e && !data_->at_end()) {
+    // Every byte of `data` belongs to some event; leftovers mean the two
+    // streams disagree.
+    return Error{(dir_ / "data").string() + ": has bytes past the last event"};
+  }
+  return e;
+}
+
+Result<std::optional<Event>> TraceReader::read_event() {
   const fs::path events_path = dir_ / "events";
   auto frame = read_frame(*events_, events_path);
   if (!frame) return frame.error();
-  if (!*frame) {
-    // Every byte of `data` belongs to some event; leftovers mean the two
-    // streams disagree.
-    if (!data_->at_end()) {
-      return Error{(dir_ / "data").string() + ": has bytes past the last event"};
-    }
-    return std::optional<Event>();
-  }
+  if (!*frame) return std::optional<Event>();
   ++events_read_;
   const std::string what = events_path.string() + ": event record " + std::to_string(events_read_);
   auto decoded = decode_event(**frame, what);

@@ -12,13 +12,41 @@
 
 namespace rwd::trace {
 
+// What to do with a trace whose recorder did not finish it: one it is still
+// writing, or one it left behind when it was killed (kill -9, the OOM
+// killer, a crashed CI job). Such a trace is often the one most worth
+// debugging, and the recorder flushes its streams at least once a second
+// (TraceWriter::kFlushInterval), so all but its last moments are there.
+enum class IncompleteTraces {
+  Refuse,      // an error, as for `rewind pack`, which must not seal a partial trace
+  ReadPrefix,  // read it up to its last complete event
+};
+
+// Where an incomplete trace ends (TraceReader::open with ReadPrefix).
+struct TraceEnd {
+  bool still_recording = false;  // the recorder holds its lock: it may grow yet
+  uint64_t events = 0;           // complete events, all readable
+  uint64_t last_event = 0;       // the number of the last of them (0: none)
+  std::string cut;               // what ends it: "events: truncated block body ...", or empty
+};
+
+// "the trace is incomplete (its recorder was killed): it ends after event
+// 812, the last complete one (events: ...)", for warnings.
+std::string describe(const TraceEnd& end);
+
 // Reads a trace directory written by TraceWriter. Every failure (missing or
-// wrong `version`, an `incomplete` trace, a truncated or corrupt block, a
-// malformed message, a missing captured file) is an Error naming the file and
-// the problem; nothing here aborts on bad input.
+// wrong `version`, a truncated or corrupt block, a malformed message, a
+// missing captured file, a file that is not a regular file) is an Error
+// naming the file and the problem; nothing here aborts on bad input.
 class TraceReader {
  public:
-  static Result<std::unique_ptr<TraceReader>> open(const std::filesystem::path& dir);
+  static Result<std::unique_ptr<TraceReader>> open(
+      const std::filesystem::path& dir, IncompleteTraces incomplete = IncompleteTraces::Refuse);
+
+  // Set when the trace is incomplete: next_event() then ends cleanly after
+  // its last complete event, and mappings() and task_events() hold nothing
+  // past that event.
+  const std::optional<TraceEnd>& incomplete() const { return incomplete_; }
 
   const std::filesystem::path& dir() const { return dir_; }
   const TraceHeader& header() const { return header_; }
@@ -36,7 +64,13 @@ class TraceReader {
 
  private:
   TraceReader() = default;
+  Result<void> open_streams();
+  Result<void> scan_incomplete(bool still_recording);
+  // The next event as stored, or nullopt where the events stream ends.
+  Result<std::optional<Event>> read_event();
+
   std::filesystem::path dir_;
+  std::optional<TraceEnd> incomplete_;
   TraceHeader header_;
   std::vector<MappingRecord> mappings_;
   std::vector<TaskEvent> task_events_;

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <string_view>
@@ -48,12 +49,15 @@ Result<void> build_guarded(const char* what, F&& f) {
 // Frame in a block stream: u32 word count (little-endian) | the message as
 // capnp's flat array (segment table included). The count lets the reader
 // bound its allocation before it reads the message.
-Result<void> write_frame(BlockWriter& stream, capnp::MessageBuilder& msg) {
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
+Result<void> write_frame_words(BlockWriter& stream, const kj::Array<capnp::word>& words) {
   const auto n = static_cast<uint32_t>(words.size());
   const uint8_t prefix[4] = {uint8_t(n), uint8_t(n >> 8), uint8_t(n >> 16), uint8_t(n >> 24)};
   REWIND_TRY(stream.append(prefix, sizeof(prefix)));
   return stream.append(words.begin(), words.size() * sizeof(capnp::word));
+}
+
+Result<void> write_frame(BlockWriter& stream, capnp::MessageBuilder& msg) {
+  return write_frame_words(stream, capnp::messageToFlatArray(msg));
 }
 
 void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
@@ -224,15 +228,39 @@ std::string capture_name(const std::string& orig_path, uint64_t id) {
   return "files/" + base + suffix;
 }
 
+// `record -o DIR` into a directory that exists already: it must be empty,
+// ours, and end up 0700 like one we create, because a trace holds process
+// memory and replay trusts its files. A directory others can write keeps
+// its mode otherwise (mkdir never changes it), and anyone could swap files
+// under the recorder.
+Result<void> claim_existing_dir(const fs::path& dir) {
+  ScopedFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.is_open()) {
+    if (errno == ENOTDIR || errno == ELOOP)
+      return Error{"trace directory " + dir.string() + " exists and is not a directory"};
+    return Error::from_errno("opening trace directory " + dir.string());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return Error::from_errno("fstat " + dir.string());
+  if (st.st_uid != ::geteuid()) {
+    return Error{"trace directory " + dir.string() + " belongs to uid " +
+                 std::to_string(st.st_uid) +
+                 ", not to this user: its owner could replace trace files; use a new directory"};
+  }
+  std::error_code ec;
+  if (!fs::is_empty(dir, ec) || ec)
+    return Error{"trace directory " + dir.string() + " already exists and is not empty"};
+  if ((st.st_mode & 07777) != 0700 && ::fchmod(fd.get(), 0700) != 0)
+    return Error::from_errno("making " + dir.string() + " private (chmod 0700)");
+  return ok_result();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno != EEXIST) return Error::from_errno("creating trace directory " + dir.string());
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec) || ec) {
-      return Error{"trace directory " + dir.string() + " already exists and is not empty"};
-    }
+    REWIND_TRY(claim_existing_dir(dir));
   }
   std::unique_ptr<TraceWriter> w(new TraceWriter);
   w->dir_ = dir;
@@ -274,8 +302,8 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const fs::path& dir) {
 TraceWriter::~TraceWriter() {
   if (closed_) return;
   // Keep what was recorded for a post-mortem look; `incomplete` stays, so no
-  // reader mistakes this for a finished trace.
-  for (auto* s : {&events_, &data_, &mmaps_, &tasks_}) {
+  // reader mistakes this for a finished trace. `data` first, as flush() does.
+  for (auto* s : {&data_, &mmaps_, &tasks_, &events_}) {
     if (!*s) continue;
     auto r = (*s)->finish();
     if (!r.ok()) REWIND_LOG(Trace, "flushing unfinished trace: %s", r.error().message.c_str());
@@ -337,8 +365,26 @@ Result<void> TraceWriter::write_header(const TraceHeader& h) {
   return ok_result();
 }
 
+namespace {
+template <class Schema, class Value>
+Result<kj::Array<capnp::word>> build_record(const char* what, const Value& v) {
+  capnp::MallocMessageBuilder msg;
+  REWIND_TRY(build_guarded(what, [&] { encode(msg.initRoot<Schema>(), v); }));
+  return capnp::messageToFlatArray(msg);
+}
+}  // namespace
+
 Result<void> TraceWriter::write_event(const Event& e) {
-  REWIND_TRY(write_record<schema::Event>(events_.get(), "event", e));
+  REWIND_ASSERT(events_ != nullptr, "trace writer used after close()");
+  auto words = build_record<schema::Event>("event", e);
+  if (!words) return words.error();
+  // An events block that fills up is written out by append(); flush the
+  // other streams before, so that no event reaches the file ahead of its
+  // data, mappings or task events.
+  const size_t frame_bytes = 4 + words->size() * sizeof(capnp::word);
+  if (events_->pending_bytes() + frame_bytes > kMaxBlock) REWIND_TRY(flush());
+  REWIND_TRY(write_frame_words(*events_, *words));
+  if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
   if (e.flags & (kFlagFileWrite | kFlagFileTruncate))
     written_files_.emplace(e.file_write_dev, e.file_write_inode);
   for (const MemWrite& w : e.writes) REWIND_TRY(data_->append(w.bytes.data(), w.bytes.size()));
@@ -346,11 +392,33 @@ Result<void> TraceWriter::write_event(const Event& e) {
 }
 
 Result<void> TraceWriter::write_mapping(const MappingRecord& m) {
+  if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
   return write_record<schema::MappingRecord>(mmaps_.get(), "mapping", m);
 }
 
 Result<void> TraceWriter::write_task_event(const TaskEvent& t) {
+  if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
   return write_record<schema::TaskEvent>(tasks_.get(), "task event", t);
+}
+
+Result<void> TraceWriter::flush() {
+  REWIND_ASSERT(events_ != nullptr, "trace writer used after close()");
+  for (auto* s : {&data_, &mmaps_, &tasks_, &events_}) REWIND_TRY((*s)->flush());
+  pending_since_.reset();
+  return ok_result();
+}
+
+Result<void> TraceWriter::flush_if_due() {
+  if (pending_since_ && std::chrono::steady_clock::now() - *pending_since_ >= kFlushInterval)
+    return flush();
+  return ok_result();
+}
+
+std::chrono::milliseconds TraceWriter::flush_due_in() const {
+  if (!pending_since_) return std::chrono::milliseconds::max();
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(
+      *pending_since_ + kFlushInterval - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
 }
 
 Result<CapturedFile> TraceWriter::capture_file(const FileToCapture& f) {
@@ -380,7 +448,7 @@ Result<CapturedFile> TraceWriter::capture_file(const FileToCapture& f) {
 Result<void> TraceWriter::close() {
   if (closed_) return ok_result();
   if (!header_) return Error{dir_.string() + ": closing a trace without a header"};
-  for (auto* s : {&events_, &data_, &mmaps_, &tasks_}) {
+  for (auto* s : {&data_, &mmaps_, &tasks_, &events_}) {
     REWIND_TRY((*s)->finish());
     s->reset();
   }

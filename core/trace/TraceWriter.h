@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -41,7 +42,8 @@ struct CapturedFile {
 //   files/       captured mapped files (hard links or copies)
 class TraceWriter {
  public:
-  // Creates `dir` (mode 0700; it must not exist or must be empty).
+  // Creates `dir` (mode 0700). An existing one must be an empty directory of
+  // this user's; it is made 0700.
   static Result<std::unique_ptr<TraceWriter>> create(const std::filesystem::path& dir);
   ~TraceWriter();
 
@@ -58,6 +60,19 @@ class TraceWriter {
   // files mapped shared+writable, other filesystems).
   Result<CapturedFile> capture_file(const FileToCapture& f);
 
+  // A recorder that is killed (kill -9, the OOM killer) loses what it has
+  // not written out; TraceReader reads such a trace up to its last complete
+  // event. So the streams are written out at least this often while
+  // anything is pending: flush_if_due() is cheap enough for every event, and
+  // flush_due_in() tells a recorder about to sleep how long it may.
+  static constexpr std::chrono::milliseconds kFlushInterval{500};
+  Result<void> flush_if_due();
+  std::chrono::milliseconds flush_due_in() const;
+  // Writes out every stream's pending block, `data` first and `events`
+  // last: an event whose record reached the file has its data, mappings and
+  // task events there too.
+  Result<void> flush();
+
   // Flushes all streams, rewrites the header with the written files if there
   // were any, fsyncs, renames `incomplete` to `version`.
   Result<void> close();
@@ -73,6 +88,9 @@ class TraceWriter {
   std::unique_ptr<BlockWriter> events_, data_, mmaps_, tasks_;
   std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, CapturedFile> captured_;
   bool closed_ = false;
+  // When something was first appended after the last flush; nullopt when
+  // nothing is pending.
+  std::optional<std::chrono::steady_clock::time_point> pending_since_;
 };
 
 // Replaces the `header` of an existing trace: writes header.tmp, fsyncs it
