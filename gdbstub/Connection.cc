@@ -1,7 +1,13 @@
 #include "gdbstub/Connection.h"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include "core/base/Log.h"
 
@@ -9,8 +15,50 @@ namespace rwd::gdbstub {
 
 namespace asio = boost::asio;
 
-Connection::Connection(target::Target& target, asio::io_context& io, asio::ip::tcp::socket socket)
-    : target_(target), io_(io), socket_(std::move(socket)), session_(target, *this) {}
+namespace {
+
+// One write(2) to the client that cannot raise SIGPIPE, whose default
+// action would end the whole replay when a debugger merely quit: on a
+// socket, with MSG_NOSIGNAL; on a pipe, with SIGPIPE blocked in this thread
+// meanwhile and the one the write raised taken back.
+ssize_t write_without_sigpipe(int fd, std::string_view bytes) {
+  ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  if (n >= 0 || errno != ENOTSOCK) return n;
+  sigset_t sigpipe, old_mask, pending;
+  sigemptyset(&sigpipe);
+  sigaddset(&sigpipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &sigpipe, &old_mask);
+  sigpending(&pending);
+  const bool already_pending = sigismember(&pending, SIGPIPE);
+  n = ::write(fd, bytes.data(), bytes.size());
+  const int err = errno;
+  if (n < 0 && err == EPIPE && !already_pending) {
+    const timespec no_wait{};
+    (void)sigtimedwait(&sigpipe, nullptr, &no_wait);
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = err;
+  return n;
+}
+
+// The output may be non-blocking: Asio makes the input so for its reads,
+// and for a socket both descriptors share that flag.
+bool wait_writable(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  while (::poll(&p, 1, -1) < 0)
+    if (errno != EINTR) return false;
+  return true;
+}
+
+}  // namespace
+
+Connection::Connection(target::Target& target, asio::io_context& io, ScopedFd input,
+                       ScopedFd output)
+    : target_(target),
+      io_(io),
+      input_(io, input.release()),
+      output_(std::move(output)),
+      session_(target, *this) {}
 
 Connection::~Connection() {
   // run() always joins; this only guards against a bug there.
@@ -26,32 +74,39 @@ Result<void> Connection::run() {
 }
 
 void Connection::read_more() {
-  socket_.async_read_some(asio::buffer(read_buffer_),
-                          [this](const boost::system::error_code& ec, size_t n) {
-                            if (ec) {
-                              // EOF, a reset, or close() cancelling the read.
-                              if (!closed_)
-                                REWIND_LOG(Packets, "client gone: %s", ec.message().c_str());
-                              close();
-                              return;
-                            }
-                            session_.on_bytes(std::string_view(read_buffer_.data(), n));
-                            if (session_.finished())
-                              close();
-                            else if (!closed_)
-                              read_more();
-                          });
+  input_.async_read_some(asio::buffer(read_buffer_),
+                         [this](const boost::system::error_code& ec, size_t n) {
+                           if (ec) {
+                             // EOF, a reset, or close() cancelling the read.
+                             if (!closed_)
+                               REWIND_LOG(Packets, "client gone: %s", ec.message().c_str());
+                             close();
+                             return;
+                           }
+                           session_.on_bytes(std::string_view(read_buffer_.data(), n));
+                           if (session_.finished())
+                             close();
+                           else if (!closed_)
+                             read_more();
+                         });
 }
 
 void Connection::send(std::string_view bytes) {
   if (closed_) return;
   // Synchronous: replies are small and the client reads them promptly;
   // this keeps the order of packets obvious.
-  boost::system::error_code ec;
-  asio::write(socket_, asio::buffer(bytes.data(), bytes.size()), ec);
-  if (ec) {
-    REWIND_LOG(Packets, "write failed: %s", ec.message().c_str());
-    close();
+  while (!bytes.empty()) {
+    const ssize_t n = write_without_sigpipe(output_.get(), bytes);
+    if (n >= 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+    } else if (errno == EINTR ||
+               ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(output_.get()))) {
+      continue;
+    } else {
+      REWIND_LOG(Packets, "write failed: %s", strerror(errno));
+      close();
+      return;
+    }
   }
 }
 
@@ -91,9 +146,13 @@ void Connection::close() {
   // A client that leaves mid-resume gets no stop reply; stop the target so
   // that run() can return without waiting for the end of the recording.
   interrupt_job();
+  // Shut a socket down rather than only close it: the client then sees
+  // the end even if some other process holds a copy of the descriptor.
+  // Pipes refuse with ENOTSOCK, and closing is enough for them.
+  (void)::shutdown(output_.get(), SHUT_RDWR);
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  input_.close(ignored);
+  output_.reset();
 }
 
 }  // namespace rwd::gdbstub

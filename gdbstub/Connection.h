@@ -1,25 +1,31 @@
-// One client's TCP connection: carries a Session's bytes and runs its
-// resumes on a worker thread, so that the socket is read while the target
-// runs and a Ctrl-C (0x03) reaches Target::interrupt().
+// One client's byte stream: carries a Session's bytes and runs its resumes
+// on a worker thread, so that the stream is read while the target runs and a
+// Ctrl-C (0x03) reaches Target::interrupt(). The stream is a pair of file
+// descriptors, whatever they are: the two ends gdb's "target remote |
+// COMMAND" hands its command as stdin and stdout, or an accepted TCP or Unix
+// socket (then both are the same socket), so every transport takes this one
+// code path.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <array>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "core/base/Fd.h"
 #include "gdbstub/Session.h"
 
 namespace rwd::gdbstub {
 
 class Connection final : private SessionHost {
  public:
-  Connection(target::Target& target, boost::asio::io_context& io,
-             boost::asio::ip::tcp::socket socket);
+  // Takes both descriptors, which may refer to the same file; they must be
+  // distinct descriptors (dup one for a socket).
+  Connection(target::Target& target, boost::asio::io_context& io, ScopedFd input, ScopedFd output);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -40,7 +46,8 @@ class Connection final : private SessionHost {
 
   target::Target& target_;
   boost::asio::io_context& io_;
-  boost::asio::ip::tcp::socket socket_;
+  boost::asio::posix::stream_descriptor input_;
+  ScopedFd output_;  // written synchronously, see send()
   Session session_;
   std::array<char, 16384> read_buffer_{};
   bool closed_ = false;

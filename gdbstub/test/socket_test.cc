@@ -1,13 +1,22 @@
 // The server over real loopback sockets: accept, serve, interrupt, and
-// disconnect; and, where gdb is installed, gdb itself against a FakeTarget.
+// disconnect; over a Unix socket and over a stream it is handed (as
+// --stdio does); and, where gdb is installed, gdb itself against a
+// FakeTarget.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "gdbstub/GdbServer.h"
@@ -46,17 +55,29 @@ struct RunningServer {
   }
 };
 
-// A bare client that speaks just enough of the protocol.
+// A bare client that speaks just enough of the protocol, over any stream.
 struct Client {
   asio::io_context io;
-  tcp::socket socket{io};
+  asio::posix::stream_descriptor socket{io};
 
   explicit Client(uint16_t port) {
-    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    tcp::socket tcp(io);
+    tcp.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    socket.assign(::dup(tcp.native_handle()));
   }
+  explicit Client(const std::string& unix_path) {
+    asio::local::stream_protocol::socket local(io);
+    local.connect(asio::local::stream_protocol::endpoint(unix_path));
+    socket.assign(::dup(local.native_handle()));
+  }
+  // Takes `fd`, one end of a connected stream.
+  explicit Client(ScopedFd fd) { socket.assign(fd.release()); }
+  // MSG_NOSIGNAL: the ack after the server's last reply may find it gone.
   void send_raw(std::string_view bytes) {
-    asio::write(socket, asio::buffer(bytes.data(), bytes.size()));
+    BOOST_REQUIRE(::send(socket.native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+                  static_cast<ssize_t>(bytes.size()));
   }
+  void ack() { (void)!::send(socket.native_handle(), "+", 1, MSG_NOSIGNAL); }
   void send(std::string_view body) { send_raw(frame_packet(body)); }
   // The next packet's body, skipping acks.
   std::string receive() {
@@ -71,7 +92,7 @@ struct Client {
     }
     char sum[2];
     asio::read(socket, asio::buffer(sum, 2));
-    send_raw("+");
+    ack();
     return frame;
   }
   std::string request(std::string_view body) {
@@ -134,6 +155,79 @@ BOOST_AUTO_TEST_CASE(bad_host_is_an_error) {
   GdbServer unlistened(target, ServerOptions{});
   BOOST_TEST(!unlistened.serve_one_client().ok());
 }
+
+BOOST_AUTO_TEST_CASE(tcp_listener_closes_at_the_accept) {
+  RunningServer s;
+  s.start();
+  Client c(s.port);
+  BOOST_TEST(c.request("m401000,4") == "554889e5");
+  // Nobody else gets in while the first client is served.
+  asio::io_context io;
+  tcp::socket second(io);
+  boost::system::error_code ec;
+  second.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port), ec);
+  BOOST_TEST(ec == asio::error::connection_refused);
+  BOOST_TEST(c.request("D") == "OK");
+  BOOST_TEST(s.finished_ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(private_transports)
+
+// What rewind replay --stdio does with the ends of gdb's pipe.
+BOOST_AUTO_TEST_CASE(serves_a_stream_it_is_handed) {
+  FakeTarget target;
+  GdbServer server(target, ServerOptions{});
+  int ends[2];
+  BOOST_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
+  ScopedFd ours(ends[0]);
+  ScopedFd input(ends[1]);
+  ScopedFd output(::dup(ends[1]));
+  std::optional<Result<void>> result;
+  std::thread serving(
+      [&] { result.emplace(server.serve_stream(std::move(input), std::move(output))); });
+  {
+    Client c(std::move(ours));
+    BOOST_TEST(c.request("qSupported:multiprocess+").starts_with("PacketSize="));
+    BOOST_TEST(c.request("m401000,4") == "554889e5");
+  }  // the client's end closes: the server sees the end of its input
+  serving.join();
+  BOOST_TEST((result && result->ok()));
+}
+
+BOOST_AUTO_TEST_CASE(unix_socket_goes_at_the_accept) {
+  char dir[] = "/tmp/rewind-socket-test-XXXXXX";
+  BOOST_REQUIRE(mkdtemp(dir));
+  const std::string path = std::string(dir) + "/gdb.sock";
+  FakeTarget target;
+  std::optional<Result<void>> result;
+  {
+    GdbServer server(target, ServerOptions{});
+    BOOST_REQUIRE(server.listen_unix(path).ok());
+    BOOST_TEST(std::filesystem::is_socket(path));
+    std::thread serving([&] { result.emplace(server.serve_one_client()); });
+    {
+      Client c(path);
+      BOOST_TEST(c.request("m401000,4") == "554889e5");
+      // Accepted: the name is gone, so no second client can connect.
+      BOOST_TEST(!std::filesystem::exists(path));
+      BOOST_TEST(c.request("D") == "OK");
+    }
+    serving.join();
+    BOOST_TEST((result && result->ok()));
+    // A listener nobody connected to is removed with the server.
+    GdbServer unused(target, ServerOptions{});
+    BOOST_REQUIRE(unused.listen_unix(path).ok());
+    BOOST_TEST(std::filesystem::exists(path));
+  }
+  BOOST_TEST(!std::filesystem::exists(path));
+  BOOST_TEST(rmdir(dir) == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(real_gdb)
 
 #ifdef REWIND_GDB_EXECUTABLE
 // gdb reads target.xml, sizes the g packet from it and shows registers and

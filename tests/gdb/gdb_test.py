@@ -8,7 +8,8 @@ the output, in order: a pattern is searched for after the line the previous
 one matched. `!REGEX` means no line of the whole output may match.
 
 In the command file and in --replay-args, @TMP@ is the test's scratch
-directory and @CHILD@ the pid of the first child process `rewind ps` lists.
+directory, @CHILD@ the pid of the first child process `rewind ps` lists and
+@GDBTESTS@ the directory of this script (for helpers run with `shell`).
 """
 import argparse
 import os
@@ -61,7 +62,8 @@ def run(args, tmp):
         child = rows[1][0]
 
     def fill(s):
-        return s.replace("@TMP@", tmp).replace("@CHILD@", child)
+        here = os.path.dirname(os.path.abspath(__file__))
+        return s.replace("@TMP@", tmp).replace("@CHILD@", child).replace("@GDBTESTS@", here)
 
     with open(args.commands) as f:
         commands = fill(f.read())

@@ -7,9 +7,10 @@ import tempfile
 
 
 class Server:
-    """Records PROGRAM, starts `rewind replay -s 0` on it, and knows its port."""
+    """Records PROGRAM, starts `rewind replay -s 0 [EXTRA_ARGS]` on it, and
+    knows its port."""
 
-    def __init__(self, rewind, program):
+    def __init__(self, rewind, program, extra_args=()):
         self.tmp = tempfile.mkdtemp(prefix="rewind-server-")
         self.trace = os.path.join(self.tmp, "trace")
         env = dict(os.environ, TMPDIR=self.tmp)
@@ -17,7 +18,7 @@ class Server:
                              capture_output=True, text=True, timeout=120)
         if rec.returncode != 0:
             raise RuntimeError("recording failed: " + rec.stderr)
-        self.proc = subprocess.Popen([rewind, "replay", "-s", "0", self.trace],
+        self.proc = subprocess.Popen([rewind, "replay", "-s", "0"] + list(extra_args) + [self.trace],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # The server prints where it listens before it accepts: a blocking
         # readline is the synchronisation.
@@ -26,7 +27,7 @@ class Server:
         for _ in range(5):
             line = self.proc.stdout.readline()
             self.banner += line
-            m = re.search(r"waiting for a debugger on 127\.0\.0\.1:(\d+)", line)
+            m = re.search(r"waiting for a debugger on \S+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
                 break
@@ -65,8 +66,8 @@ def packet(body):
 class Client:
     """A bare RSP client on the server's TCP port, in ack mode."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    def __init__(self, port, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=60)
         self.buf = b""
 
     def read_reply(self):

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""`rewind replay --debugger LLDB` launches LLDB connected over a Unix
+socket in a private directory: the session works, no rewind process holds a
+TCP socket or still listens once LLDB is in, and the directory is gone
+afterwards.
+
+usage: lldb_launch_test.py REWIND PROGRAM LLDB
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    rewind, program, lldb = sys.argv[1:4]
+    tmp = tempfile.mkdtemp(prefix="rewind-lldb-")
+    try:
+        env = dict(os.environ, TMPDIR=tmp)
+        trace = os.path.join(tmp, "trace")
+        subprocess.run([rewind, "record", "-o", trace, program], env=env, check=True,
+                       capture_output=True, timeout=120)
+        checker = os.path.join(HERE, "..", "gdb", "listening_sockets.py")
+        cmds = ["breakpoint set -n tick", "continue",
+                "platform shell python3 " + checker,
+                "p counter", "kill"]
+        args = [rewind, "replay", "--debugger", lldb, trace, "--", program, "-b",
+                "--no-lldbinit"]
+        for c in cmds:
+            args += ["-o", c]
+        out = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=240)
+        output = out.stdout
+        print(output)
+        left = [e for e in os.listdir(tmp) if e.startswith("rewind-")]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    expected = [
+        r"stop reason = breakpoint 1\.1",
+        r"tick\(i=0\)",
+        r"rewind processes: 1\n",
+        r"TCP sockets: 0\n",
+        r"listening TCP sockets: 0\n",
+        r"listening Unix sockets: 0\n",
+        r"\(volatile long\) 1337",
+    ]
+    pos = 0
+    for pattern in expected:
+        m = re.compile(pattern).search(output, pos)
+        if not m:
+            print("FAIL: %r not found after offset %d" % (pattern, pos))
+            return 1
+        pos = m.end()
+    if left:
+        print("FAIL: left behind in TMPDIR: %s" % left)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
