@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -194,6 +195,24 @@ BOOST_AUTO_TEST_CASE(serves_a_stream_it_is_handed) {
   }  // the client's end closes: the server sees the end of its input
   serving.join();
   BOOST_TEST((result && result->ok()));
+}
+
+// A client on pipes that has gone: the replies meet EPIPE, which ends the
+// session instead of killing the process with SIGPIPE.
+BOOST_AUTO_TEST_CASE(a_client_gone_from_a_pipe_raises_no_sigpipe) {
+  FakeTarget target;
+  GdbServer server(target, ServerOptions{});
+  int to_server[2], from_server[2];
+  BOOST_REQUIRE(pipe2(to_server, O_CLOEXEC) == 0);
+  BOOST_REQUIRE(pipe2(from_server, O_CLOEXEC) == 0);
+  ScopedFd server_in(to_server[0]), client_out(to_server[1]);
+  ScopedFd client_in(from_server[0]), server_out(from_server[1]);
+  const std::string request = frame_packet("m401000,4");
+  BOOST_REQUIRE(write(client_out.get(), request.data(), request.size()) ==
+                static_cast<ssize_t>(request.size()));
+  client_out.reset();
+  client_in.reset();
+  BOOST_TEST(server.serve_stream(std::move(server_in), std::move(server_out)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(unix_socket_goes_at_the_accept) {
