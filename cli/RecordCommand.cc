@@ -168,6 +168,12 @@ int cmd_record(int argc, char** argv) {
   header.record_cpu = *cpu;
   auto hr = (*writer)->write_header(header);
   if (!hr) return fail(hr.error());
+  // Now, not at the end: a recording that is killed is the one to debug,
+  // and `rewind replay` with no trace argument must find it.
+  if (!root.empty()) {
+    auto l = trace::update_latest_link(root, dir);
+    if (!l) warn("%s", l.error().message.c_str());
+  }
   RecordOptions opts;
   opts.exe_path = *exe;
   opts.argv = prog_argv;
@@ -183,10 +189,6 @@ int cmd_record(int argc, char** argv) {
   }
   auto closed = (*writer)->close();
   if (!closed) return fail(closed.error());
-  if (!root.empty()) {
-    auto l = trace::update_latest_link(root, dir);
-    if (!l) warn("%s", l.error().message.c_str());
-  }
   return exit_code_for(*status);
 }
 }  // namespace rwd::cli

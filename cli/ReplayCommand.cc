@@ -31,6 +31,7 @@
 #include "cli/Commands.h"
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
+#include "core/base/ScratchDir.h"
 #include "core/replay/ConfinedTarget.h"
 #include "core/replay/ReplaySession.h"
 #include "core/replay/ReplayTarget.h"
@@ -374,6 +375,9 @@ int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
 int cmd_replay(int argc, char** argv) {
   auto a = parse(argc, argv);
   if (!a) return kExitUsage;
+  // Replay's scratch files (copies of mapped files) go with it, also when it
+  // is told to stop.
+  remove_scratch_dirs_on_signals();
   auto dir = trace::resolve_trace_arg(a->trace);
   if (!dir) return fail(dir.error());
   if (a->autopilot) return replay_autopilot(*dir, *a);

@@ -89,19 +89,13 @@ ReplaySession::~ReplaySession() {
   }
 }
 
-LiveFiles::~LiveFiles() {
-  if (dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-}
-
 Result<std::filesystem::path> LiveFiles::make_dir() {
   if (dir.empty()) {
-    char tmpl[] = "/tmp/rewind-replay-XXXXXX";  // mkdtemp makes it 0700
-    if (!mkdtemp(tmpl)) return Error::from_errno("mkdtemp /tmp/rewind-replay-XXXXXX");
-    dir = tmpl;
+    auto d = ScratchDir::create("rewind-replay");
+    if (!d) return d.error();
+    dir = std::move(*d);
   }
-  return dir;
+  return dir.path();
 }
 
 Result<std::string> ReplaySession::live_copy(const trace::MappingRecord& m) {

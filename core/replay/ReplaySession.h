@@ -28,6 +28,7 @@
 #include "core/api/Target.h"
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
+#include "core/base/ScratchDir.h"
 #include "core/replay/ElfInterp.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
@@ -127,7 +128,7 @@ struct RunControl {
 // shared_files_) and executables redirected to the trace's ELF interpreter
 // (ElfInterp.h).
 struct LiveFiles {
-  std::filesystem::path dir;  // a 0700 directory under /tmp, made on first use
+  ScratchDir dir;  // /tmp/rewind-replay-<pid>-XXXXXX (mode 0700), made on first use
   std::map<std::tuple<uint64_t, uint64_t, std::string>, std::string> copies;
   struct Exe {
     std::string path;                // what execve runs
@@ -139,7 +140,6 @@ struct LiveFiles {
   // interpreter, by "PATH\nTRACE-FILE".
   std::map<std::string, bool> interp_matches;
   Result<std::filesystem::path> make_dir();  // `dir`, created if need be
-  ~LiveFiles();
 };
 
 class ReplaySession {

@@ -8,8 +8,11 @@
 # Cases:
 #   missing_program, not_executable, directory_as_program   (rewind record)
 #   corrupt_events, corrupt_header, truncated_events, missing_version,
-#   incomplete_trace, deleted_captured_file, nonexistent_trace,
+#   incomplete_trace_bad_version, deleted_captured_file, nonexistent_trace,
 #   empty_trace_dir                                          (rewind replay -a)
+#   fifo_as_events, fifo_as_version, fifo_as_header, fifo_as_captured_file,
+#   symlink_as_events                       (info, dump, ps and replay -a)
+#   record_into_open_dir, record_into_others_dir            (rewind record -o)
 # Exits 77 (skipped) when a case does not apply to this trace.
 set -euo pipefail
 rewind=$1 case=$2 program=$3
@@ -108,11 +111,54 @@ case $case in
     record_good_trace
     rm "$trace/version"
     expect_clean_failure 'version' -- replay -a "$trace" ;;
-  incomplete_trace)
-    # What a recorder killed mid-way leaves: `incomplete` was never renamed.
+  incomplete_trace_bad_version)
+    # A killed recorder's trace is readable (e2e.killed_recording), but its
+    # `incomplete` file must still name a format this rewind reads.
     record_good_trace
     mv "$trace/version" "$trace/incomplete"
-    expect_clean_failure 'incomplete' -- replay -a "$trace" ;;
+    echo "rewind-trace 999" >"$trace/incomplete"
+    expect_clean_failure 'format version 999' -- replay -a "$trace" ;;
+  fifo_as_events | fifo_as_version | fifo_as_header | fifo_as_captured_file | symlink_as_events)
+    # A special file in a trace's place must be refused at once: opening a
+    # FIFO for reading blocks until a writer comes, which never does.
+    record_good_trace
+    case $case in
+      fifo_as_events) victim=$trace/events ;;
+      fifo_as_version) victim=$trace/version ;;
+      fifo_as_header) victim=$trace/header ;;
+      fifo_as_captured_file)
+        victim=$(find "$trace/files" -type f -name "$(basename "$program")*" | head -n 1)
+        [[ -n $victim ]] || fail "the trace captured no copy of $program" ;;
+      symlink_as_events) victim=$trace/events ;;
+    esac
+    rm "$victim"
+    if [[ $case == symlink_* ]]; then
+      ln -s /etc/passwd "$victim"
+      want='symbolic link'
+    else
+      mkfifo "$victim"
+      want='FIFO'
+    fi
+    for cmd in info dump ps "replay -a"; do
+      # shellcheck disable=SC2086  # "replay -a" is two words
+      expect_clean_failure "$want" 'not a regular file' -- $cmd "$trace"
+    done ;;
+  record_into_open_dir)
+    # An existing empty directory that everyone may write: the trace must
+    # still be private (0700), or another user could swap its files.
+    mkdir "$tmp/open"
+    chmod 0777 "$tmp/open"
+    timeout 120 "$rewind" record -o "$tmp/open" "$program" </dev/null >/dev/null 2>"$tmp/err" ||
+      fail "recording into an existing empty directory failed: $(cat "$tmp/err")"
+    mode=$(stat -c %a "$tmp/open")
+    [[ $mode == 700 ]] || fail "the trace directory kept mode $mode, want 700"
+    echo "PASS [bad.$case]" ;;
+  record_into_others_dir)
+    [[ $(id -u) == 0 ]] || { echo "SKIP [bad.$case]: needs root to chown"; exit 77; }
+    mkdir "$tmp/theirs"
+    chown nobody "$tmp/theirs"
+    expect_clean_failure 'belongs to uid' -- record -o "$tmp/theirs" "$program"
+    [[ -z $(ls -A "$tmp/theirs") ]] || fail "rewind wrote into another user's directory" ;;
   deleted_captured_file)
     record_good_trace
     # Prefer the program's own executable: a copy (it is not under /usr) that
