@@ -199,6 +199,10 @@ std::string replay_flags(const ReplayArgs& a) {
   return flags;
 }
 
+// Where gdb's pipe command finds rewind's stderr (see debug_in_gdb): a
+// POSIX shell's redirections take only single-digit descriptors.
+constexpr int kServerLogFd = 9;
+
 // gdb starts the server itself, with the protocol on its stdin and stdout:
 // nothing listens, so no other user (nor another process of this one) can
 // take the connection.
@@ -212,8 +216,19 @@ int debug_in_gdb(const ReplayArgs& a, const std::filesystem::path& dir) {
   if (fd < 0) return fail(Error::from_errno("mkstemp"));
   (void)!write(fd, kGdbScript, sizeof kGdbScript - 1);
   close(fd);
-  const std::string server =
-      shell_quote(self) + " replay --stdio" + replay_flags(a) + " " + shell_quote(dir.string());
+  // gdb polls its pipe command's stderr after every byte it reads from the
+  // command (one read(2) per byte), which makes reading the program's
+  // files through vFile several times slower than over a socket, until
+  // that stderr pipe is closed. So the server writes its messages straight
+  // to our stderr, passed down through gdb and its shell as `log_fd`, and
+  // replaces the shell (exec), so that nothing holds gdb's pipe open.
+  ScopedFd log_fd(fcntl(STDERR_FILENO, F_DUPFD, kServerLogFd));  // inherited: no CLOEXEC
+  std::string server = "exec " + shell_quote(self) + " replay --stdio" + replay_flags(a) + " " +
+                       shell_quote(dir.string());
+  if (log_fd.is_open() && log_fd.get() <= kServerLogFd) {
+    const std::string fd_number = std::to_string(log_fd.get());
+    server += " 2>&" + fd_number + " " + fd_number + ">&-";
+  }
   std::vector<std::string> args = {
       a.debugger, "-q", "-ex", "echo rewind: replaying " + dir.string() + "\\n", "-x", script,
       // The server replays to the start (or to -g EVENT) before it answers
