@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`rewind replay --debugger LLDB` launches LLDB connected over a Unix
 socket in a private directory: the session works, no rewind process holds a
-TCP socket or still listens once LLDB is in, and the directory is gone
-afterwards.
+TCP socket or still listens once LLDB is in, the directory is mode 0700 and
+already empty then, and it is gone afterwards.
 
 usage: lldb_launch_test.py REWIND PROGRAM LLDB
 """
@@ -27,6 +27,10 @@ def main():
         checker = os.path.join(HERE, "..", "gdb", "listening_sockets.py")
         cmds = ["breakpoint set -n tick", "continue",
                 "platform shell python3 " + checker,
+                # The directory that held the socket: private, and empty
+                # once LLDB is connected.
+                "platform shell -- stat -c 'private dir mode %a' $TMPDIR/rewind-*",
+                "platform shell -- ls -A $TMPDIR/rewind-*",
                 "p counter", "kill"]
         args = [rewind, "replay", "--debugger", lldb, trace, "--", program, "-b",
                 "--no-lldbinit"]
@@ -46,6 +50,9 @@ def main():
         r"TCP sockets: 0\n",
         r"listening TCP sockets: 0\n",
         r"listening Unix sockets: 0\n",
+        r"private dir mode 700\n",
+        # `ls` of the empty directory prints nothing before the next command.
+        r"platform shell -- ls -A \$TMPDIR/rewind-\*\n\(lldb\) p counter",
         r"\(volatile long\) 1337",
     ]
     pos = 0
