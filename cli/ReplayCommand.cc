@@ -330,7 +330,7 @@ class PrivateDir {
     // A Unix socket's path must fit in 108 bytes; $TMPDIR may be longer.
     const char* tmp = getenv("TMPDIR");
     std::string base = tmp && *tmp && strlen(tmp) < 64 ? tmp : "/tmp";
-    std::string tmpl = base + "/rewind-XXXXXX";
+    std::string tmpl = base + "/rewind-lldb-XXXXXX";
     if (!mkdtemp(tmpl.data())) return Error::from_errno("mkdtemp " + tmpl);
     return PrivateDir(tmpl);  // mkdtemp makes it 0700
   }
