@@ -276,7 +276,8 @@ Result<std::unique_ptr<ConfinedTarget<ReplayTarget>>> start_target(const std::fi
 
 // rewind replay --stdio, as gdb runs it. The protocol gets its own copies of
 // stdin and stdout, and fds 0 and 1 are pointed away from the debugger:
-// stdin at /dev/null, stdout at stderr (which gdb shows). Then nothing else
+// stdin at /dev/null, stdout at stderr (gdb shows a pipe command's stderr;
+// the gdb rewind launches passes rewind's own instead). Then nothing else
 // can read the debugger's bytes or write into the packet stream: not a
 // stray printf, and not the program, which inherits these descriptors and
 // runs live in a diversion (gdb's `print f(3)`); replay itself writes none
