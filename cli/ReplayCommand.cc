@@ -324,38 +324,19 @@ int serve_tcp(const ReplayArgs& a, const std::filesystem::path& dir) {
   return 0;
 }
 
-// A directory only this user can enter, removed with everything in it.
-class PrivateDir {
- public:
-  static Result<PrivateDir> create() {
-    // A Unix socket's path must fit in 108 bytes; $TMPDIR may be longer.
-    const char* tmp = getenv("TMPDIR");
-    std::string base = tmp && *tmp && strlen(tmp) < 64 ? tmp : "/tmp";
-    std::string tmpl = base + "/rewind-lldb-XXXXXX";
-    if (!mkdtemp(tmpl.data())) return Error::from_errno("mkdtemp " + tmpl);
-    return PrivateDir(tmpl);  // mkdtemp makes it 0700
-  }
-  PrivateDir(PrivateDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
-  PrivateDir& operator=(PrivateDir&&) = delete;
-  ~PrivateDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit PrivateDir(std::string path) : path_(std::move(path)) {}
-  std::string path_;
-};
-
 // LLDB cannot run its server as a command, so it connects to a Unix socket
 // in a private directory; the socket goes as soon as LLDB is in.
 int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
   auto target = start_target(dir, a);
   if (!target) return fail(target.error());
-  auto private_dir = PrivateDir::create();
+  // $TMPDIR/rewind-lldb-PID-XXXXXX, 0700, removed also on SIGTERM and the
+  // like. A Unix socket's path must fit in 108 bytes: a long $TMPDIR is
+  // passed over for /tmp.
+  const char* tmpdir = getenv("TMPDIR");
+  auto private_dir = ScratchDir::create(
+      "rewind-lldb", tmpdir && *tmpdir && strlen(tmpdir) < 64 ? tmpdir : "/tmp");
   if (!private_dir) return fail(private_dir.error());
-  const std::string socket = private_dir->path() + "/gdb-remote.sock";
+  const std::string socket = (private_dir->path() / "gdb-remote.sock").string();
   gdbstub::GdbServer server(**target, gdbstub::ServerOptions{});
   auto listening = server.listen_unix(socket);
   if (!listening) return fail(listening.error());

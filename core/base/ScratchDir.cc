@@ -116,9 +116,10 @@ int remove_stale_scratch_dirs(const std::filesystem::path& root, const std::stri
   return removed;
 }
 
-Result<ScratchDir> ScratchDir::create(const std::string& prefix) {
-  remove_stale_scratch_dirs("/tmp", prefix);
-  std::string tmpl = "/tmp/" + prefix + "-" + std::to_string(getpid()) + "-XXXXXX";
+Result<ScratchDir> ScratchDir::create(const std::string& prefix,
+                                      const std::filesystem::path& root) {
+  remove_stale_scratch_dirs(root, prefix);
+  std::string tmpl = (root / (prefix + "-" + std::to_string(getpid()) + "-XXXXXX")).string();
   if (!mkdtemp(tmpl.data())) return Error::from_errno("mkdtemp " + tmpl);  // 0700
   ScratchDir d;
   d.path_ = tmpl;

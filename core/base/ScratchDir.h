@@ -24,9 +24,10 @@ namespace rwd {
 
 class ScratchDir {
  public:
-  // Creates /tmp/<prefix>-<pid>-XXXXXX, mode 0700, after removing this
-  // user's stale ones of the same prefix.
-  static Result<ScratchDir> create(const std::string& prefix);
+  // Creates <root>/<prefix>-<pid>-XXXXXX, mode 0700, after removing this
+  // user's stale ones of the same prefix there.
+  static Result<ScratchDir> create(const std::string& prefix,
+                                   const std::filesystem::path& root = "/tmp");
   ScratchDir() = default;
   ScratchDir(ScratchDir&& other) noexcept;
   ScratchDir& operator=(ScratchDir&& other) noexcept;
