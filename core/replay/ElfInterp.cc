@@ -10,28 +10,11 @@
 
 #include "core/base/Fd.h"
 #include "core/base/FileIo.h"
+#include "core/task/ElfHandle.h"
 
 namespace rwd {
 
 namespace {
-
-// One libelf descriptor, ended with the scope.
-class ElfHandle {
- public:
-  explicit ElfHandle(int fd) {
-    elf_version(EV_CURRENT);
-    elf_ = elf_begin(fd, ELF_C_READ, nullptr);
-  }
-  ~ElfHandle() {
-    if (elf_) elf_end(elf_);
-  }
-  ElfHandle(const ElfHandle&) = delete;
-  ElfHandle& operator=(const ElfHandle&) = delete;
-  Elf* get() const { return elf_; }
-
- private:
-  Elf* elf_ = nullptr;
-};
 
 Result<void> pread_all(int fd, void* buf, size_t len, uint64_t off, const std::string& what) {
   auto* p = static_cast<uint8_t*>(buf);
@@ -53,7 +36,7 @@ Result<std::optional<PtInterp>> read_pt_interp(const std::string& elf_path) {
   ScopedFd fd(::open(elf_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.is_open()) return Error::from_errno("opening " + elf_path);
   ElfHandle elf(fd.get());
-  if (!elf.get() || elf_kind(elf.get()) != ELF_K_ELF) return std::optional<PtInterp>();
+  if (!elf.is_elf()) return std::optional<PtInterp>();
   size_t count = 0;
   if (elf_getphdrnum(elf.get(), &count) != 0)
     return Error{elf_path + ": malformed ELF program headers: " + elf_errmsg(-1)};

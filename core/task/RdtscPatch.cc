@@ -10,29 +10,12 @@
 
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
+#include "core/task/ElfHandle.h"
 #include "core/task/ProcMaps.h"
 
 namespace rwd {
 
 namespace {
-
-// One libelf descriptor, ended with the scope.
-class ElfReader {
- public:
-  explicit ElfReader(int fd) {
-    elf_version(EV_CURRENT);
-    elf_ = elf_begin(fd, ELF_C_READ, nullptr);
-  }
-  ~ElfReader() {
-    if (elf_) elf_end(elf_);
-  }
-  ElfReader(const ElfReader&) = delete;
-  ElfReader& operator=(const ElfReader&) = delete;
-  Elf* get() const { return elf_; }
-
- private:
-  Elf* elf_ = nullptr;
-};
 
 // [offset, offset + size) of the file that holds instructions: executable
 // sections, or executable segments where there are no section headers
@@ -58,8 +41,8 @@ std::vector<std::pair<uint64_t, uint64_t>> code_ranges(Elf* elf) {
 
 std::vector<RdtscInsn> scan_file(int fd, const struct stat& st) {
   std::vector<RdtscInsn> sites;
-  ElfReader elf(fd);
-  if (!elf.get() || elf_kind(elf.get()) != ELF_K_ELF) return sites;
+  ElfHandle elf(fd);
+  if (!elf.is_elf()) return sites;
   for (auto [offset, size] : code_ranges(elf.get())) {
     if (offset >= static_cast<uint64_t>(st.st_size)) continue;
     size = std::min<uint64_t>(size, static_cast<uint64_t>(st.st_size) - offset);

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server import Client, Server, packet  # noqa: E402
+from server import Client, Server, report, packet  # noqa: E402
 
 WARNING = "anyone who can reach this port can read the recorded program's memory"
 
@@ -57,10 +57,7 @@ def main():
     finally:
         for t in tmps:
             shutil.rmtree(t, ignore_errors=True)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":

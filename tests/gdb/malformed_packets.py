@@ -6,11 +6,10 @@ and a client that disconnects leaves no tracee behind.
 usage: malformed_packets.py REWIND PROGRAM
 """
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server import Client, Server, packet  # noqa: E402
+from server import Client, Server, report, packet  # noqa: E402
 
 
 def main():
@@ -63,13 +62,8 @@ def main():
         if srv.tracees_left():
             failures.append("tracees left after the client vanished: %s" % srv.tracees_left())
     finally:
-        if srv.proc.poll() is None:
-            srv.proc.kill()
-        shutil.rmtree(srv.tmp, ignore_errors=True)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+        srv.close()
+    return report(failures)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Helpers for tests that talk to `rewind replay -s 0` directly."""
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -35,6 +36,12 @@ class Server:
             self.proc.kill()
             raise RuntimeError("no port in the server's output: " + self.banner)
 
+    def close(self):
+        """Kills the server if it still runs and removes its scratch dir."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
     def wait(self, timeout=60):
         out, _ = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, self.banner + (out or "")
@@ -53,6 +60,14 @@ class Server:
             if exe.startswith(files):
                 left.append(pid)
         return left
+
+
+def report(failures):
+    """Prints each failure, then PASS or how many failed; the exit code."""
+    for f in failures:
+        print("FAIL:", f)
+    print("PASS" if not failures else "%d failures" % len(failures))
+    return 1 if failures else 0
 
 
 def checksum(body):

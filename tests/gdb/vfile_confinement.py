@@ -9,11 +9,10 @@ usage: vfile_confinement.py REWIND PROGRAM
 """
 import os
 import re
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from server import Client, Server, packet  # noqa: E402
+from server import Client, Server, report, packet  # noqa: E402
 
 FIO_ENOENT, FIO_EACCES = 2, 13
 BUILD_ID_DIR = "/usr/lib/debug/.build-id"
@@ -97,13 +96,8 @@ def main():
         code, output = srv.wait()
         print(output)
     finally:
-        if srv.proc.poll() is None:
-            srv.proc.kill()
-        shutil.rmtree(srv.tmp, ignore_errors=True)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+        srv.close()
+    return report(failures)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ usage: lldb_test.py REWIND PROGRAM LLDB
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -35,9 +34,7 @@ def main():
         print(output)
         srv.wait()
     finally:
-        if srv.proc.poll() is None:
-            srv.proc.kill()
-        shutil.rmtree(srv.tmp, ignore_errors=True)
+        srv.close()
     expected = [
         r"stop reason = breakpoint 1\.1",
         r"tick\(i=0\)",
