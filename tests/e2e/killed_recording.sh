@@ -62,7 +62,10 @@ cmp "$tmp/rec1.out" "$tmp/rep1.out" || fail "replay printed other than the recor
 # `rewind replay` finds it.
 "$rewind" record "$program" 1 </dev/null >/dev/null 2>&1 &
 rec=$!
-wait_for "the second recording's trace" 30 test -e "$REWIND_TRACE_DIR/latest-trace/events"
+# (Once an event is in: a kill before the first exec completes would leave
+# the stopped child behind, PTRACE_O_EXITKILL not being set yet.)
+has_event() { "$rewind" info 2>/dev/null | grep -q '"last_event": [1-9]'; }
+wait_for "the second recording's first event" 30 has_event
 kill -9 "$rec"
 wait "$rec" 2>/dev/null || true
 "$rewind" info >/dev/null 2>&1 || fail "info of the latest (killed) trace failed"
