@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <fstream>
 
@@ -198,9 +199,9 @@ RecTask* RecordSession::pick_next() {
 
 Result<bool> RecordSession::wait_one(int timeout_ms) {
   using Clock = std::chrono::steady_clock;
-  const std::optional<Clock::time_point> deadline =
-      timeout_ms < 0 ? std::nullopt
-                     : std::optional(Clock::now() + std::chrono::milliseconds(timeout_ms));
+  const Clock::time_point deadline = timeout_ms < 0
+                                         ? Clock::time_point::max()
+                                         : Clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     auto w = wait_nohang(-1);
     if (!w) return w.error();
@@ -214,16 +215,16 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
     // a recorder killed while its tracees sleep loses no more than that.
     REWIND_TRY(writer_.flush_if_due());
     std::chrono::milliseconds wait = writer_.flush_due_in();
-    if (deadline)
-      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()));
-    const int wait_ms = wait == std::chrono::milliseconds::max()
+    if (deadline != Clock::time_point::max())
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+    const int wait_ms = wait >= std::chrono::milliseconds(INT_MAX)
                             ? -1
                             : static_cast<int>(std::max<int64_t>(wait.count(), 0));
     struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
     int n = poll(&p, 1, wait_ms);
     if (n < 0 && errno != EINTR) return Error::from_errno("poll");
     if (n == 0) {
-      if (deadline && Clock::now() >= *deadline) return false;
+      if (Clock::now() >= deadline) return false;
       continue;
     }
     signalfd_siginfo info;

@@ -40,7 +40,6 @@ has_read_entry() { "$rewind" dump "$tmp/t1" 2>/dev/null | grep -q 'SYSCALL_ENTRY
 wait_for "the blocking read to reach the trace" 10 has_read_entry
 kill -9 "$rec"
 wait "$rec" 2>/dev/null || true
-exec 3>&-
 
 "$rewind" info "$tmp/t1" >"$tmp/info" 2>"$tmp/info.err" || fail "info failed: $(cat "$tmp/info.err")"
 grep -q '"complete": false' "$tmp/info" || fail "info does not say the trace is incomplete"
@@ -60,7 +59,7 @@ cmp "$tmp/rec1.out" "$tmp/rep1.out" || fail "replay printed other than the recor
 [[ $(grep -c ' line ' "$tmp/rep1.out") -eq 24 ]] || fail "replay did not print all 24 lines"
 # The latest-trace link names the killed recording too, so that a plain
 # `rewind replay` finds it.
-"$rewind" record "$program" 1 </dev/null >/dev/null 2>&1 &
+"$rewind" record "$program" 1 <"$tmp/stdin" >/dev/null 2>&1 &
 rec=$!
 # (Once an event is in: a kill before the first exec completes would leave
 # the stopped child behind, PTRACE_O_EXITKILL not being set yet.)
@@ -68,7 +67,9 @@ has_event() { "$rewind" info 2>/dev/null | grep -q '"last_event": [1-9]'; }
 wait_for "the second recording's first event" 30 has_event
 kill -9 "$rec"
 wait "$rec" 2>/dev/null || true
-"$rewind" info >/dev/null 2>&1 || fail "info of the latest (killed) trace failed"
+exec 3>&-
+"$rewind" info 2>/dev/null | grep -q '"recording": "killed"' ||
+  fail "info of the latest trace does not show the killed recording"
 
 # --- 2: killed while the program writes as fast as it can
 kill_after_output() {  # NAME BYTES -- COMMAND...
