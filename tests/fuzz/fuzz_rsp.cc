@@ -53,6 +53,8 @@ std::deque<target::StopInfo> scripted_stops() {
       {K::Step, other, SIGTRAP},
       {K::HwBreakpoint, first, SIGTRAP},
       {K::Watchpoint, other, SIGTRAP, 0, target::BreakpointType::AccessWatch, 0x7ffd0000},
+      {K::Watchpoint, first, SIGTRAP, 0, target::BreakpointType::ReadWatch, 0x601010},
+      {K::Signal, first, SIGRTMIN + 6},
       {K::HistoryEnd, first},
       {K::Signal, unknown, SIGUSR1},
       {K::Exited, first, 0, 3},

@@ -3,12 +3,13 @@
 //   (scripts/fuzz.sh seeds runs it).
 //
 // trace/: traces written by TraceWriter, in fuzz_trace's input form: a
-//   complete one, the same with its events split over two blocks, as raw
+//   complete one, the same with its events split over three blocks, as raw
 //   files (compressed, so mutations hit the block layer), unfinished, and
 //   an empty one.
 // rsp/: the client side of real gdb and lldb sessions, from RSP_SESSIONS
 //   (rsp_sessions.txt says how they were captured), framed as fuzz_rsp reads
-//   them.
+//   them; and two made here because they are too long to write by hand: a
+//   packet over PacketSize, and G packets with every register.
 // Only files named seed-* are written; other files (crash reproducers) stay.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "core/trace/TraceReader.h"
 #include "core/trace/TraceWriter.h"
 #include "gdbstub/PacketFraming.h"
+#include "gdbstub/Registers.h"
 
 namespace fs = std::filesystem;
 using namespace rwd;
@@ -313,6 +315,28 @@ void write_rsp_seeds(const fs::path& out, const fs::path& sessions) {
   flush();
 }
 
+// The seeds no text line holds: a frame longer than the PacketSize the
+// server offers (it must answer with an error and find the next frame),
+// and writes of the whole register file, the right size and too short.
+void write_generated_rsp_seeds(const fs::path& out) {
+  using gdbstub::frame_packet;
+  const std::string too_long = "X401000,1:" + std::string(gdbstub::kMaxPacketSize, 'A');
+  write_file(out / "seed-over-packet-size",
+             std::string(1, '\0') + frame_packet(too_long) + "+\n" + frame_packet("qC") + "+\n");
+
+  target::RegisterFile regs;
+  regs.gp.rip = 0x401004;
+  regs.gp.rsp = 0x7ffd0000;
+  regs.fp.mxcsr = 0x1f80;
+  regs.has_avx = true;
+  const std::string all = gdbstub::encode_all_registers(regs, /*with_avx=*/true);
+  std::string seed(1, '\1');  // no-ack: the server's acks are not the point here
+  for (const std::string& body :
+       {std::string("Hg101"), "G" + all, std::string("g"), "G" + all.substr(0, all.size() / 2)})
+    seed += frame_packet(body) + "\n";
+  write_file(out / "seed-all-registers", seed);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -322,5 +346,6 @@ int main(int argc, char** argv) {
   fs::create_directories(corpus / "rsp");
   write_trace_seeds(corpus / "trace");
   write_rsp_seeds(corpus / "rsp", argv[2]);
+  write_generated_rsp_seeds(corpus / "rsp");
   return 0;
 }
