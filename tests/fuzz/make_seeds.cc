@@ -8,8 +8,8 @@
 //   an empty one.
 // rsp/: the client side of real gdb and lldb sessions, from RSP_SESSIONS
 //   (rsp_sessions.txt says how they were captured), framed as fuzz_rsp reads
-//   them; and two made here because they are too long to write by hand: a
-//   packet over PacketSize, and G packets with every register.
+//   them; and G packets with every register, made here because they are
+//   too long to write by hand.
 // Only files named seed-* are written; other files (crash reproducers) stay.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -315,15 +315,14 @@ void write_rsp_seeds(const fs::path& out, const fs::path& sessions) {
   flush();
 }
 
-// The seeds no text line holds: a frame longer than the PacketSize the
-// server offers (it must answer with an error and find the next frame),
-// and writes of the whole register file, the right size and too short.
+// Writes of the whole register file, the right size and too short: too
+// long to write by hand.
+//
+// No seed holds a frame over PacketSize (64 KiB): libFuzzer would then make
+// inputs up to that size, which halved fuzz_rsp's speed. The unit test
+// oversize_packet_is_rejected_not_buffered covers such frames.
 void write_generated_rsp_seeds(const fs::path& out) {
   using gdbstub::frame_packet;
-  const std::string too_long = "X401000,1:" + std::string(gdbstub::kMaxPacketSize, 'A');
-  write_file(out / "seed-over-packet-size",
-             std::string(1, '\0') + frame_packet(too_long) + "+\n" + frame_packet("qC") + "+\n");
-
   target::RegisterFile regs;
   regs.gp.rip = 0x401004;
   regs.gp.rsp = 0x7ffd0000;
