@@ -76,11 +76,26 @@ Result<std::optional<kj::Array<capnp::word>>> read_frame(BlockReader& in, const 
     return Error{path.string() + ": message length of " + std::to_string(n) +
                  " words is out of range"};
   }
-  auto words = kj::heapArray<capnp::word>(n);
-  got = in.read(words.begin(), words.size() * sizeof(capnp::word));
-  if (!got) return got.error();
-  if (!*got) return Error{path.string() + ": stream ends inside a message"};
-  return std::optional(std::move(words));
+  // The length is the file's word, not yet a fact: a large frame is read a
+  // MiB at a time, so that a few hostile bytes cannot make the reader
+  // allocate up to kMaxFrameWords before the stream turns out to be short.
+  constexpr uint32_t kChunkWords = (1u << 20) / sizeof(capnp::word);
+  if (n <= kChunkWords) {
+    auto words = kj::heapArray<capnp::word>(n);
+    got = in.read(words.begin(), words.size() * sizeof(capnp::word));
+    if (!got) return got.error();
+    if (!*got) return Error{path.string() + ": stream ends inside a message"};
+    return std::optional(std::move(words));
+  }
+  std::vector<capnp::word> grown;
+  while (grown.size() < n) {
+    const size_t at = grown.size();
+    grown.resize(at + std::min<size_t>(kChunkWords, n - at));
+    got = in.read(grown.data() + at, (grown.size() - at) * sizeof(capnp::word));
+    if (!got) return got.error();
+    if (!*got) return Error{path.string() + ": stream ends inside a message"};
+  }
+  return std::optional(kj::heapArray<capnp::word>(grown.data(), grown.size()));
 }
 
 // A trace must not point outside itself: "files/x" yes, "/etc/passwd" or
