@@ -87,15 +87,18 @@ Result<std::optional<kj::Array<capnp::word>>> read_frame(BlockReader& in, const 
     if (!*got) return Error{path.string() + ": stream ends inside a message"};
     return std::optional(std::move(words));
   }
-  std::vector<capnp::word> grown;
-  while (grown.size() < n) {
+  const size_t bytes = size_t{n} * sizeof(capnp::word);
+  std::vector<uint8_t> grown;
+  while (grown.size() < bytes) {
     const size_t at = grown.size();
-    grown.resize(at + std::min<size_t>(kChunkWords, n - at));
-    got = in.read(grown.data() + at, (grown.size() - at) * sizeof(capnp::word));
+    grown.resize(at + std::min<size_t>(kChunkWords * sizeof(capnp::word), bytes - at));
+    got = in.read(grown.data() + at, grown.size() - at);
     if (!got) return got.error();
     if (!*got) return Error{path.string() + ": stream ends inside a message"};
   }
-  return std::optional(kj::heapArray<capnp::word>(grown.data(), grown.size()));
+  auto words = kj::heapArray<capnp::word>(n);
+  std::memcpy(words.begin(), grown.data(), bytes);
+  return std::optional(std::move(words));
 }
 
 // A trace must not point outside itself: "files/x" yes, "/etc/passwd" or

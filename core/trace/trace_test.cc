@@ -366,6 +366,23 @@ BOOST_AUTO_TEST_CASE(trace_roundtrip) {
   BOOST_CHECK(!end->has_value());
 }
 
+// A record over 1 MiB (an event with 150,000 writes) is read in pieces and
+// must come back whole.
+BOOST_AUTO_TEST_CASE(large_record_round_trip) {
+  TempDir t;
+  Event e = sample_event(1, EventKind::SyscallExit);
+  for (uint64_t i = 0; i < 150000; ++i) e.writes.push_back({0x10000 + 2 * i, {uint8_t(i)}});
+  write_trace(t.path / "big", [&](TraceWriter& w) { BOOST_REQUIRE(w.write_event(e).ok()); });
+  auto r = TraceReader::open(t.path / "big");
+  REQUIRE_OK(r);
+  auto got = (*r)->next_event();
+  REQUIRE_OK(got);
+  BOOST_REQUIRE(got->has_value());
+  BOOST_REQUIRE((*got)->writes.size() == e.writes.size());
+  BOOST_TEST((*got)->writes.back().addr == e.writes.back().addr);
+  BOOST_TEST((*got)->writes.back().bytes == e.writes.back().bytes);
+}
+
 // What a recorder killed at any point leaves: the streams as flush() wrote
 // them, cut anywhere in the last bytes. ReadPrefix must give back exactly the
 // events whose record and data are complete, in order, and the mappings up
