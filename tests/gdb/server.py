@@ -62,6 +62,17 @@ class Server:
         return left
 
 
+def find_in_order(output, patterns):
+    """None if the regexes match `output` one after the other, else why not."""
+    pos = 0
+    for pattern in patterns:
+        m = re.compile(pattern).search(output, pos)
+        if not m:
+            return "%r not found after offset %d" % (pattern, pos)
+        pos = m.end()
+    return None
+
+
 def report(failures):
     """Prints each failure, then PASS or how many failed; the exit code."""
     for f in failures:

@@ -7,11 +7,13 @@ already empty then, and it is gone afterwards.
 usage: lldb_launch_test.py REWIND PROGRAM LLDB
 """
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
+from server import find_in_order  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -55,13 +57,10 @@ def main():
         r"platform shell -- ls -A \$TMPDIR/rewind-\*\n\(lldb\) p counter",
         r"\(volatile long\) 1337",
     ]
-    pos = 0
-    for pattern in expected:
-        m = re.compile(pattern).search(output, pos)
-        if not m:
-            print("FAIL: %r not found after offset %d" % (pattern, pos))
-            return 1
-        pos = m.end()
+    missing = find_in_order(output, expected)
+    if missing:
+        print("FAIL:", missing)
+        return 1
     if left:
         print("FAIL: left behind in TMPDIR: %s" % left)
         return 1

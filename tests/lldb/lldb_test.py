@@ -6,12 +6,11 @@ start of history (LLDB's "history boundary").
 usage: lldb_test.py REWIND PROGRAM LLDB
 """
 import os
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import Server  # noqa: E402
+from server import Server, find_in_order  # noqa: E402
 
 
 def main():
@@ -44,13 +43,10 @@ def main():
         r"\(volatile long\) 1337",
         r"stop reason = history boundary",
     ]
-    pos = 0
-    for pattern in expected:
-        m = re.compile(pattern).search(output, pos)
-        if not m:
-            print("FAIL: %r not found after offset %d" % (pattern, pos))
-            return 1
-        pos = m.end()
+    missing = find_in_order(output, expected)
+    if missing:
+        print("FAIL:", missing)
+        return 1
     print("PASS")
     return 0
 
