@@ -333,8 +333,8 @@ int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
   // like. A Unix socket's path must fit in 108 bytes: a long $TMPDIR is
   // passed over for /tmp.
   const char* tmpdir = getenv("TMPDIR");
-  auto private_dir = ScratchDir::create(
-      "rewind-lldb", tmpdir && *tmpdir && strlen(tmpdir) < 64 ? tmpdir : "/tmp");
+  auto private_dir =
+      ScratchDir::create("rewind-lldb", tmpdir && *tmpdir && strlen(tmpdir) < 64 ? tmpdir : "/tmp");
   if (!private_dir) return fail(private_dir.error());
   const std::string socket = (private_dir->path() / "gdb-remote.sock").string();
   gdbstub::GdbServer server(**target, gdbstub::ServerOptions{});

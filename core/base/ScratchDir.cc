@@ -88,7 +88,9 @@ extern "C" void on_fatal_signal(int sig) {
   raise(sig);
 }
 
-bool pid_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+bool pid_alive(pid_t pid) {
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
 
 }  // namespace
 
@@ -139,7 +141,9 @@ ScratchDir& ScratchDir::operator=(ScratchDir&& other) noexcept {
   return *this;
 }
 
-ScratchDir::~ScratchDir() { reset(); }
+ScratchDir::~ScratchDir() {
+  reset();
+}
 
 void ScratchDir::reset() {
   if (path_.empty()) return;

@@ -282,9 +282,10 @@ Result<void> RecordSession::on_exec_tid_change(pid_t tid) {
 // execve (Spawned::died_in_exec). The trace holds just that death, as its
 // one event, so that replay reports it as the recording did.
 Result<void> RecordSession::record_death_in_exec(int status) {
-  warn("%s was killed by %s while the kernel loaded it (is the program or its ELF "
-       "interpreter truncated or damaged?)",
-       options_.exe_path.c_str(), strsignal(WTERMSIG(status)));
+  warn(
+      "%s was killed by %s while the kernel loaded it (is the program or its ELF "
+      "interpreter truncated or damaged?)",
+      options_.exe_path.c_str(), strsignal(WTERMSIG(status)));
   root_status_ = status;
   trace::Event e;
   e.num = next_event();

@@ -46,12 +46,12 @@ struct ReplayOptions {
 // What replay knows about a task besides the live Task: plain data, so a
 // checkpoint can keep a copy of it.
 struct RepTaskState {
-  Tid rec_tgid;                       // the recorded process (thread group) it belongs to
-  uint64_t initial_rsp = 0;           // stack pointer after its last execve (argv, envp, auxv)
-  uint64_t lifted_bp = 0;             // breakpoint lifted to step over it, to re-insert
-  uint64_t stopped_at_bp = 0;         // the breakpoint that last stopped the task
-  bool internal_step = false;         // single-stepping over a breakpoint for ourselves
-  bool single_stepped = false;        // the last resume was PTRACE_SINGLESTEP
+  Tid rec_tgid;                 // the recorded process (thread group) it belongs to
+  uint64_t initial_rsp = 0;     // stack pointer after its last execve (argv, envp, auxv)
+  uint64_t lifted_bp = 0;       // breakpoint lifted to step over it, to re-insert
+  uint64_t stopped_at_bp = 0;   // the breakpoint that last stopped the task
+  bool internal_step = false;   // single-stepping over a breakpoint for ourselves
+  bool single_stepped = false;  // the last resume was PTRACE_SINGLESTEP
   // Stepping to watch (debug registers that do not trap, ReplayDebug.cc):
   // the slot the stepped instruction writes or reads, or -1.
   bool watch_step = false;

@@ -127,8 +127,7 @@ class ReplayTarget : public target::Target {
   // Where watchpoints single-step: the event intervals of the window
   // [session's start, window_end) (and of the partial one up to `until`)
   // in which the watched bytes changed, found by a run at full speed.
-  Result<std::set<uint64_t>> intervals_changing_watches(uint64_t window_end,
-                                                        const Position* until);
+  Result<std::set<uint64_t>> intervals_changing_watches(uint64_t window_end, const Position* until);
   std::vector<uint8_t> watched_bytes(ReplaySession& s);
   Result<target::StopInfo> reverse_step(Tid thread);
   // A fresh session one instruction of `p.tid` before `p`; nullptr at the

@@ -254,10 +254,10 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
   // Single-stepping a whole window for a watchpoint (no debug registers
   // here) would take minutes in a loop; a run that compares the watched
   // bytes at each event says which intervals need it.
-  const bool scan_watches =
-      session_->steps_to_watch() && !watches_.empty() &&
-      std::none_of(watches_.begin(), watches_.end(),
-                   [](const Watch& w) { return w.type == target::BreakpointType::Hardware; });
+  const bool scan_watches = session_->steps_to_watch() && !watches_.empty() &&
+                            std::none_of(watches_.begin(), watches_.end(), [](const Watch& w) {
+                              return w.type == target::BreakpointType::Hardware;
+                            });
   struct ClearIntervals {
     std::optional<std::set<uint64_t>>& v;
     ~ClearIntervals() { v.reset(); }
@@ -295,7 +295,7 @@ std::vector<uint8_t> ReplayTarget::watched_bytes(ReplaySession& s) {
 }
 
 Result<std::set<uint64_t>> ReplayTarget::intervals_changing_watches(uint64_t window_end,
-                                                                   const Position* until) {
+                                                                    const Position* until) {
   auto s = session_near(until ? window_end : window_end - 1);
   if (!s) return s.error();
   std::set<uint64_t> changed;

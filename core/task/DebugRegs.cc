@@ -47,7 +47,9 @@ Result<uint64_t> take_dr6(pid_t tid) {
 }
 
 // What the probe child runs into; noinline, so it has an address of its own.
-__attribute__((noinline)) static void debug_register_probe_target() { asm volatile(""); }
+__attribute__((noinline)) static void debug_register_probe_target() {
+  asm volatile("");
+}
 
 static bool probe_debug_registers() {
   pid_t child = fork();
@@ -72,8 +74,7 @@ static bool probe_debug_registers() {
   kill(child, SIGKILL);
   while (waitpid(child, &status, __WALL) == child && !WIFEXITED(status) && !WIFSIGNALED(status)) {
   }
-  if (!trapped)
-    REWIND_LOG(Replay, "the debug registers do not trap here: watchpoints single-step");
+  if (!trapped) REWIND_LOG(Replay, "the debug registers do not trap here: watchpoints single-step");
   return trapped;
 }
 

@@ -103,8 +103,7 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t sta
       ++patched;
     }
   }
-  if (patched)
-    REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
+  if (patched) REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
   return patched;
 }
 

@@ -117,8 +117,8 @@ Result<void> check_trace_file(const fs::path& dir, const std::string& trace_file
     return Error::from_errno(who + ": captured file " + (dir / rel).string() + " is missing");
   }
   if (!S_ISREG(st.st_mode)) {
-    return Error{who + ": captured file " + (dir / rel).string() + " is " +
-                 file_kind(st.st_mode) + ", not a regular file"};
+    return Error{who + ": captured file " + (dir / rel).string() + " is " + file_kind(st.st_mode) +
+                 ", not a regular file"};
   }
   return ok_result();
 }
@@ -476,8 +476,7 @@ Result<void> TraceReader::scan_incomplete(bool still_recording) {
   }
   header_.written_files.assign(written.begin(), written.end());
   std::erase_if(mappings_, [&](const MappingRecord& m) { return m.event.value > end.last_event; });
-  std::erase_if(task_events_,
-                [&](const TaskEvent& t) { return t.event.value > end.last_event; });
+  std::erase_if(task_events_, [&](const TaskEvent& t) { return t.event.value > end.last_event; });
   REWIND_TRY(open_streams());
   incomplete_ = std::move(end);
   return ok_result();

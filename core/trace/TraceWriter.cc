@@ -416,8 +416,8 @@ Result<void> TraceWriter::flush_if_due() {
 
 std::chrono::milliseconds TraceWriter::flush_due_in() const {
   if (!pending_since_) return std::chrono::milliseconds::max();
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(
-      *pending_since_ + kFlushInterval - std::chrono::steady_clock::now());
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(*pending_since_ + kFlushInterval -
+                                                           std::chrono::steady_clock::now());
   return std::max(left, std::chrono::milliseconds(0));
 }
 
