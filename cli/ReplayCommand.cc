@@ -34,7 +34,7 @@
 #include "core/base/ScratchDir.h"
 #include "core/replay/ConfinedTarget.h"
 #include "core/replay/ReplaySession.h"
-#include "core/replay/ReplayTarget.h"
+#include "core/timeline/ReplayTarget.h"
 #include "core/trace/TraceReader.h"
 #include "gdbstub/GdbServer.h"
 

@@ -1,7 +1,7 @@
 // vFile: gdb reads the program and its libraries through these ("Host I/O
 // Packets" in the manual). We serve the recording's own copies, so gdb sees
 // the exact files that ran even when the disk has changed since. The target
-// decides which paths exist (core/replay/RecordedFiles.h): the recording's
+// decides which paths exist (core/timeline/RecordedFiles.h): the recording's
 // files and separate debug info, never the rest of the server's machine.
 #include <algorithm>
 #include <cerrno>

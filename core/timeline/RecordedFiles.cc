@@ -1,4 +1,4 @@
-#include "core/replay/RecordedFiles.h"
+#include "core/timeline/RecordedFiles.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "core/base/Log.h"
-#include "core/replay/ReplayTarget.h"
+#include "core/timeline/ReplayTarget.h"
 #include "core/task/ForkCopy.h"
 #include "core/task/RemoteSyscall.h"
 

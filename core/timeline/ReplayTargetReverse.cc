@@ -16,8 +16,8 @@
 #include <cstring>
 
 #include "core/base/Log.h"
-#include "core/replay/RecordedFiles.h"
-#include "core/replay/ReplayTarget.h"
+#include "core/timeline/RecordedFiles.h"
+#include "core/timeline/ReplayTarget.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
 #include "core/task/StateHash.h"

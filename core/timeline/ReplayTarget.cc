@@ -1,4 +1,4 @@
-#include "core/replay/ReplayTarget.h"
+#include "core/timeline/ReplayTarget.h"
 
 #include <blake2.h>
 #include <elf.h>

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <string>
 
-#include "core/replay/RecordedFiles.h"
-#include "core/replay/ReplayTarget.h"
+#include "core/timeline/RecordedFiles.h"
+#include "core/timeline/ReplayTarget.h"
 
 using namespace rwd;
 using target::BreakpointType;

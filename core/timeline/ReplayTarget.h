@@ -1,5 +1,5 @@
-// target::Target over a replayed trace: what the gdb server (and later the
-// LLDB plugin) drive.
+// target::Target over a replayed trace: what the gdb server (and the LLDB
+// plugin) drive. This is the timeline layer, above core/replay/.
 //
 // Forward execution is ReplaySession::run(). Reverse execution re-runs the
 // replay from the start (fork checkpoints will shorten that) and finds
