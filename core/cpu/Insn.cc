@@ -64,7 +64,37 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n) {
     }
     if (op.type == ZYDIS_OPERAND_TYPE_MEMORY && op.mem.base == ZYDIS_REGISTER_EIP) movable = false;
   }
+  out.movable = movable;
   out.cls = movable && insn.length >= 5 ? InsnClass::Patchable : InsnClass::Other;
+  return out;
+}
+
+std::optional<CodeBranches> scan_branches(const uint8_t* code, size_t n, uint64_t addr) {
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    return std::nullopt;
+  CodeBranches out;
+  ZydisDecodedInstruction insn;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  for (size_t at = 0; at < n; at += insn.length) {
+    if (ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code + at, n - at, &insn, ops)))
+      return std::nullopt;
+    const uint64_t here = addr + at;
+    out.starts.push_back(here);
+    if (insn.meta.branch_type == ZYDIS_BRANCH_TYPE_NONE) continue;
+    bool direct = false;
+    for (int i = 0; i < insn.operand_count_visible; ++i) {
+      if (ops[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE || !ops[i].imm.is_relative) continue;
+      ZyanU64 target = 0;
+      if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&insn, &ops[i], here, &target))) {
+        out.targets.push_back(target);
+        direct = true;
+      }
+    }
+    // An indirect call comes back to the next instruction, which is not
+    // inside anything patched; an indirect jmp may land anywhere.
+    if (!direct && insn.mnemonic == ZYDIS_MNEMONIC_JMP) out.indirect_jump = true;
+  }
   return out;
 }
 

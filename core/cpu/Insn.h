@@ -36,6 +36,10 @@ struct DecodedInsn {
   // A rep-prefixed string instruction (rep movs, rep stos, ...), which an
   // interrupt can stop half way.
   bool rep_string = false;
+  // It works the same at another address (relocate_insn): no relative
+  // branch, no use of rip but a 32-bit rip-relative operand, and it does
+  // not stop by itself. Patchable is movable and at least 5 bytes long.
+  bool movable = false;
 };
 
 // A general register by its x86 encoding number: rax rcx rdx rbx rsp rbp rsi
@@ -51,6 +55,18 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n);
 // in 32 bits.
 std::optional<std::vector<uint8_t>> relocate_insn(const uint8_t* code, const DecodedInsn& insn,
                                                   uint64_t from, uint64_t to);
+
+// What a linear decode of one function's code says about its branches
+// (scan_branches): enough to prove that no jump lands between two of its
+// instruction boundaries.
+struct CodeBranches {
+  std::vector<uint64_t> starts;   // instruction addresses, in order
+  std::vector<uint64_t> targets;  // targets of direct jumps and calls
+  bool indirect_jump = false;     // jmp through a register or memory (a switch table)
+};
+
+// Decodes [addr, addr+n) linearly; nullopt if some bytes do not decode.
+std::optional<CodeBranches> scan_branches(const uint8_t* code, size_t n, uint64_t addr);
 
 // A memory operand of an instruction, with its address computed.
 struct MemoryAccess {

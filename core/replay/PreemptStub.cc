@@ -8,6 +8,7 @@
 
 #include "core/base/Log.h"
 #include "core/cpu/Insn.h"
+#include "core/replay/StubCode.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
 
@@ -27,70 +28,6 @@ constexpr size_t kMaxWords = 32;
 constexpr uint64_t kFastExpected = kWords + 8 * kMaxWords;  // negated, for the fast path
 constexpr uint64_t kSavedRcx = kFastExpected + 8;
 constexpr uint64_t kSavedRdx = kFastExpected + 16;
-// Within reach of a jmp rel32 and the displaced instruction's rip-relative
-// operand, with room to spare.
-constexpr uint64_t kMaxDistance = uint64_t(1) << 30;
-
-// Appends machine code for a stub at a known address.
-class Emitter {
- public:
-  explicit Emitter(uint64_t base) : base_(base) {}
-  uint64_t here() const { return base_ + code_.size(); }
-  void bytes(std::initializer_list<uint8_t> b) { code_.insert(code_.end(), b); }
-  void bytes(const std::vector<uint8_t>& b) { code_.insert(code_.end(), b.begin(), b.end()); }
-  // A rel32 field ending the instruction: relative to the end of the field.
-  void rel32(uint64_t target) {
-    int32_t d = static_cast<int32_t>(static_cast<int64_t>(target - (here() + 4)));
-    append32(d);
-  }
-  // A rel32 field whose target comes later; fill with bind().
-  size_t forward32() {
-    size_t at = code_.size();
-    append32(0);
-    return at;
-  }
-  void bind(size_t field) {
-    int32_t d = static_cast<int32_t>(code_.size() - (field + 4));
-    std::memcpy(&code_[field], &d, 4);
-  }
-  const std::vector<uint8_t>& code() const { return code_; }
-
- private:
-  void append32(int32_t v) {
-    uint8_t b[4];
-    std::memcpy(b, &v, 4);
-    code_.insert(code_.end(), b, b + 4);
-  }
-  uint64_t base_;
-  std::vector<uint8_t> code_;
-};
-
-// A free page within kMaxDistance of pc, nearest first.
-std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc) {
-  std::vector<uint64_t> out;
-  auto maps = read_proc_maps(tid);
-  if (!maps) return out;
-  constexpr uint64_t kPage = 4096, kLow = 0x10000;
-  uint64_t prev_end = kLow;
-  auto consider = [&](uint64_t lo, uint64_t hi) {  // the gap [lo, hi)
-    // Keep a page clear on either side: no merging with neighbours, and
-    // no trouble with a stack's guard gap below it.
-    lo += kPage;
-    if (hi < lo + 2 * kPage) return;
-    hi -= kPage;
-    uint64_t a = std::clamp(pc & ~(kPage - 1), lo, hi - kPage);
-    uint64_t dist = a > pc ? a - pc : pc - a;
-    if (dist < kMaxDistance) out.push_back(a);
-  };
-  for (const KernelMapping& m : *maps) {
-    if (m.start > prev_end) consider(prev_end, m.start);
-    prev_end = std::max(prev_end, m.end);
-  }
-  std::sort(out.begin(), out.end(), [pc](uint64_t a, uint64_t b) {
-    return (a > pc ? a - pc : pc - a) < (b > pc ? b - pc : pc - b);
-  });
-  return out;
-}
 
 }  // namespace
 
@@ -106,6 +43,11 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
     return std::unique_ptr<PreemptStub>();
   for (uint64_t a = pc; a < pc + insn->length; ++a)
     if (task.as().has_breakpoint(a)) return std::unique_ptr<PreemptStub>();
+  // Nor over a counted breakpoint's patch (CountedSites.h).
+  const auto& patches = task.as().code_patches;
+  for (auto it = patches.lower_bound(pc > 16 ? pc - 16 : 0);
+       it != patches.end() && it->first < pc + insn->length; ++it)
+    if (it->first + it->second.size() > pc) return std::unique_ptr<PreemptStub>();
 
   uint64_t page = 0;
   {
@@ -267,6 +209,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
     return written.error();
   }
   task.as().preempt_stub_page = page;
+  task.as().code_patches[pc] = stub->original_;
   REWIND_LOG(Replay, "preemption point 0x%llx patched, stub at 0x%llx",
              static_cast<unsigned long long>(pc), static_cast<unsigned long long>(page));
   return stub;
@@ -290,6 +233,7 @@ Result<void> PreemptStub::remove(Task& task) {
     REWIND_TRY(task.set_regs(r));
   }
   REWIND_TRY(task.as().write(RemotePtr(pc_), original_.data(), original_.size()));
+  task.as().code_patches.erase(pc_);
   AutoRemoteSyscalls remote(task);
   auto r = remote.syscall(SYS_munmap, page_, kPage);
   if (!r) return r.error();

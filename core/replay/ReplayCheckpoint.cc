@@ -19,14 +19,25 @@ SessionCheckpoint::~SessionCheckpoint() {
 }
 
 bool ReplaySession::can_checkpoint() const {
-  if (pending_ || tasks_.empty() || !dying_leaders_.empty()) return false;
+  if (tasks_.empty() || !dying_leaders_.empty()) return false;
+  // An event whose task was stopped in user code on its way to it (a
+  // debugger's stop, an interrupt) starts again from there in the copy;
+  // one already partly done in the kernel does not.
+  if (pending_) {
+    const trace::EventKind k = pending_->kind;
+    const bool from_user_code =
+        k == trace::EventKind::SyscallEntry || k == trace::EventKind::Rdtsc ||
+        k == trace::EventKind::Preempt ||
+        (k == trace::EventKind::Signal && !(pending_->flags & trace::kFlagAsyncSignal));
+    if (!from_user_code) return false;
+  }
   std::set<pid_t> groups;
   for (const auto& [tid, t] : tasks_) {
     // A fork copies only the calling thread: processes with threads need
     // more than this (issue: threads).
     if (!groups.insert(t->rec_tgid.value).second) return false;
     if (t->running || t->in_syscall || t->exec_pending || t->inject_sig || t->lifted_bp ||
-        t->initial_stop_pending || t->fix_child_tid_addr)
+        t->lifted_patch || t->initial_stop_pending || t->fix_child_tid_addr)
       return false;
     // A syscall about to be restarted (-ERESTART*) depends on kernel state
     // a copy would not share.
@@ -49,6 +60,7 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   cp->reader_ = std::move(*reader);
   cp->options_ = options_;
   cp->events_completed_ = events_completed_;
+  cp->pending_ = pending_;
   cp->current_ = current_;
   cp->root_ = root_;
   cp->root_status_ = root_status_;
@@ -68,6 +80,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->index_trace();
   s->options_ = cp.options_;
   s->events_completed_ = cp.events_completed_;
+  s->pending_ = cp.pending_;
   s->current_ = cp.current_;
   s->root_ = cp.root_;
   s->root_status_ = cp.root_status_;
@@ -80,6 +93,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
     if (!copy) return copy.error().context("restoring a checkpoint");
     auto t = std::make_unique<RepTask>();
     static_cast<RepTaskState&>(*t) = f.state;
+    t->kicked = false;  // a SIGSTOP still queued for the original is not the copy's
     t->task = std::move(*copy);
     s->tasks_[tid] = std::move(t);
   }

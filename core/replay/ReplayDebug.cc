@@ -45,11 +45,13 @@ static Result<void> restart_syscall_as_kernel_would(Task& task) {
 Result<void> ReplaySession::resume_task(RepTask& t) {
   Task& task = *t.task;
   if (std::exchange(t.restart_pending, false)) REWIND_TRY(restart_syscall_as_kernel_would(task));
+  REWIND_TRY(sync_counted(t));
   const int sig = std::exchange(t.inject_sig, 0);
   const bool user_step = stepping_ && *stepping_ == task.rec_tid();
   ResumeRequest req = ResumeRequest::Syscall;
   auto regs = task.get_regs();
   if (!regs) return regs.error();
+  REWIND_TRY(leave_counted_site(t, *regs, user_step));
   const uint64_t pc = regs->rip;
   // Step over a breakpoint only if it is the one that stopped the task; one
   // the task merely stands on (after a step or a watchpoint) must still fire.
@@ -75,7 +77,11 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   const uint64_t stub = task.as().preempt_stub_page;
   const bool in_stub = stub && pc >= stub && pc < stub + 4096;
   t.watch_hit = watch_step && sig == 0 && !in_stub ? watch_slot_hit(t, *regs) : -1;
-  if (((user_step || bp_here) && !syscall_next) || watch_step) req = ResumeRequest::SingleStep;
+  // An interrupt is due while the task is inside a stub: out of it an
+  // instruction at a time, to stop in the program's code.
+  const bool leave_stub = !user_step && interrupt_due() && in_any_stub(t, pc);
+  if (((user_step || bp_here) && !syscall_next) || watch_step || leave_stub)
+    req = ResumeRequest::SingleStep;
   t.internal_step = bp_here && !user_step && !syscall_next;
   t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));
@@ -127,7 +133,7 @@ DebugStop ReplaySession::slot_stop(const RepTask& t, int i) const {
   return stop;
 }
 
-Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
+Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
   Task& task = *t.task;
   auto si = task.get_siginfo();
   if (!si) return si.error();
@@ -144,6 +150,11 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
       si->si_code == kTrapTrace ||
       (t.single_stepped && si->si_code != SI_KERNEL && si->si_code != kTrapHwBkpt);
   t.single_stepped = false;
+  if (!step_done && si->si_code == SI_KERNEL) {
+    auto counted = on_count_trap(t, *regs);  // ReplayCount.cc
+    if (!counted) return counted.error();
+    if (*counted) return **counted;
+  }
   if (step_done && std::exchange(t.watch_step, false)) {
     // Stepping to watch: a watched access happened in the instruction just
     // stepped, or the next one is at a hardware breakpoint, as the debug
@@ -159,21 +170,19 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
     }
     if (slot >= 0) {
       t.internal_step = false;
-      debug_stop_ = slot_stop(t, slot);
-      return TrapAction::Stop;
+      return Trap{TrapAction::Stop, slot_stop(t, slot)};
     }
   }
   if (step_done) {
     if (t.internal_step) {  // stepped over a breakpoint for ourselves
       t.internal_step = false;
-      return TrapAction::Continue;
+      return Trap{TrapAction::Continue, {}};
     }
     if (stepping_ && *stepping_ == task.rec_tid()) {
       stop.kind = StopKind::Step;
-      debug_stop_ = stop;
-      return TrapAction::Stop;
+      return Trap{TrapAction::Stop, stop};
     }
-    return TrapAction::Continue;
+    return Trap{TrapAction::Continue, {}};
   }
   if (si->si_code == kTrapHwBkpt) {
     auto dr6 = take_dr6(task.real_tid());
@@ -182,10 +191,9 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
     for (int i = 0; i < 4 && slots; ++i) {
       if (!((*dr6 >> i) & 1) || !(*slots)[i].enabled) continue;
       t.internal_step = false;
-      debug_stop_ = slot_stop(t, i);
-      return TrapAction::Stop;
+      return Trap{TrapAction::Stop, slot_stop(t, i)};
     }
-    return TrapAction::Continue;
+    return Trap{TrapAction::Continue, {}};
   }
   if (si->si_code == SI_KERNEL && task.as().has_breakpoint(regs->rip - 1)) {
     // Our int3: report the breakpoint's address as the pc, as gdb expects
@@ -195,26 +203,50 @@ Result<ReplaySession::TrapAction> ReplaySession::on_sigtrap(RepTask& t) {
     REWIND_TRY(task.set_regs(r));
     t.stopped_at_bp = r.rip;
     stop.kind = StopKind::Breakpoint;
-    debug_stop_ = stop;
-    return TrapAction::Stop;
+    return Trap{TrapAction::Stop, stop};
   }
-  return TrapAction::NotOurs;  // the program's own SIGTRAP: a recorded event
+  return Trap{TrapAction::NotOurs, {}};  // the program's own SIGTRAP: a recorded event
 }
 
 Result<DebugStop> ReplaySession::run(const RunControl& control) {
+  auto stop = run_inner(control);
+  // The state check must not outlive the run that asked for it.
+  auto cleared = clear_state_target();
+  stepping_.reset();
+  step_to_watch_in_ = nullptr;
+  control_ = nullptr;
+  if (!stop) return stop;
+  if (!cleared) return cleared.error();
+  return stop;
+}
+
+Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
   stepping_ = control.step;
   step_to_watch_in_ = control.step_to_watch_in;
-  struct ClearStepping {
-    ReplaySession& s;
-    ~ClearStepping() {
-      s.stepping_.reset();
-      s.step_to_watch_in_ = nullptr;
+  control_ = &control;
+  running_since_ = std::chrono::steady_clock::now();
+  if (control.stop_at_state) {
+    if (RepTask* t = find(control.stop_at_state->tid)) {
+      if (!t->running && !t->initial_stop_pending) {
+        auto here = at_state(*t);
+        if (!here) return here.error();
+        if (*here) {
+          DebugStop stop;
+          stop.kind = StopKind::Interrupted;
+          stop.tid = t->task->rec_tid();
+          stop.signo = 0;
+          stop.why = DebugStop::Why::AtState;
+          return stop;
+        }
+      }
+      unplace_counted(*t);
     }
-  } clear{*this};
+  }
   for (;;) {
     if (control.interrupt && control.interrupt->load()) {
       DebugStop stop;
       stop.kind = StopKind::Interrupted;
+      stop.why = DebugStop::Why::Interrupt;
       stop.tid = control.step ? *control.step : control.debuggee;
       stop.signo = SIGINT;
       return stop;
@@ -257,23 +289,24 @@ Result<DebugStop> ReplaySession::run(const RunControl& control) {
       stop.tid = pending_->tid;
       return stop;
     }
-    debug_stop_.reset();
     const uint64_t before = events_completed_;
     auto r = process_event(*pending_);
-    if (!r) {
-      if (debug_stop_) return *debug_stop_;
-      return r.error();
-    }
+    if (!r) return r.error();
+    if (auto* stop = std::get_if<DebugStop>(&*r)) return *stop;
     Event done = std::move(*pending_);
     pending_.reset();
     ++events_completed_;
+    running_since_ = std::chrono::steady_clock::now();
     if (done.kind == EventKind::SyscallEntry || done.kind == EventKind::Rdtsc)
       last_event_[done.tid.value] = LastEvent{before, done.kind, done.regs};
     if (done.kind == EventKind::SyscallExit &&
         (done.syscall_no == SYS_mmap || done.syscall_no == SYS_mremap ||
          done.syscall_no == SYS_mprotect || done.syscall_no == SYS_execve ||
          done.syscall_no == SYS_execveat)) {
-      if (RepTask* t = find(done.tid)) REWIND_TRY(sync_breakpoints(*t));
+      if (RepTask* t = find(done.tid)) {
+        REWIND_TRY(sync_breakpoints(*t));
+        unplace_counted(*t);
+      }
     }
     if (stepping_ && done.tid == *stepping_ &&
         (done.kind == EventKind::SyscallExit || done.kind == EventKind::Rdtsc ||

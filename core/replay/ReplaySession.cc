@@ -214,42 +214,39 @@ Result<bool> ReplaySession::step() {
   }
   auto r = process_event(*pending_);
   if (!r) return r.error();
+  // Without a debugger's breakpoints, steps or watchpoints nothing stops.
+  if (std::holds_alternative<DebugStop>(*r))
+    return Error{"replay stopped for a debugger while replaying without one"};
   pending_.reset();
   ++events_completed_;
   return true;
 }
 
-Result<bool> ReplaySession::process_event(const Event& e) {
+Result<EventProgress> ReplaySession::process_event(const Event& e) {
   current_ = e.num;
   REWIND_LOG(Replay, "event %llu tid %d %s %lld", (unsigned long long)e.num.value, e.tid.value,
              kind_name(e.kind), (long long)e.syscall_no);
   if (tasks_.empty() && !root_status_) {
     REWIND_TRY(start(e));
-    return true;
+    return EventProgress{EventDone{}};
   }
   switch (e.kind) {
     case EventKind::SyscallEntry:
-      REWIND_TRY(on_entry(e));
-      break;
+      return on_entry(e);
     case EventKind::SyscallExit:
-      REWIND_TRY(on_exit(e));
-      break;
+      return on_exit(e);
     case EventKind::Signal:
-      REWIND_TRY(on_signal(e));
-      break;
+      return on_signal(e);
     case EventKind::Rdtsc:
-      REWIND_TRY(on_rdtsc(e));
-      break;
+      return on_rdtsc(e);
     case EventKind::Exit:
-      REWIND_TRY(on_task_exit(e));
-      break;
+      return on_task_exit(e);
     case EventKind::Preempt:
-      REWIND_TRY(on_preempt(e));
-      break;
+      return on_preempt(e);
     case EventKind::Cpuid:
-      return divergence(e, "cpuid events are not supported by this rewind");
+      break;
   }
-  return true;
+  return divergence(e, "cpuid events are not supported by this rewind");
 }
 
 std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
@@ -321,18 +318,7 @@ Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   return divergence(e, what);
 }
 
-// Waits for the task's next stop, checking at each PeriodicWakeup that it
-// has not run far past preemption point `e`.
-Result<WaitResult> ReplaySession::wait_watched(const RepTask& t, const Event& e) {
-  for (;;) {
-    auto got = wait_interruptible(t.task->real_tid());
-    if (!got) return got.error();
-    if (*got) return **got;
-    REWIND_TRY(check_not_past(t, e));
-  }
-}
-
-Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
+Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
   if (want == Want::ExitEvent) {
     // The task is on its way out (its exit syscall, a fatal signal being
@@ -360,9 +346,9 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
       if (!w) return w.error();
       t.running = false;
       const WaitStatus st = w->status;
-      if (st.is_exit()) return st;
+      if (st.is_exit()) return Advanced{st};
       if (st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_EXIT)
-        return st;
+        return Advanced{st};
       // A new thread that never ran in the recording: its first stop, left
       // as is until the kill comes.
       if (t.initial_stop_pending && st.kind() == WaitStatus::Kind::SignalDeliveryStop &&
@@ -374,17 +360,48 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
     }
   }
   // Toward a preemption point, the task could run past it unseen, forever.
+  // And while it runs user code, a debugger may want it stopped (run()'s
+  // interrupt and stop_after_ms): it is sent a SIGSTOP, whose delivery stop
+  // becomes an Interrupted stop.
+  const bool watch_preempt = want == Want::Preempt && (e.flags & trace::kFlagHasUserTime);
+  const bool may_kick = control_ && (control_->interrupt || control_->stop_after_ms) &&
+                        (want == Want::SyscallEntry || want == Want::Signal ||
+                         want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
-  if (want == Want::Preempt && (e.flags & trace::kFlagHasUserTime)) {
-    auto started = PeriodicWakeup::start(kPreemptCheckPeriod);
+  if (watch_preempt || may_kick) {
+    auto started = PeriodicWakeup::start(may_kick ? std::chrono::milliseconds(kWakeupMs)
+                                                  : kPreemptCheckPeriod);
     if (!started) return started.error();
     wakeup.emplace(std::move(*started));
   }
   for (;;) {
     if (!t.running) REWIND_TRY(resume_task(t));
-    auto w = wakeup ? wait_watched(t, e) : task.wait();
-    if (!w) return w.error();
+    std::optional<WaitResult> w;
+    while (!w) {
+      if (!wakeup) {
+        auto got = task.wait();
+        if (!got) return got.error();
+        w = *got;
+        break;
+      }
+      auto got = wait_interruptible(task.real_tid());
+      if (!got) return got.error();
+      if (*got) {
+        w = **got;
+        break;
+      }
+      if (watch_preempt) REWIND_TRY(check_not_past(t, e));
+      if (may_kick && !t.kicked && !t.in_syscall && !t.single_stepped && !t.initial_stop_pending &&
+          interrupt_due()) {
+        REWIND_TRY(task.send_signal(SIGSTOP));
+        t.kicked = true;
+      }
+    }
     t.running = false;
+    if (!w->status.is_exit()) {
+      REWIND_TRY(note_counted(t));
+      REWIND_TRY(relay_patch(t));
+    }
     if (t.lifted_bp && !w->status.is_exit()) {
       REWIND_TRY(task.as().relay_breakpoint(t.lifted_bp));
       t.lifted_bp = 0;
@@ -395,11 +412,20 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
       case WaitStatus::Kind::Killed:
         // A thread killed by another's exit_group may die without stopping
         // at PTRACE_EVENT_EXIT (ptrace(2)); its recorded exit is this one.
-        if (want == Want::Reaped || want == Want::ExitEvent) return st;
+        if (want == Want::Reaped || want == Want::ExitEvent) return Advanced{st};
         return divergence(
             e, "the task ended unexpectedly (wait status 0x" + std::to_string(st.raw()) + ")");
       case WaitStatus::Kind::SignalDeliveryStop: {
         int sig = st.stop_sig();
+        if (t.kicked && sig == SIGSTOP && !t.initial_stop_pending) {
+          // Ours (above): stop here if the task stands in its own code;
+          // else on, out of the stub, a step at a time (resume_task).
+          t.kicked = false;
+          auto stop = maybe_interrupt(t);
+          if (!stop) return stop.error();
+          if (*stop) return Advanced{**stop};
+          continue;
+        }
         if (t.initial_stop_pending && sig == SIGSTOP) {
           t.initial_stop_pending = false;
           if (t.fix_child_tid_addr) {
@@ -426,21 +452,27 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
             r.rip = e.regs.rip;
             REWIND_TRY(task.set_regs(r));
             if (preempt_trap_pc_ == e.regs.rip + 1) t.stopped_at_bp = r.rip;
-            return st;
+            return Advanced{st};
           }
         }
         if (sig == SIGTRAP) {
-          auto action = on_sigtrap(t);
-          if (!action) return action.error();
-          if (*action == TrapAction::Continue) continue;
-          if (*action == TrapAction::Stop) return Error{"stopped for the debugger"};
+          auto trap = on_sigtrap(t);
+          if (!trap) return trap.error();
+          if (trap->action == TrapAction::Continue) {
+            auto stop = maybe_interrupt(t);
+            if (!stop) return stop.error();
+            if (*stop) return Advanced{**stop};
+            continue;
+          }
+          if (trap->action == TrapAction::Stop) return Advanced{trap->stop};
         }
-        if (want == Want::Signal && sig == e.signo) return st;
-        if (want == Want::Rdtsc && sig == SIGSEGV) return st;  // PR_SET_TSC
+        if (want == Want::Signal && sig == e.signo) return Advanced{st};
+        if (want == Want::Rdtsc && sig == SIGSEGV) return Advanced{st};  // PR_SET_TSC
         if (want == Want::Rdtsc && sig == SIGILL) {
           auto regs = task.get_regs();
           bool rdtscp = false;
-          if (regs && at_patched_rdtsc(task, regs->rip, &rdtscp)) return st;  // RdtscPatch.h
+          if (regs && at_patched_rdtsc(task, regs->rip, &rdtscp))
+            return Advanced{st};  // RdtscPatch.h
         }
         auto si = task.get_siginfo();
         if (si && is_synchronous_fault(sig, *si)) {
@@ -457,8 +489,8 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
       case WaitStatus::Kind::SyscallStop: {
         auto k = task.syscall_stop_kind();
         if (!k) return k.error();
-        if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return st;
-        if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return st;
+        if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return Advanced{st};
+        if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return Advanced{st};
         if (*k == SyscallStopKind::Exit && !t.in_syscall) continue;  // a child's return from fork
         auto regs = task.get_regs();
         return divergence(e, std::string("the task reached a syscall ") +
@@ -470,7 +502,7 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
         int ev = st.ptrace_event();
         if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
           REWIND_TRY(register_child(t, ev));
-          if (want == Want::ForkEvent) return st;
+          if (want == Want::ForkEvent) return Advanced{st};
           continue;
         }
         if (ev == PTRACE_EVENT_EXEC) {
@@ -478,7 +510,7 @@ Result<WaitStatus> ReplaySession::advance(RepTask& t, Want want, const Event& e)
           continue;
         }
         if (ev == PTRACE_EVENT_EXIT) {
-          if (want == Want::ExitEvent) return st;
+          if (want == Want::ExitEvent) return Advanced{st};
           return divergence(e, "the task began to exit unexpectedly");
         }
         continue;
@@ -542,12 +574,13 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   return ok_result();
 }
 
-Result<void> ReplaySession::on_entry(const Event& e) {
+Result<EventProgress> ReplaySession::on_entry(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
   auto st = advance(*t, Want::SyscallEntry, e);
   if (!st) return st.error();
+  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
   auto regs = task.get_regs();
   if (!regs) return regs.error();
   REWIND_TRY(check_regs(e, *regs));
@@ -607,10 +640,11 @@ Result<void> ReplaySession::on_entry(const Event& e) {
     // parent is left running toward its exit stop (or asleep, for vfork).
     auto fe = advance(*t, Want::ForkEvent, e);
     if (!fe) return fe.error();
+    if (auto* stop = std::get_if<DebugStop>(&*fe)) return EventProgress{*stop};
     REWIND_TRY(task.resume(ResumeRequest::Syscall));
     t->running = true;
   }
-  return ok_result();
+  return EventProgress{EventDone{}};
 }
 
 // A thread killed by a sibling's execve (de_thread): in recording, the
@@ -646,7 +680,7 @@ RepTask* ReplaySession::take_over_leader_tid(Tid leader) {
   return nullptr;
 }
 
-Result<void> ReplaySession::on_exit(const Event& e) {
+Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   // Only the exit of an execve from a secondary thread finds no task: the
   // leader whose tid it takes exited before it.
   RepTask* t = find(e.tid);
@@ -655,7 +689,11 @@ Result<void> ReplaySession::on_exit(const Event& e) {
   Task& task = *t->task;
   auto st = advance(*t, Want::SyscallExit, e);
   if (!st) return st.error();
-  if (t->exec_pending) return post_exec(*t, e);
+  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
+  if (t->exec_pending) {
+    REWIND_TRY(post_exec(*t, e));
+    return EventProgress{EventDone{}};
+  }
   const int64_t rec_ret = static_cast<int64_t>(e.regs.rax);
   const bool failed = rec_ret < 0 && rec_ret >= -4095;
   if (!(e.flags & trace::kFlagSyscallSkipped) && !failed) {
@@ -681,10 +719,10 @@ Result<void> ReplaySession::on_exit(const Event& e) {
   }
   t->last_result = rec_ret;
   t->restart_pending = rec_ret >= -516 && rec_ret <= -512 && rec_ret != -515;
-  return ok_result();
+  return EventProgress{EventDone{}};
 }
 
-Result<void> ReplaySession::on_signal(const Event& e) {
+Result<EventProgress> ReplaySession::on_signal(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
@@ -698,6 +736,7 @@ Result<void> ReplaySession::on_signal(const Event& e) {
   }
   auto st = advance(*t, Want::Signal, e);
   if (!st) return st.error();
+  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
   auto regs = task.get_regs();
   if (!regs) return regs.error();
   REWIND_TRY(check_regs(e, *regs));
@@ -708,13 +747,13 @@ Result<void> ReplaySession::on_signal(const Event& e) {
   }
   t->inject_sig = e.signo;
   t->last_result = 0;  // any temporary signal mask is used up by this delivery
-  return ok_result();
+  return EventProgress{EventDone{}};
 }
 
 // The recorder interrupted the task at an arbitrary instruction. Without
 // ticks, find that point by state: the first execution of its pc with the
 // same registers and state hash (no-pmu.md, "State matching").
-Result<void> ReplaySession::on_preempt(const Event& e) {
+Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
@@ -736,10 +775,11 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
     return same;
   };
   const bool stopped = !t->running && !t->initial_stop_pending;
+  if (stopped) REWIND_TRY(unpatch_covering(*t, e.regs.rip));
   if (stopped) {
     auto already = at_point();
     if (!already) return already.error();
-    if (*already) return ok_result();
+    if (*already) return EventProgress{EventDone{}};
   }
   // A stub that traps only when the registers match, where possible; a
   // breakpoint at the pc otherwise. A debugger stepping through the loop
@@ -756,11 +796,14 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
     preempt_trap_pc_ = e.regs.rip + 1;
     REWIND_TRY(task.as().add_breakpoint(e.regs.rip));
   }
-  Result<void> result = ok_result();
+  Result<EventProgress> result = EventProgress{EventDone{}};
   for (;;) {
     auto st = advance(*t, Want::Preempt, e);
-    if (!st) {
-      result = st.error();
+    if (!st || std::holds_alternative<DebugStop>(*st)) {
+      if (!st)
+        result = st.error();
+      else
+        result = EventProgress{std::get<DebugStop>(*st)};
       break;
     }
     auto here = at_point();
@@ -791,11 +834,12 @@ Result<void> ReplaySession::on_preempt(const Event& e) {
   return result;
 }
 
-Result<void> ReplaySession::on_rdtsc(const Event& e) {
+Result<EventProgress> ReplaySession::on_rdtsc(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   auto st = advance(*t, Want::Rdtsc, e);
   if (!st) return st.error();
+  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
   REWIND_TRY(check_regs(e, *regs));
@@ -806,10 +850,10 @@ Result<void> ReplaySession::on_rdtsc(const Event& e) {
   r.rip += e.rdtscp ? 3 : 2;
   REWIND_TRY(t->task->set_regs(r));
   t->inject_sig = 0;
-  return ok_result();
+  return EventProgress{EventDone{}};
 }
 
-Result<void> ReplaySession::on_task_exit(const Event& e) {
+Result<EventProgress> ReplaySession::on_task_exit(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   if (WIFSIGNALED(e.exit_status) && WTERMSIG(e.exit_status) == SIGKILL) {
@@ -821,10 +865,12 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
   const Tid group = t->rec_tgid;
   auto st = advance(*t, Want::ExitEvent, e);
   if (!st) return st.error();
-  if (st->is_exit()) {
+  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
+  if (std::get<WaitStatus>(*st).is_exit()) {
     if (e.tid == root_) root_status_ = e.exit_status;
     tasks_.erase(e.tid.value);
-    return reap_dying_leader(group);
+    REWIND_TRY(reap_dying_leader(group));
+    return EventProgress{EventDone{}};
   }
   auto msg = t->task->get_event_msg();
   if (msg && static_cast<int>(*msg) != e.exit_status)
@@ -846,6 +892,7 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
   } else {
     auto reaped = advance(*t, Want::Reaped, e);
     if (!reaped) return reaped.error();
+    if (auto* stop = std::get_if<DebugStop>(&*reaped)) return EventProgress{*stop};
   }
   tasks_.erase(e.tid.value);
   // Traces from before replay rewrote robust futex owners at exit hold what
@@ -855,7 +902,8 @@ Result<void> ReplaySession::on_task_exit(const Event& e) {
     for (const trace::MemWrite& w : e.writes)
       REWIND_TRY(
           survivors.front()->task->write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
-  return reap_dying_leader(group);
+  REWIND_TRY(reap_dying_leader(group));
+  return EventProgress{EventDone{}};
 }
 
 // Reaps a thread-group leader that died before its threads, once the last

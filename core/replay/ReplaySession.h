@@ -13,7 +13,9 @@
 
 #include <sys/user.h>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -23,12 +25,14 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <variant>
 #include <vector>
 
 #include "core/api/Target.h"
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
 #include "core/base/ScratchDir.h"
+#include "core/replay/CountedSites.h"
 #include "core/replay/ElfInterp.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
@@ -61,6 +65,13 @@ struct RepTaskState {
   bool initial_stop_pending = false;  // a new child's SIGSTOP
   uint64_t fix_child_tid_addr = 0;    // CLONE_CHILD_SETTID: where to put the recorded tid
   uint64_t robust_list_head = 0;      // set_robust_list(2); none after clone and execve
+  // Counted breakpoints (ReplayCount.cc): the task stands at a patched
+  // site whose arrival is counted already (a stop at a hit) or not yet (a
+  // stop at a state), or steps the site's original bytes (lifted).
+  uint64_t count_arrived = 0;
+  uint64_t state_arrived = 0;
+  uint64_t lifted_patch = 0;
+  bool kicked = false;  // sent a SIGSTOP to stop it mid-stretch (run()'s interrupts)
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
@@ -94,7 +105,16 @@ class ReplaySession;
 
 // A stop the debugger must see, found while replaying.
 struct DebugStop {
+  // Why run() stopped, where the kind alone does not say.
+  enum class Why {
+    Other,
+    AtHit,      // RunControl::stop_at_hit (kind Breakpoint)
+    AtState,    // RunControl::stop_at_state (kind Interrupted, signo 0)
+    Elapsed,    // RunControl::stop_after_ms (kind Interrupted, signo 0)
+    Interrupt,  // RunControl::interrupt (kind Interrupted, SIGINT)
+  };
   target::StopKind kind = target::StopKind::Step;
+  Why why = Why::Other;
   Tid tid;
   int signo = SIGTRAP;
   int exit_status = 0;  // Exited/Killed: the wait status
@@ -102,11 +122,47 @@ struct DebugStop {
   target::BreakpointType watch_type = target::BreakpointType::WriteWatch;
 };
 
+// What replaying an event, or part of one, came to: the event is done, or a
+// stop the debugger must see came first (the event stays pending).
+struct EventDone {};
+using EventProgress = std::variant<EventDone, DebugStop>;
+
 // What a debugger asks of ReplaySession::run().
 struct RunControl {
-  std::optional<Tid> step;                       // single-step this task (one instruction)
-  Tid debuggee;                                  // the process whose exit ends a run
-  const std::atomic<bool>* interrupt = nullptr;  // checked between events
+  std::optional<Tid> step;  // single-step this task (one instruction)
+  Tid debuggee;             // the process whose exit ends a run
+  // Checked between events, and every kWakeupMs while a task runs: the
+  // task is then stopped where it is (in the program's code), its event
+  // left pending.
+  const std::atomic<bool>* interrupt = nullptr;
+  // Stop (Interrupted, signo 0, Why::Elapsed) once a task has run this
+  // long since run() began or the last event completed, whichever is
+  // later; 0: never.
+  uint64_t stop_after_ms = 0;
+  // Stop at a counted breakpoint hit (set_counted_breakpoints): the n-th of
+  // the process `debuggee` (thread unset), or the n-th of `thread` alone
+  // (hits as counted_hits() / counted_hits_of() count them, so n is
+  // compared with those totals, not with hits since this run began). The
+  // thread stands at the address, not yet executed: a Breakpoint stop,
+  // Why::AtHit. A total already past n never stops.
+  struct HitTarget {
+    std::optional<Tid> thread;
+    uint64_t n = 0;
+  };
+  std::optional<HitTarget> stop_at_hit;
+  // Stop when `tid` stands at this state (Interrupted, signo 0,
+  // Why::AtState): its general registers (rcx and r11 ignored when
+  // `ignore_rcx_r11`, for a position taken at a syscall entry), and when
+  // set, hash_task_state() of it. If the task stands there when run()
+  // begins, run() returns at once. The arrival at that pc is not counted
+  // yet if it is a counted breakpoint; resuming counts it.
+  struct StateTarget {
+    Tid tid;
+    user_regs_struct regs{};
+    std::optional<std::array<uint8_t, 32>> mem_hash;
+    bool ignore_rcx_r11 = false;
+  };
+  std::optional<StateTarget> stop_at_state;
   // Stop (as Interrupted with signo 0) once this many events are complete.
   uint64_t stop_at_events = UINT64_MAX;
   // Called after every fully replayed event (not at debugger stops): where
@@ -172,7 +228,9 @@ class ReplaySession {
   // --- checkpoints (ReplayCheckpoint.cc)
   // Whether every task stands where a copy can be forked and resumed
   // later: single-threaded processes, none inside a syscall or about to get
-  // a signal, no event half replayed.
+  // a signal, no event half replayed in the kernel. A stop inside an event
+  // while its task ran user code (a breakpoint, an interrupt, stop_after_ms)
+  // can be checkpointed: the pending event goes with the copy.
   bool can_checkpoint() const;
   // Freezes a copy of every replayed process and the session's
   // bookkeeping. The session itself goes on unaffected.
@@ -205,6 +263,24 @@ class ReplaySession {
   // and again after every mmap and execve of the process.
   Result<void> set_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs);
 
+  // --- counted breakpoints (ReplayCount.cc, CountedSites.h)
+  // Every execution of one of `addrs` by a thread of `rec_tgid` adds one to
+  // the process's count, without a ptrace stop where the instruction can
+  // be patched (an int3 the tracer counts otherwise). Replaces the set
+  // wanted before; resets the counts of the process and of its threads to
+  // 0. An empty set removes them. Placed lazily, before the process next
+  // runs, and again after mmap and execve, like set_breakpoints.
+  Result<void> set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs);
+  // Hits since set_counted_breakpoints, as of the last stop: of the
+  // process, and of one of its threads.
+  uint64_t counted_hits(Tid rec_tgid) const;
+  uint64_t counted_hits_of(Tid rec_tid) const;
+  // How many of the counted addresses are patched and how many counted by
+  // an int3 (for tests and logs).
+  std::pair<size_t, size_t> counted_placement(Tid rec_tgid) const;
+  // The period at which run() looks at interrupts while a task runs.
+  static constexpr int kWakeupMs = 50;
+
   // For reverse-stepping over a syscall or rdtsc: the events completed
   // before the task's last event, and its registers there.
   struct LastEvent {
@@ -228,15 +304,17 @@ class ReplaySession {
 
   ReplaySession() = default;
   Result<void> start(const trace::Event& e);
-  Result<WaitStatus> advance(RepTask& t, Want want, const trace::Event& e);
-  Result<void> on_entry(const trace::Event& e);
-  Result<void> on_exit(const trace::Event& e);
-  Result<void> on_signal(const trace::Event& e);
-  Result<void> on_rdtsc(const trace::Event& e);
-  Result<void> on_task_exit(const trace::Event& e);
-  Result<void> on_preempt(const trace::Event& e);
+  // Runs the task to the stop `want`: its wait status there, or a stop the
+  // debugger must see first.
+  using Advanced = std::variant<WaitStatus, DebugStop>;
+  Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e);
+  Result<EventProgress> on_entry(const trace::Event& e);
+  Result<EventProgress> on_exit(const trace::Event& e);
+  Result<EventProgress> on_signal(const trace::Event& e);
+  Result<EventProgress> on_rdtsc(const trace::Event& e);
+  Result<EventProgress> on_task_exit(const trace::Event& e);
+  Result<EventProgress> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
-  Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);
 
   // ReplaySyscall.cc
   Result<void> post_exec(RepTask& t, const trace::Event& e);
@@ -247,11 +325,15 @@ class ReplaySession {
   Result<std::string> exe_to_run(const trace::TaskEvent& te);
   Result<void> restore_pt_interp(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
-  Result<bool> process_event(const trace::Event& e);
+  Result<EventProgress> process_event(const trace::Event& e);
   // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
   Result<void> resume_task(RepTask& t);
   enum class TrapAction { Continue, Stop, NotOurs };
-  Result<TrapAction> on_sigtrap(RepTask& t);
+  struct Trap {
+    TrapAction action = TrapAction::NotOurs;
+    DebugStop stop;  // for TrapAction::Stop
+  };
+  Result<Trap> on_sigtrap(RepTask& t);
   std::optional<DebugStop> kernel_write_watch_hit(const trace::Event& e);
   Result<void> restore_temporary_sigmask(RepTask& t, int sig);
   Result<std::string> live_copy(const trace::MappingRecord& m);
@@ -289,12 +371,46 @@ class ReplaySession {
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
   std::function<bool(uint64_t)> step_to_watch_in_;  // RunControl's, during run()
-  uint64_t preempt_trap_pc_ = 0;         // on_preempt: the pc after the int3 that finds the point
-  std::optional<DebugStop> debug_stop_;  // set when advance() stops for the debugger
+  uint64_t preempt_trap_pc_ = 0;  // on_preempt: the pc after the int3 that finds the point
   std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid
   std::map<pid_t, std::set<uint64_t>> wanted_bps_;  // by recorded tgid
   std::map<pid_t, LastEvent> last_event_;           // by recorded tid
   Result<void> sync_breakpoints(RepTask& t);
+  // ReplayCount.cc
+  // One process's counted breakpoints.
+  struct CountedProcess {
+    std::set<uint64_t> wanted;
+    std::set<uint64_t> int3s;  // wanted addresses counted by an int3
+    CountedSites sites;        // in the address space `as`
+    std::weak_ptr<AddressSpace> as;
+    uint64_t base = 0;    // hits not in sites' counter: int3s, address spaces execve replaced
+    uint64_t seen = 0;    // sites' counter at the last stop
+    bool placed = false;  // everything wanted is patched or has its int3
+    bool countdown_clear = true;  // the countdown holds kNoStop
+    uint64_t state_site = 0;      // the pc whose stub also compares the state
+    std::set<uint64_t> no_patch;  // counted by an int3 even where a patch fits
+  };
+  CountedProcess* counted_of(const RepTask& t);
+  Result<void> sync_counted(RepTask& t);
+  Result<void> note_counted(RepTask& t);
+  Result<std::optional<Trap>> on_count_trap(RepTask& t, const user_regs_struct& regs);
+  Result<bool> at_state(RepTask& t);
+  bool hit_target_reached(const RepTask& t) const;
+  Result<void> clear_state_target();
+  bool in_any_stub(const RepTask& t, uint64_t rip);
+  bool interrupt_due() const;
+  Result<std::optional<DebugStop>> maybe_interrupt(RepTask& t);
+  Result<void> leave_counted_site(RepTask& t, user_regs_struct& regs, bool user_step);
+  Result<DebugStop> run_inner(const RunControl& control);
+  Result<void> relay_patch(RepTask& t);
+  void unplace_counted(const RepTask& t);
+  Result<void> unpatch_covering(RepTask& t,
+                                uint64_t pc);  // place again before it runs (mmap, execve)
+  std::map<pid_t, std::unique_ptr<CountedProcess>> counted_;  // by recorded tgid
+  std::map<pid_t, uint64_t> counted_by_thread_;               // by recorded tid
+  const RunControl* control_ = nullptr;                       // during run()
+  std::chrono::steady_clock::time_point running_since_;       // for stop_after_ms
+  uint64_t state_int3_ = 0;  // stop_at_state's pc, when counted by an int3 of its own
   const DebugRegSlots* watch_slots(const RepTask& t) const;
   int watch_slot_hit(RepTask& t, const user_regs_struct& regs) const;
   DebugStop slot_stop(const RepTask& t, int slot) const;
@@ -328,6 +444,7 @@ class SessionCheckpoint {
   std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   uint64_t events_completed_ = 0;
+  std::optional<trace::Event> pending_;  // read from the trace, to be replayed from its start
   EventNum current_;
   Tid root_;
   std::optional<int> root_status_;

@@ -77,7 +77,7 @@ Result<std::array<uint8_t, 32>> hash_task_state(Task& task,
     for (uint64_t i = 0; i < pages; ++i) {
       if (have_entries && !(entries[i] >> 62)) continue;  // never touched: zero
       const uint64_t addr = m.start + i * kPage;
-      if (addr == task.as().preempt_stub_page) continue;
+      if (addr == task.as().preempt_stub_page || task.as().count_pages.count(addr)) continue;
       if (addr + kPage <= live_from && m.start <= regs->rsp && regs->rsp < m.end) continue;
       size_t got = task.as().read_partial(RemotePtr(addr), page, kPage);
       if (addr < live_from && live_from < addr + got && m.start <= regs->rsp && regs->rsp < m.end)

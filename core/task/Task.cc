@@ -17,6 +17,8 @@ Result<void> AddressSpace::open_for(pid_t tid) {
   mem_fd_ = ScopedFd(fd);
   tid_ = tid;
   has_stub_page = false;
+  count_pages.clear();  // an execve took them
+  code_patches.clear();
   return ok_result();
 }
 
@@ -119,6 +121,13 @@ void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) con
   for (auto it = breakpoints_.lower_bound(addr); it != breakpoints_.end() && it->first < addr + len;
        ++it)
     buf[it->first - addr] = it->second.orig;
+  for (auto it = code_patches.lower_bound(addr > 16 ? addr - 16 : 0);
+       it != code_patches.end() && it->first < addr + len; ++it) {
+    for (size_t i = 0; i < it->second.size(); ++i) {
+      const uint64_t a = it->first + i;
+      if (a >= addr && a < addr + len) buf[a - addr] = it->second[i];
+    }
+  }
   // A site's first byte, 0f, is the same in rdtsc and in its ud2.
   static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
   for (auto it = rdtsc_sites.lower_bound(addr > 2 ? addr - 2 : 0);
@@ -134,6 +143,8 @@ void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) con
 
 Result<void> AddressSpace::remove_inherited_breakpoints(const AddressSpace& parent) {
   for (const auto& [addr, bp] : parent.breakpoints_) (void)write(RemotePtr(addr), &bp.orig, 1);
+  for (const auto& [addr, orig] : parent.code_patches)
+    (void)write(RemotePtr(addr), orig.data(), orig.size());
   return ok_result();
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ class AddressSpace {
   // A page replay maps while it looks for a preemption point
   // (core/replay/PreemptStub.h): not program state. 0 if none.
   uint64_t preempt_stub_page = 0;
+  // Pages replay maps for counted breakpoints (core/replay/CountedSites.h):
+  // not program state either. A fork's copy keeps them, unused.
+  std::set<uint64_t> count_pages;
+  // Program code replaced by a jmp to such a page: the original bytes, by
+  // address. Hidden from the debugger like breakpoints.
+  std::map<uint64_t, std::vector<uint8_t>> code_patches;
 
   // rdtsc and rdtscp instructions replaced with ud2 (RdtscPatch.h), by
   // address; true for rdtscp.
@@ -46,6 +53,7 @@ class AddressSpace {
   void inherit_from_fork(const AddressSpace& parent) {
     has_stub_page = parent.has_stub_page;
     rdtsc_sites = parent.rdtsc_sites;
+    count_pages = parent.count_pages;
   }
 
   // Software breakpoints (int3) a debugger set in this address space. Each
@@ -62,7 +70,8 @@ class AddressSpace {
   // [addr, addr+len) by the original bytes, so a debugger never sees its own
   // breakpoints, nor rewind's patches.
   void hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const;
-  // After fork, the child's memory still holds the parent's int3s.
+  // After fork, the child's memory still holds the parent's int3s and code
+  // patches.
   Result<void> remove_inherited_breakpoints(const AddressSpace& parent);
 
  private:

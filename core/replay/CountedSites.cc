@@ -1,0 +1,413 @@
+#include "core/replay/CountedSites.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/base/Fd.h"
+#include "core/base/Log.h"
+#include "core/cpu/Insn.h"
+#include "core/replay/StubCode.h"
+#include "core/task/ElfHandle.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+// A page holds four slots of code and data, then (on the first page) the
+// process's counter words.
+constexpr uint64_t kSlot = 960;
+constexpr int kSlotsPerPage = 4;
+constexpr uint64_t kCounter = kSlotsPerPage * kSlot;  // on pages_[0]
+constexpr uint64_t kCountdown = kCounter + 8;
+// Within a slot: code from 0, then its data.
+constexpr uint64_t kSavedRax = 640;
+constexpr uint64_t kSavedRcx = 648;
+constexpr uint64_t kSavedFlags = 656;
+constexpr uint64_t kExpectedFlags = 664;  // as lahf and seto leave ax
+constexpr uint64_t kExpected = 672;       // 16 registers, by encoding number
+constexpr size_t kMaxCode = kSavedRax;
+
+// The bytes at [addr, addr+n) as the program has them: int3s, patched
+// rdtsc sites and other patches hidden.
+size_t read_program(Task& task, uint64_t addr, uint8_t* buf, size_t n) {
+  const size_t got = task.as().read_partial(RemotePtr(addr), buf, n);
+  task.as().hide_breakpoints(addr, buf, got);
+  return got;
+}
+
+struct Function {
+  uint64_t start = 0, size = 0;
+  std::string name;
+};
+
+// The ELF function symbols of the file mapped at pc that hold pc, or whose
+// name extends its name with a dot (GCC's foo.cold, which jumps back into
+// foo's middle), at their live addresses.
+std::vector<Function> functions_around(pid_t tid, uint64_t pc) {
+  std::vector<Function> out;
+  auto maps = read_proc_maps(tid);
+  if (!maps) return out;
+  const KernelMapping* m = nullptr;
+  for (const KernelMapping& k : *maps)
+    if (k.start <= pc && pc < k.end) m = &k;
+  if (!m || !m->is_file()) return out;
+  ScopedFd fd(::open(m->name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return out;
+  ElfHandle elf(fd.get());
+  if (!elf.is_elf()) return out;
+  // The link-time address of pc, through the PT_LOAD that maps its offset.
+  const uint64_t file_off = m->offset + (pc - m->start);
+  size_t nph = 0;
+  if (elf_getphdrnum(elf.get(), &nph) != 0) return out;
+  std::optional<int64_t> bias;
+  for (size_t i = 0; i < nph && !bias; ++i) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf.get(), static_cast<int>(i), &ph) || ph.p_type != PT_LOAD) continue;
+    if (file_off >= ph.p_offset && file_off < ph.p_offset + ph.p_filesz)
+      bias = static_cast<int64_t>(pc - (ph.p_vaddr + (file_off - ph.p_offset)));
+  }
+  if (!bias) return out;
+  const uint64_t link_pc = pc - *bias;
+  std::vector<Function> all;
+  std::string holder;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf.get(), scn));) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !sh.sh_entsize) continue;
+    for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; ++i) {
+      GElf_Sym sym;
+      if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
+      const int type = GELF_ST_TYPE(sym.st_info);
+      if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !sym.st_size) continue;
+      const char* name = elf_strptr(elf.get(), sh.sh_link, sym.st_name);
+      Function f{sym.st_value + *bias, sym.st_size, name ? name : ""};
+      if (sym.st_value <= link_pc && link_pc < sym.st_value + sym.st_size) holder = f.name;
+      all.push_back(std::move(f));
+    }
+  }
+  if (holder.empty()) return out;
+  for (Function& f : all) {
+    const bool holds = f.start <= pc && pc < f.start + f.size;
+    if (holds || f.name.rfind(holder + ".", 0) == 0) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+// How many bytes from pc a jmp may cover: whole movable instructions, at
+// least 5 bytes, none of which a jump lands in but the first; 0 if none.
+Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
+                                       const std::vector<uint64_t>& task_pcs) {
+  uint8_t code[32] = {};
+  const size_t got = read_program(task, pc, code, sizeof code);
+  size_t covered = 0;
+  int insns = 0;
+  while (covered < 5) {
+    auto insn = decode_insn(code + covered, got - covered);
+    if (!insn || !insn->movable) return size_t{0};
+    covered += insn->length;
+    ++insns;
+  }
+  for (uint64_t a = pc; a < pc + covered; ++a)
+    if (task.as().has_breakpoint(a) || covering(a) || sites_.count(a)) return size_t{0};
+  if (!task.as().code_patches.empty()) {
+    auto it = task.as().code_patches.lower_bound(pc > 16 ? pc - 16 : 0);
+    for (; it != task.as().code_patches.end() && it->first < pc + covered; ++it)
+      if (it->first + it->second.size() > pc) return size_t{0};
+  }
+  for (uint64_t p : task_pcs)
+    if (p > pc && p < pc + covered) return size_t{0};
+  if (insns == 1) return covered;  // nothing can land inside one instruction
+  auto fns = functions_around(task.real_tid(), pc);
+  if (fns.empty()) return size_t{0};
+  bool pc_is_boundary = false;
+  for (const Function& f : fns) {
+    if (f.size > (size_t{16} << 20)) return size_t{0};
+    std::vector<uint8_t> body(f.size);
+    if (read_program(task, f.start, body.data(), body.size()) != body.size()) return size_t{0};
+    auto br = scan_branches(body.data(), body.size(), f.start);
+    if (!br || br->indirect_jump) return size_t{0};
+    for (uint64_t t : br->targets)
+      if (t > pc && t < pc + covered) return size_t{0};
+    if (std::binary_search(br->starts.begin(), br->starts.end(), pc)) pc_is_boundary = true;
+  }
+  return pc_is_boundary ? covered : 0;
+}
+
+Result<uint64_t> CountedSites::free_slot(Task& task, uint64_t pc) {
+  auto near = [pc](uint64_t a) { return (a > pc ? a - pc : pc - a) < kMaxStubDistance; };
+  for (auto it = free_slots_.begin(); it != free_slots_.end(); ++it) {
+    if (!near(*it)) continue;
+    const uint64_t slot = *it;
+    free_slots_.erase(it);
+    return slot;
+  }
+  uint64_t page = 0;
+  {
+    AutoRemoteSyscalls remote(task);
+    for (uint64_t candidate : candidate_pages(task.real_tid(), pc)) {
+      auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                              static_cast<uint64_t>(-1), 0);
+      if (!r) return r.error();
+      if (static_cast<uint64_t>(*r) == candidate) {
+        page = candidate;
+        break;
+      }
+      if (*r >= 0) (void)remote.syscall(SYS_munmap, static_cast<uint64_t>(*r), kPage);
+    }
+  }
+  if (!page) return uint64_t{0};
+  pages_.push_back(page);
+  task.as().count_pages.insert(page);
+  if (pages_.size() == 1) REWIND_TRY(set_countdown(task, kNoStop));
+  for (int i = kSlotsPerPage - 1; i > 0; --i) free_slots_.push_back(page + i * kSlot);
+  return page;
+}
+
+Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
+                                 const std::optional<user_regs_struct>& state,
+                                 const std::vector<uint64_t>& task_pcs) {
+  auto it = sites_.find(addr);
+  if (it != sites_.end()) {
+    it->second.count = count;
+    it->second.state = state;
+    auto written = write_stub(task, addr, it->second);
+    if (!written) return written.error();
+    return *written;
+  }
+  if (!task.as().has_stub_page) return false;
+  auto covered = coverable(task, addr, task_pcs);
+  if (!covered) return covered.error();
+  if (!*covered) return false;
+  auto slot = free_slot(task, addr);
+  if (!slot) return slot.error();
+  if (!*slot) return false;
+  Site site;
+  site.slot = *slot;
+  site.covered = *covered;
+  site.count = count;
+  site.state = state;
+  std::vector<uint8_t> orig(site.covered);
+  if (read_program(task, addr, orig.data(), orig.size()) != orig.size()) {
+    free_slots_.push_back(site.slot);
+    return false;
+  }
+  auto written = write_stub(task, addr, site);
+  if (!written || !*written) {
+    free_slots_.push_back(site.slot);
+    if (!written) return written.error();
+    return false;
+  }
+  uint8_t jmp[5] = {0xe9};
+  const int32_t rel = static_cast<int32_t>(static_cast<int64_t>(site.entry - (addr + 5)));
+  std::memcpy(jmp + 1, &rel, 4);
+  REWIND_TRY(task.as().write(RemotePtr(addr), jmp, sizeof jmp));
+  // Bytes past the jmp's five that it covers are never executed; leave
+  // them, the debugger sees the originals anyway.
+  task.as().code_patches[addr] = std::vector<uint8_t>(orig.begin(), orig.begin() + 5);
+  sites_[addr] = site;
+  REWIND_LOG(Replay, "counted site 0x%llx: %zu bytes covered, stub at 0x%llx",
+             static_cast<unsigned long long>(addr), site.covered,
+             static_cast<unsigned long long>(site.slot));
+  return true;
+}
+
+Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
+  const uint64_t s = site.slot;
+  Emitter e(s);
+  site.entry = s;
+  auto save_rax = [&] {
+    e.bytes({0x48, 0x89, 0x05});  // mov [rip+saved_rax], rax
+    e.rel32(s + kSavedRax);
+  };
+  auto load_rax = [&] {
+    e.bytes({0x48, 0x8b, 0x05});  // mov rax, [rip+saved_rax]
+    e.rel32(s + kSavedRax);
+  };
+  auto moffs = [&](uint8_t op, uint64_t addr) {  // movabs rax, [addr] (a1) / [addr], rax (a3)
+    e.bytes({0x48, op});
+    uint8_t a[8];
+    std::memcpy(a, &addr, 8);
+    e.bytes(std::vector<uint8_t>(a, a + 8));
+  };
+  site.state_trap = 0;
+  if (site.state) {
+    // As PreemptStub: lahf/seto keep the arithmetic flags in ax while the
+    // registers are compared; add al, 0x7f and sahf put them back.
+    save_rax();
+    e.bytes({0x9f, 0x0f, 0x90, 0xc0});  // lahf; seto al
+    e.bytes({0x66, 0x89, 0x05});        // mov [rip+saved_flags], ax
+    e.rel32(s + kSavedFlags);
+    std::vector<size_t> to_miss;
+    auto jne_miss = [&] {
+      e.bytes({0x0f, 0x85});
+      to_miss.push_back(e.forward32());
+    };
+    e.bytes({0x66, 0x3b, 0x05});  // cmp ax, [rip+expected_flags]
+    e.rel32(s + kExpectedFlags);
+    jne_miss();
+    load_rax();
+    for (int n = 0; n < 16; ++n) {
+      // cmp reg, [rip+expected[n]]
+      e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
+               static_cast<uint8_t>(0x05 | ((n & 7) << 3))});
+      e.rel32(s + kExpected + 8 * n);
+      jne_miss();
+    }
+    auto restore = [&] {
+      e.bytes({0x66, 0x8b, 0x05});  // mov ax, [rip+saved_flags]
+      e.rel32(s + kSavedFlags);
+      e.bytes({0x04, 0x7f, 0x9e});  // add al, 0x7f; sahf
+      load_rax();
+    };
+    restore();
+    e.bytes({0xcc});  // int3: the registers match
+    site.state_trap = e.here();
+    e.bytes({0xe9});  // jmp count_entry (the tracer sets the pc itself)
+    const size_t to_count = e.forward32();
+    for (size_t f : to_miss) e.bind(f);
+    restore();
+    e.bind(to_count);
+  }
+  site.count_entry = e.here();
+  site.count_trap = 0;
+  size_t to_displaced = 0;
+  if (site.count) {
+    const uint64_t counter = pages_.front() + kCounter, countdown = pages_.front() + kCountdown;
+    save_rax();
+    moffs(0xa1, counter);
+    e.bytes({0x48, 0x8d, 0x40, 0x01});  // lea rax, [rax+1]
+    moffs(0xa3, counter);
+    moffs(0xa1, countdown);
+    e.bytes({0x48, 0x8d, 0x40, 0xff});  // lea rax, [rax-1]
+    moffs(0xa3, countdown);
+    e.bytes({0x48, 0x89, 0x0d});  // mov [rip+saved_rcx], rcx
+    e.rel32(s + kSavedRcx);
+    e.bytes({0x48, 0x89, 0xc1});  // mov rcx, rax
+    load_rax();
+    e.bytes({0xe3, 12});          // jrcxz hit (past the next 12 bytes)
+    e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+saved_rcx]
+    e.rel32(s + kSavedRcx);
+    e.bytes({0xe9});  // jmp displaced
+    to_displaced = e.forward32();
+    e.bytes({0x48, 0x8b, 0x0d});  // hit: mov rcx, [rip+saved_rcx]
+    e.rel32(s + kSavedRcx);
+    e.bytes({0xcc});  // int3: the countdown ran out
+    site.count_trap = e.here();
+  }
+  if (to_displaced) e.bind(to_displaced);
+  site.displaced = e.here();
+  uint8_t code[32] = {};
+  read_program(task, pc, code, sizeof code);
+  for (size_t at = 0; at < site.covered;) {
+    auto insn = decode_insn(code + at, sizeof code - at);
+    if (!insn) return false;
+    auto moved = relocate_insn(code + at, *insn, pc + at, e.here());
+    if (!moved) return false;
+    e.bytes(*moved);
+    at += insn->length;
+  }
+  e.bytes({0xe9});  // jmp back
+  e.rel32(pc + site.covered);
+  REWIND_ASSERT(e.code().size() <= kMaxCode);
+
+  uint8_t data[kSlot - kSavedRax] = {};
+  if (site.state) {
+    const user_regs_struct& want = *site.state;
+    for (int n = 0; n < 16; ++n) {
+      const uint64_t v = gpr_by_number(want, n);
+      std::memcpy(&data[kExpected - kSavedRax + 8 * n], &v, 8);
+    }
+    const uint16_t flags =
+        static_cast<uint16_t>((((want.eflags & 0xd5) | 0x02) << 8) | ((want.eflags >> 11) & 1));
+    std::memcpy(&data[kExpectedFlags - kSavedRax], &flags, 2);
+  }
+  REWIND_TRY(task.as().write(RemotePtr(s), e.code().data(), e.code().size()));
+  REWIND_TRY(task.as().write(RemotePtr(s + kSavedRax), data, sizeof data));
+  return true;
+}
+
+Result<void> CountedSites::unpatch(Task& task, uint64_t addr) {
+  auto it = sites_.find(addr);
+  if (it == sites_.end()) return ok_result();
+  auto orig = task.as().code_patches.find(addr);
+  if (orig != task.as().code_patches.end()) {
+    REWIND_TRY(task.as().write(RemotePtr(addr), orig->second.data(), orig->second.size()));
+    task.as().code_patches.erase(orig);
+  }
+  free_slots_.push_back(it->second.slot);
+  sites_.erase(it);
+  return ok_result();
+}
+
+Result<void> CountedSites::remove_all(Task& task) {
+  while (!sites_.empty()) REWIND_TRY(unpatch(task, sites_.begin()->first));
+  if (!pages_.empty()) {
+    AutoRemoteSyscalls remote(task);
+    for (uint64_t p : pages_) {
+      (void)remote.syscall(SYS_munmap, p, kPage);
+      task.as().count_pages.erase(p);
+    }
+  }
+  pages_.clear();
+  free_slots_.clear();
+  return ok_result();
+}
+
+bool CountedSites::counts(uint64_t addr) const {
+  auto it = sites_.find(addr);
+  return it != sites_.end() && it->second.count;
+}
+
+std::optional<uint64_t> CountedSites::covering(uint64_t addr) const {
+  auto it = sites_.upper_bound(addr);
+  if (it == sites_.begin()) return std::nullopt;
+  --it;
+  if (addr > it->first && addr < it->first + it->second.covered) return it->first;
+  return std::nullopt;
+}
+
+Result<uint64_t> CountedSites::counter(const Task& task) const {
+  if (pages_.empty()) return uint64_t{0};
+  uint64_t v = 0;
+  REWIND_TRY(task.read_mem(RemotePtr(pages_.front() + kCounter), &v, sizeof v));
+  return v;
+}
+
+Result<void> CountedSites::set_countdown(const Task& task, uint64_t n) const {
+  if (pages_.empty()) return ok_result();
+  return task.write_mem(RemotePtr(pages_.front() + kCountdown), &n, sizeof n);
+}
+
+Result<void> CountedSites::set_counter(const Task& task, uint64_t n) const {
+  if (pages_.empty()) return ok_result();
+  return task.write_mem(RemotePtr(pages_.front() + kCounter), &n, sizeof n);
+}
+
+std::optional<CountedSites::Trap> CountedSites::trap_at(uint64_t rip) const {
+  for (const auto& [addr, site] : sites_) {
+    if (site.state_trap && rip == site.state_trap) return Trap{addr, TrapKind::State};
+    if (site.count_trap && rip == site.count_trap) return Trap{addr, TrapKind::Count};
+  }
+  return std::nullopt;
+}
+
+bool CountedSites::in_stub(uint64_t rip) const {
+  for (uint64_t p : pages_)
+    if (rip >= p && rip < p + kPage) return true;
+  return false;
+}
+
+}  // namespace rwd

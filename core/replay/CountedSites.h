@@ -1,0 +1,114 @@
+// Counted breakpoints in the tracee (no-pmu.md, "Count in the tracee").
+//
+// A reverse-continue over a stretch without events needs the number of
+// times a breakpoint address ran in it, and then a stop at the last of
+// them. With an int3 per execution that costs a ptrace stop (~7-70 us)
+// per hit, twice. Instead each counted address ("site") is patched with a
+// 5-byte jmp to a stub on a page near it, which adds one to a counter word
+// of the process and traps only when a countdown word reaches zero. The
+// instructions the jmp covers run, relocated, in the stub, which then
+// jumps back.
+//
+// A site's stub may also compare the registers with wanted ones first (as
+// PreemptStub does) and trap when they all match: run() uses that to stop
+// at a known state without a ptrace stop per execution of its pc.
+//
+// The stubs never touch the program's stack or flags: they save what they
+// clobber on their own page, use lea and jrcxz to count and test, and the
+// counter words are reached by absolute address (the moffs form of mov).
+// Only one thread of a process runs at a time in replay, so the words need
+// no atomics, and the tracer can attribute the counter's growth between a
+// resume and the next stop to the thread it resumed.
+//
+// When the jmp covers more than one instruction, no jump may land between
+// them: the enclosing function (by its ELF symbol) is decoded and each
+// direct branch target checked; a function with an indirect jmp is refused.
+// Where no patch fits, the caller counts with an int3 instead.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/base/Error.h"
+#include "core/task/Task.h"
+
+namespace rwd {
+
+class CountedSites {
+ public:
+  // The countdown's value while no stop is wanted: never reaches zero.
+  static constexpr uint64_t kNoStop = UINT64_MAX;
+
+  CountedSites() = default;
+  CountedSites(const CountedSites&) = delete;
+  CountedSites& operator=(const CountedSites&) = delete;
+
+  // Patches `addr` with a jmp to a stub that counts (when `count`) and/or
+  // compares the registers with `state` (when set). Patching an address
+  // already patched rewrites its stub. The task must be stopped where
+  // syscalls can be injected. Returns false when no patch fits here (the
+  // caller falls back to an int3); `task_pcs` are where the process's
+  // threads stand, which no patch may cover but at its start.
+  Result<bool> patch(Task& task, uint64_t addr, bool count,
+                     const std::optional<user_regs_struct>& state,
+                     const std::vector<uint64_t>& task_pcs);
+  // Puts the program's bytes back at `addr` (its stub's slot stays unused).
+  Result<void> unpatch(Task& task, uint64_t addr);
+  // Puts every patched address back and unmaps the pages.
+  Result<void> remove_all(Task& task);
+  bool patched(uint64_t addr) const { return sites_.count(addr) > 0; }
+  bool counts(uint64_t addr) const;
+  bool empty() const { return sites_.empty(); }
+  // The patched site whose covered bytes hold `addr` after their first,
+  // if any (a point no thread can stand at while the patch is there).
+  std::optional<uint64_t> covering(uint64_t addr) const;
+
+  // The process-wide counter, and the countdown (a trap when it reaches
+  // zero after the counter moved).
+  Result<uint64_t> counter(const Task& task) const;
+  Result<void> set_countdown(const Task& task, uint64_t n) const;
+  Result<void> set_counter(const Task& task, uint64_t n) const;
+  // The address space is gone (execve): start again with nothing.
+  void forget() {
+    pages_.clear();
+    free_slots_.clear();
+    sites_.clear();
+  }
+
+  // Where a task stopped at a stub's int3 stands (rip after the int3).
+  enum class TrapKind { State, Count };
+  struct Trap {
+    uint64_t site = 0;
+    TrapKind kind = TrapKind::Count;
+  };
+  std::optional<Trap> trap_at(uint64_t rip) const;
+  bool in_stub(uint64_t rip) const;
+  // Where a task standing at site `addr` continues: past the state check
+  // (the arrival not yet counted) or past the count too.
+  uint64_t entry(uint64_t addr) const { return sites_.at(addr).entry; }
+  uint64_t count_entry(uint64_t addr) const { return sites_.at(addr).count_entry; }
+  uint64_t displaced(uint64_t addr) const { return sites_.at(addr).displaced; }
+
+ private:
+  struct Site {
+    uint64_t slot = 0;   // its code and data
+    size_t covered = 0;  // bytes of program code under the jmp
+    bool count = false;
+    std::optional<user_regs_struct> state;
+    uint64_t entry = 0, state_trap = 0, count_entry = 0, count_trap = 0, displaced = 0;
+  };
+  Result<uint64_t> free_slot(Task& task, uint64_t pc);
+  Result<size_t> coverable(Task& task, uint64_t pc, const std::vector<uint64_t>& task_pcs);
+  Result<bool> write_stub(Task& task, uint64_t pc, Site& site);  // false: cannot relocate
+
+  std::vector<uint64_t> pages_;  // mapped; the first holds the counter words
+  std::vector<uint64_t> free_slots_;
+  std::map<uint64_t, Site> sites_;  // by patched address
+};
+
+}  // namespace rwd
