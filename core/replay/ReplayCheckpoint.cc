@@ -49,6 +49,9 @@ bool ReplaySession::can_checkpoint() const {
     // exit) a copy could not redo.
     if (t->in_syscall && (t->native || !t->task->as().has_stub_page)) return false;
     if (t->exec_pending || t->inject_sig || t->lifted_bp) return false;
+    // Recreated threads get no alternate signal stack back (only the
+    // leader, whose copy is a fork, keeps its own).
+    if (t->sigaltstack && t->task->rec_tid() != t->rec_tgid) return false;
     // A syscall about to be restarted (-ERESTART*) depends on kernel state
     // a copy would not share.
     if (t->last_result <= -512 && t->last_result >= -516) return false;

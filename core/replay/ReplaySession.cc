@@ -520,6 +520,9 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   c->rec_tgid = (te->clone_flags & CLONE_THREAD) ? parent.rec_tgid : te->tid;
   c->initial_rsp = parent.initial_rsp;
   c->initial_stop_pending = true;
+  // A fork or vfork keeps the caller's alternate signal stack; a new
+  // thread has none (copy_process).
+  c->sigaltstack = (te->clone_flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM && parent.sigaltstack;
   // Until the child reports its first stop, ptrace requests on it fail with
   // ESRCH: wait for that stop before resuming it.
   c->running = true;
@@ -604,6 +607,13 @@ Result<void> ReplaySession::on_entry(const Event& e) {
   if (nr == SYS_set_robust_list && native && regs->rsi == sizeof(uint64_t) * 3)
     t->robust_list_head = regs->rdi;
   if (nr == SYS_set_tid_address && native) t->clear_child_tid = regs->rdi;
+  if (nr == SYS_sigaltstack && native && regs->rdi) {
+    // stack_t { ss_sp; int ss_flags; ss_size }: SS_DISABLE removes it. (A
+    // failing call changes nothing; counting it as set only refuses
+    // checkpoints.)
+    auto flags = task.read_val<int>(RemotePtr(regs->rdi + 8));
+    t->sigaltstack = !flags || !(*flags & SS_DISABLE);
+  }
   t->native = native;
   if (!native) {
     user_regs_struct r = *regs;

@@ -66,6 +66,9 @@ struct RepTaskState {
   // (set_tid_address(2), CLONE_CHILD_CLEARTID); none after execve. A
   // checkpoint's copy of the task gets it back (ReplayCheckpoint.cc).
   uint64_t clear_child_tid = 0;
+  // It has an alternate signal stack (sigaltstack(2)). A thread recreated
+  // in a checkpoint's copy would not (ReplayCheckpoint.cc).
+  bool sigaltstack = false;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
