@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -110,7 +111,13 @@ Taken describe(ReplaySession& s) {
 
 struct Summary {
   size_t checkpoints = 0, threaded = 0, threaded_waiting = 0, multi_process_threaded = 0;
+  double checkpoint_ms = 0, restore_ms = 0;  // in all, for threaded processes
+  size_t restores = 0;                       // of threaded processes
 };
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
 
 // Events in `prog`'s replay.
 uint64_t count_events(const Recording& rec) {
@@ -144,6 +151,7 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
   ReplayOptions opts;
   std::vector<Taken> taken;
   Outcome first;
+  double checkpoint_ms = 0;
   {
     CaptureStdout out(rec.dir / "replay-out");
     auto s = ReplaySession::open(rec.dir / "trace", opts);
@@ -155,7 +163,9 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
       if (due && (*s)->can_checkpoint()) {
         Taken k = describe(**s);
         k.output_before = out.text().size();
+        const auto t0 = std::chrono::steady_clock::now();
         auto cp = (*s)->checkpoint();
+        if (k.threaded) checkpoint_ms += ms_since(t0);
         if (!cp) {
           first.error = "checkpoint at " + std::to_string(n) + ": " + cp.error().message;
           break;
@@ -177,6 +187,7 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
   BOOST_TEST(WEXITSTATUS(*first.status) == rec.exit_code);
 
   Summary sum;
+  sum.checkpoint_ms = checkpoint_ms;
   for (size_t i = 0; i < taken.size(); ++i) {
     const Taken& k = taken[i];
     sum.checkpoints++;
@@ -188,7 +199,12 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
       Outcome o;
       {
         CaptureStdout out(rec.dir / "restored-out");
+        const auto t0 = std::chrono::steady_clock::now();
         auto r = ReplaySession::restore(*k.cp);
+        if (k.threaded) {
+          sum.restore_ms += ms_since(t0);
+          sum.restores++;
+        }
         if (!r) {
           o.error = "restoring: " + r.error().message;
         } else if ((*r)->events_completed() != k.cp->events_completed()) {
@@ -210,10 +226,12 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
       BOOST_TEST(rec.output.substr(0, k.output_before) + o.output == rec.output, where);
     }
   }
-  BOOST_TEST_MESSAGE(prog << ": " << events << " events, " << sum.checkpoints << " checkpoints, "
-                          << sum.threaded << " threaded, " << sum.threaded_waiting
-                          << " with threads inside syscalls, " << sum.multi_process_threaded
-                          << " of threaded process trees");
+  BOOST_TEST_MESSAGE(
+      prog << ": " << events << " events, " << sum.checkpoints << " checkpoints, " << sum.threaded
+           << " threaded, " << sum.threaded_waiting << " with threads inside syscalls, "
+           << sum.multi_process_threaded << " of threaded process trees; per threaded checkpoint "
+           << (sum.threaded ? sum.checkpoint_ms / sum.threaded : 0) << " ms, restore "
+           << (sum.restores ? sum.restore_ms / sum.restores : 0) << " ms");
   return sum;
 }
 
