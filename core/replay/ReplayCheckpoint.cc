@@ -1,17 +1,35 @@
 // Checkpoints of a replay: frozen forks of its processes (no-pmu.md,
 // "Fork-based checkpoints"), so reverse execution restarts near where it
 // must go instead of from the beginning.
+//
+// A fork copies only its calling thread. The checkpoint forks each
+// process's leader (so the copy's leader is the recorded leader, as the
+// kernel's exit and exec rules for leaders need) and keeps every other
+// thread as data: its ThreadImage and RepTaskState. Restoring forks the
+// frozen leader again, clones one thread per recorded thread into the new
+// process and gives each its image, its robust list and clear_child_tid.
+//
+// Tasks stand at one of two kinds of stop between events: a stop outside
+// any syscall (a syscall exit, a signal, a trap, a new task's SIGSTOP),
+// which the recreated thread's initial SIGSTOP stands in for, since replay
+// resumes both the same way; or the entry stop of a syscall replay
+// emulates (orig_rax -1), where a task waits until its recorded exit comes
+// (ReplaySession::on_entry). A recreated thread enters a syscall to stand
+// at such an entry stop with the same registers.
 #include <sys/wait.h>
+
+#include <algorithm>
 
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
 #include "core/task/ForkCopy.h"
+#include "core/task/ThreadCopy.h"
 
 namespace rwd {
 
 SessionCheckpoint::~SessionCheckpoint() {
-  for (auto& [tid, f] : tasks_) {
-    pid_t pid = f.task->real_tid();
+  for (auto& [tgid, p] : processes_) {
+    pid_t pid = p.frozen->real_tid();
     kill(pid, SIGKILL);
     while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
     }
@@ -31,14 +49,20 @@ bool ReplaySession::can_checkpoint() const {
         (k == trace::EventKind::Signal && !(pending_->flags & trace::kFlagAsyncSignal));
     if (!from_user_code) return false;
   }
-  std::set<pid_t> groups;
   for (const auto& [tid, t] : tasks_) {
-    // A fork copies only the calling thread: processes with threads need
-    // more than this (issue: threads).
-    if (!groups.insert(t->rec_tgid.value).second) return false;
-    if (t->running || t->in_syscall || t->exec_pending || t->inject_sig || t->lifted_bp ||
-        t->lifted_patch || t->initial_stop_pending || t->fix_child_tid_addr)
-      return false;
+    // The copy is forked from the leader.
+    if (!tasks_.count(t->rec_tgid.value)) return false;
+    // A new task still on its way to its first stop is waited for (its
+    // SIGSTOP comes without running any of its code); any other running
+    // task is inside a syscall the kernel executes.
+    if (t->running && !t->initial_stop_pending) return false;
+    // What the kernel does inside such a syscall (a fork, an execve, an
+    // exit) a copy could not redo.
+    if (t->in_syscall && (t->native || !t->task->as().has_stub_page)) return false;
+    if (t->exec_pending || t->inject_sig || t->lifted_bp || t->lifted_patch) return false;
+    // Recreated threads get no alternate signal stack back (only the
+    // leader, whose copy is a fork, keeps its own).
+    if (t->sigaltstack && t->task->rec_tid() != t->rec_tgid) return false;
     // A syscall about to be restarted (-ERESTART*) depends on kernel state
     // a copy would not share.
     if (t->last_result <= -512 && t->last_result >= -516) return false;
@@ -46,14 +70,44 @@ bool ReplaySession::can_checkpoint() const {
   return true;
 }
 
+// The threads of `group`, the leader first.
+static std::vector<RepTask*> leader_first(std::vector<RepTask*> threads, Tid group) {
+  std::stable_partition(threads.begin(), threads.end(),
+                        [&](const RepTask* t) { return t->task->rec_tid() == group; });
+  return threads;
+}
+
 Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   if (!can_checkpoint()) return Error{"the replay cannot be checkpointed here"};
+  // New tasks take their first stop now rather than when they first run:
+  // replay does the same there (on_initial_stop), and resumes them alike.
+  for (auto& [tid, t] : tasks_) REWIND_TRY(wait_until_stopped(*t));
   std::shared_ptr<SessionCheckpoint> cp(new SessionCheckpoint());
-  for (auto& [tid, t] : tasks_) {
-    auto copy = fork_stopped_copy(*t->task);
+  std::set<pid_t> groups;
+  for (auto& [tid, t] : tasks_) groups.insert(t->rec_tgid.value);
+  for (pid_t group : groups) {
+    SessionCheckpoint::Process& p = cp->processes_[group];
+    for (RepTask* t : leader_first(tasks_of(Tid{group}), Tid{group})) {
+      if (t->in_syscall) {
+        auto k = t->task->syscall_stop_kind();
+        if (!k) return k.error();
+        if (*k != SyscallStopKind::Entry)
+          return Error{"tid " + std::to_string(t->task->rec_tid().value) +
+                       " is inside a syscall but not at its entry stop"};
+      }
+      auto image = capture_thread(*t->task);
+      if (!image) return image.error().context("checkpointing");
+      p.threads.push_back({t->task->rec_tid(), static_cast<const RepTaskState&>(*t), *image});
+    }
+    // Injecting the fork needs a stop outside a syscall: a leader waiting
+    // inside one leaves it (it is skipped) and enters it again after.
+    RepTask& leader = *find(Tid{group});
+    if (leader.in_syscall) REWIND_TRY(leave_skipped_syscall(*leader.task));
+    auto copy = fork_stopped_copy(*leader.task);
+    if (leader.in_syscall)
+      REWIND_TRY(enter_syscall_stop(*leader.task, p.threads.front().image.regs));
     if (!copy) return copy.error().context("checkpointing");
-    cp->tasks_[tid] =
-        SessionCheckpoint::Frozen{static_cast<const RepTaskState&>(*t), std::move(*copy)};
+    p.frozen = std::move(*copy);
   }
   auto reader = reader_->clone();
   if (!reader) return reader.error();
@@ -68,8 +122,47 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   cp->last_event_ = last_event_;
   cp->shared_files_ = shared_files_;
   cp->live_ = live_;
-  REWIND_LOG(Replay, "checkpoint at %llu events", (unsigned long long)events_completed_);
+  REWIND_LOG(Replay, "checkpoint at %llu events of %zu tasks",
+             (unsigned long long)events_completed_, tasks_.size());
   return std::shared_ptr<const SessionCheckpoint>(cp);
+}
+
+// A live process standing where `p` was frozen: the leader forked from the
+// frozen copy, the other threads cloned into it, each given its image.
+static Result<void> restore_threads(const SessionCheckpoint::Process& p,
+                                    std::vector<std::unique_ptr<Task>>& tasks) {
+  for (size_t i = 1; i < p.threads.size(); ++i) {
+    auto t = clone_thread_into(*tasks.front(), p.threads[i].rec_tid);
+    if (!t) return t.error();
+    tasks.push_back(std::move(*t));
+  }
+  // The leader last among the injections: the clones went through it.
+  for (size_t i = 0; i < p.threads.size(); ++i) {
+    const SessionCheckpoint::Thread& th = p.threads[i];
+    Task& t = *tasks[i];
+    REWIND_TRY(set_thread_exit_lists(t, th.state.robust_list_head, th.state.clear_child_tid));
+    REWIND_TRY(apply_thread_image(t, th.image));
+    if (th.state.in_syscall) REWIND_TRY(enter_syscall_stop(t, th.image.regs));
+  }
+  return ok_result();
+}
+
+static Result<std::vector<std::unique_ptr<Task>>> restore_process(
+    const SessionCheckpoint::Process& p) {
+  std::vector<std::unique_ptr<Task>> tasks;
+  auto leader = fork_stopped_copy(*p.frozen);
+  if (!leader) return leader.error();
+  tasks.push_back(std::move(*leader));
+  auto done = restore_threads(p, tasks);
+  if (!done) {
+    // Half a process is of no use: its SIGKILL takes all its threads.
+    const pid_t pid = tasks.front()->real_tid();
+    kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+    return done.error();
+  }
+  return tasks;
 }
 
 Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheckpoint& cp) {
@@ -88,14 +181,18 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->last_event_ = cp.last_event_;
   s->shared_files_ = cp.shared_files_;
   s->live_ = cp.live_;
-  for (const auto& [tid, f] : cp.tasks_) {
-    auto copy = fork_stopped_copy(*f.task);
-    if (!copy) return copy.error().context("restoring a checkpoint");
-    auto t = std::make_unique<RepTask>();
-    static_cast<RepTaskState&>(*t) = f.state;
-    t->kicked = false;  // a SIGSTOP still queued for the original is not the copy's
-    t->task = std::move(*copy);
-    s->tasks_[tid] = std::move(t);
+  for (const auto& [tgid, p] : cp.processes_) {
+    auto tasks = restore_process(p);
+    if (!tasks) return tasks.error().context("restoring a checkpoint");
+    // Restored processes join the session at once: it kills them if a
+    // later one fails.
+    for (size_t i = 0; i < tasks->size(); ++i) {
+      auto t = std::make_unique<RepTask>();
+      static_cast<RepTaskState&>(*t) = p.threads[i].state;
+      t->kicked = false;  // a SIGSTOP still queued for the original is not the copy's
+      t->task = std::move((*tasks)[i]);
+      s->tasks_[p.threads[i].rec_tid.value] = std::move(t);
+    }
   }
   REWIND_LOG(Replay, "restored the checkpoint at %llu events",
              (unsigned long long)cp.events_completed_);

@@ -379,13 +379,7 @@ Result<void> ReplaySession::wait_until_stopped(RepTask& t) {
   t.running = false;
   if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != SIGSTOP)
     return Error{"a new task did not start with SIGSTOP"};
-  t.initial_stop_pending = false;
-  if (t.fix_child_tid_addr) {
-    pid_t rec = t.task->rec_tid().value;
-    REWIND_TRY(t.task->write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
-    t.fix_child_tid_addr = 0;
-  }
-  return ok_result();
+  return on_initial_stop(t);
 }
 
 std::optional<ReplaySession::LastEvent> ReplaySession::last_instruction_event(Tid tid) const {

@@ -427,18 +427,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
           continue;
         }
         if (t.initial_stop_pending && sig == SIGSTOP) {
-          t.initial_stop_pending = false;
-          if (t.fix_child_tid_addr) {
-            // The kernel stored the live tid (CLONE_CHILD_SETTID); the
-            // program must see the recorded one.
-            pid_t rec = task.rec_tid().value;
-            REWIND_TRY(task.write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
-            t.fix_child_tid_addr = 0;
-          }
-          // Debug registers are per thread and not inherited by clone().
-          auto dr = debug_regs_.find(t.rec_tgid.value);
-          if (dr != debug_regs_.end())
-            REWIND_TRY(rwd::set_debug_registers(task.real_tid(), dr->second));
+          REWIND_TRY(on_initial_stop(t));
           continue;
         }
         if (sig == SIGTRAP && want == Want::Preempt) {
@@ -521,6 +510,23 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
   }
 }
 
+// A new task's first stop, its SIGSTOP.
+Result<void> ReplaySession::on_initial_stop(RepTask& t) {
+  Task& task = *t.task;
+  t.initial_stop_pending = false;
+  if (t.fix_child_tid_addr) {
+    // The kernel stored the live tid (CLONE_CHILD_SETTID); the program
+    // must see the recorded one.
+    pid_t rec = task.rec_tid().value;
+    REWIND_TRY(task.write_mem(RemotePtr(t.fix_child_tid_addr), &rec, sizeof rec));
+    t.fix_child_tid_addr = 0;
+  }
+  // Debug registers are per thread and not inherited by clone().
+  auto dr = debug_regs_.find(t.rec_tgid.value);
+  if (dr != debug_regs_.end()) REWIND_TRY(rwd::set_debug_registers(task.real_tid(), dr->second));
+  return ok_result();
+}
+
 Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   auto msg = parent.task->get_event_msg();
   if (!msg) return msg.error();
@@ -546,6 +552,9 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   c->rec_tgid = (te->clone_flags & CLONE_THREAD) ? parent.rec_tgid : te->tid;
   c->initial_rsp = parent.initial_rsp;
   c->initial_stop_pending = true;
+  // A fork or vfork keeps the caller's alternate signal stack; a new
+  // thread has none (copy_process).
+  c->sigaltstack = (te->clone_flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM && parent.sigaltstack;
   // Until the child reports its first stop, ptrace requests on it fail with
   // ESRCH: wait for that stop before resuming it.
   c->running = true;
@@ -561,14 +570,15 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
     pid_t rec = te->tid.value;
     if (ptid) REWIND_TRY(parent.task->write_mem(RemotePtr(ptid), &rec, sizeof rec));
   }
-  if (te->clone_flags & CLONE_CHILD_SETTID) {
+  if (te->clone_flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) {
     const user_regs_struct& r = parent.entry_regs;
+    uint64_t ctid = r.r10;  // clone(flags, stack, ptid, ctid, tls)
     if (parent.syscall_nr == SYS_clone3) {
-      auto ctid = parent.task->read_val<uint64_t>(RemotePtr(r.rdi + 16));
-      if (ctid) c->fix_child_tid_addr = *ctid;
-    } else {
-      c->fix_child_tid_addr = r.r10;  // clone(flags, stack, ptid, ctid, tls)
+      auto a = parent.task->read_val<uint64_t>(RemotePtr(r.rdi + 16));
+      ctid = a ? *a : 0;
     }
+    if (te->clone_flags & CLONE_CHILD_SETTID) c->fix_child_tid_addr = ctid;
+    if (te->clone_flags & CLONE_CHILD_CLEARTID) c->clear_child_tid = ctid;
   }
   tasks_[te->tid.value] = std::move(c);
   return ok_result();
@@ -629,6 +639,14 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
   // The kernel takes the head for any address; only a wrong length fails.
   if (nr == SYS_set_robust_list && native && regs->rsi == sizeof(uint64_t) * 3)
     t->robust_list_head = regs->rdi;
+  if (nr == SYS_set_tid_address && native) t->clear_child_tid = regs->rdi;
+  if (nr == SYS_sigaltstack && native && regs->rdi) {
+    // stack_t { ss_sp; int ss_flags; ss_size }: SS_DISABLE removes it. (A
+    // failing call changes nothing; counting it as set only refuses
+    // checkpoints.)
+    auto flags = task.read_val<int>(RemotePtr(regs->rdi + 8));
+    t->sigaltstack = !flags || !(*flags & SS_DISABLE);
+  }
   t->native = native;
   if (!native) {
     user_regs_struct r = *regs;

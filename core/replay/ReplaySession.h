@@ -38,6 +38,7 @@
 #include "core/task/DebugRegs.h"
 #include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
+#include "core/task/ThreadCopy.h"
 #include "core/trace/TraceReader.h"
 
 namespace rwd {
@@ -72,6 +73,13 @@ struct RepTaskState {
   uint64_t state_arrived = 0;
   uint64_t lifted_patch = 0;
   bool kicked = false;  // sent a SIGSTOP to stop it mid-stretch (run()'s interrupts)
+  // Where the kernel writes 0 and wakes a futex when the task exits
+  // (set_tid_address(2), CLONE_CHILD_CLEARTID); none after execve. A
+  // checkpoint's copy of the task gets it back (ReplayCheckpoint.cc).
+  uint64_t clear_child_tid = 0;
+  // It has an alternate signal stack (sigaltstack(2)). A thread recreated
+  // in a checkpoint's copy would not (ReplayCheckpoint.cc).
+  bool sigaltstack = false;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
@@ -226,14 +234,19 @@ class ReplaySession {
   bool steps_to_watch() const { return step_to_watch_; }
 
   // --- checkpoints (ReplayCheckpoint.cc)
-  // Whether every task stands where a copy can be forked and resumed
-  // later: single-threaded processes, none inside a syscall or about to get
-  // a signal, no event half replayed in the kernel. A stop inside an event
-  // while its task ran user code (a breakpoint, an interrupt, stop_after_ms)
-  // can be checkpointed: the pending event goes with the copy.
+  // Whether every task stands where a copy can be made and resumed later:
+  // no task about to get a signal or to restart a syscall, none inside a
+  // syscall the kernel executes (a fork, an execve), no leader gone before
+  // its threads. Threads waiting inside an emulated syscall (futex, read,
+  // poll, ...) are fine: they stand at its entry stop, which a copy can
+  // stand at too. A stop inside an event while its task ran user code (a
+  // breakpoint, an interrupt, stop_after_ms) can be checkpointed: the
+  // pending event goes with the copy.
   bool can_checkpoint() const;
   // Freezes a copy of every replayed process and the session's
-  // bookkeeping. The session itself goes on unaffected.
+  // bookkeeping. The session goes on as it would have: it may wait for new
+  // tasks' first stops, and move a leader that waits inside a syscall out
+  // to inject the fork and back to the same entry stop.
   Result<std::shared_ptr<const SessionCheckpoint>> checkpoint();
   // A new session standing where `cp` was taken. `cp` stays usable.
   static Result<std::unique_ptr<ReplaySession>> restore(const SessionCheckpoint& cp);
@@ -315,6 +328,8 @@ class ReplaySession {
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
+  Result<void> on_initial_stop(RepTask& t);
+  Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);
 
   // ReplaySyscall.cc
   Result<void> post_exec(RepTask& t, const trace::Event& e);
@@ -426,21 +441,29 @@ class ReplaySession {
 
 // A frozen copy of a replay at a point between events (ReplayCheckpoint.cc):
 // one stopped fork of each replayed process, which never runs, and the
-// session's bookkeeping as data. Restoring forks the frozen copies again, so
-// a checkpoint can be restored any number of times.
+// session's bookkeeping as data. A fork copies only the thread that calls
+// it, its leader's here; the process's other threads are kept as data
+// (ThreadCopy.h) and recreated in each restored copy. Restoring forks the
+// frozen copies again, so a checkpoint can be restored any number of times.
 class SessionCheckpoint {
  public:
   ~SessionCheckpoint();
   uint64_t events_completed() const { return events_completed_; }
 
+  struct Thread {
+    Tid rec_tid;
+    RepTaskState state;
+    ThreadImage image;
+  };
+  struct Process {
+    std::unique_ptr<Task> frozen;  // the leader's copy; stopped, only ever forked from
+    std::vector<Thread> threads;   // the leader first
+  };
+
  private:
   friend class ReplaySession;
   SessionCheckpoint() = default;
-  struct Frozen {
-    RepTaskState state;
-    std::unique_ptr<Task> task;  // stopped; only ever forked from
-  };
-  std::map<pid_t, Frozen> tasks_;  // by recorded tid
+  std::map<pid_t, Process> processes_;  // by recorded tgid
   std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   uint64_t events_completed_ = 0;
