@@ -1,5 +1,7 @@
 #include "gdbstub/Session.h"
 
+#include <signal.h>
+
 #include "core/base/Log.h"
 #include "gdbstub/StopReply.h"
 
@@ -214,6 +216,19 @@ void Session::send_error(std::string_view packet, const Error& error, bool await
   else
     REWIND_LOG(Packets, "   %.*s failed: %s", static_cast<int>(packet.size()), packet.data(),
                error.message.c_str());
+  // LLDB takes an error in place of a stop reply for a lost connection and
+  // marks the process exited. A stop where the program stands, with the
+  // reason as the stop's description, keeps its session (LLDB shows "stop
+  // reason = <text>"). Only LLDB sends QEnableErrorStrings.
+  if (awaiting_stop && client_.error_strings) {
+    target::StopInfo here;
+    here.kind = target::StopKind::Signal;
+    here.signo = SIGTRAP;
+    here.thread = target_.current_thread();
+    send_packet(stop_reply(here) +
+                "reason:exception;description:" + to_hex("rewind: " + error.message) + ";");
+    return;
+  }
   // While gdb waits for a stop reply it prints console output as it comes,
   // so a gdb that reads no error text still sees why.
   if (awaiting_stop && !client_.error_message && !client_.error_strings)
