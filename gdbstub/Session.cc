@@ -150,9 +150,9 @@ void Session::on_job_done(Result<target::StopInfo> stop) {
     continue_thread_ = ThreadSelector{};
     send_packet(stop_reply(*stop));
   } else {
-    // gdb 13 and later treat an error in place of a stop reply as a stop
-    // with no signal and re-read the registers: the target must be where
-    // it stood before (ReplayTarget keeps it there) or say where it is.
+    // gdb takes an error in place of a stop reply for a stop with no signal
+    // and re-reads the registers: the target must be where it stood before
+    // (ReplayTarget keeps it there) or say where it is now.
     send_error(job_packet_, stop.error(), job_packet_ != "vRun");
   }
   while (!queued_.empty() && !job_running_ && !finished_) {

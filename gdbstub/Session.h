@@ -82,7 +82,7 @@ class Session {
   // A failed packet (or job): logs why on stderr, once, and replies with
   // the error in the richest form the client reads (error_reply). `packet`
   // names it in the log; `awaiting_stop` says the client waits for a stop
-  // reply, where console output may precede the error.
+  // reply: gdb then gets console output before the error, LLDB a stop.
   void send_error(std::string_view packet, const Error& error, bool awaiting_stop);
   std::string error_reply(const Error& error) const;
   // Sends console output (gdb's O packet) ahead of a reply.
