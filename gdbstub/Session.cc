@@ -1,5 +1,7 @@
 #include "gdbstub/Session.h"
 
+#include <signal.h>
+
 #include "core/base/Log.h"
 #include "gdbstub/StopReply.h"
 
@@ -68,6 +70,15 @@ std::span<const Session::PacketHandler> Session::packet_handlers() {
   return kPacketHandlers;
 }
 
+namespace {
+// The packets a client answers with a stop reply, waiting for it.
+bool resumes(std::string_view name) {
+  for (std::string_view r : {"vCont", "c", "C", "s", "S", "bc", "bs"})
+    if (name == r) return true;
+  return false;
+}
+}  // namespace
+
 void Session::dispatch(std::string_view packet) {
   // The longest name that matches, and the arguments after it.
   const PacketHandler* best = nullptr;
@@ -90,9 +101,7 @@ void Session::dispatch(std::string_view packet) {
   }
   Result<Reply> reply = (this->*best->handler)(best_args);
   if (!reply.ok()) {
-    REWIND_LOG(Packets, "   %s failed: %s", std::string(best->name).c_str(),
-               reply.error().message.c_str());
-    send_packet(error_reply(reply.error()));
+    send_error(best->name, reply.error(), resumes(best->name));
     return;
   }
   if (reply->none) return;
@@ -141,7 +150,10 @@ void Session::on_job_done(Result<target::StopInfo> stop) {
     continue_thread_ = ThreadSelector{};
     send_packet(stop_reply(*stop));
   } else {
-    send_packet(error_reply(stop.error()));
+    // gdb takes an error in place of a stop reply for a stop with no signal
+    // and re-reads the registers: the target must be where it stood before
+    // (ReplayTarget keeps it there) or say where it is now.
+    send_error(job_packet_, stop.error(), job_packet_ != "vRun");
   }
   while (!queued_.empty() && !job_running_ && !finished_) {
     ClientEvent e = std::move(queued_.front());
@@ -175,9 +187,8 @@ void Session::handle_event(ClientEvent event) {
       if (ack_mode_) host_.send("-");
       break;
     case Kind::Rejected:
-      REWIND_LOG(Packets, "<- unusable packet: %s", event.body.c_str());
       if (ack_mode_) host_.send("+");
-      send_packet(error_reply(Error{event.body}));
+      send_error("packet", Error{event.body}, false);
       break;
     case Kind::Packet:
       REWIND_LOG(Packets, "<- %s", printable(event.body).c_str());
@@ -193,10 +204,52 @@ void Session::send_packet(std::string_view body) {
   host_.send(last_sent_);
 }
 
+void Session::send_error(std::string_view packet, const Error& error, bool awaiting_stop) {
+  // On stderr: a debugger shows at best the text it was sent, and gdb
+  // before 15 shows none of it for most packets. Except memory reads:
+  // debuggers probe unmapped addresses as a matter of course (gdb reads
+  // unrelocated addresses at every connect), and "no memory there" is an
+  // answer, not a failure worth a line each time.
+  const bool probe = packet == "m" || packet == "x";
+  if (!probe)
+    warn("%.*s failed: %s", static_cast<int>(packet.size()), packet.data(), error.message.c_str());
+  else
+    REWIND_LOG(Packets, "   %.*s failed: %s", static_cast<int>(packet.size()), packet.data(),
+               error.message.c_str());
+  // LLDB takes an error in place of a stop reply for a lost connection and
+  // marks the process exited. A stop where the program stands, with the
+  // reason as the stop's description, keeps its session (LLDB shows "stop
+  // reason = <text>"). Only LLDB sends QEnableErrorStrings.
+  if (awaiting_stop && client_.error_strings) {
+    target::StopInfo here;
+    here.kind = target::StopKind::Signal;
+    here.signo = SIGTRAP;
+    here.thread = target_.current_thread();
+    send_packet(stop_reply(here) +
+                "reason:exception;description:" + to_hex("rewind: " + error.message) + ";");
+    return;
+  }
+  // While gdb waits for a stop reply it prints console output as it comes,
+  // so a gdb that reads no error text still sees why.
+  if (awaiting_stop && !client_.error_message && !client_.error_strings)
+    send_console_output("rewind: " + error.message + "\n");
+  send_packet(error_reply(error));
+}
+
 std::string Session::error_reply(const Error& error) const {
-  // The number carries no meaning gdb acts on. With LLDB's
+  // The number carries no meaning gdb acts on. gdb 15 announces
+  // error-message+ and then reads "E.<text>" for any packet; the manual's
+  // "Standard Replies" has E.errtext, but older gdbs take it for data in
+  // answer to m or qRcmd, so only a client that asked gets it. With LLDB's
   // QEnableErrorStrings the message follows as hex ("E<nn>;<hex text>", see
-  // lldb/docs/resources/lldbgdbremote.md), which LLDB shows to the user.
+  // lldb/docs/resources/lldbgdbremote.md), which LLDB shows to the user;
+  // LLDB reads no "E." form.
+  if (client_.error_message) {
+    std::string text;
+    for (char c : error.message) text.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
+    // '$', '#', '}' and '*' would end or re-encode the packet.
+    return "E." + escape_binary(text);
+  }
   if (client_.error_strings) return "E01;" + to_hex(error.message);
   return "E01";
 }
@@ -205,9 +258,10 @@ void Session::send_console_output(std::string_view text) {
   if (!text.empty()) send_packet("O" + to_hex(text));
 }
 
-void Session::start_job(std::function<Result<target::StopInfo>()> job) {
+void Session::start_job(std::string_view name, std::function<Result<target::StopInfo>()> job) {
   REWIND_ASSERT(!job_running_);
   job_running_ = true;
+  job_packet_ = name;
   host_.start_job(std::move(job));
 }
 

@@ -79,10 +79,16 @@ class Session {
   void handle_event(ClientEvent event);
   void dispatch(std::string_view packet);
   void send_packet(std::string_view body);
+  // A failed packet (or job): logs why on stderr, once, and replies with
+  // the error in the richest form the client reads (error_reply). `packet`
+  // names it in the log; `awaiting_stop` says the client waits for a stop
+  // reply: gdb then gets console output before the error, LLDB a stop.
+  void send_error(std::string_view packet, const Error& error, bool awaiting_stop);
   std::string error_reply(const Error& error) const;
   // Sends console output (gdb's O packet) ahead of a reply.
   void send_console_output(std::string_view text);
-  void start_job(std::function<Result<target::StopInfo>()> job);
+  // `name`: the packet that started it, for the log if it fails.
+  void start_job(std::string_view name, std::function<Result<target::StopInfo>()> job);
   std::string stop_reply(const target::StopInfo& stop);
 
   // --- threads (SessionExecution.cc)
@@ -149,8 +155,8 @@ class Session {
   // Monitor commands (SessionMonitor.cc)
   Result<Reply> handle_qRcmd(std::string_view args);
 
-  Result<Reply> resume(target::ResumeRequest::Action action, target::Direction direction,
-                       std::optional<target::ThreadId> thread);
+  Result<Reply> resume(std::string_view packet, target::ResumeRequest::Action action,
+                       target::Direction direction, std::optional<target::ThreadId> thread);
   Result<Reply> breakpoint(std::string_view args, bool insert);
   Result<Reply> xfer_reply(std::string_view object, uint64_t offset, uint64_t length);
   std::string run_monitor_command(std::string_view command);
@@ -163,6 +169,8 @@ class Session {
   bool extended_mode_ = false;
   bool finished_ = false;
   bool job_running_ = false;
+  // The packet whose job runs ("vCont", "bc", "vRun"), for its error.
+  std::string job_packet_;
   // Events that arrived while a job ran; handled once it returns. gdb and
   // LLDB wait for the stop reply in all-stop mode, so only a broken client
   // sends more than a few: past kMaxQueuedEvents its packets are only
@@ -179,7 +187,8 @@ class Session {
     bool swbreak = false;
     bool hwbreak = false;
     bool binary_upload = false;  // gdb 16's 'x' reply, prefixed with 'b'
-    bool error_strings = false;
+    bool error_strings = false;  // LLDB's QEnableErrorStrings: "E01;<hex text>"
+    bool error_message = false;  // gdb 15's error-message+: "E.<text>"
     bool threads_in_stop_reply = false;
   } client_;
 

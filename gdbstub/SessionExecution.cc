@@ -120,38 +120,38 @@ Result<Reply> Session::handle_vCont(std::string_view args) {
       break;
     }
   }
-  return resume(action, Direction::Forward, thread);
+  return resume("vCont", action, Direction::Forward, thread);
 }
 
 Result<Reply> Session::handle_c(std::string_view args) {
   REWIND_TRY(no_resume_address(args));
-  return resume(Action::Continue, Direction::Forward, std::nullopt);
+  return resume("c", Action::Continue, Direction::Forward, std::nullopt);
 }
 
 Result<Reply> Session::handle_C(std::string_view args) {
   REWIND_TRY(signal_then_no_address(args));
-  return resume(Action::Continue, Direction::Forward, std::nullopt);
+  return resume("C", Action::Continue, Direction::Forward, std::nullopt);
 }
 
 Result<Reply> Session::handle_s(std::string_view args) {
   REWIND_TRY(no_resume_address(args));
-  return resume(Action::Step, Direction::Forward, std::nullopt);
+  return resume("s", Action::Step, Direction::Forward, std::nullopt);
 }
 
 Result<Reply> Session::handle_S(std::string_view args) {
   REWIND_TRY(signal_then_no_address(args));
-  return resume(Action::Step, Direction::Forward, std::nullopt);
+  return resume("S", Action::Step, Direction::Forward, std::nullopt);
 }
 
 Result<Reply> Session::handle_bc(std::string_view) {
-  return resume(Action::Continue, Direction::Reverse, std::nullopt);
+  return resume("bc", Action::Continue, Direction::Reverse, std::nullopt);
 }
 
 Result<Reply> Session::handle_bs(std::string_view) {
-  return resume(Action::Step, Direction::Reverse, std::nullopt);
+  return resume("bs", Action::Step, Direction::Reverse, std::nullopt);
 }
 
-Result<Reply> Session::resume(Action action, Direction direction,
+Result<Reply> Session::resume(std::string_view packet, Action action, Direction direction,
                               std::optional<target::ThreadId> thread) {
   if (has_exited(last_stop_) && direction == Direction::Forward)
     return Error{"the program has exited; 'run' restarts the replay, 'reverse-continue' goes back"};
@@ -162,14 +162,14 @@ Result<Reply> Session::resume(Action action, Direction direction,
     thread = *t;
   }
   target::ResumeRequest req{action, direction, *thread};
-  start_job([this, req] { return target_.resume(req); });
+  start_job(packet, [this, req] { return target_.resume(req); });
   return Reply::nothing();
 }
 
 Result<Reply> Session::handle_vRun(std::string_view) {
   // The program and its arguments are the recording's; whatever gdb sends
   // as "run" arguments cannot change them.
-  start_job([this] { return target_.restart(); });
+  start_job("vRun", [this] { return target_.restart(); });
   return Reply::nothing();
 }
 

@@ -2,6 +2,8 @@
 // commands cannot name. Output goes back as O packets, then OK.
 #include <charconv>
 
+#include "core/base/Log.h"
+
 #include "gdbstub/Session.h"
 
 namespace rwd::gdbstub {
@@ -61,8 +63,10 @@ std::string Session::run_monitor_command(std::string_view command) {
     std::optional<uint64_t> event = parse_decimal<uint64_t>(rest);
     if (!event) return "Usage: monitor seek EVENT-NUMBER\n";
     Result<target::StopInfo> stop = target_.seek(*event);
-    if (!stop)
+    if (!stop) {
+      warn("monitor seek %s failed: %s", std::string(rest).c_str(), stop.error().message.c_str());
       return "Cannot seek to event " + std::string(rest) + ": " + stop.error().message + "\n";
+    }
     last_stop_ = *stop;
     return "Now at event " + std::to_string(target_.current_event()) + ".\n" +
            std::string(kRefreshHint);
@@ -86,8 +90,10 @@ std::string Session::run_monitor_command(std::string_view command) {
     std::optional<int> id = parse_decimal<int>(rest);
     if (!id) return "Usage: monitor restart CHECKPOINT-NUMBER (see 'monitor info checkpoints')\n";
     Result<target::StopInfo> stop = target_.restart_checkpoint(*id);
-    if (!stop)
+    if (!stop) {
+      warn("monitor restart %d failed: %s", *id, stop.error().message.c_str());
       return "Cannot restart checkpoint " + std::string(rest) + ": " + stop.error().message + "\n";
+    }
     last_stop_ = *stop;
     return "Restarted from checkpoint " + std::to_string(*id) + ", now at event " +
            std::to_string(target_.current_event()) + ".\n" + std::string(kRefreshHint);

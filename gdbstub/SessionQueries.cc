@@ -55,6 +55,8 @@ Result<Reply> Session::handle_qSupported(std::string_view args) {
     if (feature == "multiprocess+") client_.multiprocess = true;
     if (feature == "swbreak+") client_.swbreak = true;
     if (feature == "hwbreak+") client_.hwbreak = true;
+    // gdb 15 and later: any packet may get "E.<text>" (error_reply).
+    if (feature == "error-message+") client_.error_message = true;
   }
   // Not offered: QPassSignals and friends (the recording decides which
   // signals arrive), ConditionalBreakpoints, non-stop, fork events.

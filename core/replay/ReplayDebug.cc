@@ -144,16 +144,33 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
 
   // The kernel tells a finished single-step by DR6's BS bit (TRAP_TRACE);
   // under some hypervisors that bit is not always set and the trap comes as
-  // TRAP_BRKPT. rewind knows when it asked for a step, so any trap after one
-  // that is neither an int3 nor a debug register is the step.
+  // TRAP_BRKPT, or TRAP_HWBKPT when a debug register matched too. rewind
+  // knows when it asked for a step, so any trap after one that is not an
+  // int3 is the step.
   const bool step_done =
-      si->si_code == kTrapTrace ||
-      (t.single_stepped && si->si_code != SI_KERNEL && si->si_code != kTrapHwBkpt);
+      si->si_code == kTrapTrace || (t.single_stepped && si->si_code != SI_KERNEL);
   t.single_stepped = false;
   if (!step_done && si->si_code == SI_KERNEL) {
     auto counted = on_count_trap(t, *regs);  // ReplayCount.cc
     if (!counted) return counted.error();
     if (*counted) return **counted;
+  }
+  // A step whose instruction also trips a debug register gives one trap,
+  // which the kernel calls a step (TRAP_TRACE) whenever BS is set: only
+  // DR6's B0-B3 tell of the write. Read them after every step then, or the
+  // write made while the debugger steps over a breakpoint goes unreported.
+  // (Where the debug registers never fire, stepping to watch finds it.)
+  if ((si->si_code == kTrapHwBkpt || (step_done && !step_to_watch_)) && watch_slots(t)) {
+    auto dr6 = take_dr6(task.real_tid());
+    if (!dr6) return dr6.error();
+    const DebugRegSlots& slots = *watch_slots(t);
+    for (int i = 0; i < 4; ++i) {
+      if (!((*dr6 >> i) & 1) || !slots[i].enabled) continue;
+      t.internal_step = false;
+      t.watch_step = false;
+      t.watch_hit = -1;
+      return Trap{TrapAction::Stop, slot_stop(t, i)};
+    }
   }
   if (step_done && std::exchange(t.watch_step, false)) {
     // Stepping to watch: a watched access happened in the instruction just
@@ -184,17 +201,7 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
     }
     return Trap{TrapAction::Continue, {}};
   }
-  if (si->si_code == kTrapHwBkpt) {
-    auto dr6 = take_dr6(task.real_tid());
-    if (!dr6) return dr6.error();
-    const DebugRegSlots* slots = watch_slots(t);
-    for (int i = 0; i < 4 && slots; ++i) {
-      if (!((*dr6 >> i) & 1) || !(*slots)[i].enabled) continue;
-      t.internal_step = false;
-      return Trap{TrapAction::Stop, slot_stop(t, i)};
-    }
-    return Trap{TrapAction::Continue, {}};
-  }
+  if (si->si_code == kTrapHwBkpt) return Trap{TrapAction::Continue, {}};  // no slot of ours matched
   if (si->si_code == SI_KERNEL && task.as().has_breakpoint(regs->rip - 1)) {
     // Our int3: report the breakpoint's address as the pc, as gdb expects
     // with swbreak+.

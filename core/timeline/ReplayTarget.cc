@@ -65,20 +65,22 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
 }
 
 Result<StopInfo> ReplayTarget::start(uint64_t event) {
-  end_diversion();
+  // Built aside and swapped in at the end: a start or seek that fails
+  // leaves the debugger where it last stopped.
   auto s = fresh_session();
   if (!s) return s.error();
-  session_ = std::move(*s);
-  current_thread_ = debuggee_;
   StopInfo stop = trap_stop(StopKind::Signal, debuggee_);
-  if (event > session_->events_completed()) {
+  if (event > (*s)->events_completed()) {
     RunControl c = control();
     c.stop_at_events = event;
-    auto d = session_->run(c);
+    auto d = (*s)->run(c);
     if (!d) return d.error();
     if (d->kind != StopKind::Interrupted) stop = to_stop_info(*d);
   }
-  REWIND_TRY(install_user_breakpoints(*session_));
+  REWIND_TRY(install_user_breakpoints(**s));
+  end_diversion();
+  session_ = std::move(*s);
+  current_thread_ = debuggee_;
   last_stop_ = stop;
   return stop;
 }
@@ -298,6 +300,12 @@ Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
                        : req.action == target::ResumeRequest::Action::Continue
                            ? reverse_continue(thread)
                            : reverse_step(thread);
+  // Reverse execution works on a copy of the replay, so a failure leaves
+  // session_ where the debugger last saw it; forward() says where it is.
+  if (!r && req.direction == target::Direction::Reverse)
+    return r.error().context(req.action == target::ResumeRequest::Action::Continue
+                                 ? "reverse-continue"
+                                 : "reverse-step");
   if (!r) return r.error();
   if (r->thread.tid > 0) current_thread_ = Tid(r->thread.tid);
   last_stop_ = *r;
@@ -316,8 +324,13 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
   c.interrupt = &interrupt_;
   if (req.action == target::ResumeRequest::Action::Step)
     c.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+  const uint64_t from = session_->events_completed();
   auto d = session_->run(c);
-  if (!d) return d.error();
+  // Forward replay cannot be undone cheaply: say where it stopped, which is
+  // where the debugger, re-reading the registers, will find the program.
+  if (!d)
+    return d.error().context("replaying forward from event " + std::to_string(from) +
+                             ", stopped at event " + std::to_string(session_->events_completed()));
   return to_stop_info(*d);
 }
 

@@ -508,8 +508,9 @@ Result<int> ReplayTarget::checkpoint() {
 Result<StopInfo> ReplayTarget::restart_checkpoint(int id) {
   for (auto& [info, pos] : checkpoints_) {
     if (info.id != id) continue;
-    current_thread_ = pos.tid;
-    return go_to(pos, trap_stop(StopKind::Signal, pos.tid));
+    auto stop = go_to(pos, trap_stop(StopKind::Signal, pos.tid));
+    if (stop) current_thread_ = pos.tid;  // not before: a failed go_to stays put
+    return stop;
   }
   return Error{"no checkpoint " + std::to_string(id)};
 }

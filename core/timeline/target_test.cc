@@ -154,6 +154,54 @@ BOOST_AUTO_TEST_CASE(forward_and_reverse) {
   BOOST_TEST(read_counter(t, rec) == 42 * 3 + 4);  // before tick(5)
 }
 
+// An operation that fails leaves the replay where the debugger last saw
+// it. Here reverse execution and seeking fail for certain: they replay from
+// the start, which maps libc again from the trace's copy, removed here.
+BOOST_AUTO_TEST_CASE(failed_operations_stay_put) {
+  Recording rec;
+  auto target = ReplayTarget::open(rec.dir / "trace", ReplayOptions{});
+  BOOST_REQUIRE(target.ok());
+  ReplayTarget& t = **target;
+  BOOST_REQUIRE(t.start().ok());
+  BOOST_REQUIRE(t.add_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
+  for (int i = 0; i < 2; ++i)
+    BOOST_REQUIRE(go(t, Resume::Action::Continue, Direction::Forward).ok());
+  const long counter = read_counter(t, rec);  // before tick(1)
+  BOOST_TEST(counter == 1337 * 3);
+  const uint64_t event = t.current_event();
+  auto stays = [&] {
+    BOOST_TEST(pc(t) == rec.tick);
+    BOOST_TEST(read_counter(t, rec) == counter);
+    BOOST_TEST(t.current_event() == event);
+  };
+
+  int removed = 0;
+  for (const auto& f : std::filesystem::directory_iterator(rec.dir / "trace" / "files"))
+    if (f.path().filename().string().starts_with("libc.so.6")) {
+      std::filesystem::remove(f.path());
+      ++removed;
+    }
+  BOOST_REQUIRE(removed == 1);
+
+  auto rc = go(t, Resume::Action::Continue, Direction::Reverse);
+  BOOST_REQUIRE(!rc.ok());
+  BOOST_TEST(rc.error().message.starts_with("reverse-continue: "));
+  BOOST_TEST(rc.error().message.find("libc.so.6") != std::string::npos);
+  stays();
+  auto rs = go(t, Resume::Action::Step, Direction::Reverse);
+  BOOST_REQUIRE(!rs.ok());
+  BOOST_TEST(rs.error().message.starts_with("reverse-step: "));
+  stays();
+  BOOST_REQUIRE(!t.seek(event).ok());
+  stays();
+
+  // Forward replay goes on from there.
+  auto next = go(t, Resume::Action::Continue, Direction::Forward);
+  BOOST_REQUIRE(next.ok());
+  BOOST_TEST((next->kind == StopKind::Breakpoint));
+  BOOST_TEST(read_counter(t, rec) == 1337 * 3 * 3 + 1);  // before tick(2)
+}
+
 // The path of this process's libc, as the recording of the test program
 // maps it too.
 std::string libc_path() {

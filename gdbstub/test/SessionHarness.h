@@ -54,6 +54,22 @@ struct SessionFixture {
     if (out != "+" + frame_packet(reply)) return "<bad checksum: " + out + ">";
     return reply;
   }
+  // The reply to a packet the client answers with a stop reply: the last
+  // packet sent, after any console output (O packets) that came first.
+  std::string stop_reply_to(std::string_view body) {
+    std::string out = request(body);
+    size_t last = out.rfind('$');
+    if (out.size() < 5 || out[0] != '+' || last == std::string::npos) return "<bad: " + out + ">";
+    std::string reply = out.substr(last + 1, out.size() - last - 4);
+    for (size_t at = 1; at < last;) {  // everything before it: whole O packets
+      size_t end = out.find('#', at);
+      if (out[at] != '$' || out[at + 1] != 'O' || end == std::string::npos || end + 3 > last)
+        return "<not console output before the reply: " + out + ">";
+      at = end + 3;
+    }
+    if (out.substr(last) != frame_packet(reply)) return "<bad checksum: " + out + ">";
+    return reply;
+  }
   // As the gdb of a multiprocess-capable client sets up the session.
   void negotiate() { request("qSupported:multiprocess+;swbreak+;hwbreak+"); }
 };

@@ -112,7 +112,8 @@ BOOST_AUTO_TEST_CASE(malformed_packets_get_errors) {
                         "m11111111111111111111,1",
                         "p10000000000000000000"}) {
     BOOST_TEST_CONTEXT(p) {
-      BOOST_TEST(reply_to(p) == "E01");
+      // Resume packets may get the reason as console output first.
+      BOOST_TEST(stop_reply_to(p) == "E01");
     }
   }
   // The empty packet and a lone "$#00" do not crash either.
@@ -129,6 +130,43 @@ BOOST_AUTO_TEST_CASE(error_strings_when_enabled) {
   BOOST_TEST(reply_to("QEnableErrorStrings") == "OK");
   std::string r = reply_to("m0,4");
   BOOST_TEST(r == "E01;" + hex("cannot read memory at 0x0"));
+}
+
+BOOST_AUTO_TEST_CASE(error_text_for_a_client_that_announced_error_message) {
+  // gdb 15 and later send error-message+; then every error carries its text.
+  request("qSupported:multiprocess+;swbreak+;error-message+");
+  BOOST_TEST(reply_to("m0,4") == "E.cannot read memory at 0x0");
+  BOOST_TEST(reply_to("Tp100.999") == "E.no thread 999");
+  // A failed resume: the text replaces the stop reply, nothing else comes.
+  BOOST_TEST(request("vCont;c") == "+" + frame_packet("E.no more scripted stops"));
+}
+
+BOOST_AUTO_TEST_CASE(plain_error_without_error_message) {
+  // gdb 13 reads "E.text" after m as memory contents: it gets E01 only.
+  negotiate();
+  BOOST_TEST(reply_to("m0,4") == "E01");
+  // While it waits for a stop reply it prints console output, so a failed
+  // resume tells it why there.
+  BOOST_TEST(request("vCont;c") == "+" +
+                                       frame_packet("O" + hex("rewind: no more scripted stops\n")) +
+                                       frame_packet("E01"));
+  BOOST_TEST(request("bc") == "+" + frame_packet("O" + hex("rewind: no more scripted stops\n")) +
+                                  frame_packet("E01"));
+  // A resume refused before it starts is told the same way.
+  BOOST_TEST(request("c1234") ==
+             "+" +
+                 frame_packet("O" + hex("rewind: resuming at another address is "
+                                        "impossible in a replay\n")) +
+                 frame_packet("E01"));
+}
+
+BOOST_AUTO_TEST_CASE(lldb_gets_a_stop_with_the_reason_for_a_failed_resume) {
+  // LLDB would take an error reply to bc for a lost connection: it gets a
+  // stop where the program stands, the reason as its description.
+  BOOST_TEST(reply_to("QEnableErrorStrings") == "OK");
+  BOOST_TEST(reply_to("bc") == "T05thread:100;reason:exception;description:" +
+                                   hex("rewind: no more scripted stops") + ";");
+  BOOST_TEST(reply_to("m0,4") == "E01;" + hex("cannot read memory at 0x0"));
 }
 
 BOOST_AUTO_TEST_CASE(registers_g_p_P_G) {
@@ -329,7 +367,7 @@ BOOST_AUTO_TEST_CASE(vcont_step_names_the_thread) {
   // A signal to deliver is accepted and ignored: the recording decides.
   target.stops.push_back(stop(StopKind::Signal, 0x102, SIGUSR1));
   BOOST_TEST(reply_to("vCont;C0a:p100.102") == "T1ethread:p100.102;");  // gdb's SIGUSR1 is 30
-  BOOST_TEST(reply_to("vCont;s:p100.200") == "E01");
+  BOOST_TEST(stop_reply_to("vCont;s:p100.200") == "E01");
 }
 
 BOOST_AUTO_TEST_CASE(stop_reply_kinds) {
@@ -355,7 +393,7 @@ BOOST_AUTO_TEST_CASE(stop_reply_kinds) {
   exited.exit_code = 3;
   BOOST_TEST(reply_for(exited) == "W03;process:100");
   // After the exit only going back makes sense.
-  BOOST_TEST(reply_to("c") == "E01");
+  BOOST_TEST(stop_reply_to("c") == "E01");
   target.stops.push_back(stop(StopKind::HistoryBegin, 0x100));
   BOOST_TEST(reply_to("bc") == "T05thread:p100.100;replaylog:begin;");
   BOOST_TEST((target.resumes.back().direction == target::Direction::Reverse));

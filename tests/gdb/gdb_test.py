@@ -5,7 +5,9 @@ mode, and checks gdb's output.
 The expectation file holds one Python regular expression per line (blank
 lines and lines starting with '#' are skipped). Each must match a line of
 the output, in order: a pattern is searched for after the line the previous
-one matched. `!REGEX` means no line of the whole output may match.
+one matched. `!REGEX` means no line of the whole output may match, `~REGEX`
+that some line of it must, wherever it is (the server's stderr, which
+interleaves with gdb's output in no fixed order).
 
 In the command file and in --replay-args, @TMP@ is the test's scratch
 directory, @CHILD@ the pid of the first child process `rewind ps` lists and
@@ -93,6 +95,12 @@ def run(args, tmp):
             hit = [l for l in lines if bad.search(l)]
             if hit:
                 print("FAIL: output must not match %r, but has: %s" % (pattern[1:], hit[0]))
+                return 1
+            continue
+        if pattern.startswith("~"):
+            anywhere = re.compile(pattern[1:])
+            if not any(anywhere.search(l) for l in lines):
+                print("FAIL: no line of the output matches %r" % pattern[1:])
                 return 1
             continue
         rx = re.compile(pattern)
