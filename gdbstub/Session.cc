@@ -141,6 +141,7 @@ void Session::on_job_done(Result<target::StopInfo> stop) {
     continue_thread_ = ThreadSelector{};
     send_packet(stop_reply(*stop));
   } else {
+    REWIND_LOG(Packets, "   resume failed: %s", stop.error().message.c_str());
     send_packet(error_reply(stop.error()));
   }
   while (!queued_.empty() && !job_running_ && !finished_) {
@@ -213,7 +214,8 @@ void Session::start_job(std::function<Result<target::StopInfo>()> job) {
 
 std::string Session::stop_reply(const target::StopInfo& stop) {
   std::vector<target::ThreadId> threads;
-  StopReplyStyle style{client_.multiprocess, client_.swbreak, client_.hwbreak, nullptr};
+  StopReplyStyle style{client_.multiprocess, client_.swbreak, client_.hwbreak, client_.exec_events,
+                       nullptr};
   if (client_.threads_in_stop_reply) {
     threads = target_.threads();
     style.all_threads = &threads;

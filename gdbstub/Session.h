@@ -178,6 +178,7 @@ class Session {
     bool multiprocess = false;
     bool swbreak = false;
     bool hwbreak = false;
+    bool exec_events = false;    // gdb's "exec:" stop reason
     bool binary_upload = false;  // gdb 16's 'x' reply, prefixed with 'b'
     bool error_strings = false;
     bool threads_in_stop_reply = false;

@@ -55,11 +55,13 @@ Result<Reply> Session::handle_qSupported(std::string_view args) {
     if (feature == "multiprocess+") client_.multiprocess = true;
     if (feature == "swbreak+") client_.swbreak = true;
     if (feature == "hwbreak+") client_.hwbreak = true;
+    if (feature == "exec-events+") client_.exec_events = true;
   }
   // Not offered: QPassSignals and friends (the recording decides which
   // signals arrive), ConditionalBreakpoints, non-stop, fork events.
   return Reply{"PacketSize=" + hex_number(kMaxPacketSize) +
-               ";QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+"
+               ";QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+" +
+               (client_.exec_events ? ";exec-events+" : "") +
                ";ReverseContinue+;ReverseStep+"
                ";qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
                ";qXfer:threads:read+;vContSupported+"};
