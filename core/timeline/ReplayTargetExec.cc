@@ -15,6 +15,11 @@
 // image that made the call, and reports an exec naming that image. gdb then
 // reloads the old image and, for reverse-continue, sends "bc" again, which
 // now searches the old image with breakpoints at the old image's addresses.
+// With "catch exec" gdb stops there, in either direction: a reverse-stepi
+// from a new image's first instruction lands on the execve's `syscall`.
+// reverse-continue never searches past the current image's start (a
+// checkpoint kept at its first instruction is the floor): breakpoints there
+// are the new image's addresses, meaningless in the old one.
 // (rr stops at an exec in either direction with a plain SIGTRAP and leaves
 // gdb with the image it had.)
 #include <algorithm>
