@@ -267,7 +267,8 @@ void Session::start_job(std::string_view name, std::function<Result<target::Stop
 
 std::string Session::stop_reply(const target::StopInfo& stop) {
   std::vector<target::ThreadId> threads;
-  StopReplyStyle style{client_.multiprocess, client_.swbreak, client_.hwbreak, nullptr};
+  StopReplyStyle style{client_.multiprocess, client_.swbreak, client_.hwbreak, client_.exec_events,
+                       nullptr};
   if (client_.threads_in_stop_reply) {
     threads = target_.threads();
     style.all_threads = &threads;

@@ -186,6 +186,7 @@ class Session {
     bool multiprocess = false;
     bool swbreak = false;
     bool hwbreak = false;
+    bool exec_events = false;    // gdb's "exec:" stop reason
     bool binary_upload = false;  // gdb 16's 'x' reply, prefixed with 'b'
     bool error_strings = false;  // LLDB's QEnableErrorStrings: "E01;<hex text>"
     bool error_message = false;  // gdb 15's error-message+: "E.<text>"

@@ -57,11 +57,13 @@ Result<Reply> Session::handle_qSupported(std::string_view args) {
     if (feature == "hwbreak+") client_.hwbreak = true;
     // gdb 15 and later: any packet may get "E.<text>" (error_reply).
     if (feature == "error-message+") client_.error_message = true;
+    if (feature == "exec-events+") client_.exec_events = true;
   }
   // Not offered: QPassSignals and friends (the recording decides which
   // signals arrive), ConditionalBreakpoints, non-stop, fork events.
   return Reply{"PacketSize=" + hex_number(kMaxPacketSize) +
-               ";QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+"
+               ";QStartNoAckMode+;multiprocess+;swbreak+;hwbreak+" +
+               (client_.exec_events ? ";exec-events+" : "") +
                ";ReverseContinue+;ReverseStep+"
                ";qXfer:features:read+;qXfer:auxv:read+;qXfer:exec-file:read+"
                ";qXfer:threads:read+;vContSupported+"};

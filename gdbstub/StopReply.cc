@@ -96,6 +96,14 @@ std::string format_stop_reply(const target::StopInfo& stop, const StopReplyStyle
     case StopKind::HistoryEnd:
       out += "replaylog:end;";
       break;
+    // gdb reloads the symbols and the library list of the image named here,
+    // drops its breakpoints' locations and inserts them anew, then goes on
+    // in the direction it was going (infrun.c, TARGET_WAITKIND_EXECD); it
+    // stops only for "catch exec". LLDB knows "reason:exec" instead.
+    case StopKind::Exec:
+      if (style.exec_events) out += "exec:" + to_hex(stop.exec_path) + ";";
+      if (style.all_threads) out += "reason:exec;";
+      break;
     default:
       break;
   }

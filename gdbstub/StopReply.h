@@ -19,6 +19,7 @@ struct StopReplyStyle {
   bool multiprocess = false;  // thread ids as p<pid>.<tid>, ";process:" after W/X
   bool swbreak = false;       // client sent swbreak+: may say "swbreak:"
   bool hwbreak = false;       // client sent hwbreak+: may say "hwbreak:"
+  bool exec_events = false;   // client sent exec-events+: may say "exec:"
   // LLDB's QListThreadsInStopReply: every T reply lists all threads.
   const std::vector<target::ThreadId>* all_threads = nullptr;
 };

@@ -57,6 +57,13 @@ enum class StopKind {
   Killed,        // the process was killed by `signo`
   HistoryBegin,  // reverse execution reached the start of the recording
   HistoryEnd,    // forward execution reached the end of the recording
+  // The process changed images: going forwards, it completed an execve;
+  // going backwards, the move crossed one and the process stands before its
+  // `syscall` instruction, in the image that made the call. `exec_path`
+  // names the image it runs now. As after an exec in a live process, every
+  // breakpoint and watchpoint is gone: the debugger inserts them again for
+  // the image it now sees.
+  Exec,
 };
 
 struct StopInfo {
@@ -66,6 +73,7 @@ struct StopInfo {
   int exit_code = 0;
   BreakpointType watch_type = BreakpointType::WriteWatch;
   uint64_t watch_addr = 0;
+  std::string exec_path;  // Exec: the image the process runs now
 };
 
 struct CheckpointInfo {
@@ -82,7 +90,8 @@ class Target {
   virtual std::vector<ThreadId> threads() = 0;
   // The thread the last stop is about.
   virtual ThreadId current_thread() = 0;
-  // The recorded command line of a process, for thread names and qXfer.
+  // The executable a process runs at the current position (its latest
+  // exec, or its parent's for a forked child), for thread names and qXfer.
   virtual Result<std::string> exec_file(pid_t pid) = 0;
   virtual Result<std::vector<uint8_t>> auxv(pid_t pid) = 0;
 

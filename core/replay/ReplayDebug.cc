@@ -315,6 +315,17 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
         unplace_counted(*t);
       }
     }
+    // Before the step check: a step over a successful execve ends in a new
+    // image, which the debugger must hear about as an exec.
+    if (control.stop_after_exec_of && done.tid == *control.stop_after_exec_of &&
+        done.kind == EventKind::SyscallExit &&
+        (done.syscall_no == SYS_execve || done.syscall_no == SYS_execveat) && done.regs.rax == 0) {
+      DebugStop stop;
+      stop.kind = StopKind::Exec;
+      stop.tid = done.tid;
+      stop.signo = SIGTRAP;
+      return stop;
+    }
     if (stepping_ && done.tid == *stepping_ &&
         (done.kind == EventKind::SyscallExit || done.kind == EventKind::Rdtsc ||
          done.kind == EventKind::Signal)) {
@@ -331,15 +342,6 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
       // trips the debug registers, and replay writes it through
       // /proc/PID/mem: report watchpoints on it here.
       if (auto stop = kernel_write_watch_hit(done)) return *stop;
-    }
-    if (control.stop_after_exec_of && done.tid == *control.stop_after_exec_of &&
-        done.kind == EventKind::SyscallExit &&
-        (done.syscall_no == SYS_execve || done.syscall_no == SYS_execveat) && done.regs.rax == 0) {
-      DebugStop stop;
-      stop.kind = StopKind::Interrupted;
-      stop.tid = done.tid;
-      stop.signo = 0;
-      return stop;
     }
     if (done.kind == EventKind::Exit && done.tid == control.debuggee) {
       DebugStop stop;

@@ -176,9 +176,11 @@ struct RunControl {
   // Called after every fully replayed event (not at debugger stops): where
   // the debugger front end takes automatic checkpoints.
   std::function<void(ReplaySession&)> on_boundary;
-  // Stop (likewise) once this task has completed a successful execve, or
-  // before its first event (it is then at its first stop).
+  // Stop (as Exec) once this task has completed a successful execve: it
+  // stands at the new image's first instruction.
   std::optional<Tid> stop_after_exec_of;
+  // Stop (as Interrupted with signo 0) before this task's first event: it
+  // is then at its first stop.
   std::optional<Tid> stop_before_first_event_of;
   // Where the debug registers do not trap (steps_to_watch()): whether to
   // single-step for the watchpoints while this many events are complete.
@@ -259,6 +261,9 @@ class ReplaySession {
 
   const trace::TraceReader& reader() const { return *reader_; }
   EventNum current_event() const { return current_; }
+  // Whether current_event() is fully replayed: a stop inside it (a
+  // breakpoint before its syscall) leaves it pending.
+  bool current_event_done() const { return !pending_ || pending_->num != current_; }
   // Events fully replayed so far (the position between events).
   uint64_t events_completed() const { return events_completed_; }
   RepTask* find(Tid rec_tid);

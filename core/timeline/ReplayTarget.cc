@@ -55,12 +55,14 @@ Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
       c.stop_after_exec_of = Tid(select_pid_);
     auto d = (*s)->run(c);
     if (!d) return d.error();
-    if (d->kind != StopKind::Interrupted || d->tid.value != select_pid_)
+    const StopKind want = select_from_fork_ ? StopKind::Interrupted : StopKind::Exec;
+    if (d->kind != want || d->tid.value != select_pid_)
       return Error{"the recording has no process " + std::to_string(select_pid_) +
                    (select_from_fork_ ? " created by fork" : " that execs")};
     debuggee_ = Tid(select_pid_);
   }
   if (auto_checkpoints_.empty()) maybe_checkpoint(**s);  // the start of history
+  if (auto first = latest_exec(**s)) history_image_event_ = first->event.value;
   return std::move(*s);
 }
 
@@ -110,7 +112,7 @@ Result<std::string> ReplayTarget::exec_file(pid_t pid) {
     std::string path;
     pid_t parent = 0;
     for (const auto& te : events) {
-      if (te.event.value > session_->current_event().value) continue;
+      if (!exec_replayed(*session_, te)) continue;
       if (te.kind == trace::TaskEventKind::Exec && te.tid.value == pid) path = te.exe_path;
       if (te.kind == trace::TaskEventKind::Clone && te.tid.value == pid)
         parent = te.parent_tid.value;
@@ -296,6 +298,14 @@ Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
     end_diversion();  // going back in time leaves the diversion
   }
   Tid thread(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+  // The image the process runs before a reverse move (ReplayTargetExec.cc).
+  const std::optional<trace::TaskEvent> image = latest_exec(*session_);
+  const uint64_t from_events = session_->events_completed();
+  if (req.direction == target::Direction::Reverse) REWIND_TRY(set_image_floor(image, from_events));
+  struct ClearFloor {
+    std::optional<ImageFloor>& f;
+    ~ClearFloor() { f.reset(); }
+  } clear_floor{image_floor_};
   Result<StopInfo> r = req.direction == target::Direction::Forward ? forward(req)
                        : req.action == target::ResumeRequest::Action::Continue
                            ? reverse_continue(thread)
@@ -306,6 +316,8 @@ Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
     return r.error().context(req.action == target::ResumeRequest::Action::Continue
                                  ? "reverse-continue"
                                  : "reverse-step");
+  if (!r) return r.error();
+  if (req.direction == target::Direction::Reverse) r = back_across_exec(image, from_events, *r);
   if (!r) return r.error();
   if (r->thread.tid > 0) current_thread_ = Tid(r->thread.tid);
   last_stop_ = *r;
@@ -322,6 +334,7 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
   }
   RunControl c = control();
   c.interrupt = &interrupt_;
+  c.stop_after_exec_of = debuggee_;
   if (req.action == target::ResumeRequest::Action::Step)
     c.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
   const uint64_t from = session_->events_completed();
@@ -331,6 +344,7 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
   if (!d)
     return d.error().context("replaying forward from event " + std::to_string(from) +
                              ", stopped at event " + std::to_string(session_->events_completed()));
+  if (d->kind == StopKind::Exec) return exec_stop(d->tid);
   return to_stop_info(*d);
 }
 

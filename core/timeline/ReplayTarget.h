@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -134,6 +135,29 @@ class ReplayTarget : public target::Target {
   // start of the recording.
   Result<std::unique_ptr<ReplaySession>> session_before(const Position& p);
   Result<target::StopInfo> go_to(const Position& p, target::StopInfo report);
+  // Exec across both directions (ReplayTargetExec.cc). The debugged
+  // process's latest exec at the session's position: which image it runs.
+  std::optional<trace::TaskEvent> latest_exec(const ReplaySession& s) const;
+  static bool exec_replayed(const ReplaySession& s, const trace::TaskEvent& te);
+  // Reports that the process now runs the image of the current position,
+  // and drops every breakpoint and watchpoint, as a live exec does.
+  Result<target::StopInfo> exec_stop(Tid tid);
+  // After a reverse move that started in `image` (at `from_events`): if it
+  // ended in an earlier image, it stops at the exec instead (see there).
+  Result<target::StopInfo> back_across_exec(const std::optional<trace::TaskEvent>& image,
+                                            uint64_t from_events, target::StopInfo stop);
+  // Stands before the execve that started `image` and reports the exec.
+  Result<target::StopInfo> before_image(const trace::TaskEvent& image, uint64_t from_events);
+  // The events completed at `image`'s first instruction, where a checkpoint
+  // is kept so that reverse-continue's search windows start there.
+  Result<uint64_t> image_start(const trace::TaskEvent& image, uint64_t from_events);
+  // reverse_continue searches no further back than the current image's
+  // start (image_floor_); there it stops before the exec instead.
+  Result<void> set_image_floor(const std::optional<trace::TaskEvent>& image, uint64_t from_events);
+  bool below_image_floor(uint64_t window_start) const {
+    return image_floor_ && window_start <= image_floor_->events;
+  }
+  Result<target::StopInfo> at_image_floor();
   Result<target::StopInfo> at_history_begin();
   target::StopInfo to_stop_info(const DebugStop& d);
   // A SIGTRAP stop of `kind` for thread `tid` of the debugged process.
@@ -171,6 +195,16 @@ class ReplayTarget : public target::Target {
   std::unique_ptr<Diversion> diversion_;
   // Automatic checkpoints, by events completed; the first is the start.
   std::vector<std::shared_ptr<const SessionCheckpoint>> auto_checkpoints_;
+  // Checkpoints at the first instruction of images the debugged process
+  // exec'd, by the exec's event; and the image the history starts in.
+  std::map<uint64_t, std::shared_ptr<const SessionCheckpoint>> image_starts_;
+  uint64_t history_image_event_ = 0;
+  struct ImageFloor {
+    trace::TaskEvent image;
+    uint64_t events = 0;       // events completed at its first instruction
+    uint64_t from_events = 0;  // where the reverse move started
+  };
+  std::optional<ImageFloor> image_floor_;  // during a reverse move only
   pid_t select_pid_ = 0;
   bool select_from_fork_ = false;
 };

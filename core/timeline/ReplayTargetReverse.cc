@@ -277,6 +277,7 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
     REWIND_TRY(collect_hits(**s, first_window ? &p : nullptr, window_end, hits));
     if (!hits.empty()) break;
     if (window_start <= auto_checkpoints_.front()->events_completed()) return at_history_begin();
+    if (below_image_floor(window_start)) return at_image_floor();  // ReplayTargetExec.cc
     window_end = window_start;
     first_window = false;
   }

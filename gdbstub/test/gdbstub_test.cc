@@ -400,6 +400,24 @@ BOOST_AUTO_TEST_CASE(stop_reply_kinds) {
   BOOST_TEST(reply_for(stop(StopKind::Killed, 0x100, SIGSEGV)) == "X0b;process:100");
 }
 
+BOOST_AUTO_TEST_CASE(exec_stop_reply) {
+  // Only a client that offers exec-events hears "exec:"; gdb then reloads
+  // the image named (in hex), in either direction.
+  target::StopInfo exec = stop(StopKind::Exec, 0x100, SIGTRAP);
+  exec.exec_path = "/usr/bin/python3.11";
+  target.stops.push_back(exec);
+  BOOST_TEST(reply_to("c") == "T05thread:100;");
+  BOOST_TEST(reply_to("qSupported:multiprocess+;exec-events+").find(";exec-events+") !=
+             std::string::npos);
+  target.stops.push_back(exec);
+  BOOST_TEST(reply_to("bc") == "T05thread:p100.100;exec:" + hex("/usr/bin/python3.11") + ";");
+  // LLDB (QListThreadsInStopReply) knows reason:exec.
+  BOOST_TEST(reply_to("QListThreadsInStopReply") == "OK");
+  target.stops.push_back(exec);
+  BOOST_TEST(reply_to("c") == "T05thread:p100.100;exec:" + hex("/usr/bin/python3.11") +
+                                  ";reason:exec;threads:100,101,102;");
+}
+
 BOOST_AUTO_TEST_CASE(reverse_step_and_list_threads_in_stop_reply) {
   BOOST_TEST(reply_to("QListThreadsInStopReply") == "OK");
   target.stops.push_back(stop(StopKind::Step, 0x101));
