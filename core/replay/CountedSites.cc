@@ -156,7 +156,7 @@ Result<uint64_t> CountedSites::free_slot(Task& task, uint64_t pc) {
   uint64_t page = 0;
   {
     AutoRemoteSyscalls remote(task);
-    for (uint64_t candidate : candidate_pages(task.real_tid(), pc)) {
+    for (uint64_t candidate : candidate_pages(task.real_tid(), pc, reserved_)) {
       auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                               static_cast<uint64_t>(-1), 0);

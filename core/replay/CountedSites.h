@@ -45,6 +45,10 @@ class CountedSites {
   static constexpr uint64_t kNoStop = UINT64_MAX;
 
   CountedSites() = default;
+  // Address ranges the recording maps at some point (the trace's mapping
+  // records): stub pages go elsewhere, or the program's mmap would meet
+  // them, and state hashes would take its memory for ours.
+  void set_reserved(std::vector<std::pair<uint64_t, uint64_t>> r) { reserved_ = std::move(r); }
   CountedSites(const CountedSites&) = delete;
   CountedSites& operator=(const CountedSites&) = delete;
 
@@ -109,6 +113,7 @@ class CountedSites {
   std::vector<uint64_t> pages_;  // mapped; the first holds the counter words
   std::vector<uint64_t> free_slots_;
   std::map<uint64_t, Site> sites_;  // by patched address
+  std::vector<std::pair<uint64_t, uint64_t>> reserved_;
 };
 
 }  // namespace rwd

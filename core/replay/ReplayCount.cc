@@ -21,6 +21,14 @@ namespace rwd {
 
 using target::StopKind;
 
+std::unique_ptr<ReplaySession::CountedProcess> ReplaySession::new_counted_process() const {
+  auto cp = std::make_unique<CountedProcess>();
+  std::vector<std::pair<uint64_t, uint64_t>> reserved;
+  for (const auto& [event, m] : mappings_) reserved.emplace_back(m->start, m->end);
+  cp->sites.set_reserved(std::move(reserved));
+  return cp;
+}
+
 ReplaySession::CountedProcess* ReplaySession::counted_of(const RepTask& t) {
   auto it = counted_.find(t.rec_tgid.value);
   return it == counted_.end() ? nullptr : it->second.get();
@@ -28,7 +36,7 @@ ReplaySession::CountedProcess* ReplaySession::counted_of(const RepTask& t) {
 
 Result<void> ReplaySession::set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs) {
   std::unique_ptr<CountedProcess>& cp = counted_[rec_tgid.value];
-  if (!cp) cp = std::make_unique<CountedProcess>();
+  if (!cp) cp = new_counted_process();
   std::vector<RepTask*> tasks = tasks_of(rec_tgid);
   if (!tasks.empty() && cp->as.lock() == tasks.front()->task->shared_as()) {
     Task& task = *tasks.front()->task;
@@ -88,7 +96,7 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
   CountedProcess* cp = counted_of(t);
   if (!cp && !state_here) return ok_result();
   if (!cp) {
-    counted_[t.rec_tgid.value] = std::make_unique<CountedProcess>();
+    counted_[t.rec_tgid.value] = new_counted_process();
     cp = counted_of(t);
   }
   Task& task = *t.task;
@@ -116,10 +124,21 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       if (r) pcs.push_back(r->rip);
     }
     bool all = true;
+    // An int3 inside the bytes a patch covers would cut into its jmp: the
+    // patch gives way to an int3 of its own first.
+    auto add_int3 = [&](uint64_t a) -> Result<bool> {
+      if (auto site = cp->sites.covering(a)) {
+        REWIND_TRY(unpatch_covering(t, a));
+        if (cp->wanted.count(*site) && task.as().add_breakpoint(*site)) cp->int3s.insert(*site);
+      }
+      return static_cast<bool>(task.as().add_breakpoint(a));
+    };
     for (uint64_t a : cp->wanted) {
       if (cp->int3s.count(a) || (cp->sites.counts(a) && a != state_pc)) continue;
       if (cp->no_patch.count(a)) {
-        if (task.as().add_breakpoint(a))
+        auto added = add_int3(a);
+        if (!added) return added.error();
+        if (*added)
           cp->int3s.insert(a);
         else
           all = false;
@@ -133,7 +152,9 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
         if (a == state_pc) cp->state_site = a;
         continue;
       }
-      if (task.as().add_breakpoint(a))
+      auto added = add_int3(a);
+      if (!added) return added.error();
+      if (*added)
         cp->int3s.insert(a);
       else
         all = false;  // not mapped yet: after the next mmap
@@ -141,9 +162,15 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
     if (state_pc && cp->state_site != state_pc && !cp->int3s.count(state_pc) && !state_int3_) {
       auto p = cp->sites.patch(task, state_pc, false, control_->stop_at_state->regs, pcs);
       if (!p) return p.error();
+      bool added = false;
+      if (!*p) {
+        auto a = add_int3(state_pc);
+        if (!a) return a.error();
+        added = *a;
+      }
       if (*p) {
         cp->state_site = state_pc;
-      } else if (task.as().add_breakpoint(state_pc)) {
+      } else if (added) {
         state_int3_ = state_pc;
       } else {
         all = false;
@@ -193,10 +220,21 @@ Result<bool> ReplaySession::at_state(RepTask& t) {
     want.rcx = regs->rcx;
     want.r11 = regs->r11;
   }
-  if (!same_user_registers(*regs, want)) return false;
+  if (!same_user_registers(*regs, want)) {
+    if (log_enabled(LogCategory::Replay)) {
+      const auto* a = reinterpret_cast<const unsigned long long*>(&*regs);
+      const auto* b = reinterpret_cast<const unsigned long long*>(&want);
+      for (size_t i = 0; i < sizeof want / sizeof *a; ++i)
+        if (a[i] != b[i])
+          REWIND_LOG(Replay, "state at 0x%llx: register slot %zu is 0x%llx, want 0x%llx",
+                     want.rip, i, a[i], b[i]);
+    }
+    return false;
+  }
   if (!s.mem_hash) return true;
   auto hash = hash_task_state(*t.task);
   if (!hash) return hash.error();
+  if (*hash != *s.mem_hash) REWIND_LOG(Replay, "state at 0x%llx: memory differs", want.rip);
   return *hash == *s.mem_hash;
 }
 

@@ -68,10 +68,15 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   // Where the debug registers do not trap, a task with watchpoints runs an
   // instruction at a time, and each is checked against the slots first.
   // (Not from inside a syscall: only PTRACE_SYSCALL reaches its exit stop.)
-  const bool watch_step = step_to_watch_ && !t.in_syscall && watch_slots(t) &&
+  const bool watch_step = steps_for_watches() && !t.in_syscall && watch_slots(t) &&
                           (!step_to_watch_in_ || step_to_watch_in_(events_completed_)) &&
                           !at_syscall_insn(task, pc);
   t.watch_step = watch_step;
+  t.watch_step_pc = pc;
+  if (watch_step && control_ && control_->max_watch_steps &&
+      ++watch_steps_ > control_->max_watch_steps)
+    return Error{"no watched access within " + std::to_string(control_->max_watch_steps) +
+                 " single-steps"};
   // (A signal delivered with the step runs its handler instead; replay's
   // preemption stub is not the program's code.)
   const uint64_t stub = task.as().preempt_stub_page;
@@ -160,7 +165,7 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
   // DR6's B0-B3 tell of the write. Read them after every step then, or the
   // write made while the debugger steps over a breakpoint goes unreported.
   // (Where the debug registers never fire, stepping to watch finds it.)
-  if ((si->si_code == kTrapHwBkpt || (step_done && !step_to_watch_)) && watch_slots(t)) {
+  if ((si->si_code == kTrapHwBkpt || (step_done && !steps_for_watches())) && watch_slots(t)) {
     auto dr6 = take_dr6(task.real_tid());
     if (!dr6) return dr6.error();
     const DebugRegSlots& slots = *watch_slots(t);
@@ -187,7 +192,9 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
     }
     if (slot >= 0) {
       t.internal_step = false;
-      return Trap{TrapAction::Stop, slot_stop(t, slot)};
+      DebugStop hit = slot_stop(t, slot);
+      hit.access_pc = t.watch_step_pc;
+      return Trap{TrapAction::Stop, hit};
     }
   }
   if (step_done) {
@@ -232,6 +239,7 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
   step_to_watch_in_ = control.step_to_watch_in;
   control_ = &control;
   running_since_ = std::chrono::steady_clock::now();
+  watch_steps_ = 0;
   if (control.stop_at_state) {
     if (RepTask* t = find(control.stop_at_state->tid)) {
       if (!t->running && !t->initial_stop_pending) {

@@ -61,6 +61,7 @@ struct RepTaskState {
   // the slot the stepped instruction writes or reads, or -1.
   bool watch_step = false;
   int watch_hit = -1;
+  uint64_t watch_step_pc = 0;  // the instruction that step runs
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP
@@ -128,6 +129,9 @@ struct DebugStop {
   int exit_status = 0;  // Exited/Killed: the wait status
   uint64_t watch_addr = 0;
   target::BreakpointType watch_type = target::BreakpointType::WriteWatch;
+  // Watchpoint stops found by stepping: the instruction that made the
+  // access (the task stands after it).
+  uint64_t access_pc = 0;
 };
 
 // What replaying an event, or part of one, came to: the event is done, or a
@@ -187,6 +191,12 @@ struct RunControl {
   // Unset: always. Reverse execution finds the intervals where watched
   // bytes changed first, and steps only through those.
   std::function<bool(uint64_t events)> step_to_watch_in;
+  // Find watchpoints by stepping even where the debug registers work: the
+  // stop then names the instruction that made the access (access_pc), as
+  // reverse watchpoints need (core/timeline/ReverseWatch.cc). At most
+  // `max_watch_steps` steps (0: no limit), then run() fails.
+  bool watch_by_stepping = false;
+  uint64_t max_watch_steps = 0;
 };
 
 // What a replay keeps outside the trace, shared with its checkpoints and
@@ -411,6 +421,7 @@ class ReplaySession {
     std::set<uint64_t> no_patch;  // counted by an int3 even where a patch fits
   };
   CountedProcess* counted_of(const RepTask& t);
+  std::unique_ptr<CountedProcess> new_counted_process() const;
   Result<void> sync_counted(RepTask& t);
   Result<void> note_counted(RepTask& t);
   Result<std::optional<Trap>> on_count_trap(RepTask& t, const user_regs_struct& regs);
@@ -430,6 +441,10 @@ class ReplaySession {
   std::map<pid_t, uint64_t> counted_by_thread_;               // by recorded tid
   const RunControl* control_ = nullptr;                       // during run()
   std::chrono::steady_clock::time_point running_since_;       // for stop_after_ms
+  uint64_t watch_steps_ = 0;  // in this run(), for RunControl::max_watch_steps
+  bool steps_for_watches() const {
+    return step_to_watch_ || (control_ && control_->watch_by_stepping);
+  }
   uint64_t state_int3_ = 0;  // stop_at_state's pc, when counted by an int3 of its own
   const DebugRegSlots* watch_slots(const RepTask& t) const;
   int watch_slot_hit(RepTask& t, const user_regs_struct& regs) const;

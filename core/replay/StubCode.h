@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <utility>
 #include <vector>
 
 namespace rwd {
@@ -52,6 +53,7 @@ class Emitter {
 
 // Free pages within kMaxStubDistance of pc, nearest first, each with a free
 // page on either side.
-std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc);
+std::vector<uint64_t> candidate_pages(
+    pid_t tid, uint64_t pc, const std::vector<std::pair<uint64_t, uint64_t>>& reserved = {});
 
 }  // namespace rwd

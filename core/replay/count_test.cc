@@ -233,7 +233,9 @@ BOOST_AUTO_TEST_CASE(stops_at_a_state_seen_before) {
 }
 
 BOOST_AUTO_TEST_CASE(interrupts_a_long_stretch) {
-  const long n = 300000000;  // about a second of loop, no event in it
+  // Seconds of loop with no event in it: the interrupt, 300 ms in, must
+  // find the task still inside it even on a fast, idle machine.
+  const long n = 1500000000;
   Recording rec(std::to_string(n));
   auto s = open_session(rec);
   // Into the loop (its first call of tick), then no counting.

@@ -30,58 +30,22 @@ Result<std::unique_ptr<ReplayTarget>> ReplayTarget::open(const std::filesystem::
   return t;
 }
 
-Result<std::unique_ptr<ReplaySession>> ReplayTarget::fresh_session() {
-  auto reader = reader_->clone();
-  if (!reader) return reader.error();
-  auto s = ReplaySession::open(std::move(*reader), options_);
-  if (!s) return s.error();
-  // The first event is the initial execve: afterwards the program stands
-  // at its first instruction.
-  auto first = (*s)->step();
-  if (!first) return first.error();
-  if (!*first) return Error{"the trace has no events"};
-  if ((*s)->died_in_exec()) {
-    return Error{"the recorded program never started: the kernel killed it with " +
-                 std::string(strsignal(WTERMSIG(*(*s)->root_status()))) +
-                 " while loading it, so there is nothing to debug (rewind replay -a reports it)"};
-  }
-  debuggee_ = (*s)->root();
-  if (select_pid_ && select_pid_ != debuggee_.value) {
-    RunControl c;
-    c.debuggee = Tid(select_pid_);
-    if (select_from_fork_)
-      c.stop_before_first_event_of = Tid(select_pid_);
-    else
-      c.stop_after_exec_of = Tid(select_pid_);
-    auto d = (*s)->run(c);
-    if (!d) return d.error();
-    const StopKind want = select_from_fork_ ? StopKind::Interrupted : StopKind::Exec;
-    if (d->kind != want || d->tid.value != select_pid_)
-      return Error{"the recording has no process " + std::to_string(select_pid_) +
-                   (select_from_fork_ ? " created by fork" : " that execs")};
-    debuggee_ = Tid(select_pid_);
-  }
-  if (auto_checkpoints_.empty()) maybe_checkpoint(**s);  // the start of history
-  if (auto first = latest_exec(**s)) history_image_event_ = first->event.value;
-  return std::move(*s);
-}
-
 Result<StopInfo> ReplayTarget::start(uint64_t event) {
   // Built aside and swapped in at the end: a start or seek that fails
   // leaves the debugger where it last stopped.
-  auto s = fresh_session();
-  if (!s) return s.error();
+  auto c = fresh_session();
+  if (!c) return c.error();
   StopInfo stop = trap_stop(StopKind::Signal, debuggee_);
-  if (event > (*s)->events_completed()) {
-    RunControl c = control();
-    c.stop_at_events = event;
-    auto d = (*s)->run(c);
+  if (event > c->s->events_completed()) {
+    RunControl rc = control();
+    rc.interrupt = nullptr;
+    rc.stop_at_events = event;
+    auto d = run(*c, rc);
     if (!d) return d.error();
     if (d->kind != StopKind::Interrupted) stop = to_stop_info(*d);
   }
-  REWIND_TRY(install_user_breakpoints(**s));
   end_diversion();
-  session_ = std::move(*s);
+  REWIND_TRY(adopt(std::move(*c)));
   current_thread_ = debuggee_;
   last_stop_ = stop;
   return stop;
@@ -291,7 +255,12 @@ StopInfo ReplayTarget::to_stop_info(const DebugStop& d) {
 }
 
 Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
-  interrupt_ = false;
+  // An interrupt counts for the resume it arrives during, however early:
+  // the flag is cleared when the resume ends, not when it starts.
+  struct ClearInterrupt {
+    std::atomic<bool>& flag;
+    ~ClearInterrupt() { flag = false; }
+  } clear{interrupt_};
   if (!session_) return Error{"no replay in progress"};
   if (diversion_) {
     if (req.direction == target::Direction::Forward) return diversion_resume(req);
@@ -332,13 +301,15 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
     s.signo = SIGTRAP;
     return s;
   }
-  RunControl c = control();
-  c.interrupt = &interrupt_;
-  c.stop_after_exec_of = debuggee_;
+  RunControl rc = control();
+  rc.stop_after_exec_of = debuggee_;
   if (req.action == target::ResumeRequest::Action::Step)
-    c.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+    rc.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
   const uint64_t from = session_->events_completed();
-  auto d = session_->run(c);
+  Cursor c{std::move(session_), passed_};
+  auto d = run(c, rc);
+  session_ = std::move(c.s);
+  passed_ = c.passed;
   // Forward replay cannot be undone cheaply: say where it stopped, which is
   // where the debugger, re-reading the registers, will find the program.
   if (!d)

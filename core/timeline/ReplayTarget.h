@@ -1,12 +1,12 @@
 // target::Target over a replayed trace: what the gdb server (and the LLDB
 // plugin) drive. This is the timeline layer, above core/replay/.
 //
-// Forward execution is ReplaySession::run(). Reverse execution re-runs the
-// replay from the start (fork checkpoints will shorten that) and finds
-// positions by state matching (../shared/design/no-pmu.md): a position is
-// (events completed, thread, registers, hash of writable memory), reached
-// by running to that event count and then to the first hit of the
-// position's pc with equal state.
+// Forward execution is ReplaySession::run(). Reverse execution restarts a
+// replay from a mark (Marks.h: frozen checkpoints at event boundaries and
+// inside long event-free stretches) and runs it forward at native speed,
+// counting breakpoint hits in the tracee, then runs it again to the last
+// hit (ReverseContinue.cc). Positions (Position.h) name a point by its
+// thread's state; a run from an earlier mark finds one in the tracee too.
 #pragma once
 
 #include <array>
@@ -22,6 +22,8 @@
 #include "core/api/Target.h"
 #include "core/base/Fd.h"
 #include "core/replay/ReplaySession.h"
+#include "core/timeline/Marks.h"
+#include "core/timeline/Position.h"
 
 namespace rwd {
 
@@ -68,28 +70,18 @@ class ReplayTarget : public target::Target {
   std::vector<target::CheckpointInfo> checkpoints() override;
 
  private:
-  struct Position {
+  // A replay and the last mark (or event boundary) it has passed, which
+  // orders it among the marks inside a stretch.
+  struct Cursor {
+    std::unique_ptr<ReplaySession> s;
+    MarkKey passed;
+  };
+  // Where a backwards search window ends: the position the search started
+  // from, or a mark (reached by its event count, then by its position).
+  struct WindowEnd {
     uint64_t events = 0;
-    Tid tid;
-    user_regs_struct regs{};
-    std::array<uint8_t, 32> mem_hash{};
-    bool has_hash = false;
-    // Made from a syscall-entry stop: rcx and r11 are what the `syscall`
-    // instruction put there, not what they hold before it; ignore them.
-    bool before_syscall = false;
+    std::optional<Position> pos;
   };
-  // A breakpoint or watchpoint hit found while searching backwards. A
-  // software breakpoint hit is cheap to note: the n-th execution of its pc
-  // by its thread after the search window's start (window_start events,
-  // always a checkpoint). Other hits carry a full position.
-  struct Hit {
-    DebugStop stop;
-    uint64_t window_start = 0;
-    uint64_t pc = 0;
-    uint64_t nth = 0;  // > 0: a software breakpoint hit, found by counting
-    Position pos;      // otherwise
-  };
-  Result<target::StopInfo> go_to_hit(const Hit& h);
 
   // A throw-away copy of the process for code the recording never ran
   // (ReplayTargetDiversion.cc).
@@ -105,37 +97,75 @@ class ReplayTarget : public target::Target {
   Result<target::StopInfo> diversion_resume(const target::ResumeRequest& req);
 
   ReplayTarget() = default;
-  Result<std::unique_ptr<ReplaySession>> fresh_session();
-  // A session at the latest automatic checkpoint taken at or before
-  // `events` completed events (a fresh one if there is none).
-  Result<std::unique_ptr<ReplaySession>> session_near(uint64_t events);
-  // The RunControl every run uses: it takes automatic checkpoints.
-  RunControl control();
-  void maybe_checkpoint(ReplaySession& s);
-  // Runs `s` to `until` (or to `until_events` when `until` is null),
-  // collecting the user's breakpoint and watchpoint hits on the way.
-  Result<void> collect_hits(ReplaySession& s, const Position* until, uint64_t until_events,
-                            std::vector<Hit>& hits);
   RepTask* task(target::ThreadId t);
-  Result<Position> position_of(ReplaySession& s, Tid tid);
-  Result<bool> matches(ReplaySession& s, const Position& p);
-  // Runs `s` (fresh) to `p`. Only internal breakpoints are inserted.
-  Result<void> reach(ReplaySession& s, const Position& p);
+  target::StopInfo to_stop_info(const DebugStop& d);
+  // A SIGTRAP stop of `kind` for thread `tid` of the debugged process.
+  target::StopInfo trap_stop(target::StopKind kind, Tid tid) const {
+    target::StopInfo s;
+    s.kind = kind;
+    s.signo = SIGTRAP;
+    s.thread = {debuggee_.value, tid.value};
+    return s;
+  }
+  DebugRegSlots debug_slots() const;
   Result<void> install_user_breakpoints(ReplaySession& s);
   Result<void> clear_user_breakpoints(ReplaySession& s);
   Result<target::StopInfo> forward(const target::ResumeRequest& req);
+  // Makes `c` the replay the debugger sees, with the user's breakpoints.
+  Result<void> adopt(Cursor c);
+
+  // --- runs and marks (ReplayTargetMarks.cc)
+  Result<Cursor> fresh_session();
+  // A replay at the latest mark at or before `key` (the start if none).
+  Result<Cursor> cursor_at(MarkKey key);
+  Result<Cursor> cursor_from(const Mark& m);
+  // The RunControl every run uses; `marks`: take marks on the way.
+  RunControl control(bool marks = true);
+  // ReplaySession::run, taking marks at event boundaries and, inside long
+  // event-free stretches, every Marks::kStretchMs of replay.
+  Result<DebugStop> run(Cursor& c, RunControl rc);
+  void maybe_mark_boundary(ReplaySession& s);
+  void mark_inside(Cursor& c, Tid running);
+  // Runs `c` until it stands at `end`: false if interrupted on the way, an
+  // error if the replay ends first.
+  Result<bool> run_to(Cursor& c, const WindowEnd& end, RunControl rc);
+  Result<bool> run_to_events(Cursor& c, uint64_t events, RunControl rc);
+  bool interrupted() const { return interrupt_.load(); }
+  // The stop reported when an interrupt ends a reverse operation early:
+  // the debugger stays where it was.
+  target::StopInfo interrupted_here(Tid thread);
+
+  // --- reverse execution (ReverseContinue.cc, ReverseWatch.cc, ReverseStep.cc)
+  // A replay standing at a hit found searching backwards, and the stop to
+  // report there.
+  struct Found {
+    Cursor c;
+    DebugStop stop;
+  };
   Result<target::StopInfo> reverse_continue(Tid thread);
-  // Where watchpoints single-step: the event intervals of the window
-  // [session's start, window_end) (and of the partial one up to `until`)
-  // in which the watched bytes changed, found by a run at full speed.
-  Result<std::set<uint64_t>> intervals_changing_watches(uint64_t window_end, const Position* until);
+  // The last breakpoint hit in [from, end), found by counting hits in the
+  // tracee; `count` gets how many there were.
+  Result<std::optional<Found>> last_breakpoint_hit(const Mark& from, const WindowEnd& end,
+                                                   uint64_t* count);
+  std::set<uint64_t> counted_addresses() const;
+  // Write watchpoints: a replay standing just before the last write in
+  // [from, end) that changed the watched bytes.
+  Result<std::optional<Found>> last_watch_change(const Mark& from, const WindowEnd& end);
   std::vector<uint8_t> watched_bytes(ReplaySession& s);
+  Result<std::optional<DebugStop>> next_write(Cursor& c, const WindowEnd& end);
+  Result<std::optional<Found>> at_writer_hit(const Mark& from, const std::set<uint64_t>& writers,
+                                             uint64_t n);
+  // Read and access watchpoints: single-stepping the window.
+  Result<std::optional<Found>> last_access_hit(const Mark& from, const WindowEnd& end);
   Result<target::StopInfo> reverse_step(Tid thread);
-  // A fresh session one instruction of `p.tid` before `p`; nullptr at the
-  // start of the recording.
-  Result<std::unique_ptr<ReplaySession>> session_before(const Position& p);
-  Result<target::StopInfo> go_to(const Position& p, target::StopInfo report);
-  // Exec across both directions (ReplayTargetExec.cc). The debugged
+  // A replay one instruction of p.tid before p; nullopt at the start of
+  // the recording.
+  Result<std::optional<Cursor>> cursor_before(const Position& p, MarkKey passed);
+  Result<void> reach(Cursor& c, const Position& p);
+  Result<target::StopInfo> go_to(const Position& p, MarkKey passed, target::StopInfo report);
+  Result<target::StopInfo> at_history_begin();
+
+  // --- exec across both directions (ReplayTargetExec.cc). The debugged
   // process's latest exec at the session's position: which image it runs.
   std::optional<trace::TaskEvent> latest_exec(const ReplaySession& s) const;
   static bool exec_replayed(const ReplaySession& s, const trace::TaskEvent& te);
@@ -148,27 +178,17 @@ class ReplayTarget : public target::Target {
                                             uint64_t from_events, target::StopInfo stop);
   // Stands before the execve that started `image` and reports the exec.
   Result<target::StopInfo> before_image(const trace::TaskEvent& image, uint64_t from_events);
-  // The events completed at `image`'s first instruction, where a checkpoint
-  // is kept so that reverse-continue's search windows start there.
-  Result<uint64_t> image_start(const trace::TaskEvent& image, uint64_t from_events);
+  // The mark at `image`'s first instruction (kept among the marks, so that
+  // reverse-continue's search windows start there).
+  Result<Mark> image_start(const trace::TaskEvent& image, uint64_t from_events);
   // reverse_continue searches no further back than the current image's
   // start (image_floor_); there it stops before the exec instead.
   Result<void> set_image_floor(const std::optional<trace::TaskEvent>& image, uint64_t from_events);
-  bool below_image_floor(uint64_t window_start) const {
-    return image_floor_ && window_start <= image_floor_->events;
+  bool below_image_floor(MarkKey window_start) const {
+    return image_floor_ && window_start <= image_floor_->start;
   }
   Result<target::StopInfo> at_image_floor();
-  Result<target::StopInfo> at_history_begin();
-  target::StopInfo to_stop_info(const DebugStop& d);
-  // A SIGTRAP stop of `kind` for thread `tid` of the debugged process.
-  target::StopInfo trap_stop(target::StopKind kind, Tid tid) const {
-    target::StopInfo s;
-    s.kind = kind;
-    s.signo = SIGTRAP;
-    s.thread = {debuggee_.value, tid.value};
-    return s;
-  }
-  DebugRegSlots debug_slots() const;
+
   std::optional<std::string> trace_copy_of(const std::string& recorded_path);
   Result<ScopedFd> open_recorded_file(const std::string& path);
 
@@ -176,6 +196,7 @@ class ReplayTarget : public target::Target {
   std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
+  MarkKey passed_;  // session_'s
   Tid debuggee_;
   Tid current_thread_;
   target::StopInfo last_stop_;
@@ -186,22 +207,21 @@ class ReplayTarget : public target::Target {
     size_t len;
   };
   std::vector<Watch> watches_;  // hardware slots: at most 4
-  // During reverse_continue, where watchpoints single-step: the intervals
-  // to step through (intervals_changing_watches); control() passes it on.
+  // Where watchpoints single-step (the debug registers not trapping): only
+  // in these event intervals, when set; control() passes it on.
   std::optional<std::set<uint64_t>> watch_intervals_;
   std::atomic<bool> interrupt_{false};
-  std::vector<std::pair<target::CheckpointInfo, Position>> checkpoints_;
+  std::vector<std::pair<target::CheckpointInfo, std::pair<Position, MarkKey>>> checkpoints_;
   int next_checkpoint_ = 1;
   std::unique_ptr<Diversion> diversion_;
-  // Automatic checkpoints, by events completed; the first is the start.
-  std::vector<std::shared_ptr<const SessionCheckpoint>> auto_checkpoints_;
-  // Checkpoints at the first instruction of images the debugged process
-  // exec'd, by the exec's event; and the image the history starts in.
-  std::map<uint64_t, std::shared_ptr<const SessionCheckpoint>> image_starts_;
+  Marks marks_;
+  // Marks at the first instruction of images the debugged process exec'd,
+  // by the exec's event; and the image the history starts in.
+  std::map<uint64_t, Mark> image_starts_;
   uint64_t history_image_event_ = 0;
   struct ImageFloor {
     trace::TaskEvent image;
-    uint64_t events = 0;       // events completed at its first instruction
+    MarkKey start;             // its first instruction
     uint64_t from_events = 0;  // where the reverse move started
   };
   std::optional<ImageFloor> image_floor_;  // during a reverse move only

@@ -22,8 +22,6 @@
 // are the new image's addresses, meaningless in the old one.
 // (rr stops at an exec in either direction with a plain SIGTRAP and leaves
 // gdb with the image it had.)
-#include <algorithm>
-
 #include "core/base/Log.h"
 #include "core/timeline/ReplayTarget.h"
 
@@ -63,43 +61,41 @@ Result<StopInfo> ReplayTarget::exec_stop(Tid tid) {
   return s;
 }
 
-Result<uint64_t> ReplayTarget::image_start(const trace::TaskEvent& image, uint64_t from_events) {
+Result<Mark> ReplayTarget::image_start(const trace::TaskEvent& image, uint64_t from_events) {
   auto known = image_starts_.find(image.event.value);
   if (known == image_starts_.end()) {
-    // A session before the execve's entry: automatic checkpoints are by
-    // events completed, the exec's event is a trace number, so step back
-    // checkpoint by checkpoint until one lies before it.
-    auto s = session_near(from_events);
-    if (!s) return s.error();
-    while ((*s)->current_event().value >= image.event.value) {
-      if ((*s)->events_completed() == 0)
-        return Error{"reverse execution: the exec is out of reach"};
-      s = session_near((*s)->events_completed() - 1);
-      if (!s) return s.error();
+    // A replay before the execve's entry: marks are by events completed,
+    // the exec's event is a trace number, so go back mark by mark until
+    // one lies before it.
+    MarkKey key{from_events, 0};
+    auto c = cursor_at(key);
+    if (!c) return c.error();
+    while (c->s->current_event().value >= image.event.value) {
+      const Mark* prev = marks_.before(c->passed);
+      if (!prev) return Error{"reverse execution: the exec is out of reach"};
+      c = cursor_from(Mark(*prev));
+      if (!c) return c.error();
     }
-    RunControl c = control();
-    c.stop_after_exec_of = image.former_tid.value ? image.former_tid : image.tid;
+    RunControl rc = control(false);
+    rc.stop_after_exec_of = image.former_tid.value ? image.former_tid : image.tid;
     for (;;) {
-      auto d = (*s)->run(c);
+      auto d = run(*c, rc);
       if (!d) return d.error();
-      if (d->kind == StopKind::Exec && (*s)->current_event().value >= image.event.value) break;
+      if (d->kind == StopKind::Exec && c->s->current_event().value >= image.event.value) break;
       if (d->kind == StopKind::HistoryEnd || d->kind == StopKind::Exited ||
           d->kind == StopKind::Killed)
         return Error{"reverse execution: the replay ended before the exec it crossed"};
     }
-    auto cp = (*s)->checkpoint();
+    auto cp = c->s->checkpoint();
     if (!cp) return cp.error().context("checkpointing at an exec");
-    known = image_starts_.emplace(image.event.value, *cp).first;
+    Mark m{MarkKey{c->s->events_completed(), 0}, std::nullopt, *cp};
+    known = image_starts_.emplace(image.event.value, std::move(m)).first;
   }
-  // Among the automatic checkpoints too (thinning may have dropped it), so
-  // that no search window of reverse-continue straddles the exec.
-  const uint64_t at = known->second->events_completed();
-  auto later =
-      std::upper_bound(auto_checkpoints_.begin(), auto_checkpoints_.end(), at,
-                       [](uint64_t v, const auto& cp) { return v < cp->events_completed(); });
-  if (later == auto_checkpoints_.begin() || (*std::prev(later))->events_completed() != at)
-    auto_checkpoints_.insert(later, known->second);
-  return at;
+  // Among the marks too (thinning may have dropped it), so that no search
+  // window of reverse-continue straddles the exec.
+  const Mark* there = marks_.at_or_before(known->second.key);
+  if (!there || there->key != known->second.key) marks_.add(known->second);
+  return known->second;
 }
 
 Result<StopInfo> ReplayTarget::back_across_exec(const std::optional<trace::TaskEvent>& image,
@@ -115,16 +111,16 @@ Result<StopInfo> ReplayTarget::before_image(const trace::TaskEvent& image, uint6
              (unsigned long long)image.event.value);
   auto at = image_start(image, from_events);
   if (!at) return at.error();
-  auto s = session_near(*at);
-  if (!s) return s.error();
+  auto c = cursor_from(*at);
+  if (!c) return c.error();
   // From the new image's first instruction one instruction back: the
   // execve's `syscall`, in the old image.
-  auto first = position_of(**s, image.tid);
+  auto first = position_of(*c->s, image.tid);
   if (!first) return first.error();
-  auto before = session_before(*first);
+  auto before = cursor_before(*first, at->key);
   if (!before) return before.error();
   if (!*before) return Error{"reverse execution: nothing before the exec"};
-  session_ = std::move(*before);
+  REWIND_TRY(adopt(std::move(**before)));
   return exec_stop(image.tid);
 }
 
@@ -133,11 +129,11 @@ Result<void> ReplayTarget::set_image_floor(const std::optional<trace::TaskEvent>
   image_floor_.reset();
   // The first image of the debugged process starts the history: nothing
   // before it to cross into.
-  if (!image || auto_checkpoints_.empty()) return ok_result();
+  if (!image || marks_.empty()) return ok_result();
   if (image->event.value <= history_image_event_) return ok_result();
   auto at = image_start(*image, from_events);
   if (!at) return at.error();
-  image_floor_ = ImageFloor{*image, *at, from_events};
+  image_floor_ = ImageFloor{*image, at->key, from_events};
   return ok_result();
 }
 

@@ -1,0 +1,185 @@
+// reverse-continue: the last breakpoint or watchpoint hit before here.
+//
+// The search goes back one window at a time, from the mark before the
+// current position to the position, then from the mark before that one to
+// it, and so on. In each window, breakpoint hits are counted in the tracee
+// (ReplaySession::set_counted_breakpoints: a patched jmp to a counting stub,
+// no ptrace stop per hit), so a window costs two runs at native speed: one
+// that counts the hits, one that stops at the last. Write watchpoints are
+// found by value (ReverseWatch.cc).
+#include "core/base/Log.h"
+#include "core/timeline/ReplayTarget.h"
+
+namespace rwd {
+
+using target::BreakpointType;
+using target::StopInfo;
+using target::StopKind;
+
+std::set<uint64_t> ReplayTarget::counted_addresses() const {
+  std::set<uint64_t> out = sw_breakpoints_;
+  for (const Watch& w : watches_)
+    if (w.type == BreakpointType::Hardware) out.insert(w.addr);
+  return out;
+}
+
+Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(
+    const Mark& from, const WindowEnd& end, uint64_t* count) {
+  *count = 0;
+  const std::set<uint64_t> addrs = counted_addresses();
+  auto c = cursor_from(from);
+  if (!c) return c.error();
+  REWIND_TRY(c->s->set_counted_breakpoints(debuggee_, addrs));
+  auto reached = run_to(*c, end, control(false));
+  if (!reached) return reached.error();
+  if (!*reached) return std::optional<Found>();
+  *count = c->s->counted_hits(debuggee_);
+  REWIND_LOG(Replay, "reverse-continue: %llu breakpoint hits after event %llu.%u",
+             (unsigned long long)*count, (unsigned long long)from.key.events, from.key.sub);
+  if (*count == 0) return std::optional<Found>();
+
+  auto last = cursor_from(from);
+  if (!last) return last.error();
+  REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, addrs));
+  RunControl rc = control(false);
+  rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
+  for (;;) {
+    auto d = run(*last, rc);
+    if (!d) return d.error();
+    if (interrupted()) return std::optional<Found>();
+    if (d->kind == StopKind::Breakpoint) {
+      REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, {}));
+      // It stands on the user's breakpoint as if its int3 had stopped it:
+      // going forwards steps over it instead of stopping there again.
+      if (RepTask* t = last->s->find(d->tid)) {
+        auto regs = t->task->get_regs();
+        if (regs) t->stopped_at_bp = regs->rip;
+      }
+      return std::optional<Found>(Found{std::move(*last), *d});
+    }
+    if (d->kind != StopKind::Interrupted)
+      return Error{"reverse-continue: the replay did not come back to breakpoint hit " +
+                   std::to_string(*count)};
+  }
+}
+
+Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
+  auto here = position_of(*session_, thread);
+  if (!here) return here.error();
+  WindowEnd end{here->events, *here};
+  const Mark* first = marks_.at_or_before(passed_);
+  if (!first) return at_history_begin();
+  Mark from = *first;
+  const bool breakpoints = !counted_addresses().empty();
+  bool write_watches = false, access_watches = false;
+  for (const Watch& w : watches_) {
+    if (w.type == BreakpointType::WriteWatch) write_watches = true;
+    if (w.type == BreakpointType::ReadWatch || w.type == BreakpointType::AccessWatch)
+      access_watches = true;
+  }
+  for (;;) {
+    if (interrupted()) return interrupted_here(thread);
+    std::optional<Found> found;
+    if (access_watches) {
+      // Reads leave no trace in memory: step through the window.
+      auto f = last_access_hit(from, end);
+      if (!f) return f.error();
+      found = std::move(*f);
+    } else {
+      uint64_t bp_hits = 0;
+      std::optional<Found> bp, wp;
+      if (breakpoints) {
+        auto f = last_breakpoint_hit(from, end, &bp_hits);
+        if (!f) return f.error();
+        bp = std::move(*f);
+      }
+      if (write_watches && !interrupted()) {
+        auto f = last_watch_change(from, end);
+        if (!f) return f.error();
+        wp = std::move(*f);
+      }
+      if (bp && wp) {
+        // Both in this window: the breakpoint is later if some of its hits
+        // come after the write.
+        auto at = position_of(*wp->c.s, wp->stop.tid);
+        if (!at) return at.error();
+        auto c = cursor_from(from);
+        if (!c) return c.error();
+        REWIND_TRY(c->s->set_counted_breakpoints(debuggee_, counted_addresses()));
+        auto r = run_to(*c, WindowEnd{at->events, *at}, control(false));
+        if (!r) return r.error();
+        const bool bp_later = c->s->counted_hits(debuggee_) < bp_hits;
+        found = std::move(bp_later ? bp : wp);
+      } else {
+        found = std::move(bp ? bp : wp);
+      }
+    }
+    if (interrupted()) return interrupted_here(thread);
+    if (found) {
+      StopInfo report = to_stop_info(found->stop);
+      REWIND_TRY(adopt(std::move(found->c)));
+      return report;
+    }
+    // Not past the current image's start: there the search stops before
+    // the exec instead (ReplayTargetExec.cc).
+    if (below_image_floor(from.key)) return at_image_floor();
+    end = WindowEnd{from.key.events, from.pos};
+    const Mark* prev = marks_.before(from.key);
+    if (!prev) break;
+    from = *prev;
+  }
+  return at_history_begin();
+}
+
+// Read and access watchpoints leave no trace in memory: the window is
+// single-stepped (or, where the debug registers work, run with them), and
+// every hit noted with its position; the last one wins.
+Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_access_hit(const Mark& from,
+                                                                        const WindowEnd& end) {
+  auto c = cursor_from(from);
+  if (!c) return c.error();
+  REWIND_TRY(install_user_breakpoints(*c->s));
+  std::optional<std::pair<Position, DebugStop>> last;
+  RunControl rc = control(false);
+  rc.stop_at_events = end.events;
+  bool at_events = false;
+  for (;;) {
+    if (interrupted()) return std::optional<Found>();
+    if (at_events && end.pos) {
+      auto at = at_position(*c->s, *end.pos);
+      if (!at) return at.error();
+      if (*at) break;
+      rc.stop_at_events = UINT64_MAX;
+      rc.stop_at_state = state_target(*end.pos);
+    } else if (at_events) {
+      break;
+    }
+    auto d = run(*c, rc);
+    if (!d) return d.error();
+    if (d->kind == StopKind::Breakpoint || d->kind == StopKind::HwBreakpoint ||
+        d->kind == StopKind::Watchpoint) {
+      auto pos = position_of(*c->s, d->tid);
+      if (!pos) return pos.error();
+      last = {*pos, *d};
+      continue;
+    }
+    if (d->kind != StopKind::Interrupted && d->kind != StopKind::Step)
+      return Error{"reverse-continue: the replay ended before the search window's end"};
+    if (d->kind == StopKind::Interrupted) at_events = c->s->events_completed() >= end.events;
+  }
+  if (!last) return std::optional<Found>();
+  const auto& [pos, stop] = *last;
+  if (stop.kind == StopKind::Watchpoint) {
+    // Going backwards, a watchpoint stops before the access.
+    auto before = cursor_before(pos, from.key);
+    if (!before) return before.error();
+    if (!*before) return std::optional<Found>();
+    return std::optional<Found>(Found{std::move(**before), stop});
+  }
+  auto at = cursor_from(from);
+  if (!at) return at.error();
+  REWIND_TRY(reach(*at, pos));
+  return std::optional<Found>(Found{std::move(*at), stop});
+}
+
+}  // namespace rwd
