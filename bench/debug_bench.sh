@@ -63,16 +63,27 @@ last_who=$(sed -n 's/^counter 80000 last \([0-9]\)$/\1/p' "$work/threads.rec.out
 line_of() { grep -n "bench: $1" "$here/bump4.c" | cut -d: -f1; }
 
 # --- gdb sessions ------------------------------------------------------------
+# Every process under PID, children first found first.
+descendants() {  # PID
+  local p
+  for p in $(ps -o pid= --ppid "$1"); do
+    echo "$p"
+    descendants "$p"
+  done
+}
+
 # Runs one case of debug_bench_gdb.py against TRACE, with a watchdog: a
 # command (START without TIME in the log) open for more than $limit_s, or
-# the session's start-up taking that long, kills the whole session (its
-# own process group: rewind, gdb and the replay's tracees).
+# the session's start-up taking that long, kills the whole session: rewind,
+# gdb, and the server gdb started, which runs in a session of its own (so
+# a process-group kill misses it, and it would search on for minutes),
+# with the replay's tracees.
 session() {  # NAME TRACE-KEY CASE [VAR=VALUE...]
   local name=$1 key=$2 case=$3
   shift 3
   local log=$work/$name.log
   : >"$log"
-  env BENCH_LOG="$log" BENCH_CASE="$case" "$@" setsid "$rewind" replay "${trace_of[$key]}" -- \
+  env BENCH_LOG="$log" BENCH_CASE="$case" "$@" "$rewind" replay "${trace_of[$key]}" -- \
     -batch -nx -x "$here/debug_bench_gdb.py" >"$work/$name.out" 2>&1 </dev/null &
   local pid=$! began=$EPOCHREALTIME open
   while kill -0 "$pid" 2>/dev/null; do
@@ -82,9 +93,11 @@ session() {  # NAME TRACE-KEY CASE [VAR=VALUE...]
     [[ -n $open ]] || continue
     if awk -v now="$EPOCHREALTIME" -v t="${open#* }" -v l="$limit_s" 'BEGIN { exit !(now - t > l) }'; then
       echo "HUNG ${open%% *}" >>"$log"
-      kill -TERM -- "-$pid" 2>/dev/null
+      local tree
+      tree=$(descendants "$pid")
+      kill -TERM "$pid" $tree 2>/dev/null
       sleep 2
-      kill -KILL -- "-$pid" 2>/dev/null
+      kill -KILL "$pid" $tree 2>/dev/null
       break
     fi
   done
