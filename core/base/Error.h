@@ -1,4 +1,4 @@
-// Two kinds of error (../shared/design/style.md, point 4):
+// Two kinds of error (docs/style.md, "Two kinds of error"):
 //  - Anything that can legitimately fail (a syscall, tracee death, a corrupt
 //    trace, a malformed packet) returns a [[nodiscard]] Result carrying what
 //    failed and why.

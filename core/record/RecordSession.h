@@ -2,7 +2,7 @@
 // non-deterministic input into a trace. Events happen only at points where a
 // thread stops for us by itself (syscalls, trapped rdtsc, synchronous
 // faults), so replay needs no performance counter to find them
-// (../shared/design/no-pmu.md).
+// (docs/no-pmu.md).
 //
 // Scheduling: at most one task runs user code at a time, all on one CPU. A
 // task that enters a syscall that may block is let into the kernel and

@@ -183,6 +183,10 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
     for (uint64_t a : cp->wanted)
       if (!cp->int3s.count(a) && !cp->sites.counts(a) && task.as().add_breakpoint(a))
         cp->int3s.insert(a);
+    // The state too: the handler may be where it lies.
+    if (state_pc && cp->state_site != state_pc && !cp->int3s.count(state_pc) && !state_int3_ &&
+        !cp->sites.covering(state_pc) && task.as().add_breakpoint(state_pc))
+      state_int3_ = state_pc;
   }
   if (cp->sites.empty()) return ok_result();
   uint64_t countdown = CountedSites::kNoStop;
@@ -226,8 +230,8 @@ Result<bool> ReplaySession::at_state(RepTask& t) {
       const auto* b = reinterpret_cast<const unsigned long long*>(&want);
       for (size_t i = 0; i < sizeof want / sizeof *a; ++i)
         if (a[i] != b[i])
-          REWIND_LOG(Replay, "state at 0x%llx: register slot %zu is 0x%llx, want 0x%llx",
-                     want.rip, i, a[i], b[i]);
+          REWIND_LOG(Replay, "state at 0x%llx: register slot %zu is 0x%llx, want 0x%llx", want.rip,
+                     i, a[i], b[i]);
     }
     return false;
   }

@@ -61,7 +61,7 @@ struct RepTaskState {
   // the slot the stepped instruction writes or reads, or -1.
   bool watch_step = false;
   int watch_hit = -1;
-  uint64_t watch_step_pc = 0;  // the instruction that step runs
+  uint64_t watch_step_pc = 0;         // the instruction that step runs
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP

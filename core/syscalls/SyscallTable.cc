@@ -1,5 +1,5 @@
-// The syscall table: one line per syscall (../shared/design/style.md, point
-// 3). Each line gives the number, the name, how replay treats the call, its
+// The syscall table: one line per syscall (docs/style.md, "One home per
+// syscall"). Each line gives the number, the name, how replay treats the call, its
 // flags, its handler (for what the generic rules can't say) and the pointer
 // arguments the kernel writes through. The SYS macro checks every number
 // against <asm/unistd_64.h> at compile time.

@@ -1,4 +1,4 @@
-// One home per syscall (../shared/design/style.md, point 3): a table entry
+// One home per syscall (docs/style.md, "One home per syscall"): a table entry
 // gives its number, its name, which memory it writes, and whether replay
 // executes it or emulates it from the trace. A syscall the table can't
 // describe with the generic output rules names a handler in the file for its

@@ -47,6 +47,14 @@ void Marks::add(Mark m) {
   if (marks_.size() > kMaxMarks) thin();
 }
 
+void Marks::remove(MarkKey key) {
+  auto it = std::lower_bound(marks_.begin(), marks_.end(), key,
+                             [](const Mark& m, MarkKey k) { return m.key < k; });
+  if (it == marks_.end() || it->key != key || key.sub == 0) return;
+  REWIND_LOG(Replay, "forgetting mark %llu.%u", (unsigned long long)key.events, key.sub);
+  marks_.erase(it);
+}
+
 // Keeps the start and every other mark after it: the spacing doubles, so a
 // long replay keeps marks over its whole length.
 void Marks::thin() {

@@ -51,6 +51,9 @@ class Marks {
   // it); nullopt if a later mark of that stretch exists already.
   std::optional<MarkKey> next_inside(MarkKey passed) const;
   void add(Mark m);
+  // Forgets a mark inside a stretch that a replay could not come back to
+  // (its position did not recur: see ReplayTarget::run_to).
+  void remove(MarkKey key);
 
   // Events between boundary marks: a fork costs ~0.5 ms, replaying an
   // event ~5-10 us, so marks cost a few percent of replay time and no

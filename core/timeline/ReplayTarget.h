@@ -81,6 +81,7 @@ class ReplayTarget : public target::Target {
   struct WindowEnd {
     uint64_t events = 0;
     std::optional<Position> pos;
+    std::optional<MarkKey> mark;  // the mark it is, if any
   };
 
   // A throw-away copy of the process for code the recording never ran
@@ -130,7 +131,10 @@ class ReplayTarget : public target::Target {
   // error if the replay ends first.
   Result<bool> run_to(Cursor& c, const WindowEnd& end, RunControl rc);
   Result<bool> run_to_events(Cursor& c, uint64_t events, RunControl rc);
+  Result<bool> run_to_once(Cursor& c, const WindowEnd& end, RunControl rc);
   bool interrupted() const { return interrupt_.load(); }
+  // Set when run_to could not come back to a mark's position.
+  std::optional<MarkKey> lost_mark_;
   // The stop reported when an interrupt ends a reverse operation early:
   // the debugger stays where it was.
   target::StopInfo interrupted_here(Tid thread);
@@ -143,6 +147,9 @@ class ReplayTarget : public target::Target {
     DebugStop stop;
   };
   Result<target::StopInfo> reverse_continue(Tid thread);
+  Result<std::optional<Found>> search_window(const Mark& from, const WindowEnd& end,
+                                             bool breakpoints, bool write_watches,
+                                             bool access_watches);
   // The last breakpoint hit in [from, end), found by counting hits in the
   // tracee; `count` gets how many there were.
   Result<std::optional<Found>> last_breakpoint_hit(const Mark& from, const WindowEnd& end,

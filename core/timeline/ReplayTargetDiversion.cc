@@ -13,9 +13,9 @@
 #include <cstring>
 
 #include "core/base/Log.h"
-#include "core/timeline/ReplayTarget.h"
 #include "core/task/ForkCopy.h"
 #include "core/task/RemoteSyscall.h"
+#include "core/timeline/ReplayTarget.h"
 
 namespace rwd {
 

@@ -138,6 +138,30 @@ Result<bool> ReplayTarget::run_to_events(Cursor& c, uint64_t events, RunControl 
 }
 
 Result<bool> ReplayTarget::run_to(Cursor& c, const WindowEnd& end, RunControl rc) {
+  // A position in a signal handler can differ in memory between two runs
+  // that reach it differently (the kernel's signal frame records how the
+  // thread last trapped). If the full state does not recur, the first
+  // point after the event count with the same registers is taken instead:
+  // a weaker match, logged.
+  Mark restart;
+  const bool can_retry = end.pos && end.pos->has_hash && c.s && !end.mark;
+  if (can_retry) {
+    if (const Mark* m = marks_.at_or_before(c.passed)) restart = *m;
+  }
+  auto first = run_to_once(c, end, rc);
+  if (first || !can_retry || !restart.cp || interrupted()) return first;
+  REWIND_LOG(Replay, "%s; trying registers only", first.error().message.c_str());
+  auto again = cursor_from(restart);
+  if (!again) return first;
+  WindowEnd loose = end;
+  loose.pos->has_hash = false;
+  auto second = run_to_once(*again, loose, rc);
+  if (!second) return first;
+  c = std::move(*again);
+  return second;
+}
+
+Result<bool> ReplayTarget::run_to_once(Cursor& c, const WindowEnd& end, RunControl rc) {
   auto reached = run_to_events(c, end.events, rc);
   if (!reached || !*reached || !end.pos) return reached;
   auto at = at_position(*c.s, *end.pos);
@@ -157,6 +181,7 @@ Result<bool> ReplayTarget::run_to(Cursor& c, const WindowEnd& end, RunControl rc
     snprintf(got, sizeof got, " (it stopped at event %llu, pc 0x%llx, stop kind %d why %d)",
              (unsigned long long)c.s->events_completed(), regs ? regs->rip : 0ULL,
              static_cast<int>(d->kind), static_cast<int>(d->why));
+    if (end.mark) lost_mark_ = end.mark;
     return Error{"the replay did not come back to " + end.pos->describe() + got};
   }
   return true;

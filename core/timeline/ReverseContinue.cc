@@ -23,8 +23,9 @@ std::set<uint64_t> ReplayTarget::counted_addresses() const {
   return out;
 }
 
-Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(
-    const Mark& from, const WindowEnd& end, uint64_t* count) {
+Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(const Mark& from,
+                                                                             const WindowEnd& end,
+                                                                             uint64_t* count) {
   *count = 0;
   const std::set<uint64_t> addrs = counted_addresses();
   auto c = cursor_from(from);
@@ -77,8 +78,48 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
     if (w.type == BreakpointType::ReadWatch || w.type == BreakpointType::AccessWatch)
       access_watches = true;
   }
+  std::vector<WindowEnd> ends;  // the ends of the windows searched so far
   for (;;) {
     if (interrupted()) return interrupted_here(thread);
+    auto found = search_window(from, end, breakpoints, write_watches, access_watches);
+    if (!found && lost_mark_ && end.mark && *lost_mark_ == *end.mark && !ends.empty()) {
+      // A mark inside a stretch whose position does not recur (a signal
+      // frame the kernel wrote differently, say): forget it and search the
+      // merged window from here to the end before it.
+      REWIND_LOG(Replay, "reverse-continue: %s", found.error().message.c_str());
+      marks_.remove(*end.mark);
+      lost_mark_.reset();
+      end = ends.back();
+      ends.pop_back();
+      continue;
+    }
+    lost_mark_.reset();
+    if (!found) return found.error();
+    if (interrupted()) return interrupted_here(thread);
+    if (*found) {
+      StopInfo report = to_stop_info((*found)->stop);
+      REWIND_TRY(adopt(std::move((*found)->c)));
+      return report;
+    }
+    // Not past the current image's start: there the search stops before
+    // the exec instead (ReplayTargetExec.cc).
+    if (below_image_floor(from.key)) return at_image_floor();
+    ends.push_back(end);
+    end = WindowEnd{from.key.events, from.pos, from.key};
+    const Mark* prev = marks_.before(from.key);
+    if (!prev) break;
+    from = *prev;
+  }
+  return at_history_begin();
+}
+
+// One window of reverse_continue: the last hit in [from, end), if any.
+Result<std::optional<ReplayTarget::Found>> ReplayTarget::search_window(const Mark& from,
+                                                                       const WindowEnd& end,
+                                                                       bool breakpoints,
+                                                                       bool write_watches,
+                                                                       bool access_watches) {
+  {
     std::optional<Found> found;
     if (access_watches) {
       // Reads leave no trace in memory: step through the window.
@@ -107,35 +148,25 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
         if (!c) return c.error();
         REWIND_TRY(c->s->set_counted_breakpoints(debuggee_, counted_addresses()));
         auto r = run_to(*c, WindowEnd{at->events, *at}, control(false));
-        if (!r) return r.error();
-        const bool bp_later = c->s->counted_hits(debuggee_) < bp_hits;
+        // A write in a signal handler can stand where a second run does not
+        // come back to (the kernel's signal frame differs): the watchpoint
+        // then wins, the breakpoints being mostly gdb's own.
+        if (!r) REWIND_LOG(Replay, "reverse-continue: %s", r.error().message.c_str());
+        const bool bp_later = r && c->s->counted_hits(debuggee_) < bp_hits;
         found = std::move(bp_later ? bp : wp);
       } else {
         found = std::move(bp ? bp : wp);
       }
     }
-    if (interrupted()) return interrupted_here(thread);
-    if (found) {
-      StopInfo report = to_stop_info(found->stop);
-      REWIND_TRY(adopt(std::move(found->c)));
-      return report;
-    }
-    // Not past the current image's start: there the search stops before
-    // the exec instead (ReplayTargetExec.cc).
-    if (below_image_floor(from.key)) return at_image_floor();
-    end = WindowEnd{from.key.events, from.pos};
-    const Mark* prev = marks_.before(from.key);
-    if (!prev) break;
-    from = *prev;
+    return found;
   }
-  return at_history_begin();
 }
 
 // Read and access watchpoints leave no trace in memory: the window is
 // single-stepped (or, where the debug registers work, run with them), and
 // every hit noted with its position; the last one wins.
 Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_access_hit(const Mark& from,
-                                                                        const WindowEnd& end) {
+                                                                         const WindowEnd& end) {
   auto c = cursor_from(from);
   if (!c) return c.error();
   REWIND_TRY(install_user_breakpoints(*c->s));

@@ -7,8 +7,9 @@
 //   1. If the watched bytes are the same at both ends, the window holds no
 //      change the search can see (a value changed and changed back inside
 //      one window is missed: a known limit of searching by value).
-//   2. Find an instruction that writes the bytes (a writer) by stepping from
-//      the window's start to the first write.
+//   2. Find an instruction that writes the bytes (a writer) by stepping to
+//      the first write from the last event boundary at which the bytes
+//      still differ from their final value (found by bisection).
 //   3. Count the writers' executions in the window, in the tracee, and
 //      bisect on that count for the last execution before which the bytes
 //      still differ from their value at the window's end: each probe is one
@@ -16,6 +17,8 @@
 //   4. From there, step to the instruction that changes the bytes. If the
 //      bytes then are not yet their final value, another writer changed
 //      them later: learn it (step 2 from there) and search again.
+// Where the kernel writes the bytes (a read() into them) there is no
+// instruction to count, and the window is stepped as for read watches.
 // The result stands just before the write, as gdb expects of a reverse
 // watchpoint (it shows the value as it was).
 #include "core/base/Log.h"
@@ -102,7 +105,7 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::at_writer_hit(
 }
 
 Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const Mark& from,
-                                                                          const WindowEnd& end) {
+                                                                           const WindowEnd& end) {
   using Maybe = std::optional<Found>;
   // The bytes at both ends of the window.
   auto start = cursor_from(from);
@@ -119,6 +122,35 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
   }
   if (initial == final_bytes) return Maybe();
 
+  // Stepping to the first write is bounded: start it from the last event
+  // boundary of the window at which the bytes still differ from their final
+  // value (bisection over boundaries, each probe a native-speed run).
+  uint64_t lo = from.key.events, hi = end.events;
+  auto differs_at_events = [&](uint64_t e) -> Result<std::optional<bool>> {
+    auto c = cursor_from(from);
+    if (!c) return c.error();
+    auto r = run_to_events(*c, e, control(false));
+    if (!r) return r.error();
+    if (!*r) return std::optional<bool>();
+    return std::optional<bool>(watched_bytes(*c->s) != final_bytes);
+  };
+  while (lo < hi) {
+    if (interrupted()) return Maybe();
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    auto d = differs_at_events(mid);
+    if (!d) return d.error();
+    if (!*d) return Maybe();
+    if (**d)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  if (lo > from.key.events) {
+    auto r = run_to_events(*start, lo, control(false));
+    if (!r) return r.error();
+    if (!*r) return Maybe();
+  }
+
   std::set<uint64_t> writers;
   Cursor look = std::move(*start);  // where to look for a writer not yet known
   for (int round = 0; round < kMaxWriters; ++round) {
@@ -128,6 +160,12 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
     if (!*w) {
       return Error{"reverse watch: the watched bytes changed after event " +
                    std::to_string(from.key.events) + " but no write to them was found"};
+    }
+    if ((*w)->access_pc == 0) {
+      // The kernel wrote the bytes (a read() into them, at a syscall's
+      // exit): no instruction to count. Step the window instead.
+      REWIND_LOG(Replay, "reverse watch: the kernel writes the watched bytes; stepping");
+      return last_access_hit(from, end);
     }
     writers.insert((*w)->access_pc);
 
