@@ -24,7 +24,10 @@ using target::StopKind;
 std::unique_ptr<ReplaySession::CountedProcess> ReplaySession::new_counted_process() const {
   auto cp = std::make_unique<CountedProcess>();
   std::vector<std::pair<uint64_t, uint64_t>> reserved;
-  for (const auto& [event, m] : mappings_) reserved.emplace_back(m->start, m->end);
+  // Past each mapping too: the heap's brk grows from the end of the
+  // program's data, and brk areas are not mapping records.
+  constexpr uint64_t kGrowth = uint64_t{64} << 20;
+  for (const auto& [event, m] : mappings_) reserved.emplace_back(m->start, m->end + kGrowth);
   cp->sites.set_reserved(std::move(reserved));
   return cp;
 }

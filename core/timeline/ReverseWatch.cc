@@ -35,6 +35,23 @@ namespace {
 constexpr int kMaxWriters = 8;
 // Steps from a point to the next write of the watched bytes.
 constexpr uint64_t kMaxWriterSteps = 400'000;
+// The largest k in [lo, hi] for which `probe` is true, `probe(lo)` being
+// true: a bisection whose probes are replays (nullopt: interrupted).
+template <class Probe>
+Result<std::optional<uint64_t>> last_true(uint64_t lo, uint64_t hi, const Probe& probe) {
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    Result<std::optional<bool>> p = probe(mid);
+    if (!p) return p.error();
+    if (!*p) return std::optional<uint64_t>();
+    if (**p)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return std::optional<uint64_t>(lo);
+}
+
 }  // namespace
 
 std::vector<uint8_t> ReplayTarget::watched_bytes(ReplaySession& s) {
@@ -125,8 +142,8 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
   // Stepping to the first write is bounded: start it from the last event
   // boundary of the window at which the bytes still differ from their final
   // value (bisection over boundaries, each probe a native-speed run).
-  uint64_t lo = from.key.events, hi = end.events;
   auto differs_at_events = [&](uint64_t e) -> Result<std::optional<bool>> {
+    if (interrupted()) return std::optional<bool>();
     auto c = cursor_from(from);
     if (!c) return c.error();
     auto r = run_to_events(*c, e, control(false));
@@ -134,17 +151,10 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
     if (!*r) return std::optional<bool>();
     return std::optional<bool>(watched_bytes(*c->s) != final_bytes);
   };
-  while (lo < hi) {
-    if (interrupted()) return Maybe();
-    const uint64_t mid = lo + (hi - lo + 1) / 2;
-    auto d = differs_at_events(mid);
-    if (!d) return d.error();
-    if (!*d) return Maybe();
-    if (**d)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
+  auto boundary = last_true(from.key.events, end.events, differs_at_events);
+  if (!boundary) return boundary.error();
+  if (!*boundary) return Maybe();
+  const uint64_t lo = **boundary;
   if (lo > from.key.events) {
     auto r = run_to_events(*start, lo, control(false));
     if (!r) return r.error();
@@ -185,41 +195,31 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
     // The last execution standing at which the bytes still differ from
     // their final value.
     auto differs_at = [&](uint64_t k) -> Result<std::optional<bool>> {
+      if (interrupted()) return std::optional<bool>();
       auto f = at_writer_hit(from, writers, k);
       if (!f) return f.error();
       if (!*f) return std::optional<bool>();
       return std::optional<bool>(watched_bytes(*(*f)->c.s) != final_bytes);
     };
-    uint64_t lo = 1, hi = total;  // lo: differs; search the last k that does
-    auto top = differs_at(hi);
+    // Standing at the last execution the bytes may already be final; if
+    // they are so at the first too, stepping found a writer of a value
+    // changed and changed back: report its first write.
+    uint64_t hit = total;
+    auto top = differs_at(total);
     if (!top) return top.error();
     if (!*top) return Maybe();
     if (!**top) {
-      auto bottom = differs_at(lo);
+      auto bottom = differs_at(1);
       if (!bottom) return bottom.error();
       if (!*bottom) return Maybe();
-      if (!**bottom) {
-        // Final already before the first known write: the change came from
-        // a writer before it; stepping found it first, so this is a value
-        // changed and changed back. Report the first write.
-        hi = lo;
-      }
-      while (lo < hi) {
-        if (interrupted()) return Maybe();
-        const uint64_t mid = lo + (hi - lo + 1) / 2;
-        auto d = differs_at(mid);
-        if (!d) return d.error();
-        if (!*d) return Maybe();
-        if (**d)
-          lo = mid;
-        else
-          hi = mid - 1;
-      }
-    } else {
-      lo = hi;
+      auto last = **bottom ? last_true(1, total - 1, differs_at)
+                           : Result<std::optional<uint64_t>>(std::optional<uint64_t>(1));
+      if (!last) return last.error();
+      if (!*last) return Maybe();
+      hit = **last;
     }
     // Stand at that execution and step to the write that changes the bytes.
-    auto at = at_writer_hit(from, writers, lo);
+    auto at = at_writer_hit(from, writers, hit);
     if (!at) return at.error();
     if (!*at) return Maybe();
     Found found = std::move(**at);
@@ -228,7 +228,7 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
     if (!*write) return Maybe();
     if (watched_bytes(*found.c.s) == final_bytes || round + 1 == kMaxWriters) {
       // The last change: stand before it again.
-      auto again = at_writer_hit(from, writers, lo);
+      auto again = at_writer_hit(from, writers, hit);
       if (!again) return again.error();
       if (!*again) return Maybe();
       DebugStop stop = **write;

@@ -114,3 +114,17 @@ class Client:
     def ask(self, raw):
         self.sock.sendall(raw)
         return self.read_reply()
+
+
+def lldb_batch(lldb, program, port, commands, timeout=240):
+    """Runs lldb in batch mode: `target create PROGRAM`, `gdb-remote` to the
+    server's port, then `commands`. Returns stdout and stderr together,
+    printed too for the test's log."""
+    args = [lldb, "-b", "--no-lldbinit", "-o", "target create " + program,
+            "-o", "gdb-remote 127.0.0.1:%d" % port]
+    for c in commands:
+        args += ["-o", c]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    output = out.stdout + out.stderr
+    print(output)
+    return output

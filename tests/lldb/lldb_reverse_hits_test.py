@@ -15,32 +15,24 @@ usage: lldb_reverse_hits_test.py REWIND PROGRAM(debug_hits) LLDB
 """
 import os
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import Server, find_in_order  # noqa: E402
+from server import Server, find_in_order, lldb_batch  # noqa: E402
 
 
 def main():
     rewind, program, lldb = sys.argv[1:4]
     srv = Server(rewind, program)
     try:
-        cmds = ["target create " + program,
-                "gdb-remote 127.0.0.1:%d" % srv.port,
-                "breakpoint set -f debug_hits.c -l 12",  # the printf after the loop
+        cmds = ["breakpoint set -f debug_hits.c -l 12",  # the printf after the loop
                 "continue",
                 # Only the program's step: glibc has a function of that name too.
                 "breakpoint set -s debug_hits -n step",
                 "process continue --reverse", "frame variable i", "register read rdi",
                 "process continue --reverse", "frame variable i", "register read rdi",
                 "kill"]
-        args = [lldb, "-b", "--no-lldbinit"]
-        for c in cmds:
-            args += ["-o", c]
-        out = subprocess.run(args, capture_output=True, text=True, timeout=240)
-        output = out.stdout + out.stderr
-        print(output)
+        output = lldb_batch(lldb, program, srv.port, cmds)
         _, server_output = srv.wait()
         print(server_output)
     finally:

@@ -6,31 +6,23 @@ start of history (LLDB's "history boundary").
 usage: lldb_test.py REWIND PROGRAM LLDB
 """
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import Server, find_in_order  # noqa: E402
+from server import Server, find_in_order, lldb_batch  # noqa: E402
 
 
 def main():
     rewind, program, lldb = sys.argv[1:4]
     srv = Server(rewind, program)
     try:
-        cmds = ["target create " + program,
-                "gdb-remote 127.0.0.1:%d" % srv.port,
-                "breakpoint set -n tick",
+        cmds = ["breakpoint set -n tick",
                 "continue", "continue", "p counter",
                 "process continue --reverse", "p counter",
                 "breakpoint delete 1",
                 "process continue --reverse",
                 "kill"]
-        args = [lldb, "-b", "--no-lldbinit"]
-        for c in cmds:
-            args += ["-o", c]
-        out = subprocess.run(args, capture_output=True, text=True, timeout=240)
-        output = out.stdout + out.stderr
-        print(output)
+        output = lldb_batch(lldb, program, srv.port, cmds)
         srv.wait()
     finally:
         srv.close()

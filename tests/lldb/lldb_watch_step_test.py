@@ -7,31 +7,23 @@ the watchpoint's first hit (old 1, new 42), the write of 1337 its second.
 usage: lldb_watch_step_test.py REWIND PROGRAM(debug_stepwatch) LLDB
 """
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import Server, find_in_order  # noqa: E402
+from server import Server, find_in_order, lldb_batch  # noqa: E402
 
 
 def main():
     rewind, program, lldb = sys.argv[1:4]
     srv = Server(rewind, program)
     try:
-        cmds = ["target create " + program,
-                "gdb-remote 127.0.0.1:%d" % srv.port,
-                "breakpoint set -f debug_stepwatch.c -l 11",  # g = 42;
+        cmds = ["breakpoint set -f debug_stepwatch.c -l 11",  # g = 42;
                 "continue",
                 "watchpoint set variable g",
                 "continue", "p g",
                 "continue", "p g",
                 "kill"]
-        args = [lldb, "-b", "--no-lldbinit"]
-        for c in cmds:
-            args += ["-o", c]
-        out = subprocess.run(args, capture_output=True, text=True, timeout=240)
-        output = out.stdout + out.stderr
-        print(output)
+        output = lldb_batch(lldb, program, srv.port, cmds)
         _, server_output = srv.wait()
         print(server_output)
     finally:
