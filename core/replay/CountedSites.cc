@@ -352,6 +352,27 @@ Result<void> CountedSites::unpatch(Task& task, uint64_t addr) {
   return ok_result();
 }
 
+size_t CountedSites::drop_overwritten(Task& task) {
+  size_t dropped = 0;
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    const uint64_t addr = it->first;
+    uint8_t want[5] = {0xe9};
+    const int32_t rel = static_cast<int32_t>(static_cast<int64_t>(it->second.entry - (addr + 5)));
+    std::memcpy(want + 1, &rel, 4);
+    uint8_t now[5] = {};
+    const size_t got = task.as().read_partial(RemotePtr(addr), now, sizeof now);
+    if (got == sizeof now && std::memcmp(now, want, sizeof want) == 0) {
+      ++it;
+      continue;
+    }
+    task.as().code_patches.erase(addr);
+    free_slots_.push_back(it->second.slot);
+    it = sites_.erase(it);
+    ++dropped;
+  }
+  return dropped;
+}
+
 Result<void> CountedSites::remove_all(Task& task) {
   while (!sites_.empty()) REWIND_TRY(unpatch(task, sites_.begin()->first));
   if (!pages_.empty()) {

@@ -66,6 +66,10 @@ class CountedSites {
   // Puts every patched address back and unmaps the pages.
   Result<void> remove_all(Task& task);
   bool patched(uint64_t addr) const { return sites_.count(addr) > 0; }
+  // Forgets the patches a mapping made over them took away (ld.so maps a
+  // library's segments over its first, whole-file mapping): they are
+  // placed again. Returns how many.
+  size_t drop_overwritten(Task& task);
   bool counts(uint64_t addr) const;
   bool empty() const { return sites_.empty(); }
   // The patched site whose covered bytes hold `addr` after their first,

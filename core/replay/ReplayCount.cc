@@ -119,6 +119,8 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
   // (Nor with a signal to deliver: the injection would discard it.)
   const bool injectable = !t.in_syscall && !t.initial_stop_pending && !t.inject_sig;
   const uint64_t state_pc = state_here ? control_->stop_at_state->regs.rip : 0;
+  if (!cp->placed && cp->sites.drop_overwritten(task) > 0)
+    REWIND_LOG(Replay, "counted sites overwritten by a mapping: placing them again");
   if (!cp->placed && injectable) {
     std::vector<uint64_t> pcs;
     for (RepTask* s : tasks_of(t.rec_tgid)) {
