@@ -259,17 +259,9 @@ Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
     e.rel32(s + kExpectedFlags);
     jne_miss();
     load_rax();
-    for (int n = 0; n < 16; ++n) {
-      // cmp reg, [rip+expected[n]]
-      e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
-               static_cast<uint8_t>(0x05 | ((n & 7) << 3))});
-      e.rel32(s + kExpected + 8 * n);
-      jne_miss();
-    }
+    emit_compare_gprs(e, s + kExpected, jne_miss);
     auto restore = [&] {
-      e.bytes({0x66, 0x8b, 0x05});  // mov ax, [rip+saved_flags]
-      e.rel32(s + kSavedFlags);
-      e.bytes({0x04, 0x7f, 0x9e});  // add al, 0x7f; sahf
+      emit_restore_flags(e, s + kSavedFlags);
       load_rax();
     };
     restore();

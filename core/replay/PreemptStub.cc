@@ -151,19 +151,10 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
   }
   e.bytes({0x48, 0x8b, 0x05});  // mov rax, [rip+saved_rax]
   e.rel32(page + kSavedRax);
-  for (int n = 0; n < 16; ++n) {
-    // cmp reg, [rip+expected[n]]
-    e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
-             static_cast<uint8_t>(0x05 | ((n & 7) << 3))});
-    e.rel32(page + kExpected + 8 * n);
-    jne_miss();
-  }
-  // Puts back ax's flags (add al, 0x7f sets OF exactly when al was 1; sahf
-  // then sets the rest) and rax.
+  emit_compare_gprs(e, page + kExpected, jne_miss);
+  // Puts back ax's flags, then rax.
   auto restore = [&] {
-    e.bytes({0x66, 0x8b, 0x05});  // mov ax, [rip+saved_flags]
-    e.rel32(page + kSavedFlags);
-    e.bytes({0x04, 0x7f, 0x9e});  // add al, 0x7f; sahf
+    emit_restore_flags(e, page + kSavedFlags);
     e.bytes({0x48, 0x8b, 0x05});  // mov rax, [rip+saved_rax]
     e.rel32(page + kSavedRax);
   };

@@ -56,4 +56,27 @@ class Emitter {
 std::vector<uint64_t> candidate_pages(
     pid_t tid, uint64_t pc, const std::vector<std::pair<uint64_t, uint64_t>>& reserved = {});
 
+// Shared pieces of the state-comparing stubs (PreemptStub, CountedSites).
+// Compares the 16 general registers with the words at `expected` (8 bytes
+// each, x86 register order), calling `jne_miss` after each compare to emit
+// the branch taken on a difference.
+template <class JneMiss>
+void emit_compare_gprs(Emitter& e, uint64_t expected, const JneMiss& jne_miss) {
+  for (int n = 0; n < 16; ++n) {
+    // cmp reg, [rip+expected[n]]
+    e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
+             static_cast<uint8_t>(0x05 | ((n & 7) << 3))});
+    e.rel32(expected + 8 * n);
+    jne_miss();
+  }
+}
+// Puts back the arithmetic flags saved as ax (lahf; seto al) at
+// `saved_flags`: add al, 0x7f sets OF exactly when al was 1, sahf the rest.
+// Clobbers ax.
+inline void emit_restore_flags(Emitter& e, uint64_t saved_flags) {
+  e.bytes({0x66, 0x8b, 0x05});  // mov ax, [rip+saved_flags]
+  e.rel32(saved_flags);
+  e.bytes({0x04, 0x7f, 0x9e});  // add al, 0x7f; sahf
+}
+
 }  // namespace rwd
