@@ -153,21 +153,9 @@ Result<uint64_t> CountedSites::free_slot(Task& task, uint64_t pc) {
     free_slots_.erase(it);
     return slot;
   }
-  uint64_t page = 0;
-  {
-    AutoRemoteSyscalls remote(task);
-    for (uint64_t candidate : candidate_pages(task.real_tid(), pc, reserved_)) {
-      auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                              static_cast<uint64_t>(-1), 0);
-      if (!r) return r.error();
-      if (static_cast<uint64_t>(*r) == candidate) {
-        page = candidate;
-        break;
-      }
-      if (*r >= 0) (void)remote.syscall(SYS_munmap, static_cast<uint64_t>(*r), kPage);
-    }
-  }
+  auto mapped = map_stub_page(task, pc, reserved_);
+  if (!mapped) return mapped.error();
+  const uint64_t page = *mapped;
   if (!page) return uint64_t{0};
   pages_.push_back(page);
   task.as().count_pages.insert(page);

@@ -49,21 +49,9 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
        it != patches.end() && it->first < pc + insn->length; ++it)
     if (it->first + it->second.size() > pc) return std::unique_ptr<PreemptStub>();
 
-  uint64_t page = 0;
-  {
-    AutoRemoteSyscalls remote(task);
-    for (uint64_t candidate : candidate_pages(task.real_tid(), pc)) {
-      auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
-                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                              static_cast<uint64_t>(-1), 0);
-      if (!r) return r.error();
-      if (static_cast<uint64_t>(*r) == candidate) {
-        page = candidate;
-        break;
-      }
-      if (*r >= 0) (void)remote.syscall(SYS_munmap, static_cast<uint64_t>(*r), kPage);
-    }
-  }
+  auto mapped = map_stub_page(task, pc);
+  if (!mapped) return mapped.error();
+  const uint64_t page = *mapped;
   if (!page) return std::unique_ptr<PreemptStub>();
 
   std::unique_ptr<PreemptStub> stub(new PreemptStub());

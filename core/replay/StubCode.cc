@@ -1,8 +1,12 @@
 #include "core/replay/StubCode.h"
 
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #include <algorithm>
 
 #include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
 
 namespace rwd {
 
@@ -36,6 +40,21 @@ std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc,
     return (a > pc ? a - pc : pc - a) < (b > pc ? b - pc : pc - b);
   });
   return out;
+}
+
+Result<uint64_t> map_stub_page(Task& task, uint64_t pc,
+                               const std::vector<std::pair<uint64_t, uint64_t>>& reserved) {
+  constexpr uint64_t kPage = 4096;
+  AutoRemoteSyscalls remote(task);
+  for (uint64_t candidate : candidate_pages(task.real_tid(), pc, reserved)) {
+    auto r = remote.syscall(SYS_mmap, candidate, kPage, PROT_READ | PROT_WRITE | PROT_EXEC,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                            static_cast<uint64_t>(-1), 0);
+    if (!r) return r.error();
+    if (static_cast<uint64_t>(*r) == candidate) return candidate;
+    if (*r >= 0) (void)remote.syscall(SYS_munmap, static_cast<uint64_t>(*r), kPage);
+  }
+  return uint64_t{0};
 }
 
 }  // namespace rwd

@@ -11,7 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/Error.h"
+
 namespace rwd {
+
+class Task;
 
 // Within reach of a jmp rel32 and a displaced instruction's rip-relative
 // operand, with room to spare.
@@ -55,6 +59,11 @@ class Emitter {
 // page on either side.
 std::vector<uint64_t> candidate_pages(
     pid_t tid, uint64_t pc, const std::vector<std::pair<uint64_t, uint64_t>>& reserved = {});
+// Maps one read-write-execute page for a stub near `pc` (the first of
+// candidate_pages() that is still free), through a syscall injected into
+// the stopped `task`; 0 if none is.
+Result<uint64_t> map_stub_page(Task& task, uint64_t pc,
+                               const std::vector<std::pair<uint64_t, uint64_t>>& reserved = {});
 
 // Shared pieces of the state-comparing stubs (PreemptStub, CountedSites).
 // Compares the 16 general registers with the words at `expected` (8 bytes
