@@ -82,11 +82,12 @@ def to_end(op):
 
 
 def reverse_stepi(op):
-    """Three reverse-stepi, timed; then three stepi must retrace them."""
+    """Three reverse-stepi, timed; then three stepi must retrace them. The
+    first, the hardest (no mark near yet), is also timed as OP-first."""
     thread = gdb.selected_thread().ptid
     pcs = [value("$pc")]
-    for _ in range(3):
-        ok, _, _ = command(op, "reverse-stepi", timed=True)
+    for k in range(3):
+        ok, _, _ = command(op + "-first" if k == 0 else op, "reverse-stepi", timed=True)
         if not ok:
             return
         pcs.append(value("$pc"))
@@ -204,11 +205,33 @@ def python_case():
     reverse_continues("rc", bp, check, to_end)
 
 
+def after_loop_case():
+    bp = gdb.Breakpoint("hot_loop.c:%s" % os.environ["BENCH_AFTER_LINE"])
+    ok, ev, _ = command("setup", "continue")
+    if ok and not hit(ev, bp):
+        bad("rsi", "the run to the line after the loop did not stop there (%s)" % describe(ev))
+        return
+    bp.delete()
+    reverse_stepi("rsi")
+    command("setup", "continue")
+    bp = gdb.Breakpoint("hot_loop.c:%s" % os.environ["BENCH_AFTER_LINE"])
+    command("setup", "reverse-continue")
+    bp.delete()
+    ok, ev, _ = command("rnext", "reverse-next", timed=True)
+    if ok:
+        f = gdb.selected_frame()
+        line = f.find_sal().line
+        if f.name() != "main" or line != int(os.environ["BENCH_AFTER_LINE"]) - 1:
+            bad("rnext", "stopped in %s line %s; want main, the loop's line" % (f.name(), line))
+        elif value("i") != n - 1:
+            bad("rnext", "stopped with i = %s; want the last iteration (i = %d)" % (value("i"), n - 1))
+
+
 def end_rsi_case():
     command("setup", "continue")
     reverse_stepi("rsi")
 
 
 {"loop": loop_case, "watch": watch_case, "threads": threads_case, "python": python_case,
- "end-rsi": end_rsi_case}[case]()
+ "after-loop": after_loop_case, "end-rsi": end_rsi_case}[case]()
 log.write("DONE\n")

@@ -1,5 +1,6 @@
 #include "core/base/Log.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,7 +45,12 @@ void parse_log_env() {
 }
 
 void log_write(LogCategory c, const char* fmt, ...) {
-  std::fprintf(stderr, "[%s] ", name_of(c));
+  // Seconds since the first line: enough to see where a slow operation
+  // spends its time.
+  using Clock = std::chrono::steady_clock;
+  static const Clock::time_point first = Clock::now();
+  const double t = std::chrono::duration<double>(Clock::now() - first).count();
+  std::fprintf(stderr, "[%s %.6f] ", name_of(c), t);
   va_list ap;
   va_start(ap, fmt);
   std::vfprintf(stderr, fmt, ap);

@@ -105,20 +105,38 @@ std::vector<Function> functions_around(pid_t tid, uint64_t pc) {
 
 }  // namespace
 
-// How many bytes from pc a jmp may cover: whole movable instructions, at
-// least 5 bytes, none of which a jump lands in but the first; 0 if none.
+namespace {
+// A direct `call rel32`: the stub can run it as a push of the original
+// return address and a jmp, so it may end the covered bytes (after it the
+// program goes on at the callee, and returns to the original code).
+bool is_call_rel32(const uint8_t* code, const DecodedInsn& insn) {
+  return insn.length == 5 && code[0] == 0xe8;
+}
+}  // namespace
+
+// How many bytes from pc a jmp may cover: whole movable instructions (the
+// last may be a direct call), at least 5 bytes, none of which a jump lands
+// in but the first; 0 if none.
 Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
-                                       const std::vector<uint64_t>& task_pcs) {
+                                       const std::vector<uint64_t>& task_pcs, uint64_t end) {
   uint8_t code[32] = {};
   const size_t got = read_program(task, pc, code, sizeof code);
   size_t covered = 0;
   int insns = 0;
-  while (covered < 5) {
+  if (end && (end < pc + 5 || end > pc + sizeof code)) return size_t{0};
+  while (covered < 5 || (end && pc + covered < end)) {
     auto insn = decode_insn(code + covered, got - covered);
-    if (!insn || !insn->movable) return size_t{0};
+    if (!insn) return size_t{0};
+    // (Not before a state checked after the covered bytes: the callee
+    // would return past the check.)
+    const bool call = !end && is_call_rel32(code + covered, *insn);
+    if (!insn->movable && !call) return size_t{0};
     covered += insn->length;
     ++insns;
+    if (call) break;  // the last one
   }
+  if (covered < 5) return size_t{0};
+  if (end && pc + covered != end) return size_t{0};
   for (uint64_t a = pc; a < pc + covered; ++a)
     if (task.as().has_breakpoint(a) || covering(a) || sites_.count(a)) return size_t{0};
   if (!task.as().code_patches.empty()) {
@@ -140,6 +158,9 @@ Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
     if (!br || br->indirect_jump) return size_t{0};
     for (uint64_t t : br->targets)
       if (t > pc && t < pc + covered) return size_t{0};
+    // The covered bytes stay inside the function that holds pc: the next
+    // one's entry is a call target no scan of this one sees.
+    if (f.start <= pc && pc < f.start + f.size && pc + covered > f.start + f.size) return size_t{0};
     if (std::binary_search(br->starts.begin(), br->starts.end(), pc)) pc_is_boundary = true;
   }
   return pc_is_boundary ? covered : 0;
@@ -168,6 +189,11 @@ Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
                                  const std::optional<user_regs_struct>& state,
                                  const std::vector<uint64_t>& task_pcs) {
   auto it = sites_.find(addr);
+  if (it != sites_.end() && it->second.state_at) {
+    // A state-after site (patch_state_before) becomes an ordinary one.
+    REWIND_TRY(unpatch(task, addr));
+    it = sites_.end();
+  }
   if (it != sites_.end()) {
     it->second.count = count;
     it->second.state = state;
@@ -176,17 +202,77 @@ Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
     return *written;
   }
   if (!task.as().has_stub_page) return false;
-  auto covered = coverable(task, addr, task_pcs);
+  auto covered = coverable(task, addr, task_pcs, 0);
   if (!covered) return covered.error();
   if (!*covered) return false;
-  auto slot = free_slot(task, addr);
-  if (!slot) return slot.error();
-  if (!*slot) return false;
   Site site;
-  site.slot = *slot;
   site.covered = *covered;
   site.count = count;
   site.state = state;
+  return place(task, addr, std::move(site));
+}
+
+Result<std::optional<uint64_t>> CountedSites::patch_state_before(
+    Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
+    const std::set<uint64_t>& avoid) {
+  using Maybe = std::optional<uint64_t>;
+  if (!task.as().has_stub_page) return Maybe();
+  // Instruction boundaries before addr, from the function that holds it.
+  std::vector<uint64_t> starts;
+  for (const Function& f : functions_around(task.real_tid(), addr)) {
+    if (addr < f.start || addr >= f.start + f.size || f.size > (size_t{16} << 20)) continue;
+    std::vector<uint8_t> body(f.size);
+    if (read_program(task, f.start, body.data(), body.size()) != body.size()) return Maybe();
+    auto br = scan_branches(body.data(), body.size(), f.start);
+    // Every way to addr must pass through q: no jump may land on it.
+    if (!br || br->indirect_jump) return Maybe();
+    if (std::find(br->targets.begin(), br->targets.end(), addr) != br->targets.end())
+      return Maybe();
+    starts = br->starts;
+  }
+  auto at = std::lower_bound(starts.begin(), starts.end(), addr);
+  if (at == starts.end() || *at != addr) return Maybe();
+  // A few instructions back at most: the stub holds at most 32 bytes of them.
+  for (int back = 0; back < 6 && at != starts.begin(); ++back) {
+    const uint64_t q = *--at;
+    if (addr - q < 5) continue;
+    if (addr - q > 32) break;
+    if (avoid.count(q) || sites_.count(q)) continue;
+    auto covered = coverable(task, q, task_pcs, addr);
+    if (!covered) return covered.error();
+    if (!*covered) continue;
+    Site site;
+    site.covered = *covered;
+    site.state = state;
+    site.state_at = addr;
+    auto placed = place(task, q, std::move(site));
+    if (!placed) return placed.error();
+    if (*placed) return Maybe(q);
+  }
+  return Maybe();
+}
+
+std::vector<uint64_t> CountedSites::block_starts_around(Task& task, uint64_t pc) {
+  std::vector<uint64_t> out;
+  for (const Function& f : functions_around(task.real_tid(), pc)) {
+    if (pc < f.start || pc >= f.start + f.size || f.size > (size_t{16} << 20)) continue;
+    std::vector<uint8_t> body(f.size);
+    if (read_program(task, f.start, body.data(), body.size()) != body.size()) break;
+    auto br = scan_branches(body.data(), body.size(), f.start);
+    if (!br) break;
+    for (uint64_t t : br->targets)
+      if (t >= f.start && t < f.start + f.size) out.push_back(t);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<bool> CountedSites::place(Task& task, uint64_t addr, Site site) {
+  auto slot = free_slot(task, addr);
+  if (!slot) return slot.error();
+  if (!*slot) return false;
+  site.slot = *slot;
   std::vector<uint8_t> orig(site.covered);
   if (read_program(task, addr, orig.data(), orig.size()) != orig.size()) {
     free_slots_.push_back(site.slot);
@@ -206,9 +292,9 @@ Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
   // them, the debugger sees the originals anyway.
   task.as().code_patches[addr] = std::vector<uint8_t>(orig.begin(), orig.begin() + 5);
   sites_[addr] = site;
-  REWIND_LOG(Replay, "counted site 0x%llx: %zu bytes covered, stub at 0x%llx",
-             static_cast<unsigned long long>(addr), site.covered,
-             static_cast<unsigned long long>(site.slot));
+  REWIND_LOG(Replay, "%s site 0x%llx: %zu bytes covered, stub at 0x%llx",
+             site.state_at ? "state-after" : "counted", static_cast<unsigned long long>(addr),
+             site.covered, static_cast<unsigned long long>(site.slot));
   return true;
 }
 
@@ -230,15 +316,20 @@ Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
     std::memcpy(a, &addr, 8);
     e.bytes(std::vector<uint8_t>(a, a + 8));
   };
-  site.state_trap = 0;
-  if (site.state) {
-    // As PreemptStub: lahf/seto keep the arithmetic flags in ax while the
-    // registers are compared; add al, 0x7f and sahf put them back.
+  // The state check: as PreemptStub, lahf/seto keep the arithmetic flags
+  // in ax while the registers are compared; add al, 0x7f and sahf put them
+  // back. Falls through on a match, flags and rax restored; branches to
+  // the returned fix-ups otherwise, where `restore` must follow.
+  std::vector<size_t> to_miss;
+  auto restore = [&] {
+    emit_restore_flags(e, s + kSavedFlags);
+    load_rax();
+  };
+  auto compare_state = [&] {
     save_rax();
     e.bytes({0x9f, 0x0f, 0x90, 0xc0});  // lahf; seto al
     e.bytes({0x66, 0x89, 0x05});        // mov [rip+saved_flags], ax
     e.rel32(s + kSavedFlags);
-    std::vector<size_t> to_miss;
     auto jne_miss = [&] {
       e.bytes({0x0f, 0x85});
       to_miss.push_back(e.forward32());
@@ -248,59 +339,100 @@ Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
     jne_miss();
     load_rax();
     emit_compare_gprs(e, s + kExpected, jne_miss);
-    auto restore = [&] {
-      emit_restore_flags(e, s + kSavedFlags);
-      load_rax();
-    };
     restore();
-    e.bytes({0xcc});  // int3: the registers match
-    site.state_trap = e.here();
-    e.bytes({0xe9});  // jmp count_entry (the tracer sets the pc itself)
-    const size_t to_count = e.forward32();
-    for (size_t f : to_miss) e.bind(f);
-    restore();
-    e.bind(to_count);
-  }
-  site.count_entry = e.here();
-  site.count_trap = 0;
-  size_t to_displaced = 0;
-  if (site.count) {
-    const uint64_t counter = pages_.front() + kCounter, countdown = pages_.front() + kCountdown;
-    save_rax();
-    moffs(0xa1, counter);
-    e.bytes({0x48, 0x8d, 0x40, 0x01});  // lea rax, [rax+1]
-    moffs(0xa3, counter);
-    moffs(0xa1, countdown);
-    e.bytes({0x48, 0x8d, 0x40, 0xff});  // lea rax, [rax-1]
-    moffs(0xa3, countdown);
-    e.bytes({0x48, 0x89, 0x0d});  // mov [rip+saved_rcx], rcx
-    e.rel32(s + kSavedRcx);
-    e.bytes({0x48, 0x89, 0xc1});  // mov rcx, rax
-    load_rax();
-    e.bytes({0xe3, 12});          // jrcxz hit (past the next 12 bytes)
-    e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+saved_rcx]
-    e.rel32(s + kSavedRcx);
-    e.bytes({0xe9});  // jmp displaced
-    to_displaced = e.forward32();
-    e.bytes({0x48, 0x8b, 0x0d});  // hit: mov rcx, [rip+saved_rcx]
-    e.rel32(s + kSavedRcx);
-    e.bytes({0xcc});  // int3: the countdown ran out
-    site.count_trap = e.here();
-  }
-  if (to_displaced) e.bind(to_displaced);
-  site.displaced = e.here();
+  };
+  // The program's covered instructions, relocated.
   uint8_t code[32] = {};
   read_program(task, pc, code, sizeof code);
-  for (size_t at = 0; at < site.covered;) {
-    auto insn = decode_insn(code + at, sizeof code - at);
-    if (!insn) return false;
-    auto moved = relocate_insn(code + at, *insn, pc + at, e.here());
-    if (!moved) return false;
-    e.bytes(*moved);
-    at += insn->length;
+  auto displaced = [&]() -> bool {
+    for (size_t at = 0; at < site.covered;) {
+      auto insn = decode_insn(code + at, sizeof code - at);
+      if (!insn) return false;
+      if (is_call_rel32(code + at, *insn)) {
+        int32_t rel;
+        std::memcpy(&rel, code + at + 1, 4);
+        const uint64_t ret = pc + at + 5, target = ret + static_cast<int64_t>(rel);
+        // The jmp ends 25 bytes on: lea 5, two movs 7 and 8, jmp 5.
+        const int64_t reach = static_cast<int64_t>(target - (e.here() + 25));
+        if (reach < INT32_MIN || reach > INT32_MAX) return false;
+        const uint32_t lo = static_cast<uint32_t>(ret), hi = static_cast<uint32_t>(ret >> 32);
+        e.bytes({0x48, 0x8d, 0x64, 0x24, 0xf8});  // lea rsp, [rsp-8] (flags kept)
+        e.bytes({0xc7, 0x04, 0x24});              // mov dword [rsp], lo
+        e.bytes({static_cast<uint8_t>(lo), static_cast<uint8_t>(lo >> 8),
+                 static_cast<uint8_t>(lo >> 16), static_cast<uint8_t>(lo >> 24)});
+        e.bytes({0xc7, 0x44, 0x24, 0x04});  // mov dword [rsp+4], hi
+        e.bytes({static_cast<uint8_t>(hi), static_cast<uint8_t>(hi >> 8),
+                 static_cast<uint8_t>(hi >> 16), static_cast<uint8_t>(hi >> 24)});
+        e.bytes({0xe9});  // jmp target
+        e.rel32(target);
+        at += insn->length;
+        continue;
+      }
+      auto moved = relocate_insn(code + at, *insn, pc + at, e.here());
+      if (!moved) return false;
+      e.bytes(*moved);
+      at += insn->length;
+    }
+    return true;
+  };
+  site.state_trap = 0;
+  site.count_trap = 0;
+  if (site.state_at) {
+    // patch_state_before: the covered instructions first, then the check,
+    // which stands for one at state_at, where both paths go on.
+    site.count_entry = site.displaced = e.here();
+    if (!displaced()) return false;
+    compare_state();
+    e.bytes({0xcc});  // int3: the registers match
+    site.state_trap = e.here();
+    e.bytes({0xe9});
+    e.rel32(site.state_at);
+    for (size_t f : to_miss) e.bind(f);
+    restore();
+    e.bytes({0xe9});
+    e.rel32(site.state_at);
+  } else {
+    if (site.state) {
+      compare_state();
+      e.bytes({0xcc});  // int3: the registers match
+      site.state_trap = e.here();
+      e.bytes({0xe9});  // jmp count_entry (the tracer sets the pc itself)
+      const size_t to_count = e.forward32();
+      for (size_t f : to_miss) e.bind(f);
+      restore();
+      e.bind(to_count);
+    }
+    site.count_entry = e.here();
+    size_t to_displaced = 0;
+    if (site.count) {
+      const uint64_t counter = pages_.front() + kCounter, countdown = pages_.front() + kCountdown;
+      save_rax();
+      moffs(0xa1, counter);
+      e.bytes({0x48, 0x8d, 0x40, 0x01});  // lea rax, [rax+1]
+      moffs(0xa3, counter);
+      moffs(0xa1, countdown);
+      e.bytes({0x48, 0x8d, 0x40, 0xff});  // lea rax, [rax-1]
+      moffs(0xa3, countdown);
+      e.bytes({0x48, 0x89, 0x0d});  // mov [rip+saved_rcx], rcx
+      e.rel32(s + kSavedRcx);
+      e.bytes({0x48, 0x89, 0xc1});  // mov rcx, rax
+      load_rax();
+      e.bytes({0xe3, 12});          // jrcxz hit (past the next 12 bytes)
+      e.bytes({0x48, 0x8b, 0x0d});  // mov rcx, [rip+saved_rcx]
+      e.rel32(s + kSavedRcx);
+      e.bytes({0xe9});  // jmp displaced
+      to_displaced = e.forward32();
+      e.bytes({0x48, 0x8b, 0x0d});  // hit: mov rcx, [rip+saved_rcx]
+      e.rel32(s + kSavedRcx);
+      e.bytes({0xcc});  // int3: the countdown ran out
+      site.count_trap = e.here();
+    }
+    if (to_displaced) e.bind(to_displaced);
+    site.displaced = e.here();
+    if (!displaced()) return false;
+    e.bytes({0xe9});  // jmp back
+    e.rel32(pc + site.covered);
   }
-  e.bytes({0xe9});  // jmp back
-  e.rel32(pc + site.covered);
   REWIND_ASSERT(e.code().size() <= kMaxCode);
 
   uint8_t data[kSlot - kSavedRax] = {};
@@ -399,8 +531,9 @@ Result<void> CountedSites::set_counter(const Task& task, uint64_t n) const {
 
 std::optional<CountedSites::Trap> CountedSites::trap_at(uint64_t rip) const {
   for (const auto& [addr, site] : sites_) {
-    if (site.state_trap && rip == site.state_trap) return Trap{addr, TrapKind::State};
-    if (site.count_trap && rip == site.count_trap) return Trap{addr, TrapKind::Count};
+    if (site.state_trap && rip == site.state_trap)
+      return Trap{addr, TrapKind::State, site.state_at ? site.state_at : addr};
+    if (site.count_trap && rip == site.count_trap) return Trap{addr, TrapKind::Count, addr};
   }
   return std::nullopt;
 }

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "core/base/Error.h"
@@ -61,6 +62,28 @@ class CountedSites {
   Result<bool> patch(Task& task, uint64_t addr, bool count,
                      const std::optional<user_regs_struct>& state,
                      const std::vector<uint64_t>& task_pcs);
+  // Whether patch() could place a jmp at `addr` now (not whether a stub
+  // page can be mapped near it).
+  Result<bool> fits(Task& task, uint64_t addr, const std::vector<uint64_t>& task_pcs) {
+    auto n = coverable(task, addr, task_pcs, 0);
+    if (!n) return n.error();
+    return *n > 0;
+  }
+  // For a state at an `addr` where no jmp fits (a `ret` that ends its
+  // function, a short instruction before a branch target): patches an
+  // instruction boundary q shortly before it instead, whose stub runs the
+  // instructions of [q, addr), relocated, and then compares the registers
+  // with `state`, trapping (TrapKind::State, Trap::at == addr) on a match;
+  // [q, addr) must be straight-line code no jump lands in. Returns q, or
+  // nullopt where no q fits; never one of `avoid`.
+  Result<std::optional<uint64_t>> patch_state_before(Task& task, uint64_t addr,
+                                                     const user_regs_struct& state,
+                                                     const std::vector<uint64_t>& task_pcs,
+                                                     const std::set<uint64_t>& avoid);
+  // The targets of the direct jumps inside the function that holds `pc`
+  // (by its ELF symbol), where control arrives other than by falling
+  // through: the starts of its basic blocks. Empty without a symbol.
+  static std::vector<uint64_t> block_starts_around(Task& task, uint64_t pc);
   // Puts the program's bytes back at `addr` (its stub's slot stays unused).
   Result<void> unpatch(Task& task, uint64_t addr);
   // Puts every patched address back and unmaps the pages.
@@ -93,6 +116,7 @@ class CountedSites {
   struct Trap {
     uint64_t site = 0;
     TrapKind kind = TrapKind::Count;
+    uint64_t at = 0;  // where the task stands: the site, or the state's pc after it
   };
   std::optional<Trap> trap_at(uint64_t rip) const;
   bool in_stub(uint64_t rip) const;
@@ -108,10 +132,15 @@ class CountedSites {
     size_t covered = 0;  // bytes of program code under the jmp
     bool count = false;
     std::optional<user_regs_struct> state;
+    uint64_t state_at = 0;  // patch_state_before: the state's pc, the end of the covered bytes
     uint64_t entry = 0, state_trap = 0, count_entry = 0, count_trap = 0, displaced = 0;
   };
   Result<uint64_t> free_slot(Task& task, uint64_t pc);
-  Result<size_t> coverable(Task& task, uint64_t pc, const std::vector<uint64_t>& task_pcs);
+  // `end`: cover exactly up to there (0: the fewest whole instructions).
+  Result<size_t> coverable(Task& task, uint64_t pc, const std::vector<uint64_t>& task_pcs,
+                           uint64_t end);
+  // Writes site's stub into a free slot and the jmp at addr.
+  Result<bool> place(Task& task, uint64_t addr, Site site);
   Result<bool> write_stub(Task& task, uint64_t pc, Site& site);  // false: cannot relocate
 
   std::vector<uint64_t> pages_;  // mapped; the first holds the counter words

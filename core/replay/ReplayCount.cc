@@ -37,7 +37,8 @@ ReplaySession::CountedProcess* ReplaySession::counted_of(const RepTask& t) {
   return it == counted_.end() ? nullptr : it->second.get();
 }
 
-Result<void> ReplaySession::set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs) {
+Result<void> ReplaySession::set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs,
+                                                    const std::set<uint64_t>& patch_only) {
   std::unique_ptr<CountedProcess>& cp = counted_[rec_tgid.value];
   if (!cp) cp = new_counted_process();
   std::vector<RepTask*> tasks = tasks_of(rec_tgid);
@@ -50,6 +51,8 @@ Result<void> ReplaySession::set_counted_breakpoints(Tid rec_tgid, const std::set
     }
   }
   cp->wanted = addrs;
+  cp->patch_only = patch_only;
+  cp->skipped.clear();
   cp->base = cp->seen = 0;
   if (!tasks.empty() && cp->as.lock() == tasks.front()->task->shared_as())
     REWIND_TRY(cp->sites.set_counter(*tasks.front()->task, 0));
@@ -75,6 +78,12 @@ std::pair<size_t, size_t> ReplaySession::counted_placement(Tid rec_tgid) const {
   size_t patched = 0;
   for (uint64_t a : it->second->wanted) patched += it->second->sites.counts(a);
   return {patched, it->second->int3s.size()};
+}
+
+std::vector<uint64_t> ReplaySession::block_starts_around(Tid rec_tid, uint64_t pc) {
+  RepTask* t = find(rec_tid);
+  if (!t) return {};
+  return CountedSites::block_starts_around(*t->task, pc);
 }
 
 // After a stop: the counter's growth since the last one is the thread's.
@@ -108,7 +117,7 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
     cp->base += cp->seen;
     cp->seen = 0;
     cp->int3s.clear();
-    cp->state_site = 0;
+    cp->state_site = cp->state_for = 0;
     cp->sites.forget();
     cp->as = task.shared_as();
     cp->placed = false;
@@ -139,7 +148,9 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       return static_cast<bool>(task.as().add_breakpoint(a));
     };
     for (uint64_t a : cp->wanted) {
-      if (cp->int3s.count(a) || (cp->sites.counts(a) && a != state_pc)) continue;
+      if (cp->int3s.count(a) || cp->skipped.count(a) || (cp->sites.counts(a) && a != state_pc))
+        continue;
+      const bool may_int3 = !cp->patch_only.count(a) || a == state_pc;
       if (cp->no_patch.count(a)) {
         auto added = add_int3(a);
         if (!added) return added.error();
@@ -154,7 +165,11 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       auto p = cp->sites.patch(task, a, true, state, pcs);
       if (!p) return p.error();
       if (*p) {
-        if (a == state_pc) cp->state_site = a;
+        if (a == state_pc) cp->state_site = cp->state_for = a;
+        continue;
+      }
+      if (!may_int3) {
+        cp->skipped.insert(a);
         continue;
       }
       auto added = add_int3(a);
@@ -164,17 +179,32 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       else
         all = false;  // not mapped yet: after the next mmap
     }
-    if (state_pc && cp->state_site != state_pc && !cp->int3s.count(state_pc) && !state_int3_) {
-      auto p = cp->sites.patch(task, state_pc, false, control_->stop_at_state->regs, pcs);
+    if (state_pc && cp->state_for != state_pc && !cp->int3s.count(state_pc) && !state_int3_) {
+      const user_regs_struct& want = control_->stop_at_state->regs;
+      // The stubs compare every register: one that must ignore rcx and
+      // r11 (a position before a syscall, whose pc no jmp fits anyway)
+      // is checked by the tracer.
+      const bool stub_can = !control_->stop_at_state->ignore_rcx_r11;
+      Result<bool> p = stub_can ? cp->sites.patch(task, state_pc, false, want, pcs) : false;
       if (!p) return p.error();
+      uint64_t site = *p ? state_pc : 0;
+      if (!site && stub_can && !cp->wanted.count(state_pc)) {
+        // No jmp fits at the pc: check the state after the instructions
+        // before it, still in the tracee (an int3 would stop every
+        // iteration of the loop it may stand in).
+        auto q = cp->sites.patch_state_before(task, state_pc, want, pcs, cp->no_patch);
+        if (!q) return q.error();
+        if (*q) site = **q;
+      }
       bool added = false;
-      if (!*p) {
+      if (!site) {
         auto a = add_int3(state_pc);
         if (!a) return a.error();
         added = *a;
       }
-      if (*p) {
-        cp->state_site = state_pc;
+      if (site) {
+        cp->state_site = site;
+        cp->state_for = state_pc;
       } else if (added) {
         state_int3_ = state_pc;
       } else {
@@ -186,10 +216,11 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
     // It runs a signal handler next, and no page can be mapped now: an
     // int3 for each address not patched yet, for good.
     for (uint64_t a : cp->wanted)
-      if (!cp->int3s.count(a) && !cp->sites.counts(a) && task.as().add_breakpoint(a))
+      if (!cp->int3s.count(a) && !cp->sites.counts(a) && !cp->patch_only.count(a) &&
+          task.as().add_breakpoint(a))
         cp->int3s.insert(a);
     // The state too: the handler may be where it lies.
-    if (state_pc && cp->state_site != state_pc && !cp->int3s.count(state_pc) && !state_int3_ &&
+    if (state_pc && cp->state_for != state_pc && !cp->int3s.count(state_pc) && !state_int3_ &&
         !cp->sites.covering(state_pc) && task.as().add_breakpoint(state_pc))
       state_int3_ = state_pc;
   }
@@ -222,6 +253,7 @@ Result<bool> ReplaySession::at_state(RepTask& t) {
   if (!control_ || !control_->stop_at_state) return false;
   const RunControl::StateTarget& s = *control_->stop_at_state;
   if (t.task->rec_tid() != s.tid) return false;
+  ++tracer_state_compares_;
   auto regs = t.task->get_regs();
   if (!regs) return regs.error();
   user_regs_struct want = s.regs;
@@ -262,18 +294,20 @@ Result<std::optional<ReplaySession::Trap>> ReplaySession::on_count_trap(
     return task.set_regs(r);
   };
   if (auto trap = cp->sites.trap_at(regs.rip)) {
-    REWIND_TRY(put_at(trap->site));
+    REWIND_TRY(put_at(trap->at));
     if (trap->kind == CountedSites::TrapKind::State) {
       auto here = at_state(t);
       if (!here) return here.error();
       if (*here) {
-        t.state_arrived = trap->site;
+        // (After a state-after site the task stands past it, at a pc no
+        // patch covers: nothing of a stub is left to skip.)
+        if (trap->at == trap->site) t.state_arrived = trap->site;
         stop.kind = StopKind::Interrupted;
         stop.signo = 0;
         stop.why = DebugStop::Why::AtState;
         return std::optional<Trap>(Trap{TrapAction::Stop, stop});
       }
-      REWIND_TRY(put_at(cp->sites.count_entry(trap->site)));
+      if (trap->at == trap->site) REWIND_TRY(put_at(cp->sites.count_entry(trap->site)));
       return std::optional<Trap>(Trap{TrapAction::Continue, {}});
     }
     if (hit_target_reached(t)) {
@@ -337,13 +371,14 @@ Result<void> ReplaySession::clear_state_target() {
     state_int3_ = 0;
   }
   CountedProcess* cp = counted_of(*t);
-  if (!cp || cp->state_site != pc || cp->as.lock() != task.shared_as()) return ok_result();
-  cp->state_site = 0;
-  if (cp->wanted.count(pc)) {
+  if (!cp || cp->state_for != pc || cp->as.lock() != task.shared_as()) return ok_result();
+  const uint64_t site = std::exchange(cp->state_site, 0);
+  cp->state_for = 0;
+  if (cp->wanted.count(site) && site == pc) {
     auto p = cp->sites.patch(task, pc, true, std::nullopt, {});
     if (!p) return p.error();
   } else {
-    REWIND_TRY(cp->sites.unpatch(task, pc));
+    REWIND_TRY(cp->sites.unpatch(task, site));
   }
   return ok_result();
 }
@@ -364,7 +399,7 @@ Result<void> ReplaySession::unpatch_covering(RepTask& t, uint64_t pc) {
   if (!site) return ok_result();
   REWIND_LOG(Replay, "counted site 0x%llx covers preemption point 0x%llx: an int3 instead",
              static_cast<unsigned long long>(*site), static_cast<unsigned long long>(pc));
-  if (cp->state_site == *site) cp->state_site = 0;
+  if (cp->state_site == *site) cp->state_site = cp->state_for = 0;
   REWIND_TRY(cp->sites.unpatch(*t.task, *site));
   cp->no_patch.insert(*site);
   cp->placed = false;
@@ -442,10 +477,27 @@ Result<std::optional<DebugStop>> ReplaySession::maybe_interrupt(RepTask& t) {
   auto regs = t.task->get_regs();
   if (!regs) return regs.error();
   if (in_any_stub(t, regs->rip)) return std::optional<DebugStop>();
+  const bool asked = control_->interrupt && control_->interrupt->load();
+  // An Elapsed stop becomes a mark, which a later run finds by its state:
+  // only where a stub can check that state. Elsewhere (inside or next to a
+  // preemption point's patch, before a branch target) the check would be
+  // an int3, a ptrace stop per iteration of a hot loop. The next wakeup
+  // will do.
+  if (!asked) {
+    CountedProcess* cp = counted_of(t);
+    CountedSites none;
+    CountedSites& sites = cp && cp->as.lock() == t.task->shared_as() ? cp->sites : none;
+    auto fits = sites.fits(*t.task, regs->rip, {});
+    if (!fits) return fits.error();
+    if (!*fits) {
+      REWIND_LOG(Replay, "no elapsed stop at 0x%llx: no state check fits there",
+                 static_cast<unsigned long long>(regs->rip));
+      return std::optional<DebugStop>();
+    }
+  }
   DebugStop stop;
   stop.kind = StopKind::Interrupted;
   stop.tid = t.task->rec_tid();
-  const bool asked = control_->interrupt && control_->interrupt->load();
   stop.signo = asked ? SIGINT : 0;
   stop.why = asked ? DebugStop::Why::Interrupt : DebugStop::Why::Elapsed;
   return std::optional<DebugStop>(stop);

@@ -369,8 +369,12 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
                          want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
   if (watch_preempt || may_kick) {
-    auto started = PeriodicWakeup::start(may_kick ? std::chrono::milliseconds(kWakeupMs)
-                                                  : kPreemptCheckPeriod);
+    // Often enough for stop_after_ms, when it is shorter than kWakeupMs.
+    const uint64_t kick_ms = control_ && control_->stop_after_ms
+                                 ? std::min<uint64_t>(control_->stop_after_ms, kWakeupMs)
+                                 : kWakeupMs;
+    auto started =
+        PeriodicWakeup::start(may_kick ? std::chrono::milliseconds(kick_ms) : kPreemptCheckPeriod);
     if (!started) return started.error();
     wakeup.emplace(std::move(*started));
   }
@@ -749,6 +753,9 @@ Result<EventProgress> ReplaySession::on_signal(const Event& e) {
     // sits (tasks are resumed lazily): raise it there again.
     if (t->running) return divergence(e, "asynchronous signal expected at a syscall exit");
     t->restart_pending = false;  // the live kernel restarts it, or not, as it delivers
+    // Counted breakpoints first: placing them may inject an mmap, whose
+    // resume would take the signal's delivery with it once it is pending.
+    REWIND_TRY(sync_counted(*t));
     REWIND_TRY(task.send_signal(e.signo));
     REWIND_TRY(restore_temporary_sigmask(*t, e.signo));
   }

@@ -298,7 +298,11 @@ class ReplaySession {
   // wanted before; resets the counts of the process and of its threads to
   // 0. An empty set removes them. Placed lazily, before the process next
   // runs, and again after mmap and execve, like set_breakpoints.
-  Result<void> set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs);
+  // Those of `addrs` also in `patch_only` are counted only where a patch
+  // fits, never by an int3: they may run millions of times, and a caller
+  // that wants any executed address as a landmark can do without them.
+  Result<void> set_counted_breakpoints(Tid rec_tgid, const std::set<uint64_t>& addrs,
+                                       const std::set<uint64_t>& patch_only = {});
   // Hits since set_counted_breakpoints, as of the last stop: of the
   // process, and of one of its threads.
   uint64_t counted_hits(Tid rec_tgid) const;
@@ -306,6 +310,11 @@ class ReplaySession {
   // How many of the counted addresses are patched and how many counted by
   // an int3 (for tests and logs).
   std::pair<size_t, size_t> counted_placement(Tid rec_tgid) const;
+  // CountedSites::block_starts_around in the address space of `rec_tid`.
+  std::vector<uint64_t> block_starts_around(Tid rec_tid, uint64_t pc);
+  // How often the tracer compared a task with stop_at_state (each one a
+  // ptrace stop; a stub in the tracee compares the rest), for tests.
+  uint64_t tracer_state_compares() const { return tracer_state_compares_; }
   // The period at which run() looks at interrupts while a task runs.
   static constexpr int kWakeupMs = 50;
 
@@ -416,9 +425,12 @@ class ReplaySession {
     uint64_t base = 0;    // hits not in sites' counter: int3s, address spaces execve replaced
     uint64_t seen = 0;    // sites' counter at the last stop
     bool placed = false;  // everything wanted is patched or has its int3
-    bool countdown_clear = true;  // the countdown holds kNoStop
-    uint64_t state_site = 0;      // the pc whose stub also compares the state
-    std::set<uint64_t> no_patch;  // counted by an int3 even where a patch fits
+    bool countdown_clear = true;    // the countdown holds kNoStop
+    uint64_t state_site = 0;        // the pc whose stub also compares the state
+    uint64_t state_for = 0;         // the state's pc (state_site's, or after it)
+    std::set<uint64_t> no_patch;    // counted by an int3 even where a patch fits
+    std::set<uint64_t> patch_only;  // wanted, but never counted by an int3
+    std::set<uint64_t> skipped;     // of those, where no patch fitted
   };
   CountedProcess* counted_of(const RepTask& t);
   std::unique_ptr<CountedProcess> new_counted_process() const;
@@ -446,6 +458,7 @@ class ReplaySession {
     return step_to_watch_ || (control_ && control_->watch_by_stepping);
   }
   uint64_t state_int3_ = 0;  // stop_at_state's pc, when counted by an int3 of its own
+  uint64_t tracer_state_compares_ = 0;
   const DebugRegSlots* watch_slots(const RepTask& t) const;
   int watch_slot_hit(RepTask& t, const user_regs_struct& regs) const;
   DebugStop slot_stop(const RepTask& t, int slot) const;

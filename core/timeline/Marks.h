@@ -55,13 +55,14 @@ class Marks {
   // (its position did not recur: see ReplayTarget::run_to).
   void remove(MarkKey key);
 
-  // Events between boundary marks: a fork costs ~0.5 ms, replaying an
-  // event ~5-10 us, so marks cost a few percent of replay time and no
-  // search replays more than this many events to find its start.
+  // Events between boundary marks, so that marks cover the whole history
+  // even where events replay fast.
   static constexpr uint64_t kBoundaryInterval = 2000;
-  // Replay time without an event after which a mark is taken inside the
-  // stretch: what one reverse step may have to replay at most.
-  static constexpr int kStretchMs = 50;
+  // Replay time after which the next event boundary gets a mark, or,
+  // inside an event-free stretch, after which a mark is taken where the
+  // replay stands: what a reverse step replays at most from its mark. A
+  // mark (a fork) costs 0.5-2 ms, so marks cost 3-10% of replay time.
+  static constexpr int kMarkMs = 20;
   static constexpr size_t kMaxMarks = 192;
 
  private:

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -75,6 +76,8 @@ class ReplayTarget : public target::Target {
   struct Cursor {
     std::unique_ptr<ReplaySession> s;
     MarkKey passed;
+    // Replay time since it passed or took a mark (Marks::kMarkMs).
+    std::chrono::steady_clock::duration since_mark{};
   };
   // Where a backwards search window ends: the position the search started
   // from, or a mark (reached by its event count, then by its position).
@@ -123,9 +126,13 @@ class ReplayTarget : public target::Target {
   // The RunControl every run uses; `marks`: take marks on the way.
   RunControl control(bool marks = true);
   // ReplaySession::run, taking marks at event boundaries and, inside long
-  // event-free stretches, every Marks::kStretchMs of replay.
+  // event-free stretches, every Marks::kMarkMs of replay.
   Result<DebugStop> run(Cursor& c, RunControl rc);
-  void maybe_mark_boundary(ReplaySession& s);
+  // At an event boundary: takes a mark if the marks want one there.
+  void maybe_mark_boundary(Cursor& c, std::chrono::steady_clock::duration replayed);
+  // A mark where `c` stands: at the event boundary it stands at, or inside
+  // the stretch (by the position of `running`, Marks::next_inside).
+  void mark_boundary(Cursor& c);
   void mark_inside(Cursor& c, Tid running);
   // Runs `c` until it stands at `end`: false if interrupted on the way, an
   // error if the replay ends first.
@@ -168,6 +175,27 @@ class ReplayTarget : public target::Target {
   // A replay one instruction of p.tid before p; nullopt at the start of
   // the recording.
   Result<std::optional<Cursor>> cursor_before(const Position& p, MarkKey passed);
+  // The same inside p's stretch, from `base` (ReverseStepWalk.cc).
+  Result<std::optional<Cursor>> previous_in_stretch(const Position& p,
+                                                    const std::function<Result<Cursor>()>& base);
+  // Single-stepping p's thread towards p, at most `limit` steps.
+  struct Walk {
+    bool reached = false;
+    bool interrupted = false;
+    uint64_t steps = 0;
+    std::vector<std::pair<uint64_t, Mark>> marks;  // left on the way, by step
+    std::vector<uint64_t> landed;  // not reached: where its branches went, latest first
+  };
+  Result<Walk> walk_to(Cursor& c, const Position& p, uint64_t limit, bool take_marks);
+  // Runs `c` to the n-th counted hit of `sites` by `tid`; false if interrupted.
+  Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
+                                const std::set<uint64_t>& patch_only, uint64_t n);
+  Result<std::optional<Cursor>> step_short(const Position& p,
+                                           const std::function<Result<Cursor>()>& base,
+                                           const std::set<uint64_t>& sites,
+                                           const std::set<uint64_t>& patch_only, uint64_t hits,
+                                           uint64_t steps,
+                                           std::vector<std::pair<uint64_t, Mark>>& marks);
   Result<void> reach(Cursor& c, const Position& p);
   Result<target::StopInfo> go_to(const Position& p, MarkKey passed, target::StopInfo report);
   Result<target::StopInfo> at_history_begin();
@@ -203,7 +231,8 @@ class ReplayTarget : public target::Target {
   std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
-  MarkKey passed_;  // session_'s
+  MarkKey passed_;                                    // session_'s
+  std::chrono::steady_clock::duration since_mark_{};  // session_'s
   Tid debuggee_;
   Tid current_thread_;
   target::StopInfo last_stop_;

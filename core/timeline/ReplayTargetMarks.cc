@@ -1,6 +1,6 @@
 // ReplayTarget's runs and marks: every replay the timeline drives goes
 // through run(), which takes marks (Marks.h) at event boundaries and every
-// Marks::kStretchMs of replay inside an event-free stretch, so a later
+// Marks::kMarkMs of replay inside an event-free stretch, so a later
 // backwards search restarts near wherever it must look.
 #include <cstring>
 
@@ -59,7 +59,7 @@ Result<ReplayTarget::Cursor> ReplayTarget::cursor_from(const Mark& m) {
   auto s = ReplaySession::restore(*m.cp);
   if (!s) return s.error();
   debuggee_ = select_pid_ ? Tid(select_pid_) : (*s)->root();
-  return Cursor{std::move(*s), m.key};
+  return Cursor{std::move(*s), m.key, {}};
 }
 
 Result<ReplayTarget::Cursor> ReplayTarget::cursor_at(MarkKey key) {
@@ -71,24 +71,39 @@ RunControl ReplayTarget::control(bool marks) {
   RunControl c;
   c.debuggee = debuggee_;
   c.interrupt = &interrupt_;
-  if (marks) {
-    c.on_boundary = [this](ReplaySession& s) { maybe_mark_boundary(s); };
-    c.stop_after_ms = Marks::kStretchMs;
-  }
+  // run() takes marks when the run stops every so often to take them.
+  if (marks) c.stop_after_ms = Marks::kMarkMs;
   if (watch_intervals_)
     c.step_to_watch_in = [this](uint64_t events) { return watch_intervals_->count(events) > 0; };
   return c;
 }
 
-void ReplayTarget::maybe_mark_boundary(ReplaySession& s) {
-  const uint64_t at = s.events_completed();
-  if (!marks_.wants_boundary(at) || !s.can_checkpoint()) return;
-  auto cp = s.checkpoint();
+void ReplayTarget::maybe_mark_boundary(Cursor& c, std::chrono::steady_clock::duration replayed) {
+  const MarkKey here{c.s->events_completed(), 0};
+  const Mark* last = marks_.at_or_before(here);
+  if (last && last->key == here) {
+    c.since_mark = {};  // passing a mark
+    return;
+  }
+  // By events, so that the marks cover the history; by replay time, since
+  // an event may take 10 us or 100 us to replay (docs/no-pmu.md, "Marks").
+  const bool wanted =
+      marks_.wants_boundary(here.events) || replayed >= std::chrono::milliseconds(Marks::kMarkMs);
+  if (wanted) mark_boundary(c);
+}
+
+void ReplayTarget::mark_boundary(Cursor& c) {
+  const MarkKey here{c.s->events_completed(), 0};
+  const Mark* last = marks_.at_or_before(here);
+  if ((last && last->key == here) || !c.s->can_checkpoint()) return;
+  auto cp = c.s->checkpoint();
   if (!cp) {
     REWIND_LOG(Replay, "no mark: %s", cp.error().message.c_str());
     return;
   }
-  marks_.add(Mark{MarkKey{at, 0}, std::nullopt, *cp});
+  marks_.add(Mark{here, std::nullopt, *cp});
+  c.passed = here;
+  c.since_mark = {};
 }
 
 void ReplayTarget::mark_inside(Cursor& c, Tid running) {
@@ -103,22 +118,36 @@ void ReplayTarget::mark_inside(Cursor& c, Tid running) {
   }
   marks_.add(Mark{*key, *pos, *cp});
   c.passed = *key;
+  c.since_mark = {};
 }
 
 Result<DebugStop> ReplayTarget::run(Cursor& c, RunControl rc) {
-  auto boundary = rc.on_boundary;
-  rc.on_boundary = [&c, boundary](ReplaySession& s) {
+  using Clock = std::chrono::steady_clock;
+  const bool marks = rc.stop_after_ms != 0;
+  // c.since_mark counts replay time only, not the debugger's pauses: the
+  // clock restarts with each run.
+  Clock::time_point began = Clock::now() - c.since_mark;
+  rc.on_boundary = [&](ReplaySession& s) {
     c.passed = MarkKey{s.events_completed(), 0};
-    if (boundary) boundary(s);
+    if (!marks) return;
+    c.since_mark = Clock::now() - began;
+    maybe_mark_boundary(c, c.since_mark);
+    began = Clock::now() - c.since_mark;
   };
+  auto settle = [&] { c.since_mark = Clock::now() - began; };
   for (;;) {
     auto d = c.s->run(rc);
-    if (!d) return d.error();
+    if (!d) {
+      settle();
+      return d.error();
+    }
     if (d->why == DebugStop::Why::Elapsed) {
       // A long stretch without an event: leave a mark here and go on.
       mark_inside(c, d->tid);
+      began = Clock::now() - c.since_mark;
       continue;
     }
+    settle();
     return d;
   }
 }
@@ -200,6 +229,7 @@ Result<void> ReplayTarget::adopt(Cursor c) {
   REWIND_TRY(install_user_breakpoints(*c.s));
   session_ = std::move(c.s);
   passed_ = c.passed;
+  since_mark_ = c.since_mark;
   return ok_result();
 }
 

@@ -1,5 +1,9 @@
 break debug_hot.c:19
 continue
+reverse-stepi
+info line *$pc
+stepi
+info line *$pc
 break step
 reverse-continue
 print i

@@ -1,0 +1,209 @@
+// reverse-stepi inside a stretch of user code: the thread's instruction
+// before position p, found by running forwards from the stretch's start.
+//
+// A landmark is the last execution, before p, of an address in a set: the
+// hits are counted in the tracee (set_counted_breakpoints) in one run, and
+// a second run stops at the last. From the landmark the thread is
+// single-stepped to p (k steps), and a last walk stops one step short.
+//
+// The first set is p's own pc (in a loop, its previous execution is one
+// iteration back) and the starts of the basic blocks of p's function (by
+// its ELF symbol): the last of those before p is rarely more than a block
+// and a call away, even after a loop of a million iterations. Where that
+// is still far (no symbol; p just after a long call), a walk of a bounded
+// number of steps shows which code runs there: the addresses where its
+// branches landed are added to the set, and a new landmark is the last
+// execution of any of them, which is later. Rounds repeat, with a growing
+// walk, until a walk reaches p. Addresses other than p's pc are counted
+// only where a patch fits: an int3 in a hot loop costs a ptrace stop per
+// iteration (no-pmu.md, "Count in the tracee").
+//
+// The walk that reaches p leaves a mark every kStepsPerMark steps, so the
+// last walk, and the next reverse-stepi, start close to where they go.
+#include "core/base/Log.h"
+#include "core/timeline/ReplayTarget.h"
+
+namespace rwd {
+
+using target::StopKind;
+
+namespace {
+// Single-steps from the landmark to the position, in all: beyond that a
+// pathological case fails instead of stepping for minutes.
+constexpr uint64_t kMaxReverseSteps = 2'000'000;
+// A step costs 20-30 us, a mark 0.5-2 ms.
+constexpr uint64_t kStepsPerMark = 256;
+// The first walk's length; each round doubles it, up to kRounds rounds,
+// the last one walking up to kMaxReverseSteps.
+constexpr uint64_t kFirstWalk = 1024;
+constexpr int kRounds = 8;
+// Addresses learned from one walk: the latest distinct ones.
+constexpr size_t kLeadersPerWalk = 256;
+// A step that moves the pc by more than this, or backwards, took a branch.
+constexpr uint64_t kMaxInsnLength = 15;
+}  // namespace
+
+Result<ReplayTarget::Walk> ReplayTarget::walk_to(Cursor& c, const Position& p, uint64_t limit,
+                                                 bool take_marks) {
+  Walk w;
+  RunControl rc = control(false);
+  rc.step = p.tid;
+  std::vector<uint64_t> landed;  // pcs a branch led to, in order
+  uint64_t last_pc = 0;
+  for (uint64_t k = 0;; ++k) {
+    w.steps = k;
+    auto at = at_position(*c.s, p);
+    if (!at) return at.error();
+    if (*at) {
+      w.reached = true;
+      return w;
+    }
+    if (k == limit) break;
+    if (take_marks && k > 0 && k % kStepsPerMark == 0) {
+      const MarkKey before = c.passed;
+      mark_inside(c, p.tid);
+      if (c.passed != before)
+        if (const Mark* m = marks_.at_or_before(c.passed)) w.marks.emplace_back(k, *m);
+    }
+    if (k % 1024 == 1023 && interrupted()) {
+      w.interrupted = true;
+      return w;
+    }
+    if (RepTask* t = c.s->find(p.tid)) {
+      auto regs = t->task->get_regs();
+      if (regs) {
+        const uint64_t pc = regs->rip;
+        if (k > 0 && (pc <= last_pc || pc > last_pc + kMaxInsnLength)) landed.push_back(pc);
+        last_pc = pc;
+      }
+    }
+    auto d = run(c, rc);
+    if (!d) return d.error();
+    if (d->kind != StopKind::Step && d->kind != StopKind::Breakpoint &&
+        d->kind != StopKind::Interrupted)
+      return Error{"reverse-step: the replay ended before " + p.describe()};
+  }
+  // Not there: the addresses the walk's branches landed on, latest first.
+  std::set<uint64_t> seen;
+  for (auto it = landed.rbegin(); it != landed.rend() && seen.size() < kLeadersPerWalk; ++it)
+    if (seen.insert(*it).second) w.landed.push_back(*it);
+  return w;
+}
+
+Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
+                                            const std::set<uint64_t>& patch_only, uint64_t n) {
+  REWIND_TRY(c.s->set_counted_breakpoints(debuggee_, sites, patch_only));
+  RunControl rc = control(false);
+  rc.stop_at_hit = RunControl::HitTarget{tid, n};
+  for (;;) {
+    auto d = run(c, rc);
+    if (!d) return d.error();
+    if (interrupted()) return false;
+    if (d->kind == StopKind::Breakpoint && d->tid == tid) break;
+    if (d->kind != StopKind::Interrupted)
+      return Error{"reverse-step: the replay did not come back to hit " + std::to_string(n)};
+  }
+  REWIND_TRY(c.s->set_counted_breakpoints(debuggee_, {}));
+  return true;
+}
+
+Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
+    const Position& p, const std::function<Result<Cursor>()>& base) {
+  using Maybe = std::optional<Cursor>;
+  auto failed = [&](const Error& e) -> Result<Maybe> {
+    if (interrupted()) return Maybe();
+    return e;
+  };
+  // patch_only: where branches land, from the code around p, then from
+  // what the walks see. The last of them before p is usually in p's own
+  // loop or function, a few steps from it.
+  std::set<uint64_t> learned;
+  {
+    auto c = base();
+    if (!c) return failed(c.error());
+    for (uint64_t a : c->s->block_starts_around(p.tid, p.regs.rip))
+      if (a != p.regs.rip) learned.insert(a);
+  }
+  uint64_t walked = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::set<uint64_t> sites = learned;
+    sites.insert(p.regs.rip);
+    // How often the thread ran one of the sites before p.
+    auto counting = base();
+    if (!counting) return failed(counting.error());
+    REWIND_TRY(counting->s->set_counted_breakpoints(debuggee_, sites, learned));
+    auto r = run_to(*counting, WindowEnd{p.events, p}, control(false));
+    if (!r) return r.error();
+    if (!*r) return Maybe();
+    const uint64_t hits = counting->s->counted_hits_of(p.tid);
+    auto [patched, by_int3] = counting->s->counted_placement(debuggee_);
+    REWIND_LOG(Replay, "reverse-step: round %d, %llu hits of %zu sites (%zu patched, %zu int3)",
+               round, (unsigned long long)hits, sites.size(), patched, by_int3);
+    counting.value().s.reset();
+
+    // The landmark: the last of those hits, or the base if none.
+    auto c = base();
+    if (!c) return failed(c.error());
+    std::vector<std::pair<uint64_t, Mark>> marks;  // by step from the landmark
+    if (hits > 0) {
+      auto ok = stop_at_last_hit(*c, p.tid, sites, learned, hits);
+      if (!ok) return ok.error();
+      if (!*ok) return Maybe();
+      const MarkKey before = c->passed;
+      mark_inside(*c, p.tid);
+      if (c->passed != before)
+        if (const Mark* m = marks_.at_or_before(c->passed)) marks.emplace_back(0, *m);
+    }
+    const bool last = round == kRounds - 1;
+    const uint64_t limit = last ? kMaxReverseSteps - walked : kFirstWalk << round;
+    auto w = walk_to(*c, p, limit, true);
+    if (!w) return w.error();
+    if (w->interrupted) return Maybe();
+    walked += w->steps;
+    for (auto& [k, m] : w->marks) marks.emplace_back(k, m);
+    if (w->reached) {
+      if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};
+      REWIND_LOG(Replay, "reverse-step: %llu single-steps from the landmark",
+                 (unsigned long long)w->steps);
+      return step_short(p, base, sites, learned, hits, w->steps - 1, marks);
+    }
+    // Too far: these marks may sit after the next round's landmark, where
+    // they would keep it from being marked (Marks::next_inside).
+    for (auto& [k, m] : marks) marks_.remove(m.key);
+    size_t added = 0;
+    for (uint64_t a : w->landed) added += learned.insert(a).second;
+    if (added == 0 && !last) {
+      REWIND_LOG(Replay, "reverse-step: the walk found no new branch target");
+    }
+  }
+  return Error{"reverse-step: the previous instruction is more than " +
+               std::to_string(kMaxReverseSteps) + " instructions after the nearest mark"};
+}
+
+// Stands `steps` single-steps after the landmark: from the latest mark the
+// walk left before that point, or from the landmark found again.
+Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::step_short(
+    const Position& p, const std::function<Result<Cursor>()>& base, const std::set<uint64_t>& sites,
+    const std::set<uint64_t>& patch_only, uint64_t hits, uint64_t steps,
+    std::vector<std::pair<uint64_t, Mark>>& marks) {
+  using Maybe = std::optional<Cursor>;
+  while (!marks.empty() && marks.back().first > steps) marks.pop_back();
+  Result<Cursor> c = !marks.empty() ? cursor_from(marks.back().second) : base();
+  if (!c) return interrupted() ? Result<Maybe>(Maybe()) : c.error();
+  uint64_t from = 0;
+  if (!marks.empty()) {
+    from = marks.back().first;
+  } else if (hits > 0) {
+    auto ok = stop_at_last_hit(*c, p.tid, sites, patch_only, hits);
+    if (!ok) return ok.error();
+    if (!*ok) return Maybe();
+  }
+  auto w = walk_to(*c, p, steps - from, false);
+  if (!w) return w.error();
+  if (w->interrupted) return Maybe();
+  if (w->reached || w->steps != steps - from)
+    return Error{"reverse-step: the second walk did not retrace the first"};
+  return Maybe(std::move(*c));
+}
+
+}  // namespace rwd
