@@ -191,7 +191,7 @@ class ReplayTarget : public target::Target {
   Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                 const std::set<uint64_t>& patch_only, uint64_t n);
   Result<std::optional<Cursor>> step_short(const Position& p,
-                                           const std::function<Result<Cursor>()>& base,
+                                           const std::function<Result<Cursor>()>& start,
                                            const std::set<uint64_t>& sites,
                                            const std::set<uint64_t>& patch_only, uint64_t hits,
                                            uint64_t steps,

@@ -13,10 +13,10 @@
 // is still far (no symbol; p just after a long call), a walk of a bounded
 // number of steps shows which code runs there: the addresses where its
 // branches landed are added to the set, and a new landmark is the last
-// execution of any of them, which is later. Rounds repeat, with a growing
-// walk, until a walk reaches p. Addresses other than p's pc are counted
-// only where a patch fits: an int3 in a hot loop costs a ptrace stop per
-// iteration (no-pmu.md, "Count in the tracee").
+// execution of any of them after the last mark that walk left, which is
+// later. Rounds repeat, with a growing walk, until a walk reaches p. Addresses other than p's pc
+// are counted only where a patch fits: an int3 in a hot loop costs a ptrace stop per iteration
+// (no-pmu.md, "Count in the tracee").
 //
 // The walk that reaches p leaves a mark every kStepsPerMark steps, so the
 // last walk, and the next reverse-stepi, start close to where they go.
@@ -125,11 +125,16 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
       if (a != p.regs.rip) learned.insert(a);
   }
   uint64_t walked = 0;
+  // Where a round starts: the base, or the last mark a walk that fell
+  // short left (the landmark is past it, so no round walks the same steps
+  // twice but for the last few).
+  std::optional<Mark> resume;
+  auto start = [&]() -> Result<Cursor> { return resume ? cursor_from(*resume) : base(); };
   for (int round = 0; round < kRounds; ++round) {
     std::set<uint64_t> sites = learned;
     sites.insert(p.regs.rip);
     // How often the thread ran one of the sites before p.
-    auto counting = base();
+    auto counting = start();
     if (!counting) return failed(counting.error());
     REWIND_TRY(counting->s->set_counted_breakpoints(debuggee_, sites, learned));
     auto r = run_to(*counting, WindowEnd{p.events, p}, control(false));
@@ -141,8 +146,8 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
                round, (unsigned long long)hits, sites.size(), patched, by_int3);
     counting.value().s.reset();
 
-    // The landmark: the last of those hits, or the base if none.
-    auto c = base();
+    // The landmark: the last of those hits, or the start if none.
+    auto c = start();
     if (!c) return failed(c.error());
     std::vector<std::pair<uint64_t, Mark>> marks;  // by step from the landmark
     if (hits > 0) {
@@ -165,11 +170,9 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
       if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};
       REWIND_LOG(Replay, "reverse-step: %llu single-steps from the landmark",
                  (unsigned long long)w->steps);
-      return step_short(p, base, sites, learned, hits, w->steps - 1, marks);
+      return step_short(p, start, sites, learned, hits, w->steps - 1, marks);
     }
-    // Too far: these marks may sit after the next round's landmark, where
-    // they would keep it from being marked (Marks::next_inside).
-    for (auto& [k, m] : marks) marks_.remove(m.key);
+    if (!w->marks.empty()) resume = w->marks.back().second;
     size_t added = 0;
     for (uint64_t a : w->landed) added += learned.insert(a).second;
     if (added == 0 && !last) {
@@ -181,14 +184,15 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
 }
 
 // Stands `steps` single-steps after the landmark: from the latest mark the
-// walk left before that point, or from the landmark found again.
+// walk left before that point, or from the landmark found again (from
+// `start`, where the round that found it began).
 Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::step_short(
-    const Position& p, const std::function<Result<Cursor>()>& base, const std::set<uint64_t>& sites,
-    const std::set<uint64_t>& patch_only, uint64_t hits, uint64_t steps,
-    std::vector<std::pair<uint64_t, Mark>>& marks) {
+    const Position& p, const std::function<Result<Cursor>()>& start,
+    const std::set<uint64_t>& sites, const std::set<uint64_t>& patch_only, uint64_t hits,
+    uint64_t steps, std::vector<std::pair<uint64_t, Mark>>& marks) {
   using Maybe = std::optional<Cursor>;
   while (!marks.empty() && marks.back().first > steps) marks.pop_back();
-  Result<Cursor> c = !marks.empty() ? cursor_from(marks.back().second) : base();
+  Result<Cursor> c = !marks.empty() ? cursor_from(marks.back().second) : start();
   if (!c) return interrupted() ? Result<Maybe>(Maybe()) : c.error();
   uint64_t from = 0;
   if (!marks.empty()) {
