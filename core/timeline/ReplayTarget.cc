@@ -306,7 +306,7 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
   if (req.action == target::ResumeRequest::Action::Step)
     rc.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
   const uint64_t from = session_->events_completed();
-  Cursor c{std::move(session_), passed_, since_mark_};
+  Cursor c{std::move(session_), passed_, since_mark_, {}};
   auto d = run(c, rc);
   session_ = std::move(c.s);
   passed_ = c.passed;

@@ -78,6 +78,8 @@ class ReplayTarget : public target::Target {
     MarkKey passed;
     // Replay time since it passed or took a mark (Marks::kMarkMs).
     std::chrono::steady_clock::duration since_mark{};
+    // Told of each mark this cursor's runs take.
+    std::function<void(const Mark&)> on_mark;
   };
   // Where a backwards search window ends: the position the search started
   // from, or a mark (reached by its event count, then by its position).
@@ -190,12 +192,9 @@ class ReplayTarget : public target::Target {
   // Runs `c` to the n-th counted hit of `sites` by `tid`; false if interrupted.
   Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                 const std::set<uint64_t>& patch_only, uint64_t n);
-  Result<std::optional<Cursor>> step_short(const Position& p,
-                                           const std::function<Result<Cursor>()>& start,
-                                           const std::set<uint64_t>& sites,
-                                           const std::set<uint64_t>& patch_only, uint64_t hits,
-                                           uint64_t steps,
-                                           std::vector<std::pair<uint64_t, Mark>>& marks);
+  Result<std::optional<Cursor>> step_short(
+      const Position& p, const std::function<Result<std::optional<Cursor>>()>& landmark,
+      uint64_t steps, std::vector<std::pair<uint64_t, Mark>>& marks);
   Result<void> reach(Cursor& c, const Position& p);
   Result<target::StopInfo> go_to(const Position& p, MarkKey passed, target::StopInfo report);
   Result<target::StopInfo> at_history_begin();

@@ -59,7 +59,7 @@ Result<ReplayTarget::Cursor> ReplayTarget::cursor_from(const Mark& m) {
   auto s = ReplaySession::restore(*m.cp);
   if (!s) return s.error();
   debuggee_ = select_pid_ ? Tid(select_pid_) : (*s)->root();
-  return Cursor{std::move(*s), m.key, {}};
+  return Cursor{std::move(*s), m.key, {}, {}};
 }
 
 Result<ReplayTarget::Cursor> ReplayTarget::cursor_at(MarkKey key) {
@@ -104,6 +104,8 @@ void ReplayTarget::mark_boundary(Cursor& c) {
   marks_.add(Mark{here, std::nullopt, *cp});
   c.passed = here;
   c.since_mark = {};
+  if (c.on_mark)
+    if (const Mark* m = marks_.at_or_before(here); m && m->key == here) c.on_mark(*m);
 }
 
 void ReplayTarget::mark_inside(Cursor& c, Tid running) {
@@ -119,6 +121,8 @@ void ReplayTarget::mark_inside(Cursor& c, Tid running) {
   marks_.add(Mark{*key, *pos, *cp});
   c.passed = *key;
   c.since_mark = {};
+  if (c.on_mark)
+    if (const Mark* m = marks_.at_or_before(*key); m && m->key == *key) c.on_mark(*m);
 }
 
 Result<DebugStop> ReplayTarget::run(Cursor& c, RunControl rc) {

@@ -133,11 +133,16 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
   for (int round = 0; round < kRounds; ++round) {
     std::set<uint64_t> sites = learned;
     sites.insert(p.regs.rip);
-    // How often the thread ran one of the sites before p.
+    // How often the thread ran one of the sites before p. The run leaves
+    // marks on the way (Marks::kMarkMs), each noted with the hits so far.
     auto counting = start();
     if (!counting) return failed(counting.error());
     REWIND_TRY(counting->s->set_counted_breakpoints(debuggee_, sites, learned));
-    auto r = run_to(*counting, WindowEnd{p.events, p}, control(false));
+    std::vector<std::pair<Mark, uint64_t>> taken;
+    counting->on_mark = [&](const Mark& m) {
+      taken.emplace_back(m, counting->s->counted_hits_of(p.tid));
+    };
+    auto r = run_to(*counting, WindowEnd{p.events, p}, control(true));
     if (!r) return r.error();
     if (!*r) return Maybe();
     const uint64_t hits = counting->s->counted_hits_of(p.tid);
@@ -146,22 +151,46 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
                round, (unsigned long long)hits, sites.size(), patched, by_int3);
     counting.value().s.reset();
 
-    // The landmark: the last of those hits, or the start if none.
-    auto c = start();
+    // The landmark: the last of those hits, or a mark the count left after
+    // it, or the start. From the latest mark before it, if any.
+    std::optional<Mark> after_hit, before_hit;
+    uint64_t hits_before = 0;
+    for (const auto& [m, n] : taken) {
+      if (n == hits) {
+        after_hit = m;
+      } else {
+        before_hit = m;
+        hits_before = n;
+      }
+    }
+    auto landmark = [&]() -> Result<std::optional<Cursor>> {
+      if (after_hit) {
+        auto m = cursor_from(*after_hit);
+        if (!m) return m.error();
+        return std::optional<Cursor>(std::move(*m));
+      }
+      auto c = before_hit ? cursor_from(*before_hit) : start();
+      if (!c) return c.error();
+      if (hits > hits_before) {
+        auto ok = stop_at_last_hit(*c, p.tid, sites, learned, hits - hits_before);
+        if (!ok) return ok.error();
+        if (!*ok) return std::optional<Cursor>();
+      }
+      return std::optional<Cursor>(std::move(*c));
+    };
+    auto c = landmark();
     if (!c) return failed(c.error());
+    if (!*c) return Maybe();
     std::vector<std::pair<uint64_t, Mark>> marks;  // by step from the landmark
-    if (hits > 0) {
-      auto ok = stop_at_last_hit(*c, p.tid, sites, learned, hits);
-      if (!ok) return ok.error();
-      if (!*ok) return Maybe();
-      const MarkKey before = c->passed;
-      mark_inside(*c, p.tid);
-      if (c->passed != before)
-        if (const Mark* m = marks_.at_or_before(c->passed)) marks.emplace_back(0, *m);
+    if (!after_hit && hits > hits_before) {
+      const MarkKey before = (*c)->passed;
+      mark_inside(**c, p.tid);
+      if ((*c)->passed != before)
+        if (const Mark* m = marks_.at_or_before((*c)->passed)) marks.emplace_back(0, *m);
     }
     const bool last = round == kRounds - 1;
     const uint64_t limit = last ? kMaxReverseSteps - walked : kFirstWalk << round;
-    auto w = walk_to(*c, p, limit, true);
+    auto w = walk_to(**c, p, limit, true);
     if (!w) return w.error();
     if (w->interrupted) return Maybe();
     walked += w->steps;
@@ -170,7 +199,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
       if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};
       REWIND_LOG(Replay, "reverse-step: %llu single-steps from the landmark",
                  (unsigned long long)w->steps);
-      return step_short(p, start, sites, learned, hits, w->steps - 1, marks);
+      return step_short(p, landmark, w->steps - 1, marks);
     }
     if (!w->marks.empty()) resume = w->marks.back().second;
     size_t added = 0;
@@ -184,30 +213,31 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
 }
 
 // Stands `steps` single-steps after the landmark: from the latest mark the
-// walk left before that point, or from the landmark found again (from
-// `start`, where the round that found it began).
+// walk left before that point, or from the landmark found again.
 Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::step_short(
-    const Position& p, const std::function<Result<Cursor>()>& start,
-    const std::set<uint64_t>& sites, const std::set<uint64_t>& patch_only, uint64_t hits,
+    const Position& p, const std::function<Result<std::optional<Cursor>>()>& landmark,
     uint64_t steps, std::vector<std::pair<uint64_t, Mark>>& marks) {
   using Maybe = std::optional<Cursor>;
   while (!marks.empty() && marks.back().first > steps) marks.pop_back();
-  Result<Cursor> c = !marks.empty() ? cursor_from(marks.back().second) : start();
-  if (!c) return interrupted() ? Result<Maybe>(Maybe()) : c.error();
   uint64_t from = 0;
+  Maybe c;
   if (!marks.empty()) {
+    auto m = cursor_from(marks.back().second);
+    if (!m) return interrupted() ? Result<Maybe>(Maybe()) : m.error();
+    c = std::move(*m);
     from = marks.back().first;
-  } else if (hits > 0) {
-    auto ok = stop_at_last_hit(*c, p.tid, sites, patch_only, hits);
-    if (!ok) return ok.error();
-    if (!*ok) return Maybe();
+  } else {
+    auto l = landmark();
+    if (!l) return interrupted() ? Result<Maybe>(Maybe()) : l.error();
+    if (!*l) return Maybe();
+    c = std::move(*l);
   }
   auto w = walk_to(*c, p, steps - from, false);
   if (!w) return w.error();
   if (w->interrupted) return Maybe();
   if (w->reached || w->steps != steps - from)
     return Error{"reverse-step: the second walk did not retrace the first"};
-  return Maybe(std::move(*c));
+  return c;
 }
 
 }  // namespace rwd
