@@ -119,8 +119,8 @@ session loop6-after loop6 after-loop BENCH_N=1000000 BENCH_AFTER_LINE="$(line_of
 session loop7-after loop7 after-loop BENCH_N=10000000 BENCH_AFTER_LINE="$(line_of 'after loop' hot_loop.c)"
 # reverse-stepi is measured at the reverse-continue's stop, and at the end
 # of the trace, reached by a forward run alone (no mark left near it by a
-# reverse search). The table shows the first of three, the slowest: the
-# next ones start from the marks it leaves.
+# reverse search). Three in a row, going further back each time: the
+# table shows the slowest of them.
 for key in loop6 loop7 threads python; do
   session "$key-end" "$key" end-rsi
 done
@@ -136,6 +136,14 @@ result() {  # NAME OP
   if ((${#times[@]} == 0)); then echo -; return; fi
   median "${times[@]}"
 }
+# The slowest of the three reverse-stepi of session NAME (rsi-first, rsi):
+# "anywhere" means each one.
+result_rsi() {  # NAME
+  local log=$work/$1.log r
+  r=$(result "$1" rsi-first)
+  [[ $r =~ ^[0-9.]+$ ]] || { echo "$r"; return; }
+  awk -v r="$r" '$1 == "TIME" && $2 == "rsi" && $3 > r { r = $3 } END { print r }' "$log"
+}
 verdict() {  # RESULT GOAL
   if [[ $1 =~ ^[0-9.]+$ ]]; then
     awk -v t="$1" -v g="$2" 'BEGIN { print (t < g ? "ok" : "SLOW") }'
@@ -149,11 +157,11 @@ printf '\nrewind debugger benchmark, %s CPUs, %s, %s, %s\n' "$(nproc)" \
   "$(date -u +%FT%RZ)"
 printf 'replay -a (median of %d): loop 1e6 %ss, loop 1e7 %ss, 4 threads %ss, python3 %ss\n\n' \
   "$runs" "${replay_a[loop6]}" "${replay_a[loop7]}" "${replay_a[threads]}" "${replay_a[python]}"
-printf '%-46s %8s %12s %7s  %s\n' operation seconds "x replay -a" goal result
+printf '%-52s %8s %12s %7s  %s\n' operation seconds "x replay -a" goal result
 row() {  # LABEL SESSION OP TRACE-KEY GOAL
   local r
-  r=$(result "$2" "$3")
-  printf '%-46s %8s %12s %7s  %s\n' "$1" "$r" "$(ratio "$r" "${replay_a[$4]}")" "< $5" "$(verdict "$r" "$5")"
+  if [[ $3 == rsi ]]; then r=$(result_rsi "$2"); else r=$(result "$2" "$3"); fi
+  printf '%-52s %8s %12s %7s  %s\n' "$1" "$r" "$(ratio "$r" "${replay_a[$4]}")" "< $5" "$(verdict "$r" "$5")"
 }
 row "reverse-continue to the last of 1e6 hits" loop6 rc loop6 0.5
 row "reverse-continue to the last of 1e7 hits" loop7 rc loop7 2
@@ -164,11 +172,11 @@ row "python3: reverse-continue, last of 300 getpid" python rc python 1
 row "reverse-next over the 1e6 loop, from after it" loop6-after rnext loop6 0.5
 row "reverse-next over the 1e7 loop, from after it" loop7-after rnext loop7 0.5
 for key in loop6 loop7 threads python; do
-  row "reverse-stepi ($key, at the hit, first)" "$key" rsi-first "$key" 0.1
-  row "reverse-stepi ($key, at the end, first)" "$key-end" rsi-first "$key" 0.1
+  row "reverse-stepi ($key, at the hit, worst of 3)" "$key" rsi "$key" 0.1
+  row "reverse-stepi ($key, at the end, worst of 3)" "$key-end" rsi "$key" 0.1
 done
-row "reverse-stepi (loop6, after the loop, first)" loop6-after rsi-first loop6 0.1
-row "reverse-stepi (loop7, after the loop, first)" loop7-after rsi-first loop7 0.1
+row "reverse-stepi (loop6, after the loop, worst of 3)" loop6-after rsi loop6 0.1
+row "reverse-stepi (loop7, after the loop, worst of 3)" loop7-after rsi loop7 0.1
 
 # Why each FAIL, HANG or not-run happened, and the server's complaints.
 echo

@@ -260,6 +260,7 @@ std::vector<uint64_t> CountedSites::block_starts_around(Task& task, uint64_t pc)
     if (read_program(task, f.start, body.data(), body.size()) != body.size()) break;
     auto br = scan_branches(body.data(), body.size(), f.start);
     if (!br) break;
+    out.push_back(f.start);  // reached by a call
     for (uint64_t t : br->targets)
       if (t >= f.start && t < f.start + f.size) out.push_back(t);
   }

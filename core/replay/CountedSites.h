@@ -80,9 +80,10 @@ class CountedSites {
                                                      const user_regs_struct& state,
                                                      const std::vector<uint64_t>& task_pcs,
                                                      const std::set<uint64_t>& avoid);
-  // The targets of the direct jumps inside the function that holds `pc`
-  // (by its ELF symbol), where control arrives other than by falling
-  // through: the starts of its basic blocks. Empty without a symbol.
+  // The start of the function that holds `pc` (by its ELF symbol) and the
+  // targets of the direct jumps inside it, where control arrives other
+  // than by falling through: the starts of its basic blocks. Empty
+  // without a symbol.
   static std::vector<uint64_t> block_starts_around(Task& task, uint64_t pc);
   // Puts the program's bytes back at `addr` (its stub's slot stays unused).
   Result<void> unpatch(Task& task, uint64_t addr);

@@ -190,6 +190,9 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
       auto t = std::make_unique<RepTask>();
       static_cast<RepTaskState&>(*t) = p.threads[i].state;
       t->kicked = false;  // a SIGSTOP still queued for the original is not the copy's
+      // The copy has no counted sites (the fork wrote the program's bytes
+      // back): an arrival the original counted is the copy's to count.
+      t->count_arrived = 0;
       t->task = std::move((*tasks)[i]);
       s->tasks_[p.threads[i].rec_tid.value] = std::move(t);
     }

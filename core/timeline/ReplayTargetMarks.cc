@@ -113,6 +113,13 @@ void ReplayTarget::mark_inside(Cursor& c, Tid running) {
   if (!key || !c.s->can_checkpoint()) return;
   auto pos = position_of(*c.s, running);
   if (!pos) return;
+  // Not where the replay started, standing still since (a stop at a hit
+  // that is the mark itself): two marks at one point would each take the
+  // other for the point before it.
+  if (const Mark* last = marks_.at_or_before(c.passed);
+      last && last->key == c.passed && last->pos && last->pos->tid == running &&
+      std::memcmp(&last->pos->regs, &pos->regs, sizeof pos->regs) == 0)
+    return;
   auto cp = c.s->checkpoint();
   if (!cp) {
     REWIND_LOG(Replay, "no mark inside a stretch: %s", cp.error().message.c_str());
