@@ -83,6 +83,16 @@ user_regs_struct regs_of(ReplaySession& s, Tid tid) {
   return *r;
 }
 
+// Runs `s` to the nth hit of tick, counted in the tracee.
+DebugStop run_to_tick_hit(ReplaySession& s, const Recording& rec, uint64_t nth) {
+  BOOST_REQUIRE(s.set_counted_breakpoints(s.root(), {rec.tick}).ok());
+  RunControl c = control(s);
+  c.stop_at_hit = RunControl::HitTarget{std::nullopt, nth};
+  auto stop = s.run(c);
+  BOOST_REQUIRE(stop.ok() && stop->why == DebugStop::Why::AtHit);
+  return *stop;
+}
+
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -197,14 +207,10 @@ BOOST_AUTO_TEST_CASE(stops_at_a_state_seen_before) {
   RunControl::StateTarget want;
   {
     auto s = open_session(rec);
-    BOOST_REQUIRE(s->set_counted_breakpoints(s->root(), {rec.tick}).ok());
-    RunControl c = control(*s);
-    c.stop_at_hit = RunControl::HitTarget{std::nullopt, nth};
-    auto stop = s->run(c);
-    BOOST_REQUIRE(stop.ok() && stop->why == DebugStop::Why::AtHit);
-    want.tid = stop->tid;
-    want.regs = regs_of(*s, stop->tid);
-    auto hash = hash_task_state(*s->find(stop->tid)->task);
+    const Tid tid = run_to_tick_hit(*s, rec, nth).tid;
+    want.tid = tid;
+    want.regs = regs_of(*s, tid);
+    auto hash = hash_task_state(*s->find(tid)->task);
     BOOST_REQUIRE(hash.ok());
     want.mem_hash = *hash;
   }
@@ -243,17 +249,13 @@ BOOST_AUTO_TEST_CASE(stops_at_a_ret_and_a_call_without_int3s) {
   RunControl::StateTarget at_ret, at_call;
   {
     auto s = open_session(rec);
-    BOOST_REQUIRE(s->set_counted_breakpoints(s->root(), {rec.tick}).ok());
-    RunControl c = control(*s);
-    c.stop_at_hit = RunControl::HitTarget{std::nullopt, nth};
-    auto stop = s->run(c);
-    BOOST_REQUIRE(stop.ok() && stop->why == DebugStop::Why::AtHit);
+    const Tid tid = run_to_tick_hit(*s, rec, nth).tid;
     BOOST_REQUIRE(s->set_counted_breakpoints(s->root(), {}).ok());
-    Task& task = *s->find(stop->tid)->task;
+    Task& task = *s->find(tid)->task;
     // At tick's entry: the call that came here is 5 bytes before the
     // return address, with the registers it had but rsp.
-    at_call.tid = stop->tid;
-    at_call.regs = regs_of(*s, stop->tid);
+    at_call.tid = tid;
+    at_call.regs = regs_of(*s, tid);
     uint64_t ret_addr = 0;
     BOOST_REQUIRE(task.read_mem(RemotePtr(at_call.regs.rsp), &ret_addr, 8).ok());
     at_call.regs.rip = ret_addr - 5;
@@ -263,14 +265,14 @@ BOOST_AUTO_TEST_CASE(stops_at_a_ret_and_a_call_without_int3s) {
     BOOST_REQUIRE(op == 0xe8);
     // Stepped on to its ret.
     RunControl step = control(*s);
-    step.step = stop->tid;
+    step.step = tid;
     for (int k = 0; k < 64 && op != 0xc3; ++k) {
       BOOST_REQUIRE(s->run(step).ok());
-      BOOST_REQUIRE(task.read_mem(RemotePtr(regs_of(*s, stop->tid).rip), &op, 1).ok());
+      BOOST_REQUIRE(task.read_mem(RemotePtr(regs_of(*s, tid).rip), &op, 1).ok());
     }
     BOOST_REQUIRE(op == 0xc3);
-    at_ret.tid = stop->tid;
-    at_ret.regs = regs_of(*s, stop->tid);
+    at_ret.tid = tid;
+    at_ret.regs = regs_of(*s, tid);
     auto hash = hash_task_state(task);
     BOOST_REQUIRE(hash.ok());
     at_ret.mem_hash = *hash;
