@@ -80,6 +80,13 @@ std::pair<size_t, size_t> ReplaySession::counted_placement(Tid rec_tgid) const {
   return {patched, it->second->int3s.size()};
 }
 
+std::pair<std::set<uint64_t>, std::set<uint64_t>> ReplaySession::counted_wanted(
+    Tid rec_tgid) const {
+  auto it = counted_.find(rec_tgid.value);
+  if (it == counted_.end()) return {};
+  return {it->second->wanted, it->second->patch_only};
+}
+
 std::vector<uint64_t> ReplaySession::block_starts_around(Tid rec_tid, uint64_t pc) {
   RepTask* t = find(rec_tid);
   if (!t) return {};

@@ -310,6 +310,9 @@ class ReplaySession {
   // How many of the counted addresses are patched and how many counted by
   // an int3 (for tests and logs).
   std::pair<size_t, size_t> counted_placement(Tid rec_tgid) const;
+  // The addresses set_counted_breakpoints was last given for `rec_tgid`
+  // (addrs, patch_only).
+  std::pair<std::set<uint64_t>, std::set<uint64_t>> counted_wanted(Tid rec_tgid) const;
   // CountedSites::block_starts_around in the address space of `rec_tid`.
   std::vector<uint64_t> block_starts_around(Tid rec_tid, uint64_t pc);
   // How often the tracer compared a task with stop_at_state (each one a

@@ -188,11 +188,21 @@ Result<bool> ReplayTarget::run_to(Cursor& c, const WindowEnd& end, RunControl rc
   if (can_retry) {
     if (const Mark* m = marks_.at_or_before(c.passed)) restart = *m;
   }
+  const bool at_restart = restart.cp && restart.key == c.passed;
   auto first = run_to_once(c, end, rc);
   if (first || !can_retry || !restart.cp || interrupted()) return first;
   REWIND_LOG(Replay, "%s; trying registers only", first.error().message.c_str());
   auto again = cursor_from(restart);
   if (!again) return first;
+  // The same run again, counting what it counted: only from where it
+  // began, or the counts would mean something else.
+  if (c.s) {
+    auto [addrs, patch_only] = c.s->counted_wanted(debuggee_);
+    if (!addrs.empty() &&
+        (!at_restart || !again->s->set_counted_breakpoints(debuggee_, addrs, patch_only)))
+      return first;
+  }
+  again->on_mark = c.on_mark;
   WindowEnd loose = end;
   loose.pos->has_hash = false;
   auto second = run_to_once(*again, loose, rc);
