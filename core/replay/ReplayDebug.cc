@@ -85,8 +85,10 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   // An interrupt is due while the task is inside a stub: out of it an
   // instruction at a time, to stop in the program's code.
   const bool leave_stub = !user_step && interrupt_due() && in_any_stub(t, pc);
-  if (((user_step || bp_here) && !syscall_next) || watch_step || leave_stub)
-    req = ResumeRequest::SingleStep;
+  // (Nor from inside a syscall the step began at: its exit stop completes
+  // the step, or reports the exec an execve makes of it.)
+  const bool step_here = (user_step || bp_here) && !syscall_next && !t.in_syscall;
+  if (step_here || watch_step || leave_stub) req = ResumeRequest::SingleStep;
   t.internal_step = bp_here && !user_step && !syscall_next;
   t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));

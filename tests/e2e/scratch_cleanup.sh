@@ -28,6 +28,9 @@ events=$("$rewind" info "$tmp/trace" | sed -n 's/.*"events": \([0-9]*\).*/\1/p')
 # Starts a debug server at an event past the shared mapping (so replay has
 # made its copy) and waits until it listens; its pid is $pid.
 start_server() {
+  # The last server's lines must go first: the job's own redirection
+  # truncates the file only once it runs, after wait_for may have looked.
+  : >"$tmp/server.out"
   # (A background job of a script starts with SIGINT ignored, which rewind
   # respects; the test wants the default a terminal's Ctrl-C meets.)
   env --default-signal=INT "$rewind" replay -s 0 -g $((events - 3)) "$tmp/trace" \
