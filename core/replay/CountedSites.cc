@@ -103,6 +103,26 @@ std::vector<Function> functions_around(pid_t tid, uint64_t pc) {
   return out;
 }
 
+// A linear decode of one function's code, as the program has it; nullopt
+// if it is too big to read or some bytes do not decode.
+std::optional<CodeBranches> scan_function(Task& task, const Function& f) {
+  if (f.size > (size_t{16} << 20)) return std::nullopt;
+  std::vector<uint8_t> body(f.size);
+  if (read_program(task, f.start, body.data(), body.size()) != body.size()) return std::nullopt;
+  return scan_branches(body.data(), body.size(), f.start);
+}
+
+// The function that holds pc (not its .cold parts), decoded.
+std::optional<std::pair<Function, CodeBranches>> holder_of(Task& task, uint64_t pc) {
+  for (Function& f : functions_around(task.real_tid(), pc)) {
+    if (pc < f.start || pc >= f.start + f.size) continue;
+    auto br = scan_function(task, f);
+    if (!br) return std::nullopt;
+    return std::make_pair(std::move(f), std::move(*br));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 namespace {
@@ -151,10 +171,7 @@ Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
   if (fns.empty()) return size_t{0};
   bool pc_is_boundary = false;
   for (const Function& f : fns) {
-    if (f.size > (size_t{16} << 20)) return size_t{0};
-    std::vector<uint8_t> body(f.size);
-    if (read_program(task, f.start, body.data(), body.size()) != body.size()) return size_t{0};
-    auto br = scan_branches(body.data(), body.size(), f.start);
+    auto br = scan_function(task, f);
     if (!br || br->indirect_jump) return size_t{0};
     for (uint64_t t : br->targets)
       if (t > pc && t < pc + covered) return size_t{0};
@@ -218,18 +235,13 @@ Result<std::optional<uint64_t>> CountedSites::patch_state_before(
   using Maybe = std::optional<uint64_t>;
   if (!task.as().has_stub_page) return Maybe();
   // Instruction boundaries before addr, from the function that holds it.
-  std::vector<uint64_t> starts;
-  for (const Function& f : functions_around(task.real_tid(), addr)) {
-    if (addr < f.start || addr >= f.start + f.size || f.size > (size_t{16} << 20)) continue;
-    std::vector<uint8_t> body(f.size);
-    if (read_program(task, f.start, body.data(), body.size()) != body.size()) return Maybe();
-    auto br = scan_branches(body.data(), body.size(), f.start);
-    // Every way to addr must pass through q: no jump may land on it.
-    if (!br || br->indirect_jump) return Maybe();
-    if (std::find(br->targets.begin(), br->targets.end(), addr) != br->targets.end())
-      return Maybe();
-    starts = br->starts;
-  }
+  // Every way to addr must pass through q: no jump may land on it.
+  auto held = holder_of(task, addr);
+  if (!held) return Maybe();
+  const CodeBranches& br = held->second;
+  if (br.indirect_jump || std::find(br.targets.begin(), br.targets.end(), addr) != br.targets.end())
+    return Maybe();
+  const std::vector<uint64_t>& starts = br.starts;
   auto at = std::lower_bound(starts.begin(), starts.end(), addr);
   if (at == starts.end() || *at != addr) return Maybe();
   // A few instructions back at most: the stub holds at most 32 bytes of them.
@@ -254,16 +266,12 @@ Result<std::optional<uint64_t>> CountedSites::patch_state_before(
 
 std::vector<uint64_t> CountedSites::block_starts_around(Task& task, uint64_t pc) {
   std::vector<uint64_t> out;
-  for (const Function& f : functions_around(task.real_tid(), pc)) {
-    if (pc < f.start || pc >= f.start + f.size || f.size > (size_t{16} << 20)) continue;
-    std::vector<uint8_t> body(f.size);
-    if (read_program(task, f.start, body.data(), body.size()) != body.size()) break;
-    auto br = scan_branches(body.data(), body.size(), f.start);
-    if (!br) break;
-    out.push_back(f.start);  // reached by a call
-    for (uint64_t t : br->targets)
-      if (t >= f.start && t < f.start + f.size) out.push_back(t);
-  }
+  auto held = holder_of(task, pc);
+  if (!held) return out;
+  const Function& f = held->first;
+  out.push_back(f.start);  // reached by a call
+  for (uint64_t t : held->second.targets)
+    if (t >= f.start && t < f.start + f.size) out.push_back(t);
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -36,12 +36,19 @@ Result<bool> at_position(ReplaySession& s, const Position& p) {
   if (!t) return false;
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
+  return at_position(s, p, *regs);
+}
+
+Result<bool> at_position(ReplaySession& s, const Position& p, const user_regs_struct& regs) {
+  if (s.events_completed() != p.events) return false;
+  RepTask* t = s.find(p.tid);
+  if (!t) return false;
   user_regs_struct want = p.regs;
   if (p.before_syscall) {
-    want.rcx = regs->rcx;
-    want.r11 = regs->r11;
+    want.rcx = regs.rcx;
+    want.r11 = regs.r11;
   }
-  if (!same_user_registers(*regs, want)) return false;
+  if (!same_user_registers(regs, want)) return false;
   if (!p.has_hash) return true;
   auto hash = hash_task_state(*t->task);
   if (!hash) return hash.error();

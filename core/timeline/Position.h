@@ -38,6 +38,8 @@ Result<Position> position_of(ReplaySession& s, Tid tid);
 
 // Whether `s` stands at `p` (events, registers, then memory).
 Result<bool> at_position(ReplaySession& s, const Position& p);
+// The same with p.tid's registers already read.
+Result<bool> at_position(ReplaySession& s, const Position& p, const user_regs_struct& regs);
 
 // What RunControl::stop_at_state needs to find `p` in the tracee.
 RunControl::StateTarget state_target(const Position& p);

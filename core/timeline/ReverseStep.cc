@@ -5,7 +5,6 @@
 // boundary) before the position (ReverseStepWalk.cc). At an event boundary
 // the previous instruction is the thread's last event (its syscall or
 // rdtsc).
-#include "core/base/Log.h"
 #include "core/timeline/ReplayTarget.h"
 
 namespace rwd {

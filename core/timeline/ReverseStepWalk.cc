@@ -52,7 +52,12 @@ Result<ReplayTarget::Walk> ReplayTarget::walk_to(Cursor& c, const Position& p, u
   uint64_t last_pc = 0;
   for (uint64_t k = 0;; ++k) {
     w.steps = k;
-    auto at = at_position(*c.s, p);
+    // One read of the registers per step, for the position and the pc.
+    RepTask* t = c.s->find(p.tid);
+    if (!t) return Error{"reverse-step: the thread of " + p.describe() + " is gone"};
+    auto regs = t->task->get_regs();
+    if (!regs) return regs.error();
+    auto at = at_position(*c.s, p, *regs);
     if (!at) return at.error();
     if (*at) {
       w.reached = true;
@@ -69,14 +74,9 @@ Result<ReplayTarget::Walk> ReplayTarget::walk_to(Cursor& c, const Position& p, u
       w.interrupted = true;
       return w;
     }
-    if (RepTask* t = c.s->find(p.tid)) {
-      auto regs = t->task->get_regs();
-      if (regs) {
-        const uint64_t pc = regs->rip;
-        if (k > 0 && (pc <= last_pc || pc > last_pc + kMaxInsnLength)) landed.push_back(pc);
-        last_pc = pc;
-      }
-    }
+    const uint64_t pc = regs->rip;
+    if (k > 0 && (pc <= last_pc || pc > last_pc + kMaxInsnLength)) landed.push_back(pc);
+    last_pc = pc;
     auto d = run(c, rc);
     if (!d) return d.error();
     if (d->kind != StopKind::Step && d->kind != StopKind::Breakpoint &&
