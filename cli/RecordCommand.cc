@@ -94,11 +94,14 @@ void ignore_terminal_signals() {
 int cmd_record(int argc, char** argv) {
   std::string out_dir;
   std::vector<std::string> cpu_features;  // empty: no --cpu-features
+  bool syscall_buffer = true;
   int i = 0;
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-o" && i + 1 < argc) {
       out_dir = argv[++i];
+    } else if (a == "-n" || a == "--no-syscall-buffer") {
+      syscall_buffer = false;
     } else if (a == "--cpu-features" || a.starts_with("--cpu-features=")) {
       std::string spec;
       if (a.size() > 14) {
@@ -179,6 +182,7 @@ int cmd_record(int argc, char** argv) {
   opts.argv = prog_argv;
   opts.env = env;
   opts.cpu = *cpu;
+  opts.syscall_buffer = syscall_buffer;
   ignore_terminal_signals();
   RecordSession session(opts, **writer);
   auto status = session.run();

@@ -38,6 +38,9 @@ struct RecordOptions {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   int cpu = 0;
+  // Buffer syscalls in the tracee (preload/); false: every syscall is a
+  // ptrace stop (`record -n`).
+  bool syscall_buffer = true;
 };
 
 // Per-task recorder state.
