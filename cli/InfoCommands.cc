@@ -15,6 +15,7 @@
 
 #include "core/syscalls/SyscallTable.h"
 #include "core/trace/TraceReader.h"
+#include "preload/abi.h"
 
 namespace rwd::cli {
 
@@ -174,8 +175,38 @@ std::string syscall_result(uint64_t rax) {
   return rax < (uint64_t{1} << 32) ? std::to_string(rax) : hex(rax);
 }
 
+// The syscalls the thread made through its buffer on its way to the event
+// (preload/abi.h), one line each, before the event's own line.
+std::string describe_buffered(const Event& e) {
+  std::string s;
+  size_t at = 0;
+  while (e.syscallbuf.size() - at >= sizeof(syscallbuf::BufRecord)) {
+    syscallbuf::BufRecord rec;
+    memcpy(&rec, e.syscallbuf.data() + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > e.syscallbuf.size() - at) break;
+    uint64_t bytes = 0;
+    size_t p = at + sizeof rec;
+    for (uint32_t i = 0; i < rec.nouts && p + sizeof(syscallbuf::OutHead) <= at + rec.size; ++i) {
+      syscallbuf::OutHead h;
+      memcpy(&h, e.syscallbuf.data() + p, sizeof h);
+      bytes += h.len;
+      p += sizeof h + syscallbuf::pad8(h.len);
+    }
+    s += "   tid " + std::to_string(e.tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
+         syscall_result(static_cast<uint64_t>(rec.ret));
+    if (rec.nouts)
+      s += " [" + std::to_string(rec.nouts) + (rec.nouts == 1 ? " write, " : " writes, ") +
+           std::to_string(bytes) + " bytes]";
+    s += "\n";
+    at += rec.size;
+  }
+  if (at != e.syscallbuf.size()) s += "   (corrupt buffered syscalls)\n";
+  return s;
+}
+
 std::string describe(const Event& e) {
-  std::string s = "#" + std::to_string(e.num.value) + " tid " + std::to_string(e.tid.value) + " ";
+  std::string s = describe_buffered(e) + "#" + std::to_string(e.num.value) + " tid " +
+                  std::to_string(e.tid.value) + " ";
   switch (e.kind) {
     case EventKind::SyscallEntry:
       s += "SYSCALL_ENTRY " + sys::name(e.syscall_no) + "(" + syscall_args(e.regs) + ")";

@@ -79,6 +79,36 @@ trace::TraceHeader make_header(const std::vector<std::string>& argv,
   return h;
 }
 
+// librewind-preload.so: $REWIND_PRELOAD, else beside this rewind, as built
+// (build/cli/rewind, build/preload/) or installed (bin/rewind,
+// lib/rewind/). Empty if there is none.
+std::string find_preload_library() {
+  if (const char* p = getenv("REWIND_PRELOAD"); p && *p) return access(p, R_OK) == 0 ? p : "";
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  self[n] = 0;
+  const std::filesystem::path dir = std::filesystem::path(self).parent_path();
+  for (const auto& cand : {dir.parent_path() / "preload" / "librewind-preload.so",
+                           dir.parent_path() / "lib" / "rewind" / "librewind-preload.so"}) {
+    if (access(cand.c_str(), R_OK) == 0) return cand.string();
+  }
+  return "";
+}
+
+// Puts the preload library first in LD_PRELOAD. Programs keep it across
+// execve as they keep their environment; one that drops it is recorded
+// without buffering (every syscall a ptrace stop), correctly.
+void add_preload(std::vector<std::string>& env, const std::string& lib) {
+  for (std::string& e : env) {
+    if (e.rfind("LD_PRELOAD=", 0) == 0) {
+      e = "LD_PRELOAD=" + lib + (e.size() > 11 ? ":" + e.substr(11) : "");
+      return;
+    }
+  }
+  env.push_back("LD_PRELOAD=" + lib);
+}
+
 void ignore_terminal_signals() {
   // Ctrl-C and Ctrl-\ go to the whole foreground process group: the program
   // gets them (and they are recorded); rewind keeps recording until it exits.
@@ -160,6 +190,17 @@ int cmd_record(int argc, char** argv) {
     const auto present = cpu::cpu_features_of(cpu::read_all_cpuid_leaves());
     for (const std::string& w : cpu::apply_cpu_feature_env(env, cpu_features, present))
       warn("%s", w.c_str());
+  }
+
+  if (syscall_buffer) {
+    const std::string lib = find_preload_library();
+    if (lib.empty()) {
+      warn("librewind-preload.so not found (set REWIND_PRELOAD): recording without syscall "
+           "buffering");
+      syscall_buffer = false;
+    } else {
+      add_preload(env, lib);
+    }
   }
 
   // First, so that the header's CPUID leaves are this CPU's.

@@ -189,4 +189,35 @@ std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n) {
   return out;
 }
 
+std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {
+  std::vector<SyscallSite> out;
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    return out;
+  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+  ZydisDecoderContext ctx;
+  ZydisDecodedInstruction insn;
+  size_t prev = SIZE_MAX;  // the previous instruction's offset
+  for (size_t off = 0; off < n;) {
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, &ctx, code + off, n - off, &insn))) {
+      ++off;
+      prev = SIZE_MAX;
+      continue;
+    }
+    if (insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL && insn.length == 2) {
+      const uint8_t* next = code + off + 2;
+      const bool room = off + 8 <= n;
+      if (room && next[0] == 0x48 && next[1] == 0x3d)  // cmp $imm32, %rax
+        out.push_back({off, 8, 0});
+      else if (room && next[0] == 0x3d)  // cmp $imm32, %eax
+        out.push_back({off, 7, 0});
+      else if (prev == off - 5 && code[prev] == 0xb8)  // mov $imm32, %eax; syscall
+        out.push_back({prev, 7, 5});
+    }
+    prev = off;
+    off += insn.length;
+  }
+  return out;
+}
+
 }  // namespace rwd

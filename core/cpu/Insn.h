@@ -101,4 +101,19 @@ struct RdtscInsn {
 // the bytes 0f 31 and 0f 01 f9 do not occur at all, which is the usual case.
 std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n);
 
+// A `syscall` with a neighbour that makes room for a 5-byte jmp and runs
+// unchanged at another address: `cmp $imm32, %rax` (or %eax) after it, the
+// shape of 85% of glibc's sites; else `mov $imm32, %eax` right before it
+// (clock_gettime's, whose syscall is followed by a test). `offset` is where
+// the patched bytes start, `length` covers both instructions, and
+// `syscall_at` is the syscall's offset within them.
+struct SyscallSite {
+  size_t offset = 0;
+  size_t length = 0;
+  size_t syscall_at = 0;
+};
+
+// Such sites in a linear decode of [code, code+n).
+std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n);
+
 }  // namespace rwd

@@ -175,7 +175,16 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   // go on; the next sample finds it in user code, or it enters the kernel.
   auto at_stop = task.get_regs();
   if (!at_stop) return at_stop.error();
+  // Asleep in a buffered syscall: it goes on as a traced one, which lets
+  // others run (RecordBuffer.cc).
+  if (in_buffered_syscall(t, *at_stop)) {
+    REWIND_TRY(hand_to_traced(t, *at_stop));
+    return Next::Continue;
+  }
   if (static_cast<int64_t>(at_stop->orig_rax) >= 0) return Next::Continue;
+  auto deferred = defer_preemption(t, at_stop->rip);
+  if (!deferred) return deferred.error();
+  if (*deferred) return Next::Continue;
   ++t.slices_used;
   // A preemption costs a hash of the process's memory here and again in
   // replay, so a task that computes while others wait keeps the CPU for at
@@ -191,6 +200,10 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   REWIND_TRY(move_to_patchable_insn(task));
   auto regs = task.get_regs();
   if (!regs) return regs.error();
+  // The steps may have gone into the preload library.
+  deferred = defer_preemption(t, regs->rip);
+  if (!deferred) return deferred.error();
+  if (*deferred) return Next::Continue;
   const std::optional<DecodedInsn> insn = insn_at(task, regs->rip).insn;
   if (insn && insn->cls == InsnClass::Other) {
     // Replay can find this point only with a ptrace stop per execution of
@@ -225,7 +238,9 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
   task.stashed_signals.clear();
   const auto hash_start = std::chrono::steady_clock::now();
-  auto hash = hash_task_state(task, siblings_inflight_writes(tasks_, t));
+  std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, t);
+  merge_ranges(skip, buffers_of(t));
+  auto hash = hash_task_state(task, skip);
   if (!hash) return hash.error();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - hash_start)

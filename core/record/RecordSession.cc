@@ -1,6 +1,8 @@
 #include "core/record/RecordSession.h"
 
+#include <linux/perf_event.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -71,7 +73,8 @@ Result<void> RecordSession::start() {
   if (fstat(1, &st) == 0) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
   if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
 
-  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu};
+  buffering_ = options_.syscall_buffer;
+  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, buffering_};
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) return record_death_in_exec(*spawned->died_in_exec);
@@ -349,7 +352,13 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
 // thread's exit_group) after its last stop: it is dying, and its death is
 // recorded when it is reaped.
 Result<void> RecordSession::resume(RecTask& t) {
-  auto r = t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0));
+  // Under the seccomp filter the traced syscalls stop the task by
+  // themselves (PTRACE_EVENT_SECCOMP); PTRACE_SYSCALL would stop the
+  // buffered ones too. It is needed for a syscall's exit stop, and for the
+  // entry stop of a buffered syscall restarted as a traced one.
+  const bool syscall_stops = !buffering_ || t.in_syscall || t.buffered_restart;
+  auto r = t.task->resume(syscall_stops ? ResumeRequest::Syscall : ResumeRequest::Cont,
+                          std::exchange(t.resume_sig, 0));
   if (!r && r.error().errnum != ESRCH) return r.error();
   t.running = true;
   return ok_result();
@@ -382,6 +391,19 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   }
   auto regs = task.get_regs();
   if (!regs) return regs.error();
+  if (is_desched_signal(t, sig, *si) ||
+      (in_buffered_syscall(t, *regs) && !is_synchronous_fault(sig, *si))) {
+    // In a buffered syscall that blocked (the desched event fired, or a
+    // signal or our SIGSTOP found it asleep): it restarts as a traced one.
+    // The signal, unless it is the desched event's, is held back as any
+    // asynchronous one, and delivered at that syscall's exit.
+    // The event counts this very stop as a context switch: disarm it, or it
+    // fires again at once.
+    if (t.desched.is_open()) ioctl(t.desched.get(), PERF_EVENT_IOC_DISABLE, 0);
+    if (in_buffered_syscall(t, *regs)) REWIND_TRY(hand_to_traced(t, *regs));
+    if (!is_desched_signal(t, sig, *si)) t.deferred_signals.push_back(*si);
+    return Next::Continue;
+  }
 
   trace::Event e;
   e.tid = task.rec_tid();
@@ -492,6 +514,10 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
         c = &add_task(child, as);
         c->initial_stop_pending = true;
       }
+      // A fork's copy of the buffer, or the parent's own when the child
+      // runs on its TLS (vfork, posix_spawn): flushed empty at this syscall's
+      // entry. A new thread makes a buffer of its own.
+      if (!(flags & CLONE_SETTLS)) c->syscallbuf = t.syscallbuf;
       c->parent = task.rec_tid();
       c->tgid = (flags & CLONE_THREAD) ? t.tgid : child;
       trace::TaskEvent te;
@@ -507,6 +533,8 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
     case PTRACE_EVENT_EXEC:
       t.exec_pending = true;
       return Next::Continue;
+    case PTRACE_EVENT_SECCOMP:  // the filter's way of saying "syscall entry"
+      return on_syscall_entry(t);
     case PTRACE_EVENT_EXIT: {
       auto msg = task.get_event_msg();
       if (!msg) return msg.error();

@@ -90,6 +90,14 @@ struct RecTask {
   bool at_exit_point = false;
   user_regs_struct exit_regs{};
   std::deque<siginfo_t> deferred_signals;  // async signals held for the next exit point
+  // Its syscall buffer (preload/abi.h), 0 if none: records before
+  // buf_flushed are in the trace already.
+  uint64_t syscallbuf = 0;
+  uint32_t buf_flushed = 0;
+  ScopedFd desched;  // the recorder's duplicate of its desched event
+  // A buffered syscall that blocked was handed to the traced path: the
+  // syscall-entry stop of its restart comes next (RecordBuffer.cc).
+  bool buffered_restart = false;
   int redelivering_sig = 0;                // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
 };
@@ -143,8 +151,19 @@ class RecordSession {
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
   void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
 
+  // RecordBuffer.cc: the syscall buffer.
+  Result<void> flush_syscallbuf(RecTask& t, trace::Event& e);
+  Result<void> on_preload_call(RecTask& t, user_regs_struct& regs, trace::Event& e);
+  bool in_buffered_syscall(const RecTask& t, const user_regs_struct& regs) const;
+  Result<void> hand_to_traced(RecTask& t, const user_regs_struct& regs);
+  Result<bool> defer_preemption(RecTask& t, uint64_t pc);
+  bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
+  std::vector<sys::OutRange> buffers_of(const RecTask& t) const;
+
   EventNum next_event() { return EventNum(++last_event_); }
-  Result<void> write_event(trace::Event& e) { return writer_.write_event(e); }
+  // Every event goes through here: it takes the thread's buffered syscalls
+  // with it.
+  Result<void> write_event(trace::Event& e);
   RecTask* find(pid_t tid);
   RecTask& add_task(pid_t tid, std::shared_ptr<AddressSpace> as);
 
@@ -152,6 +171,9 @@ class RecordSession {
   trace::TraceWriter& writer_;
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
   RdtscSiteCache rdtsc_sites_;
+  // Syscall buffering is on (not `record -n`): tracees run under the
+  // seccomp filter and are resumed with PTRACE_CONT outside syscalls.
+  bool buffering_ = false;
   RecTask* current_ = nullptr;
   pid_t root_tid_ = 0;
   pid_t last_pick_ = 0;

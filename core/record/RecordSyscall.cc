@@ -19,6 +19,7 @@
 #include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -83,6 +84,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = static_cast<int64_t>(regs->orig_rax);
   t.at_exit_point = false;
+  t.buffered_restart = false;
   t.have_sample = false;  // a syscall is progress: timeslice sampling starts over
   t.slices_used = 0;
   REWIND_LOG(Syscall, "tid %d enters %s(0x%llx, 0x%llx, 0x%llx)", task.real_tid(),
@@ -283,6 +285,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
+    if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
   }
   REWIND_TRY(write_event(e));
@@ -445,7 +448,10 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
   REWIND_TRY(capture_exec_mappings(t, te));
   REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_));
-  REWIND_TRY(install_stub_page(task));
+  REWIND_TRY(install_stub_page(task, syscallbuf::kModeRecord));
+  t.syscallbuf = 0;  // the new image's library makes its own
+  t.buf_flushed = 0;
+  t.desched.reset();
 
   auto regs = task.get_regs();
   if (!regs) return regs.error();

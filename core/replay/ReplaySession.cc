@@ -13,6 +13,7 @@
 #include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
 #include "core/replay/PreemptStub.h"
+#include "preload/abi.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
@@ -230,6 +231,7 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
     REWIND_TRY(start(e));
     return EventProgress{EventDone{}};
   }
+  REWIND_TRY(load_syscallbuf(e));
   switch (e.kind) {
     case EventKind::SyscallEntry:
       return on_entry(e);
@@ -559,6 +561,8 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   // A fork or vfork keeps the caller's alternate signal stack; a new
   // thread has none (copy_process).
   c->sigaltstack = (te->clone_flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM && parent.sigaltstack;
+  // The parent's syscall buffer, as the recorder has it (on_event_stop).
+  if (!(te->clone_flags & CLONE_SETTLS)) c->syscallbuf = parent.syscallbuf;
   // Until the child reports its first stop, ptrace requests on it fail with
   // ESRCH: wait for that stop before resuming it.
   c->running = true;
@@ -720,6 +724,7 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   const bool failed = rec_ret < 0 && rec_ret >= -4095;
   if (!(e.flags & trace::kFlagSyscallSkipped) && !failed) {
     if (e.syscall_no == SYS_mmap) REWIND_TRY(replay_mmap(*t, e));
+    if (e.syscall_no >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(*t, e));
     if (e.syscall_no == SYS_mremap) REWIND_TRY(replay_mremap(*t, e));
     if (e.syscall_no == SYS_brk && t->native) {
       auto now = task.get_regs();
@@ -790,7 +795,9 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
                  static_cast<unsigned long long>(e.regs.rip));
       return false;
     }
-    auto hash = hash_task_state(task, siblings_inflight_writes(tasks_, *t));
+    std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, *t);
+    merge_ranges(skip, buffers_of(*t));
+    auto hash = hash_task_state(task, skip);
     if (!hash) return hash.error();
     const bool same =
         std::equal(hash->begin(), hash->end(), e.state_hash.begin(), e.state_hash.end());

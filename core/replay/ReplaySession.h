@@ -81,6 +81,10 @@ struct RepTaskState {
   // It has an alternate signal stack (sigaltstack(2)). A thread recreated
   // in a checkpoint's copy would not (ReplayCheckpoint.cc).
   bool sigaltstack = false;
+  // Its syscall buffer (preload/abi.h), 0 if none, and the event whose
+  // buffered syscalls were last written into it (load_syscallbuf).
+  uint64_t syscallbuf = 0;
+  uint64_t syscallbuf_loaded = 0;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
@@ -367,6 +371,10 @@ class ReplaySession {
   Result<std::string> exe_to_run(const trace::TaskEvent& te);
   Result<void> restore_pt_interp(RepTask& t, const trace::TaskEvent& te);
   Result<void> register_child(RepTask& parent, int event);
+  // ReplayBuffer.cc
+  Result<void> load_syscallbuf(const trace::Event& e);
+  Result<void> on_preload_call(RepTask& t, const trace::Event& e);
+  std::vector<sys::OutRange> buffers_of(const RepTask& t) const;
   Result<EventProgress> process_event(const trace::Event& e);
   // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
   Result<void> resume_task(RepTask& t);

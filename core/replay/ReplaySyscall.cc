@@ -18,6 +18,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -116,7 +117,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   REWIND_TRY(as->open_for(task.real_tid()));
   task.set_address_space(as);
   REWIND_TRY(restore_pt_interp(t, *te));
-  REWIND_TRY(install_stub_page(task));
+  REWIND_TRY(install_stub_page(task, syscallbuf::kModeReplay));
 
   // The recorded layout must be what the kernel built here.
   auto maps = read_proc_maps(task.real_tid());
@@ -152,6 +153,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   t.robust_list_head = 0;  // execve drops the robust list (set_robust_list(2))
   t.clear_child_tid = 0;   // and clear_child_tid (mm_release)
   t.sigaltstack = false;
+  t.syscallbuf = 0;  // the new image's library makes its own
   t.inflight_writes.clear();
   t.exec_pending = false;
   t.in_syscall = false;

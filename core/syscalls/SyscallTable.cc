@@ -8,7 +8,7 @@
 // applies (it should fail them with ENOSYS, as rr does, and say so):
 //  - io_uring_*, io_setup/io_submit/io_getevents: the kernel writes the
 //    results asynchronously, outside any syscall exit we could record.
-//  - ptrace, perf_event_open, bpf, userfaultfd, seccomp, unshare, setns,
+//  - ptrace, bpf, userfaultfd, seccomp, unshare, setns,
 //    modify_ldt, map_shadow_stack, mseal: they change state that replay must
 //    reproduce, and none has a replay hook yet.
 //  - syslog, ustat, sysfs, keyctl, quotactl, module and reboot calls: rare,
@@ -125,24 +125,30 @@ consteval int checked_nr() {
 
 constexpr uint32_t kNone = 0;
 constexpr uint32_t kBlocks = kMayBlock;
+constexpr uint32_t kBuf = kBuffered;
+constexpr uint32_t kBufChecked = kBuffered | kBufferArgsChecked;
 
 #define SYS(nr, name, mode, flags, handler, ...)                                          \
   SyscallDesc {                                                                           \
     checked_nr<__NR_##name, nr>(), #name, ReplayMode::mode, {__VA_ARGS__}, handler, flags \
   }
 
+// Numbers the kernel lacks: rewind's own (preload/abi.h), not checked.
+#define REWIND_SYS(nr, name, mode, flags) \
+  SyscallDesc { nr, #name, ReplayMode::mode, {}, nullptr, flags }
+
 // clang-format off
 constexpr SyscallDesc kTable[] = {
   //   nr  name                    replay   flags                        handler                    outputs
-  SYS(  0, read,                   Emulate, kBlocks,                     nullptr,                   ret_bytes(1, 2)),
-  SYS(  1, write,                  Emulate, kBlocks | kWritesOutput,     nullptr),
-  SYS(  2, open,                   Emulate, kBlocks,                     nullptr),  // a FIFO blocks
+  SYS(  0, read,                   Emulate, kBlocks | kBuf,               nullptr,                   ret_bytes(1, 2)),
+  SYS(  1, write,                  Emulate, kBlocks | kWritesOutput | kBufChecked,nullptr),
+  SYS(  2, open,                   Emulate, kBlocks | kBuf,               nullptr),  // a FIFO blocks
   SYS(  3, close,                  Emulate, kNone,                       nullptr),
-  SYS(  4, stat,                   Emulate, kNone,                       nullptr,                   fixed(1, kStat)),
-  SYS(  5, fstat,                  Emulate, kNone,                       nullptr,                   fixed(1, kStat)),
-  SYS(  6, lstat,                  Emulate, kNone,                       nullptr,                   fixed(1, kStat)),
-  SYS(  7, poll,                   Emulate, kBlocks | kWritesOnFailure,  poll_on_failure,           arg_times(0, 1, kPollfd)),
-  SYS(  8, lseek,                  Emulate, kNone,                       nullptr),
+  SYS(  4, stat,                   Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
+  SYS(  5, fstat,                  Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
+  SYS(  6, lstat,                  Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
+  SYS(  7, poll,                   Emulate, kBlocks | kWritesOnFailure | kBuf,poll_on_failure,           arg_times(0, 1, kPollfd)),
+  SYS(  8, lseek,                  Emulate, kBuf,                         nullptr),
   SYS(  9, mmap,                   Execute, kNone,                       nullptr),
   SYS( 10, mprotect,               Execute, kNone,                       nullptr),
   SYS( 11, munmap,                 Execute, kNone,                       nullptr),
@@ -150,38 +156,38 @@ constexpr SyscallDesc kTable[] = {
   SYS( 13, rt_sigaction,           Execute, kNone,                       nullptr,                   fixed(2, kKernelSigaction)),
   SYS( 14, rt_sigprocmask,         Execute, kNone,                       nullptr,                   arg_bytes(2, 3)),
   SYS( 15, rt_sigreturn,           Execute, kNone,                       nullptr),
-  SYS( 16, ioctl,                  Emulate, kNone,                       ioctl_outputs),
-  SYS( 17, pread64,                Emulate, kNone,                       nullptr,                   ret_bytes(1, 2)),
-  SYS( 18, pwrite64,               Emulate, kWritesOutput,               nullptr),
-  SYS( 19, readv,                  Emulate, kBlocks,                     readv_outputs),
-  SYS( 20, writev,                 Emulate, kBlocks | kWritesOutput,     nullptr),
-  SYS( 21, access,                 Emulate, kNone,                       nullptr),
+  SYS( 16, ioctl,                  Emulate, kBufChecked,                  ioctl_outputs),
+  SYS( 17, pread64,                Emulate, kBuf,                         nullptr,                   ret_bytes(1, 2)),
+  SYS( 18, pwrite64,               Emulate, kWritesOutput | kBufChecked,  nullptr),
+  SYS( 19, readv,                  Emulate, kBlocks | kBuf,               readv_outputs),
+  SYS( 20, writev,                 Emulate, kBlocks | kWritesOutput | kBufChecked,nullptr),
+  SYS( 21, access,                 Emulate, kBuf,                         nullptr),
   SYS( 22, pipe,                   Emulate, kNone,                       nullptr,                   fixed(0, 2 * kInt)),
   SYS( 23, select,                 Emulate, kBlocks | kWritesOnFailure,  select_on_failure,         fd_set_of(1, 0), fd_set_of(2, 0), fd_set_of(3, 0), fixed(4, kTimeval)),
   SYS( 24, sched_yield,            Emulate, kNone,                       nullptr),
   SYS( 25, mremap,                 Execute, kNone,                       nullptr),
   SYS( 26, msync,                  Execute, kNone,                       nullptr),
   SYS( 27, mincore,                Emulate, kNone,                       mincore_outputs),
-  SYS( 28, madvise,                Execute, kNone,                       nullptr),
+  SYS( 28, madvise,                Execute, kBufChecked,                  nullptr),
   SYS( 29, shmget,                 Emulate, kNone,                       nullptr),
   SYS( 30, shmat,                  Execute, kNone,                       nullptr),
   SYS( 31, shmctl,                 Emulate, kNone,                       shmctl_outputs),
   SYS( 32, dup,                    Emulate, kNone,                       nullptr),
   SYS( 33, dup2,                   Emulate, kNone,                       nullptr),
   SYS( 34, pause,                  Emulate, kBlocks,                     nullptr),
-  SYS( 35, nanosleep,              Emulate, kBlocks | kWritesOnFailure,  nanosleep_outputs),
+  SYS( 35, nanosleep,              Emulate, kBlocks | kWritesOnFailure | kBuf,nanosleep_outputs),
   SYS( 36, getitimer,              Emulate, kNone,                       nullptr,                   fixed(1, kItimerval)),
   SYS( 37, alarm,                  Emulate, kNone,                       nullptr),
   SYS( 38, setitimer,              Emulate, kNone,                       nullptr,                   fixed(2, kItimerval)),
-  SYS( 39, getpid,                 Emulate, kNone,                       nullptr),
+  SYS( 39, getpid,                 Emulate, kBuf,                         nullptr),
   SYS( 40, sendfile,               Emulate, kBlocks,                     nullptr,                   fixed(2, kLong)),
   SYS( 41, socket,                 Emulate, kNone,                       nullptr),
   SYS( 42, connect,                Emulate, kBlocks,                     nullptr),
   SYS( 43, accept,                 Emulate, kBlocks,                     nullptr,                   SOCKADDR(1, 2)),
-  SYS( 44, sendto,                 Emulate, kBlocks,                     nullptr),
-  SYS( 45, recvfrom,               Emulate, kBlocks,                     nullptr,                   ret_bytes(1, 2), SOCKADDR(4, 5)),
-  SYS( 46, sendmsg,                Emulate, kBlocks,                     nullptr),
-  SYS( 47, recvmsg,                Emulate, kBlocks,                     recvmsg_outputs),
+  SYS( 44, sendto,                 Emulate, kBlocks | kBuf,               nullptr),
+  SYS( 45, recvfrom,               Emulate, kBlocks | kBuf,               nullptr,                   ret_bytes(1, 2), SOCKADDR(4, 5)),
+  SYS( 46, sendmsg,                Emulate, kBlocks | kBuf,               nullptr),
+  SYS( 47, recvmsg,                Emulate, kBlocks | kBuf,               recvmsg_outputs),
   SYS( 48, shutdown,               Emulate, kNone,                       nullptr),
   SYS( 49, bind,                   Emulate, kNone,                       nullptr),
   SYS( 50, listen,                 Emulate, kNone,                       nullptr),
@@ -206,14 +212,14 @@ constexpr SyscallDesc kTable[] = {
   SYS( 69, msgsnd,                 Emulate, kBlocks,                     nullptr),
   SYS( 70, msgrcv,                 Emulate, kBlocks,                     msgrcv_outputs),
   SYS( 71, msgctl,                 Emulate, kNone,                       msgctl_outputs),
-  SYS( 72, fcntl,                  Emulate, kBlocks,                     fcntl_outputs),  // F_SETLKW
+  SYS( 72, fcntl,                  Emulate, kBlocks | kBufChecked,        fcntl_outputs),  // F_SETLKW
   SYS( 73, flock,                  Emulate, kBlocks,                     nullptr),
   SYS( 74, fsync,                  Emulate, kNone,                       nullptr),
   SYS( 75, fdatasync,              Emulate, kNone,                       nullptr),
   SYS( 76, truncate,               Emulate, kNone,                       nullptr),
   SYS( 77, ftruncate,              Emulate, kNone,                       nullptr),
   SYS( 78, getdents,               Emulate, kNone,                       nullptr,                   ret_bytes(1, 2)),
-  SYS( 79, getcwd,                 Emulate, kNone,                       nullptr,                   ret_bytes(0, 1)),
+  SYS( 79, getcwd,                 Emulate, kBuf,                         nullptr,                   ret_bytes(0, 1)),
   SYS( 80, chdir,                  Emulate, kNone,                       nullptr),
   SYS( 81, fchdir,                 Emulate, kNone,                       nullptr),
   SYS( 82, rename,                 Emulate, kNone,                       nullptr),
@@ -223,26 +229,26 @@ constexpr SyscallDesc kTable[] = {
   SYS( 86, link,                   Emulate, kNone,                       nullptr),
   SYS( 87, unlink,                 Emulate, kNone,                       nullptr),
   SYS( 88, symlink,                Emulate, kNone,                       nullptr),
-  SYS( 89, readlink,               Emulate, kNone,                       nullptr,                   ret_bytes(1, 2)),
+  SYS( 89, readlink,               Emulate, kBuf,                         nullptr,                   ret_bytes(1, 2)),
   SYS( 90, chmod,                  Emulate, kNone,                       nullptr),
   SYS( 91, fchmod,                 Emulate, kNone,                       nullptr),
   SYS( 92, chown,                  Emulate, kNone,                       nullptr),
   SYS( 93, fchown,                 Emulate, kNone,                       nullptr),
   SYS( 94, lchown,                 Emulate, kNone,                       nullptr),
   SYS( 95, umask,                  Emulate, kNone,                       nullptr),
-  SYS( 96, gettimeofday,           Emulate, kNone,                       nullptr,                   fixed(0, kTimeval), fixed(1, kTimezone)),
+  SYS( 96, gettimeofday,           Emulate, kBuf,                         nullptr,                   fixed(0, kTimeval), fixed(1, kTimezone)),
   SYS( 97, getrlimit,              Emulate, kNone,                       nullptr,                   fixed(1, kRlimit)),
   SYS( 98, getrusage,              Emulate, kNone,                       nullptr,                   fixed(1, kRusage)),
   SYS( 99, sysinfo,                Emulate, kNone,                       nullptr,                   fixed(0, kSysinfo)),
   SYS(100, times,                  Emulate, kNone,                       nullptr,                   fixed(0, kTms)),
-  SYS(102, getuid,                 Emulate, kNone,                       nullptr),
-  SYS(104, getgid,                 Emulate, kNone,                       nullptr),
+  SYS(102, getuid,                 Emulate, kBuf,                         nullptr),
+  SYS(104, getgid,                 Emulate, kBuf,                         nullptr),
   SYS(105, setuid,                 Emulate, kNone,                       nullptr),
   SYS(106, setgid,                 Emulate, kNone,                       nullptr),
-  SYS(107, geteuid,                Emulate, kNone,                       nullptr),
-  SYS(108, getegid,                Emulate, kNone,                       nullptr),
+  SYS(107, geteuid,                Emulate, kBuf,                         nullptr),
+  SYS(108, getegid,                Emulate, kBuf,                         nullptr),
   SYS(109, setpgid,                Emulate, kNone,                       nullptr),
-  SYS(110, getppid,                Emulate, kNone,                       nullptr),
+  SYS(110, getppid,                Emulate, kBuf,                         nullptr),
   SYS(111, getpgrp,                Emulate, kNone,                       nullptr),
   SYS(112, setsid,                 Emulate, kNone,                       nullptr),
   SYS(113, setreuid,               Emulate, kNone,                       nullptr),
@@ -293,7 +299,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(166, umount2,                Emulate, kNone,                       nullptr),
   SYS(170, sethostname,            Emulate, kNone,                       nullptr),
   SYS(171, setdomainname,          Emulate, kNone,                       nullptr),
-  SYS(186, gettid,                 Emulate, kNone,                       nullptr),
+  SYS(186, gettid,                 Emulate, kBuf,                         nullptr),
   SYS(187, readahead,              Emulate, kNone,                       nullptr),
   SYS(188, setxattr,               Emulate, kNone,                       nullptr),
   SYS(189, lsetxattr,              Emulate, kNone,                       nullptr),
@@ -308,12 +314,12 @@ constexpr SyscallDesc kTable[] = {
   SYS(198, lremovexattr,           Emulate, kNone,                       nullptr),
   SYS(199, fremovexattr,           Emulate, kNone,                       nullptr),
   SYS(200, tkill,                  Emulate, kNone,                       nullptr),
-  SYS(201, time,                   Emulate, kNone,                       nullptr,                   fixed(0, kLong)),
-  SYS(202, futex,                  Emulate, kBlocks | kWritesOnFailure,  futex_outputs),
+  SYS(201, time,                   Emulate, kBuf,                         nullptr,                   fixed(0, kLong)),
+  SYS(202, futex,                  Emulate, kBlocks | kWritesOnFailure | kBufChecked,futex_outputs),
   SYS(203, sched_setaffinity,      Emulate, kNone,                       nullptr),
   SYS(204, sched_getaffinity,      Emulate, kNone,                       nullptr,                   ret_bytes(2, 1)),
   SYS(213, epoll_create,           Emulate, kNone,                       nullptr),
-  SYS(217, getdents64,             Emulate, kNone,                       nullptr,                   ret_bytes(1, 2)),
+  SYS(217, getdents64,             Emulate, kBuf,                         nullptr,                   ret_bytes(1, 2)),
   SYS(218, set_tid_address,        Execute, kNone,                       nullptr),
   // Continues a call a signal interrupted (ERESTART_RESTARTBLOCK): its outputs
   // are those of the original call, which the recorder must look up.
@@ -325,11 +331,11 @@ constexpr SyscallDesc kTable[] = {
   SYS(225, timer_getoverrun,       Emulate, kNone,                       nullptr),
   SYS(226, timer_delete,           Emulate, kNone,                       nullptr),
   SYS(227, clock_settime,          Emulate, kNone,                       nullptr),
-  SYS(228, clock_gettime,          Emulate, kNone,                       nullptr,                   fixed(1, kTimespec)),
-  SYS(229, clock_getres,           Emulate, kNone,                       nullptr,                   fixed(1, kTimespec)),
-  SYS(230, clock_nanosleep,        Emulate, kBlocks | kWritesOnFailure,  clock_nanosleep_outputs),
+  SYS(228, clock_gettime,          Emulate, kBuf,                         nullptr,                   fixed(1, kTimespec)),
+  SYS(229, clock_getres,           Emulate, kBuf,                         nullptr,                   fixed(1, kTimespec)),
+  SYS(230, clock_nanosleep,        Emulate, kBlocks | kWritesOnFailure | kBuf,clock_nanosleep_outputs),
   SYS(231, exit_group,             Execute, kNone,                       nullptr),
-  SYS(232, epoll_wait,             Emulate, kBlocks,                     nullptr,                   ret_times(1, kEpollEvent, 2)),
+  SYS(232, epoll_wait,             Emulate, kBlocks | kBuf,               nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(233, epoll_ctl,              Emulate, kNone,                       nullptr),
   SYS(234, tgkill,                 Emulate, kNone,                       nullptr),
   SYS(235, utimes,                 Emulate, kNone,                       nullptr),
@@ -348,21 +354,21 @@ constexpr SyscallDesc kTable[] = {
   SYS(253, inotify_init,           Emulate, kNone,                       nullptr),
   SYS(254, inotify_add_watch,      Emulate, kNone,                       nullptr),
   SYS(255, inotify_rm_watch,       Emulate, kNone,                       nullptr),
-  SYS(257, openat,                 Emulate, kBlocks,                     nullptr),
+  SYS(257, openat,                 Emulate, kBlocks | kBuf,               nullptr),
   SYS(258, mkdirat,                Emulate, kNone,                       nullptr),
   SYS(259, mknodat,                Emulate, kNone,                       nullptr),
   SYS(260, fchownat,               Emulate, kNone,                       nullptr),
   SYS(261, futimesat,              Emulate, kNone,                       nullptr),
-  SYS(262, newfstatat,             Emulate, kNone,                       nullptr,                   fixed(2, kStat)),
+  SYS(262, newfstatat,             Emulate, kBuf,                         nullptr,                   fixed(2, kStat)),
   SYS(263, unlinkat,               Emulate, kNone,                       nullptr),
   SYS(264, renameat,               Emulate, kNone,                       nullptr),
   SYS(265, linkat,                 Emulate, kNone,                       nullptr),
   SYS(266, symlinkat,              Emulate, kNone,                       nullptr),
-  SYS(267, readlinkat,             Emulate, kNone,                       nullptr,                   ret_bytes(2, 3)),
+  SYS(267, readlinkat,             Emulate, kBuf,                         nullptr,                   ret_bytes(2, 3)),
   SYS(268, fchmodat,               Emulate, kNone,                       nullptr),
-  SYS(269, faccessat,              Emulate, kNone,                       nullptr),
+  SYS(269, faccessat,              Emulate, kBuf,                         nullptr),
   SYS(270, pselect6,               Emulate, kBlocks | kWritesOnFailure,  select_on_failure,         fd_set_of(1, 0), fd_set_of(2, 0), fd_set_of(3, 0), fixed(4, kTimespec)),
-  SYS(271, ppoll,                  Emulate, kBlocks | kWritesOnFailure,  poll_on_failure,           arg_times(0, 1, kPollfd), fixed(2, kTimespec)),
+  SYS(271, ppoll,                  Emulate, kBlocks | kWritesOnFailure | kBuf,poll_on_failure,           arg_times(0, 1, kPollfd), fixed(2, kTimespec)),
   SYS(273, set_robust_list,        Execute, kNone,                       nullptr),
   SYS(274, get_robust_list,        Emulate, kNone,                       nullptr,                   fixed(1, kLong), fixed(2, kLong)),
   SYS(275, splice,                 Emulate, kBlocks,                     nullptr,                   fixed(1, kLong), fixed(3, kLong)),
@@ -372,7 +378,7 @@ constexpr SyscallDesc kTable[] = {
   // it writes nothing, and reporting its (unchanged) iovecs is harmless.
   SYS(278, vmsplice,               Emulate, kBlocks,                     readv_outputs),
   SYS(280, utimensat,              Emulate, kNone,                       nullptr),
-  SYS(281, epoll_pwait,            Emulate, kBlocks,                     nullptr,                   ret_times(1, kEpollEvent, 2)),
+  SYS(281, epoll_pwait,            Emulate, kBlocks | kBuf,               nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(282, signalfd,               Emulate, kNone,                       nullptr),
   SYS(283, timerfd_create,         Emulate, kNone,                       nullptr),
   SYS(284, eventfd,                Emulate, kNone,                       nullptr),
@@ -386,9 +392,12 @@ constexpr SyscallDesc kTable[] = {
   SYS(292, dup3,                   Emulate, kNone,                       nullptr),
   SYS(293, pipe2,                  Emulate, kNone,                       nullptr,                   fixed(0, 2 * kInt)),
   SYS(294, inotify_init1,          Emulate, kNone,                       nullptr),
-  SYS(295, preadv,                 Emulate, kNone,                       readv_outputs),
-  SYS(296, pwritev,                Emulate, kWritesOutput,               nullptr),
+  SYS(295, preadv,                 Emulate, kBuf,                         readv_outputs),
+  SYS(296, pwritev,                Emulate, kWritesOutput | kBufChecked,  nullptr),
   SYS(297, rt_tgsigqueueinfo,      Emulate, kNone,                       nullptr),
+  // The preload library's desched event (preload/abi.h); replay hands back the fd
+  // number and opens nothing.
+  SYS(298, perf_event_open,        Emulate, kNone,                       nullptr),
   SYS(299, recvmmsg,               Emulate, kBlocks,                     recvmmsg_outputs,          fixed(4, kTimespec)),
   SYS(300, fanotify_init,          Emulate, kNone,                       nullptr),
   SYS(301, fanotify_mark,          Emulate, kNone,                       nullptr),
@@ -406,7 +415,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(314, sched_setattr,          Emulate, kNone,                       nullptr),
   SYS(315, sched_getattr,          Emulate, kNone,                       nullptr,                   arg_bytes(1, 2)),
   SYS(316, renameat2,              Emulate, kNone,                       nullptr),
-  SYS(318, getrandom,              Emulate, kNone,                       nullptr,                   ret_bytes(0, 1)),
+  SYS(318, getrandom,              Emulate, kBuf,                         nullptr,                   ret_bytes(0, 1)),
   SYS(319, memfd_create,           Emulate, kNone,                       nullptr),
   SYS(322, execveat,               Execute, kNone,                       nullptr),
   SYS(324, membarrier,             Execute, kNone,                       nullptr),
@@ -417,7 +426,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(329, pkey_mprotect,          Execute, kNone,                       nullptr),
   SYS(330, pkey_alloc,             Execute, kNone,                       nullptr),
   SYS(331, pkey_free,              Execute, kNone,                       nullptr),
-  SYS(332, statx,                  Emulate, kNone,                       nullptr,                   fixed(4, kStatx)),
+  SYS(332, statx,                  Emulate, kBuf,                         nullptr,                   fixed(4, kStatx)),
   // Registration makes the kernel write cpu_id into the area on every return
   // to user space; the recorder should fail rseq with ENOSYS, as rr does
   // (glibc then does without).
@@ -428,14 +437,20 @@ constexpr SyscallDesc kTable[] = {
   SYS(436, close_range,            Emulate, kNone,                       nullptr),
   SYS(437, openat2,                Emulate, kBlocks,                     nullptr),
   SYS(438, pidfd_getfd,            Emulate, kNone,                       nullptr),
-  SYS(439, faccessat2,             Emulate, kNone,                       nullptr),
-  SYS(441, epoll_pwait2,           Emulate, kBlocks,                     nullptr,                   ret_times(1, kEpollEvent, 2)),
+  SYS(439, faccessat2,             Emulate, kBuf,                         nullptr),
+  SYS(441, epoll_pwait2,           Emulate, kBlocks | kBuf,               nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(449, futex_waitv,            Emulate, kBlocks,                     nullptr),
   SYS(452, fchmodat2,              Emulate, kNone,                       nullptr),
+  // rewind's own, made by the preload library (preload/abi.h); the recorder
+  // answers them.
+  REWIND_SYS(1000, rewind_init_preload, Emulate, kNone),
+  REWIND_SYS(1001, rewind_init_thread,  Emulate, kNone),
+  REWIND_SYS(1002, rewind_flush,        Emulate, kNone),
 };
 // clang-format on
 
 #undef SYS
+#undef REWIND_SYS
 #undef SOCKADDR
 
 constexpr int kMaxNr = std::size(kTable) == 0 ? 0 : kTable[std::size(kTable) - 1].nr;

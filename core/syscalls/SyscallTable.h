@@ -92,6 +92,17 @@ enum SyscallFlag : uint32_t {
   // failure and reports exactly those; handlers of other entries run only on
   // success.
   kWritesOnFailure = 1u << 2,
+  // The preload library may make it without a ptrace stop and keep its
+  // result and outputs in the thread's buffer (preload/abi.h). Its outputs
+  // must follow from the generic rules, or from one of the few handlers
+  // the library knows (readv, recvmsg); kMayBlock ones are made with the
+  // desched event armed, so that blocking hands them to the traced path.
+  kBuffered = 1u << 3,
+  // Only for some arguments, which the library checks (preload/Rules.cc):
+  // write-family calls not to fds 1 and 2 (replay re-emits those), fcntl
+  // without locks, ioctl FIONREAD/TCGETS, futex WAIT/WAKE, madvise advice
+  // that changes no memory.
+  kBufferArgsChecked = 1u << 4,
 };
 
 struct SyscallDesc {

@@ -59,6 +59,12 @@ std::vector<RdtscInsn> scan_file(int fd, const struct stat& st) {
 
 }  // namespace
 
+std::vector<std::pair<uint64_t, uint64_t>> elf_code_ranges(int fd) {
+  ElfHandle elf(fd);
+  if (!elf.is_elf()) return {};
+  return code_ranges(elf.get());
+}
+
 const std::vector<RdtscInsn>& RdtscSiteCache::sites_of(int fd, const struct stat& st) {
   auto key = std::make_tuple(uint64_t{st.st_dev}, uint64_t{st.st_ino}, int64_t{st.st_size},
                              int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);

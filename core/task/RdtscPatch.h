@@ -51,6 +51,11 @@ class RdtscSiteCache {
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start = 0,
                                  uint64_t end = UINT64_MAX);
 
+// [file offset, size) of the code in the open ELF file `fd`: its executable
+// sections, or its executable segments where it has no section headers.
+// Empty for anything that is not ELF.
+std::vector<std::pair<uint64_t, uint64_t>> elf_code_ranges(int fd);
+
 // Whether the SIGILL the task stopped with is a patched rdtsc (or rdtscp,
 // then *rdtscp is set) at regs.rip.
 bool at_patched_rdtsc(const Task& task, uint64_t rip, bool* rdtscp);

@@ -1,5 +1,7 @@
 #include "core/task/RemoteSyscall.h"
 
+#include "preload/abi.h"
+
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -51,6 +53,10 @@ static Result<void> run_to_syscall_stop(Task& t) {
           t.injected_child = static_cast<pid_t>(*child);
           continue;
         }
+        // Record's seccomp filter stops a syscall injected from outside
+        // rewind's page (install_stub_page borrows the program's bytes)
+        // after its entry stop: it runs on to its exit stop.
+        if (ev == PTRACE_EVENT_SECCOMP) continue;
         return Error{"unexpected ptrace event " + std::to_string(ev) +
                      " during an injected syscall"};
       }
@@ -95,7 +101,7 @@ Result<uint64_t> AutoRemoteSyscalls::push_string(const std::string& s) {
   return kScratchAddr;
 }
 
-Result<void> install_stub_page(Task& t) {
+Result<void> install_stub_page(Task& t, uint32_t preload_mode) {
   auto regs = t.get_regs();
   if (!regs) return regs.error();
   const uint64_t ip = regs->rip;
@@ -113,6 +119,11 @@ Result<void> install_stub_page(Task& t) {
     if (res == static_cast<int64_t>(kStubPageAddr)) {
       static const uint8_t kStub[3] = {0x0f, 0x05, 0xcc};  // syscall; int3
       REWIND_TRY(t.write_mem(RemotePtr(kStubPageAddr), kStub, sizeof kStub));
+      // The preload library's untraced syscall, and whether it records or
+      // replays (preload/abi.h).
+      static const uint8_t kUntraced[3] = {0x0f, 0x05, 0xc3};  // syscall; ret
+      REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kUntracedSyscallInsn), kUntraced, 3));
+      REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kModeWord), &preload_mode, sizeof preload_mode));
       auto p = remote.syscall(SYS_mprotect, kStubPageAddr, 4096, PROT_READ | PROT_EXEC);
       if (!p) return p.error();
     }

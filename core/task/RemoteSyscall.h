@@ -2,7 +2,8 @@
 // AutoRemoteSyscalls). rewind maps a small "stub page" at a fixed address in
 // every process right after execve, in recording and in replay alike, so the
 // layout of the address space is the same in both:
-//   kStubPageAddr          r-x  "syscall; int3"
+//   kStubPageAddr          r-x  "syscall; int3"; the preload library's
+//                               untraced syscall and mode (preload/abi.h)
 //   kScratchAddr (2 pages) rw-  scratch for paths and structs passed to injected syscalls
 // The fixed address keeps it out of the way of mmap(NULL) (which allocates
 // top-down from below the stack) and of a non-PIE heap unless it grows past 1.5 GiB.
@@ -55,7 +56,8 @@ class AutoRemoteSyscalls {
 
 // Maps the stub page into a task that has just completed execve (at its
 // syscall-exit stop), borrowing two bytes at the current rip for a
-// temporary `syscall` instruction.
-Result<void> install_stub_page(Task& t);
+// temporary `syscall` instruction. `preload_mode` tells the preload library
+// whether it records or replays (syscallbuf::kModeRecord, kModeReplay).
+Result<void> install_stub_page(Task& t, uint32_t preload_mode);
 
 }  // namespace rwd

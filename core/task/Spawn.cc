@@ -1,10 +1,14 @@
 #include "core/task/Spawn.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +17,7 @@
 
 #include "core/base/Fd.h"
 #include "core/task/Ptrace.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -43,6 +48,37 @@ Result<int> pin_tracer_to_one_cpu(int preferred) {
   return cpu;
 }
 
+// The filter of a recording with syscall buffering: a syscall stops the
+// tracee (SECCOMP_RET_TRACE: a PTRACE_EVENT_SECCOMP stop) unless its
+// instruction is the preload library's untraced one, or the tracer's own
+// injection instruction, both in rewind's page at a fixed address. It is
+// inherited across fork and kept across execve: a program that clears
+// LD_PRELOAD, or a static one, simply has every syscall traced.
+static int install_seccomp_filter() {
+  using namespace syscallbuf;
+  const uint32_t injected_ip = static_cast<uint32_t>(kStubPage + 2);
+  const uint32_t untraced_ip = static_cast<uint32_t>(kUntracedSyscallInsn + 2);
+  static_assert(kStubPage + 0x1000 < (1ull << 32), "the page's addresses fit in 32 bits");
+  constexpr uint32_t kIpLow = offsetof(seccomp_data, instruction_pointer);
+  struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow + 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, untraced_ip, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, injected_ip, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  // Without CAP_SYS_ADMIN the kernel wants no_new_privs first; a setuid
+  // program under ptrace does not gain privileges anyway.
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) return 0;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
+  return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? 0 : errno;
+}
+
 [[noreturn]] static void child_exec(const SpawnOptions& o, int err_fd) {
   std::vector<char*> argv, envp;
   for (auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -65,8 +101,13 @@ Result<int> pin_tracer_to_one_cpu(int preferred) {
   if (!err && ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) < 0) err = errno;
   if (!err) {
     raise(SIGSTOP);
-    execve(o.exe_path.c_str(), argv.data(), envp.data());
-    err = errno;
+    // After the stop: the tracer has set PTRACE_O_TRACESECCOMP by now, which
+    // the filter's first trapped syscall (this execve) needs.
+    if (o.seccomp_filter) err = install_seccomp_filter();
+    if (!err) {
+      execve(o.exe_path.c_str(), argv.data(), envp.data());
+      err = errno;
+    }
   }
   (void)!write(err_fd, &err, sizeof err);
   _exit(127);

@@ -17,6 +17,11 @@ struct SpawnOptions {
   std::vector<std::string> argv;  // argv as the program sees it
   std::vector<std::string> env;
   int cpu = 0;  // the CPU every tracee is pinned to
+  // Install rewind's seccomp filter before the execve (record with syscall
+  // buffering): syscalls then stop the tracee at PTRACE_EVENT_SECCOMP, except
+  // those made from the preload library's untraced syscall instruction
+  // (preload/abi.h), which don't stop it at all.
+  bool seccomp_filter = false;
 };
 
 // What spawn_traced started.
@@ -43,7 +48,7 @@ Result<Spawned> spawn_traced(const SpawnOptions& options);
 // The ptrace options every tracee gets.
 constexpr long kPtraceOptions = 0x1 /*TRACESYSGOOD*/ | 0x2 /*TRACEFORK*/ | 0x4 /*TRACEVFORK*/ |
                                 0x8 /*TRACECLONE*/ | 0x10 /*TRACEEXEC*/ | 0x40 /*TRACEEXIT*/ |
-                                0x100000 /*EXITKILL*/;
+                                0x80 /*TRACESECCOMP*/ | 0x100000 /*EXITKILL*/;
 
 // Pins the calling process (the tracer) to one CPU: ptrace stops cost ~7 us
 // when tracer and tracee share a CPU and ~60 us when they don't (no-pmu.md).

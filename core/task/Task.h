@@ -48,10 +48,14 @@ class AddressSpace {
   // rdtsc and rdtscp instructions replaced with ud2 (RdtscPatch.h), by
   // address; true for rdtscp.
   std::map<uint64_t, bool> rdtsc_sites;
+  // Record: the preload library's code (preload/abi.h), where a thread is
+  // never preempted.
+  std::pair<uint64_t, uint64_t> preload_text{0, 0};
   // What a fork child's address space has of its parent's: the same memory,
   // so the same stub page and patched rdtsc sites.
   void inherit_from_fork(const AddressSpace& parent) {
     has_stub_page = parent.has_stub_page;
+    preload_text = parent.preload_text;
     rdtsc_sites = parent.rdtsc_sites;
     count_pages = parent.count_pages;
   }

@@ -158,6 +158,7 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
 struct EventWithoutData {
   Event event;
   std::vector<uint64_t> lengths;
+  uint64_t syscallbuf_length = 0;
 };
 
 Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
@@ -206,6 +207,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
       e.writes.push_back(MemWrite{w.getAddr(), {}});
       out.lengths.push_back(w.getLength());
     }
+    out.syscallbuf_length = r.getSyscallbufLength();
     return out;
   });
 }
@@ -533,6 +535,8 @@ Result<std::optional<Event>> TraceReader::read_event() {
     REWIND_TRY(read_write_bytes(*data_, decoded->lengths[i], e.writes[i].bytes,
                                 what + ": write " + std::to_string(i + 1)));
   }
+  REWIND_TRY(read_write_bytes(*data_, decoded->syscallbuf_length, e.syscallbuf,
+                              what + ": buffered syscalls"));
   return std::optional(std::move(e));
 }
 

@@ -118,6 +118,10 @@ struct Event {
   // Preempt with kFlagHasUserTime: the thread's user CPU time then, in ms.
   // Replay gives up on a point the thread ran far past (WaitWakeup.h).
   uint64_t user_time_ms = 0;
+  // The syscalls the thread made through its syscall buffer since its last
+  // event, as preload/abi.h's BufRecords (replay writes them back into the
+  // buffer before the thread runs toward this event).
+  std::vector<uint8_t> syscallbuf;
 };
 
 enum EventFlag : uint32_t {

@@ -124,6 +124,7 @@ void encode(schema::Event::Builder b, const Event& e) {
     fw.setOffset(e.file_write_offset);
   }
   b.setFlags(e.flags);
+  b.setSyscallbufLength(e.syscallbuf.size());
   auto writes = b.initWrites(static_cast<unsigned>(e.writes.size()));
   for (unsigned i = 0; i < e.writes.size(); ++i) {
     writes[i].setAddr(e.writes[i].addr);
@@ -388,6 +389,7 @@ Result<void> TraceWriter::write_event(const Event& e) {
   if (e.flags & (kFlagFileWrite | kFlagFileTruncate))
     written_files_.emplace(e.file_write_dev, e.file_write_inode);
   for (const MemWrite& w : e.writes) REWIND_TRY(data_->append(w.bytes.data(), w.bytes.size()));
+  if (!e.syscallbuf.empty()) REWIND_TRY(data_->append(e.syscallbuf.data(), e.syscallbuf.size()));
   return ok_result();
 }
 

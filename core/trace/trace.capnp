@@ -98,6 +98,9 @@ struct Event {
                                   # loop iteration changed
   userTimeMs @18 :UInt64;         # preempt with hasUserTime: the thread's user CPU time
                                   # (ms) at the point; bounds replay's search for it
+  syscallbufLength @19 :UInt64;   # bytes of buffered syscalls the thread made since its
+                                  # last event (preload/abi.h BufRecords), in `data` after
+                                  # this event's writes
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay

@@ -1,0 +1,176 @@
+#include "core/record/SyscallPatch.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/base/Fd.h"
+#include "core/base/Log.h"
+#include "core/cpu/Insn.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/RdtscPatch.h"
+#include "core/task/RemoteSyscall.h"
+
+namespace rwd {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr size_t kStubBytes = 96;  // per site, see stub_for
+// A stub page must be this close to every site it serves (rel32 jumps).
+constexpr uint64_t kReach = 1ull << 30;
+
+void put32(std::vector<uint8_t>& b, size_t at, int64_t v) {
+  const int32_t x = static_cast<int32_t>(v);
+  memcpy(&b[at], &x, 4);
+}
+
+// The stub at `at` of one site, whose bytes are `site` with the syscall at
+// `syscall_at`; the entry's address is in the 8 bytes at `slot`; execution
+// goes on at `resume`.
+std::vector<uint8_t> stub_for(uint64_t at, const std::vector<uint8_t>& site, size_t syscall_at,
+                              uint64_t slot, uint64_t resume) {
+  std::vector<uint8_t> b(site.begin(), site.begin() + syscall_at);  // mov $nr, %eax
+  // Syscalls that must run where they are: cmp $nr, %eax; je raw.
+  static const uint32_t kRaw[] = {SYS_rt_sigreturn, SYS_clone, SYS_fork, SYS_vfork, SYS_clone3};
+  std::vector<size_t> to_raw;
+  for (uint32_t nr : kRaw) {
+    b.push_back(0x3d);
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(nr >> (8 * i)));
+    b.insert(b.end(), {0x74, 0x00});
+    to_raw.push_back(b.size() - 1);
+  }
+  b.insert(b.end(), {0x48, 0x8d, 0x64, 0x24, 0x80});  // lea -0x80(%rsp), %rsp: the red zone
+  b.insert(b.end(), {0xff, 0x15, 0, 0, 0, 0});        // call *slot(%rip)
+  put32(b, b.size() - 4, static_cast<int64_t>(slot) - static_cast<int64_t>(at + b.size()));
+  b.insert(b.end(), {0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});  // lea 0x80(%rsp), %rsp
+  auto cmp_and_back = [&] {
+    b.insert(b.end(), site.begin() + syscall_at + 2, site.end());
+    b.insert(b.end(), {0xe9, 0, 0, 0, 0});
+    put32(b, b.size() - 4, static_cast<int64_t>(resume) - static_cast<int64_t>(at + b.size()));
+  };
+  cmp_and_back();
+  const size_t raw = b.size();
+  for (size_t j : to_raw) b[j] = static_cast<uint8_t>(raw - (j + 1));
+  b.insert(b.end(), {0x0f, 0x05});  // syscall
+  cmp_and_back();
+  return b;
+}
+
+// The highest free range of `size` bytes below `near` (and above it if
+// none), within kReach of it.
+std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps, uint64_t near,
+                                        uint64_t size) {
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  for (const KernelMapping& m : maps) used.emplace_back(m.start, m.end);
+  std::sort(used.begin(), used.end());
+  auto fits = [&](uint64_t start) {
+    for (auto [s, e] : used)
+      if (start < e && start + size > s) return false;
+    return start >= 0x10000;
+  };
+  uint64_t cand = (near - size) & ~(kPage - 1);
+  while (near - cand < kReach) {
+    if (fits(cand)) return cand;
+    // Below the mapping in the way.
+    uint64_t lowest = cand;
+    for (auto [s, e] : used)
+      if (cand < e && cand + size > s) lowest = std::min(lowest, s);
+    if (lowest < size) break;
+    cand = (lowest - size) & ~(kPage - 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t skip_start,
+                                           uint64_t skip_end) {
+  SyscallPatches out;
+  auto maps = read_proc_maps(task.real_tid());
+  if (!maps) return maps.error();
+  for (const KernelMapping& m : *maps) {
+    if (!(m.prot & PROT_EXEC) || m.shared || !m.is_file()) continue;
+    if (m.start < skip_end && m.end > skip_start) continue;  // the library itself
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", task.real_tid(),
+             static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
+    ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd.is_open()) continue;
+    // Sites, by address, in the code this mapping holds. The bytes come
+    // from memory: what runs, rdtsc patches included.
+    struct Site {
+      uint64_t addr;
+      size_t syscall_at;
+      std::vector<uint8_t> bytes;
+    };
+    std::vector<Site> sites;
+    for (auto [offset, size] : elf_code_ranges(fd.get())) {
+      const uint64_t lo = std::max<uint64_t>(offset, m.offset);
+      const uint64_t hi = std::min<uint64_t>(offset + size, m.offset + (m.end - m.start));
+      if (lo >= hi) continue;
+      const uint64_t addr = m.start + (lo - m.offset);
+      std::vector<uint8_t> code(hi - lo);
+      code.resize(task.as().read_partial(RemotePtr(addr), code.data(), code.size()));
+      for (const SyscallSite& s : find_syscall_sites(code.data(), code.size()))
+        sites.push_back({addr + s.offset, s.syscall_at,
+                         std::vector<uint8_t>(code.begin() + s.offset,
+                                              code.begin() + s.offset + s.length)});
+    }
+    if (sites.empty()) continue;
+    const uint64_t size = (16 + sites.size() * kStubBytes + kPage - 1) & ~(kPage - 1);
+    auto at = free_range_near(*maps, m.start, size);
+    if (!at) {
+      warn("no room for syscall stubs near %s: its syscalls stay traced", m.name.c_str());
+      continue;
+    }
+    AutoRemoteSyscalls remote(task);
+    auto r = remote.syscall(SYS_mmap, *at, size, PROT_READ | PROT_EXEC,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                            static_cast<uint64_t>(-1), 0);
+    if (!r) return r.error();
+    if (static_cast<uint64_t>(*r) != *at) {
+      warn("cannot map syscall stubs near %s: its syscalls stay traced", m.name.c_str());
+      continue;
+    }
+    trace::MappingRecord rec;
+    rec.start = *at;
+    rec.end = *at + size;
+    rec.prot = PROT_READ | PROT_EXEC;
+    rec.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+    out.stub_pages.push_back(rec);
+    maps->push_back(KernelMapping{});  // keep later searches off it
+    maps->back().start = rec.start;
+    maps->back().end = rec.end;
+
+    trace::MemWrite page{*at, std::vector<uint8_t>(16, 0)};
+    memcpy(page.bytes.data(), &entry, 8);
+    for (const Site& s : sites) {
+      const uint64_t site = s.addr;
+      const std::vector<uint8_t>& orig = s.bytes;
+      const uint64_t stub = *at + page.bytes.size();
+      auto code = stub_for(stub, orig, s.syscall_at, *at, site + orig.size());
+      code.resize(kStubBytes, 0xcc);
+      page.bytes.insert(page.bytes.end(), code.begin(), code.end());
+      trace::MemWrite patch{site, std::vector<uint8_t>(orig.size(), 0x90)};
+      patch.bytes[0] = 0xe9;  // jmp stub
+      const int32_t rel = static_cast<int32_t>(static_cast<int64_t>(stub) -
+                                               static_cast<int64_t>(site + 5));
+      memcpy(&patch.bytes[1], &rel, 4);
+      out.writes.push_back(std::move(patch));
+      ++out.sites;
+    }
+    out.writes.insert(out.writes.begin(), std::move(page));
+  }
+  for (const trace::MemWrite& w : out.writes)
+    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  REWIND_LOG(Record, "tid %d: %zu syscall sites patched, %zu stub pages", task.real_tid(),
+             out.sites, out.stub_pages.size());
+  return out;
+}
+
+}  // namespace rwd

@@ -1,0 +1,107 @@
+// Replay's half of syscall buffering (preload/abi.h): before a thread runs
+// toward an event, the syscalls it buffered on the way there go back into
+// its buffer, where the preload library takes results and outputs from
+// instead of making the syscalls.
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplaySession.h"
+#include "core/task/RemoteSyscall.h"
+#include "preload/abi.h"
+
+namespace rwd {
+
+using namespace syscallbuf;
+
+namespace {
+
+// Whether `bytes` is a well-formed run of BufRecords: the trace is input,
+// and the library trusts what it finds in the buffer.
+bool well_formed(const std::vector<uint8_t>& bytes) {
+  size_t at = 0;
+  while (at < bytes.size()) {
+    BufRecord rec;
+    if (bytes.size() - at < sizeof rec) return false;
+    memcpy(&rec, bytes.data() + at, sizeof rec);
+    if (rec.size % 8 != 0 || rec.size < sizeof rec || rec.size > bytes.size() - at) return false;
+    size_t p = sizeof rec;
+    for (uint32_t i = 0; i < rec.nouts; ++i) {
+      OutHead h;
+      if (rec.size - p < sizeof h) return false;
+      memcpy(&h, bytes.data() + at + p, sizeof h);
+      if (h.len > rec.size - p - sizeof h) return false;
+      p += sizeof h + pad8(h.len);
+    }
+    if (p != rec.size) return false;
+    at += rec.size;
+  }
+  return true;
+}
+
+constexpr uint64_t kFlushWanted = 2;  // preload.cc's kSysFlush reasons
+
+}  // namespace
+
+// The recorder emptied the buffer at each event of the thread that found it
+// unlocked, and took what the library had added into the next event: do the
+// same, a stretch ahead.
+Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t || !t->syscallbuf || t->syscallbuf_loaded == e.num.value) return ok_result();
+  t->syscallbuf_loaded = e.num.value;
+  BufHeader h;
+  if (t->task->as().read_partial(RemotePtr(t->syscallbuf), &h, sizeof h) != sizeof h) {
+    if (e.syscallbuf.empty()) return ok_result();  // gone (an exit)
+    return divergence(e, "the thread's syscall buffer is not mapped");
+  }
+  if (!well_formed(e.syscallbuf)) return divergence(e, "the trace's buffered syscalls are corrupt");
+  if (!h.locked) h.pos = 0, h.end = 0;
+  if (h.end > kBufferSize - sizeof h || e.syscallbuf.size() > kBufferSize - sizeof h - h.end)
+    return divergence(e, "the buffered syscalls do not fit in the thread's buffer");
+  if (!e.syscallbuf.empty()) {
+    REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end),
+                                  e.syscallbuf.data(), e.syscallbuf.size()));
+  }
+  h.end += static_cast<uint32_t>(e.syscallbuf.size());
+  h.want_stop = e.kind == trace::EventKind::SyscallEntry && e.syscall_no == kSysFlush &&
+                e.regs.rdi == kFlushWanted;
+  return t->task->write_mem(RemotePtr(t->syscallbuf), &h, sizeof h);
+}
+
+// The exit of the library's own syscalls: the stub pages the recorder
+// mapped (their contents and the patched sites are the event's writes), and
+// the thread's buffer.
+Result<void> ReplaySession::on_preload_call(RepTask& t, const trace::Event& e) {
+  if (e.syscall_no == kSysInitThread) {
+    t.syscallbuf = t.entry_regs.rdi;
+    t.syscallbuf_loaded = 0;
+    return ok_result();
+  }
+  if (e.syscall_no != kSysInitPreload) return ok_result();
+  auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
+  AutoRemoteSyscalls remote(*t.task);
+  for (auto it = lo; it != hi; ++it) {
+    const trace::MappingRecord& m = *it->second;
+    if (m.tid != e.tid || !(m.flags & MAP_ANONYMOUS)) continue;
+    auto r = remote.syscall(SYS_mmap, m.start, m.end - m.start, m.prot,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                            static_cast<uint64_t>(-1), 0);
+    if (!r) return r.error();
+    if (static_cast<uint64_t>(*r) != m.start)
+      return divergence(e, "cannot map the syscall stubs where the recording had them");
+  }
+  return ok_result();
+}
+
+std::vector<sys::OutRange> ReplaySession::buffers_of(const RepTask& t) const {
+  std::vector<sys::OutRange> out;
+  for (const auto& [tid, o] : tasks_)
+    if (o->syscallbuf && &o->task->as() == &t.task->as())
+      out.push_back({o->syscallbuf, kBufferSize});
+  return out;
+}
+
+}  // namespace rwd

@@ -1,0 +1,96 @@
+// The contract between librewind-preload.so (the syscall buffer in the
+// tracee) and the recorder and replayer. Plain C layout, no C++ library:
+// the preload library includes it as well as core/.
+//
+// How a buffered syscall works (docs/syscallbuf.md has the whole story):
+//  - The recorder rewrites `syscall; cmp $imm, %rax` sites in the program's
+//    libraries into a jmp to a per-site stub, which calls the library's
+//    entry (kInitPreload tells the recorder where it is).
+//  - A seccomp filter lets syscalls made from kUntracedSyscallInsn through
+//    without a ptrace stop; every other syscall stops the task as before.
+//  - The library makes a bufferable syscall there and appends a BufRecord
+//    (the result and the bytes the kernel wrote) to the thread's buffer.
+//    The recorder copies new records into the trace with the thread's next
+//    event. Replay writes them back before the thread runs toward that
+//    event, and the library hands them out instead of making the syscalls.
+#pragma once
+
+#include <stdint.h>
+
+namespace rwd::syscallbuf {
+
+// The page rewind maps at a fixed address in every process (see
+// core/task/RemoteSyscall.h): offsets of what the library uses in it.
+constexpr uint64_t kStubPage = 0x70000000;
+// "syscall; ret": the one syscall instruction the seccomp filter lets
+// through untraced (besides the tracer's own injection instruction at
+// kStubPage + 0).
+constexpr uint64_t kUntracedSyscallInsn = kStubPage + 0x10;
+// uint32_t: kModeRecord or kModeReplay, written by the tracer.
+constexpr uint64_t kModeWord = kStubPage + 0x800;
+constexpr uint32_t kModeRecord = 1;
+constexpr uint32_t kModeReplay = 2;
+
+// Syscall numbers the kernel doesn't have, made from the library's traced
+// syscall instruction: the tracer sees them at their stop and answers them
+// (replay: from the trace). They are in the syscall table.
+constexpr int kSysInitPreload = 1000;  // (entry address, &PreloadInit): 0 = buffering on
+constexpr int kSysInitThread = 1001;   // (buffer, size, desched fd)
+constexpr int kSysFlush = 1002;        // nothing: the buffer is full, or the tracer asked to stop
+
+// What the library says about itself when it starts.
+struct PreloadInit {
+  uint64_t entry;        // the address stubs call
+  uint64_t text_start;   // the library's code, where the tracer must never
+  uint64_t text_end;     //   interrupt a thread (its state differs in replay)
+};
+
+// The head of each thread's buffer. Fields the tracer writes are marked.
+struct BufHeader {
+  // Record: end of the committed records. Replay: the next record to
+  // hand out. The tracer sets it to 0 at each event of the thread that finds
+  // the buffer unlocked.
+  uint32_t pos;
+  // Replay only: end of the records the replayer loaded (tracer).
+  uint32_t end;
+  // The library is inside a buffered syscall (between taking it on and
+  // committing its record); a syscall made meanwhile (a signal handler's) goes
+  // the traced way.
+  uint32_t locked;
+  // Tracer: the syscall in progress was handed to the traced path (it
+  // blocked); the library must not commit a record for it.
+  uint32_t abort_commit;
+  // Tracer: make a kSysFlush once the current record is committed, so the
+  // tracer gets a stop outside the library (it wanted to interrupt the
+  // thread there).
+  uint32_t want_stop;
+  uint32_t reserved[3];
+};
+
+// One buffered syscall: this header, then `nouts` outputs, each an OutHead
+// and its bytes padded to 8.
+struct BufRecord {
+  uint32_t size;  // of the whole record, including outputs; a multiple of 8
+  uint32_t nr;
+  int64_t ret;
+  uint32_t nouts;
+  uint32_t flags;
+};
+struct OutHead {
+  uint64_t addr;
+  uint64_t len;
+};
+
+constexpr uint32_t kBufferSize = 1 << 20;  // per thread, header included
+// A record bigger than this goes the traced way (a 16 MB read).
+constexpr uint32_t kMaxRecord = kBufferSize / 2;
+
+constexpr uint32_t pad8(uint64_t n) {
+  return static_cast<uint32_t>((n + 7) & ~uint64_t{7});
+}
+
+// The signal the desched perf event sends when a thread blocks in a
+// buffered syscall: SIGSTKFLT, which no program uses.
+constexpr int kDeschedSignal = 16;
+
+}  // namespace rwd::syscallbuf

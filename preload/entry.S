@@ -1,0 +1,101 @@
+// The library's way in from a patched syscall site, and its two syscall
+// instructions. See preload/abi.h.
+    .text
+
+// Called by a site stub (core/record/SyscallPatch.cc) with `call *slot(%rip)`
+// after it stepped over the red zone. In: rax = syscall number, rdi, rsi,
+// rdx, r10, r8, r9 = arguments, as for `syscall`. Out: rax = result, and,
+// as `syscall` leaves them, rcx = where execution continues and r11 = the
+// flags; every other register keeps its value. Nothing here or in the C code
+// touches SSE/x87 state (-mgeneral-regs-only), which `syscall` preserves too.
+    .globl rwd_syscall_entry
+    .hidden rwd_syscall_entry
+    .type rwd_syscall_entry, @function
+rwd_syscall_entry:
+    pushfq
+    push %rbx
+    push %r9
+    push %r8
+    push %r10
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rax                 // rsp now points at a preload::Args
+    mov %rsp, %rdi
+    mov %rsp, %rbx
+    and $-16, %rsp
+    cld
+    call rwd_buffered_syscall
+    // The C code's dead frames differ between record and replay (they took
+    // other paths): zero them, so that the stack below the program's rsp
+    // looks the same in both to the state hashes of preemption points.
+    mov %rax, %r8
+    lea -2048(%rsp), %rdi
+    mov $256, %ecx
+    xor %eax, %eax
+    rep stosq
+    mov %r8, %rax
+    mov %rbx, %rsp
+    add $8, %rsp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %rbx
+    pop %r11                  // the flags at entry
+    mov (%rsp), %rcx          // the return address
+    ret
+    .size rwd_syscall_entry, .-rwd_syscall_entry
+
+// long rwd_untraced_syscall(const Args*) and long rwd_traced_syscall(const
+// Args*). Whatever C path calls them, the registers at the syscall are the
+// same (callee-saved ones zeroed, flags set by the xors), so that a syscall
+// the tracer does see (a blocked buffered one, handed to the traced path)
+// has the same registers in record and in replay.
+.macro SYSCALL_HELPER name, untraced
+    .globl \name
+    .hidden \name
+    .type \name, @function
+\name:
+    push %rbx
+    push %rbp
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    xor %ebx, %ebx
+    xor %ebp, %ebp
+    xor %r12d, %r12d
+    xor %r13d, %r13d
+    xor %r14d, %r14d
+    xor %r15d, %r15d
+    mov 0x10(%rdi), %rsi
+    mov 0x18(%rdi), %rdx
+    mov 0x20(%rdi), %r10
+    mov 0x28(%rdi), %r8
+    mov 0x30(%rdi), %r9
+    mov 0x00(%rdi), %rax
+    mov 0x08(%rdi), %rdi
+.if \untraced
+    mov $0x70000010, %r11d
+    call *%r11
+.else
+    syscall
+.endif
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbp
+    pop %rbx
+    ret
+    .size \name, .-\name
+.endm
+
+// kUntracedSyscallInsn in rewind's page: "syscall; ret".
+SYSCALL_HELPER rwd_untraced_syscall, 1
+SYSCALL_HELPER rwd_traced_syscall, 0
+
+    .section .note.GNU-stack, "", @progbits

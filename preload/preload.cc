@@ -1,0 +1,415 @@
+// librewind-preload.so: the syscall buffer inside a recorded process
+// (preload/abi.h; docs/syscallbuf.md). Built without the C++ library and
+// without SSE (-mgeneral-regs-only): it runs in the middle of any program's
+// syscall wrappers, which expect only rax, rcx and r11 to change.
+//
+// The same code runs in record and in replay; only the lines that read
+// kModeWord differ. Everything it does through a traced syscall must happen
+// in both, in the same order, from the same memory state, because replay
+// checks each traced syscall against the recording.
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <linux/perf_event.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "preload/Rules.h"
+#include "preload/abi.h"
+#include "preload_rules_gen.h"
+
+namespace rwd::preload {
+
+using namespace rwd::syscallbuf;
+
+struct Args {
+  long nr;
+  long a[6];
+};
+
+extern "C" {
+long rwd_untraced_syscall(const Args*);
+long rwd_traced_syscall(const Args*);
+void rwd_syscall_entry();
+long rwd_buffered_syscall(Args* x) __attribute__((visibility("hidden")));
+}
+
+namespace {
+
+long traced(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0) {
+  Args x{nr, {a0, a1, a2, a3, a4, 0}};
+  return rwd_traced_syscall(&x);
+}
+
+long untraced(long nr, long a0 = 0, long a1 = 0, long a2 = 0) {
+  Args x{nr, {a0, a1, a2, 0, 0, 0}};
+  return rwd_untraced_syscall(&x);
+}
+
+// Reasons for kSysFlush (its first argument); replay tells them apart.
+constexpr long kFlushFull = 1;      // the record would not fit
+constexpr long kFlushWanted = 2;    // the tracer asked (BufHeader::want_stop)
+constexpr long kFlushDiverged = 3;  // replay: the next record is not this syscall
+
+// rep movsb: no SSE, and no call the compiler could turn into memcpy.
+void copy(void* dst, const void* src, uint64_t n) {
+  asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+// Number -> index into kGeneratedRules, -1 for syscalls not buffered.
+constexpr int kMaxNr = 512;
+struct RuleIndex {
+  int16_t at[kMaxNr];
+  constexpr RuleIndex() : at() {
+    for (int i = 0; i < kMaxNr; ++i) at[i] = -1;
+    for (unsigned i = 0; i < sizeof kGeneratedRules / sizeof kGeneratedRules[0]; ++i)
+      at[kGeneratedRules[i].nr] = static_cast<int16_t>(i);
+  }
+};
+constexpr RuleIndex kIndex;
+
+struct ThreadState {
+  BufHeader* buf;
+  int desched_fd;
+  bool initializing;
+  bool failed;          // the tracer refused a buffer: everything goes traced
+  bool desched_stale;   // a fork child: desched_fd counts the parent's thread
+};
+__thread ThreadState tls __attribute__((tls_model("initial-exec")));
+
+bool g_enabled;
+
+char* records(BufHeader* h) {
+  return reinterpret_cast<char*>(h + 1);
+}
+constexpr uint32_t kCapacity = kBufferSize - sizeof(BufHeader);
+
+bool replaying() {
+  return *reinterpret_cast<volatile const uint32_t*>(kModeWord) == kModeReplay;
+}
+
+// The desched event: a software perf event that counts the thread's
+// context switches and sends kDeschedSignal at the first while armed, so a
+// buffered syscall that blocks stops the thread for the tracer.
+int open_desched() {
+  perf_event_attr attr = {};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+  attr.sample_period = 1;
+  attr.disabled = 1;
+  attr.exclude_kernel = 0;
+  attr.wakeup_events = 1;
+  long fd = traced(SYS_perf_event_open, reinterpret_cast<long>(&attr), 0, -1, -1,
+                   PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) return -1;
+  f_owner_ex owner = {F_OWNER_TID, static_cast<pid_t>(traced(SYS_gettid))};
+  if (traced(SYS_fcntl, fd, F_SETFL, O_ASYNC) < 0 ||
+      traced(SYS_fcntl, fd, F_SETSIG, kDeschedSignal) < 0 ||
+      traced(SYS_fcntl, fd, F_SETOWN_EX, reinterpret_cast<long>(&owner)) < 0) {
+    traced(SYS_close, fd);
+    return -1;
+  }
+  return static_cast<int>(fd);
+}
+
+bool init_thread() {
+  tls.initializing = true;
+  long buf = traced(SYS_mmap, 0, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                    -1);
+  bool ok = buf > 0 || buf < -4095;
+  int fd = ok ? open_desched() : -1;
+  ok = ok && traced(kSysInitThread, buf, kBufferSize, fd) == 0;
+  if (ok) {
+    tls.buf = reinterpret_cast<BufHeader*>(buf);
+    tls.desched_fd = fd;
+  } else {
+    tls.failed = true;
+  }
+  tls.initializing = false;
+  return ok;
+}
+
+void renew_desched() {
+  tls.desched_stale = false;
+  if (tls.desched_fd >= 0) traced(SYS_close, tls.desched_fd);
+  tls.desched_fd = open_desched();
+  traced(kSysInitThread, reinterpret_cast<long>(tls.buf), kBufferSize, tls.desched_fd);
+}
+
+// kBufferArgsChecked: the arguments with which the syscall may be buffered.
+bool args_allow(const Args& x) {
+  switch (x.nr) {
+    case SYS_write:
+    case SYS_pwrite64:
+    case SYS_writev:
+    case SYS_pwritev:
+      return x.a[0] != 1 && x.a[0] != 2;  // replay re-emits what goes there
+    case SYS_ioctl:
+      return x.a[1] == TCGETS || x.a[1] == FIONREAD;
+    case SYS_fcntl:
+      return x.a[1] == F_GETFD || x.a[1] == F_SETFD || x.a[1] == F_GETFL || x.a[1] == F_SETFL ||
+             x.a[1] == F_DUPFD || x.a[1] == F_DUPFD_CLOEXEC;
+    case SYS_futex: {
+      const long cmd = x.a[1] & FUTEX_CMD_MASK;
+      return cmd == FUTEX_WAIT || cmd == FUTEX_WAKE || cmd == FUTEX_WAIT_BITSET ||
+             cmd == FUTEX_WAKE_BITSET;
+    }
+    case SYS_madvise:  // advice that changes no memory replay would see
+      return x.a[2] == MADV_NORMAL || x.a[2] == MADV_RANDOM || x.a[2] == MADV_SEQUENTIAL ||
+             x.a[2] == MADV_WILLNEED || x.a[2] == MADV_HUGEPAGE || x.a[2] == MADV_NOHUGEPAGE ||
+             x.a[2] == MADV_DONTDUMP || x.a[2] == MADV_DODUMP;
+  }
+  return false;
+}
+
+bool may_block(const BufferRule& r, const Args& x) {
+  if (!(r.flags & kMayBlock)) return false;
+  if (x.nr == SYS_fcntl) return false;  // the locking commands are not buffered
+  if (x.nr == SYS_futex) {
+    const long cmd = x.a[1] & FUTEX_CMD_MASK;
+    return cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
+  }
+  return true;
+}
+
+// The outputs of one syscall, as sys::outputs() finds them; `ret` < 0 asks
+// for the most it may write (before the call).
+struct Outs {
+  uint64_t addr[8];
+  uint64_t len[8];
+  int n;
+  bool too_many;
+  void add(uint64_t a, uint64_t l) {
+    if (!a || !l) return;
+    if (n == 8) {
+      too_many = true;
+      return;
+    }
+    addr[n] = a, len[n] = l, ++n;
+  }
+};
+
+uint64_t rule_size(const OutRule& p, const Args& x, long ret, bool bound) {
+  const uint64_t cap = p.size_arg >= 0 ? static_cast<uint64_t>(x.a[p.size_arg]) : ~0ull;
+  auto arg32 = [&](int i) { return static_cast<uint64_t>(static_cast<uint32_t>(x.a[i])); };
+  switch (p.rule) {
+    case kFixed:
+      return p.n;
+    case kRet:
+    case kRetTimes: {
+      const uint64_t count = bound ? cap : ret > 0 ? (static_cast<uint64_t>(ret) < cap ? ret : cap) : 0;
+      return p.rule == kRet ? count : count * p.n;
+    }
+    case kArg:
+      return arg32(p.size_arg);
+    case kArgTimes:
+      return arg32(p.size_arg) * p.n;
+    case kDerefArg: {
+      const uint32_t* lenp = reinterpret_cast<const uint32_t*>(x.a[p.size_arg]);
+      uint64_t len = lenp ? *lenp : 0;
+      return p.n > 0 && len > p.n ? p.n : len;
+    }
+    case kFdSetBits: {
+      const int nfds = static_cast<int>(x.a[p.size_arg]);
+      return nfds > 0 ? (static_cast<uint64_t>(nfds) + 63) / 64 * 8 : 0;
+    }
+  }
+  return 0;
+}
+
+// `bytes` spread over an iovec array, as the kernel fills them.
+void scatter(Outs& o, const iovec* iov, uint64_t cnt, uint64_t bytes) {
+  for (uint64_t i = 0; i < cnt && bytes > 0; ++i) {
+    const uint64_t n = iov[i].iov_len < bytes ? iov[i].iov_len : bytes;
+    o.add(reinterpret_cast<uint64_t>(iov[i].iov_base), n);
+    bytes -= n;
+  }
+}
+
+// Outputs the table's handlers describe, for the buffered syscalls that
+// have one: readv/preadv and recvmsg (whole buffers when bounding: writing
+// down more than the kernel wrote is harmless), ioctl's two requests.
+// Those of poll, futex, fcntl, nanosleep report nothing on success.
+void handler_outputs(const Args& x, long ret, bool bound, Outs& o) {
+  switch (x.nr) {
+    case SYS_readv:
+    case SYS_preadv: {
+      const iovec* iov = reinterpret_cast<const iovec*>(x.a[1]);
+      const uint64_t cnt = static_cast<uint64_t>(x.a[2]);
+      if (cnt > 8) {
+        o.too_many = true;
+        return;
+      }
+      scatter(o, iov, cnt, bound ? ~0ull : ret > 0 ? static_cast<uint64_t>(ret) : 0);
+      return;
+    }
+    case SYS_recvmsg: {
+      msghdr* m = reinterpret_cast<msghdr*>(x.a[1]);
+      if (!m || m->msg_iovlen > 6) {
+        o.too_many = true;
+        return;
+      }
+      if (!bound && ret < 0) return;
+      o.add(reinterpret_cast<uint64_t>(m), sizeof *m);  // namelen, controllen, flags
+      o.add(reinterpret_cast<uint64_t>(m->msg_name), m->msg_namelen);
+      o.add(reinterpret_cast<uint64_t>(m->msg_control), m->msg_controllen);
+      scatter(o, m->msg_iov, m->msg_iovlen, bound ? ~0ull : static_cast<uint64_t>(ret));
+      return;
+    }
+    case SYS_ioctl:
+      if (bound || ret >= 0) o.add(static_cast<uint64_t>(x.a[2]), x.a[1] == TCGETS ? 36 : 4);
+      return;
+  }
+}
+
+void outputs(const BufferRule& r, const Args& x, long ret, bool bound, Outs& o) {
+  o.n = 0;
+  o.too_many = false;
+  if (!bound && ret < 0 && ret >= -4095) return;  // nothing written on failure
+  for (const OutRule& p : r.outs)
+    if (p.arg >= 0) o.add(static_cast<uint64_t>(x.a[p.arg]), rule_size(p, x, ret, bound));
+  if (r.has_handler) handler_outputs(x, ret, bound, o);
+}
+
+uint64_t record_size(const Outs& o) {
+  uint64_t size = sizeof(BufRecord);
+  for (int i = 0; i < o.n; ++i) size += sizeof(OutHead) + pad8(o.len[i]);
+  return size;
+}
+
+// Record: after the syscall, its record at `at`.
+uint32_t write_record(char* at, long nr, long ret, const Outs& o) {
+  BufRecord* rec = reinterpret_cast<BufRecord*>(at);
+  char* p = reinterpret_cast<char*>(rec + 1);
+  for (int i = 0; i < o.n; ++i) {
+    OutHead* h = reinterpret_cast<OutHead*>(p);
+    h->addr = o.addr[i];
+    h->len = o.len[i];
+    copy(h + 1, reinterpret_cast<const void*>(o.addr[i]), o.len[i]);
+    p += sizeof(OutHead) + pad8(o.len[i]);
+  }
+  rec->size = static_cast<uint32_t>(p - at);
+  rec->nr = static_cast<uint32_t>(nr);
+  rec->ret = ret;
+  rec->nouts = static_cast<uint32_t>(o.n);
+  rec->flags = 0;
+  return rec->size;
+}
+
+// Replay: hands out the record at `at`; false if it is not this syscall's.
+bool take_record(const char* at, uint32_t avail, long nr, long* ret, uint32_t* size) {
+  const BufRecord* rec = reinterpret_cast<const BufRecord*>(at);
+  if (avail < sizeof *rec || rec->size > avail || rec->nr != static_cast<uint32_t>(nr))
+    return false;
+  const char* p = reinterpret_cast<const char*>(rec + 1);
+  for (uint32_t i = 0; i < rec->nouts; ++i) {
+    const OutHead* h = reinterpret_cast<const OutHead*>(p);
+    copy(reinterpret_cast<void*>(h->addr), h + 1, h->len);
+    p += sizeof(OutHead) + pad8(h->len);
+  }
+  *ret = rec->ret;
+  *size = rec->size;
+  return true;
+}
+
+}  // namespace
+
+// From rwd_syscall_entry: one syscall of a patched site.
+extern "C" long rwd_buffered_syscall(Args* x) {
+  const long nr = x->nr;
+  const int ri = nr >= 0 && nr < kMaxNr ? kIndex.at[nr] : -1;
+  if (!g_enabled || ri < 0 || tls.initializing || tls.failed) return rwd_traced_syscall(x);
+  const BufferRule& rule = kGeneratedRules[ri];
+  if ((rule.flags & kArgsChecked) && !args_allow(*x)) return rwd_traced_syscall(x);
+  if (!tls.buf && !init_thread()) return rwd_traced_syscall(x);
+  BufHeader* h = tls.buf;
+  if (h->locked) return rwd_traced_syscall(x);  // a signal handler inside a buffered syscall
+
+  Outs o;
+  outputs(rule, *x, 0, /*bound=*/true, o);
+  const uint64_t need = record_size(o);
+  if (o.too_many || need > kMaxRecord) return rwd_traced_syscall(x);
+  if (h->pos + need > kCapacity) {
+    traced(kSysFlush, kFlushFull);  // the tracer takes the records and empties the buffer
+    if (h->pos + need > kCapacity) return rwd_traced_syscall(x);
+  }
+  const bool blocks = may_block(rule, *x);
+  if (blocks && tls.desched_stale) renew_desched();
+
+  h->locked = 1;
+  const bool replay = replaying();
+  long ret = 0;
+  uint32_t size = 0;
+  const bool have_record = replay && h->pos < h->end;
+  if (have_record) {
+    if (!take_record(records(h) + h->pos, h->end - h->pos, nr, &ret, &size)) {
+      h->locked = 0;
+      return traced(kSysFlush, kFlushDiverged, nr);
+    }
+    h->pos += size;
+  } else {
+    // Record; or replay with no record left, which means the recording
+    // handed this syscall to the traced path: the replayer stops it here.
+    const bool arm = !replay && blocks && tls.desched_fd >= 0;
+    if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_ENABLE, 0);
+    ret = rwd_untraced_syscall(x);
+    if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_DISABLE, 0);
+    if (h->abort_commit || replay) {
+      h->abort_commit = 0;  // the tracer recorded it as a traced syscall
+    } else {
+      outputs(rule, *x, ret, /*bound=*/false, o);
+      h->pos += write_record(records(h) + h->pos, nr, ret, o);
+    }
+  }
+  h->locked = 0;
+  // Replay asks for the stop when the recording made it, after the
+  // stretch's last record.
+  if (h->want_stop && (!replay || h->pos == h->end)) {
+    h->want_stop = 0;
+    traced(kSysFlush, kFlushWanted);
+  }
+  return ret;
+}
+
+namespace {
+
+void after_fork_in_child() {
+  if (tls.buf) tls.desched_stale = true;
+}
+
+int find_own_text(dl_phdr_info* info, size_t, void* data) {
+  PreloadInit* init = static_cast<PreloadInit*>(data);
+  const uint64_t me = reinterpret_cast<uint64_t>(&rwd_buffered_syscall);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    const uint64_t start = info->dlpi_addr + ph.p_vaddr;
+    if (me >= start && me < start + ph.p_memsz) {
+      init->text_start = start;
+      init->text_end = start + ph.p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+__attribute__((constructor)) void init_preload() {
+  PreloadInit init = {};
+  init.entry = reinterpret_cast<uint64_t>(&rwd_syscall_entry);
+  dl_iterate_phdr(find_own_text, &init);
+  // Outside rewind (or under `record -n`) the kernel or the recorder
+  // answers -ENOSYS, and the library stays out of the way.
+  if (traced(kSysInitPreload, reinterpret_cast<long>(&init)) != 0) return;
+  pthread_atfork(nullptr, nullptr, after_fork_in_child);
+  g_enabled = true;
+}
+
+}  // namespace
+}  // namespace rwd::preload
