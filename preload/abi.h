@@ -26,6 +26,9 @@ constexpr uint64_t kStubPage = 0x70000000;
 // through untraced (besides the tracer's own injection instruction at
 // kStubPage + 0).
 constexpr uint64_t kUntracedSyscallInsn = kStubPage + 0x10;
+// "syscall; ret" again, but traced: where the recorder sends the kernel's
+// restart of a buffered syscall that went the traced way (RecordBuffer.cc).
+constexpr uint64_t kTracedRestartInsn = kStubPage + 0x20;
 // uint32_t: kModeRecord or kModeReplay, written by the tracer.
 constexpr uint64_t kModeWord = kStubPage + 0x800;
 constexpr uint32_t kModeRecord = 1;
@@ -34,9 +37,11 @@ constexpr uint32_t kModeReplay = 2;
 // Syscall numbers the kernel doesn't have, made from the library's traced
 // syscall instruction: the tracer sees them at their stop and answers them
 // (replay: from the trace). They are in the syscall table.
-constexpr int kSysInitPreload = 1000;  // (entry address, &PreloadInit): 0 = buffering on
-constexpr int kSysInitThread = 1001;   // (buffer, size, desched fd)
-constexpr int kSysFlush = 1002;        // nothing: the buffer is full, or the tracer asked to stop
+// Far above any real number, so that a program probing unknown syscalls
+// (syscall(1000)) still meets ENOSYS.
+constexpr int kSysInitPreload = 0x52570000;  // (&PreloadInit): 0 = buffering on
+constexpr int kSysInitThread = 0x52570001;   // (buffer, size, desched fd)
+constexpr int kSysFlush = 0x52570002;        // (reason): the buffer is full, the tracer asked, ...
 
 // What the library says about itself when it starts.
 struct PreloadInit {
@@ -65,7 +70,16 @@ struct BufHeader {
   // thread there).
   uint32_t want_stop;
   uint32_t reserved[3];
+  // Bit n set: writes to fd n go the traced way (fds from kTracedFds up
+  // always do). Replay re-emits writes to the recorder's stdout and stderr
+  // and applies writes into mapped files, which needs them traced. The
+  // library sets every bit when it makes the buffer; the tracer clears the
+  // bit of an fd it saw written that is neither, and sets it again when the
+  // fd is closed or replaced, or a file is mapped. Its changes are memory
+  // writes of the event that makes them, so replay's library decides alike.
+  uint8_t traced_fds[128];
 };
+constexpr int kTracedFds = 8 * sizeof(BufHeader::traced_fds);
 
 // One buffered syscall: this header, then `nouts` outputs, each an OutHead
 // and its bytes padded to 8.

@@ -129,6 +129,7 @@ bool init_thread() {
   if (ok) {
     tls.buf = reinterpret_cast<BufHeader*>(buf);
     tls.desched_fd = fd;
+    for (uint8_t& bits : tls.buf->traced_fds) bits = 0xff;
   } else {
     tls.failed = true;
   }
@@ -144,18 +145,19 @@ void renew_desched() {
 }
 
 // kBufferArgsChecked: the arguments with which the syscall may be buffered.
-bool args_allow(const Args& x) {
+bool args_allow(const Args& x, const BufHeader* h) {
   switch (x.nr) {
     case SYS_write:
     case SYS_pwrite64:
     case SYS_writev:
-    case SYS_pwritev:
-      return x.a[0] != 1 && x.a[0] != 2;  // replay re-emits what goes there
+    case SYS_pwritev: {
+      const unsigned long fd = static_cast<unsigned long>(x.a[0]);
+      return fd < kTracedFds && !(h->traced_fds[fd / 8] & (1u << (fd % 8)));
+    }
     case SYS_ioctl:
       return x.a[1] == TCGETS || x.a[1] == FIONREAD;
     case SYS_fcntl:
-      return x.a[1] == F_GETFD || x.a[1] == F_SETFD || x.a[1] == F_GETFL || x.a[1] == F_SETFL ||
-             x.a[1] == F_DUPFD || x.a[1] == F_DUPFD_CLOEXEC;
+      return x.a[1] == F_GETFD || x.a[1] == F_SETFD || x.a[1] == F_GETFL || x.a[1] == F_SETFL;
     case SYS_futex: {
       const long cmd = x.a[1] & FUTEX_CMD_MASK;
       return cmd == FUTEX_WAIT || cmd == FUTEX_WAKE || cmd == FUTEX_WAIT_BITSET ||
@@ -327,9 +329,9 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   const int ri = nr >= 0 && nr < kMaxNr ? kIndex.at[nr] : -1;
   if (!g_enabled || ri < 0 || tls.initializing || tls.failed) return rwd_traced_syscall(x);
   const BufferRule& rule = kGeneratedRules[ri];
-  if ((rule.flags & kArgsChecked) && !args_allow(*x)) return rwd_traced_syscall(x);
   if (!tls.buf && !init_thread()) return rwd_traced_syscall(x);
   BufHeader* h = tls.buf;
+  if ((rule.flags & kArgsChecked) && !args_allow(*x, h)) return rwd_traced_syscall(x);
   if (h->locked) return rwd_traced_syscall(x);  // a signal handler inside a buffered syscall
 
   Outs o;
@@ -409,6 +411,9 @@ __attribute__((constructor)) void init_preload() {
   if (traced(kSysInitPreload, reinterpret_cast<long>(&init)) != 0) return;
   pthread_atfork(nullptr, nullptr, after_fork_in_child);
   g_enabled = true;
+  // The main thread's buffer now: opening the desched event takes
+  // milliseconds, which the program's first buffered syscall should not.
+  init_thread();
 }
 
 }  // namespace

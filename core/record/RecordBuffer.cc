@@ -5,8 +5,13 @@
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "core/base/Log.h"
 #include "core/record/RecordSession.h"
@@ -23,6 +28,14 @@ namespace {
 // syscall (include/linux/errno.h).
 bool is_restart_code(int64_t ret) {
   return ret == -512 || ret == -513 || ret == -514 || ret == -516;
+}
+
+// What a buffered syscall returns when the signal now at hand interrupted
+// it: a restart code, or -EINTR from those the kernel never restarts
+// (epoll_wait). The signal is ours (the desched event) or held back, so the
+// program must not see either.
+bool interrupted_by_signal(int64_t ret) {
+  return is_restart_code(ret) || ret == -EINTR;
 }
 
 // The recorder's own handle on a tracee's fd (pidfd_getfd, Linux 5.6).
@@ -69,7 +82,7 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
   int64_t ret = -ENOSYS;
   if (nr == kSysInitPreload && buffering_) {
     auto init = t.task->read_val<PreloadInit>(RemotePtr(a.rdi));
-    if (!init) return init.error();
+    if (!init) return ok_result();  // not the library's: -ENOSYS, as the kernel said
     auto patched = patch_syscall_sites(*t.task, init->entry, init->text_start, init->text_end);
     if (!patched) return patched.error();
     for (trace::MappingRecord& m : patched->stub_pages) {
@@ -102,30 +115,117 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
 
 // Stopped on the way out of the library's untraced syscall, which a signal
 // interrupted: the kernel will restart it unless a handler runs.
+// (Not the traced exit of one handed over already: a signal there is
+// delivered at that exit.)
 bool RecordSession::in_buffered_syscall(const RecTask& t, const user_regs_struct& regs) const {
   return t.syscallbuf && regs.rip == kUntracedSyscallInsn + 2 &&
          static_cast<int64_t>(regs.orig_rax) >= 0 &&
-         is_restart_code(static_cast<int64_t>(regs.rax));
+         interrupted_by_signal(static_cast<int64_t>(regs.rax)) &&
+         !(t.at_exit_point && same_user_registers(regs, t.exit_regs));
 }
 
 // A buffered syscall blocked (its desched event fired), or must give way
-// to a signal or a preemption: let the kernel restart it as a traced one.
-// The task is resumed with PTRACE_SYSCALL, so the restart's entry stop
-// comes next and is recorded like any syscall's; the library must then not
-// commit a record for it.
+// to a signal or a preemption: it starts again as a traced one. The task is
+// resumed with PTRACE_SYSCALL, so the new try's entry stop comes next and
+// is recorded like any syscall's; the library must then not commit a
+// record for it.
 Result<void> RecordSession::hand_to_traced(RecTask& t, const user_regs_struct& regs) {
   if (t.desched.is_open()) ioctl(t.desched.get(), PERF_EVENT_IOC_DISABLE, 0);
   const uint32_t one = 1;
   REWIND_TRY(t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, abort_commit)), &one,
                                sizeof one));
-  if (static_cast<int64_t>(regs.rax) == -516) {  // ERESTART_RESTARTBLOCK: restart_syscall
-    t.restart_nr = static_cast<int64_t>(regs.orig_rax);
-    t.restart_regs = regs;
-  }
+  // Restart it ourselves, as the same syscall from the same instruction:
+  // the kernel would make -ERESTART_RESTARTBLOCK a restart_syscall, which
+  // replay's library (which never made the first try) cannot make. A
+  // sleep or poll timeout then starts over, which the program cannot tell
+  // from a late wakeup.
+  user_regs_struct r = regs;
+  r.rax = regs.orig_rax;
+  r.rip -= 2;
+  REWIND_TRY(t.task->set_regs(r));
   t.buffered_restart = true;
   REWIND_LOG(Record, "tid %d: buffered %s blocked; it goes the traced way", t.task->real_tid(),
              sys::name(static_cast<int64_t>(regs.orig_rax)).c_str());
   return ok_result();
+}
+
+// Keeps BufHeader::traced_fds true after a traced syscall: an fd written
+// through that is neither the recorder's stdout/stderr nor a mapped file
+// may be buffered from now on; a closed or replaced one may not, nor any
+// once a file is mapped (it might be written through any of them).
+Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs& a,
+                                              trace::Event& e) {
+  if (a.ret < 0 && a.ret >= -4095) return ok_result();
+  const int fd = static_cast<int>(a.a[0]);
+  switch (a.nr) {
+    case SYS_write:
+    case SYS_pwrite64:
+    case SYS_writev:
+    case SYS_pwritev:
+    case SYS_pwritev2: {
+      const bool noted = e.flags & (trace::kFlagStdout | trace::kFlagStderr | trace::kFlagFileWrite);
+      if (noted || fd < 0 || fd >= kTracedFds || a.ret <= 0) return ok_result();
+      struct stat st;
+      const std::string path = "/proc/" + std::to_string(t.task->real_tid()) + "/fd/" +
+                               std::to_string(fd);
+      if (stat(path.c_str(), &st) < 0 || (S_ISREG(st.st_mode) && mapped_inodes_.count({st.st_dev, st.st_ino})))
+        return ok_result();
+      return set_traced_fd_bits(t, fd, fd + 1, false, e);
+    }
+    case SYS_close:
+      return set_traced_fd_bits(t, fd, fd + 1, true, e);
+    case SYS_dup2:
+    case SYS_dup3:
+      return set_traced_fd_bits(t, static_cast<int>(a.a[1]), static_cast<int>(a.a[1]) + 1, true, e);
+    case SYS_close_range:
+      return set_traced_fd_bits(t, fd, static_cast<int>(std::min<uint64_t>(a.a[1], kTracedFds - 1)) + 1,
+                                true, e);
+    case SYS_mmap:
+      if (a.a[3] & MAP_ANONYMOUS) return ok_result();
+      return set_traced_fd_bits(t, 0, kTracedFds, true, e);
+  }
+  return ok_result();
+}
+
+// Sets or clears fds [lo, hi) in the traced_fds of every thread of t's
+// process, as memory writes of `e`.
+Result<void> RecordSession::set_traced_fd_bits(RecTask& t, int lo, int hi, bool traced,
+                                               trace::Event& e) {
+  lo = std::max(lo, 0);
+  hi = std::min(hi, kTracedFds);
+  if (lo >= hi) return ok_result();
+  for (auto& [tid, o] : tasks_) {
+    if (!o->syscallbuf || o->tgid != t.tgid) continue;
+    const uint64_t at = o->syscallbuf + offsetof(BufHeader, traced_fds);
+    uint8_t bits[sizeof(BufHeader::traced_fds)];
+    REWIND_TRY(o->task->read_mem(RemotePtr(at), bits, sizeof bits));
+    uint8_t before[sizeof bits];
+    memcpy(before, bits, sizeof bits);
+    for (int fd = lo; fd < hi; ++fd) {
+      if (traced)
+        bits[fd / 8] |= uint8_t(1u << (fd % 8));
+      else
+        bits[fd / 8] &= uint8_t(~(1u << (fd % 8)));
+    }
+    if (memcmp(before, bits, sizeof bits) == 0) continue;
+    REWIND_TRY(o->task->write_mem(RemotePtr(at), bits, sizeof bits));
+    e.writes.push_back(trace::MemWrite{at, std::vector<uint8_t>(bits, bits + sizeof bits)});
+  }
+  return ok_result();
+}
+
+// The traced exit of a syscall made at the untraced instruction (one
+// handed over above) that the kernel will restart after a signal: make it
+// restart at the traced twin of that instruction, or the new try would run
+// unseen. The registers go into the exit event, so replay's restart takes
+// the same way.
+Result<void> RecordSession::redirect_restart(RecTask& t, user_regs_struct& regs,
+                                             trace::Event& e) {
+  if (regs.rip != kUntracedSyscallInsn + 2 || !is_restart_code(static_cast<int64_t>(regs.rax)))
+    return ok_result();
+  regs.rip = kTracedRestartInsn + 2;
+  e.regs = regs;
+  return t.task->set_regs(regs);
 }
 
 // A preemption inside the preload library, or while the thread is inside a

@@ -453,7 +453,11 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     // Delivered on the way out of a syscall: a point replay can reproduce.
     // The pc alone would not do: after rt_sigreturn the task resumes in
     // the middle of a loop, and a signal may arrive when the loop is back
-    // at that pc, iterations later; the registers then differ.
+    // at that pc, iterations later; the registers then differ. Replay
+    // raises it at the syscall's exit, where orig_rax still holds the
+    // syscall number; here it may read -1 already (a signal that came with
+    // an interrupt after the return to user space).
+    e.regs.orig_rax = t.exit_regs.orig_rax;
     e.flags |= trace::kFlagAsyncSignal;
     deliver_now = true;
   }
@@ -462,6 +466,12 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     // syscall exit (no-pmu.md, "Deterministic points need no counter").
     REWIND_LOG(Record, "tid %d: deferring %s", task.real_tid(), signal_name(sig).c_str());
     t.deferred_signals.push_back(*si);
+    // Raised by a buffered syscall (SIGPIPE from a write) or while the
+    // thread was inside the library: the library stops for us right after
+    // the syscall, where the signal is delivered as a traced syscall would
+    // have had it.
+    auto asked = defer_preemption(t, regs->rip);
+    if (!asked) return asked.error();
     return Next::Continue;
   }
   e.num = next_event();

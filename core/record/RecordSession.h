@@ -156,6 +156,9 @@ class RecordSession {
   Result<void> on_preload_call(RecTask& t, user_regs_struct& regs, trace::Event& e);
   bool in_buffered_syscall(const RecTask& t, const user_regs_struct& regs) const;
   Result<void> hand_to_traced(RecTask& t, const user_regs_struct& regs);
+  Result<void> update_traced_fds(RecTask& t, const sys::SyscallArgs& a, trace::Event& e);
+  Result<void> set_traced_fd_bits(RecTask& t, int lo, int hi, bool traced, trace::Event& e);
+  Result<void> redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e);
   Result<bool> defer_preemption(RecTask& t, uint64_t pc);
   bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
   std::vector<sys::OutRange> buffers_of(const RecTask& t) const;

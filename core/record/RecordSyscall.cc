@@ -84,7 +84,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = static_cast<int64_t>(regs->orig_rax);
   t.at_exit_point = false;
-  t.buffered_restart = false;
+  const bool handed_over = std::exchange(t.buffered_restart, false);
   t.have_sample = false;  // a syscall is progress: timeslice sampling starts over
   t.slices_used = 0;
   REWIND_LOG(Syscall, "tid %d enters %s(0x%llx, 0x%llx, 0x%llx)", task.real_tid(),
@@ -173,6 +173,13 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
       break;
     default:
       break;
+  }
+  if (handed_over && !t.deferred_signals.empty()) {
+    // A buffered syscall that a signal found blocked, started again as a
+    // traced one (RecordBuffer.cc): the signal, held back meanwhile, must
+    // interrupt it again, or it may wait forever for what the handler does.
+    auto sent = redeliver_deferred_signal(t);
+    if (!sent) return sent.error();
   }
   return may_block && !skip ? Next::EnterKernel : Next::Continue;
 }
@@ -284,10 +291,12 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     }
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
+    if (t.syscallbuf) REWIND_TRY(update_traced_fds(t, a, e));
     if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
   }
+  if (buffering_) REWIND_TRY(redirect_restart(t, *regs, e));
   REWIND_TRY(write_event(e));
   if (ret == -516 /* ERESTART_RESTARTBLOCK */ && nr != SYS_restart_syscall) {
     t.restart_nr = nr;

@@ -63,9 +63,9 @@ std::vector<uint8_t> stub_for(uint64_t at, const std::vector<uint8_t>& site, siz
 
 // The highest free range of `size` bytes below `near` (and above it if
 // none), within kReach of it.
-std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps, uint64_t near,
-                                        uint64_t size) {
-  std::vector<std::pair<uint64_t, uint64_t>> used;
+std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps,
+                                        std::vector<std::pair<uint64_t, uint64_t>> used,
+                                        uint64_t near, uint64_t size) {
   for (const KernelMapping& m : maps) used.emplace_back(m.start, m.end);
   std::sort(used.begin(), used.end());
   auto fits = [&](uint64_t start) {
@@ -91,6 +91,7 @@ std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps, 
 Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t skip_start,
                                            uint64_t skip_end) {
   SyscallPatches out;
+  std::vector<std::pair<uint64_t, uint64_t>> taken;  // stub pages mapped here
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
   for (const KernelMapping& m : *maps) {
@@ -123,7 +124,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t 
     }
     if (sites.empty()) continue;
     const uint64_t size = (16 + sites.size() * kStubBytes + kPage - 1) & ~(kPage - 1);
-    auto at = free_range_near(*maps, m.start, size);
+    auto at = free_range_near(*maps, taken, m.start, size);
     if (!at) {
       warn("no room for syscall stubs near %s: its syscalls stay traced", m.name.c_str());
       continue;
@@ -143,9 +144,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t 
     rec.prot = PROT_READ | PROT_EXEC;
     rec.flags = MAP_PRIVATE | MAP_ANONYMOUS;
     out.stub_pages.push_back(rec);
-    maps->push_back(KernelMapping{});  // keep later searches off it
-    maps->back().start = rec.start;
-    maps->back().end = rec.end;
+    taken.emplace_back(rec.start, rec.end);
 
     trace::MemWrite page{*at, std::vector<uint8_t>(16, 0)};
     memcpy(page.bytes.data(), &entry, 8);

@@ -81,6 +81,8 @@ Result<void> ReplaySession::on_preload_call(RepTask& t, const trace::Event& e) {
     return ok_result();
   }
   if (e.syscall_no != kSysInitPreload) return ok_result();
+  if (auto init = t.task->read_val<PreloadInit>(RemotePtr(t.entry_regs.rdi)))
+    t.task->as().preload_text = {init->text_start, init->text_end};
   auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
   AutoRemoteSyscalls remote(*t.task);
   for (auto it = lo; it != hi; ++it) {

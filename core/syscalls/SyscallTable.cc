@@ -33,6 +33,7 @@
 #include <iterator>
 
 #include "core/syscalls/Handlers.h"
+#include "preload/abi.h"
 
 // Syscalls newer than the oldest headers we build with (Debian 12 ships
 // linux-libc-dev 6.1). With newer headers the SYS macro still checks them.
@@ -441,11 +442,18 @@ constexpr SyscallDesc kTable[] = {
   SYS(441, epoll_pwait2,           Emulate, kBlocks | kBuf,               nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(449, futex_waitv,            Emulate, kBlocks,                     nullptr),
   SYS(452, fchmodat2,              Emulate, kNone,                       nullptr),
-  // rewind's own, made by the preload library (preload/abi.h); the recorder
-  // answers them.
-  REWIND_SYS(1000, rewind_init_preload, Emulate, kNone),
-  REWIND_SYS(1001, rewind_init_thread,  Emulate, kNone),
-  REWIND_SYS(1002, rewind_flush,        Emulate, kNone),
+};
+
+// rewind's own, made by the preload library (preload/abi.h); the recorder
+// answers them. Numbered from kRewindBase.
+constexpr int kRewindBase = 0x52570000;
+static_assert(kRewindBase == syscallbuf::kSysInitPreload &&
+              kRewindBase + 1 == syscallbuf::kSysInitThread &&
+              kRewindBase + 2 == syscallbuf::kSysFlush);
+constexpr SyscallDesc kRewindTable[] = {
+  REWIND_SYS(kRewindBase + 0, rewind_init_preload, Emulate, kNone),
+  REWIND_SYS(kRewindBase + 1, rewind_init_thread,  Emulate, kNone),
+  REWIND_SYS(kRewindBase + 2, rewind_flush,        Emulate, kNone),
 };
 // clang-format on
 
@@ -512,6 +520,8 @@ uint64_t out_size(const OutParam& p, const SyscallArgs& args, TraceeMemoryReader
 }  // namespace
 
 const SyscallDesc* find(int64_t nr) {
+  if (nr >= kRewindBase && nr < kRewindBase + int64_t(std::size(kRewindTable)))
+    return &all()[std::size(kTable) + size_t(nr - kRewindBase)];
   if (nr < 0 || nr > kMaxNr) return nullptr;
   const int16_t i = kIndex[size_t(nr)];
   return i < 0 ? nullptr : &all()[size_t(i)];  // the same objects all() lists
@@ -558,7 +568,11 @@ std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& 
 }
 
 const std::vector<SyscallDesc>& all() {
-  static const std::vector<SyscallDesc> entries(std::begin(kTable), std::end(kTable));
+  static const std::vector<SyscallDesc> entries = [] {
+    std::vector<SyscallDesc> v(std::begin(kTable), std::end(kTable));
+    v.insert(v.end(), std::begin(kRewindTable), std::end(kRewindTable));
+    return v;
+  }();
   return entries;
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/Task.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -44,12 +45,23 @@ void merge_ranges(std::vector<sys::OutRange>& into, const std::vector<sys::OutRa
 // replayer's per-task state, that share t's address space) may write at any
 // moment: a state hash of t leaves it out. Recorder and replayer compute it
 // from the same entries at the same event.
+//
+// Also the frames of the preload library (preload/abi.h) on the stacks of
+// siblings stopped in a syscall it made: the library takes other paths in
+// record and in replay, so its locals differ. They lie just above the
+// syscall's rsp.
 template <class TaskMap, class T>
 std::vector<sys::OutRange> siblings_inflight_writes(const TaskMap& tasks, const T& t) {
+  constexpr uint64_t kPreloadFrames = 1024;
   std::vector<sys::OutRange> out;
-  for (const auto& [tid, o] : tasks)
-    if (o.get() != &t && o->in_syscall && &o->task->as() == &t.task->as())
-      merge_ranges(out, o->inflight_writes);
+  const auto& text = t.task->as().preload_text;
+  for (const auto& [tid, o] : tasks) {
+    if (o.get() == &t || !o->in_syscall || &o->task->as() != &t.task->as()) continue;
+    merge_ranges(out, o->inflight_writes);
+    const uint64_t ip = o->entry_regs.rip;
+    if (ip == syscallbuf::kUntracedSyscallInsn + 2 || (ip >= text.first && ip < text.second))
+      merge_ranges(out, {{o->entry_regs.rsp, kPreloadFrames}});
+  }
   return out;
 }
 
