@@ -13,6 +13,8 @@
 #   --expect-exit N   the recording must exit with N (default 0: the test
 #                     programs exit 99 when one of their CHECKs fails, and a
 #                     recording that broke the program must not pass)
+#   --record-flag F   pass F to 'rewind record' (repeatable, one word each),
+#                     e.g. --record-flag -n to record without syscall buffering
 #
 # With REWIND_KEEP_TMP set, the scratch directory (trace, outputs) is kept
 # for a look after a failure.
@@ -24,20 +26,21 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 REWIND NAME [--stdin FILE] [--before CMD] [--between CMD] [--expect-exit N] -- PROG [ARGS...]" >&2
+  echo "usage: $0 REWIND NAME [--stdin FILE] [--before CMD] [--between CMD] [--expect-exit N] [--record-flag F]... -- PROG [ARGS...]" >&2
   exit 2
 }
 
 [[ $# -ge 2 ]] || usage
 rewind=$1 name=$2
 shift 2
-stdin_file=/dev/null before='' between='' expect_exit=0
+stdin_file=/dev/null before='' between='' expect_exit=0 record_flags=()
 while [[ $# -gt 0 && $1 != -- ]]; do
   case $1 in
     --stdin) stdin_file=$2; shift 2 ;;
     --before) before=$2; shift 2 ;;
     --between) between=$2; shift 2 ;;
     --expect-exit) expect_exit=$2; shift 2 ;;
+    --record-flag) record_flags+=("$2"); shift 2 ;;
     *) usage ;;
   esac
 done
@@ -79,7 +82,7 @@ run_rewind() {
 
 [[ -z $before ]] || (eval "$before") || fail "--before command failed: $before"
 
-run_rewind "$tmp/rec.out" "$tmp/rec.err" "$stdin_file" record -o "$TRACE" "${prog[@]}"
+run_rewind "$tmp/rec.out" "$tmp/rec.err" "$stdin_file" record "${record_flags[@]}" -o "$TRACE" "${prog[@]}"
 rec_rc=$rc
 echo "recorded: exit $rec_rc, $(wc -c <"$tmp/rec.out") bytes stdout, $(wc -c <"$tmp/rec.err") bytes stderr"
 if [[ ! -d $TRACE ]]; then
