@@ -74,6 +74,7 @@ if [[ -n $rr ]]; then
   [[ $rr_help != *--software-counters* ]] || rr_flags=(-W)
 fi
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d "${TMPDIR:-/tmp}/rewind-syscallbuf-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -276,7 +277,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo
 echo "rewind syscall-buffer benchmark, median of $runs runs, $(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "rewind: $rewind (tree at $rev)"
+echo "rewind: $rewind (tree at $rev); load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ -z $rr ]] || echo "rr: $rr ($("$rr" --version 2>/dev/null | head -n 1 || echo '?'))${rr_flags:+, run with ${rr_flags[*]}}"
 echo
 hdr='| workload | native s | record | replay | record -n | replay -n |'
