@@ -6,13 +6,14 @@
 # Markdown table of the ratios against native with the trace sizes, and one
 # of the medians in seconds.
 #
-# usage: bench/syscallbuf_bench.sh [REWIND] [--rr PATH | --no-rr] [--runs N]
-#                                  [--only REGEX] [--limit SECONDS]
+# usage: bench/syscallbuf_bench.sh [REWIND] [--rr PATH | --no-rr] [--rr-n]
+#                                  [--runs N] [--only REGEX] [--limit SECONDS]
 #   REWIND   default build/cli/rewind
 #   --rr     an rr binary to compare with. Without it the script uses
 #            $RR_SOFT, else /opt/rr.soft/build/bin/rr if that exists.
 #            rr.soft (rr with software counters, for machines without a
 #            PMU) is run with -W; see bench/README.md, "Syscall buffering".
+#   --rr-n   also rr record -n (rr without its syscall buffer) and its replay
 #   --runs   timed runs of every command, the median shown (default 3)
 #   --only   run only the workloads whose names match
 #   --limit  time limit of any one command (default 300 s): past it the cell
@@ -33,12 +34,14 @@ only=.
 rr=
 rr_arg=
 no_rr=0
+rr_n=0
 rewind_arg=
 while (($#)); do
   case $1 in
     --rr) rr_arg=${2:?--rr needs a path}; shift ;;
     --rr=*) rr_arg=${1#--rr=} ;;
     --no-rr) no_rr=1 ;;
+    --rr-n) rr_n=1 ;;
     --runs) runs=${2:?--runs needs a count}; shift ;;
     --runs=*) runs=${1#--runs=} ;;
     --only) only=${2:?--only needs a regex}; shift ;;
@@ -200,37 +203,45 @@ check() {  # WORKLOAD MODE TAG WANT_RC WANT_OUT_FILE WHAT
   fi
 }
 
-# Records $runs times with RECORD-CMD (the trace going to $work/trace), then
-# replays the last recording $runs times with REPLAY-CMD (which ends with
-# the trace's path). Sets rec_t, rep_t (medians) and trace_mb.
+# Records $runs times with RECORD-CMD, each into a new trace directory, and
+# keeps the last recording that passed its checks; then replays that one
+# $runs times with REPLAY-CMD (which ends with the trace's path), so a
+# failed recording shows as FAIL in the record column and the replay
+# column still times a sound trace. Sets rec_t, rep_t (medians) and
+# trace_mb (of the trace replayed).
 record_and_replay() {  # NAME MODE-LABEL "RECORD-CMD" "REPLAY-CMD" PROGRAM...
-  local name=$1 label=$2 i
+  local name=$1 label=$2 i good=
   local -a rec_cmd rep_cmd recs=() reps=()
   read -r -a rec_cmd <<<"$3"
   read -r -a rep_cmd <<<"$4"
   shift 4
   for ((i = 0; i < runs; i++)); do
     prepare "$name"
-    rm -rf "$work/trace"
-    measure rec "${rec_cmd[@]}" "$work/trace" "$@"
+    rm -rf "$work/trace.$i"
+    measure rec "${rec_cmd[@]}" "$work/trace.$i" "$@"
     check "$name" "$label record" rec "$native_rc" "$work/native.want" "the native run"
     recs+=("$t")
+    if [[ $t =~ ^[0-9.]+$ && -d $work/trace.$i ]]; then
+      [[ -z $good ]] || rm -rf "$good"
+      good=$work/trace.$i
+      cp "$work/rec.out" "$work/rec.want"
+    else
+      rm -rf "$work/trace.$i"
+    fi
   done
-  rec_rc=$rc
-  cp "$work/rec.out" "$work/rec.want"
-  trace_mb=$(du -sm "$work/trace" 2>/dev/null | cut -f1) || trace_mb=-
-  [[ -d $work/trace ]] || trace_mb=-
+  trace_mb=-
+  [[ -z $good ]] || trace_mb=$(du -sm "$good" | cut -f1)
   for ((i = 0; i < runs; i++)); do
-    if [[ ! -d $work/trace ]]; then
-      ((i > 0)) || problem "$name" "$label replay" "not run: the recording left no trace" rec
+    if [[ -z $good ]]; then
+      ((i > 0)) || problem "$name" "$label replay" "not run: no recording passed" rec
       reps+=(FAIL)
       continue
     fi
-    measure rep "${rep_cmd[@]}" "$work/trace"
-    check "$name" "$label replay" rep "$rec_rc" "$work/rec.want" "the recording"
+    measure rep "${rep_cmd[@]}" "$good"
+    check "$name" "$label replay" rep "$native_rc" "$work/rec.want" "the recording"
     reps+=("$t")
   done
-  rm -rf "$work/trace"
+  [[ -z $good ]] || rm -rf "$good"
   rec_t=$(median "${recs[@]}") rep_t=$(median "${reps[@]}")
   echo "  $label: record ${recs[*]}; replay ${reps[*]}; trace ${trace_mb} MB" >&2
 }
@@ -241,6 +252,24 @@ cell() {  # MODE-TIME NATIVE-TIME
   ratio "$1" "$2"
 }
 
+# Modes after native: label, column title prefix, record command (the
+# trace path and the program follow), replay command (the trace follows).
+modes=("rewind||$rewind record -o|$rewind replay -a"
+  "rewind -n|-n|$rewind record -n -o|$rewind replay -a")
+if [[ -n $rr ]]; then
+  modes+=("rr|rr|$rr record ${rr_flags[*]} -o|$rr replay ${rr_flags[*]} -a")
+  ((!rr_n)) || modes+=("rr -n|rr -n|$rr record ${rr_flags[*]} -n -o|$rr replay ${rr_flags[*]} -a")
+fi
+# Column titles: "record", "record -n", "rr record", "rr -n record"...
+title() {  # PREFIX WORD
+  case $1 in
+    '') echo "$2" ;;
+    -n) echo "$2 -n" ;;
+    *) echo "$1 $2" ;;
+  esac
+}
+
+# One row per workload: name|native|then per mode record|replay|trace MB.
 rows=()
 for name in "${names[@]}"; do
   [[ $name =~ $only ]] || continue
@@ -259,17 +288,13 @@ for name in "${names[@]}"; do
   fi
   cp "$work/native.out" "$work/native.want"
   echo "  native: ${natives[*]}" >&2
-
-  record_and_replay "$name" rewind "$rewind record -o" "$rewind replay -a" "${cmd[@]}"
-  rec=$rec_t rep=$rep_t mb=$trace_mb
-  record_and_replay "$name" "rewind -n" "$rewind record -n -o" "$rewind replay -a" "${cmd[@]}"
-  recn=$rec_t repn=$rep_t mbn=$trace_mb
-  rrrec=- rrrep=- rrmb=-
-  if [[ -n $rr ]]; then
-    record_and_replay "$name" rr "$rr record ${rr_flags[*]} -o" "$rr replay ${rr_flags[*]} -a" "${cmd[@]}"
-    rrrec=$rec_t rrrep=$rep_t rrmb=$trace_mb
-  fi
-  rows+=("$name|$nat|$rec|$rep|$recn|$repn|$rrrec|$rrrep|$mb|$mbn|$rrmb")
+  row="$name|$nat"
+  for mode in "${modes[@]}"; do
+    IFS='|' read -r label _ rec_cmd rep_cmd <<<"$mode"
+    record_and_replay "$name" "$label" "$rec_cmd" "$rep_cmd" "${cmd[@]}"
+    row+="|$rec_t|$rep_t|$trace_mb"
+  done
+  rows+=("$row")
 done
 rm -f "$work/big.bin" "$work/copy.bin"
 
@@ -278,41 +303,44 @@ rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo
 echo "rewind syscall-buffer benchmark, median of $runs runs, $(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "rewind: $rewind (tree at $rev); load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
-[[ -z $rr ]] || echo "rr: $rr ($("$rr" --version 2>/dev/null | head -n 1 || echo '?'))${rr_flags:+, run with ${rr_flags[*]}}"
+[[ -z $rr ]] || echo "rr: $rr ($("$rr" --version 2>/dev/null | head -n 1 | sed 's/ *$//' || echo '?'))${rr_flags:+, run with ${rr_flags[*]}}"
+
+# Table 1: ratios, then the trace sizes. Table 2: the medians in seconds.
+hdr1='| workload | native s |' sep1='| --- | ---: |' trc='' trs=''
+hdr2='| workload | native |' sep2='| --- | ---: |'
+for mode in "${modes[@]}"; do
+  IFS='|' read -r _ prefix _ <<<"$mode"
+  hdr1+=" $(title "$prefix" record) | $(title "$prefix" replay) |"
+  hdr2+=" $(title "$prefix" record) | $(title "$prefix" replay) |"
+  sep1+=' ---: | ---: |' sep2+=' ---: | ---: |'
+  trc+=" $(title "$prefix" trace) MB |" trs+=' ---: |'
+done
 echo
-hdr='| workload | native s | record | replay | record -n | replay -n |'
-sep='| --- | ---: | ---: | ---: | ---: | ---: |'
-[[ -z $rr ]] || { hdr+=' rr record | rr replay |'; sep+=' ---: | ---: |'; }
-hdr+=' trace MB | trace -n MB |'
-sep+=' ---: | ---: |'
-[[ -z $rr ]] || { hdr+=' rr trace MB |'; sep+=' ---: |'; }
-echo "$hdr"
-echo "$sep"
+echo "$hdr1$trc"
+echo "$sep1$trs"
 for row in "${rows[@]}"; do
-  IFS='|' read -r name nat rec rep recn repn rrrec rrrep mb mbn rrmb <<<"$row"
-  line="| $name | $nat | $(cell "$rec" "$nat") | $(cell "$rep" "$nat") | $(cell "$recn" "$nat") | $(cell "$repn" "$nat") |"
-  [[ -z $rr ]] || line+=" $(cell "$rrrec" "$nat") | $(cell "$rrrep" "$nat") |"
-  line+=" $mb | $mbn |"
-  [[ -z $rr ]] || line+=" $rrmb |"
-  echo "$line"
+  IFS='|' read -r -a f <<<"$row"
+  line="| ${f[0]} | ${f[1]} |" sizes=
+  for ((m = 0; m < ${#modes[@]}; m++)); do
+    line+=" $(cell "${f[2 + 3 * m]}" "${f[1]}") | $(cell "${f[3 + 3 * m]}" "${f[1]}") |"
+    sizes+=" ${f[4 + 3 * m]} |"
+  done
+  echo "$line$sizes"
 done
 echo
 echo "Medians in seconds:"
 echo
-hdr='| workload | native | record | replay | record -n | replay -n |'
-sep='| --- | ---: | ---: | ---: | ---: | ---: |'
-[[ -z $rr ]] || { hdr+=' rr record | rr replay |'; sep+=' ---: | ---: |'; }
-echo "$hdr"
-echo "$sep"
+echo "$hdr2"
+echo "$sep2"
 for row in "${rows[@]}"; do
-  IFS='|' read -r name nat rec rep recn repn rrrec rrrep _ <<<"$row"
-  line="| $name | $nat | $rec | $rep | $recn | $repn |"
-  [[ -z $rr ]] || line+=" $rrrec | $rrrep |"
+  IFS='|' read -r -a f <<<"$row"
+  line="| ${f[0]} | ${f[1]} |"
+  for ((m = 0; m < ${#modes[@]}; m++)); do line+=" ${f[2 + 3 * m]} | ${f[3 + 3 * m]} |"; done
   echo "$line"
 done
 echo
 echo "(ratios: the mode's median over the native median; native runs pinned with taskset -c 0;"
-echo " trace MB: du -sm of the last recording, hard links to system files included)"
+echo " trace MB: du -sm of the recording that was replayed, hard links to system files included)"
 if ((${#problems[@]})); then
   echo
   printf -- '- PROBLEM: %s\n' "${problems[@]}"
