@@ -187,8 +187,11 @@ problem() {  # WORKLOAD MODE WHAT TAG
   echo "PROBLEM: $1, $2: $3" >&2
   [[ -z ${seen_problem["$1 $2"]:-} ]] || return 0
   seen_problem["$1 $2"]=1
-  err=$(tail -n 3 "$work/$4.err" 2>/dev/null | tr '\n' ' ')
-  problems+=("$1, $2: $3${err:+; the end of its stderr: $err}")
+  # rr prints its registers and a backtrace after the assertion: show the
+  # first lines that say what failed, else the end of stderr.
+  err=$(grep -m1 -A2 -E 'Assertion|FATAL|[Ee]rror' "$work/$4.err" 2>/dev/null | tr '\n' ' ' | cut -c1-600) || true
+  [[ -n $err ]] || err=$(tail -n 3 "$work/$4.err" 2>/dev/null | tr '\n' ' ')
+  problems+=("$1, $2: $3${err:+; its stderr: $err}")
 }
 
 # Checks a run against what it must match; turns t into FAIL if it doesn't.
