@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Checks that syscall buffering happens: a program making thousands of
+# cheap syscalls records most of them in its buffer (`rewind dump` shows them
+# as BUFFERED lines, not as syscall events), and none with record -n, and
+# both traces replay with the recorded output.
+#
+# usage: syscallbuf.sh REWIND PROG
+set -euo pipefail
+rewind=$1 prog=$2
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_begin syscallbuf
+
+for mode in buffered nobuf; do
+  flags=()
+  [[ $mode == nobuf ]] && flags=(-n)
+  timeout 120 "$rewind" record "${flags[@]}" -o "$tmp/$mode" "$prog" >"$tmp/$mode.out" ||
+    fail "$mode recording failed"
+  timeout 120 "$rewind" dump "$tmp/$mode" >"$tmp/$mode.dump" || fail "dump of the $mode trace failed"
+  timeout 120 "$rewind" replay -a "$tmp/$mode" >"$tmp/$mode.replay" || fail "$mode replay failed"
+  cmp -s "$tmp/$mode.out" "$tmp/$mode.replay" || fail "$mode replay printed other output"
+done
+buffered=$(grep -c ' BUFFERED ' "$tmp/buffered.dump" || true)
+traced=$(grep -c 'SYSCALL_ENTRY getpid' "$tmp/buffered.dump" || true)
+nobuf_buffered=$(grep -c ' BUFFERED ' "$tmp/nobuf.dump" || true)
+nobuf_traced=$(grep -c 'SYSCALL_ENTRY getpid' "$tmp/nobuf.dump" || true)
+echo "buffered: $buffered buffered, $traced getpid events; -n: $nobuf_buffered, $nobuf_traced"
+# 2000 iterations of 6 bufferable syscalls, and 2000 reads.
+[[ $buffered -ge 12000 ]] || fail "only $buffered syscalls were buffered"
+[[ $traced -le 10 ]] || fail "$traced getpid calls were traced despite buffering"
+[[ $nobuf_buffered -eq 0 ]] || fail "record -n buffered $nobuf_buffered syscalls"
+[[ $nobuf_traced -ge 2000 ]] || fail "record -n traced only $nobuf_traced getpid calls"
+grep -q ' BUFFERED getdents64 = ' "$tmp/buffered.dump" || fail "getdents64 was not buffered"
+echo "PASS [syscallbuf]"
