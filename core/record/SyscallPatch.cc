@@ -20,7 +20,7 @@ namespace rwd {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr size_t kStubBytes = 96;  // per site, see stub_for
+constexpr size_t kStubBytes = 104;  // per site, see stub_for
 // A stub page must be this close to every site it serves (rel32 jumps).
 constexpr uint64_t kReach = 1ull << 30;
 
@@ -35,8 +35,11 @@ void put32(std::vector<uint8_t>& b, size_t at, int64_t v) {
 std::vector<uint8_t> stub_for(uint64_t at, const std::vector<uint8_t>& site, size_t syscall_at,
                               uint64_t slot, uint64_t resume) {
   std::vector<uint8_t> b(site.begin(), site.begin() + syscall_at);  // mov $nr, %eax
-  // Syscalls that must run where they are: cmp $nr, %eax; je raw.
-  static const uint32_t kRaw[] = {SYS_rt_sigreturn, SYS_clone, SYS_fork, SYS_vfork, SYS_clone3};
+  // Syscalls that must run where they are (cmp $nr, %eax; je raw): those
+  // that need their own stack and return address, and execve, which a
+  // debugger stepping to the `syscall` should meet within a few steps.
+  static const uint32_t kRaw[] = {SYS_rt_sigreturn, SYS_clone,  SYS_fork,
+                                  SYS_vfork,        SYS_clone3, SYS_execve};
   std::vector<size_t> to_raw;
   for (uint32_t nr : kRaw) {
     b.push_back(0x3d);

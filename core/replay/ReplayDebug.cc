@@ -68,9 +68,11 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   // Where the debug registers do not trap, a task with watchpoints runs an
   // instruction at a time, and each is checked against the slots first.
   // (Not from inside a syscall: only PTRACE_SYSCALL reaches its exit stop.)
-  const bool watch_step = steps_for_watches() && !t.in_syscall && watch_slots(t) &&
-                          (!step_to_watch_in_ || step_to_watch_in_(events_completed_)) &&
-                          !at_syscall_insn(task, pc);
+  // (Or to finish a rep string instruction that made a watched access.)
+  const bool watch_step = (t.rep_watch_slot >= 0 ||
+                           (steps_for_watches() &&
+                            (!step_to_watch_in_ || step_to_watch_in_(events_completed_)))) &&
+                          !t.in_syscall && watch_slots(t) && !at_syscall_insn(task, pc);
   t.watch_step = watch_step;
   t.watch_step_pc = pc;
   if (watch_step && control_ && control_->max_watch_steps &&
@@ -94,6 +96,15 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   REWIND_TRY(task.resume(req, sig));
   t.running = true;
   return ok_result();
+}
+
+// Whether the instruction at regs.rip is a rep-prefixed string instruction
+// with iterations left.
+static bool at_unfinished_rep(Task& task, const user_regs_struct& regs) {
+  uint8_t code[16];
+  const size_t got = task.as().read_partial(RemotePtr(regs.rip), code, sizeof code);
+  auto insn = decode_insn(code, got);
+  return insn && insn->rep_string && regs.rcx != 0;
 }
 
 // The debugger's slots in the task's process, if any is enabled.
@@ -173,9 +184,14 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
     const DebugRegSlots& slots = *watch_slots(t);
     for (int i = 0; i < 4; ++i) {
       if (!((*dr6 >> i) & 1) || !slots[i].enabled) continue;
-      t.internal_step = false;
       t.watch_step = false;
       t.watch_hit = -1;
+      if (at_unfinished_rep(task, *regs)) {  // see below: stepped to its end
+        t.rep_watch_slot = i;
+        return Trap{TrapAction::Continue, {}};
+      }
+      t.internal_step = false;
+      t.rep_watch_slot = -1;
       return Trap{TrapAction::Stop, slot_stop(t, i)};
     }
   }
@@ -192,8 +208,21 @@ Result<ReplaySession::Trap> ReplaySession::on_sigtrap(RepTask& t) {
           slot = i;
       }
     }
+    // A rep movs/stos that has iterations left stands at itself again:
+    // report its access once it is done, as a syscall's write is seen
+    // whole (the preload library copies a buffered read's bytes so).
+    if (slot >= 0 && regs->rip == t.watch_step_pc && at_unfinished_rep(task, *regs)) {
+      t.rep_watch_slot = slot;
+      return Trap{TrapAction::Continue, {}};
+    }
+    if (t.rep_watch_slot >= 0) {
+      if (regs->rip == t.watch_step_pc) return Trap{TrapAction::Continue, {}};
+      if (slot < 0) slot = t.rep_watch_slot;
+      t.rep_watch_slot = -1;
+    }
     if (slot >= 0) {
       t.internal_step = false;
+      t.rep_watch_slot = -1;
       DebugStop hit = slot_stop(t, slot);
       hit.access_pc = t.watch_step_pc;
       return Trap{TrapAction::Stop, hit};

@@ -62,6 +62,7 @@ struct RepTaskState {
   bool watch_step = false;
   int watch_hit = -1;
   uint64_t watch_step_pc = 0;         // the instruction that step runs
+  int rep_watch_slot = -1;            // a watched access by a rep string insn still running
   bool running = false;               // resumed, next stop not yet seen
   int inject_sig = 0;                 // signal to deliver on the next resume
   bool initial_stop_pending = false;  // a new child's SIGSTOP

@@ -97,6 +97,8 @@ enum SyscallFlag : uint32_t {
   // must follow from the generic rules, or from one of the few handlers
   // the library knows (readv, recvmsg); kMayBlock ones are made with the
   // desched event armed, so that blocking hands them to the traced path.
+  // Not for those that always sleep (nanosleep): the interrupted first try
+  // would write memory (the remaining time) that no record holds.
   kBuffered = 1u << 3,
   // Only for some arguments, which the library checks (preload/Rules.cc):
   // write-family calls not to fds 1 and 2 (replay re-emits those), fcntl

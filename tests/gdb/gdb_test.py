@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--commands", required=True)
     ap.add_argument("--expect", required=True)
     ap.add_argument("--replay-args", default="")
+    ap.add_argument("--record-args", default="")
     ap.add_argument("--copy-program", action="store_true",
                     help="record a copy of the program and delete it before replay")
     ap.add_argument("--debugger", default="gdb")
@@ -48,7 +49,8 @@ def run(args, tmp):
         program = os.path.join(tmp, os.path.basename(args.program))
         shutil.copy2(args.program, program)
     trace = os.path.join(tmp, "trace")
-    rec = subprocess.run([args.rewind, "record", "-o", trace, program],
+    rec = subprocess.run([args.rewind, "record"] + args.record_args.split() +
+                         ["-o", trace, program],
                          env=env, capture_output=True, text=True, timeout=120)
     if rec.returncode != 0:
         print(rec.stdout, rec.stderr)
