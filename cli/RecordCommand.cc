@@ -195,8 +195,9 @@ int cmd_record(int argc, char** argv) {
   if (syscall_buffer) {
     const std::string lib = find_preload_library();
     if (lib.empty()) {
-      warn("librewind-preload.so not found (set REWIND_PRELOAD): recording without syscall "
-           "buffering");
+      warn(
+          "librewind-preload.so not found (set REWIND_PRELOAD): recording without syscall "
+          "buffering");
       syscall_buffer = false;
     } else {
       add_preload(env, lib);

@@ -45,9 +45,9 @@ constexpr int kSysFlush = 0x52570002;        // (reason): the buffer is full, th
 
 // What the library says about itself when it starts.
 struct PreloadInit {
-  uint64_t entry;        // the address stubs call
-  uint64_t text_start;   // the library's code, where the tracer must never
-  uint64_t text_end;     //   interrupt a thread (its state differs in replay)
+  uint64_t entry;       // the address stubs call
+  uint64_t text_start;  // the library's code, where the tracer must never
+  uint64_t text_end;    //   interrupt a thread (its state differs in replay)
 };
 
 // The head of each thread's buffer. Fields the tracer writes are marked.

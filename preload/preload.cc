@@ -78,8 +78,8 @@ struct ThreadState {
   BufHeader* buf;
   int desched_fd;
   bool initializing;
-  bool failed;          // the tracer refused a buffer: everything goes traced
-  bool desched_stale;   // no desched event yet, or a fork child's, which counts the parent
+  bool failed;         // the tracer refused a buffer: everything goes traced
+  bool desched_stale;  // no desched event yet, or a fork child's, which counts the parent
 };
 __thread ThreadState tls __attribute__((tls_model("initial-exec")));
 
@@ -106,8 +106,8 @@ int open_desched() {
   attr.disabled = 1;
   attr.exclude_kernel = 0;
   attr.wakeup_events = 1;
-  long fd = traced(SYS_perf_event_open, reinterpret_cast<long>(&attr), 0, -1, -1,
-                   PERF_FLAG_FD_CLOEXEC);
+  long fd =
+      traced(SYS_perf_event_open, reinterpret_cast<long>(&attr), 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) return -1;
   f_owner_ex owner = {F_OWNER_TID, static_cast<pid_t>(traced(SYS_gettid))};
   if (traced(SYS_fcntl, fd, F_SETFL, O_ASYNC) < 0 ||
@@ -121,8 +121,8 @@ int open_desched() {
 
 bool init_thread() {
   tls.initializing = true;
-  long buf = traced(SYS_mmap, 0, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                    -1);
+  long buf =
+      traced(SYS_mmap, 0, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
   bool ok = buf > 0 || buf < -4095;
   // The desched event comes with the first syscall that may block
   // (renew_desched): a thread with a perf event pays for it at every context
@@ -212,7 +212,9 @@ uint64_t rule_size(const OutRule& p, const Args& x, long ret, bool bound) {
       return p.n;
     case kRet:
     case kRetTimes: {
-      const uint64_t count = bound ? cap : ret > 0 ? (static_cast<uint64_t>(ret) < cap ? ret : cap) : 0;
+      const uint64_t count = bound     ? cap
+                             : ret > 0 ? (static_cast<uint64_t>(ret) < cap ? ret : cap)
+                                       : 0;
       return p.rule == kRet ? count : count * p.n;
     }
     case kArg:

@@ -163,12 +163,14 @@ Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs
     case SYS_writev:
     case SYS_pwritev:
     case SYS_pwritev2: {
-      const bool noted = e.flags & (trace::kFlagStdout | trace::kFlagStderr | trace::kFlagFileWrite);
+      const bool noted =
+          e.flags & (trace::kFlagStdout | trace::kFlagStderr | trace::kFlagFileWrite);
       if (noted || fd < 0 || fd >= kTracedFds || a.ret <= 0) return ok_result();
       struct stat st;
-      const std::string path = "/proc/" + std::to_string(t.task->real_tid()) + "/fd/" +
-                               std::to_string(fd);
-      if (stat(path.c_str(), &st) < 0 || (S_ISREG(st.st_mode) && mapped_inodes_.count({st.st_dev, st.st_ino})))
+      const std::string path =
+          "/proc/" + std::to_string(t.task->real_tid()) + "/fd/" + std::to_string(fd);
+      if (stat(path.c_str(), &st) < 0 ||
+          (S_ISREG(st.st_mode) && mapped_inodes_.count({st.st_dev, st.st_ino})))
         return ok_result();
       return set_traced_fd_bits(t, fd, fd + 1, false, e);
     }
@@ -178,8 +180,8 @@ Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs
     case SYS_dup3:
       return set_traced_fd_bits(t, static_cast<int>(a.a[1]), static_cast<int>(a.a[1]) + 1, true, e);
     case SYS_close_range:
-      return set_traced_fd_bits(t, fd, static_cast<int>(std::min<uint64_t>(a.a[1], kTracedFds - 1)) + 1,
-                                true, e);
+      return set_traced_fd_bits(
+          t, fd, static_cast<int>(std::min<uint64_t>(a.a[1], kTracedFds - 1)) + 1, true, e);
     case SYS_mmap:
       if (a.a[3] & MAP_ANONYMOUS) return ok_result();
       return set_traced_fd_bits(t, 0, kTracedFds, true, e);
@@ -219,8 +221,7 @@ Result<void> RecordSession::set_traced_fd_bits(RecTask& t, int lo, int hi, bool 
 // restart at the traced twin of that instruction, or the new try would run
 // unseen. The registers go into the exit event, so replay's restart takes
 // the same way.
-Result<void> RecordSession::redirect_restart(RecTask& t, user_regs_struct& regs,
-                                             trace::Event& e) {
+Result<void> RecordSession::redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e) {
   if (regs.rip != kUntracedSyscallInsn + 2 || !is_restart_code(static_cast<int64_t>(regs.rax)))
     return ok_result();
   regs.rip = kTracedRestartInsn + 2;

@@ -2,8 +2,8 @@
 
 #include <linux/perf_event.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

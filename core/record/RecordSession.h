@@ -98,7 +98,7 @@ struct RecTask {
   // A buffered syscall that blocked was handed to the traced path: the
   // syscall-entry stop of its restart comes next (RecordBuffer.cc).
   bool buffered_restart = false;
-  int redelivering_sig = 0;                // sent with tkill, awaiting its delivery stop
+  int redelivering_sig = 0;  // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
 };
 

@@ -121,9 +121,9 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t 
       std::vector<uint8_t> code(hi - lo);
       code.resize(task.as().read_partial(RemotePtr(addr), code.data(), code.size()));
       for (const SyscallSite& s : find_syscall_sites(code.data(), code.size()))
-        sites.push_back({addr + s.offset, s.syscall_at,
-                         std::vector<uint8_t>(code.begin() + s.offset,
-                                              code.begin() + s.offset + s.length)});
+        sites.push_back(
+            {addr + s.offset, s.syscall_at,
+             std::vector<uint8_t>(code.begin() + s.offset, code.begin() + s.offset + s.length)});
     }
     if (sites.empty()) continue;
     const uint64_t size = (16 + sites.size() * kStubBytes + kPage - 1) & ~(kPage - 1);
@@ -160,8 +160,8 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t 
       page.bytes.insert(page.bytes.end(), code.begin(), code.end());
       trace::MemWrite patch{site, std::vector<uint8_t>(orig.size(), 0x90)};
       patch.bytes[0] = 0xe9;  // jmp stub
-      const int32_t rel = static_cast<int32_t>(static_cast<int64_t>(stub) -
-                                               static_cast<int64_t>(site + 5));
+      const int32_t rel =
+          static_cast<int32_t>(static_cast<int64_t>(stub) - static_cast<int64_t>(site + 5));
       memcpy(&patch.bytes[1], &rel, 4);
       out.writes.push_back(std::move(patch));
       ++out.sites;

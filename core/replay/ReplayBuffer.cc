@@ -62,8 +62,8 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
   if (h.end > kBufferSize - sizeof h || e.syscallbuf.size() > kBufferSize - sizeof h - h.end)
     return divergence(e, "the buffered syscalls do not fit in the thread's buffer");
   if (!e.syscallbuf.empty()) {
-    REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end),
-                                  e.syscallbuf.data(), e.syscallbuf.size()));
+    REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end), e.syscallbuf.data(),
+                                  e.syscallbuf.size()));
   }
   h.end += static_cast<uint32_t>(e.syscallbuf.size());
   h.want_stop = e.kind == trace::EventKind::SyscallEntry && e.syscall_no == kSysFlush &&

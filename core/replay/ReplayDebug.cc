@@ -69,10 +69,10 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   // instruction at a time, and each is checked against the slots first.
   // (Not from inside a syscall: only PTRACE_SYSCALL reaches its exit stop.)
   // (Or to finish a rep string instruction that made a watched access.)
-  const bool watch_step = (t.rep_watch_slot >= 0 ||
-                           (steps_for_watches() &&
-                            (!step_to_watch_in_ || step_to_watch_in_(events_completed_)))) &&
-                          !t.in_syscall && watch_slots(t) && !at_syscall_insn(task, pc);
+  const bool watch_step =
+      (t.rep_watch_slot >= 0 ||
+       (steps_for_watches() && (!step_to_watch_in_ || step_to_watch_in_(events_completed_)))) &&
+      !t.in_syscall && watch_slots(t) && !at_syscall_insn(task, pc);
   t.watch_step = watch_step;
   t.watch_step_pc = pc;
   if (watch_step && control_ && control_->max_watch_steps &&

@@ -13,7 +13,6 @@
 #include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
 #include "core/replay/PreemptStub.h"
-#include "preload/abi.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
@@ -21,6 +20,7 @@
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
 #include "core/task/WaitWakeup.h"
+#include "preload/abi.h"
 
 namespace rwd {
 

@@ -135,8 +135,10 @@ constexpr uint32_t kBufChecked = kBuffered | kBufferArgsChecked;
   }
 
 // Numbers the kernel lacks: rewind's own (preload/abi.h), not checked.
-#define REWIND_SYS(nr, name, mode, flags) \
-  SyscallDesc { nr, #name, ReplayMode::mode, {}, nullptr, flags }
+#define REWIND_SYS(nr, name, mode, flags)           \
+  SyscallDesc {                                     \
+    nr, #name, ReplayMode::mode, {}, nullptr, flags \
+  }
 
 // clang-format off
 constexpr SyscallDesc kTable[] = {
