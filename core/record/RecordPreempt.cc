@@ -200,10 +200,15 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   REWIND_TRY(move_to_patchable_insn(task));
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  // The steps may have gone into the preload library.
+  // The steps may have gone into the preload library. (Signals that came
+  // while stepping are held back as usual.)
+  auto keep_stashed = [&] {
+    for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
+    task.stashed_signals.clear();
+  };
   deferred = defer_preemption(t, regs->rip);
   if (!deferred) return deferred.error();
-  if (*deferred) return Next::Continue;
+  if (*deferred) return keep_stashed(), Next::Continue;
   const std::optional<DecodedInsn> insn = insn_at(task, regs->rip).insn;
   if (insn && insn->cls == InsnClass::Other) {
     // Replay can find this point only with a ptrace stop per execution of
@@ -232,11 +237,13 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
     if (!loop.back) REWIND_TRY(move_to_patchable_insn(task));
     regs = task.get_regs();  // an iteration later
     if (!regs) return regs.error();
+    deferred = defer_preemption(t, regs->rip);  // that iteration may have entered the library
+    if (!deferred) return deferred.error();
+    if (*deferred) return keep_stashed(), Next::Continue;
   }
   t.have_sample = false;
   t.slices_used = 0;
-  for (const siginfo_t& si : task.stashed_signals) t.deferred_signals.push_back(si);
-  task.stashed_signals.clear();
+  keep_stashed();
   const auto hash_start = std::chrono::steady_clock::now();
   std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, t);
   merge_ranges(skip, buffers_of(t));
