@@ -78,6 +78,14 @@ struct BufHeader {
   // fd is closed or replaced, or a file is mapped. Its changes are memory
   // writes of the event that makes them, so replay's library decides alike.
   uint8_t traced_fds[128];
+  // Record only, the library's own cache: whether an fd's reads and writes
+  // can sleep (a pipe, a socket, a terminal) or not (a file, /dev/null), so
+  // that it arms the desched event only when they can. Bit n of fd_known:
+  // looked at (fstat, untraced); of fd_never_blocks: cannot sleep. The
+  // recorder clears fd_known bits when fds are closed or replaced. Replay's
+  // library never arms, so the bits stay 0 there and decide nothing.
+  uint8_t fd_known[128];
+  uint8_t fd_never_blocks[128];
 };
 constexpr int kTracedFds = 8 * sizeof(BufHeader::traced_fds);
 

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -175,6 +176,39 @@ bool args_allow(const Args& x, const BufHeader* h) {
              x.a[2] == MADV_DONTDUMP || x.a[2] == MADV_DODUMP;
   }
   return false;
+}
+
+// Record: whether I/O on the fd of this read/write-family call can sleep,
+// from an fstat made once per fd (see BufHeader::fd_known).
+bool fd_may_block(BufHeader* h, long nr, long fd_arg) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+      break;
+    default:
+      return true;
+  }
+  const unsigned long fd = static_cast<unsigned long>(fd_arg);
+  if (fd >= kTracedFds) return true;
+  const uint8_t bit = static_cast<uint8_t>(1u << (fd % 8));
+  if (!(h->fd_known[fd / 8] & bit)) {
+    struct stat st;
+    if (untraced(SYS_fstat, static_cast<long>(fd), reinterpret_cast<long>(&st)) != 0) return true;
+    const unsigned major = static_cast<unsigned>(((st.st_rdev >> 8) & 0xfff) |
+                                                 ((st.st_rdev >> 32) & ~0xfffu));
+    const bool never = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode) ||
+                       (S_ISCHR(st.st_mode) && major == 1);  // mem, null, zero, urandom
+    if (never) h->fd_never_blocks[fd / 8] |= bit;
+    else h->fd_never_blocks[fd / 8] &= static_cast<uint8_t>(~bit);
+    h->fd_known[fd / 8] |= bit;
+  }
+  return !(h->fd_never_blocks[fd / 8] & bit);
 }
 
 bool may_block(const BufferRule& r, const Args& x) {
@@ -351,6 +385,8 @@ extern "C" long rwd_buffered_syscall(Args* x) {
     if (h->pos + need > kCapacity) return rwd_traced_syscall(x);
   }
   const bool blocks = may_block(rule, *x);
+  // (Not decided by fd_may_block: this makes traced syscalls, which replay
+  // must make at the same point.)
   if (blocks && tls.desched_stale) renew_desched();
 
   h->locked = 1;
@@ -367,7 +403,7 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   } else {
     // Record; or replay with no record left, which means the recording
     // handed this syscall to the traced path: the replayer stops it here.
-    const bool arm = !replay && blocks && tls.desched_fd >= 0;
+    const bool arm = !replay && blocks && tls.desched_fd >= 0 && fd_may_block(h, nr, x->a[0]);
     if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_ENABLE, 0);
     ret = rwd_untraced_syscall(x);
     if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_DISABLE, 0);

@@ -24,18 +24,12 @@ using namespace syscallbuf;
 
 namespace {
 
-// The kernel's restart codes, seen in rax at a stop that interrupted a
-// syscall (include/linux/errno.h).
-bool is_restart_code(int64_t ret) {
-  return ret == -512 || ret == -513 || ret == -514 || ret == -516;
-}
-
 // What a buffered syscall returns when the signal now at hand interrupted
 // it: a restart code, or -EINTR from those the kernel never restarts
 // (epoll_wait). The signal is ours (the desched event) or held back, so the
 // program must not see either.
 bool interrupted_by_signal(int64_t ret) {
-  return is_restart_code(ret) || ret == -EINTR;
+  return sys::is_restart(ret) || ret == -EINTR;
 }
 
 // The recorder's own handle on a tracee's fd (pidfd_getfd, Linux 5.6).
@@ -155,7 +149,7 @@ Result<void> RecordSession::hand_to_traced(RecTask& t, const user_regs_struct& r
 // once a file is mapped (it might be written through any of them).
 Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs& a,
                                               trace::Event& e) {
-  if (a.ret < 0 && a.ret >= -4095) return ok_result();
+  if (sys::is_error(a.ret)) return ok_result();
   const int fd = static_cast<int>(a.a[0]);
   switch (a.nr) {
     case SYS_write:
@@ -175,16 +169,34 @@ Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs
       return set_traced_fd_bits(t, fd, fd + 1, false, e);
     }
     case SYS_close:
-      return set_traced_fd_bits(t, fd, fd + 1, true, e);
+      return fds_replaced(t, fd, fd + 1, e);
     case SYS_dup2:
     case SYS_dup3:
-      return set_traced_fd_bits(t, static_cast<int>(a.a[1]), static_cast<int>(a.a[1]) + 1, true, e);
+      return fds_replaced(t, static_cast<int>(a.a[1]), static_cast<int>(a.a[1]) + 1, e);
     case SYS_close_range:
-      return set_traced_fd_bits(
-          t, fd, static_cast<int>(std::min<uint64_t>(a.a[1], kTracedFds - 1)) + 1, true, e);
+      return fds_replaced(t, fd, static_cast<int>(std::min<uint64_t>(a.a[1], kTracedFds - 1)) + 1,
+                          e);
     case SYS_mmap:
       if (a.a[3] & MAP_ANONYMOUS) return ok_result();
       return set_traced_fd_bits(t, 0, kTracedFds, true, e);
+  }
+  return ok_result();
+}
+
+// Fds [lo, hi) were closed, or now name other files: writes to them go
+// traced again, and the libraries' record-only cache of what can block
+// (BufHeader::fd_known) forgets them. The cache is not in the trace.
+Result<void> RecordSession::fds_replaced(RecTask& t, int lo, int hi, trace::Event& e) {
+  REWIND_TRY(set_traced_fd_bits(t, lo, hi, true, e));
+  lo = std::max(lo, 0);
+  hi = std::min(hi, kTracedFds);
+  for (auto& [tid, o] : tasks_) {
+    if (!o->syscallbuf || o->tgid != t.tgid || lo >= hi) continue;
+    const uint64_t at = o->syscallbuf + offsetof(BufHeader, fd_known);
+    uint8_t bits[sizeof(BufHeader::fd_known)];
+    REWIND_TRY(o->task->read_mem(RemotePtr(at), bits, sizeof bits));
+    for (int fd = lo; fd < hi; ++fd) bits[fd / 8] &= uint8_t(~(1u << (fd % 8)));
+    REWIND_TRY(o->task->write_mem(RemotePtr(at), bits, sizeof bits));
   }
   return ok_result();
 }
@@ -222,7 +234,7 @@ Result<void> RecordSession::set_traced_fd_bits(RecTask& t, int lo, int hi, bool 
 // unseen. The registers go into the exit event, so replay's restart takes
 // the same way.
 Result<void> RecordSession::redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e) {
-  if (regs.rip != kUntracedSyscallInsn + 2 || !is_restart_code(static_cast<int64_t>(regs.rax)))
+  if (regs.rip != kUntracedSyscallInsn + 2 || !sys::is_restart(static_cast<int64_t>(regs.rax)))
     return ok_result();
   regs.rip = kTracedRestartInsn + 2;
   e.regs = regs;

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <x86intrin.h>
 
 #include <algorithm>
@@ -70,8 +71,13 @@ Result<void> RecordSession::start() {
   sigchld_fd_ = ScopedFd(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigchld_fd_.is_open()) return Error::from_errno("signalfd");
   struct stat st;
-  if (fstat(1, &st) == 0) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
-  if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
+  // (Not /dev/null and the like: nothing to re-emit, and writes to them
+  // would all have to be traced; see BufHeader::traced_fds.)
+  auto output = [&](int fd) {
+    return fstat(fd, &st) == 0 && !(S_ISCHR(st.st_mode) && major(st.st_rdev) == 1);
+  };
+  if (output(1)) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
+  if (output(2)) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
 
   buffering_ = options_.syscall_buffer;
   SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, buffering_};

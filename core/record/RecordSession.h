@@ -157,6 +157,7 @@ class RecordSession {
   bool in_buffered_syscall(const RecTask& t, const user_regs_struct& regs) const;
   Result<void> hand_to_traced(RecTask& t, const user_regs_struct& regs);
   Result<void> update_traced_fds(RecTask& t, const sys::SyscallArgs& a, trace::Event& e);
+  Result<void> fds_replaced(RecTask& t, int lo, int hi, trace::Event& e);
   Result<void> set_traced_fd_bits(RecTask& t, int lo, int hi, bool traced, trace::Event& e);
   Result<void> redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e);
   Result<bool> defer_preemption(RecTask& t, uint64_t pc);

@@ -25,10 +25,6 @@ namespace rwd {
 
 namespace {
 
-bool is_error_result(int64_t ret) {
-  return ret < 0 && ret >= -4095;
-}
-
 std::string proc_path(pid_t tid, const std::string& rest) {
   return "/proc/" + std::to_string(tid) + "/" + rest;
 }
@@ -292,13 +288,13 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (t.syscallbuf) REWIND_TRY(update_traced_fds(t, a, e));
-    if (nr == SYS_mmap && !is_error_result(ret)) REWIND_TRY(record_mmap(t, *regs));
+    if (nr == SYS_mmap && !sys::is_error(ret)) REWIND_TRY(record_mmap(t, *regs));
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
   }
   if (buffering_) REWIND_TRY(redirect_restart(t, *regs, e));
   REWIND_TRY(write_event(e));
-  if (ret == -516 /* ERESTART_RESTARTBLOCK */ && nr != SYS_restart_syscall) {
+  if (ret == sys::kErestartRestartBlock && nr != SYS_restart_syscall) {
     t.restart_nr = nr;
     t.restart_regs = t.entry_regs;
   }

@@ -65,7 +65,7 @@ bool ReplaySession::can_checkpoint() const {
     if (t->sigaltstack && t->task->rec_tid() != t->rec_tgid) return false;
     // A syscall about to be restarted (-ERESTART*) depends on kernel state
     // a copy would not share.
-    if (t->last_result <= -512 && t->last_result >= -516) return false;
+    if (sys::is_restart(t->last_result)) return false;
   }
   return true;
 }

@@ -37,7 +37,7 @@ static Result<void> restart_syscall_as_kernel_would(Task& task) {
   if (!regs) return regs.error();
   user_regs_struct r = *regs;
   const int64_t ret = static_cast<int64_t>(r.rax);
-  r.rax = ret == -516 /* ERESTART_RESTARTBLOCK */ ? SYS_restart_syscall : r.orig_rax;
+  r.rax = ret == sys::kErestartRestartBlock ? SYS_restart_syscall : r.orig_rax;
   r.rip -= 2;
   return task.set_regs(r);
 }

@@ -721,7 +721,7 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
     return EventProgress{EventDone{}};
   }
   const int64_t rec_ret = static_cast<int64_t>(e.regs.rax);
-  const bool failed = rec_ret < 0 && rec_ret >= -4095;
+  const bool failed = sys::is_error(rec_ret);
   if (!(e.flags & trace::kFlagSyscallSkipped) && !failed) {
     if (e.syscall_no == SYS_mmap) REWIND_TRY(replay_mmap(*t, e));
     if (e.syscall_no >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(*t, e));
@@ -740,12 +740,12 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
     REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t->in_syscall = false;
   t->inflight_writes.clear();
-  if (rec_ret == -516 /* ERESTART_RESTARTBLOCK */ && e.syscall_no != SYS_restart_syscall) {
+  if (rec_ret == sys::kErestartRestartBlock && e.syscall_no != SYS_restart_syscall) {
     t->restart_nr = e.syscall_no;
     t->restart_regs = t->entry_regs;
   }
   t->last_result = rec_ret;
-  t->restart_pending = rec_ret >= -516 && rec_ret <= -512 && rec_ret != -515;
+  t->restart_pending = sys::is_restart(rec_ret);
   return EventProgress{EventDone{}};
 }
 

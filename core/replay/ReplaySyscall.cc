@@ -324,8 +324,7 @@ static bool signal_blocked(pid_t tid, int sig) {
 // the signal already pending, returns at once and leaves the kernel exactly
 // as the recording had it.
 Result<void> ReplaySession::restore_temporary_sigmask(RepTask& t, int sig) {
-  constexpr int64_t kErestartNoHand = -514;
-  if (t.last_result != kErestartNoHand) return ok_result();
+  if (t.last_result != sys::kErestartNoHand) return ok_result();
   const user_regs_struct& a = t.entry_regs;
   uint64_t mask = 0, size = 0;
   switch (t.syscall_nr) {
@@ -353,7 +352,7 @@ Result<void> ReplaySession::restore_temporary_sigmask(RepTask& t, int sig) {
   AutoRemoteSyscalls remote(*t.task);
   auto r = remote.syscall(SYS_rt_sigsuspend, mask, size);
   if (!r) return r.error();
-  if (*r != kErestartNoHand)
+  if (*r != sys::kErestartNoHand)
     return Error{"replay: re-creating the temporary signal mask failed (" + std::to_string(*r) +
                  ")"};
   return ok_result();

@@ -15,7 +15,7 @@ namespace rwd::sys {
 
 // The raw syscall ABI reports failure as -errno in [-4095, -1].
 inline bool failed(int64_t ret) {
-  return ret >= -4095 && ret <= -1;
+  return is_error(ret);
 }
 
 // Whether a signal cut the call short. At a ptrace syscall-exit stop the

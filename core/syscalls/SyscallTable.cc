@@ -557,7 +557,7 @@ std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& 
   // -ERESTARTSYS stands for every interruption (interrupted() treats the
   // restart codes alike); -EINVAL, -EOVERFLOW and -EFAULT are the failures
   // that some handler still writes on (capget, name_to_handle_at, select).
-  constexpr int64_t kOutcomes[] = {kLargest, 0, -512, -EINVAL, -EOVERFLOW, -EFAULT};
+  constexpr int64_t kOutcomes[] = {kLargest, 0, kErestartSys, -EINVAL, -EOVERFLOW, -EFAULT};
   std::vector<OutRange> out;
   SyscallArgs a = entry;
   a.at_entry = true;

@@ -116,6 +116,24 @@ struct SyscallDesc {
   uint32_t flags = 0;
 };
 
+// The raw syscall ABI's results, named once (docs/style.md):
+// failure is -errno in [-4095, -1].
+inline bool is_error(int64_t ret) {
+  return ret >= -4095 && ret <= -1;
+}
+// The kernel-internal restart codes (include/linux/errno.h), which only a
+// tracer sees, at the exit stop of a syscall a signal interrupted: the kernel
+// restarts the syscall unless a handler runs (ERESTARTSYS: unless one
+// without SA_RESTART runs; RESTART_RESTARTBLOCK: as restart_syscall).
+constexpr int64_t kErestartSys = -512;
+constexpr int64_t kErestartNoIntr = -513;
+constexpr int64_t kErestartNoHand = -514;
+constexpr int64_t kErestartRestartBlock = -516;
+inline bool is_restart(int64_t ret) {
+  return ret == kErestartSys || ret == kErestartNoIntr || ret == kErestartNoHand ||
+         ret == kErestartRestartBlock;
+}
+
 // nullptr for a syscall outside the table.
 const SyscallDesc* find(int64_t nr);
 

@@ -10,19 +10,7 @@
 namespace rwd::sys {
 
 bool interrupted(int64_t ret) {
-  // include/linux/errno.h; never visible to user space, only to a tracer.
-  constexpr int64_t kErestartsys = 512, kErestartnointr = 513, kErestartnohand = 514,
-                    kErestartRestartblock = 516;
-  switch (-ret) {
-    case EINTR:
-    case kErestartsys:
-    case kErestartnointr:
-    case kErestartnohand:
-    case kErestartRestartblock:
-      return true;
-    default:
-      return false;
-  }
+  return ret == -EINTR || is_restart(ret);
 }
 
 // nanosleep(req, rem): kernel/time/hrtimer.c nanosleep_copyout() stores the
