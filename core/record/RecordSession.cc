@@ -551,7 +551,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
           break;
         }
         // Still a stop on the way out (e.g. a pending signal): go on.
-        REWIND_TRY(ptrace_request(PTRACE_CONT, tid, nullptr, nullptr));
+        REWIND_TRY(task.resume(ResumeRequest::Cont));
       }
       REWIND_TRY(write_event(e));
       REWIND_TRY(on_reaped(tid, final_status));  // erases t

@@ -149,13 +149,18 @@ Result<void> AddressSpace::remove_inherited_breakpoints(const AddressSpace& pare
 }
 
 Result<user_regs_struct> Task::get_regs() const {
+  if (regs_) return *regs_;
   user_regs_struct r;
   auto res = ptrace_request(PTRACE_GETREGS, real_tid_, nullptr, &r);
   if (!res) return res.error();
+  regs_ = r;
   return r;
 }
 
 Result<void> Task::set_regs(const user_regs_struct& r) const {
+  // The kernel may adjust what it is given (eflags' reserved bits, for
+  // one): the next get_regs() reads back what it really holds.
+  regs_.reset();
   auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
   if (!res) return res.error();
   return ok_result();
@@ -202,6 +207,7 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
           : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
                                           : PTRACE_SINGLESTEP;
+  forget_stop();
   auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
   if (!res) return res.error();
   return ok_result();

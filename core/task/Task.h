@@ -105,11 +105,15 @@ class Task {
   void take_tids(Tid rec_tid, pid_t real_tid) {
     rec_tid_ = rec_tid;
     real_tid_ = real_tid;
+    forget_stop();
   }
   AddressSpace& as() { return *as_; }
   std::shared_ptr<AddressSpace> shared_as() const { return as_; }
   void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }
 
+  // The registers at the current stop. Read with PTRACE_GETREGS once per
+  // stop and kept until the task is resumed or set_regs() changes them: a
+  // recorded syscall reads them at each of its stops, in several places.
   Result<user_regs_struct> get_regs() const;
   Result<void> set_regs(const user_regs_struct& r) const;
   Result<SyscallStopKind> syscall_stop_kind() const;
@@ -143,9 +147,14 @@ class Task {
   }
 
  private:
+  // Drops what was known about the current stop (the task left it).
+  void forget_stop() const { regs_.reset(); }
+
   Tid rec_tid_;
   pid_t real_tid_;
   std::shared_ptr<AddressSpace> as_;
+  // Per-stop cache of get_regs(); empty once the task was resumed.
+  mutable std::optional<user_regs_struct> regs_;
 };
 
 std::string signal_name(int sig);
