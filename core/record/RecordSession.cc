@@ -326,7 +326,10 @@ Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
 Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus st) {
   switch (st.kind()) {
     case WaitStatus::Kind::SyscallStop: {
-      auto kind = t.task->syscall_stop_kind();
+      // Without a sibling thread, nothing in the recording can have killed
+      // it since it was resumed: its stop is still there, and the registers
+      // tell its kind (Task::syscall_stop_kind).
+      auto kind = t.task->syscall_stop_kind(t.alone_at_resume && alone_in_group(t));
       if (!kind) return kind.error();
       if (*kind == SyscallStopKind::Entry) return on_syscall_entry(t);
       if (*kind == SyscallStopKind::Exit) return on_syscall_exit(t);
@@ -349,10 +352,18 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
 // thread's exit_group) after its last stop: it is dying, and its death is
 // recorded when it is reaped.
 Result<void> RecordSession::resume(RecTask& t) {
+  t.alone_at_resume = alone_in_group(t);
   auto r = t.task->resume(ResumeRequest::Syscall, std::exchange(t.resume_sig, 0));
   if (!r && r.error().errnum != ESRCH) return r.error();
   t.running = true;
   return ok_result();
+}
+
+bool RecordSession::alone_in_group(const RecTask& t) const {
+  if (t.tgid == 0) return false;
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != &t && (o->tgid == t.tgid || o->tgid == 0)) return false;
+  return true;
 }
 
 bool RecordSession::others_waiting(const RecTask& t) const {

@@ -56,6 +56,10 @@ struct RecTask {
   // Resumed into a syscall judged not to block: the scheduler waits for its
   // exit stop, but checks that it is not asleep after all.
   bool in_fast_syscall = false;
+  // No other task of its thread group existed when the session last resumed
+  // it: no exit_group, execve or fatal signal of a sibling can have taken it
+  // out of the stop it reports next (see Task::syscall_stop_kind).
+  bool alone_at_resume = false;
   // rewind sent SIGSTOP to interrupt it in user space (a timeslice ran
   // out while others waited, or it owes a deferred signal).
   bool preempt_requested = false;
@@ -127,6 +131,9 @@ class RecordSession {
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
   bool others_waiting(const RecTask& t) const;
+  // Whether t is the only task of its thread group (and no new task of
+  // unknown group exists).
+  bool alone_in_group(const RecTask& t) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
