@@ -93,7 +93,6 @@ Result<void> RecordSession::start() {
 Result<int> RecordSession::run() {
   REWIND_TRY(start());
   while (!tasks_.empty()) {
-    REWIND_TRY(writer_.flush_if_due());
     if (!current_) {
       current_ = pick_next();
       slice_events_ = 0;
@@ -136,6 +135,9 @@ Result<int> RecordSession::run() {
       }
       continue;
     }
+    // Pending trace blocks are written out on time here, once per stop
+    // (a clock read), and in wait_one() before it sleeps.
+    REWIND_TRY(writer_.flush_if_due());
     WaitStatus st = *t.pending;
     t.pending.reset();
     t.in_fast_syscall = false;
@@ -199,37 +201,64 @@ RecTask* RecordSession::pick_next() {
 
 Result<bool> RecordSession::wait_one(int timeout_ms) {
   using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = timeout_ms < 0
-                                         ? Clock::time_point::max()
-                                         : Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const bool timed = timeout_ms >= 0;
+  const Clock::time_point start = timed ? Clock::now() : Clock::time_point();
+  const Clock::time_point deadline = start + std::chrono::milliseconds(timeout_ms);
+  // The longest poll() without a waitpid(): a safety net should a status
+  // ever come without its SIGCHLD.
+  constexpr std::chrono::milliseconds kMaxPoll(100);
+  bool first = true;
   for (;;) {
-    auto w = wait_nohang(-1);
-    if (!w) return w.error();
-    if (*w) {
-      REWIND_TRY(on_wait_status((*w)->tid, (*w)->status));
-      return true;
+    // The tracee just resumed shares our CPU and runs only once we sleep,
+    // so a waitpid(WNOHANG) now would find nothing: skip it when the last one
+    // found the queue empty (statuses_maybe_queued_). Per stop, that leaves
+    // poll, one read of the signalfd and one waitpid.
+    if (statuses_maybe_queued_) {
+      auto w = wait_nohang(-1);
+      if (!w) return w.error();
+      if (*w) {
+        const WaitResult got = **w;
+        REWIND_TRY(on_wait_status(got.tid, got.status));
+        // Another status may wait behind this one, its SIGCHLD merged into
+        // this one's, unless no other task can have stopped or died since:
+        // then the next wait goes straight to poll(). Only for syscall-stops,
+        // the common case: an event (a clone's child, an exec killing the
+        // other threads) can bring statuses of tasks not yet running here.
+        // A stopped task killed from outside is found by the next
+        // waitpid(), at worst kMaxPoll later.
+        statuses_maybe_queued_ =
+            got.status.kind() != WaitStatus::Kind::SyscallStop || others_may_report(got.tid);
+        return true;
+      }
+      statuses_maybe_queued_ = false;
     }
     // Nothing to report yet: sleep until the next SIGCHLD. A SIGCHLD that
     // came after the waitpid above stays pending on the fd, so none is lost.
     // The trace's pending blocks are written out on time meanwhile, so that
     // a recorder killed while its tracees sleep loses no more than that.
-    REWIND_TRY(writer_.flush_if_due());
     std::chrono::milliseconds wait = writer_.flush_due_in();
-    if (deadline != Clock::time_point::max())
-      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
-    const int wait_ms = wait >= std::chrono::milliseconds(INT_MAX)
-                            ? -1
-                            : static_cast<int>(std::max<int64_t>(wait.count(), 0));
+    if (wait == std::chrono::milliseconds(0)) {
+      REWIND_TRY(writer_.flush());
+      wait = writer_.flush_due_in();
+    }
+    wait = std::min(wait, kMaxPoll);
+    if (timed) {
+      const Clock::time_point now = std::exchange(first, false) ? start : Clock::now();
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+    }
+    const int wait_ms = static_cast<int>(std::max<int64_t>(wait.count(), 0));
     struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
     int n = poll(&p, 1, wait_ms);
     if (n < 0 && errno != EINTR) return Error::from_errno("poll");
-    if (n == 0) {
-      if (Clock::now() >= deadline) return false;
+    if (n <= 0) {
+      statuses_maybe_queued_ = true;
+      if (n == 0 && timed && Clock::now() >= deadline) return false;
       continue;
     }
-    signalfd_siginfo info;
-    while (read(sigchld_fd_.get(), &info, sizeof info) == sizeof info) {
-    }
+    // SIGCHLD does not queue: one read takes whatever is pending.
+    signalfd_siginfo info[4];
+    (void)!read(sigchld_fd_.get(), info, sizeof info);
+    statuses_maybe_queued_ = true;
   }
 }
 
@@ -364,6 +393,12 @@ bool RecordSession::alone_in_group(const RecTask& t) const {
   for (const auto& [tid, o] : tasks_)
     if (o.get() != &t && (o->tgid == t.tgid || o->tgid == 0)) return false;
   return true;
+}
+
+bool RecordSession::others_may_report(pid_t tid) const {
+  for (const auto& [otid, o] : tasks_)
+    if (otid != tid && (o->running || (o->initial_stop_pending && !o->pending))) return true;
+  return false;
 }
 
 bool RecordSession::others_waiting(const RecTask& t) const {

@@ -134,6 +134,10 @@ class RecordSession {
   // Whether t is the only task of its thread group (and no new task of
   // unknown group exists).
   bool alone_in_group(const RecTask& t) const;
+  // Whether a task other than tid may report a wait status we have not
+  // collected: one running (or in the kernel), or a new child before its
+  // first stop.
+  bool others_may_report(pid_t tid) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
@@ -172,6 +176,11 @@ class RecordSession {
   // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a
   // stop can time out.
   ScopedFd sigchld_fd_;
+  // False while no wait status can be queued without a SIGCHLD pending on
+  // sigchld_fd_: the last waitpid(WNOHANG) found nothing, or the status of
+  // the only task that could report one, and sigchld_fd_ was not read
+  // since. wait_one() then goes straight to poll().
+  bool statuses_maybe_queued_ = true;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;
