@@ -275,6 +275,12 @@ Result<void> RecordSession::on_wait_status(pid_t tid, WaitStatus st) {
     t = &add_task(tid, as);
     t->initial_stop_pending = true;
   }
+  if (t->rebinding_fds) {
+    // Its syscall that rebinds fd numbers is over (or at a stop past the
+    // change, like execve's PTRACE_EVENT_EXEC): caches may be filled again.
+    t->rebinding_fds = false;
+    forget_fd_identities();
+  }
   t->running = false;
   t->pending = st;
   return ok_result();

@@ -43,6 +43,15 @@ struct RecordOptions {
   bool syscall_buffer = true;
 };
 
+// What stat() of one of a task's fds (/proc/TID/fd/N) says that stays
+// true while the fd number is bound to the same open file.
+struct FdIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  mode_t mode = 0;
+  dev_t rdev = 0;
+};
+
 // Per-task recorder state.
 struct RecTask {
   std::unique_ptr<Task> task;
@@ -96,6 +105,15 @@ struct RecTask {
   std::deque<siginfo_t> deferred_signals;  // async signals held for the next exit point
   int redelivering_sig = 0;                // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
+
+  // Its fds' identities, by fd number, for the checks on every read and
+  // write (RecordSession::fd_identity). An fd number names another file
+  // only after a syscall that rebinds it (close, dup2, execve...), and those
+  // clear every task's cache, as fd tables can be shared (CLONE_FILES).
+  std::map<uint64_t, FdIdentity> fd_cache;
+  // It entered such a syscall and has not stopped since: its change may be
+  // under way, so no cache is used or filled meanwhile.
+  bool rebinding_fds = false;
 };
 
 class RecordSession {
@@ -153,6 +171,9 @@ class RecordSession {
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
   void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
+  // The file behind t's fd (std::nullopt if there is none), cached.
+  std::optional<FdIdentity> fd_identity(RecTask& t, uint64_t fd);
+  void forget_fd_identities();
 
   EventNum next_event() { return EventNum(++last_event_); }
   Result<void> write_event(trace::Event& e) { return writer_.write_event(e); }
