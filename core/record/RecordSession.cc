@@ -1,8 +1,6 @@
 #include "core/record/RecordSession.h"
 
-#include <poll.h>
 #include <sched.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <x86intrin.h>
@@ -64,9 +62,8 @@ Result<void> RecordSession::start() {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  // Blocked, so that it stays pending until wait_one() takes it.
   if (sigprocmask(SIG_BLOCK, &chld, nullptr) < 0) return Error::from_errno("sigprocmask");
-  sigchld_fd_ = ScopedFd(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sigchld_fd_.is_open()) return Error::from_errno("signalfd");
   struct stat st;
   if (fstat(1, &st) == 0) stdout_dev_ = st.st_dev, stdout_ino_ = st.st_ino;
   if (fstat(2, &st) == 0) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
@@ -204,15 +201,15 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
   const bool timed = timeout_ms >= 0;
   const Clock::time_point start = timed ? Clock::now() : Clock::time_point();
   const Clock::time_point deadline = start + std::chrono::milliseconds(timeout_ms);
-  // The longest poll() without a waitpid(): a safety net should a status
+  // The longest sleep without a waitpid(): a safety net should a status
   // ever come without its SIGCHLD.
-  constexpr std::chrono::milliseconds kMaxPoll(100);
+  constexpr std::chrono::milliseconds kMaxSleep(100);
   bool first = true;
   for (;;) {
     // The tracee just resumed shares our CPU and runs only once we sleep,
     // so a waitpid(WNOHANG) now would find nothing: skip it when the last one
     // found the queue empty (statuses_maybe_queued_). Per stop, that leaves
-    // poll, one read of the signalfd and one waitpid.
+    // one sigtimedwait and one waitpid.
     if (statuses_maybe_queued_) {
       auto w = wait_nohang(-1);
       if (!w) return w.error();
@@ -221,44 +218,45 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
         REWIND_TRY(on_wait_status(got.tid, got.status));
         // Another status may wait behind this one, its SIGCHLD merged into
         // this one's, unless no other task can have stopped or died since:
-        // then the next wait goes straight to poll(). Only for syscall-stops,
+        // then the next wait goes straight to sleep. Only for syscall-stops,
         // the common case: an event (a clone's child, an exec killing the
         // other threads) can bring statuses of tasks not yet running here.
         // A stopped task killed from outside is found by the next
-        // waitpid(), at worst kMaxPoll later.
+        // waitpid(), at worst kMaxSleep later.
         statuses_maybe_queued_ =
             got.status.kind() != WaitStatus::Kind::SyscallStop || others_may_report(got.tid);
         return true;
       }
       statuses_maybe_queued_ = false;
     }
-    // Nothing to report yet: sleep until the next SIGCHLD. A SIGCHLD that
-    // came after the waitpid above stays pending on the fd, so none is lost.
-    // The trace's pending blocks are written out on time meanwhile, so that
-    // a recorder killed while its tracees sleep loses no more than that.
+    // Nothing to report yet: sleep until the next SIGCHLD. SIGCHLD is
+    // blocked (start()), so one that came after the waitpid above is
+    // pending, and none is lost; sigtimedwait takes it, or waits for it, in
+    // one call (poll() on a signalfd and a read of it took two). The trace's
+    // pending blocks are written out on time meanwhile, so that a recorder
+    // killed while its tracees sleep loses no more than that.
     std::chrono::milliseconds wait = writer_.flush_due_in();
     if (wait == std::chrono::milliseconds(0)) {
       REWIND_TRY(writer_.flush());
       wait = writer_.flush_due_in();
     }
-    wait = std::min(wait, kMaxPoll);
+    wait = std::min(wait, kMaxSleep);
     if (timed) {
       const Clock::time_point now = std::exchange(first, false) ? start : Clock::now();
       wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
     }
-    const int wait_ms = static_cast<int>(std::max<int64_t>(wait.count(), 0));
-    struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
-    int n = poll(&p, 1, wait_ms);
-    if (n < 0 && errno != EINTR) return Error::from_errno("poll");
-    if (n <= 0) {
-      statuses_maybe_queued_ = true;
-      if (n == 0 && timed && Clock::now() >= deadline) return false;
-      continue;
-    }
-    // SIGCHLD does not queue: one read takes whatever is pending.
-    signalfd_siginfo info[4];
-    (void)!read(sigchld_fd_.get(), info, sizeof info);
+    const int64_t wait_ms = std::max<int64_t>(wait.count(), 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    const struct timespec ts = {static_cast<time_t>(wait_ms / 1000),
+                                static_cast<long>(wait_ms % 1000) * 1000000};
+    // A SIGCHLD, a time-out or another signal's handler (EINTR): look again.
     statuses_maybe_queued_ = true;
+    if (sigtimedwait(&chld, nullptr, &ts) < 0) {
+      if (errno != EAGAIN && errno != EINTR) return Error::from_errno("sigtimedwait");
+      if (errno == EAGAIN && timed && Clock::now() >= deadline) return false;
+    }
   }
 }
 

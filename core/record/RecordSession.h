@@ -194,13 +194,10 @@ class RecordSession {
   double hash_ms_ = 0;
   std::set<int64_t> warned_syscalls_;
   std::set<uint64_t> warned_ioctls_;
-  // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a
-  // stop can time out.
-  ScopedFd sigchld_fd_;
-  // False while no wait status can be queued without a SIGCHLD pending on
-  // sigchld_fd_: the last waitpid(WNOHANG) found nothing, or the status of
-  // the only task that could report one, and sigchld_fd_ was not read
-  // since. wait_one() then goes straight to poll().
+  // False while no wait status can be queued without a SIGCHLD (sent for
+  // every tracee stop, and blocked) pending: the last waitpid(WNOHANG) found
+  // nothing, or the status of the only task that could report one, and no
+  // SIGCHLD was taken since. wait_one() then goes straight to sigtimedwait.
   bool statuses_maybe_queued_ = true;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
