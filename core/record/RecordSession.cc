@@ -1,10 +1,8 @@
 #include "core/record/RecordSession.h"
 
 #include <linux/perf_event.h>
-#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -67,9 +65,8 @@ Result<void> RecordSession::start() {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  // Blocked, so that it stays pending until wait_one() takes it.
   if (sigprocmask(SIG_BLOCK, &chld, nullptr) < 0) return Error::from_errno("sigprocmask");
-  sigchld_fd_ = ScopedFd(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sigchld_fd_.is_open()) return Error::from_errno("signalfd");
   struct stat st;
   // (Not /dev/null and the like: nothing to re-emit, and writes to them
   // would all have to be traced; see BufHeader::traced_fds.)
@@ -102,7 +99,6 @@ Result<void> RecordSession::start() {
 Result<int> RecordSession::run() {
   REWIND_TRY(start());
   while (!tasks_.empty()) {
-    REWIND_TRY(writer_.flush_if_due());
     if (!current_) {
       current_ = pick_next();
       slice_events_ = 0;
@@ -145,6 +141,9 @@ Result<int> RecordSession::run() {
       }
       continue;
     }
+    // Pending trace blocks are written out on time here, once per stop
+    // (a clock read), and in wait_one() before it sleeps.
+    REWIND_TRY(writer_.flush_if_due());
     WaitStatus st = *t.pending;
     t.pending.reset();
     t.in_fast_syscall = false;
@@ -208,36 +207,64 @@ RecTask* RecordSession::pick_next() {
 
 Result<bool> RecordSession::wait_one(int timeout_ms) {
   using Clock = std::chrono::steady_clock;
-  const Clock::time_point deadline = timeout_ms < 0
-                                         ? Clock::time_point::max()
-                                         : Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const bool timed = timeout_ms >= 0;
+  const Clock::time_point start = timed ? Clock::now() : Clock::time_point();
+  const Clock::time_point deadline = start + std::chrono::milliseconds(timeout_ms);
+  // The longest sleep without a waitpid(): a safety net should a status
+  // ever come without its SIGCHLD.
+  constexpr std::chrono::milliseconds kMaxSleep(100);
+  bool first = true;
   for (;;) {
-    auto w = wait_nohang(-1);
-    if (!w) return w.error();
-    if (*w) {
-      REWIND_TRY(on_wait_status((*w)->tid, (*w)->status));
-      return true;
+    // The tracee just resumed shares our CPU and runs only once we sleep,
+    // so a waitpid(WNOHANG) now would find nothing: skip it when the last one
+    // found the queue empty (statuses_maybe_queued_). Per stop, that leaves
+    // one sigtimedwait and one waitpid.
+    if (statuses_maybe_queued_) {
+      auto w = wait_nohang(-1);
+      if (!w) return w.error();
+      if (*w) {
+        const WaitResult got = **w;
+        REWIND_TRY(on_wait_status(got.tid, got.status));
+        // Another status may wait behind this one, its SIGCHLD merged into
+        // this one's, unless no other task can have stopped or died since:
+        // then the next wait goes straight to sleep. Only for syscall-stops,
+        // the common case: an event (a clone's child, an exec killing the
+        // other threads) can bring statuses of tasks not yet running here.
+        // A stopped task killed from outside is found by the next
+        // waitpid(), at worst kMaxSleep later.
+        statuses_maybe_queued_ =
+            got.status.kind() != WaitStatus::Kind::SyscallStop || others_may_report(got.tid);
+        return true;
+      }
+      statuses_maybe_queued_ = false;
     }
-    // Nothing to report yet: sleep until the next SIGCHLD. A SIGCHLD that
-    // came after the waitpid above stays pending on the fd, so none is lost.
-    // The trace's pending blocks are written out on time meanwhile, so that
-    // a recorder killed while its tracees sleep loses no more than that.
-    REWIND_TRY(writer_.flush_if_due());
+    // Nothing to report yet: sleep until the next SIGCHLD. SIGCHLD is
+    // blocked (start()), so one that came after the waitpid above is
+    // pending, and none is lost; sigtimedwait takes it, or waits for it, in
+    // one call (poll() on a signalfd and a read of it took two). The trace's
+    // pending blocks are written out on time meanwhile, so that a recorder
+    // killed while its tracees sleep loses no more than that.
     std::chrono::milliseconds wait = writer_.flush_due_in();
-    if (deadline != Clock::time_point::max())
-      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
-    const int wait_ms = wait >= std::chrono::milliseconds(INT_MAX)
-                            ? -1
-                            : static_cast<int>(std::max<int64_t>(wait.count(), 0));
-    struct pollfd p = {sigchld_fd_.get(), POLLIN, 0};
-    int n = poll(&p, 1, wait_ms);
-    if (n < 0 && errno != EINTR) return Error::from_errno("poll");
-    if (n == 0) {
-      if (Clock::now() >= deadline) return false;
-      continue;
+    if (wait == std::chrono::milliseconds(0)) {
+      REWIND_TRY(writer_.flush());
+      wait = writer_.flush_due_in();
     }
-    signalfd_siginfo info;
-    while (read(sigchld_fd_.get(), &info, sizeof info) == sizeof info) {
+    wait = std::min(wait, kMaxSleep);
+    if (timed) {
+      const Clock::time_point now = std::exchange(first, false) ? start : Clock::now();
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+    }
+    const int64_t wait_ms = std::max<int64_t>(wait.count(), 0);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    const struct timespec ts = {static_cast<time_t>(wait_ms / 1000),
+                                static_cast<long>(wait_ms % 1000) * 1000000};
+    // A SIGCHLD, a time-out or another signal's handler (EINTR): look again.
+    statuses_maybe_queued_ = true;
+    if (sigtimedwait(&chld, nullptr, &ts) < 0) {
+      if (errno != EAGAIN && errno != EINTR) return Error::from_errno("sigtimedwait");
+      if (errno == EAGAIN && timed && Clock::now() >= deadline) return false;
     }
   }
 }
@@ -254,6 +281,12 @@ Result<void> RecordSession::on_wait_status(pid_t tid, WaitStatus st) {
     REWIND_TRY(as->open_for(tid));
     t = &add_task(tid, as);
     t->initial_stop_pending = true;
+  }
+  if (t->rebinding_fds) {
+    // Its syscall that rebinds fd numbers is over (or at a stop past the
+    // change, like execve's PTRACE_EVENT_EXEC): caches may be filled again.
+    t->rebinding_fds = false;
+    forget_fd_identities();
   }
   t->running = false;
   t->pending = st;
@@ -335,7 +368,10 @@ Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
 Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus st) {
   switch (st.kind()) {
     case WaitStatus::Kind::SyscallStop: {
-      auto kind = t.task->syscall_stop_kind();
+      // Without a sibling thread, nothing in the recording can have killed
+      // it since it was resumed: its stop is still there, and the registers
+      // tell its kind (Task::syscall_stop_kind).
+      auto kind = t.task->syscall_stop_kind(t.alone_at_resume && alone_in_group(t));
       if (!kind) return kind.error();
       if (*kind == SyscallStopKind::Entry) return on_syscall_entry(t);
       if (*kind == SyscallStopKind::Exit) return on_syscall_exit(t);
@@ -358,6 +394,7 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
 // thread's exit_group) after its last stop: it is dying, and its death is
 // recorded when it is reaped.
 Result<void> RecordSession::resume(RecTask& t) {
+  t.alone_at_resume = alone_in_group(t);
   // Under the seccomp filter the traced syscalls stop the task by
   // themselves (PTRACE_EVENT_SECCOMP); PTRACE_SYSCALL would stop the
   // buffered ones too. It is needed for a syscall's exit stop, and for the
@@ -368,6 +405,19 @@ Result<void> RecordSession::resume(RecTask& t) {
   if (!r && r.error().errnum != ESRCH) return r.error();
   t.running = true;
   return ok_result();
+}
+
+bool RecordSession::alone_in_group(const RecTask& t) const {
+  if (t.tgid == 0) return false;
+  for (const auto& [tid, o] : tasks_)
+    if (o.get() != &t && (o->tgid == t.tgid || o->tgid == 0)) return false;
+  return true;
+}
+
+bool RecordSession::others_may_report(pid_t tid) const {
+  for (const auto& [otid, o] : tasks_)
+    if (otid != tid && (o->running || (o->initial_stop_pending && !o->pending))) return true;
+  return false;
 }
 
 bool RecordSession::others_waiting(const RecTask& t) const {
@@ -595,7 +645,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
           break;
         }
         // Still a stop on the way out (e.g. a pending signal): go on.
-        REWIND_TRY(ptrace_request(PTRACE_CONT, tid, nullptr, nullptr));
+        REWIND_TRY(task.resume(ResumeRequest::Cont));
       }
       REWIND_TRY(write_event(e));
       REWIND_TRY(on_reaped(tid, final_status));  // erases t

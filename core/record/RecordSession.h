@@ -43,6 +43,15 @@ struct RecordOptions {
   bool syscall_buffer = true;
 };
 
+// What stat() of one of a task's fds (/proc/TID/fd/N) says that stays
+// true while the fd number is bound to the same open file.
+struct FdIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  mode_t mode = 0;
+  dev_t rdev = 0;
+};
+
 // Per-task recorder state.
 struct RecTask {
   std::unique_ptr<Task> task;
@@ -56,6 +65,10 @@ struct RecTask {
   // Resumed into a syscall judged not to block: the scheduler waits for its
   // exit stop, but checks that it is not asleep after all.
   bool in_fast_syscall = false;
+  // No other task of its thread group existed when the session last resumed
+  // it: no exit_group, execve or fatal signal of a sibling can have taken it
+  // out of the stop it reports next (see Task::syscall_stop_kind).
+  bool alone_at_resume = false;
   // rewind sent SIGSTOP to interrupt it in user space (a timeslice ran
   // out while others waited, or it owes a deferred signal).
   bool preempt_requested = false;
@@ -100,6 +113,15 @@ struct RecTask {
   bool buffered_restart = false;
   int redelivering_sig = 0;  // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
+
+  // Its fds' identities, by fd number, for the checks on every read and
+  // write (RecordSession::fd_identity). An fd number names another file
+  // only after a syscall that rebinds it (close, dup2, execve...), and those
+  // clear every task's cache, as fd tables can be shared (CLONE_FILES).
+  std::map<uint64_t, FdIdentity> fd_cache;
+  // It entered such a syscall and has not stopped since: its change may be
+  // under way, so no cache is used or filled meanwhile.
+  bool rebinding_fds = false;
 };
 
 class RecordSession {
@@ -135,6 +157,13 @@ class RecordSession {
   Result<Next> on_event_stop(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
   bool others_waiting(const RecTask& t) const;
+  // Whether t is the only task of its thread group (and no new task of
+  // unknown group exists).
+  bool alone_in_group(const RecTask& t) const;
+  // Whether a task other than tid may report a wait status we have not
+  // collected: one running (or in the kernel), or a new child before its
+  // first stop.
+  bool others_may_report(pid_t tid) const;
   Result<void> resume(RecTask& t);
   Result<bool> redeliver_deferred_signal(RecTask& t);
   Result<void> on_reaped(pid_t tid, WaitStatus st);
@@ -150,6 +179,9 @@ class RecordSession {
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
   void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
+  // The file behind t's fd (std::nullopt if there is none), cached.
+  std::optional<FdIdentity> fd_identity(RecTask& t, uint64_t fd);
+  void forget_fd_identities();
 
   // RecordBuffer.cc: the syscall buffer.
   Result<void> flush_syscallbuf(RecTask& t, trace::Event& e);
@@ -188,9 +220,11 @@ class RecordSession {
   double hash_ms_ = 0;
   std::set<int64_t> warned_syscalls_;
   std::set<uint64_t> warned_ioctls_;
-  // SIGCHLD (sent for every tracee stop) as a readable fd, so waiting for a
-  // stop can time out.
-  ScopedFd sigchld_fd_;
+  // False while no wait status can be queued without a SIGCHLD (sent for
+  // every tracee stop, and blocked) pending: the last waitpid(WNOHANG) found
+  // nothing, or the status of the only task that could report one, and no
+  // SIGCHLD was taken since. wait_one() then goes straight to sigtimedwait.
+  bool statuses_maybe_queued_ = true;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;

@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/mman.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -10,8 +11,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "core/base/Log.h"
 #include "core/record/RecordSession.h"
@@ -51,16 +54,17 @@ std::string strip_deleted(std::string name) {
 // and replay would re-emit shared output in another order. So the fds that
 // cannot sleep run to their exit stop first: regular files, block devices,
 // /dev/null-like character devices, writes to a terminal, and pipe I/O the
-// pipe can take without waiting.
-bool fd_io_may_block(pid_t tid, uint64_t fd, bool is_write, uint64_t len) {
+// pipe can take without waiting. `id` is the fd's identity (std::nullopt:
+// no such fd).
+bool fd_io_may_block(pid_t tid, uint64_t fd, const std::optional<FdIdentity>& id, bool is_write,
+                     uint64_t len) {
+  if (!id) return false;  // EBADF: returns at once
+  if (S_ISREG(id->mode) || S_ISBLK(id->mode) || S_ISDIR(id->mode)) return false;
+  if (S_ISCHR(id->mode)) return !is_write && major(id->rdev) != 1;  // 1: mem, null, zero, random
+  if (!S_ISFIFO(id->mode)) return true;
+  // A second read end of the same pipe, just to look at it. (How full the
+  // pipe is changes all the time: never cached.)
   std::string path = proc_path(tid, "fd/" + std::to_string(fd));
-  struct stat st;
-  if (stat(path.c_str(), &st) < 0) return false;  // EBADF: returns at once
-  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode)) return false;
-  if (S_ISCHR(st.st_mode))
-    return !is_write && major(st.st_rdev) != 1;  // 1: mem, null, zero, random
-  if (!S_ISFIFO(st.st_mode)) return true;
-  // A second read end of the same pipe, just to look at it.
   ScopedFd probe(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!probe.is_open()) return true;
   int queued = 0;
@@ -70,6 +74,32 @@ bool fd_io_may_block(pid_t tid, uint64_t fd, bool is_write, uint64_t len) {
   // slot, so free bytes don't tell whether a write fits; an empty pipe does.
   int capacity = fcntl(probe.get(), F_GETPIPE_SZ);
   return queued != 0 || capacity < 0 || len > static_cast<uint64_t>(capacity);
+}
+
+// Whether syscall nr (ioctl request `req`) may make an fd number stand for
+// another file than before. The syscalls that install a new fd (open,
+// dup, accept, recvmsg's SCM_RIGHTS...) take a free number, which no cache
+// holds; these close or replace bound ones. (unshare and io_uring are
+// refused by the recorder, but cost nothing to list.)
+bool rebinds_fds(int64_t nr, uint64_t req) {
+  switch (nr) {
+    case SYS_close:
+    case SYS_close_range:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_execve:
+    case SYS_execveat:
+    case SYS_unshare:
+    case SYS_io_uring_enter:
+    case SYS_io_uring_register:
+      return true;
+    case SYS_ioctl:
+      // A seccomp supervisor can put an fd at a chosen number of another
+      // process's table.
+      return req == SECCOMP_IOCTL_NOTIF_ADDFD;
+    default:
+      return false;
+  }
 }
 
 }  // namespace
@@ -139,15 +169,21 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
     t.inflight_writes =
         inflight_writes(task, restart ? t.restart_nr : nr, restart ? t.restart_regs : *regs);
   }
+  if (rebinds_fds(nr, regs->rsi)) {
+    t.rebinding_fds = true;  // until its next stop (on_wait_status)
+    forget_fd_identities();
+  }
   bool may_block = d && (d->flags & sys::kMayBlock);
   switch (nr) {
     case SYS_read:
     case SYS_pread64:
-      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, false, regs->rdx);
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi,
+                                               fd_identity(t, regs->rdi), false, regs->rdx);
       break;
     case SYS_write:
     case SYS_pwrite64:
-      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, true, regs->rdx);
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi,
+                                               fd_identity(t, regs->rdi), true, regs->rdx);
       break;
     case SYS_writev:
     case SYS_pwritev:
@@ -158,7 +194,8 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
       // Only the fd's kind matters here, except for pipes, where an unknown
       // length counts as "may not fit".
       const bool is_write = nr == SYS_writev || nr == SYS_pwritev || nr == SYS_pwritev2;
-      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi, is_write, ~0ull);
+      may_block = may_block && fd_io_may_block(task.real_tid(), regs->rdi,
+                                               fd_identity(t, regs->rdi), is_write, ~0ull);
       break;
     }
     case SYS_execve:
@@ -187,16 +224,16 @@ void RecordSession::note_output_write(RecTask& t, const uint64_t args[6], int64_
                                       trace::Event& e) {
   const pid_t tid = t.task->real_tid();
   const uint64_t fd = args[0];
-  struct stat st;
-  if (stat(proc_path(tid, "fd/" + std::to_string(fd)).c_str(), &st) < 0) return;
-  bool is_out = st.st_dev == stdout_dev_ && st.st_ino == stdout_ino_;
-  bool is_err = st.st_dev == stderr_dev_ && st.st_ino == stderr_ino_;
+  const std::optional<FdIdentity> st = fd_identity(t, fd);
+  if (!st) return;
+  bool is_out = st->dev == stdout_dev_ && st->ino == stdout_ino_;
+  bool is_err = st->dev == stderr_dev_ && st->ino == stderr_ino_;
   if (is_err && (fd == 2 || !is_out))
     e.flags |= trace::kFlagStderr;
   else if (is_out)
     e.flags |= trace::kFlagStdout;
 
-  if (!S_ISREG(st.st_mode) || !mapped_inodes_.count({st.st_dev, st.st_ino})) return;
+  if (!S_ISREG(st->mode) || !mapped_inodes_.count({st->dev, st->ino})) return;
   uint64_t offset;
   const int64_t nr = e.syscall_no;
   if (nr == SYS_pwrite64 || nr == SYS_pwritev ||
@@ -213,9 +250,30 @@ void RecordSession::note_output_write(RecTask& t, const uint64_t args[6], int64_
     offset = pos - ret;
   }
   e.flags |= trace::kFlagFileWrite;
-  e.file_write_dev = st.st_dev;
-  e.file_write_inode = st.st_ino;
+  e.file_write_dev = st->dev;
+  e.file_write_inode = st->ino;
   e.file_write_offset = offset;
+}
+
+// stat() of /proc/TID/fd/N costs about a microsecond, and a read or a write
+// needs it at entry (fd_io_may_block) and at exit (note_output_write).
+std::optional<FdIdentity> RecordSession::fd_identity(RecTask& t, uint64_t fd) {
+  const bool cacheable = std::none_of(tasks_.begin(), tasks_.end(),
+                                      [](const auto& o) { return o.second->rebinding_fds; });
+  if (cacheable) {
+    auto it = t.fd_cache.find(fd);
+    if (it != t.fd_cache.end()) return it->second;
+  }
+  struct stat st;
+  if (stat(proc_path(t.task->real_tid(), "fd/" + std::to_string(fd)).c_str(), &st) < 0)
+    return std::nullopt;  // not cached: a free number gets bound without notice
+  const FdIdentity id{st.st_dev, st.st_ino, st.st_mode, st.st_rdev};
+  if (cacheable) t.fd_cache.emplace(fd, id);
+  return id;
+}
+
+void RecordSession::forget_fd_identities() {
+  for (auto& [tid, o] : tasks_) o->fd_cache.clear();
 }
 
 // A mapped file that shrinks makes accesses past its new end fault with

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "core/base/Log.h"
@@ -149,33 +150,70 @@ Result<void> AddressSpace::remove_inherited_breakpoints(const AddressSpace& pare
 }
 
 Result<user_regs_struct> Task::get_regs() const {
+  if (regs_) return *regs_;
   user_regs_struct r;
   auto res = ptrace_request(PTRACE_GETREGS, real_tid_, nullptr, &r);
   if (!res) return res.error();
+  regs_ = r;
   return r;
 }
 
 Result<void> Task::set_regs(const user_regs_struct& r) const {
+  // The kernel may adjust what it is given (eflags' reserved bits, for
+  // one): the next get_regs() reads back what it really holds.
+  regs_.reset();
   auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
   if (!res) return res.error();
   return ok_result();
 }
 
-Result<SyscallStopKind> Task::syscall_stop_kind() const {
-  __ptrace_syscall_info info{};
-  auto res = ptrace_request(PTRACE_GET_SYSCALL_INFO, real_tid_,
-                            reinterpret_cast<void*>(sizeof info), &info);
-  if (!res) return res.error();
-  switch (info.op) {
-    case PTRACE_SYSCALL_INFO_ENTRY:
-      return SyscallStopKind::Entry;
-    case PTRACE_SYSCALL_INFO_EXIT:
-      return SyscallStopKind::Exit;
-    case PTRACE_SYSCALL_INFO_SECCOMP:
-      return SyscallStopKind::Seccomp;
-    default:
-      return SyscallStopKind::None;
+// A syscall-entry stop always has rax == -ENOSYS on x86-64: the kernel's
+// entry code stores it in pt_regs before any tracer sees them. So another
+// rax is an exit, for certain. -ENOSYS itself is ambiguous only in the rare
+// exit of a syscall that returns it (an unknown or skipped one); after an
+// exit stop, whose syscall is over, the next syscall-stop of a task resumed
+// only with PTRACE_SYSCALL is the next entry (a signal-delivery or group
+// stop in between keeps it outside the kernel's syscall path). That covers
+// both stops of a syscall without asking the kernel, whichever way the
+// entry was reached. Anything that leaves the state in doubt (PTRACE_CONT
+// and single-steps, which can run into or out of a syscall unseen, or a
+// syscall-stop that wait() saw and nobody classified, as in injected
+// syscalls) makes it Unknown, and the kernel is asked.
+//
+// All this assumes the task still is in the stop its wait status reported.
+// A SIGKILL (a sibling thread's exit_group or execve) takes a task out of
+// it into its PTRACE_EVENT_EXIT stop with the same registers, and only the
+// kernel then says it is no syscall-stop (None): hence may_infer, which the
+// caller gives only where nothing can have killed the task unseen.
+Result<SyscallStopKind> Task::syscall_stop_kind(bool may_infer) const {
+  auto regs = get_regs();  // needed at every syscall-stop anyway: cached
+  if (!regs) return regs.error();
+  SyscallStopKind kind;
+  if (may_infer && regs->rax != static_cast<uint64_t>(-ENOSYS)) {
+    kind = SyscallStopKind::Exit;
+  } else if (may_infer && syscall_state_ == SyscallState::Outside) {
+    kind = SyscallStopKind::Entry;
+  } else {
+    __ptrace_syscall_info info{};
+    auto res = ptrace_request(PTRACE_GET_SYSCALL_INFO, real_tid_,
+                              reinterpret_cast<void*>(sizeof info), &info);
+    if (!res) return res.error();
+    switch (info.op) {
+      case PTRACE_SYSCALL_INFO_ENTRY:
+        kind = SyscallStopKind::Entry;
+        break;
+      case PTRACE_SYSCALL_INFO_EXIT:
+        kind = SyscallStopKind::Exit;
+        break;
+      case PTRACE_SYSCALL_INFO_SECCOMP:
+        kind = SyscallStopKind::Seccomp;
+        break;
+      default:
+        return SyscallStopKind::None;
+    }
   }
+  syscall_state_ = kind == SyscallStopKind::Exit ? SyscallState::Outside : SyscallState::Inside;
+  return kind;
 }
 
 Result<siginfo_t> Task::get_siginfo() const {
@@ -202,9 +240,22 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
           : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
                                           : PTRACE_SINGLESTEP;
+  forget_stop();
+  // Without syscall-stops the task may enter or leave a syscall unseen.
+  if (req != ResumeRequest::Syscall) syscall_state_ = SyscallState::Unknown;
   auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
   if (!res) return res.error();
   return ok_result();
+}
+
+Result<WaitResult> Task::wait() const {
+  auto w = wait_for(real_tid_);
+  // Whoever waits here (injected syscalls, say) may not classify the
+  // syscall-stops it meets: they may have moved the task in or out of a
+  // syscall. syscall_stop_kind() learns it again at the next one.
+  if (w && w->status.kind() == WaitStatus::Kind::SyscallStop)
+    syscall_state_ = SyscallState::Unknown;
+  return w;
 }
 
 Result<void> Task::send_signal(int sig) const {

@@ -109,20 +109,30 @@ class Task {
   void take_tids(Tid rec_tid, pid_t real_tid) {
     rec_tid_ = rec_tid;
     real_tid_ = real_tid;
+    forget_stop();
   }
   AddressSpace& as() { return *as_; }
   std::shared_ptr<AddressSpace> shared_as() const { return as_; }
   void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }
 
+  // The registers at the current stop. Read with PTRACE_GETREGS once per
+  // stop and kept until the task is resumed or set_regs() changes them: a
+  // recorded syscall reads them at each of its stops, in several places.
   Result<user_regs_struct> get_regs() const;
   Result<void> set_regs(const user_regs_struct& r) const;
-  Result<SyscallStopKind> syscall_stop_kind() const;
+  // Whether the current syscall-stop is an entry or an exit
+  // (PTRACE_GET_SYSCALL_INFO). Call it at a syscall-stop only (a WaitStatus
+  // of Kind::SyscallStop). With may_infer, the registers and what this Task
+  // saw since its last syscall-stop decide where they can, without asking
+  // the kernel; the caller must know that nothing (a sibling's exit_group)
+  // can have killed the task since it reported the stop: see Task.cc.
+  Result<SyscallStopKind> syscall_stop_kind(bool may_infer = false) const;
   Result<siginfo_t> get_siginfo() const;
   Result<void> set_siginfo(const siginfo_t& si) const;
   Result<unsigned long> get_event_msg() const;
 
   Result<void> resume(ResumeRequest req, int sig = 0) const;
-  Result<WaitResult> wait() const { return wait_for(real_tid_); }
+  Result<WaitResult> wait() const;
   // tgkill from the tracer.
   Result<void> send_signal(int sig) const;
 
@@ -147,9 +157,22 @@ class Task {
   }
 
  private:
+  // Where the task stands between syscall-stops, as far as the stops that
+  // syscall_stop_kind() classified and the resume requests since tell.
+  enum class SyscallState {
+    Unknown,
+    Outside,  // its last syscall-stop was an exit: the next one is an entry
+    Inside,   // its last syscall-stop was an entry (or a seccomp stop)
+  };
+  // Drops what was known about the current stop (the task left it).
+  void forget_stop() const { regs_.reset(); }
+
   Tid rec_tid_;
   pid_t real_tid_;
   std::shared_ptr<AddressSpace> as_;
+  // Per-stop cache of get_regs(); empty once the task was resumed.
+  mutable std::optional<user_regs_struct> regs_;
+  mutable SyscallState syscall_state_ = SyscallState::Unknown;
 };
 
 std::string signal_name(int sig);

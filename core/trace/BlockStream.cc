@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstring>
+#include <memory>
 
 #include "core/base/FileIo.h"
 #include "core/base/Log.h"
@@ -80,20 +81,24 @@ Result<void> BlockWriter::append(const void* data, size_t len) {
 Result<void> BlockWriter::flush() {
   if (pending_.empty()) return ok_result();
   int bound = LZ4_compressBound(static_cast<int>(pending_.size()));
-  std::vector<uint8_t> out(kHeaderSize + static_cast<size_t>(bound));
+  // Uninitialized: zeroing up to 1 MiB per block, all overwritten, showed in
+  // the recorder's profile.
+  const size_t out_size = kHeaderSize + static_cast<size_t>(bound);
+  std::unique_ptr<uint8_t[]> out_buf(new uint8_t[out_size]);
+  uint8_t* const out_data = out_buf.get();
   int csize = LZ4_compress_default(reinterpret_cast<const char*>(pending_.data()),
-                                   reinterpret_cast<char*>(out.data() + kHeaderSize),
+                                   reinterpret_cast<char*>(out_data + kHeaderSize),
                                    static_cast<int>(pending_.size()), bound);
   // With a destination of LZ4_compressBound bytes, compression cannot fail.
   REWIND_ASSERT(csize > 0, "LZ4_compress_default");
-  const uint8_t* body = out.data() + kHeaderSize;
-  std::memcpy(out.data(), kMagic.data(), kMagic.size());
-  put_u32(out.data() + 4, static_cast<uint32_t>(pending_.size()));
-  put_u32(out.data() + 8, static_cast<uint32_t>(csize));
+  const uint8_t* body = out_data + kHeaderSize;
+  std::memcpy(out_data, kMagic.data(), kMagic.size());
+  put_u32(out_data + 4, static_cast<uint32_t>(pending_.size()));
+  put_u32(out_data + 8, static_cast<uint32_t>(csize));
   auto sum = checksum(body, static_cast<size_t>(csize));
-  std::memcpy(out.data() + 12, sum.data(), sum.size());
+  std::memcpy(out_data + 12, sum.data(), sum.size());
   REWIND_TRY(
-      write_all(fd_.get(), out.data(), kHeaderSize + static_cast<size_t>(csize), path_.string()));
+      write_all(fd_.get(), out_data, kHeaderSize + static_cast<size_t>(csize), path_.string()));
   REWIND_LOG(Trace, "%s: block of %zu bytes (%d compressed)", path_.c_str(), pending_.size(),
              csize);
   pending_.clear();
