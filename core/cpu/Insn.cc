@@ -163,6 +163,31 @@ std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_re
   return out;
 }
 
+namespace {
+
+// Decodes [code, code+n) linearly, skipping a byte where nothing decodes,
+// and calls f(offset, insn) for each instruction. Only lengths and
+// mnemonics are decoded.
+template <class F>
+void for_each_insn(const uint8_t* code, size_t n, F f) {
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    return;
+  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+  ZydisDecoderContext ctx;
+  ZydisDecodedInstruction insn;
+  for (size_t off = 0; off < n;) {
+    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, &ctx, code + off, n - off, &insn))) {
+      ++off;
+      continue;
+    }
+    f(off, insn);
+    off += insn.length;
+  }
+}
+
+}  // namespace
+
 std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n) {
   std::vector<RdtscInsn> out;
   static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
@@ -170,40 +195,17 @@ std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n) {
     return std::search(code, code + n, pat, pat + len) != code + n;
   };
   if (!contains(kRdtsc, sizeof kRdtsc) && !contains(kRdtscp, sizeof kRdtscp)) return out;
-  ZydisDecoder decoder;
-  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
-    return out;
-  // Only the instruction's length and mnemonic are needed.
-  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
-  ZydisDecoderContext ctx;
-  ZydisDecodedInstruction insn;
-  for (size_t off = 0; off < n;) {
-    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, &ctx, code + off, n - off, &insn))) {
-      ++off;
-      continue;
-    }
+  for_each_insn(code, n, [&](size_t off, const ZydisDecodedInstruction& insn) {
     if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
       out.push_back({off, insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
-    off += insn.length;
-  }
+  });
   return out;
 }
 
 std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {
   std::vector<SyscallSite> out;
-  ZydisDecoder decoder;
-  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
-    return out;
-  ZydisDecoderEnableMode(&decoder, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
-  ZydisDecoderContext ctx;
-  ZydisDecodedInstruction insn;
   size_t prev = SIZE_MAX;  // the previous instruction's offset
-  for (size_t off = 0; off < n;) {
-    if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, &ctx, code + off, n - off, &insn))) {
-      ++off;
-      prev = SIZE_MAX;
-      continue;
-    }
+  for_each_insn(code, n, [&](size_t off, const ZydisDecodedInstruction& insn) {
     if (insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL && insn.length == 2) {
       const uint8_t* next = code + off + 2;
       const bool room = off + 8 <= n;
@@ -215,8 +217,7 @@ std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {
         out.push_back({prev, 7, 5});
     }
     prev = off;
-    off += insn.length;
-  }
+  });
   return out;
 }
 

@@ -261,14 +261,4 @@ bool RecordSession::is_desched_signal(const RecTask& t, int sig, const siginfo_t
   return sig == kDeschedSignal && t.syscallbuf && si.si_code > 0;  // POLL_IN, from F_SETSIG
 }
 
-// Buffers of the threads that share t's memory: state hashes leave them out,
-// since replay fills them ahead of the library.
-std::vector<sys::OutRange> RecordSession::buffers_of(const RecTask& t) const {
-  std::vector<sys::OutRange> out;
-  for (const auto& [tid, o] : tasks_)
-    if (o->syscallbuf && &o->task->as() == &t.task->as())
-      out.push_back({o->syscallbuf, kBufferSize});
-  return out;
-}
-
 }  // namespace rwd

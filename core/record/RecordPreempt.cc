@@ -246,7 +246,7 @@ Result<RecordSession::Next> RecordSession::on_preempted(RecTask& t) {
   keep_stashed();
   const auto hash_start = std::chrono::steady_clock::now();
   std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, t);
-  merge_ranges(skip, buffers_of(t));
+  merge_ranges(skip, syscall_buffers(tasks_, t));
   auto hash = hash_task_state(task, skip);
   if (!hash) return hash.error();
   const double ms =

@@ -194,7 +194,6 @@ class RecordSession {
   Result<void> redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e);
   Result<bool> defer_preemption(RecTask& t, uint64_t pc);
   bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
-  std::vector<sys::OutRange> buffers_of(const RecTask& t) const;
 
   EventNum next_event() { return EventNum(++last_event_); }
   // Every event goes through here: it takes the thread's buffered syscalls

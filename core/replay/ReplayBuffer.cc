@@ -98,12 +98,4 @@ Result<void> ReplaySession::on_preload_call(RepTask& t, const trace::Event& e) {
   return ok_result();
 }
 
-std::vector<sys::OutRange> ReplaySession::buffers_of(const RepTask& t) const {
-  std::vector<sys::OutRange> out;
-  for (const auto& [tid, o] : tasks_)
-    if (o->syscallbuf && &o->task->as() == &t.task->as())
-      out.push_back({o->syscallbuf, kBufferSize});
-  return out;
-}
-
 }  // namespace rwd

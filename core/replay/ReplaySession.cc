@@ -796,7 +796,7 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
       return false;
     }
     std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, *t);
-    merge_ranges(skip, buffers_of(*t));
+    merge_ranges(skip, syscall_buffers(tasks_, *t));
     auto hash = hash_task_state(task, skip);
     if (!hash) return hash.error();
     const bool same =

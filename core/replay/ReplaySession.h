@@ -375,7 +375,6 @@ class ReplaySession {
   // ReplayBuffer.cc
   Result<void> load_syscallbuf(const trace::Event& e);
   Result<void> on_preload_call(RepTask& t, const trace::Event& e);
-  std::vector<sys::OutRange> buffers_of(const RepTask& t) const;
   Result<EventProgress> process_event(const trace::Event& e);
   // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
   Result<void> resume_task(RepTask& t);

@@ -65,4 +65,15 @@ std::vector<sys::OutRange> siblings_inflight_writes(const TaskMap& tasks, const 
   return out;
 }
 
+// The syscall buffers (preload/abi.h) of the tasks that share t's memory:
+// state hashes leave them out, since replay fills them ahead of the library.
+template <class TaskMap, class T>
+std::vector<sys::OutRange> syscall_buffers(const TaskMap& tasks, const T& t) {
+  std::vector<sys::OutRange> out;
+  for (const auto& [tid, o] : tasks)
+    if (o->syscallbuf && &o->task->as() == &t.task->as())
+      merge_ranges(out, {{o->syscallbuf, syscallbuf::kBufferSize}});
+  return out;
+}
+
 }  // namespace rwd
