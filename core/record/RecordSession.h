@@ -27,6 +27,7 @@
 
 #include "core/base/Error.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/record/SyscallPatch.h"
 #include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceWriter.h"
@@ -206,6 +207,7 @@ class RecordSession {
   trace::TraceWriter& writer_;
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
   RdtscSiteCache rdtsc_sites_;
+  SyscallSiteCache syscall_sites_;
   // Syscall buffering is on (not `record -n`): tracees run under the
   // seccomp filter and are resumed with PTRACE_CONT outside syscalls.
   bool buffering_ = false;

@@ -91,8 +91,29 @@ std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps,
 
 }  // namespace
 
-Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t skip_start,
-                                           uint64_t skip_end) {
+const std::vector<SyscallSiteCache::Site>& SyscallSiteCache::sites_of(int fd,
+                                                                      const struct stat& st) {
+  auto key = std::make_tuple(uint64_t{st.st_dev}, uint64_t{st.st_ino}, int64_t{st.st_size},
+                             int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);
+  auto it = files_.find(key);
+  if (it != files_.end()) return it->second;
+  std::vector<Site> sites;
+  for (auto [offset, size] : elf_code_ranges(fd)) {
+    if (offset >= static_cast<uint64_t>(st.st_size)) continue;
+    std::vector<uint8_t> code(std::min<uint64_t>(size, st.st_size - offset));
+    const ssize_t n = ::pread(fd, code.data(), code.size(), static_cast<off_t>(offset));
+    if (n <= 0) continue;
+    code.resize(static_cast<size_t>(n));
+    for (const SyscallSite& s : find_syscall_sites(code.data(), code.size()))
+      sites.push_back(
+          {offset + s.offset, s.syscall_at,
+           std::vector<uint8_t>(code.begin() + s.offset, code.begin() + s.offset + s.length)});
+  }
+  return files_.emplace(key, std::move(sites)).first->second;
+}
+
+Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, uint64_t entry,
+                                           uint64_t skip_start, uint64_t skip_end) {
   SyscallPatches out;
   std::vector<std::pair<uint64_t, uint64_t>> taken;  // stub pages mapped here
   auto maps = read_proc_maps(task.real_tid());
@@ -105,25 +126,25 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t 
              static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
     ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
     if (!fd.is_open()) continue;
-    // Sites, by address, in the code this mapping holds. The bytes come
-    // from memory: what runs, rdtsc patches included.
+    // Sites, by address, in the code this mapping holds, where memory
+    // still has the file's bytes.
+    struct stat st;
+    if (fstat(fd.get(), &st) < 0) continue;
     struct Site {
       uint64_t addr;
       size_t syscall_at;
       std::vector<uint8_t> bytes;
     };
     std::vector<Site> sites;
-    for (auto [offset, size] : elf_code_ranges(fd.get())) {
-      const uint64_t lo = std::max<uint64_t>(offset, m.offset);
-      const uint64_t hi = std::min<uint64_t>(offset + size, m.offset + (m.end - m.start));
-      if (lo >= hi) continue;
-      const uint64_t addr = m.start + (lo - m.offset);
-      std::vector<uint8_t> code(hi - lo);
-      code.resize(task.as().read_partial(RemotePtr(addr), code.data(), code.size()));
-      for (const SyscallSite& s : find_syscall_sites(code.data(), code.size()))
-        sites.push_back(
-            {addr + s.offset, s.syscall_at,
-             std::vector<uint8_t>(code.begin() + s.offset, code.begin() + s.offset + s.length)});
+    for (const SyscallSiteCache::Site& fs : cache.sites_of(fd.get(), st)) {
+      if (fs.offset < m.offset || fs.offset + fs.bytes.size() > m.offset + (m.end - m.start))
+        continue;
+      const uint64_t addr = m.start + (fs.offset - m.offset);
+      uint8_t now[16];
+      if (task.as().read_partial(RemotePtr(addr), now, fs.bytes.size()) != fs.bytes.size() ||
+          memcmp(now, fs.bytes.data(), fs.bytes.size()) != 0)
+        continue;
+      sites.push_back({addr, fs.syscall_at, fs.bytes});
     }
     if (sites.empty()) continue;
     const uint64_t size = (16 + sites.size() * kStubBytes + kPage - 1) & ~(kPage - 1);

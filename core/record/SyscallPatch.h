@@ -14,7 +14,11 @@
 // memory writes, which replay applies as it applies any syscall's.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "core/base/Error.h"
@@ -22,6 +26,22 @@
 #include "core/trace/TraceTypes.h"
 
 namespace rwd {
+
+// The patchable sites of each file a recording has seen, by file offset: a
+// library every process maps (libc in each of make's gcc runs) is decoded
+// once.
+class SyscallSiteCache {
+ public:
+  struct Site {
+    uint64_t offset;    // in the file, of the patched bytes
+    size_t syscall_at;  // the syscall's offset within them
+    std::vector<uint8_t> bytes;
+  };
+  const std::vector<Site>& sites_of(int fd, const struct stat& st);
+
+ private:
+  std::map<std::tuple<uint64_t, uint64_t, int64_t, int64_t>, std::vector<Site>> files_;
+};
 
 struct SyscallPatches {
   std::vector<trace::MappingRecord> stub_pages;  // start, end, prot, flags filled in
@@ -31,7 +51,7 @@ struct SyscallPatches {
 
 // At the exit stop of the task's kSysInitPreload. `entry` is the library's
 // rwd_syscall_entry; [skip_start, skip_end) its own code, left alone.
-Result<SyscallPatches> patch_syscall_sites(Task& task, uint64_t entry, uint64_t skip_start,
-                                           uint64_t skip_end);
+Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, uint64_t entry,
+                                           uint64_t skip_start, uint64_t skip_end);
 
 }  // namespace rwd
