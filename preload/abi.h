@@ -40,7 +40,7 @@ constexpr uint32_t kModeReplay = 2;
 // Far above any real number, so that a program probing unknown syscalls
 // (syscall(1000)) still meets ENOSYS.
 constexpr int kSysInitPreload = 0x52570000;  // (&PreloadInit): 0 = buffering on
-constexpr int kSysInitThread = 0x52570001;   // (buffer, size, desched fd)
+constexpr int kSysInitThread = 0x52570001;   // (buffer, size)
 constexpr int kSysFlush = 0x52570002;        // (reason): the buffer is full, the tracer asked, ...
 
 // What the library says about itself when it starts.
@@ -86,6 +86,10 @@ struct BufHeader {
   // library never arms, so the bits stay 0 there and decide nothing.
   uint8_t fd_known[128];
   uint8_t fd_never_blocks[128];
+  // Record only: the thread's desched event, fd + 1 (0: none yet), and the
+  // thread it counts (a fork child's copy counts its parent's).
+  int32_t desched_fd;
+  int32_t desched_tid;
 };
 constexpr int kTracedFds = 8 * sizeof(BufHeader::traced_fds);
 

@@ -77,10 +77,8 @@ constexpr RuleIndex kIndex;
 
 struct ThreadState {
   BufHeader* buf;
-  int desched_fd;
   bool initializing;
-  bool failed;         // the tracer refused a buffer: everything goes traced
-  bool desched_stale;  // no desched event yet, or a fork child's, which counts the parent
+  bool failed;  // the tracer refused a buffer: everything goes traced
 };
 __thread ThreadState tls __attribute__((tls_model("initial-exec")));
 
@@ -97,26 +95,36 @@ bool replaying() {
 
 // The desched event: a software perf event that counts the thread's
 // context switches and sends kDeschedSignal at the first while armed, so a
-// buffered syscall that blocks stops the thread for the tracer.
-int open_desched() {
+// buffered syscall that blocks stops the thread for the tracer. Record
+// only, opened with untraced syscalls the first time a syscall that can
+// really block needs it, and kept in the buffer's header (BufHeader::
+// desched_fd, not program state): replay's library never arms one, and a
+// thread with a perf event pays for it at every context switch (3.5x
+// measured on a condvar ping-pong here), and opening one takes ~5 ms.
+int desched_fd(BufHeader* h) {
+  const long tid = untraced(SYS_gettid);
+  if (h->desched_fd > 0 && h->desched_tid == tid) return h->desched_fd - 1;
+  // None yet, or a fork child's copy, which counts the parent's switches.
   perf_event_attr attr = {};
   attr.size = sizeof attr;
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
   attr.sample_period = 1;
   attr.disabled = 1;
-  attr.exclude_kernel = 0;
   attr.wakeup_events = 1;
-  long fd =
-      traced(SYS_perf_event_open, reinterpret_cast<long>(&attr), 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  Args open = {SYS_perf_event_open,
+               {reinterpret_cast<long>(&attr), 0, -1, -1, PERF_FLAG_FD_CLOEXEC, 0}};
+  const long fd = rwd_untraced_syscall(&open);
   if (fd < 0) return -1;
-  f_owner_ex owner = {F_OWNER_TID, static_cast<pid_t>(traced(SYS_gettid))};
-  if (traced(SYS_fcntl, fd, F_SETFL, O_ASYNC) < 0 ||
-      traced(SYS_fcntl, fd, F_SETSIG, kDeschedSignal) < 0 ||
-      traced(SYS_fcntl, fd, F_SETOWN_EX, reinterpret_cast<long>(&owner)) < 0) {
-    traced(SYS_close, fd);
+  f_owner_ex owner = {F_OWNER_TID, static_cast<pid_t>(tid)};
+  if (untraced(SYS_fcntl, fd, F_SETFL, O_ASYNC) < 0 ||
+      untraced(SYS_fcntl, fd, F_SETSIG, kDeschedSignal) < 0 ||
+      untraced(SYS_fcntl, fd, F_SETOWN_EX, reinterpret_cast<long>(&owner)) < 0) {
+    untraced(SYS_close, fd);
     return -1;
   }
+  h->desched_fd = static_cast<int32_t>(fd + 1);
+  h->desched_tid = static_cast<int32_t>(tid);
   return static_cast<int>(fd);
 }
 
@@ -124,29 +132,15 @@ bool init_thread() {
   tls.initializing = true;
   long buf =
       traced(SYS_mmap, 0, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-  bool ok = buf > 0 || buf < -4095;
-  // The desched event comes with the first syscall that may block
-  // (renew_desched): a thread with a perf event pays for it at every context
-  // switch (measured: 3.5x on a condvar ping-pong on our VMs).
-  ok = ok && traced(kSysInitThread, buf, kBufferSize, -1) == 0;
+  const bool ok = (buf > 0 || buf < -4095) && traced(kSysInitThread, buf, kBufferSize) == 0;
   if (ok) {
     tls.buf = reinterpret_cast<BufHeader*>(buf);
-    tls.desched_fd = -1;
-    tls.desched_stale = true;
     for (uint8_t& bits : tls.buf->traced_fds) bits = 0xff;
   } else {
     tls.failed = true;
   }
   tls.initializing = false;
   return ok;
-}
-
-// Opens the thread's desched event, or a fork child's own.
-void renew_desched() {
-  tls.desched_stale = false;
-  if (tls.desched_fd >= 0) traced(SYS_close, tls.desched_fd);
-  tls.desched_fd = open_desched();
-  traced(kSysInitThread, reinterpret_cast<long>(tls.buf), kBufferSize, tls.desched_fd);
 }
 
 // kBufferArgsChecked: the arguments with which the syscall may be buffered.
@@ -200,12 +194,14 @@ bool fd_may_block(BufHeader* h, long nr, long fd_arg) {
   if (!(h->fd_known[fd / 8] & bit)) {
     struct stat st;
     if (untraced(SYS_fstat, static_cast<long>(fd), reinterpret_cast<long>(&st)) != 0) return true;
-    const unsigned major = static_cast<unsigned>(((st.st_rdev >> 8) & 0xfff) |
-                                                 ((st.st_rdev >> 32) & ~0xfffu));
+    const unsigned major =
+        static_cast<unsigned>(((st.st_rdev >> 8) & 0xfff) | ((st.st_rdev >> 32) & ~0xfffu));
     const bool never = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode) ||
                        (S_ISCHR(st.st_mode) && major == 1);  // mem, null, zero, urandom
-    if (never) h->fd_never_blocks[fd / 8] |= bit;
-    else h->fd_never_blocks[fd / 8] &= static_cast<uint8_t>(~bit);
+    if (never)
+      h->fd_never_blocks[fd / 8] |= bit;
+    else
+      h->fd_never_blocks[fd / 8] &= static_cast<uint8_t>(~bit);
     h->fd_known[fd / 8] |= bit;
   }
   return !(h->fd_never_blocks[fd / 8] & bit);
@@ -385,9 +381,6 @@ extern "C" long rwd_buffered_syscall(Args* x) {
     if (h->pos + need > kCapacity) return rwd_traced_syscall(x);
   }
   const bool blocks = may_block(rule, *x);
-  // (Not decided by fd_may_block: this makes traced syscalls, which replay
-  // must make at the same point.)
-  if (blocks && tls.desched_stale) renew_desched();
 
   h->locked = 1;
   const bool replay = replaying();
@@ -403,10 +396,11 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   } else {
     // Record; or replay with no record left, which means the recording
     // handed this syscall to the traced path: the replayer stops it here.
-    const bool arm = !replay && blocks && tls.desched_fd >= 0 && fd_may_block(h, nr, x->a[0]);
-    if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_ENABLE, 0);
+    const int desched = !replay && blocks && fd_may_block(h, nr, x->a[0]) ? desched_fd(h) : -1;
+    const bool arm = desched >= 0;
+    if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_ENABLE, 0);
     ret = rwd_untraced_syscall(x);
-    if (arm) untraced(SYS_ioctl, tls.desched_fd, PERF_EVENT_IOC_DISABLE, 0);
+    if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_DISABLE, 0);
     if (h->abort_commit || replay) {
       h->abort_commit = 0;  // the tracer recorded it as a traced syscall
     } else {
@@ -425,10 +419,6 @@ extern "C" long rwd_buffered_syscall(Args* x) {
 }
 
 namespace {
-
-void after_fork_in_child() {
-  if (tls.buf) tls.desched_stale = true;
-}
 
 int find_own_text(dl_phdr_info* info, size_t, void* data) {
   PreloadInit* init = static_cast<PreloadInit*>(data);
@@ -453,10 +443,8 @@ __attribute__((constructor)) void init_preload() {
   // Outside rewind (or under `record -n`) the kernel or the recorder
   // answers -ENOSYS, and the library stays out of the way.
   if (traced(kSysInitPreload, reinterpret_cast<long>(&init)) != 0) return;
-  pthread_atfork(nullptr, nullptr, after_fork_in_child);
   g_enabled = true;
-  // The main thread's buffer now: opening the desched event takes
-  // milliseconds, which the program's first buffered syscall should not.
+  // The main thread's buffer now, before the program runs.
   init_thread();
 }
 

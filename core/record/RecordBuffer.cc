@@ -89,17 +89,9 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
     t.task->as().preload_text = {init->text_start, init->text_end};
     ret = 0;
   } else if (nr == kSysInitThread && buffering_ && a.rsi == kBufferSize) {
-    // Without a handle on its desched event the recorder could not stop
-    // it from firing at every ptrace stop: no buffer then.
-    const int fd = static_cast<int>(a.rdx);
-    t.desched = fd >= 0 ? steal_fd(t.tgid, fd) : ScopedFd();
-    if (fd < 0 || t.desched.is_open()) {
-      t.syscallbuf = a.rdi;
-      t.buf_flushed = 0;
-      ret = 0;
-    } else {
-      ret = -EPERM;
-    }
+    t.syscallbuf = a.rdi;
+    t.buf_flushed = 0;
+    ret = 0;
   } else if (nr == kSysFlush) {
     ret = 0;
   }
@@ -256,6 +248,18 @@ Result<bool> RecordSession::defer_preemption(RecTask& t, uint64_t pc) {
   REWIND_TRY(t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)), &one,
                                sizeof one));
   return true;
+}
+
+// At the desched event's signal: the event counts this very stop as a
+// context switch, so disarm it, or it fires again at once. The library
+// opens it unseen; the signal names its fd, which the recorder takes a
+// handle on (again if the thread opened another one since).
+void RecordSession::disarm_desched(RecTask& t, int tracee_fd) {
+  if (!t.desched.is_open() || t.desched_fd != tracee_fd) {
+    t.desched = steal_fd(t.tgid, tracee_fd);
+    t.desched_fd = tracee_fd;
+  }
+  if (t.desched.is_open()) ioctl(t.desched.get(), PERF_EVENT_IOC_DISABLE, 0);
 }
 
 bool RecordSession::is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const {

@@ -453,9 +453,7 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     // signal or our SIGSTOP found it asleep): it restarts as a traced one.
     // The signal, unless it is the desched event's, is held back as any
     // asynchronous one, and delivered at that syscall's exit.
-    // The event counts this very stop as a context switch: disarm it, or it
-    // fires again at once.
-    if (t.desched.is_open()) ioctl(t.desched.get(), PERF_EVENT_IOC_DISABLE, 0);
+    if (is_desched_signal(t, sig, *si)) disarm_desched(t, si->si_fd);
     if (in_buffered_syscall(t, *regs)) REWIND_TRY(hand_to_traced(t, *regs));
     if (!is_desched_signal(t, sig, *si)) t.deferred_signals.push_back(*si);
     return Next::Continue;

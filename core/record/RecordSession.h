@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "core/base/Error.h"
-#include "core/syscalls/SyscallTable.h"
 #include "core/record/SyscallPatch.h"
+#include "core/syscalls/SyscallTable.h"
 #include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceWriter.h"
@@ -108,7 +108,8 @@ struct RecTask {
   // buf_flushed are in the trace already.
   uint64_t syscallbuf = 0;
   uint32_t buf_flushed = 0;
-  ScopedFd desched;  // the recorder's duplicate of its desched event
+  ScopedFd desched;     // the recorder's duplicate of its desched event
+  int desched_fd = -1;  // which fd of the tracee that is
   // A buffered syscall that blocked was handed to the traced path: the
   // syscall-entry stop of its restart comes next (RecordBuffer.cc).
   bool buffered_restart = false;
@@ -194,6 +195,7 @@ class RecordSession {
   Result<void> set_traced_fd_bits(RecTask& t, int lo, int hi, bool traced, trace::Event& e);
   Result<void> redirect_restart(RecTask& t, user_regs_struct& regs, trace::Event& e);
   Result<bool> defer_preemption(RecTask& t, uint64_t pc);
+  void disarm_desched(RecTask& t, int tracee_fd);
   bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
 
   EventNum next_event() { return EventNum(++last_event_); }
