@@ -47,20 +47,24 @@ void merge_ranges(std::vector<sys::OutRange>& into, const std::vector<sys::OutRa
 // from the same entries at the same event.
 //
 // Also the frames of the preload library (preload/abi.h) on the stacks of
-// siblings stopped in a syscall it made: the library takes other paths in
-// record and in replay, so its locals differ. They lie just above the
-// syscall's rsp.
+// siblings stopped in, or at the exit of, a syscall it made: the library
+// takes other paths in record and in replay, so its locals differ. They lie
+// just above the syscall's rsp, and what its deeper calls (record's fstat
+// and perf event) left lies just below.
 template <class TaskMap, class T>
 std::vector<sys::OutRange> siblings_inflight_writes(const TaskMap& tasks, const T& t) {
   constexpr uint64_t kPreloadFrames = 1024;
+  constexpr uint64_t kPreloadDead = 2048;  // what its deeper calls left below
   std::vector<sys::OutRange> out;
   const auto& text = t.task->as().preload_text;
   for (const auto& [tid, o] : tasks) {
-    if (o.get() == &t || !o->in_syscall || &o->task->as() != &t.task->as()) continue;
-    merge_ranges(out, o->inflight_writes);
+    if (o.get() == &t || &o->task->as() != &t.task->as()) continue;
+    if (o->in_syscall) merge_ranges(out, o->inflight_writes);
+    // In a syscall the library made, or parked at its exit: either way the
+    // library's frames are live above that rsp.
     const uint64_t ip = o->entry_regs.rip;
     if (ip == syscallbuf::kUntracedSyscallInsn + 2 || (ip >= text.first && ip < text.second))
-      merge_ranges(out, {{o->entry_regs.rsp, kPreloadFrames}});
+      merge_ranges(out, {{o->entry_regs.rsp - kPreloadDead, kPreloadDead + kPreloadFrames}});
   }
   return out;
 }
