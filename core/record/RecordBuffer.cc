@@ -62,10 +62,15 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
                                 e.syscallbuf.data(), e.syscallbuf.size()));
   }
   t.buf_flushed = h.pos;
-  if (h.locked && !h.want_stop) return ok_result();
-  if (!h.locked) h.pos = 0, t.buf_flushed = 0;
+  // Only the words that change, and only when they do: this runs at every
+  // event of the thread.
+  const bool empty_it = !h.locked && h.pos != 0;
+  if (empty_it) h.pos = 0, t.buf_flushed = 0;
+  if (empty_it) REWIND_TRY(t.task->write_mem(RemotePtr(t.syscallbuf), &h.pos, sizeof h.pos));
+  if (!h.want_stop) return ok_result();
   h.want_stop = 0;
-  return t.task->write_mem(RemotePtr(t.syscallbuf), &h, sizeof h);
+  return t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)),
+                           &h.want_stop, sizeof h.want_stop);
 }
 
 // The library's own syscalls, at their exit stop (the kernel answered
