@@ -41,7 +41,10 @@ constexpr uint32_t kModeReplay = 2;
 // (syscall(1000)) still meets ENOSYS.
 constexpr int kSysInitPreload = 0x52570000;  // (&PreloadInit): 0 = buffering on
 constexpr int kSysInitThread = 0x52570001;   // (buffer, size)
-constexpr int kSysFlush = 0x52570002;        // (reason): the buffer is full, the tracer asked, ...
+constexpr int kSysFlush = 0x52570002;        // (reason), one of:
+constexpr long kFlushFull = 1;               // the next record would not fit
+constexpr long kFlushWanted = 2;             // the tracer asked (BufHeader::want_stop)
+constexpr long kFlushDiverged = 3;           // replay: the next record is not this syscall's
 
 // What the library says about itself when it starts.
 struct PreloadInit {

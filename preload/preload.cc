@@ -53,11 +53,6 @@ long untraced(long nr, long a0 = 0, long a1 = 0, long a2 = 0) {
   return rwd_untraced_syscall(&x);
 }
 
-// Reasons for kSysFlush (its first argument); replay tells them apart.
-constexpr long kFlushFull = 1;      // the record would not fit
-constexpr long kFlushWanted = 2;    // the tracer asked (BufHeader::want_stop)
-constexpr long kFlushDiverged = 3;  // replay: the next record is not this syscall
-
 // rep movsb: no SSE, and no call the compiler could turn into memcpy.
 void copy(void* dst, const void* src, uint64_t n) {
   asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");

@@ -447,15 +447,15 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   }
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  if (is_desched_signal(t, sig, *si) ||
-      (in_buffered_syscall(t, *regs) && !is_synchronous_fault(sig, *si))) {
+  const bool desched = is_desched_signal(t, sig, *si);
+  if (desched || (in_buffered_syscall(t, *regs) && !is_synchronous_fault(sig, *si))) {
     // In a buffered syscall that blocked (the desched event fired, or a
     // signal or our SIGSTOP found it asleep): it restarts as a traced one.
     // The signal, unless it is the desched event's, is held back as any
     // asynchronous one, and delivered at that syscall's exit.
-    if (is_desched_signal(t, sig, *si)) disarm_desched(t, si->si_fd);
+    if (desched) disarm_desched(t, si->si_fd);
     if (in_buffered_syscall(t, *regs)) REWIND_TRY(hand_to_traced(t, *regs));
-    if (!is_desched_signal(t, sig, *si)) t.deferred_signals.push_back(*si);
+    if (!desched) t.deferred_signals.push_back(*si);
     return Next::Continue;
   }
 

@@ -41,8 +41,6 @@ bool well_formed(const std::vector<uint8_t>& bytes) {
   return true;
 }
 
-constexpr uint64_t kFlushWanted = 2;  // preload.cc's kSysFlush reasons
-
 }  // namespace
 
 // The recorder emptied the buffer at each event of the thread that found it
@@ -67,7 +65,7 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
   }
   h.end += static_cast<uint32_t>(e.syscallbuf.size());
   h.want_stop = e.kind == trace::EventKind::SyscallEntry && e.syscall_no == kSysFlush &&
-                e.regs.rdi == kFlushWanted;
+                e.regs.rdi == static_cast<uint64_t>(kFlushWanted);
   return t->task->write_mem(RemotePtr(t->syscallbuf), &h, sizeof h);
 }
 

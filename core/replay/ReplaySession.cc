@@ -601,6 +601,12 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
   if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
   auto regs = task.get_regs();
   if (!regs) return regs.error();
+  // The preload library found that the syscall it was given is not the
+  // one its next buffered record holds (preload.cc, kFlushDiverged).
+  if (static_cast<int64_t>(regs->orig_rax) == syscallbuf::kSysFlush &&
+      regs->rdi == static_cast<uint64_t>(syscallbuf::kFlushDiverged))
+    return divergence(e, "the program made " + sys::name(static_cast<int64_t>(regs->rsi)) +
+                             " where the recording's next buffered syscall was another");
   REWIND_TRY(check_regs(e, *regs));
   const int64_t nr = e.syscall_no;
   t->in_syscall = true;
