@@ -33,7 +33,9 @@ const char kUsage[] =
     "  -f PID           debug the recorded process PID from its fork\n"
     "  --force          replay even if this CPU lacks features the recording used\n"
     "TRACE defaults to the latest trace in $REWIND_TRACE_DIR or ~/.local/share/rewind.\n"
-    "REWIND_LOG=ptrace,wait,syscall,trace,record,replay,sched,packets (or all) turns on logging.\n";
+    "REWIND_LOG=ptrace,wait,syscall,trace,record,replay,sched,packets (or all) turns on logging.\n"
+    "REWIND_CACHE_DIR is where rewind keeps what it learnt decoding programs' code\n"
+    "(default ~/.cache/rewind; - keeps nothing).\n";
 
 int fail(const Error& e) {
   fprintf(stderr, "rewind: %s\n", e.message.c_str());

@@ -28,10 +28,12 @@ rwd_syscall_entry:
     call rwd_buffered_syscall
     // The C code's dead frames differ between record and replay (they took
     // other paths): zero them, so that the stack below the program's rsp
-    // looks the same in both to the state hashes of preemption points.
+    // looks the same in both, to the state hashes of preemption points and
+    // to a program that reads uninitialised locals. RWD_ZEROED_STACK comes
+    // from preload/CMakeLists.txt, which checks that it covers every frame.
     mov %rax, %r8
-    lea -2048(%rsp), %rdi
-    mov $256, %ecx
+    lea -RWD_ZEROED_STACK(%rsp), %rdi
+    mov $(RWD_ZEROED_STACK / 8), %ecx
     xor %eax, %eax
     rep stosq
     mov %r8, %rax

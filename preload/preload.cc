@@ -159,6 +159,10 @@ bool args_allow(const Args& x, const BufHeader* h) {
       const long cmd = x.a[1] & FUTEX_CMD_MASK;
       return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
     }
+    case SYS_rt_sigaction:  // a question (act NULL): replay must set handlers itself
+      return x.a[1] == 0 && x.a[3] == 8;
+    case SYS_rt_sigprocmask:  // likewise the mask
+      return x.a[1] == 0 && x.a[3] == 8;
     case SYS_madvise:  // advice that changes no memory replay would see
       return x.a[2] == MADV_NORMAL || x.a[2] == MADV_RANDOM || x.a[2] == MADV_SEQUENTIAL ||
              x.a[2] == MADV_WILLNEED || x.a[2] == MADV_HUGEPAGE || x.a[2] == MADV_NOHUGEPAGE ||

@@ -209,12 +209,15 @@ std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {
     if (insn.mnemonic == ZYDIS_MNEMONIC_SYSCALL && insn.length == 2) {
       const uint8_t* next = code + off + 2;
       const bool room = off + 8 <= n;
+      const bool mov_before = prev == off - 5 && code[prev] == 0xb8;  // mov $imm32, %eax
+      int32_t nr = -1;
+      if (mov_before) memcpy(&nr, code + prev + 1, 4);
       if (room && next[0] == 0x48 && next[1] == 0x3d)  // cmp $imm32, %rax
-        out.push_back({off, 8, 0});
+        out.push_back({off, 8, 0, nr});
       else if (room && next[0] == 0x3d)  // cmp $imm32, %eax
-        out.push_back({off, 7, 0});
-      else if (prev == off - 5 && code[prev] == 0xb8)  // mov $imm32, %eax; syscall
-        out.push_back({prev, 7, 5});
+        out.push_back({off, 7, 0, nr});
+      else if (mov_before)  // mov $imm32, %eax; syscall
+        out.push_back({prev, 7, 5, nr});
     }
     prev = off;
   });

@@ -106,11 +106,14 @@ std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n);
 // shape of 85% of glibc's sites; else `mov $imm32, %eax` right before it
 // (clock_gettime's, whose syscall is followed by a test). `offset` is where
 // the patched bytes start, `length` covers both instructions, and
-// `syscall_at` is the syscall's offset within them.
+// `syscall_at` is the syscall's offset within them. `nr` is the syscall's
+// number where the instruction right before the syscall is `mov $nr, %eax`
+// (as in most of glibc's wrappers), else -1: the site may make any.
 struct SyscallSite {
   size_t offset = 0;
   size_t length = 0;
   size_t syscall_at = 0;
+  int32_t nr = -1;
 };
 
 // Such sites in a linear decode of [code, code+n).

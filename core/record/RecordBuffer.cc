@@ -43,7 +43,14 @@ ScopedFd steal_fd(pid_t tgid, int fd) {
 
 Result<void> RecordSession::write_event(trace::Event& e) {
   if (RecTask* t = find(e.tid.value)) REWIND_TRY(flush_syscallbuf(*t, e));
-  return writer_.write_event(e);
+  auto written = writer_.write_event(e);
+  // Keep the records' memory for the next flush (up to 1 MiB: a fresh one
+  // would be a fresh mapping, faulted in page by page).
+  if (!e.syscallbuf.empty()) {
+    syscallbuf_scratch_.swap(e.syscallbuf);
+    syscallbuf_scratch_.clear();
+  }
+  return written;
 }
 
 // Takes the records the thread committed since the last flush. The buffer
@@ -57,6 +64,7 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   if (h.pos > kBufferSize - sizeof h || h.pos < t.buf_flushed)
     return Error{"tid " + std::to_string(t.task->real_tid()) + ": its syscall buffer is corrupt"};
   if (h.pos > t.buf_flushed) {
+    if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
     e.syscallbuf.resize(h.pos - t.buf_flushed);
     REWIND_TRY(t.task->read_mem(RemotePtr(t.syscallbuf + sizeof h + t.buf_flushed),
                                 e.syscallbuf.data(), e.syscallbuf.size()));
@@ -69,8 +77,8 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   if (empty_it) REWIND_TRY(t.task->write_mem(RemotePtr(t.syscallbuf), &h.pos, sizeof h.pos));
   if (!h.want_stop) return ok_result();
   h.want_stop = 0;
-  return t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)),
-                           &h.want_stop, sizeof h.want_stop);
+  return t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)), &h.want_stop,
+                           sizeof h.want_stop);
 }
 
 // The library's own syscalls, at their exit stop (the kernel answered

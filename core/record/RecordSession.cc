@@ -77,6 +77,7 @@ Result<void> RecordSession::start() {
   if (output(2)) stderr_dev_ = st.st_dev, stderr_ino_ = st.st_ino;
 
   buffering_ = options_.syscall_buffer;
+  if (buffering_) perf_warmup_.start();
   SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, buffering_};
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/record/PerfWarmup.h"
 #include "core/record/SyscallPatch.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/RdtscPatch.h"
@@ -210,6 +211,8 @@ class RecordSession {
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
   RdtscSiteCache rdtsc_sites_;
   SyscallSiteCache syscall_sites_;
+  std::vector<uint8_t> syscallbuf_scratch_;  // see write_event
+  PerfWarmup perf_warmup_;
   // Syscall buffering is on (not `record -n`): tracees run under the
   // seccomp filter and are resumed with PTRACE_CONT outside syscalls.
   bool buffering_ = false;

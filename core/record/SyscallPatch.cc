@@ -10,9 +10,8 @@
 
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
-#include "core/cpu/Insn.h"
+#include "core/syscalls/SyscallTable.h"
 #include "core/task/ProcMaps.h"
-#include "core/task/RdtscPatch.h"
 #include "core/task/RemoteSyscall.h"
 
 namespace rwd {
@@ -89,6 +88,11 @@ std::optional<uint64_t> free_range_near(const std::vector<KernelMapping>& maps,
   return std::nullopt;
 }
 
+bool buffered(int32_t nr) {
+  const sys::SyscallDesc* d = sys::find(nr);
+  return d && (d->flags & sys::kBuffered);
+}
+
 // The C library and the dynamic loader hold nearly every syscall
 // instruction a dynamic program runs. Other code (the program's own, cc1's
 // 25 MB) is not worth its decoding (~50 ns a byte): its rare syscalls stay
@@ -99,28 +103,28 @@ bool makes_syscalls(const std::string& path) {
          name.rfind("libpthread.so", 0) == 0 || name.rfind("librt.so", 0) == 0;
 }
 
-}  // namespace
-
-const std::vector<SyscallSiteCache::Site>& SyscallSiteCache::sites_of(int fd,
-                                                                      const struct stat& st) {
-  auto key = std::make_tuple(uint64_t{st.st_dev}, uint64_t{st.st_ino}, int64_t{st.st_size},
-                             int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);
-  auto it = files_.find(key);
-  if (it != files_.end()) return it->second;
-  std::vector<Site> sites;
-  for (auto [offset, size] : elf_code_ranges(fd)) {
-    if (offset >= static_cast<uint64_t>(st.st_size)) continue;
-    std::vector<uint8_t> code(std::min<uint64_t>(size, st.st_size - offset));
-    const ssize_t n = ::pread(fd, code.data(), code.size(), static_cast<off_t>(offset));
-    if (n <= 0) continue;
-    code.resize(static_cast<size_t>(n));
-    for (const SyscallSite& s : find_syscall_sites(code.data(), code.size()))
-      sites.push_back(
-          {offset + s.offset, s.syscall_at,
-           std::vector<uint8_t>(code.begin() + s.offset, code.begin() + s.offset + s.length)});
+// Writes the patches out.writes[first...] into the task's copy of the code
+// `code` read from `lo`, with one write per run of patches less than a page
+// apart rather than one per site (548 in libc, in every process). The code
+// is not writable, so no syscall of another thread can change the bytes
+// between the patches meanwhile.
+Result<void> write_patches(Task& task, uint64_t lo, std::vector<uint8_t>& code,
+                           const std::vector<trace::MemWrite>& writes, size_t first) {
+  for (size_t i = first; i < writes.size();) {
+    uint64_t run_end = writes[i].addr + writes[i].bytes.size();
+    size_t j = i;
+    for (; j < writes.size() && writes[j].addr < run_end + kPage; ++j) {
+      memcpy(&code[writes[j].addr - lo], writes[j].bytes.data(), writes[j].bytes.size());
+      run_end = std::max(run_end, writes[j].addr + writes[j].bytes.size());
+    }
+    const uint64_t start = writes[i].addr;
+    REWIND_TRY(task.write_mem(RemotePtr(start), &code[start - lo], run_end - start));
+    i = j;
   }
-  return files_.emplace(key, std::move(sites)).first->second;
+  return ok_result();
 }
+
+}  // namespace
 
 Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, uint64_t entry,
                                            uint64_t skip_start, uint64_t skip_end) {
@@ -150,13 +154,23 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
     for (const SyscallSiteCache::Site& fs : cache.sites_of(fd.get(), st)) {
       if (fs.offset < m.offset || fs.offset + fs.bytes.size() > m.offset + (m.end - m.start))
         continue;
-      const uint64_t addr = m.start + (fs.offset - m.offset);
-      uint8_t now[16];
-      if (task.as().read_partial(RemotePtr(addr), now, fs.bytes.size()) != fs.bytes.size() ||
-          memcmp(now, fs.bytes.data(), fs.bytes.size()) != 0)
-        continue;
-      sites.push_back({addr, fs.syscall_at, fs.bytes});
+      // A site that only ever makes a syscall the library would hand to the
+      // traced path anyway (mmap, brk, clone...) is faster left alone: about
+      // two thirds of libc's.
+      if (fs.nr >= 0 && !buffered(fs.nr)) continue;
+      sites.push_back({m.start + (fs.offset - m.offset), fs.syscall_at, fs.bytes});
     }
+    if (sites.empty()) continue;
+    // The code from the first site to the last, read once: a site is
+    // patched only where memory still holds the bytes the file has there.
+    std::sort(sites.begin(), sites.end(), [](auto& a, auto& b) { return a.addr < b.addr; });
+    const uint64_t lo = sites.front().addr, hi = sites.back().addr + sites.back().bytes.size();
+    std::vector<uint8_t> code(hi - lo);
+    code.resize(task.as().read_partial(RemotePtr(lo), code.data(), code.size()));
+    std::erase_if(sites, [&](const Site& s) {
+      return s.addr + s.bytes.size() > lo + code.size() ||
+             memcmp(&code[s.addr - lo], s.bytes.data(), s.bytes.size()) != 0;
+    });
     if (sites.empty()) continue;
     const uint64_t size = (16 + sites.size() * kStubBytes + kPage - 1) & ~(kPage - 1);
     auto at = free_range_near(*maps, taken, m.start, size);
@@ -181,6 +195,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
     out.stub_pages.push_back(rec);
     taken.emplace_back(rec.start, rec.end);
 
+    const size_t first_patch = out.writes.size();
     trace::MemWrite page{*at, std::vector<uint8_t>(16, 0)};
     memcpy(page.bytes.data(), &entry, 8);
     for (const Site& s : sites) {
@@ -198,10 +213,10 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       out.writes.push_back(std::move(patch));
       ++out.sites;
     }
-    out.writes.insert(out.writes.begin(), std::move(page));
+    REWIND_TRY(task.write_mem(RemotePtr(page.addr), page.bytes.data(), page.bytes.size()));
+    REWIND_TRY(write_patches(task, lo, code, out.writes, first_patch));
+    out.writes.insert(out.writes.begin() + first_patch, std::move(page));
   }
-  for (const trace::MemWrite& w : out.writes)
-    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   REWIND_LOG(Record, "tid %d: %zu syscall sites patched, %zu stub pages", task.real_tid(),
              out.sites, out.stub_pages.size());
   return out;

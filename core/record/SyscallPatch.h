@@ -14,34 +14,15 @@
 // memory writes, which replay applies as it applies any syscall's.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <cstdint>
-#include <map>
-#include <tuple>
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/record/SyscallSiteCache.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceTypes.h"
 
 namespace rwd {
-
-// The patchable sites of each file a recording has seen, by file offset: a
-// library every process maps (libc in each of make's gcc runs) is decoded
-// once.
-class SyscallSiteCache {
- public:
-  struct Site {
-    uint64_t offset;    // in the file, of the patched bytes
-    size_t syscall_at;  // the syscall's offset within them
-    std::vector<uint8_t> bytes;
-  };
-  const std::vector<Site>& sites_of(int fd, const struct stat& st);
-
- private:
-  std::map<std::tuple<uint64_t, uint64_t, int64_t, int64_t>, std::vector<Site>> files_;
-};
 
 struct SyscallPatches {
   std::vector<trace::MappingRecord> stub_pages;  // start, end, prot, flags filled in

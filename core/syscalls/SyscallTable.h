@@ -100,10 +100,12 @@ enum SyscallFlag : uint32_t {
   // Not for those that always sleep (nanosleep): the interrupted first try
   // would write memory (the remaining time) that no record holds.
   kBuffered = 1u << 3,
-  // Only for some arguments, which the library checks (preload/Rules.cc):
-  // write-family calls not to fds 1 and 2 (replay re-emits those), fcntl
-  // without locks, ioctl FIONREAD/TCGETS, futex WAIT/WAKE, madvise advice
-  // that changes no memory.
+  // Only for some arguments, which the library checks (args_allow in
+  // preload/preload.cc): write-family calls not to fds 1 and 2 (replay
+  // re-emits those), fcntl without locks, ioctl FIONREAD/TCGETS, futex
+  // WAKE, madvise advice that changes no memory, and rt_sigaction and
+  // rt_sigprocmask that only ask (replay executes the ones that change
+  // something; posix_spawn's child asks about all 64 signals).
   kBufferArgsChecked = 1u << 4,
 };
 

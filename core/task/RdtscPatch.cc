@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
@@ -65,12 +66,33 @@ std::vector<std::pair<uint64_t, uint64_t>> elf_code_ranges(int fd) {
   return code_ranges(elf.get());
 }
 
-const std::vector<RdtscInsn>& RdtscSiteCache::sites_of(int fd, const struct stat& st) {
-  auto key = std::make_tuple(uint64_t{st.st_dev}, uint64_t{st.st_ino}, int64_t{st.st_size},
-                             int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);
-  auto it = files_.find(key);
-  if (it == files_.end()) it = files_.emplace(key, scan_file(fd, st)).first;
-  return it->second;
+std::vector<RdtscInsn> RdtscScan::scan(int fd, const struct stat& st) {
+  return scan_file(fd, st);
+}
+
+std::string RdtscScan::encode(const std::vector<RdtscInsn>& sites) {
+  PayloadWriter w;
+  w.u64(sites.size());
+  for (const RdtscInsn& s : sites) {
+    w.u64(s.offset);
+    w.u8(s.rdtscp);
+  }
+  return w.take();
+}
+
+std::optional<std::vector<RdtscInsn>> RdtscScan::decode(std::string_view payload) {
+  PayloadReader r(payload);
+  const uint64_t count = r.u64();
+  if (!r.ok() || count > payload.size() / 9) return std::nullopt;
+  std::vector<RdtscInsn> sites(count);
+  for (RdtscInsn& s : sites) {
+    s.offset = r.u64();
+    const uint8_t rdtscp = r.u8();
+    if (!r.ok() || rdtscp > 1) return std::nullopt;
+    s.rdtscp = rdtscp;
+  }
+  if (!r.at_end()) return std::nullopt;
+  return sites;
 }
 
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
@@ -104,6 +126,12 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t sta
       if (insn.offset < m.offset) continue;
       const uint64_t addr = m.start + (insn.offset - m.offset);
       if (addr < lo || addr + len > hi) continue;
+      // The scan may come from the store: patch only what is still an rdtsc.
+      static constexpr uint8_t kRdtscp[] = {0x0f, 0x01, 0xf9}, kRdtsc[] = {0x0f, 0x31};
+      uint8_t now[3];
+      if (task.as().read_partial(RemotePtr(addr), now, len) != len ||
+          memcmp(now, insn.rdtscp ? kRdtscp : kRdtsc, len) != 0)
+        continue;
       REWIND_TRY(task.as().write(RemotePtr(addr), kUd2, len));
       sites[addr] = insn.rdtscp;
       ++patched;

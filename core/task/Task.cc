@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,10 @@
 #include "core/base/Log.h"
 
 namespace rwd {
+
+namespace {
+constexpr size_t kDirectReadMin = 64 * 1024;
+}  // namespace
 
 Result<void> AddressSpace::open_for(pid_t tid) {
   std::string path = "/proc/" + std::to_string(tid) + "/mem";
@@ -26,6 +31,16 @@ Result<void> AddressSpace::open_for(pid_t tid) {
 size_t AddressSpace::read_partial(RemotePtr addr, void* buf, size_t len) const {
   size_t done = 0;
   auto* out = static_cast<uint8_t*>(buf);
+  // Large reads (a syscall buffer's records, a checkpoint's pages) copy
+  // straight from the tracee's pages with process_vm_readv, where
+  // /proc/PID/mem bounces every page through a kernel copy. It cannot read
+  // what the tracee may not (PROT_NONE, breakpoints' pages are fine):
+  // /proc/PID/mem reads the rest.
+  if (len >= kDirectReadMin) {
+    iovec local{out, len}, remote{reinterpret_cast<void*>(addr.addr), len};
+    const ssize_t r = ::process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+    if (r > 0) done = static_cast<size_t>(r);
+  }
   while (done < len) {
     ssize_t r = ::pread64(mem_fd_.get(), out + done, len - done, addr.addr + done);
     if (r <= 0) {

@@ -84,8 +84,11 @@ Result<void> BlockWriter::flush() {
   // Uninitialized: zeroing up to 1 MiB per block, all overwritten, showed in
   // the recorder's profile.
   const size_t out_size = kHeaderSize + static_cast<size_t>(bound);
-  std::unique_ptr<uint8_t[]> out_buf(new uint8_t[out_size]);
-  uint8_t* const out_data = out_buf.get();
+  if (out_size_ < out_size) {
+    out_.reset(new uint8_t[out_size]);
+    out_size_ = out_size;
+  }
+  uint8_t* const out_data = out_.get();
   int csize = LZ4_compress_default(reinterpret_cast<const char*>(pending_.data()),
                                    reinterpret_cast<char*>(out_data + kHeaderSize),
                                    static_cast<int>(pending_.size()), bound);
@@ -105,10 +108,10 @@ Result<void> BlockWriter::flush() {
   return ok_result();
 }
 
-Result<void> BlockWriter::finish() {
+Result<void> BlockWriter::finish(bool sync) {
   if (!fd_.is_open()) return ok_result();
   REWIND_TRY(flush());
-  if (::fsync(fd_.get()) != 0) return Error::from_errno("fsync " + path_.string());
+  if (sync && ::fsync(fd_.get()) != 0) return Error::from_errno("fsync " + path_.string());
   fd_.reset();
   return ok_result();
 }

@@ -31,13 +31,18 @@ class BlockWriter {
   Result<void> flush();
   // Bytes appended but not yet written out.
   size_t pending_bytes() const { return pending_.size(); }
-  // Writes out the pending partial block and fsyncs the file.
-  Result<void> finish();
+  // Writes out the pending partial block and fsyncs the file (unless told
+  // not to: then its owner syncs it later, as TraceWriter::close does).
+  Result<void> finish(bool sync = true);
 
  private:
   std::filesystem::path path_;
   ScopedFd fd_;
   std::vector<uint8_t> pending_;
+  // The compressed block, kept between flushes: a fresh 1 MiB buffer each
+  // time is a fresh mapping, faulted in page by page.
+  std::unique_ptr<uint8_t[]> out_;
+  size_t out_size_ = 0;
 };
 
 class BlockReader {

@@ -85,6 +85,7 @@ class TraceWriter {
   std::set<std::pair<uint64_t, uint64_t>> written_files_;  // from file-write events
   uint64_t next_file_id_ = 0;                              // makes names in files/ unique
   ScopedFd incomplete_fd_;                                 // holds the flock
+  std::vector<std::filesystem::path> unsynced_files_;  // copied files and header: synced by close()
   std::unique_ptr<BlockWriter> events_, data_, mmaps_, tasks_;
   std::map<std::tuple<uint64_t, uint64_t, uint64_t, int64_t>, CapturedFile> captured_;
   bool closed_ = false;

@@ -30,4 +30,13 @@ echo "buffered: $buffered buffered, $traced getpid events; -n: $nobuf_buffered, 
 [[ $nobuf_buffered -eq 0 ]] || fail "record -n buffered $nobuf_buffered syscalls"
 [[ $nobuf_traced -ge 2000 ]] || fail "record -n traced only $nobuf_traced getpid calls"
 grep -q ' BUFFERED getdents64 = ' "$tmp/buffered.dump" || fail "getdents64 was not buffered"
+for nr in rt_sigprocmask prlimit64 sysinfo getrusage; do
+  grep -q " BUFFERED $nr = 0" "$tmp/buffered.dump" || fail "$nr was not buffered"
+done
+# Questions about handlers are buffered (50 x 31 of the program's, and the
+# spawned child's), changes are not: replay must make them.
+questions=$(grep -c ' BUFFERED rt_sigaction = 0' "$tmp/buffered.dump" || true)
+[[ $questions -ge 1550 ]] || fail "only $questions rt_sigaction questions were buffered"
+grep -q 'SYSCALL_ENTRY rt_sigaction(0xa, 0x[0-9a-f]*[1-9a-f][0-9a-f]*, 0x0,' "$tmp/buffered.dump" ||
+  fail "setting SIGUSR1's handler was not traced"
 echo "PASS [syscallbuf]"
