@@ -408,11 +408,16 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
         if (!c) return c.error().context("capturing mapped file " + m.orig_path);
         m.trace_file = c->trace_file;
         m.storage = c->storage;
+        // (Not a shared mapping: the patch would go into the file.)
+        if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE) {
+          ScopedFd file(::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC));
+          if (file.is_open())
+            REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, file.get(), st, m.start, m.end,
+                                           m.file_offset));
+        }
       }
     }
   }
-  if ((m.prot & PROT_EXEC) && !(m.flags & MAP_ANONYMOUS))
-    REWIND_TRY(patch_rdtsc_sites(*t.task, rdtsc_sites_, m.start, m.end));
   return writer_.write_mapping(m);
 }
 

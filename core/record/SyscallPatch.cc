@@ -29,20 +29,23 @@ void put32(std::vector<uint8_t>& b, size_t at, int64_t v) {
 }
 
 // The stub at `at` of one site, whose bytes are `site` with the syscall at
-// `syscall_at`; the entry's address is in the 8 bytes at `slot`; execution
-// goes on at `resume`.
+// `syscall_at`, and which makes syscall `nr` (-1: any); the entry's address
+// is in the 8 bytes at `slot`; execution goes on at `resume`.
 std::vector<uint8_t> stub_for(uint64_t at, const std::vector<uint8_t>& site, size_t syscall_at,
-                              uint64_t slot, uint64_t resume) {
+                              int32_t nr, uint64_t slot, uint64_t resume) {
   std::vector<uint8_t> b(site.begin(), site.begin() + syscall_at);  // mov $nr, %eax
   // Syscalls that must run where they are (cmp $nr, %eax; je raw): those
   // that need their own stack and return address, and execve, which a
   // debugger stepping to the `syscall` should meet within a few steps.
+  // (Sites known to make one of them are not patched at all; a site known
+  // to make another needs no test.)
   static const uint32_t kRaw[] = {SYS_rt_sigreturn, SYS_clone,  SYS_fork,
                                   SYS_vfork,        SYS_clone3, SYS_execve};
   std::vector<size_t> to_raw;
-  for (uint32_t nr : kRaw) {
+  for (uint32_t raw : kRaw) {
+    if (nr >= 0) break;
     b.push_back(0x3d);
-    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(nr >> (8 * i)));
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(raw >> (8 * i)));
     b.insert(b.end(), {0x74, 0x00});
     to_raw.push_back(b.size() - 1);
   }
@@ -149,6 +152,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       uint64_t addr;
       size_t syscall_at;
       std::vector<uint8_t> bytes;
+      int32_t nr;
     };
     std::vector<Site> sites;
     for (const SyscallSiteCache::Site& fs : cache.sites_of(fd.get(), st)) {
@@ -158,7 +162,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       // traced path anyway (mmap, brk, clone...) is faster left alone: about
       // two thirds of libc's.
       if (fs.nr >= 0 && !buffered(fs.nr)) continue;
-      sites.push_back({m.start + (fs.offset - m.offset), fs.syscall_at, fs.bytes});
+      sites.push_back({m.start + (fs.offset - m.offset), fs.syscall_at, fs.bytes, fs.nr});
     }
     if (sites.empty()) continue;
     // The code from the first site to the last, read once: a site is
@@ -202,7 +206,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       const uint64_t site = s.addr;
       const std::vector<uint8_t>& orig = s.bytes;
       const uint64_t stub = *at + page.bytes.size();
-      auto code = stub_for(stub, orig, s.syscall_at, *at, site + orig.size());
+      auto code = stub_for(stub, orig, s.syscall_at, s.nr, *at, site + orig.size());
       code.resize(kStubBytes, 0xcc);
       page.bytes.insert(page.bytes.end(), code.begin(), code.end());
       trace::MemWrite patch{site, std::vector<uint8_t>(orig.size(), 0x90)};

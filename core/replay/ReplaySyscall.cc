@@ -175,6 +175,7 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
 
   AutoRemoteSyscalls remote(task);
   Result<int64_t> r = int64_t(0);
+  std::string mapped_path;  // the file mapped, if any
   if (flags & MAP_ANONYMOUS) {
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
   } else if (rec && !rec->trace_file.empty()) {
@@ -190,6 +191,7 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
       if (!copy) return copy.error();
       path = *copy;
     }
+    mapped_path = path;
     auto p = remote.push_string(path);
     if (!p) return p.error();
     auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p,
@@ -215,8 +217,17 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
              (unsigned long long)*r, (unsigned long long)addr);
     return divergence(e, buf);
   }
-  if ((prot & PROT_EXEC) && !(flags & MAP_ANONYMOUS))
-    REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_, addr, addr + ((len + 4095) & ~4095ull)));
+  // As the recorder did at this mmap (RecordSession::record_mmap): the file
+  // is the trace's copy of the one it opened.
+  // (Its flags, not replay's: replay maps a shared file privately.)
+  const int recorded_flags = static_cast<int>(a.r10);
+  if ((prot & PROT_EXEC) && (recorded_flags & MAP_TYPE) == MAP_PRIVATE && !mapped_path.empty()) {
+    ScopedFd file(::open(mapped_path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (file.is_open() && ::fstat(file.get(), &st) == 0)
+      REWIND_TRY(patch_rdtsc_mapping(task, rdtsc_sites_, file.get(), st, addr,
+                                     addr + ((len + 4095) & ~4095ull), a.r9));
+  }
   return ok_result();
 }
 

@@ -95,10 +95,36 @@ std::optional<std::vector<RdtscInsn>> RdtscScan::decode(std::string_view payload
   return sites;
 }
 
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
+                                   uint64_t start, uint64_t end, uint64_t offset) {
+  static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
+  static constexpr uint8_t kRdtscp[] = {0x0f, 0x01, 0xf9}, kRdtsc[] = {0x0f, 0x31};
+  // What is mapped here now is fresh from the file: forget the sites of
+  // whatever this range held before.
+  auto& sites = task.as().rdtsc_sites;
+  sites.erase(sites.lower_bound(start), sites.lower_bound(end));
+  size_t patched = 0;
+  for (const RdtscInsn& insn : cache.sites_of(fd, st)) {
+    const size_t len = insn.rdtscp ? 3 : 2;
+    if (insn.offset < offset) continue;
+    const uint64_t addr = start + (insn.offset - offset);
+    if (addr < start || addr + len > end) continue;
+    // The scan may come from the store: patch only what is still an rdtsc.
+    uint8_t now[3];
+    if (task.as().read_partial(RemotePtr(addr), now, len) != len ||
+        memcmp(now, insn.rdtscp ? kRdtscp : kRdtsc, len) != 0)
+      continue;
+    REWIND_TRY(task.as().write(RemotePtr(addr), kUd2, len));
+    sites[addr] = insn.rdtscp;
+    ++patched;
+  }
+  if (patched) REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
+  return patched;
+}
+
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
-  static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
   size_t patched = 0;
   for (const KernelMapping& m : *maps) {
     // A shared mapping would carry the patch into the file itself.
@@ -116,28 +142,13 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t sta
                  m.name.c_str());
       continue;
     }
-    // What is mapped here now is fresh from the file: forget the sites of
-    // whatever this range held before.
+    // The part of [start, end) in this mapping, whose first byte is the
+    // file's byte m.offset + (lo - m.start).
     const uint64_t lo = std::max(m.start, start), hi = std::min(m.end, end);
-    auto& sites = task.as().rdtsc_sites;
-    sites.erase(sites.lower_bound(lo), sites.lower_bound(hi));
-    for (const RdtscInsn& insn : cache.sites_of(fd.get(), st)) {
-      const size_t len = insn.rdtscp ? 3 : 2;
-      if (insn.offset < m.offset) continue;
-      const uint64_t addr = m.start + (insn.offset - m.offset);
-      if (addr < lo || addr + len > hi) continue;
-      // The scan may come from the store: patch only what is still an rdtsc.
-      static constexpr uint8_t kRdtscp[] = {0x0f, 0x01, 0xf9}, kRdtsc[] = {0x0f, 0x31};
-      uint8_t now[3];
-      if (task.as().read_partial(RemotePtr(addr), now, len) != len ||
-          memcmp(now, insn.rdtscp ? kRdtscp : kRdtsc, len) != 0)
-        continue;
-      REWIND_TRY(task.as().write(RemotePtr(addr), kUd2, len));
-      sites[addr] = insn.rdtscp;
-      ++patched;
-    }
+    auto n = patch_rdtsc_mapping(task, cache, fd.get(), st, lo, hi, m.offset + (lo - m.start));
+    if (!n) return n.error();
+    patched += *n;
   }
-  if (patched) REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
   return patched;
 }
 

@@ -55,9 +55,15 @@ using RdtscSiteCache = FileScanCache<RdtscScan>;
 
 // Patches the rdtsc sites of the task's private, executable, file-backed
 // mappings that overlap [start, end), and notes them in its address space.
-// Returns how many sites it patched.
+// Returns how many sites it patched. Reads /proc/PID/maps: where the caller
+// knows the mapping (it just made it), patch_rdtsc_mapping is cheaper.
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start = 0,
                                  uint64_t end = UINT64_MAX);
+
+// The same for one private mapping [start, end) of the file open at `fd`
+// (its fstat `st`), whose first byte is the file's byte `offset`.
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
+                                   uint64_t start, uint64_t end, uint64_t offset);
 
 // [file offset, size) of the code in the open ELF file `fd`: its executable
 // sections, or its executable segments where it has no section headers.
