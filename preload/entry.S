@@ -80,8 +80,11 @@ rwd_syscall_entry:
     mov 0x30(%rdi), %r9
     mov 0x00(%rdi), %rax
     mov 0x08(%rdi), %rdi
-.if \untraced
+.if \untraced == 1
     mov $0x70000010, %r11d
+    call *%r11
+.elseif \untraced == 2
+    mov $0x70000020, %r11d
     call *%r11
 .else
     syscall
@@ -99,5 +102,8 @@ rwd_syscall_entry:
 // kUntracedSyscallInsn in rewind's page: "syscall; ret".
 SYSCALL_HELPER rwd_untraced_syscall, 1
 SYSCALL_HELPER rwd_traced_syscall, 0
+// kTracedRestartInsn: traced, at an address both record and replay can
+// reach from any path (preload.cc, data_dependent).
+SYSCALL_HELPER rwd_twin_syscall, 2
 
     .section .note.GNU-stack, "", @progbits

@@ -37,6 +37,7 @@ struct Args {
 extern "C" {
 long rwd_untraced_syscall(const Args*);
 long rwd_traced_syscall(const Args*);
+long rwd_twin_syscall(const Args*);
 void rwd_syscall_entry();
 long rwd_buffered_syscall(Args* x) __attribute__((visibility("hidden")));
 }
@@ -159,8 +160,8 @@ bool args_allow(const Args& x, const BufHeader* h) {
       const long cmd = x.a[1] & FUTEX_CMD_MASK;
       return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
     }
-    case SYS_rt_sigaction:  // a question (act NULL): replay must set handlers itself
-      return x.a[1] == 0 && x.a[3] == 8;
+    case SYS_rt_sigaction:  // a question, or a change that changes nothing (data_dependent)
+      return x.a[3] == 8;
     case SYS_rt_sigprocmask:  // likewise the mask
       return x.a[1] == 0 && x.a[3] == 8;
     case SYS_madvise:  // advice that changes no memory replay would see
@@ -204,6 +205,35 @@ bool fd_may_block(BufHeader* h, long nr, long fd_arg) {
     h->fd_known[fd / 8] |= bit;
   }
   return !(h->fd_never_blocks[fd / 8] & bit);
+}
+
+// The kernel's struct sigaction (arch/x86/include/asm/signal.h).
+struct KernelSigaction {
+  uint64_t handler, flags, restorer, mask;
+};
+
+// Whether a buffered syscall may be one whose record depends on kernel
+// state the library looks at first: rt_sigaction setting a disposition,
+// which is buffered only when it changes nothing (posix_spawn's child sets
+// all 64 to SIG_DFL, nearly all of them already so), since replay does not
+// make buffered syscalls and such a change must happen in replay too.
+// Record asks the kernel (`*unchanged`); replay cannot, and simply finds
+// a record or not. Either way a change goes through kTracedRestartInsn,
+// the one traced instruction both can reach from here with the same
+// registers.
+bool data_dependent(const Args& x, bool replay, bool* unchanged) {
+  if (x.nr != SYS_rt_sigaction || x.a[1] == 0) return false;
+  if (replay) return true;
+  const KernelSigaction* act = reinterpret_cast<const KernelSigaction*>(x.a[1]);
+  KernelSigaction now = {};
+  Args ask = {SYS_rt_sigaction, {x.a[0], 0, reinterpret_cast<long>(&now), 8, 0, 0}};
+  // (SA_RESTORER and the restorer matter only to handlers, which are never
+  // "unchanged" unless equal; glibc always passes them.)
+  constexpr uint64_t kSaRestorer = 0x04000000;
+  *unchanged = rwd_untraced_syscall(&ask) == 0 && now.handler == act->handler &&
+               (now.flags & ~kSaRestorer) == (act->flags & ~kSaRestorer) && now.mask == act->mask &&
+               (act->handler <= 1 || (now.flags == act->flags && now.restorer == act->restorer));
+  return true;
 }
 
 bool may_block(const BufferRule& r, const Args& x) {
@@ -380,9 +410,12 @@ extern "C" long rwd_buffered_syscall(Args* x) {
     if (h->pos + need > kCapacity) return rwd_traced_syscall(x);
   }
   const bool blocks = may_block(rule, *x);
+  const bool replay = replaying();
+  bool unchanged = false;
+  if (data_dependent(*x, replay, &unchanged) && (replay ? h->pos >= h->end : !unchanged))
+    return rwd_twin_syscall(x);
 
   h->locked = 1;
-  const bool replay = replaying();
   long ret = 0;
   uint32_t size = 0;
   const bool have_record = replay && h->pos < h->end;

@@ -2,7 +2,7 @@
  * clock_gettime, reads of /dev/zero and of a file, writes to /dev/null and
  * to a file, stat, lseek, getdents64; questions about signal handlers and
  * the signal mask (buffered) between changes to them (traced, and executed
- * again in replay); getrlimit, sysinfo, getrusage; and a posix_spawn, whose
+ * again in replay, unless they change nothing); getrlimit, sysinfo, getrusage; and a posix_spawn, whose
  * child asks about every signal's handler on its parent's buffer.
  * e2e/syscallbuf.sh checks that they were buffered (and not with record
  * -n); the record/replay test checks that the results come back in replay. */
@@ -36,6 +36,13 @@ static int signal_questions(void) {
       CHECK(sigaction(sig, NULL, &old) == 0);
       ours += old.sa_handler == on_usr1;
     }
+  // Changes that change nothing are buffered too: the same handler again,
+  // SIG_DFL where it is the default already.
+  for (int i = 0; i < 20; i++) CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int i = 0; i < 20; i++) CHECK(sigaction(SIGUSR2, &dfl, NULL) == 0);
   sigset_t mask;
   CHECK(sigprocmask(SIG_BLOCK, NULL, &mask) == 0);
   CHECK(!sigismember(&mask, SIGUSR1));
