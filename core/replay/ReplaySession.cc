@@ -607,6 +607,13 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
       regs->rdi == static_cast<uint64_t>(syscallbuf::kFlushDiverged))
     return divergence(e, "the program made " + sys::name(static_cast<int64_t>(regs->rsi)) +
                              " where the recording's next buffered syscall was another");
+  // It ran out of records where the recording had more: the library makes
+  // the syscall itself, where the recording made another one traced.
+  if (regs->rip == syscallbuf::kUntracedSyscallInsn + 2 && e.regs.rip != regs->rip)
+    return divergence(e, "the program made " + sys::name(static_cast<int64_t>(regs->orig_rax)) +
+                             " from its syscall buffer, which holds no record of it, where the "
+                             "recording made " +
+                             sys::name(e.syscall_no));
   REWIND_TRY(check_regs(e, *regs));
   const int64_t nr = e.syscall_no;
   t->in_syscall = true;

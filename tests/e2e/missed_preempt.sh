@@ -4,14 +4,14 @@
 # another thread's progress, which replay holds back: replay must give up
 # with a divergence error naming the point, not hang.
 #
-# usage: missed_preempt.sh REWIND CORRUPT_PREEMPT_TOOL PROG
+# usage: missed_preempt.sh REWIND CORRUPT_TRACE_TOOL PROG
 set -euo pipefail
 rewind=$1 tool=$2 prog=$3
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin missed_preempt missed
 
 timeout 120 "$rewind" record -o "$tmp/trace" "$prog" >"$tmp/rec.out" || fail "recording failed"
-"$tool" "$tmp/trace" "$tmp/copy" || fail "could not make the corrupted copy"
+"$tool" "$tmp/trace" "$tmp/copy" preempt || fail "could not make the corrupted copy"
 
 rc=0
 timeout 120 "$rewind" replay -a "$tmp/copy" >"$tmp/bad.out" 2>"$tmp/bad.err" || rc=$?
