@@ -46,9 +46,8 @@ std::string SyscallSiteScan::encode(const std::vector<Site>& sites) {
 std::optional<std::vector<SyscallSiteScan::Site>> SyscallSiteScan::decode(
     std::string_view payload) {
   PayloadReader r(payload);
-  const uint64_t count = r.u64();
-  if (!r.ok() || count > payload.size() / 18) return std::nullopt;
-  std::vector<Site> sites(count);
+  std::vector<Site> sites(r.count(8 + 1 + 1 + 2 + 8));  // offset, syscall_at, len, bytes, nr
+  if (!r.ok()) return std::nullopt;
   for (Site& s : sites) {
     s.offset = r.u64();
     s.syscall_at = r.u8();

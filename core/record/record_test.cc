@@ -58,6 +58,18 @@ std::string libc_path() {
 
 const FileId kFile{1, 2, 3, 4};
 
+struct OpenFile {
+  ScopedFd fd;
+  struct stat st {};
+};
+
+OpenFile open_file(const std::string& path) {
+  OpenFile f{ScopedFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))};
+  BOOST_REQUIRE_MESSAGE(f.fd.is_open(), "open " << path);
+  BOOST_REQUIRE(fstat(f.fd.get(), &f.st) == 0);
+  return f;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(store_gives_back_what_it_kept) {
@@ -118,14 +130,12 @@ BOOST_AUTO_TEST_CASE(store_turned_off_keeps_nothing) {
 
 BOOST_AUTO_TEST_CASE(syscall_sites_come_back_from_the_store) {
   ScratchDir dir = scratch();
-  const std::string libc = libc_path();
-  ScopedFd fd(::open(libc.c_str(), O_RDONLY | O_CLOEXEC));
-  BOOST_REQUIRE(fd.is_open());
-  struct stat st;
-  BOOST_REQUIRE(fstat(fd.get(), &st) == 0);
+  const OpenFile f = open_file(libc_path());
+  const int fd = f.fd.get();
+  const struct stat& st = f.st;
 
   SyscallSiteCache first{FileScanStore(dir.path().string())};
-  const auto decoded = first.sites_of(fd.get(), st);
+  const auto decoded = first.sites_of(fd, st);
   BOOST_TEST(first.decoded() == 1u);
   BOOST_TEST(decoded.size() > 100u);  // Debian 12's libc: 548
   // Most of glibc's wrappers say which syscall they make; some (syscall(2)
@@ -136,12 +146,12 @@ BOOST_AUTO_TEST_CASE(syscall_sites_come_back_from_the_store) {
   BOOST_TEST(known < decoded.size());
 
   SyscallSiteCache second{FileScanStore(dir.path().string())};
-  BOOST_TEST((second.sites_of(fd.get(), st) == decoded));
+  BOOST_TEST((second.sites_of(fd, st) == decoded));
   BOOST_TEST(second.decoded() == 0u);
 
   // Without a store, decoded again, to the same sites.
   SyscallSiteCache third{FileScanStore("-")};
-  BOOST_TEST((third.sites_of(fd.get(), st) == decoded));
+  BOOST_TEST((third.sites_of(fd, st) == decoded));
   BOOST_TEST(third.decoded() == 1u);
 }
 
@@ -166,16 +176,14 @@ BOOST_AUTO_TEST_CASE(syscall_site_payloads_are_checked) {
 BOOST_AUTO_TEST_CASE(rdtsc_sites_come_back_from_the_store) {
   ScratchDir dir = scratch();
   // ld.so has a few (glibc's rtld timing), the test program likely none.
-  const std::string ld = "/lib64/ld-linux-x86-64.so.2";
-  ScopedFd fd(::open(ld.c_str(), O_RDONLY | O_CLOEXEC));
-  BOOST_REQUIRE(fd.is_open());
-  struct stat st;
-  BOOST_REQUIRE(fstat(fd.get(), &st) == 0);
+  const OpenFile f = open_file("/lib64/ld-linux-x86-64.so.2");
+  const int fd = f.fd.get();
+  const struct stat& st = f.st;
   RdtscSiteCache first{FileScanStore(dir.path().string())};
-  const auto decoded = first.sites_of(fd.get(), st);
+  const auto decoded = first.sites_of(fd, st);
   BOOST_TEST(!decoded.empty());
   RdtscSiteCache second{FileScanStore(dir.path().string())};
-  const auto loaded = second.sites_of(fd.get(), st);
+  const auto loaded = second.sites_of(fd, st);
   BOOST_TEST(second.decoded() == 0u);
   BOOST_REQUIRE(loaded.size() == decoded.size());
   for (size_t i = 0; i < loaded.size(); ++i) {

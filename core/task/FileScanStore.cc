@@ -145,6 +145,12 @@ uint64_t PayloadReader::u64() {
   return v;
 }
 
+uint64_t PayloadReader::count(size_t item_bytes) {
+  const uint64_t n = u64();
+  if (ok_ && n > (s_.size() - at_) / item_bytes) ok_ = false;
+  return ok_ ? n : 0;
+}
+
 bool PayloadReader::bytes(void* out, size_t n) {
   if (!ok_ || s_.size() - at_ < n) return ok_ = false;
   memcpy(out, s_.data() + at_, n);

@@ -123,6 +123,9 @@ class PayloadReader {
   explicit PayloadReader(std::string_view s) : s_(s) {}
   uint8_t u8();
   uint64_t u64();
+  // A count of items that take at least `item_bytes` each: fails if what is
+  // left cannot hold that many.
+  uint64_t count(size_t item_bytes);
   bool bytes(void* out, size_t n);
   bool ok() const { return ok_; }
   bool at_end() const { return at_ == s_.size(); }

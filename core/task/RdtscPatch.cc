@@ -82,9 +82,8 @@ std::string RdtscScan::encode(const std::vector<RdtscInsn>& sites) {
 
 std::optional<std::vector<RdtscInsn>> RdtscScan::decode(std::string_view payload) {
   PayloadReader r(payload);
-  const uint64_t count = r.u64();
-  if (!r.ok() || count > payload.size() / 9) return std::nullopt;
-  std::vector<RdtscInsn> sites(count);
+  std::vector<RdtscInsn> sites(r.count(8 + 1));  // offset, rdtscp
+  if (!r.ok()) return std::nullopt;
   for (RdtscInsn& s : sites) {
     s.offset = r.u64();
     const uint8_t rdtscp = r.u8();
