@@ -33,9 +33,9 @@ size_t AddressSpace::read_partial(RemotePtr addr, void* buf, size_t len) const {
   auto* out = static_cast<uint8_t*>(buf);
   // Large reads (a syscall buffer's records, a checkpoint's pages) copy
   // straight from the tracee's pages with process_vm_readv, where
-  // /proc/PID/mem bounces every page through a kernel copy. It cannot read
-  // what the tracee may not (PROT_NONE, breakpoints' pages are fine):
-  // /proc/PID/mem reads the rest.
+  // /proc/PID/mem bounces every page through a kernel copy. It stops at the
+  // first page the tracee itself could not read (PROT_NONE); /proc/PID/mem,
+  // which can, reads on from there.
   if (len >= kDirectReadMin) {
     iovec local{out, len}, remote{reinterpret_cast<void*>(addr.addr), len};
     const ssize_t r = ::process_vm_readv(tid_, &local, 1, &remote, 1, 0);
