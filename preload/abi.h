@@ -110,9 +110,20 @@ struct OutHead {
   uint64_t len;
 };
 
-constexpr uint32_t kBufferSize = 1 << 20;  // per thread, header included
+// Each thread's buffer: a header and records, then the library's own stack.
+// entry.S runs the library's C code there rather than below the program's
+// stack pointer, so that it leaves nothing behind in the program's memory
+// that would differ between record and replay (state hashes leave the
+// whole buffer out). A signal handler can run on it too (a signal delivered
+// at a traced syscall the library makes), so it is as roomy as a program
+// may expect of a stack; between it and the records, a guard page
+// (PROT_NONE) turns an overflow into a fault rather than overwritten records.
+constexpr uint32_t kLibStackSize = 256 << 10;
+constexpr uint32_t kLibStackGuard = 4096;
+constexpr uint32_t kBufferSize = (1 << 20) + kLibStackGuard + kLibStackSize;
+constexpr uint32_t kRecordsEnd = kBufferSize - kLibStackSize - kLibStackGuard;
 // A record bigger than this goes the traced way (a 16 MB read).
-constexpr uint32_t kMaxRecord = kBufferSize / 2;
+constexpr uint32_t kMaxRecord = 1 << 19;
 
 constexpr uint32_t pad8(uint64_t n) {
   return static_cast<uint32_t>((n + 7) & ~uint64_t{7});

@@ -23,20 +23,41 @@ rwd_syscall_entry:
     push %rax                 // rsp now points at a preload::Args
     mov %rsp, %rdi
     mov %rsp, %rbx
-    and $-16, %rsp
     cld
+    // The C code runs on the thread's library stack, at the top of its
+    // buffer (preload/abi.h, kLibStackSize), so that its frames never lie
+    // below the program's rsp: they differ between record and replay (the
+    // two take other paths), and the program's stack must not. The slot
+    // holds 0 while a call has the stack, and before the thread has a
+    // buffer; such a call stays where it is (.Lprogram_stack).
+    mov rwd_stack_top@gottpoff(%rip), %r11
+    mov %fs:(%r11), %rax
+    test %rax, %rax
+    jz .Lprogram_stack
+    movq $0, %fs:(%r11)
+    mov %rax, %rsp
+    push %rax                 // the top, given back below
+    push %rax                 // (rsp stays 16-aligned)
     call rwd_buffered_syscall
-    // The C code's dead frames differ between record and replay (they took
-    // other paths): zero them, so that the stack below the program's rsp
-    // looks the same in both, to the state hashes of preemption points and
-    // to a program that reads uninitialised locals. RWD_ZEROED_STACK comes
-    // from preload/CMakeLists.txt, which checks that it covers every frame.
+    mov (%rsp), %rcx
+    mov rwd_stack_top@gottpoff(%rip), %r11
+    mov %rcx, %fs:(%r11)
+    jmp .Lreturn
+.Lprogram_stack:
+    and $-16, %rsp
+    call rwd_buffered_syscall
+    // Here the C code's dead frames lie below the program's rsp: zero them,
+    // so that the stack looks the same in record and replay, to the state
+    // hashes of preemption points and to a program that reads uninitialised
+    // locals. RWD_ZEROED_STACK comes from preload/CMakeLists.txt, which
+    // checks that it covers every frame.
     mov %rax, %r8
     lea -RWD_ZEROED_STACK(%rsp), %rdi
     mov $(RWD_ZEROED_STACK / 8), %ecx
     xor %eax, %eax
     rep stosq
     mov %r8, %rax
+.Lreturn:
     mov %rbx, %rsp
     add $8, %rsp
     pop %rdi

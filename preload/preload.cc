@@ -78,12 +78,24 @@ struct ThreadState {
 };
 __thread ThreadState tls __attribute__((tls_model("initial-exec")));
 
+}  // namespace
+
+// The top of the thread's library stack (kLibStackSize, preload/abi.h),
+// which entry.S takes (leaving 0) for the length of a call and gives back;
+// 0 also before the thread has a buffer. A call that finds 0 runs on the
+// stack it came in on: a signal handler's syscall, or the thread's first.
+extern "C" __attribute__((visibility("hidden"))) __thread uint64_t rwd_stack_top
+    __attribute__((tls_model("initial-exec")));
+__thread uint64_t rwd_stack_top;
+
+namespace {
+
 bool g_enabled;
 
 char* records(BufHeader* h) {
   return reinterpret_cast<char*>(h + 1);
 }
-constexpr uint32_t kCapacity = kBufferSize - sizeof(BufHeader);
+constexpr uint32_t kCapacity = kRecordsEnd - sizeof(BufHeader);
 
 bool replaying() {
   return *reinterpret_cast<volatile const uint32_t*>(kModeWord) == kModeReplay;
@@ -128,10 +140,13 @@ bool init_thread() {
   tls.initializing = true;
   long buf =
       traced(SYS_mmap, 0, kBufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
-  const bool ok = (buf > 0 || buf < -4095) && traced(kSysInitThread, buf, kBufferSize) == 0;
+  const bool ok = (buf > 0 || buf < -4095) &&
+                  traced(SYS_mprotect, buf + kRecordsEnd, kLibStackGuard, PROT_NONE) == 0 &&
+                  traced(kSysInitThread, buf, kBufferSize) == 0;
   if (ok) {
     tls.buf = reinterpret_cast<BufHeader*>(buf);
     for (uint8_t& bits : tls.buf->traced_fds) bits = 0xff;
+    rwd_stack_top = static_cast<uint64_t>(buf) + kBufferSize;
   } else {
     tls.failed = true;
   }

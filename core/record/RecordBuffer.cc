@@ -61,7 +61,7 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   BufHeader h;
   if (t.task->as().read_partial(RemotePtr(t.syscallbuf), &h, sizeof h) != sizeof h)
     return ok_result();  // gone with its address space (an exit, an execve)
-  if (h.pos > kBufferSize - sizeof h || h.pos < t.buf_flushed)
+  if (h.pos > kRecordsEnd - sizeof h || h.pos < t.buf_flushed)
     return Error{"tid " + std::to_string(t.task->real_tid()) + ": its syscall buffer is corrupt"};
   if (h.pos > t.buf_flushed) {
     if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);

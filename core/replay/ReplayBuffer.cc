@@ -57,7 +57,7 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
   }
   if (!well_formed(e.syscallbuf)) return divergence(e, "the trace's buffered syscalls are corrupt");
   if (!h.locked) h.pos = 0, h.end = 0;
-  if (h.end > kBufferSize - sizeof h || e.syscallbuf.size() > kBufferSize - sizeof h - h.end)
+  if (h.end > kRecordsEnd - sizeof h || e.syscallbuf.size() > kRecordsEnd - sizeof h - h.end)
     return divergence(e, "the buffered syscalls do not fit in the thread's buffer");
   if (!e.syscallbuf.empty()) {
     REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end), e.syscallbuf.data(),

@@ -21,9 +21,19 @@ static pid_t pid;
 static volatile sig_atomic_t handler_runs, handler_bad;
 static volatile long long handler_time_sum;
 
+/* A handler that needs a deep stack: signals delivered in the middle of a
+ * buffered syscall run their handler on the library's own stack, which
+ * must be as roomy as a program may expect. */
+static void __attribute__((noinline)) deep_stack(int runs) {
+  volatile unsigned char deep[96 << 10];
+  for (size_t i = 0; i < sizeof deep; i += 4096) deep[i] = (unsigned char)(runs + i);
+  if (deep[sizeof deep - 4096] != (unsigned char)(runs + sizeof deep - 4096)) handler_bad++;
+}
+
 static void on_alarm(int sig) {
   int saved = errno;
   handler_runs++;
+  deep_stack(handler_runs);
   unsigned char b = (unsigned char)(handler_runs * 7);
   /* Non-blocking: a full pipe (it never is) would be EAGAIN, not a hang. */
   if (write(sig_pipe[1], &b, 1) != 1) handler_bad++;
