@@ -46,7 +46,7 @@ Result<void> RecordSession::write_event(trace::Event& e) {
   auto written = writer_.write_event(e);
   // Keep the records' memory for the next flush (up to 1 MiB: a fresh one
   // would be a fresh mapping, faulted in page by page).
-  if (!e.syscallbuf.empty()) {
+  if (e.syscallbuf.capacity() > syscallbuf_scratch_.capacity()) {
     syscallbuf_scratch_.swap(e.syscallbuf);
     syscallbuf_scratch_.clear();
   }
@@ -58,17 +58,29 @@ Result<void> RecordSession::write_event(trace::Event& e) {
 // holds offsets into it then); replay empties it at the same events.
 Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   if (!t.syscallbuf) return ok_result();
-  BufHeader h;
-  if (t.task->as().read_partial(RemotePtr(t.syscallbuf), &h, sizeof h) != sizeof h)
+  // One read for the header and, most of the time, the new records too: an
+  // event usually follows a few small ones (a futex wake, a clock read).
+  constexpr size_t kLikelyRecords = 2048;
+  if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
+  std::vector<uint8_t>& bytes = e.syscallbuf;
+  const size_t want = sizeof(BufHeader) + t.buf_flushed + kLikelyRecords;
+  bytes.resize(std::min<size_t>(want, kRecordsEnd));
+  const size_t got = t.task->as().read_partial(RemotePtr(t.syscallbuf), bytes.data(), bytes.size());
+  if (got < sizeof(BufHeader)) {
+    bytes.clear();
     return ok_result();  // gone with its address space (an exit, an execve)
+  }
+  BufHeader h;
+  memcpy(&h, bytes.data(), sizeof h);
   if (h.pos > kRecordsEnd - sizeof h || h.pos < t.buf_flushed)
     return Error{"tid " + std::to_string(t.task->real_tid()) + ": its syscall buffer is corrupt"};
-  if (h.pos > t.buf_flushed) {
-    if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
-    e.syscallbuf.resize(h.pos - t.buf_flushed);
-    REWIND_TRY(t.task->read_mem(RemotePtr(t.syscallbuf + sizeof h + t.buf_flushed),
-                                e.syscallbuf.data(), e.syscallbuf.size()));
+  const size_t from = sizeof h + t.buf_flushed, to = sizeof h + h.pos;
+  if (to > got) {
+    bytes.resize(to);
+    REWIND_TRY(t.task->read_mem(RemotePtr(t.syscallbuf + got), bytes.data() + got, to - got));
   }
+  bytes.erase(bytes.begin() + static_cast<ptrdiff_t>(to), bytes.end());
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(from));
   t.buf_flushed = h.pos;
   // Only the words that change, and only when they do: this runs at every
   // event of the thread.

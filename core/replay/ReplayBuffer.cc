@@ -56,16 +56,30 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
     return divergence(e, "the thread's syscall buffer is not mapped");
   }
   if (!well_formed(e.syscallbuf)) return divergence(e, "the trace's buffered syscalls are corrupt");
+  const BufHeader before = h;
   if (!h.locked) h.pos = 0, h.end = 0;
   if (h.end > kRecordsEnd - sizeof h || e.syscallbuf.size() > kRecordsEnd - sizeof h - h.end)
     return divergence(e, "the buffered syscalls do not fit in the thread's buffer");
-  if (!e.syscallbuf.empty()) {
-    REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end), e.syscallbuf.data(),
-                                  e.syscallbuf.size()));
-  }
+  const uint32_t at = h.end;
   h.end += static_cast<uint32_t>(e.syscallbuf.size());
   h.want_stop = e.kind == trace::EventKind::SyscallEntry && e.syscall_no == kSysFlush &&
                 e.regs.rdi == static_cast<uint64_t>(kFlushWanted);
+  // As few writes as it takes, since this runs at every event of the
+  // thread: none when nothing changed, and one for the header and a few
+  // records that follow it.
+  const bool header_changed = memcmp(&before, &h, sizeof h) != 0;
+  if (e.syscallbuf.empty())
+    return header_changed ? t->task->write_mem(RemotePtr(t->syscallbuf), &h, sizeof h)
+                          : ok_result();
+  constexpr size_t kOneWrite = 4096;
+  if (at == 0 && e.syscallbuf.size() <= kOneWrite) {
+    uint8_t both[sizeof h + kOneWrite];
+    memcpy(both, &h, sizeof h);
+    memcpy(both + sizeof h, e.syscallbuf.data(), e.syscallbuf.size());
+    return t->task->write_mem(RemotePtr(t->syscallbuf), both, sizeof h + e.syscallbuf.size());
+  }
+  REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + at), e.syscallbuf.data(),
+                                e.syscallbuf.size()));
   return t->task->write_mem(RemotePtr(t->syscallbuf), &h, sizeof h);
 }
 
