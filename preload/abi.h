@@ -103,7 +103,10 @@ struct BufRecord {
   uint32_t nr;
   int64_t ret;
   uint32_t nouts;
-  uint32_t flags;
+  // The low 32 bits of the first argument: for close, the fd the recorder
+  // must mark traced in the other threads' headers (BufHeader::traced_fds).
+  // Replay does not look at it.
+  uint32_t arg0;
 };
 struct OutHead {
   uint64_t addr;

@@ -7,6 +7,7 @@
 // kModeWord differ. Everything it does through a traced syscall must happen
 // in both, in the same order, from the same memory state, because replay
 // checks each traced syscall against the recording.
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
@@ -175,6 +176,8 @@ bool args_allow(const Args& x, const BufHeader* h) {
       const long cmd = x.a[1] & FUTEX_CMD_MASK;
       return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
     }
+    case SYS_close:  // any fd (the desched event's is not the program's: own_fd)
+      return true;
     case SYS_rt_sigaction:  // a question, or a change that changes nothing (data_dependent)
       return x.a[3] == 8;
     case SYS_rt_sigprocmask:  // likewise the mask
@@ -185,6 +188,27 @@ bool args_allow(const Args& x, const BufHeader* h) {
              x.a[2] == MADV_DONTDUMP || x.a[2] == MADV_DODUMP;
   }
   return false;
+}
+
+// Record: whether the syscall names an fd that is the library's, not the
+// program's: the desched event. Natively the program has no such fd, so
+// closing it fails with EBADF, and the library keeps it.
+bool own_fd(const BufHeader* h, const Args& x) {
+  return x.nr == SYS_close && h->desched_fd > 0 && x.a[0] == h->desched_fd - 1;
+}
+
+// Record and replay alike, after a close that succeeded: the fd's number may
+// name another file from now on, so writes to it go the traced way until the
+// recorder has seen what it is, and the record-only fd_known cache forgets
+// it. (The recorder does the same for the process's other threads, whose
+// headers have their own bits, when it takes this record: they run only
+// after that.)
+void fd_closed(BufHeader* h, long fd_arg) {
+  const unsigned long fd = static_cast<unsigned long>(fd_arg);
+  if (fd >= kTracedFds) return;
+  const uint8_t bit = static_cast<uint8_t>(1u << (fd % 8));
+  h->traced_fds[fd / 8] |= bit;
+  h->fd_known[fd / 8] &= static_cast<uint8_t>(~bit);
 }
 
 // Record: whether I/O on the fd of this read/write-family call can sleep,
@@ -369,7 +393,7 @@ uint64_t record_size(const Outs& o) {
 }
 
 // Record: after the syscall, its record at `at`.
-uint32_t write_record(char* at, long nr, long ret, const Outs& o) {
+uint32_t write_record(char* at, const Args& x, long ret, const Outs& o) {
   BufRecord* rec = reinterpret_cast<BufRecord*>(at);
   char* p = reinterpret_cast<char*>(rec + 1);
   for (int i = 0; i < o.n; ++i) {
@@ -380,10 +404,10 @@ uint32_t write_record(char* at, long nr, long ret, const Outs& o) {
     p += sizeof(OutHead) + pad8(o.len[i]);
   }
   rec->size = static_cast<uint32_t>(p - at);
-  rec->nr = static_cast<uint32_t>(nr);
+  rec->nr = static_cast<uint32_t>(x.nr);
   rec->ret = ret;
   rec->nouts = static_cast<uint32_t>(o.n);
-  rec->flags = 0;
+  rec->arg0 = static_cast<uint32_t>(x.a[0]);
   return rec->size;
 }
 
@@ -446,15 +470,16 @@ extern "C" long rwd_buffered_syscall(Args* x) {
     const int desched = !replay && blocks && fd_may_block(h, nr, x->a[0]) ? desched_fd(h) : -1;
     const bool arm = desched >= 0;
     if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_ENABLE, 0);
-    ret = rwd_untraced_syscall(x);
+    ret = own_fd(h, *x) ? -EBADF : rwd_untraced_syscall(x);
     if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_DISABLE, 0);
     if (h->abort_commit || replay) {
       h->abort_commit = 0;  // the tracer recorded it as a traced syscall
     } else {
       outputs(rule, *x, ret, /*bound=*/false, o);
-      h->pos += write_record(records(h) + h->pos, nr, ret, o);
+      h->pos += write_record(records(h) + h->pos, *x, ret, o);
     }
   }
+  if (nr == SYS_close && ret == 0) fd_closed(h, x->a[0]);
   h->locked = 0;
   // Replay asks for the stop when the recording made it, after the
   // stretch's last record.

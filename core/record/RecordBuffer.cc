@@ -82,6 +82,7 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   bytes.erase(bytes.begin() + static_cast<ptrdiff_t>(to), bytes.end());
   bytes.erase(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(from));
   t.buf_flushed = h.pos;
+  REWIND_TRY(on_buffered_closes(t, bytes, e));
   // Only the words that change, and only when they do: this runs at every
   // event of the thread.
   const bool empty_it = !h.locked && h.pos != 0;
@@ -91,6 +92,31 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   h.want_stop = 0;
   return t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)), &h.want_stop,
                            sizeof h.want_stop);
+}
+
+// Closes among a thread's new records (`records`, as flush_syscallbuf took
+// them): the numbers may name other files now. The library already marked
+// them traced in its own header (preload.cc, fd_closed); the process's other
+// threads get the same marks as memory writes of `e`, before any of them
+// runs again, and the recorder forgets what it knew of every fd.
+Result<void> RecordSession::on_buffered_closes(RecTask& t, const std::vector<uint8_t>& records,
+                                               trace::Event& e) {
+  bool any = false;  // identities forgotten
+  for (size_t at = 0; at + sizeof(BufRecord) <= records.size();) {
+    BufRecord rec;
+    memcpy(&rec, records.data() + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > records.size() - at)
+      return Error{"tid " + std::to_string(t.task->real_tid()) +
+                   ": a record in its syscall buffer has a bad size"};
+    at += rec.size;
+    if (rec.nr != SYS_close || rec.ret != 0) continue;
+    if (!any) forget_fd_identities();
+    any = true;
+    if (alone_in_group(t)) continue;  // its own header is up to date
+    const int fd = static_cast<int>(rec.arg0);
+    REWIND_TRY(fds_replaced(t, fd, fd + 1, e));
+  }
+  return ok_result();
 }
 
 // The library's own syscalls, at their exit stop (the kernel answered

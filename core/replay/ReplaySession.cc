@@ -232,6 +232,22 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
     return EventProgress{EventDone{}};
   }
   REWIND_TRY(load_syscallbuf(e));
+  auto progress = dispatch_event(e);
+  if (!progress || !std::holds_alternative<EventDone>(*progress)) return progress;
+  if (e.kind != EventKind::SyscallExit && e.kind != EventKind::Exit && !e.writes.empty()) {
+    // What the recorder wrote at another kind of event: marks in the other
+    // threads' buffer headers after a buffered close (RecordBuffer.cc,
+    // on_buffered_closes), which they must find before they run again.
+    // (on_exit and on_task_exit place those of syscall and task exits.)
+    RepTask* t = find(e.tid);
+    if (!t) return divergence(e, "no such task in replay");
+    for (const trace::MemWrite& w : e.writes)
+      REWIND_TRY(t->task->write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  }
+  return progress;
+}
+
+Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
   switch (e.kind) {
     case EventKind::SyscallEntry:
       return on_entry(e);

@@ -353,6 +353,8 @@ class ReplaySession {
   // debugger must see first.
   using Advanced = std::variant<WaitStatus, DebugStop>;
   Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e);
+  // The event's own handling, by kind (process_event does what all share).
+  Result<EventProgress> dispatch_event(const trace::Event& e);
   Result<EventProgress> on_entry(const trace::Event& e);
   Result<EventProgress> on_exit(const trace::Event& e);
   Result<EventProgress> on_signal(const trace::Event& e);

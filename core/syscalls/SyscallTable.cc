@@ -146,7 +146,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(  0, read,                   Emulate, kBlocks | kBuf,               nullptr,                   ret_bytes(1, 2)),
   SYS(  1, write,                  Emulate, kBlocks | kWritesOutput | kBufChecked,nullptr),
   SYS(  2, open,                   Emulate, kBlocks | kBuf,               nullptr),  // a FIFO blocks
-  SYS(  3, close,                  Emulate, kNone,                       nullptr),
+  SYS(  3, close,                  Emulate, kBufChecked,                 nullptr),
   SYS(  4, stat,                   Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
   SYS(  5, fstat,                  Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
   SYS(  6, lstat,                  Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
