@@ -13,6 +13,7 @@ enum SizeRule : int8_t { kNone, kFixed, kRet, kRetTimes, kArg, kArgTimes, kDeref
 constexpr uint32_t kMayBlock = 1u << 0;
 constexpr uint32_t kBuffered = 1u << 3;
 constexpr uint32_t kArgsChecked = 1u << 4;
+constexpr uint32_t kReplayExecutes = 1u << 5;
 
 struct OutRule {
   int8_t arg;

@@ -29,6 +29,11 @@ constexpr uint64_t kUntracedSyscallInsn = kStubPage + 0x10;
 // "syscall; ret" again, but traced: where the recorder sends the kernel's
 // restart of a buffered syscall that went the traced way (RecordBuffer.cc).
 constexpr uint64_t kTracedRestartInsn = kStubPage + 0x20;
+// "syscall; ret" a third time, for the few buffered syscalls that replay's
+// library makes itself (kBufReplayExecutes in the syscall table: mmap, brk),
+// at the moment the recording made them. The replayer lets their stops
+// pass (ReplaySession::advance); record never uses it.
+constexpr uint64_t kReplayedSyscallInsn = kStubPage + 0x30;
 // uint32_t: kModeRecord or kModeReplay, written by the tracer.
 constexpr uint64_t kModeWord = kStubPage + 0x800;
 constexpr uint32_t kModeRecord = 1;
@@ -103,11 +108,27 @@ struct BufRecord {
   uint32_t nr;
   int64_t ret;
   uint32_t nouts;
-  // The low 32 bits of the first argument: for close, the fd the recorder
-  // must mark traced in the other threads' headers (BufHeader::traced_fds).
-  // Replay does not look at it.
+  // For close, the fd, which the recorder marks traced in the other threads'
+  // headers (BufHeader::traced_fds); for mmap, mmap_arg0(); for brk, 1 if
+  // it moved the break, 0 if it only asked where it is; otherwise the low
+  // 32 bits of the first argument. The tracer reads it, not the library.
   uint32_t arg0;
 };
+
+// Buffered mmaps are anonymous, private, not executable and placed by the
+// kernel (preload.cc, args_allow). Their records keep the length in pages
+// and the protection, from which the recorder writes a mapping record:
+// replay must know where the program's memory will be.
+constexpr uint64_t kMmapMaxPages = uint64_t{1} << 29;  // 2 TiB
+constexpr uint32_t mmap_arg0(uint64_t len, uint64_t prot) {
+  return static_cast<uint32_t>(((len + 4095) >> 12) << 3 | (prot & 7));
+}
+constexpr uint64_t mmap_len(uint32_t arg0) {
+  return uint64_t{arg0 >> 3} << 12;
+}
+constexpr int mmap_prot(uint32_t arg0) {
+  return static_cast<int>(arg0 & 7);
+}
 struct OutHead {
   uint64_t addr;
   uint64_t len;

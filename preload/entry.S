@@ -107,6 +107,9 @@ rwd_syscall_entry:
 .elseif \untraced == 2
     mov $0x70000020, %r11d
     call *%r11
+.elseif \untraced == 3
+    mov $0x70000030, %r11d
+    call *%r11
 .else
     syscall
 .endif
@@ -126,5 +129,7 @@ SYSCALL_HELPER rwd_traced_syscall, 0
 // kTracedRestartInsn: traced, at an address both record and replay can
 // reach from any path (preload.cc, data_dependent).
 SYSCALL_HELPER rwd_twin_syscall, 2
+// kReplayedSyscallInsn: replay's library making a kBufReplayExecutes call.
+SYSCALL_HELPER rwd_replayed_syscall, 3
 
     .section .note.GNU-stack, "", @progbits

@@ -39,6 +39,7 @@ extern "C" {
 long rwd_untraced_syscall(const Args*);
 long rwd_traced_syscall(const Args*);
 long rwd_twin_syscall(const Args*);
+long rwd_replayed_syscall(const Args*);
 void rwd_syscall_entry();
 long rwd_buffered_syscall(Args* x) __attribute__((visibility("hidden")));
 }
@@ -178,6 +179,15 @@ bool args_allow(const Args& x, const BufHeader* h) {
     }
     case SYS_close:  // any fd (the desched event's is not the program's: own_fd)
       return true;
+    case SYS_mmap: {
+      // Fresh private memory where the kernel likes (abi.h, mmap_arg0): the
+      // mappings replay can make ahead of time. Executable ones stay traced,
+      // for the debugger's breakpoints.
+      const uint64_t len = static_cast<uint64_t>(x.a[1]);
+      const long flags = x.a[3] & ~(MAP_NORESERVE | MAP_STACK);
+      return x.a[0] == 0 && len > 0 && (len + 4095) / 4096 < kMmapMaxPages &&
+             (x.a[2] & ~(PROT_READ | PROT_WRITE)) == 0 && flags == (MAP_PRIVATE | MAP_ANONYMOUS);
+    }
     case SYS_rt_sigaction:  // a question, or a change that changes nothing (data_dependent)
       return x.a[3] == 8;
     case SYS_rt_sigprocmask:  // likewise the mask
@@ -407,7 +417,8 @@ uint32_t write_record(char* at, const Args& x, long ret, const Outs& o) {
   rec->nr = static_cast<uint32_t>(x.nr);
   rec->ret = ret;
   rec->nouts = static_cast<uint32_t>(o.n);
-  rec->arg0 = static_cast<uint32_t>(x.a[0]);
+  rec->arg0 = x.nr == SYS_mmap ? mmap_arg0(static_cast<uint64_t>(x.a[1]), x.a[2])
+                               : static_cast<uint32_t>(x.a[0]);
   return rec->size;
 }
 
@@ -425,6 +436,15 @@ bool take_record(const char* at, uint32_t avail, long nr, long* ret, uint32_t* s
   *ret = rec->ret;
   *size = rec->size;
   return true;
+}
+
+// Replay: makes a kReplayExecutes syscall as the recording did, for its
+// effect; the caller checks that it returns what the record says. An mmap
+// goes exactly where the recording's went, or fails.
+long replay_execute(const Args& x, long recorded) {
+  Args y = x;
+  if (x.nr == SYS_mmap) y.a[0] = recorded, y.a[3] |= MAP_FIXED_NOREPLACE;
+  return rwd_replayed_syscall(&y);
 }
 
 }  // namespace
@@ -459,7 +479,9 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   uint32_t size = 0;
   const bool have_record = replay && h->pos < h->end;
   if (have_record) {
-    if (!take_record(records(h) + h->pos, h->end - h->pos, nr, &ret, &size)) {
+    if (!take_record(records(h) + h->pos, h->end - h->pos, nr, &ret, &size) ||
+        ((rule.flags & kReplayExecutes) && !(ret < 0 && ret >= -4095) &&
+         replay_execute(*x, ret) != ret)) {
       h->locked = 0;
       return traced(kSysFlush, kFlushDiverged, nr);
     }

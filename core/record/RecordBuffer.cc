@@ -82,7 +82,7 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   bytes.erase(bytes.begin() + static_cast<ptrdiff_t>(to), bytes.end());
   bytes.erase(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(from));
   t.buf_flushed = h.pos;
-  REWIND_TRY(on_buffered_closes(t, bytes, e));
+  REWIND_TRY(on_buffered_records(t, bytes, e));
   // Only the words that change, and only when they do: this runs at every
   // event of the thread.
   const bool empty_it = !h.locked && h.pos != 0;
@@ -94,14 +94,19 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
                            sizeof h.want_stop);
 }
 
-// Closes among a thread's new records (`records`, as flush_syscallbuf took
-// them): the numbers may name other files now. The library already marked
-// them traced in its own header (preload.cc, fd_closed); the process's other
-// threads get the same marks as memory writes of `e`, before any of them
-// runs again, and the recorder forgets what it knew of every fd.
-Result<void> RecordSession::on_buffered_closes(RecTask& t, const std::vector<uint8_t>& records,
-                                               trace::Event& e) {
-  bool any = false;  // identities forgotten
+// What the recorder must do about some of a thread's new records
+// (`records`, as flush_syscallbuf took them), at the event `e` that takes
+// them into the trace:
+//  - a close: the fd number may name another file now. The library marked it
+//    traced in its own header (preload.cc, fd_closed); the process's other
+//    threads get the same mark as memory writes of `e`, before any of them
+//    runs again, and the recorder forgets what it knew of every fd.
+//  - an mmap: a mapping record, so that replay knows the program will have
+//    memory there (it picks addresses for its own pages where none will
+//    be). Replay maps it from the buffered record itself.
+Result<void> RecordSession::on_buffered_records(RecTask& t, const std::vector<uint8_t>& records,
+                                                trace::Event& e) {
+  bool forgot = false;
   for (size_t at = 0; at + sizeof(BufRecord) <= records.size();) {
     BufRecord rec;
     memcpy(&rec, records.data() + at, sizeof rec);
@@ -109,9 +114,21 @@ Result<void> RecordSession::on_buffered_closes(RecTask& t, const std::vector<uin
       return Error{"tid " + std::to_string(t.task->real_tid()) +
                    ": a record in its syscall buffer has a bad size"};
     at += rec.size;
-    if (rec.nr != SYS_close || rec.ret != 0) continue;
-    if (!any) forget_fd_identities();
-    any = true;
+    if (sys::is_error(rec.ret)) continue;
+    if (rec.nr == SYS_mmap) {
+      trace::MappingRecord m;
+      m.event = e.num;
+      m.tid = t.task->rec_tid();
+      m.start = static_cast<uint64_t>(rec.ret);
+      m.end = m.start + mmap_len(rec.arg0);
+      m.prot = mmap_prot(rec.arg0);
+      m.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+      REWIND_TRY(writer_.write_mapping(m));
+      continue;
+    }
+    if (rec.nr != SYS_close) continue;
+    if (!forgot) forget_fd_identities();
+    forgot = true;
     if (alone_in_group(t)) continue;  // its own header is up to date
     const int fd = static_cast<int>(rec.arg0);
     REWIND_TRY(fds_replaced(t, fd, fd + 1, e));

@@ -188,7 +188,8 @@ class RecordSession {
 
   // RecordBuffer.cc: the syscall buffer.
   Result<void> flush_syscallbuf(RecTask& t, trace::Event& e);
-  Result<void> on_buffered_closes(RecTask& t, const std::vector<uint8_t>& records, trace::Event& e);
+  Result<void> on_buffered_records(RecTask& t, const std::vector<uint8_t>& records,
+                                   trace::Event& e);
   Result<void> on_preload_call(RecTask& t, user_regs_struct& regs, trace::Event& e);
   bool in_buffered_syscall(const RecTask& t, const user_regs_struct& regs) const;
   Result<void> hand_to_traced(RecTask& t, const user_regs_struct& regs);

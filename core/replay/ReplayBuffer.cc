@@ -99,7 +99,8 @@ Result<void> ReplaySession::on_preload_call(RepTask& t, const trace::Event& e) {
   AutoRemoteSyscalls remote(*t.task);
   for (auto it = lo; it != hi; ++it) {
     const trace::MappingRecord& m = *it->second;
-    if (m.tid != e.tid || !(m.flags & MAP_ANONYMOUS)) continue;
+    // (Not the thread's buffered mmaps, which are never executable.)
+    if (m.tid != e.tid || !(m.flags & MAP_ANONYMOUS) || !(m.prot & PROT_EXEC)) continue;
     auto r = remote.syscall(SYS_mmap, m.start, m.end - m.start, m.prot,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                             static_cast<uint64_t>(-1), 0);

@@ -237,7 +237,7 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
   if (e.kind != EventKind::SyscallExit && e.kind != EventKind::Exit && !e.writes.empty()) {
     // What the recorder wrote at another kind of event: marks in the other
     // threads' buffer headers after a buffered close (RecordBuffer.cc,
-    // on_buffered_closes), which they must find before they run again.
+    // on_buffered_records), which they must find before they run again.
     // (on_exit and on_task_exit place those of syscall and task exits.)
     RepTask* t = find(e.tid);
     if (!t) return divergence(e, "no such task in replay");
@@ -500,6 +500,14 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
       case WaitStatus::Kind::SyscallStop: {
         auto k = task.syscall_stop_kind();
         if (!k) return k.error();
+        if (*k == SyscallStopKind::Entry) {
+          // The preload library making a buffered mmap or brk for real, as
+          // the recording did, between events (preload/abi.h): on, to its
+          // exit stop, which is passed like a new child's below.
+          auto regs = task.get_regs();
+          if (!regs) return regs.error();
+          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2) continue;
+        }
         if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return Advanced{st};
         if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return Advanced{st};
         if (*k == SyscallStopKind::Exit && !t.in_syscall) continue;  // a child's return from fork

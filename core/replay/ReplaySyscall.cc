@@ -170,8 +170,10 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
 
   const trace::MappingRecord* rec = nullptr;
   auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
+  // (By address too: the event may also take mmaps the thread buffered
+  // before it, with records of their own.)
   for (auto it = lo; it != hi; ++it)
-    if (it->second->tid == e.tid) rec = it->second;
+    if (it->second->tid == e.tid && it->second->start == addr) rec = it->second;
 
   AutoRemoteSyscalls remote(task);
   Result<int64_t> r = int64_t(0);

@@ -128,6 +128,7 @@ constexpr uint32_t kNone = 0;
 constexpr uint32_t kBlocks = kMayBlock;
 constexpr uint32_t kBuf = kBuffered;
 constexpr uint32_t kBufChecked = kBuffered | kBufferArgsChecked;
+constexpr uint32_t kBufExecuted = kBufReplayExecutes;
 
 #define SYS(nr, name, mode, flags, handler, ...)                                          \
   SyscallDesc {                                                                           \
@@ -152,10 +153,10 @@ constexpr SyscallDesc kTable[] = {
   SYS(  6, lstat,                  Emulate, kBuf,                         nullptr,                   fixed(1, kStat)),
   SYS(  7, poll,                   Emulate, kBlocks | kWritesOnFailure | kBuf,poll_on_failure,           arg_times(0, 1, kPollfd)),
   SYS(  8, lseek,                  Emulate, kBuf,                         nullptr),
-  SYS(  9, mmap,                   Execute, kNone,                       nullptr),
+  SYS(  9, mmap,                   Execute, kBufChecked | kBufExecuted,  nullptr),
   SYS( 10, mprotect,               Execute, kNone,                       nullptr),
   SYS( 11, munmap,                 Execute, kNone,                       nullptr),
-  SYS( 12, brk,                    Execute, kNone,                       nullptr),
+  SYS( 12, brk,                    Execute, kBuf | kBufExecuted,         nullptr),
   SYS( 13, rt_sigaction,           Execute, kBufChecked,                 nullptr,                   fixed(2, kKernelSigaction)),
   SYS( 14, rt_sigprocmask,         Execute, kBufChecked,                 nullptr,                   arg_bytes(2, 3)),
   SYS( 15, rt_sigreturn,           Execute, kNone,                       nullptr),

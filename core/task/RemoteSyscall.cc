@@ -124,6 +124,7 @@ Result<void> install_stub_page(Task& t, uint32_t preload_mode) {
       static const uint8_t kUntraced[3] = {0x0f, 0x05, 0xc3};  // syscall; ret
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kUntracedSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kTracedRestartInsn), kUntraced, 3));
+      REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kReplayedSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kModeWord), &preload_mode, sizeof preload_mode));
       auto p = remote.syscall(SYS_mprotect, kStubPageAddr, 4096, PROT_READ | PROT_EXEC);
       if (!p) return p.error();
