@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -175,6 +176,24 @@ std::string syscall_result(uint64_t rax) {
   return rax < (uint64_t{1} << 32) ? std::to_string(rax) : hex(rax);
 }
 
+// What a buffered record keeps of its arguments (BufRecord::arg0), where it
+// keeps something the tracer uses.
+std::string buffered_note(const syscallbuf::BufRecord& rec) {
+  if (sys::is_error(rec.ret)) return "";
+  switch (rec.nr) {
+    case SYS_close:
+      return " (fd " + std::to_string(rec.arg0) + ")";
+    case SYS_mmap: {
+      const int prot = syscallbuf::mmap_prot(rec.arg0);
+      return " (" + std::to_string(syscallbuf::mmap_len(rec.arg0)) + " bytes, " +
+             (prot & PROT_READ ? "r" : "-") + (prot & PROT_WRITE ? "w" : "-") + ")";
+    }
+    case SYS_rt_sigaction:
+      return rec.arg0 ? " (a change, made again in replay)" : "";
+  }
+  return "";
+}
+
 // The syscalls the thread made through its buffer on its way to the event
 // (preload/abi.h), one line each, before the event's own line.
 std::string describe_buffered(const Event& e) {
@@ -193,7 +212,7 @@ std::string describe_buffered(const Event& e) {
       p += sizeof h + syscallbuf::pad8(h.len);
     }
     s += "   tid " + std::to_string(e.tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
-         syscall_result(static_cast<uint64_t>(rec.ret));
+         syscall_result(static_cast<uint64_t>(rec.ret)) + buffered_note(rec);
     if (rec.nouts)
       s += " [" + std::to_string(rec.nouts) + (rec.nouts == 1 ? " write, " : " writes, ") +
            std::to_string(bytes) + " bytes]";

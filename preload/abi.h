@@ -109,9 +109,9 @@ struct BufRecord {
   int64_t ret;
   uint32_t nouts;
   // For close, the fd, which the recorder marks traced in the other threads'
-  // headers (BufHeader::traced_fds); for mmap, mmap_arg0(); for brk, 1 if
-  // it moved the break, 0 if it only asked where it is; otherwise the low
-  // 32 bits of the first argument. The tracer reads it, not the library.
+  // headers (BufHeader::traced_fds); for mmap, mmap_arg0(); for
+  // rt_sigaction, 1 if it changed the disposition (replay's library makes
+  // only those again); otherwise the low 32 bits of the first argument.
   uint32_t arg0;
 };
 

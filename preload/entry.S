@@ -104,9 +104,6 @@ rwd_syscall_entry:
 .if \untraced == 1
     mov $0x70000010, %r11d
     call *%r11
-.elseif \untraced == 2
-    mov $0x70000020, %r11d
-    call *%r11
 .elseif \untraced == 3
     mov $0x70000030, %r11d
     call *%r11
@@ -126,9 +123,6 @@ rwd_syscall_entry:
 // kUntracedSyscallInsn in rewind's page: "syscall; ret".
 SYSCALL_HELPER rwd_untraced_syscall, 1
 SYSCALL_HELPER rwd_traced_syscall, 0
-// kTracedRestartInsn: traced, at an address both record and replay can
-// reach from any path (preload.cc, data_dependent).
-SYSCALL_HELPER rwd_twin_syscall, 2
 // kReplayedSyscallInsn: replay's library making a kBufReplayExecutes call.
 SYSCALL_HELPER rwd_replayed_syscall, 3
 

@@ -38,7 +38,6 @@ struct Args {
 extern "C" {
 long rwd_untraced_syscall(const Args*);
 long rwd_traced_syscall(const Args*);
-long rwd_twin_syscall(const Args*);
 long rwd_replayed_syscall(const Args*);
 void rwd_syscall_entry();
 long rwd_buffered_syscall(Args* x) __attribute__((visibility("hidden")));
@@ -188,10 +187,9 @@ bool args_allow(const Args& x, const BufHeader* h) {
       return x.a[0] == 0 && len > 0 && (len + 4095) / 4096 < kMmapMaxPages &&
              (x.a[2] & ~(PROT_READ | PROT_WRITE)) == 0 && flags == (MAP_PRIVATE | MAP_ANONYMOUS);
     }
-    case SYS_rt_sigaction:  // a question, or a change that changes nothing (data_dependent)
+    case SYS_rt_sigaction:  // replay makes the real changes (replay_makes)
+    case SYS_rt_sigprocmask:
       return x.a[3] == 8;
-    case SYS_rt_sigprocmask:  // likewise the mask
-      return x.a[1] == 0 && x.a[3] == 8;
     case SYS_madvise:  // advice that changes no memory replay would see
       return x.a[2] == MADV_NORMAL || x.a[2] == MADV_RANDOM || x.a[2] == MADV_SEQUENTIAL ||
              x.a[2] == MADV_WILLNEED || x.a[2] == MADV_HUGEPAGE || x.a[2] == MADV_NOHUGEPAGE ||
@@ -261,28 +259,19 @@ struct KernelSigaction {
   uint64_t handler, flags, restorer, mask;
 };
 
-// Whether a buffered syscall may be one whose record depends on kernel
-// state the library looks at first: rt_sigaction setting a disposition,
-// which is buffered only when it changes nothing (posix_spawn's child sets
-// all 64 to SIG_DFL, nearly all of them already so), since replay does not
-// make buffered syscalls and such a change must happen in replay too.
-// Record asks the kernel (`*unchanged`); replay cannot, and simply finds
-// a record or not. Either way a change goes through kTracedRestartInsn,
-// the one traced instruction both can reach from here with the same
-// registers.
-bool data_dependent(const Args& x, bool replay, bool* unchanged) {
-  if (x.nr != SYS_rt_sigaction || x.a[1] == 0) return false;
-  if (replay) return true;
+// Record: whether an rt_sigaction that sets a disposition changes it.
+// posix_spawn's child sets dozens to SIG_DFL, nearly all of them already
+// so; replay makes only the real changes (replay_makes).
+bool sigaction_changes(const Args& x) {
   const KernelSigaction* act = reinterpret_cast<const KernelSigaction*>(x.a[1]);
   KernelSigaction now = {};
   Args ask = {SYS_rt_sigaction, {x.a[0], 0, reinterpret_cast<long>(&now), 8, 0, 0}};
   // (SA_RESTORER and the restorer matter only to handlers, which are never
   // "unchanged" unless equal; glibc always passes them.)
   constexpr uint64_t kSaRestorer = 0x04000000;
-  *unchanged = rwd_untraced_syscall(&ask) == 0 && now.handler == act->handler &&
-               (now.flags & ~kSaRestorer) == (act->flags & ~kSaRestorer) && now.mask == act->mask &&
-               (act->handler <= 1 || (now.flags == act->flags && now.restorer == act->restorer));
-  return true;
+  return !(rwd_untraced_syscall(&ask) == 0 && now.handler == act->handler &&
+           (now.flags & ~kSaRestorer) == (act->flags & ~kSaRestorer) && now.mask == act->mask &&
+           (act->handler <= 1 || (now.flags == act->flags && now.restorer == act->restorer)));
 }
 
 bool may_block(const BufferRule& r, const Args& x) {
@@ -403,7 +392,7 @@ uint64_t record_size(const Outs& o) {
 }
 
 // Record: after the syscall, its record at `at`.
-uint32_t write_record(char* at, const Args& x, long ret, const Outs& o) {
+uint32_t write_record(char* at, const Args& x, long ret, uint32_t arg0, const Outs& o) {
   BufRecord* rec = reinterpret_cast<BufRecord*>(at);
   char* p = reinterpret_cast<char*>(rec + 1);
   for (int i = 0; i < o.n; ++i) {
@@ -417,30 +406,59 @@ uint32_t write_record(char* at, const Args& x, long ret, const Outs& o) {
   rec->nr = static_cast<uint32_t>(x.nr);
   rec->ret = ret;
   rec->nouts = static_cast<uint32_t>(o.n);
-  rec->arg0 = x.nr == SYS_mmap ? mmap_arg0(static_cast<uint64_t>(x.a[1]), x.a[2])
-                               : static_cast<uint32_t>(x.a[0]);
+  rec->arg0 = arg0;
   return rec->size;
 }
 
-// Replay: hands out the record at `at`; false if it is not this syscall's.
-bool take_record(const char* at, uint32_t avail, long nr, long* ret, uint32_t* size) {
+// Record: what BufRecord::arg0 says of this syscall (preload/abi.h).
+uint32_t record_arg0(const Args& x, bool sigaction_change) {
+  switch (x.nr) {
+    case SYS_mmap:
+      return mmap_arg0(static_cast<uint64_t>(x.a[1]), x.a[2]);
+    case SYS_rt_sigaction:
+      return sigaction_change;
+  }
+  return static_cast<uint32_t>(x.a[0]);
+}
+
+// Replay: the record at `at`, or nullptr if it is not this syscall's.
+const BufRecord* find_record(const char* at, uint32_t avail, long nr) {
   const BufRecord* rec = reinterpret_cast<const BufRecord*>(at);
   if (avail < sizeof *rec || rec->size > avail || rec->nr != static_cast<uint32_t>(nr))
-    return false;
+    return nullptr;
+  return rec;
+}
+
+// Replay: writes the record's outputs where the kernel wrote them.
+void copy_outputs(const BufRecord* rec) {
   const char* p = reinterpret_cast<const char*>(rec + 1);
   for (uint32_t i = 0; i < rec->nouts; ++i) {
     const OutHead* h = reinterpret_cast<const OutHead*>(p);
     copy(reinterpret_cast<void*>(h->addr), h + 1, h->len);
     p += sizeof(OutHead) + pad8(h->len);
   }
-  *ret = rec->ret;
-  *size = rec->size;
-  return true;
+}
+
+// Replay: whether this kReplayExecutes syscall changed something in the
+// recording that replay must change too (its record is `rec`).
+bool replay_makes(const Args& x, const BufRecord* rec) {
+  if (rec->ret < 0 && rec->ret >= -4095) return false;
+  switch (x.nr) {
+    case SYS_mmap:
+      return true;
+    case SYS_brk:
+    case SYS_rt_sigprocmask:
+      return x.a[x.nr == SYS_brk ? 0 : 1] != 0;  // not a question
+    case SYS_rt_sigaction:
+      return rec->arg0 != 0;  // record_arg0: a real change
+  }
+  return false;
 }
 
 // Replay: makes a kReplayExecutes syscall as the recording did, for its
-// effect; the caller checks that it returns what the record says. An mmap
-// goes exactly where the recording's went, or fails.
+// effect, before the outputs are written (a new action and the old one may
+// share memory); the caller checks that it returns what the record says.
+// An mmap goes exactly where the recording's went, or fails.
 long replay_execute(const Args& x, long recorded) {
   Args y = x;
   if (x.nr == SYS_mmap) y.a[0] = recorded, y.a[3] |= MAP_FIXED_NOREPLACE;
@@ -470,22 +488,22 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   }
   const bool blocks = may_block(rule, *x);
   const bool replay = replaying();
-  bool unchanged = false;
-  if (data_dependent(*x, replay, &unchanged) && (replay ? h->pos >= h->end : !unchanged))
-    return rwd_twin_syscall(x);
+  const bool sigaction_change =
+      !replay && nr == SYS_rt_sigaction && x->a[1] != 0 && sigaction_changes(*x);
 
   h->locked = 1;
   long ret = 0;
-  uint32_t size = 0;
   const bool have_record = replay && h->pos < h->end;
   if (have_record) {
-    if (!take_record(records(h) + h->pos, h->end - h->pos, nr, &ret, &size) ||
-        ((rule.flags & kReplayExecutes) && !(ret < 0 && ret >= -4095) &&
-         replay_execute(*x, ret) != ret)) {
+    const BufRecord* rec = find_record(records(h) + h->pos, h->end - h->pos, nr);
+    if (!rec || ((rule.flags & kReplayExecutes) && replay_makes(*x, rec) &&
+                 replay_execute(*x, rec->ret) != rec->ret)) {
       h->locked = 0;
       return traced(kSysFlush, kFlushDiverged, nr);
     }
-    h->pos += size;
+    copy_outputs(rec);
+    ret = rec->ret;
+    h->pos += rec->size;
   } else {
     // Record; or replay with no record left, which means the recording
     // handed this syscall to the traced path: the replayer stops it here.
@@ -498,7 +516,7 @@ extern "C" long rwd_buffered_syscall(Args* x) {
       h->abort_commit = 0;  // the tracer recorded it as a traced syscall
     } else {
       outputs(rule, *x, ret, /*bound=*/false, o);
-      h->pos += write_record(records(h) + h->pos, *x, ret, o);
+      h->pos += write_record(records(h) + h->pos, *x, ret, record_arg0(*x, sigaction_change), o);
     }
   }
   if (nr == SYS_close && ret == 0) fd_closed(h, x->a[0]);

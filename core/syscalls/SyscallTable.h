@@ -104,14 +104,15 @@ enum SyscallFlag : uint32_t {
   // preload/preload.cc): write-family calls not to fds 1 and 2 (replay
   // re-emits those), fcntl without locks, ioctl FIONREAD/TCGETS, futex
   // WAKE, madvise advice that changes no memory, rt_sigaction and
-  // rt_sigprocmask that only ask (replay executes the ones that change
-  // something; posix_spawn's child asks about all 64 signals), and mmap of
-  // fresh private memory where the kernel likes, not executable.
+  // rt_sigprocmask with the kernel's sigset size, and mmap of fresh private
+  // memory where the kernel likes, not executable.
   kBufferArgsChecked = 1u << 4,
   // Buffered, and replay's library makes it too, where the recording did,
   // and checks that it returns what the record says (kReplayedSyscallInsn
   // in preload/abi.h): calls whose effect replay needs but whose result
-  // depends only on replayed state (mmap's fresh memory, brk).
+  // depends only on replayed state (mmap's fresh memory, brk, signal
+  // dispositions and masks). Questions (brk(0), no new action or mask) it
+  // answers from the record.
   kBufReplayExecutes = 1u << 5,
 };
 

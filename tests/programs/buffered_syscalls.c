@@ -1,8 +1,9 @@
 /* Many cheap syscalls of the kinds the preload library buffers: getpid,
  * clock_gettime, reads of /dev/zero and of a file, writes to /dev/null and
  * to a file, stat, lseek, getdents64; questions about signal handlers and
- * the signal mask (buffered) between changes to them (traced, and executed
- * again in replay, unless they change nothing); getrlimit, sysinfo, getrusage; and a posix_spawn, whose
+ * the signal mask between changes to them (all buffered; replay makes the
+ * changes again, unless they change nothing); getrlimit, sysinfo,
+ * getrusage; and a posix_spawn, whose
  * child asks about every signal's handler on its parent's buffer.
  * e2e/syscallbuf.sh checks that they were buffered (and not with record
  * -n); the record/replay test checks that the results come back in replay. */
@@ -23,7 +24,7 @@ static void on_usr1(int sig) {
   got_usr1++;
 }
 
-// Sets a handler (traced), asks about every signal (buffered), and checks
+// Sets a handler, asks about every signal, and checks
 // that the handler is the one replay set too, by raising the signal.
 static int signal_questions(void) {
   struct sigaction sa, old;
