@@ -124,8 +124,14 @@ Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, co
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
+  return patch_rdtsc_sites(task, cache, *maps, start, end);
+}
+
+Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
+                                 const std::vector<KernelMapping>& maps, uint64_t start,
+                                 uint64_t end) {
   size_t patched = 0;
-  for (const KernelMapping& m : *maps) {
+  for (const KernelMapping& m : maps) {
     // A shared mapping would carry the patch into the file itself.
     if (!(m.prot & PROT_EXEC) || m.shared || !m.is_file() || m.end <= start || m.start >= end)
       continue;

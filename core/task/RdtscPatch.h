@@ -34,6 +34,7 @@
 #include "core/base/Error.h"
 #include "core/cpu/Insn.h"
 #include "core/task/FileScanStore.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/Task.h"
 
 namespace rwd {
@@ -58,6 +59,11 @@ using RdtscSiteCache = FileScanCache<RdtscScan>;
 // Returns how many sites it patched. Reads /proc/PID/maps: where the caller
 // knows the mapping (it just made it), patch_rdtsc_mapping is cheaper.
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start = 0,
+                                 uint64_t end = UINT64_MAX);
+// The same with the task's mappings as read_proc_maps() gave them, for a
+// caller that has just read them anyway (an execve's recording).
+Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
+                                 const std::vector<KernelMapping>& maps, uint64_t start = 0,
                                  uint64_t end = UINT64_MAX);
 
 // The same for one private mapping [start, end) of the file open at `fd`
