@@ -409,12 +409,9 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
         m.trace_file = c->trace_file;
         m.storage = c->storage;
         // (Not a shared mapping: the patch would go into the file.)
-        if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE) {
-          ScopedFd file(::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC));
-          if (file.is_open())
-            REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, file.get(), st, m.start, m.end,
-                                           m.file_offset));
-        }
+        if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE)
+          REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, fd_path.c_str(), st, m.start, m.end,
+                                         m.file_offset));
       }
     }
   }

@@ -141,12 +141,12 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
     char path[96];
     snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", task.real_tid(),
              static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
-    ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-    if (!fd.is_open()) continue;
     // Sites, by address, in the code this mapping holds, where memory
-    // still has the file's bytes.
+    // still has the file's bytes. (The file is opened only if the cache
+    // must scan it.)
     struct stat st;
-    if (fstat(fd.get(), &st) < 0) continue;
+    if (::stat(path, &st) < 0) continue;
+    auto open_file = [&path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
     struct Site {
       uint64_t addr;
       size_t syscall_at;
@@ -154,7 +154,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       int32_t nr;
     };
     std::vector<Site> sites;
-    for (const SyscallSiteCache::Site& fs : cache.sites_of(fd.get(), st)) {
+    for (const SyscallSiteCache::Site& fs : cache.sites_of(st, open_file)) {
       if (fs.offset < m.offset || fs.offset + fs.bytes.size() > m.offset + (m.end - m.start))
         continue;
       // A site that only ever makes a syscall the library would hand to the

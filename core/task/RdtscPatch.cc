@@ -95,8 +95,12 @@ std::optional<std::vector<RdtscInsn>> RdtscScan::decode(std::string_view payload
   return sites;
 }
 
-Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
-                                   uint64_t start, uint64_t end, uint64_t offset) {
+namespace {
+
+// Patches `file_sites` (by file offset) where they fall in the private
+// mapping [start, end) whose first byte is the file's byte `offset`.
+Result<size_t> patch_sites(Task& task, const std::vector<RdtscInsn>& file_sites, uint64_t start,
+                           uint64_t end, uint64_t offset) {
   static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
   static constexpr uint8_t kRdtscp[] = {0x0f, 0x01, 0xf9}, kRdtsc[] = {0x0f, 0x31};
   // What is mapped here now is fresh from the file: forget the sites of
@@ -104,7 +108,7 @@ Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, co
   auto& sites = task.as().rdtsc_sites;
   sites.erase(sites.lower_bound(start), sites.lower_bound(end));
   std::vector<std::pair<uint64_t, size_t>> found;  // address, length
-  for (const RdtscInsn& insn : cache.sites_of(fd, st)) {
+  for (const RdtscInsn& insn : file_sites) {
     const size_t len = insn.rdtscp ? 3 : 2;
     if (insn.offset < offset) continue;
     const uint64_t addr = start + (insn.offset - offset);
@@ -151,6 +155,20 @@ Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, co
   return patched;
 }
 
+}  // namespace
+
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
+                                   uint64_t start, uint64_t end, uint64_t offset) {
+  return patch_sites(task, cache.sites_of(fd, st), start, end, offset);
+}
+
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, const char* path,
+                                   const struct stat& st, uint64_t start, uint64_t end,
+                                   uint64_t offset) {
+  auto open_file = [path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
+  return patch_sites(task, cache.sites_of(st, open_file), start, end, offset);
+}
+
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
@@ -165,14 +183,19 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
     // A shared mapping would carry the patch into the file itself.
     if (!(m.prot & PROT_EXEC) || m.shared || !m.is_file() || m.end <= start || m.start >= end)
       continue;
-    // map_files opens the very file mapped, even if its name was replaced.
-    char path[96];
-    std::snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", task.real_tid(),
+    // map_files names the very file mapped, even if its name was replaced.
+    // (A stat, and an open only where the file must be scanned.)
+    char map_file[96];
+    std::snprintf(map_file, sizeof map_file, "/proc/%d/map_files/%llx-%llx", task.real_tid(),
                   static_cast<unsigned long long>(m.start), static_cast<unsigned long long>(m.end));
-    ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-    if (!fd.is_open()) fd = ScopedFd(::open(m.name.c_str(), O_RDONLY | O_CLOEXEC));
+    const char* path = map_file;
     struct stat st {};
-    if (!fd.is_open() || ::fstat(fd.get(), &st) != 0 || st.st_ino != m.inode) {
+    bool found = ::stat(path, &st) == 0;
+    if (!found) {
+      path = m.name.c_str();
+      found = ::stat(path, &st) == 0;
+    }
+    if (!found || st.st_ino != m.inode) {
       REWIND_LOG(Record, "cannot open %s to look for rdtsc; PR_SET_TSC must catch it",
                  m.name.c_str());
       continue;
@@ -180,7 +203,7 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
     // The part of [start, end) in this mapping, whose first byte is the
     // file's byte m.offset + (lo - m.start).
     const uint64_t lo = std::max(m.start, start), hi = std::min(m.end, end);
-    auto n = patch_rdtsc_mapping(task, cache, fd.get(), st, lo, hi, m.offset + (lo - m.start));
+    auto n = patch_rdtsc_mapping(task, cache, path, st, lo, hi, m.offset + (lo - m.start));
     if (!n) return n.error();
     patched += *n;
   }

@@ -70,6 +70,11 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
 // (its fstat `st`), whose first byte is the file's byte `offset`.
 Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
                                    uint64_t start, uint64_t end, uint64_t offset);
+// The same for the file at `path` (whose stat is `st`), which is opened
+// only if neither the cache nor its store knows its sites.
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, const char* path,
+                                   const struct stat& st, uint64_t start, uint64_t end,
+                                   uint64_t offset);
 
 // [file offset, size) of the code in the open ELF file `fd`: its executable
 // sections, or its executable segments where it has no section headers.
