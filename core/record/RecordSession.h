@@ -179,7 +179,8 @@ class RecordSession {
   Result<Next> on_syscall_exit(RecTask& t);
   Result<void> on_exec_done(RecTask& t, bool initial);
   Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
-  Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec);
+  Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec,
+                                     const std::vector<KernelMapping>& maps);
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
   void note_output_write(RecTask& t, const uint64_t args[6], int64_t ret, trace::Event& e);
   // The file behind t's fd (std::nullopt if there is none), cached.

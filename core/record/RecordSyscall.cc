@@ -409,23 +409,19 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
         m.trace_file = c->trace_file;
         m.storage = c->storage;
         // (Not a shared mapping: the patch would go into the file.)
-        if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE) {
-          ScopedFd file(::open(fd_path.c_str(), O_RDONLY | O_CLOEXEC));
-          if (file.is_open())
-            REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, file.get(), st, m.start, m.end,
-                                           m.file_offset));
-        }
+        if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE)
+          REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, fd_path.c_str(), st, m.start, m.end,
+                                         m.file_offset));
       }
     }
   }
   return writer_.write_mapping(m);
 }
 
-Result<void> RecordSession::capture_exec_mappings(RecTask& t, trace::TaskEvent& exec) {
+Result<void> RecordSession::capture_exec_mappings(RecTask& t, trace::TaskEvent& exec,
+                                                  const std::vector<KernelMapping>& maps) {
   const pid_t tid = t.task->real_tid();
-  auto maps = read_proc_maps(tid);
-  if (!maps) return maps.error();
-  for (const KernelMapping& km : *maps) {
+  for (const KernelMapping& km : maps) {
     trace::MappingRecord m;
     m.event = exec.event;
     m.tid = t.task->rec_tid();
@@ -467,31 +463,53 @@ Result<void> RecordSession::capture_exec_mappings(RecTask& t, trace::TaskEvent& 
 // Reads argv from the initial stack and hides the vDSO from the program
 // (AT_SYSINFO_EHDR -> AT_IGNORE), so glibc makes real, recordable
 // clock_gettime/gettimeofday/time/getcpu syscalls instead of reading the
-// vDSO's data page, which replay could not reproduce.
-static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<std::string>& argv) {
-  auto argc = task.read_val<uint64_t>(RemotePtr(rsp));
+// vDSO's data page, which replay could not reproduce. `stack` holds the
+// stack's bytes from rsp up, read at once (a read per word and per string
+// took ~90 reads of the tracee per exec); it gets the change too.
+static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<uint8_t>& stack,
+                                      std::vector<std::string>& argv) {
+  auto in_stack = [&](uint64_t addr, uint64_t len) {
+    return addr >= rsp && addr - rsp <= stack.size() && len <= stack.size() - (addr - rsp);
+  };
+  auto word = [&](uint64_t addr) -> Result<uint64_t> {
+    if (!in_stack(addr, 8)) return task.read_val<uint64_t>(RemotePtr(addr));
+    uint64_t v;
+    memcpy(&v, &stack[addr - rsp], sizeof v);
+    return v;
+  };
+  auto string = [&](uint64_t addr) -> std::string {
+    if (in_stack(addr, 1)) {
+      const char* s = reinterpret_cast<const char*>(&stack[addr - rsp]);
+      const size_t room = stack.size() - (addr - rsp);
+      if (const void* nul = memchr(s, 0, room))
+        return std::string(s, static_cast<const char*>(nul) - s);
+    }
+    auto s = task.as().read_c_string(RemotePtr(addr), 1 << 20);
+    return s ? *s : std::string();
+  };
+  auto argc = word(rsp);
   if (!argc) return argc.error();
   uint64_t p = rsp + 8;
   for (uint64_t i = 0; i < *argc; ++i, p += 8) {
-    auto ptr = task.read_val<uint64_t>(RemotePtr(p));
+    auto ptr = word(p);
     if (!ptr) return ptr.error();
-    auto s = task.as().read_c_string(RemotePtr(*ptr), 1 << 20);
-    argv.push_back(s ? *s : std::string());
+    argv.push_back(string(*ptr));
   }
   p += 8;     // argv's NULL
   for (;;) {  // envp
-    auto ptr = task.read_val<uint64_t>(RemotePtr(p));
+    auto ptr = word(p);
     if (!ptr) return ptr.error();
     p += 8;
     if (*ptr == 0) break;
   }
   for (;; p += 16) {  // auxv
-    auto type = task.read_val<uint64_t>(RemotePtr(p));
+    auto type = word(p);
     if (!type) return type.error();
     if (*type == AT_NULL) break;
     if (*type == AT_SYSINFO_EHDR) {
-      uint64_t ignore = AT_IGNORE;
+      const uint64_t ignore = AT_IGNORE;
       REWIND_TRY(task.write_mem(RemotePtr(p), &ignore, sizeof ignore));
+      if (in_stack(p, 8)) memcpy(&stack[p - rsp], &ignore, sizeof ignore);
     }
   }
   return ok_result();
@@ -514,8 +532,13 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   te.former_tid = std::exchange(t.exec_former_tid, Tid());
   te.event = initial ? e.num : t.entry_event;
   te.exe_path = strip_deleted(read_link(proc_path(tid, "exe")));
-  REWIND_TRY(capture_exec_mappings(t, te));
-  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_));
+  // One read of the new image's mappings serves the capture, the rdtsc
+  // patching and the stack below: the stub page mapped in between is
+  // neither a file nor the stack.
+  auto maps = read_proc_maps(tid);
+  if (!maps) return maps.error();
+  REWIND_TRY(capture_exec_mappings(t, te, *maps));
+  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_, *maps));
   REWIND_TRY(install_stub_page(task, syscallbuf::kModeRecord));
   t.syscallbuf = 0;  // the new image's library makes its own
   t.buf_flushed = 0;
@@ -523,21 +546,19 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
 
   auto regs = task.get_regs();
   if (!regs) return regs.error();
-  REWIND_TRY(fix_initial_stack(task, regs->rsp, te.argv));
   // The kernel-built initial stack (argv, envp, auxv, AT_RANDOM bytes, the
   // file name) is replayed byte for byte, so the replayed process starts
   // with the same stack even though replay execs a copy at another path.
-  auto maps = read_proc_maps(tid);
-  if (!maps) return maps.error();
+  trace::MemWrite stack;
   for (const KernelMapping& km : *maps) {
     if (regs->rsp >= km.start && regs->rsp < km.end) {
-      trace::MemWrite w;
-      w.addr = regs->rsp;
-      w.bytes.resize(km.end - regs->rsp);
-      REWIND_TRY(task.read_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
-      e.writes.push_back(std::move(w));
+      stack.addr = regs->rsp;
+      stack.bytes.resize(km.end - regs->rsp);
+      REWIND_TRY(task.read_mem(RemotePtr(stack.addr), stack.bytes.data(), stack.bytes.size()));
     }
   }
+  REWIND_TRY(fix_initial_stack(task, regs->rsp, stack.bytes, te.argv));
+  if (!stack.bytes.empty()) e.writes.push_back(std::move(stack));
   e.tid = task.rec_tid();
   e.kind = trace::EventKind::SyscallExit;
   e.syscall_no = initial ? SYS_execve : t.syscall_nr;

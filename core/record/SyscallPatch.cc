@@ -3,16 +3,15 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/CodeRuns.h"
 #include "core/task/ProcMaps.h"
 #include "core/task/RemoteSyscall.h"
 
@@ -108,59 +107,6 @@ bool makes_syscalls(const std::string& path) {
          name.rfind("libpthread.so", 0) == 0 || name.rfind("librt.so", 0) == 0;
 }
 
-// Stretches of code with sites less than a page apart: each is read once
-// and written back once, rather than once per site (216 in libc, in every
-// process), and the code between them is never read. libc's 216 sites make
-// ~24 runs of ~100 KB in all, of its 1.1 MB of code.
-struct CodeRun {
-  uint64_t start, end;
-  size_t at;  // where its bytes are in the buffer
-};
-
-std::vector<CodeRun> runs_of(const std::vector<std::pair<uint64_t, size_t>>& sites) {
-  std::vector<CodeRun> runs;
-  size_t total = 0;
-  for (auto [addr, len] : sites) {
-    if (!runs.empty() && addr < runs.back().end + kPage) {
-      total += std::max(runs.back().end, addr + len) - runs.back().end;
-      runs.back().end = std::max(runs.back().end, addr + len);
-    } else {
-      runs.push_back({addr, addr + len, total});
-      total += len;
-    }
-  }
-  return runs;
-}
-
-// Reads every run into `code` with one process_vm_readv, or, where that
-// stops short (a page the tracee cannot read), /proc/PID/mem run by run.
-// Returns how many bytes of each run were read.
-std::vector<size_t> read_runs(Task& task, const std::vector<CodeRun>& runs,
-                              std::vector<uint8_t>& code) {
-  code.resize(runs.empty() ? 0 : runs.back().at + (runs.back().end - runs.back().start));
-  std::vector<size_t> got(runs.size(), 0);
-  std::vector<iovec> local, remote;
-  for (const CodeRun& r : runs) {
-    local.push_back({&code[r.at], r.end - r.start});
-    remote.push_back({reinterpret_cast<void*>(r.start), r.end - r.start});
-  }
-  ssize_t n = 0;
-  for (size_t i = 0; i < runs.size() && n >= 0;) {
-    const size_t k = std::min<size_t>(runs.size() - i, IOV_MAX);
-    n = ::process_vm_readv(task.real_tid(), &local[i], k, &remote[i], k, 0);
-    for (size_t j = i; j < i + k && n > 0; ++j) {
-      got[j] = std::min<size_t>(static_cast<size_t>(n), local[j].iov_len);
-      n -= static_cast<ssize_t>(got[j]);
-    }
-    i += k;
-  }
-  for (size_t i = 0; i < runs.size(); ++i)
-    if (got[i] < local[i].iov_len)
-      got[i] =
-          task.as().read_partial(RemotePtr(runs[i].start), &code[runs[i].at], local[i].iov_len);
-  return got;
-}
-
 // Writes the patches out.writes[first...] into the task, one write per run
 // that holds any. The code is not writable, so no syscall of another thread
 // can change the bytes between the patches meanwhile.
@@ -195,12 +141,12 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
     char path[96];
     snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", task.real_tid(),
              static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
-    ScopedFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-    if (!fd.is_open()) continue;
     // Sites, by address, in the code this mapping holds, where memory
-    // still has the file's bytes.
+    // still has the file's bytes. (The file is opened only if the cache
+    // must scan it.)
     struct stat st;
-    if (fstat(fd.get(), &st) < 0) continue;
+    if (::stat(path, &st) < 0) continue;
+    auto open_file = [&path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
     struct Site {
       uint64_t addr;
       size_t syscall_at;
@@ -208,7 +154,7 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       int32_t nr;
     };
     std::vector<Site> sites;
-    for (const SyscallSiteCache::Site& fs : cache.sites_of(fd.get(), st)) {
+    for (const SyscallSiteCache::Site& fs : cache.sites_of(st, open_file)) {
       if (fs.offset < m.offset || fs.offset + fs.bytes.size() > m.offset + (m.end - m.start))
         continue;
       // A site that only ever makes a syscall the library would hand to the
@@ -219,13 +165,15 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
     }
     if (sites.empty()) continue;
     // A site is patched only where memory still holds the bytes the file
-    // has there.
+    // has there. Each run of sites (CodeRuns.h) is read once and written
+    // back once, rather than each site (216 in libc, in every process):
+    // libc's make ~24 runs of ~100 KB in all, of its 1.1 MB of code.
     std::sort(sites.begin(), sites.end(), [](auto& a, auto& b) { return a.addr < b.addr; });
     std::vector<std::pair<uint64_t, size_t>> spans;
     for (const Site& s : sites) spans.emplace_back(s.addr, s.bytes->size());
-    const std::vector<CodeRun> runs = runs_of(spans);
+    const std::vector<CodeRun> runs = code_runs_of(spans);
     std::vector<uint8_t> code;
-    const std::vector<size_t> got = read_runs(task, runs, code);
+    const std::vector<size_t> got = read_code_runs(task, runs, code);
     size_t run = 0;
     std::erase_if(sites, [&](const Site& s) {
       while (s.addr >= runs[run].end) ++run;

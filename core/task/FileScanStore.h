@@ -34,6 +34,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/Fd.h"
+
 namespace rwd {
 
 struct FileId {
@@ -81,14 +83,22 @@ class FileScanCache {
   // The findings in the file open at `fd`, whose fstat is `st`.
   const std::vector<Site>& sites_of(int fd, const struct stat& st) {
     const FileId id = FileId::of(st);
-    if (auto it = files_.find(id); it != files_.end()) return it->second;
-    if (auto payload = store_.load(Scan::kKind, id))
-      if (auto sites = Scan::decode(*payload))
-        return files_.emplace(id, std::move(*sites)).first->second;
-    ++decoded_;
-    auto sites = Scan::scan(fd, st);
-    store_.store(Scan::kKind, id, Scan::encode(sites));
-    return files_.emplace(id, std::move(sites)).first->second;
+    if (const std::vector<Site>* known = find(id)) return *known;
+    return scan(id, fd, st);
+  }
+
+  // The same for a file whose stat is `st`, opened only if it must be
+  // scanned: `open()` returns a ScopedFd. Opening /proc/PID/fd/N for every
+  // executable mmap cost the recorder an open and a close each, nearly
+  // always for a file the session had seen. A file that does not open has
+  // no sites, remembered nowhere.
+  template <class Open>
+  const std::vector<Site>& sites_of(const struct stat& st, Open&& open) {
+    const FileId id = FileId::of(st);
+    if (const std::vector<Site>* known = find(id)) return *known;
+    const ScopedFd fd = open();
+    if (!fd.is_open()) return none_;
+    return scan(id, fd.get(), st);
   }
 
   // How many files this cache scanned (found neither in memory nor stored).
@@ -100,8 +110,25 @@ class FileScanCache {
   }
 
  private:
+  // Its scan from memory, else from the store; nullptr if neither has it.
+  const std::vector<Site>* find(const FileId& id) {
+    if (auto it = files_.find(id); it != files_.end()) return &it->second;
+    if (auto payload = store_.load(Scan::kKind, id))
+      if (auto sites = Scan::decode(*payload))
+        return &files_.emplace(id, std::move(*sites)).first->second;
+    return nullptr;
+  }
+
+  const std::vector<Site>& scan(const FileId& id, int fd, const struct stat& st) {
+    ++decoded_;
+    auto sites = Scan::scan(fd, st);
+    store_.store(Scan::kKind, id, Scan::encode(sites));
+    return files_.emplace(id, std::move(sites)).first->second;
+  }
+
   FileScanStore store_;
   std::map<FileId, std::vector<Site>> files_;
+  std::vector<Site> none_;  // always empty
   size_t decoded_ = 0;
 };
 

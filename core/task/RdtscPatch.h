@@ -34,6 +34,7 @@
 #include "core/base/Error.h"
 #include "core/cpu/Insn.h"
 #include "core/task/FileScanStore.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/Task.h"
 
 namespace rwd {
@@ -59,11 +60,21 @@ using RdtscSiteCache = FileScanCache<RdtscScan>;
 // knows the mapping (it just made it), patch_rdtsc_mapping is cheaper.
 Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start = 0,
                                  uint64_t end = UINT64_MAX);
+// The same with the task's mappings as read_proc_maps() gave them, for a
+// caller that has just read them anyway (an execve's recording).
+Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
+                                 const std::vector<KernelMapping>& maps, uint64_t start = 0,
+                                 uint64_t end = UINT64_MAX);
 
 // The same for one private mapping [start, end) of the file open at `fd`
 // (its fstat `st`), whose first byte is the file's byte `offset`.
 Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
                                    uint64_t start, uint64_t end, uint64_t offset);
+// The same for the file at `path` (whose stat is `st`), which is opened
+// only if neither the cache nor its store knows its sites.
+Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, const char* path,
+                                   const struct stat& st, uint64_t start, uint64_t end,
+                                   uint64_t offset);
 
 // [file offset, size) of the code in the open ELF file `fd`: its executable
 // sections, or its executable segments where it has no section headers.

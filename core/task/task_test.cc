@@ -54,6 +54,30 @@ BOOST_AUTO_TEST_CASE(reads_own_maps) {
   BOOST_TEST(!read_proc_maps(0x7fffffff).ok());  // no such process
 }
 
+// /proc/PID/maps hands out at most a page per read(2): a maps file of many
+// pages must come back whole, line for line.
+BOOST_AUTO_TEST_CASE(reads_maps_longer_than_a_page) {
+  constexpr int kRegions = 300;  // ~75 bytes a line: several pages
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  // Alternating protections keep the kernel from merging neighbours.
+  auto* base = static_cast<uint8_t*>(
+      mmap(nullptr, 2 * kRegions * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  BOOST_REQUIRE(base != MAP_FAILED);
+  for (int i = 0; i < kRegions; ++i)
+    BOOST_REQUIRE(mprotect(base + 2 * i * page, page, PROT_READ) == 0);
+  auto maps = read_proc_maps(getpid());
+  BOOST_REQUIRE(maps.ok());
+  int readable = 0;
+  for (auto& m : *maps) {
+    const auto start = reinterpret_cast<uint64_t>(base);
+    if (m.start >= start && m.end <= start + 2 * kRegions * page && m.prot == PROT_READ &&
+        m.end - m.start == page && m.name.empty())
+      ++readable;
+  }
+  BOOST_TEST(readable == kRegions);
+  munmap(base, 2 * kRegions * page);
+}
+
 BOOST_AUTO_TEST_CASE(decodes_wait_statuses) {
   // Values as the kernel builds them (wait(2), ptrace(2)).
   BOOST_TEST((WaitStatus(42 << 8).kind() == WaitStatus::Kind::Exited));

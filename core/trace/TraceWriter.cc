@@ -48,18 +48,58 @@ Result<void> build_guarded(const char* what, F&& f) {
   return ok_result();
 }
 
+// Appends what capnp::writeMessage writes to a block stream. kj streams
+// report errors by throwing; this one keeps the first one instead.
+class BlockOutput final : public kj::OutputStream {
+ public:
+  explicit BlockOutput(BlockWriter& stream) : stream_(stream) {}
+  void write(const void* buffer, size_t size) override {
+    if (result_.ok()) result_ = stream_.append(buffer, size);
+  }
+  Result<void> result() const { return result_; }
+
+ private:
+  BlockWriter& stream_;
+  Result<void> result_;
+};
+
+using Segments = kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>;
+
 // Frame in a block stream: u32 word count (little-endian) | the message as
 // capnp's flat array (segment table included). The count lets the reader
 // bound its allocation before it reads the message.
-Result<void> write_frame_words(BlockWriter& stream, const kj::Array<capnp::word>& words) {
-  const auto n = static_cast<uint32_t>(words.size());
+size_t frame_bytes(Segments segments) {
+  return 4 + capnp::computeSerializedSizeInWords(segments) * sizeof(capnp::word);
+}
+
+// The segments go into the stream as they are: a flat copy of each message
+// (messageToFlatArray) cost a heap allocation per event.
+Result<void> write_frame(BlockWriter& stream, Segments segments) {
+  const auto n = static_cast<uint32_t>(capnp::computeSerializedSizeInWords(segments));
   const uint8_t prefix[4] = {uint8_t(n), uint8_t(n >> 8), uint8_t(n >> 16), uint8_t(n >> 24)};
   REWIND_TRY(stream.append(prefix, sizeof(prefix)));
-  return stream.append(words.begin(), words.size() * sizeof(capnp::word));
+  BlockOutput out(stream);
+  try {
+    capnp::writeMessage(out, segments);
+  } catch (const kj::Exception& e) {
+    return Error{std::string("writing a record: ") + e.getDescription().cStr()};
+  }
+  return out.result();
 }
 
 Result<void> write_frame(BlockWriter& stream, capnp::MessageBuilder& msg) {
-  return write_frame_words(stream, capnp::messageToFlatArray(msg));
+  return write_frame(stream, msg.getSegmentsForOutput());
+}
+
+// The first segment of every record message: capnp would otherwise calloc
+// 8 KiB for each, and recording writes two events per syscall. The builder
+// zeroes what it used when it is destroyed, as the next one needs. 512
+// words (4 KiB) hold an event with up to ~200 memory writes (their bytes go
+// to the data stream); a larger one continues in segments capnp allocates.
+thread_local std::array<capnp::word, 512> first_segment{};
+
+kj::ArrayPtr<capnp::word> reused_first_segment() {
+  return kj::ArrayPtr<capnp::word>(first_segment.data(), first_segment.size());
 }
 
 void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
@@ -169,7 +209,7 @@ void encode(schema::TaskEvent::Builder b, const TaskEvent& t) {
 template <class Schema, class Value>
 Result<void> write_record(BlockWriter* stream, const char* what, const Value& v) {
   REWIND_ASSERT(stream != nullptr, "trace writer used after close()");
-  capnp::MallocMessageBuilder msg;
+  capnp::MallocMessageBuilder msg(reused_first_segment());
   REWIND_TRY(build_guarded(what, [&] { encode(msg.initRoot<Schema>(), v); }));
   return write_frame(*stream, msg);
 }
@@ -369,34 +409,16 @@ Result<void> TraceWriter::write_header(const TraceHeader& h) {
   return ok_result();
 }
 
-namespace {
-// The first segment of every message build_record() builds: capnp would
-// otherwise calloc 8 KiB for each, and recording writes two events per
-// syscall. The builder zeroes what it used when it is destroyed, as the
-// next one needs. 512 words (4 KiB) hold an event with up to ~200 memory
-// writes (their bytes go to the data stream); a larger one continues in
-// segments capnp allocates.
-thread_local std::array<capnp::word, 512> first_segment{};
-
-template <class Schema, class Value>
-Result<kj::Array<capnp::word>> build_record(const char* what, const Value& v) {
-  capnp::MallocMessageBuilder msg(
-      kj::ArrayPtr<capnp::word>(first_segment.data(), first_segment.size()));
-  REWIND_TRY(build_guarded(what, [&] { encode(msg.initRoot<Schema>(), v); }));
-  return capnp::messageToFlatArray(msg);
-}
-}  // namespace
-
 Result<void> TraceWriter::write_event(const Event& e) {
   REWIND_ASSERT(events_ != nullptr, "trace writer used after close()");
-  auto words = build_record<schema::Event>("event", e);
-  if (!words) return words.error();
+  capnp::MallocMessageBuilder msg(reused_first_segment());
+  REWIND_TRY(build_guarded("event", [&] { encode(msg.initRoot<schema::Event>(), e); }));
+  const Segments segments = msg.getSegmentsForOutput();
   // An events block that fills up is written out by append(); flush the
   // other streams before, so that no event reaches the file ahead of its
   // data, mappings or task events.
-  const size_t frame_bytes = 4 + words->size() * sizeof(capnp::word);
-  if (events_->pending_bytes() + frame_bytes > kMaxBlock) REWIND_TRY(flush());
-  REWIND_TRY(write_frame_words(*events_, *words));
+  if (events_->pending_bytes() + frame_bytes(segments) > kMaxBlock) REWIND_TRY(flush());
+  REWIND_TRY(write_frame(*events_, segments));
   if (!pending_since_) pending_since_ = std::chrono::steady_clock::now();
   if (e.flags & (kFlagFileWrite | kFlagFileTruncate))
     written_files_.emplace(e.file_write_dev, e.file_write_inode);
