@@ -173,12 +173,27 @@ Result<user_regs_struct> Task::get_regs() const {
   return r;
 }
 
+// Whether PTRACE_SETREGS stores `r` as given into a task whose registers
+// are `now`. It stores general registers, rip and orig_rax verbatim; of
+// eflags it takes only the bits a tracer may change (and may hide TF when
+// it set TF itself), and segment registers and bases it checks and may
+// refuse. Where those equal what the task holds, there is nothing to adjust.
+static bool stored_verbatim(const user_regs_struct& now, const user_regs_struct& r) {
+  return r.eflags == now.eflags && r.cs == now.cs && r.ss == now.ss && r.ds == now.ds &&
+         r.es == now.es && r.fs == now.fs && r.gs == now.gs && r.fs_base == now.fs_base &&
+         r.gs_base == now.gs_base;
+}
+
 Result<void> Task::set_regs(const user_regs_struct& r) const {
   // The kernel may adjust what it is given (eflags' reserved bits, for
-  // one): the next get_regs() reads back what it really holds.
+  // one): unless it cannot have, the next get_regs() reads back what it
+  // really holds. (Replay sets registers at every event and reads them
+  // again before it resumes the task: one PTRACE_GETREGS saved per event.)
+  const bool keep = regs_ && stored_verbatim(*regs_, r);
   regs_.reset();
   auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
   if (!res) return res.error();
+  if (keep) regs_ = r;
   return ok_result();
 }
 

@@ -119,8 +119,9 @@ class Task {
   void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }
 
   // The registers at the current stop. Read with PTRACE_GETREGS once per
-  // stop and kept until the task is resumed or set_regs() changes them: a
-  // recorded syscall reads them at each of its stops, in several places.
+  // stop and kept until the task is resumed (set_regs() keeps what it
+  // wrote where the kernel takes it verbatim): a recorded syscall reads
+  // them at each of its stops, in several places.
   Result<user_regs_struct> get_regs() const;
   Result<void> set_regs(const user_regs_struct& r) const;
   // Whether the current syscall-stop is an entry or an exit
