@@ -671,7 +671,10 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->sigaltstack = !flags || !(*flags & SS_DISABLE);
   }
   t->native = native;
-  if (!native) {
+  // After PTRACE_SYSEMU the kernel skips the syscall whatever orig_rax
+  // says (a checkpoint's image of the task says -1 all the same:
+  // ReplayCheckpoint.cc).
+  if (!native && !task.at_sysemu_entry()) {
     user_regs_struct r = *regs;
     r.orig_rax = static_cast<uint64_t>(-1);  // skip it: the kernel returns -ENOSYS
     REWIND_TRY(task.set_regs(r));
