@@ -285,9 +285,8 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
 }
 
 // The skipped syscall's exit stop comes next, before anything else (signals
-// are dealt with on the way out, after it), and it keeps the registers.
+// are dealt with on the way out, after it).
 Result<void> Task::leave_sysemu_entry() const {
-  const std::optional<user_regs_struct> regs = regs_;
   forget_stop();
   sysemu_resumed_ = false;
   REWIND_TRY(ptrace_request(PTRACE_SYSCALL, real_tid_, nullptr, nullptr));
@@ -298,7 +297,6 @@ Result<void> Task::leave_sysemu_entry() const {
                  " did not stop at the exit of the syscall replay emulated (wait status 0x" +
                  std::to_string(w->status.raw()) + ")"};
   syscall_state_ = SyscallState::Outside;
-  regs_ = regs;
   return ok_result();
 }
 
