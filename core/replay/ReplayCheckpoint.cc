@@ -97,6 +97,11 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
       }
       auto image = capture_thread(*t->task);
       if (!image) return image.error().context("checkpointing");
+      // At a PTRACE_SYSEMU entry stop (ReplaySession::on_entry) the task's
+      // orig_rax still holds the syscall, which the kernel skips all the
+      // same. A copy enters its syscall with PTRACE_SYSCALL, which needs
+      // -1 there to skip it.
+      if (t->in_syscall && !t->native) image->regs.orig_rax = static_cast<uint64_t>(-1);
       p.threads.push_back({t->task->rec_tid(), static_cast<const RepTaskState&>(*t), *image});
     }
     // Injecting the fork needs a stop outside a syscall: a leader waiting

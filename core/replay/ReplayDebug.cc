@@ -42,7 +42,7 @@ static Result<void> restart_syscall_as_kernel_would(Task& task) {
   return task.set_regs(r);
 }
 
-Result<void> ReplaySession::resume_task(RepTask& t) {
+Result<void> ReplaySession::resume_task(RepTask& t, bool emulate) {
   Task& task = *t.task;
   if (std::exchange(t.restart_pending, false)) REWIND_TRY(restart_syscall_as_kernel_would(task));
   REWIND_TRY(sync_counted(t));
@@ -90,7 +90,10 @@ Result<void> ReplaySession::resume_task(RepTask& t) {
   // (Nor from inside a syscall the step began at: its exit stop completes
   // the step, or reports the exec an execve makes of it.)
   const bool step_here = (user_step || bp_here) && !syscall_next && !t.in_syscall;
-  if (step_here || watch_step || leave_stub) req = ResumeRequest::SingleStep;
+  if (step_here || watch_step || leave_stub)
+    req = ResumeRequest::SingleStep;
+  else if (emulate)
+    req = ResumeRequest::Sysemu;
   t.internal_step = bp_here && !user_step && !syscall_next;
   t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));

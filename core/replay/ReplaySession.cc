@@ -129,6 +129,10 @@ const trace::TaskEvent* ReplaySession::task_event(EventNum n, trace::TaskEventKi
   return nullptr;
 }
 
+static bool is_fork_like(int64_t nr) {
+  return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
+}
+
 static const char* kind_name(EventKind k) {
   switch (k) {
     case EventKind::Preempt:
@@ -396,8 +400,15 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
     if (!started) return started.error();
     wakeup.emplace(std::move(*started));
   }
+  // Where the task's next syscall-stop is an entry whose syscall replay
+  // emulates (or none is due), PTRACE_SYSEMU has the kernel skip that
+  // syscall: its exit is replayed at the entry stop, without a second stop
+  // (on_exit). Not from inside a syscall: its exit stop is still to come.
+  const bool emulate =
+      !t.in_syscall && ((want == Want::SyscallEntry && emulated_at_entry(e)) ||
+                        want == Want::Signal || want == Want::Rdtsc || want == Want::Preempt);
   for (;;) {
-    if (!t.running) REWIND_TRY(resume_task(t));
+    if (!t.running) REWIND_TRY(resume_task(t, emulate));
     std::optional<WaitResult> w;
     while (!w) {
       if (!wakeup) {
@@ -410,6 +421,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
       if (!got) return got.error();
       if (*got) {
         w = **got;
+        task.note_stop(w->status);
         break;
       }
       if (watch_preempt) REWIND_TRY(check_not_past(t, e));
@@ -498,7 +510,9 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
         continue;
       }
       case WaitStatus::Kind::SyscallStop: {
-        auto k = task.syscall_stop_kind();
+        // A sibling that runs may have killed it since (exit_group): then
+        // only the kernel can tell.
+        auto k = task.syscall_stop_kind(task.at_sysemu_entry() && !sibling_running(t));
         if (!k) return k.error();
         if (*k == SyscallStopKind::Entry) {
           // The preload library making a buffered mmap or brk for real, as
@@ -652,34 +666,22 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
         inflight_writes(task, restart ? t->restart_nr : nr, restart ? t->restart_regs : *regs);
   }
 
-  bool native = false;
-  bool fork_like = false;
-  const sys::SyscallDesc* d = sys::find(nr);
-  if (e.flags & trace::kFlagSyscallSkipped) {
-    native = false;
-  } else if (nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork) {
-    native = fork_like = task_event(e.num, trace::TaskEventKind::Clone) != nullptr;
-  } else if (nr == SYS_execve || nr == SYS_execveat) {
+  const bool native = runs_natively(e);
+  const bool fork_like = native && is_fork_like(nr);
+  if (native && (nr == SYS_execve || nr == SYS_execveat)) {
     const trace::TaskEvent* te = task_event(e.num, trace::TaskEventKind::Exec);
-    if (te) {
-      // A successful execve walks the robust list too (exec_mm_release).
-      REWIND_TRY(
-          retarget_robust_futexes(task.as(), t->robust_list_head, e.tid.value, task.real_tid()));
-      REWIND_TRY(prepare_exec(*t, *te));
-      native = true;
-      if (te->former_tid.value) {
-        // It takes over the leader's tid. Its execve kills the other threads
-        // (start_killer() lets it into the kernel when their exits come).
-        auto tgid = proc_status_field(task.real_tid(), "Tgid");
-        if (!tgid) return tgid.error();
-        t->exec_takes_tid = te->tid;
-        t->exec_leader_real_tid = static_cast<pid_t>(*tgid);
-      }
+    // A successful execve walks the robust list too (exec_mm_release).
+    REWIND_TRY(
+        retarget_robust_futexes(task.as(), t->robust_list_head, e.tid.value, task.real_tid()));
+    REWIND_TRY(prepare_exec(*t, *te));
+    if (te->former_tid.value) {
+      // It takes over the leader's tid. Its execve kills the other threads
+      // (start_killer() lets it into the kernel when their exits come).
+      auto tgid = proc_status_field(task.real_tid(), "Tgid");
+      if (!tgid) return tgid.error();
+      t->exec_takes_tid = te->tid;
+      t->exec_leader_real_tid = static_cast<pid_t>(*tgid);
     }
-  } else if (nr == SYS_mmap || nr == SYS_mremap) {
-    native = false;  // done by injection at the exit stop, at the recorded address
-  } else if (d && d->replay == sys::ReplayMode::Execute) {
-    native = true;
   }
   // The kernel takes the head for any address; only a wrong length fails.
   if (nr == SYS_set_robust_list && native && regs->rsi == sizeof(uint64_t) * 3)
@@ -693,7 +695,10 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->sigaltstack = !flags || !(*flags & SS_DISABLE);
   }
   t->native = native;
-  if (!native) {
+  // After PTRACE_SYSEMU the kernel skips the syscall whatever orig_rax
+  // says (a checkpoint's image of the task says -1 all the same:
+  // ReplayCheckpoint.cc).
+  if (!native && !task.at_sysemu_entry()) {
     user_regs_struct r = *regs;
     r.orig_rax = static_cast<uint64_t>(-1);  // skip it: the kernel returns -ENOSYS
     REWIND_TRY(task.set_regs(r));
@@ -708,6 +713,35 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->running = true;
   }
   return EventProgress{EventDone{}};
+}
+
+// Whether the kernel runs the syscall of entry event `e` (on_entry), rather
+// than replay emulating it.
+bool ReplaySession::runs_natively(const Event& e) const {
+  const int64_t nr = e.syscall_no;
+  if (e.flags & trace::kFlagSyscallSkipped) return false;
+  if (is_fork_like(nr)) return task_event(e.num, trace::TaskEventKind::Clone) != nullptr;
+  if (nr == SYS_execve || nr == SYS_execveat)
+    return task_event(e.num, trace::TaskEventKind::Exec) != nullptr;
+  // mmap and mremap: done by injection at the exit stop, at the recorded address.
+  if (nr == SYS_mmap || nr == SYS_mremap) return false;
+  const sys::SyscallDesc* d = sys::find(nr);
+  return d && d->replay == sys::ReplayMode::Execute;
+}
+
+// Whether replay emulates the syscall of entry event `e` whole at its entry
+// stop: its exit needs no exit stop (as mmap, mremap and the preload
+// library's initialisation do, which inject syscalls there).
+bool ReplaySession::emulated_at_entry(const Event& e) const {
+  const int64_t nr = e.syscall_no;
+  return !runs_natively(e) && nr != SYS_mmap && nr != SYS_mremap &&
+         nr != syscallbuf::kSysInitPreload;
+}
+
+bool ReplaySession::sibling_running(const RepTask& t) const {
+  for (const auto& [tid, s] : tasks_)
+    if (s.get() != &t && s->running && s->rec_tgid == t.rec_tgid) return true;
+  return false;
 }
 
 // A thread killed by a sibling's execve (de_thread): in recording, the
@@ -750,9 +784,16 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   if (!t) t = take_over_leader_tid(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
-  auto st = advance(*t, Want::SyscallExit, e);
-  if (!st) return st.error();
-  if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
+  // Entered with PTRACE_SYSEMU (advance): the kernel skips the syscall and
+  // reports no exit stop, so its results go in at the entry stop.
+  const bool at_entry = t->in_syscall && !t->native && !t->running && task.at_sysemu_entry();
+  if (at_entry) {
+    task.finish_at_entry();
+  } else {
+    auto st = advance(*t, Want::SyscallExit, e);
+    if (!st) return st.error();
+    if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
+  }
   if (t->exec_pending) {
     REWIND_TRY(post_exec(*t, e));
     return EventProgress{EventDone{}};

@@ -362,6 +362,9 @@ class ReplaySession {
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
+  bool runs_natively(const trace::Event& e) const;
+  bool emulated_at_entry(const trace::Event& e) const;
+  bool sibling_running(const RepTask& t) const;
   Result<void> on_initial_stop(RepTask& t);
   Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);
 
@@ -379,7 +382,9 @@ class ReplaySession {
   Result<void> on_preload_call(RepTask& t, const trace::Event& e);
   Result<EventProgress> process_event(const trace::Event& e);
   // ReplayDebug.cc: resuming a task under a debugger, and its SIGTRAPs.
-  Result<void> resume_task(RepTask& t);
+  // emulate: the task's next syscall-stop, if any, is the entry of one that
+  // replay emulates (PTRACE_SYSEMU; see advance).
+  Result<void> resume_task(RepTask& t, bool emulate = false);
   enum class TrapAction { Continue, Stop, NotOurs };
   struct Trap {
     TrapAction action = TrapAction::NotOurs;

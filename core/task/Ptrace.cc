@@ -35,6 +35,8 @@ const char* ptrace_request_name(int req) {
       return "PTRACE_DETACH";
     case PTRACE_SYSCALL:
       return "PTRACE_SYSCALL";
+    case PTRACE_SYSEMU:
+      return "PTRACE_SYSEMU";
     case PTRACE_SETOPTIONS:
       return "PTRACE_SETOPTIONS";
     case PTRACE_GETEVENTMSG:

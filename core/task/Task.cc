@@ -173,12 +173,27 @@ Result<user_regs_struct> Task::get_regs() const {
   return r;
 }
 
+// Whether PTRACE_SETREGS stores `r` as given into a task whose registers
+// are `now`. It stores general registers, rip and orig_rax verbatim; of
+// eflags it takes only the bits a tracer may change (and may hide TF when
+// it set TF itself), and segment registers and bases it checks and may
+// refuse. Where those equal what the task holds, there is nothing to adjust.
+static bool stored_verbatim(const user_regs_struct& now, const user_regs_struct& r) {
+  return r.eflags == now.eflags && r.cs == now.cs && r.ss == now.ss && r.ds == now.ds &&
+         r.es == now.es && r.fs == now.fs && r.gs == now.gs && r.fs_base == now.fs_base &&
+         r.gs_base == now.gs_base;
+}
+
 Result<void> Task::set_regs(const user_regs_struct& r) const {
   // The kernel may adjust what it is given (eflags' reserved bits, for
-  // one): the next get_regs() reads back what it really holds.
+  // one): unless it cannot have, the next get_regs() reads back what it
+  // really holds. (Replay sets registers at every event and reads them
+  // again before it resumes the task: one PTRACE_GETREGS saved per event.)
+  const bool keep = regs_ && stored_verbatim(*regs_, r);
   regs_.reset();
   auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
   if (!res) return res.error();
+  if (keep) regs_ = r;
   return ok_result();
 }
 
@@ -204,7 +219,9 @@ Result<SyscallStopKind> Task::syscall_stop_kind(bool may_infer) const {
   auto regs = get_regs();  // needed at every syscall-stop anyway: cached
   if (!regs) return regs.error();
   SyscallStopKind kind;
-  if (may_infer && regs->rax != static_cast<uint64_t>(-ENOSYS)) {
+  if (may_infer && sysemu_entry_) {
+    kind = SyscallStopKind::Entry;  // PTRACE_SYSEMU reports no other syscall-stop
+  } else if (may_infer && regs->rax != static_cast<uint64_t>(-ENOSYS)) {
     kind = SyscallStopKind::Exit;
   } else if (may_infer && syscall_state_ == SyscallState::Outside) {
     kind = SyscallStopKind::Entry;
@@ -252,25 +269,50 @@ Result<unsigned long> Task::get_event_msg() const {
 }
 
 Result<void> Task::resume(ResumeRequest req, int sig) const {
+  if (exit_emulated_ && (req == ResumeRequest::Syscall || req == ResumeRequest::SingleStep))
+    REWIND_TRY(leave_sysemu_entry());
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
           : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
+          : req == ResumeRequest::Sysemu  ? PTRACE_SYSEMU
                                           : PTRACE_SINGLESTEP;
   forget_stop();
   // Without syscall-stops the task may enter or leave a syscall unseen.
   if (req != ResumeRequest::Syscall) syscall_state_ = SyscallState::Unknown;
+  sysemu_resumed_ = req == ResumeRequest::Sysemu;
   auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
   if (!res) return res.error();
   return ok_result();
 }
 
+// The skipped syscall's exit stop comes next, before anything else (signals
+// are dealt with on the way out, after it).
+Result<void> Task::leave_sysemu_entry() const {
+  forget_stop();
+  sysemu_resumed_ = false;
+  REWIND_TRY(ptrace_request(PTRACE_SYSCALL, real_tid_, nullptr, nullptr));
+  auto w = wait_for(real_tid_);
+  if (!w) return w.error();
+  if (w->status.kind() != WaitStatus::Kind::SyscallStop)
+    return Error{"tid " + std::to_string(real_tid_) +
+                 " did not stop at the exit of the syscall replay emulated (wait status 0x" +
+                 std::to_string(w->status.raw()) + ")"};
+  syscall_state_ = SyscallState::Outside;
+  return ok_result();
+}
+
 Result<WaitResult> Task::wait() const {
   auto w = wait_for(real_tid_);
+  if (w) note_stop(w->status);
+  return w;
+}
+
+void Task::note_stop(const WaitStatus& st) const {
   // Whoever waits here (injected syscalls, say) may not classify the
   // syscall-stops it meets: they may have moved the task in or out of a
   // syscall. syscall_stop_kind() learns it again at the next one.
-  if (w && w->status.kind() == WaitStatus::Kind::SyscallStop)
-    syscall_state_ = SyscallState::Unknown;
-  return w;
+  if (st.kind() == WaitStatus::Kind::SyscallStop) syscall_state_ = SyscallState::Unknown;
+  sysemu_entry_ = sysemu_resumed_ && st.kind() == WaitStatus::Kind::SyscallStop;
+  sysemu_resumed_ = false;
 }
 
 Result<void> Task::send_signal(int sig) const {

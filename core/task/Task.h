@@ -92,7 +92,10 @@ class AddressSpace {
 enum class SyscallStopKind { Entry, Exit, Seccomp, None };
 
 // The ptrace resume requests rewind uses, one-to-one (rr's ResumeRequest).
-enum class ResumeRequest { Cont, Syscall, SingleStep };
+// Sysemu (PTRACE_SYSEMU) stops at the next syscall's entry like Syscall, but
+// the kernel then skips that syscall, whatever the registers say, and
+// reports no exit stop for it: replay emulates it whole at the entry stop.
+enum class ResumeRequest { Cont, Syscall, SingleStep, Sysemu };
 
 class Task {
  public:
@@ -116,8 +119,9 @@ class Task {
   void set_address_space(std::shared_ptr<AddressSpace> as) { as_ = std::move(as); }
 
   // The registers at the current stop. Read with PTRACE_GETREGS once per
-  // stop and kept until the task is resumed or set_regs() changes them: a
-  // recorded syscall reads them at each of its stops, in several places.
+  // stop and kept until the task is resumed (set_regs() keeps what it
+  // wrote where the kernel takes it verbatim): a recorded syscall reads
+  // them at each of its stops, in several places.
   Result<user_regs_struct> get_regs() const;
   Result<void> set_regs(const user_regs_struct& r) const;
   // Whether the current syscall-stop is an entry or an exit
@@ -131,8 +135,24 @@ class Task {
   Result<void> set_siginfo(const siginfo_t& si) const;
   Result<unsigned long> get_event_msg() const;
 
+  // From an entry stop whose syscall was emulated there (finish_at_entry()),
+  // Syscall and SingleStep first take the task to that syscall's exit stop
+  // (one more stop), where the task then stands as after any syscall:
+  // otherwise the kernel would report that exit (Syscall) or a step that ran
+  // no instruction (SingleStep).
   Result<void> resume(ResumeRequest req, int sig = 0) const;
   Result<WaitResult> wait() const;
+  // What wait() learns from a stop, for callers that wait by other means.
+  void note_stop(const WaitStatus& st) const;
+  // Whether the task stands at the entry stop it reached after a Sysemu
+  // resume: the kernel skips that syscall whatever the registers say, so
+  // the tracer may set the syscall's results right there, and the task
+  // goes on from its next instruction (see resume()).
+  bool at_sysemu_entry() const { return sysemu_entry_; }
+  // The tracer has put the results of the syscall at this Sysemu entry stop
+  // in place: the task stands as after the syscall, but not at its exit
+  // stop (see resume()).
+  void finish_at_entry() const { exit_emulated_ = sysemu_entry_; }
   // tgkill from the tracer.
   Result<void> send_signal(int sig) const;
 
@@ -165,7 +185,11 @@ class Task {
     Inside,   // its last syscall-stop was an entry (or a seccomp stop)
   };
   // Drops what was known about the current stop (the task left it).
-  void forget_stop() const { regs_.reset(); }
+  void forget_stop() const {
+    regs_.reset();
+    sysemu_entry_ = exit_emulated_ = false;
+  }
+  Result<void> leave_sysemu_entry() const;
 
   Tid rec_tid_;
   pid_t real_tid_;
@@ -173,6 +197,10 @@ class Task {
   // Per-stop cache of get_regs(); empty once the task was resumed.
   mutable std::optional<user_regs_struct> regs_;
   mutable SyscallState syscall_state_ = SyscallState::Unknown;
+  // The last resume was Sysemu: its next syscall-stop is an entry.
+  mutable bool sysemu_resumed_ = false;
+  mutable bool sysemu_entry_ = false;   // see at_sysemu_entry()
+  mutable bool exit_emulated_ = false;  // see finish_at_entry()
 };
 
 std::string signal_name(int sig);

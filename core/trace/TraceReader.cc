@@ -214,16 +214,18 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
 
 // Reads `len` bytes of one MemWrite. Grows the buffer as the bytes arrive, so
 // a corrupt length costs no more memory than the data stream really holds.
+// `what()` names the bytes in an error.
+template <class What>
 Result<void> read_write_bytes(BlockReader& data, uint64_t len, std::vector<uint8_t>& out,
-                              const std::string& what) {
+                              const What& what) {
   constexpr uint64_t kChunk = 1 << 20;
   while (out.size() < len) {
     const size_t n = static_cast<size_t>(std::min(kChunk, len - out.size()));
     const size_t at = out.size();
     out.resize(at + n);
     auto got = data.read(out.data() + at, n);
-    if (!got) return got.error().context(what);
-    if (!*got) return Error{what + ": the data stream ends before its bytes"};
+    if (!got) return got.error().context(what());
+    if (!*got) return Error{what() + ": the data stream ends before its bytes"};
   }
   return ok_result();
 }
@@ -442,7 +444,8 @@ std::string describe(const TraceEnd& end) {
 }
 
 Result<void> TraceReader::open_streams() {
-  auto events = BlockReader::open(dir_ / "events");
+  events_path_ = dir_ / "events";
+  auto events = BlockReader::open(events_path_);
   if (!events) return events.error();
   events_ = std::move(*events);
   auto data = BlockReader::open(dir_ / "data");
@@ -487,6 +490,7 @@ Result<void> TraceReader::scan_incomplete(bool still_recording) {
 Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
   std::unique_ptr<TraceReader> r(new TraceReader());
   r->dir_ = dir_;
+  r->events_path_ = events_path_;
   r->incomplete_ = incomplete_;
   r->header_ = header_;
   r->mappings_ = mappings_;
@@ -517,26 +521,30 @@ Result<std::optional<Event>> TraceReader::next_event() {
 }
 
 Result<std::optional<Event>> TraceReader::read_event() {
-  const fs::path events_path = dir_ / "events";
-  auto frame = read_frame(*events_, events_path);
+  auto frame = read_frame(*events_, events_path_);
   if (!frame) return frame.error();
   if (!*frame) return std::optional<Event>();
   ++events_read_;
-  const std::string what = events_path.string() + ": event record " + std::to_string(events_read_);
-  auto decoded = decode_event(**frame, what);
+  // The record's name goes only into errors: built for every event, it cost
+  // more than decoding the event (a path and several strings).
+  auto what = [&] {
+    return events_path_.string() + ": event record " + std::to_string(events_read_);
+  };
+  auto decoded = decode_event(**frame, std::string());
+  if (!decoded) decoded = decode_event(**frame, what());  // the same failure, named
   if (!decoded) return decoded.error();
   Event& e = decoded->event;
   if (e.num.value <= last_event_num_) {
-    return Error{what + ": event number " + std::to_string(e.num.value) + " after " +
+    return Error{what() + ": event number " + std::to_string(e.num.value) + " after " +
                  std::to_string(last_event_num_)};
   }
   last_event_num_ = e.num.value;
   for (size_t i = 0; i < e.writes.size(); ++i) {
     REWIND_TRY(read_write_bytes(*data_, decoded->lengths[i], e.writes[i].bytes,
-                                what + ": write " + std::to_string(i + 1)));
+                                [&] { return what() + ": write " + std::to_string(i + 1); }));
   }
   REWIND_TRY(read_write_bytes(*data_, decoded->syscallbuf_length, e.syscallbuf,
-                              what + ": buffered syscalls"));
+                              [&] { return what() + ": buffered syscalls"; }));
   return std::optional(std::move(e));
 }
 

@@ -70,6 +70,7 @@ class TraceReader {
   Result<std::optional<Event>> read_event();
 
   std::filesystem::path dir_;
+  std::filesystem::path events_path_;  // dir_ / "events", for error messages
   std::optional<TraceEnd> incomplete_;
   TraceHeader header_;
   std::vector<MappingRecord> mappings_;
