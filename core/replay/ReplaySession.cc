@@ -404,9 +404,12 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
   // emulates (or none is due), PTRACE_SYSEMU has the kernel skip that
   // syscall: its exit is replayed at the entry stop, without a second stop
   // (on_exit). Not from inside a syscall: its exit stop is still to come.
-  const bool emulate =
-      !t.in_syscall && ((want == Want::SyscallEntry && emulated_at_entry(e)) ||
-                        want == Want::Signal || want == Want::Rdtsc || want == Want::Preempt);
+  // Nor where the preload library makes syscalls on the way (those replay
+  // makes again, kBufReplayExecutes): PTRACE_SYSEMU would skip them too.
+  bool emulate = !t.in_syscall &&
+                 ((want == Want::SyscallEntry && emulated_at_entry(e)) || want == Want::Signal ||
+                  want == Want::Rdtsc || want == Want::Preempt) &&
+                 !library_makes_syscalls(e);
   for (;;) {
     if (!t.running) REWIND_TRY(resume_task(t, emulate));
     std::optional<WaitResult> w;
@@ -515,12 +518,25 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
         auto k = task.syscall_stop_kind(task.at_sysemu_entry() && !sibling_running(t));
         if (!k) return k.error();
         if (*k == SyscallStopKind::Entry) {
-          // The preload library making a buffered mmap or brk for real, as
-          // the recording did, between events (preload/abi.h): on, to its
-          // exit stop, which is passed like a new child's below.
+          // The preload library making a buffered syscall for real, as the
+          // recording did, between events (kReplayedSyscallInsn in
+          // preload/abi.h): on, to its exit stop, which is passed like a new
+          // child's below.
           auto regs = task.get_regs();
           if (!regs) return regs.error();
-          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2) continue;
+          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2) {
+            if (task.at_sysemu_entry()) {
+              // The kernel skips a syscall it stopped with PTRACE_SYSEMU
+              // (records loaded at an earlier event, which
+              // library_makes_syscalls did not see): make it again, traced.
+              user_regs_struct r = *regs;
+              r.rip -= 2;
+              r.rax = r.orig_rax;
+              REWIND_TRY(task.set_regs(r));
+              emulate = false;
+            }
+            continue;
+          }
         }
         if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return Advanced{st};
         if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return Advanced{st};
@@ -713,6 +729,20 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->running = true;
   }
   return EventProgress{EventDone{}};
+}
+
+// Whether the thread's buffered syscalls on its way to `e` include one that
+// replay's library makes itself (kBufReplayExecutes, preload/abi.h).
+bool ReplaySession::library_makes_syscalls(const Event& e) const {
+  for (size_t at = 0; at + sizeof(syscallbuf::BufRecord) <= e.syscallbuf.size();) {
+    syscallbuf::BufRecord rec;
+    memcpy(&rec, e.syscallbuf.data() + at, sizeof rec);
+    if (rec.size < sizeof rec) break;  // load_syscallbuf refuses such a trace
+    const sys::SyscallDesc* d = sys::find(rec.nr);
+    if (d && (d->flags & sys::kBufReplayExecutes)) return true;
+    at += rec.size;
+  }
+  return false;
 }
 
 // Whether the kernel runs the syscall of entry event `e` (on_entry), rather

@@ -362,6 +362,7 @@ class ReplaySession {
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);
+  bool library_makes_syscalls(const trace::Event& e) const;
   bool runs_natively(const trace::Event& e) const;
   bool emulated_at_entry(const trace::Event& e) const;
   bool sibling_running(const RepTask& t) const;
