@@ -3,6 +3,7 @@
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -83,6 +84,7 @@ Result<void> RecordSession::start() {
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) return record_death_in_exec(*spawned->died_in_exec);
   root_tid_ = spawned->pid;
+  yield_to_tracees();
   auto as = std::make_shared<AddressSpace>();
   REWIND_TRY(as->open_for(root_tid_));
   RecTask& t = add_task(root_tid_, as);
@@ -95,6 +97,23 @@ Result<void> RecordSession::start() {
   current_ = &t;
   t.parked = true;
   return ok_result();
+}
+
+// The recorder and its tracees share one CPU. With the recorder a little
+// below them (nice + kNiceBelowTracees, after the spawn, so the program keeps
+// its own nice value), a tracee it resumes runs at once, to its next stop or
+// sleep, rather than when the recorder next sleeps. Measured here (medians
+// of 5): a two-thread condvar ping-pong 0.50 -> 0.40 s, four threads on a
+// mutex and condvars 0.33 -> 0.28 s; make -j1, xz -T2, write+getpid and a
+// timer-driven compute loop unchanged; nice 5, 10 and 19 alike. Replay
+// gains nothing from it. Raising the tracees instead works as well, but
+// needs privileges and shows in the program's getpriority().
+void RecordSession::yield_to_tracees() {
+  constexpr int kNiceBelowTracees = 5;
+  errno = 0;
+  const int nice_now = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0 && nice_now < 19)
+    (void)setpriority(PRIO_PROCESS, 0, std::min(19, nice_now + kNiceBelowTracees));
 }
 
 Result<int> RecordSession::run() {

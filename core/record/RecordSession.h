@@ -150,6 +150,7 @@ class RecordSession {
   };
 
   Result<void> start();
+  void yield_to_tracees();
   // Takes one wait status from any tracee. With a timeout (ms), returns
   // false if none came in time.
   Result<bool> wait_one(int timeout_ms = -1);
