@@ -129,6 +129,9 @@ constexpr uint64_t mmap_len(uint32_t arg0) {
 constexpr int mmap_prot(uint32_t arg0) {
   return static_cast<int>(arg0 & 7);
 }
+static_assert(mmap_len(mmap_arg0(5000, 3)) == 8192 && mmap_prot(mmap_arg0(5000, 3)) == 3);
+static_assert(mmap_len(mmap_arg0((kMmapMaxPages - 1) << 12, 1)) == (kMmapMaxPages - 1) << 12,
+              "the largest buffered mmap's length fits in arg0");
 struct OutHead {
   uint64_t addr;
   uint64_t len;
