@@ -179,9 +179,10 @@ bool args_allow(const Args& x, const BufHeader* h) {
     case SYS_close:  // any fd (the desched event's is not the program's: own_fd)
       return true;
     case SYS_mmap: {
-      // Fresh private memory where the kernel likes (abi.h, mmap_arg0): the
-      // mappings replay can make ahead of time. Executable ones stay traced,
-      // for the debugger's breakpoints.
+      // Fresh private memory where the kernel likes (abi.h, mmap_arg0),
+      // which replay maps again at the recorded address. Executable memory
+      // stays traced, for the debugger's breakpoints; file mappings, to be
+      // captured into the trace; fixed ones, which may replace anything.
       const uint64_t len = static_cast<uint64_t>(x.a[1]);
       const long flags = x.a[3] & ~(MAP_NORESERVE | MAP_STACK);
       return x.a[0] == 0 && len > 0 && (len + 4095) / 4096 < kMmapMaxPages &&

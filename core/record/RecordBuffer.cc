@@ -103,7 +103,7 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
 //    runs again, and the recorder forgets what it knew of every fd.
 //  - an mmap: a mapping record, so that replay knows the program will have
 //    memory there (it picks addresses for its own pages where none will
-//    be). Replay maps it from the buffered record itself.
+//    be). Replay's library maps it again itself (kBufReplayExecutes).
 Result<void> RecordSession::on_buffered_records(RecTask& t, const std::vector<uint8_t>& records,
                                                 trace::Event& e) {
   bool forgot = false;
