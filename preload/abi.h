@@ -152,6 +152,22 @@ constexpr uint32_t kRecordsEnd = kBufferSize - kLibStackSize - kLibStackGuard;
 // A record bigger than this goes the traced way (a 16 MB read).
 constexpr uint32_t kMaxRecord = 1 << 19;
 
+// Calls fn(const BufRecord&) for each record of a run of them, as the
+// tracer holds them (a flushed buffer, an event's records). Returns false,
+// having stopped there, at a record whose size is impossible. (The tracer's
+// helper; the library walks its buffer itself.)
+template <typename Fn>
+bool for_each_record(const uint8_t* data, uint64_t size, Fn&& fn) {
+  for (uint64_t at = 0; at + sizeof(BufRecord) <= size;) {
+    BufRecord rec;
+    __builtin_memcpy(&rec, data + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > size - at) return false;
+    fn(rec);
+    at += rec.size;
+  }
+  return true;
+}
+
 constexpr uint32_t pad8(uint64_t n) {
   return static_cast<uint32_t>((n + 7) & ~uint64_t{7});
 }

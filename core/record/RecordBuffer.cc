@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/base/Log.h"
 #include "core/record/RecordSession.h"
@@ -107,14 +108,9 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
 Result<void> RecordSession::on_buffered_records(RecTask& t, const std::vector<uint8_t>& records,
                                                 trace::Event& e) {
   bool forgot = false;
-  for (size_t at = 0; at + sizeof(BufRecord) <= records.size();) {
-    BufRecord rec;
-    memcpy(&rec, records.data() + at, sizeof rec);
-    if (rec.size < sizeof rec || rec.size > records.size() - at)
-      return Error{"tid " + std::to_string(t.task->real_tid()) +
-                   ": a record in its syscall buffer has a bad size"};
-    at += rec.size;
-    if (sys::is_error(rec.ret)) continue;
+  Result<void> done = ok_result();
+  const bool whole = for_each_record(records.data(), records.size(), [&](const BufRecord& rec) {
+    if (!done || sys::is_error(rec.ret)) return;
     if (rec.nr == SYS_mmap) {
       trace::MappingRecord m;
       m.event = e.num;
@@ -123,17 +119,18 @@ Result<void> RecordSession::on_buffered_records(RecTask& t, const std::vector<ui
       m.end = m.start + mmap_len(rec.arg0);
       m.prot = mmap_prot(rec.arg0);
       m.flags = MAP_PRIVATE | MAP_ANONYMOUS;
-      REWIND_TRY(writer_.write_mapping(m));
-      continue;
+      done = writer_.write_mapping(m);
+    } else if (rec.nr == SYS_close) {
+      if (!std::exchange(forgot, true)) forget_fd_identities();
+      if (alone_in_group(t)) return;  // its own header is up to date
+      const int fd = static_cast<int>(rec.arg0);
+      done = fds_replaced(t, fd, fd + 1, e);
     }
-    if (rec.nr != SYS_close) continue;
-    if (!forgot) forget_fd_identities();
-    forgot = true;
-    if (alone_in_group(t)) continue;  // its own header is up to date
-    const int fd = static_cast<int>(rec.arg0);
-    REWIND_TRY(fds_replaced(t, fd, fd + 1, e));
-  }
-  return ok_result();
+  });
+  if (!whole)
+    return Error{"tid " + std::to_string(t.task->real_tid()) +
+                 ": a record in its syscall buffer has a bad size"};
+  return done;
 }
 
 // The library's own syscalls, at their exit stop (the kernel answered

@@ -734,15 +734,13 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
 // Whether the thread's buffered syscalls on its way to `e` include one that
 // replay's library makes itself (kBufReplayExecutes, preload/abi.h).
 bool ReplaySession::library_makes_syscalls(const Event& e) const {
-  for (size_t at = 0; at + sizeof(syscallbuf::BufRecord) <= e.syscallbuf.size();) {
-    syscallbuf::BufRecord rec;
-    memcpy(&rec, e.syscallbuf.data() + at, sizeof rec);
-    if (rec.size < sizeof rec) break;  // load_syscallbuf refuses such a trace
-    const sys::SyscallDesc* d = sys::find(rec.nr);
-    if (d && (d->flags & sys::kBufReplayExecutes)) return true;
-    at += rec.size;
-  }
-  return false;
+  bool makes = false;
+  syscallbuf::for_each_record(e.syscallbuf.data(), e.syscallbuf.size(),
+                              [&](const syscallbuf::BufRecord& rec) {
+                                const sys::SyscallDesc* d = sys::find(rec.nr);
+                                makes |= d && (d->flags & sys::kBufReplayExecutes);
+                              });
+  return makes;
 }
 
 // Whether the kernel runs the syscall of entry event `e` (on_entry), rather
