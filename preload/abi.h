@@ -95,7 +95,10 @@ struct BufHeader {
   uint8_t fd_known[128];
   uint8_t fd_never_blocks[128];
   // Record only: the thread's desched event, fd + 1 (0: none yet), and the
-  // thread it counts (a fork child's copy counts its parent's).
+  // thread it counts (a fork child's copy counts its parent's). The tracer
+  // sets it to 0 when the program closes that fd or puts another file at
+  // its number (close_range, dup2; core/record/RecordDesched.cc): the
+  // library then opens a new event when it next needs one.
   int32_t desched_fd;
   int32_t desched_tid;
 };

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -102,6 +103,28 @@ bool replaying() {
   return *reinterpret_cast<volatile const uint32_t*>(kModeWord) == kModeReplay;
 }
 
+// Where a thread's desched event goes in the fd table: as high as the
+// program's fd limit allows (up to 1024), rather than at the lowest free
+// number, where the program's next open natively goes. Programs take
+// numbers from the bottom, so one that stays well below its limit gets the
+// numbers it would natively (docs/syscallbuf.md). Not above 1024: the
+// kernel's fd table grows to the highest open number, and fork copies it.
+// Returns the new number, or `fd` where it found no free one near the top.
+long move_fd_up(long fd) {
+  constexpr long kTop = 1024, kTries = 64;
+  rlimit lim;
+  if (untraced(SYS_getrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&lim)) != 0) return fd;
+  const long top =
+      lim.rlim_cur < static_cast<rlim_t>(kTop) ? static_cast<long>(lim.rlim_cur) : kTop;
+  for (long n = top - 1; n > fd && n >= top - kTries; --n) {
+    if (untraced(SYS_fcntl, n, F_GETFD) != -EBADF) continue;  // the program's
+    if (untraced(SYS_dup3, fd, n, O_CLOEXEC) != n) return fd;
+    untraced(SYS_close, fd);
+    return n;
+  }
+  return fd;
+}
+
 // The desched event: a software perf event that counts the thread's
 // context switches and sends kDeschedSignal at the first while armed, so a
 // buffered syscall that blocks stops the thread for the tracer. Record
@@ -123,8 +146,9 @@ int desched_fd(BufHeader* h) {
   attr.wakeup_events = 1;
   Args open = {SYS_perf_event_open,
                {reinterpret_cast<long>(&attr), 0, -1, -1, PERF_FLAG_FD_CLOEXEC, 0}};
-  const long fd = rwd_untraced_syscall(&open);
+  long fd = rwd_untraced_syscall(&open);
   if (fd < 0) return -1;
+  fd = move_fd_up(fd);
   f_owner_ex owner = {F_OWNER_TID, static_cast<pid_t>(tid)};
   if (untraced(SYS_fcntl, fd, F_SETFL, O_ASYNC) < 0 ||
       untraced(SYS_fcntl, fd, F_SETSIG, kDeschedSignal) < 0 ||
@@ -199,11 +223,53 @@ bool args_allow(const Args& x, const BufHeader* h) {
   return false;
 }
 
+// The buffered syscalls whose first argument is an fd.
+bool takes_fd(long nr) {
+  switch (nr) {
+    case SYS_read:
+    case SYS_write:
+    case SYS_close:
+    case SYS_fstat:
+    case SYS_lseek:
+    case SYS_ioctl:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_preadv:
+    case SYS_pwritev:
+    case SYS_fcntl:
+    case SYS_getdents64:
+    case SYS_connect:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_sendto:
+    case SYS_recvfrom:
+    case SYS_sendmsg:
+    case SYS_recvmsg:
+    case SYS_shutdown:
+    case SYS_bind:
+    case SYS_listen:
+    case SYS_getsockname:
+    case SYS_getpeername:
+    case SYS_setsockopt:
+    case SYS_getsockopt:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      return true;
+  }
+  return false;
+}
+
 // Record: whether the syscall names an fd that is the library's, not the
-// program's: the desched event. Natively the program has no such fd, so
-// closing it fails with EBADF, and the library keeps it.
+// program's: the thread's desched event. Natively the program has no such
+// fd, so any use of it fails with EBADF, and the library keeps it (closed,
+// or with FD_CLOEXEC or O_ASYNC cleared, it would break the recording). The
+// recorder does the same for traced syscalls, with any thread's event
+// (core/record/RecordDesched.cc).
 bool own_fd(const BufHeader* h, const Args& x) {
-  return x.nr == SYS_close && h->desched_fd > 0 && x.a[0] == h->desched_fd - 1;
+  return h->desched_fd > 0 && x.a[0] == h->desched_fd - 1 && takes_fd(x.nr);
 }
 
 // Record and replay alike, after a close that succeeded: the fd's number may

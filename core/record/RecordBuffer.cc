@@ -101,7 +101,8 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
 //  - a close: the fd number may name another file now. The library marked it
 //    traced in its own header (preload.cc, fd_closed); the process's other
 //    threads get the same mark as memory writes of `e`, before any of them
-//    runs again, and the recorder forgets what it knew of every fd.
+//    runs again, and the recorder forgets what it knew of every fd. If it
+//    was another thread's desched event, that thread's library forgets it.
 //  - an mmap: a mapping record, so that replay knows the program will have
 //    memory there (it picks addresses for its own pages where none will
 //    be). Replay's library maps it again itself (kBufReplayExecutes).
@@ -124,7 +125,10 @@ Result<void> RecordSession::on_buffered_records(RecTask& t, const std::vector<ui
       if (!std::exchange(forgot, true)) forget_fd_identities();
       if (alone_in_group(t)) return;  // its own header is up to date
       const int fd = static_cast<int>(rec.arg0);
-      done = fds_replaced(t, fd, fd + 1, e);
+      // It may have been another thread's desched event, which the library
+      // took for the program's fd (RecordDesched.cc).
+      done = desched_fds_closed(t, rec.arg0, uint64_t{rec.arg0} + 1);
+      if (done) done = fds_replaced(t, fd, fd + 1, e);
     }
   });
   if (!whole)

@@ -203,6 +203,12 @@ class RecordSession {
   void disarm_desched(RecTask& t, int tracee_fd);
   bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
 
+  // RecordDesched.cc: the desched events' fds, which are not the program's.
+  Result<int> own_desched_fd(RecTask& o);
+  Result<bool> names_desched_fd(RecTask& t, int64_t nr, uint64_t fd);
+  Result<void> desched_fds_closed(RecTask& t, uint64_t lo, uint64_t hi);
+  Result<void> desched_after_syscall(RecTask& t, const sys::SyscallArgs& a);
+
   EventNum next_event() { return EventNum(++last_event_); }
   // Every event goes through here: it takes the thread's buffered syscalls
   // with it.

@@ -149,6 +149,14 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
       skip_errno = ENOTTY;
     }
   }
+  if (!skip && buffering_) {
+    // The preload library's desched event is not the program's fd
+    // (RecordDesched.cc): natively there is nothing at that number.
+    auto ours = names_desched_fd(t, nr, regs->rdi);
+    if (!ours) return ours.error();
+    skip = *ours;
+    if (skip) skip_errno = EBADF;
+  }
   if (skip) {
     e.flags |= trace::kFlagSyscallSkipped;
     user_regs_struct r = *regs;
@@ -346,6 +354,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (d->replay == sys::ReplayMode::Execute) e.flags |= trace::kFlagExecutedInReplay;
     if ((d->flags & sys::kWritesOutput) && ret > 0) note_output_write(t, a.a, ret, e);
     if (t.syscallbuf) REWIND_TRY(update_traced_fds(t, a, e));
+    if (buffering_) REWIND_TRY(desched_after_syscall(t, a));
     if (nr == SYS_mmap && !sys::is_error(ret)) REWIND_TRY(record_mmap(t, *regs));
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
