@@ -175,6 +175,39 @@ constexpr uint32_t pad8(uint64_t n) {
   return static_cast<uint32_t>((n + 7) & ~uint64_t{7});
 }
 
+// Whether the record `rec`, whose bytes start at `bytes` and are all there
+// (rec.size of them), holds exactly its outputs: each OutHead and its bytes,
+// padded to 8, inside the record, and nothing after the last.
+inline bool record_well_formed(const uint8_t* bytes, const BufRecord& rec) {
+  if (rec.size % 8 != 0 || rec.size < sizeof rec) return false;
+  uint64_t p = sizeof rec;  // a multiple of 8, as rec.size is: no pad8 overshoots
+  for (uint32_t i = 0; i < rec.nouts; ++i) {
+    OutHead h;
+    if (rec.size - p < sizeof h) return false;
+    __builtin_memcpy(&h, bytes + p, sizeof h);
+    if (h.len > rec.size - p - sizeof h) return false;
+    p += sizeof h + pad8(h.len);
+  }
+  return p == rec.size;
+}
+
+// Whether a run of records from a trace (an event's) is whole and well
+// formed: replay's check before it loads them into a buffer, where the
+// library trusts them (it walks them by size and nouts, and copies each
+// output's len bytes). Where the outputs go (OutHead::addr) is the replayed
+// program's memory, whatever it is. (The tracer's helper.)
+inline bool records_well_formed(const uint8_t* data, uint64_t size) {
+  uint64_t at = 0;
+  while (at < size) {
+    BufRecord rec;
+    if (size - at < sizeof rec) return false;
+    __builtin_memcpy(&rec, data + at, sizeof rec);
+    if (rec.size > size - at || !record_well_formed(data + at, rec)) return false;
+    at += rec.size;
+  }
+  return true;
+}
+
 // The signal the desched perf event sends when a thread blocks in a
 // buffered syscall: SIGSTKFLT, which no program uses.
 constexpr int kDeschedSignal = 16;

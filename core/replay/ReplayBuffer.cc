@@ -16,33 +16,6 @@ namespace rwd {
 
 using namespace syscallbuf;
 
-namespace {
-
-// Whether `bytes` is a well-formed run of BufRecords: the trace is input,
-// and the library trusts what it finds in the buffer.
-bool well_formed(const std::vector<uint8_t>& bytes) {
-  size_t at = 0;
-  while (at < bytes.size()) {
-    BufRecord rec;
-    if (bytes.size() - at < sizeof rec) return false;
-    memcpy(&rec, bytes.data() + at, sizeof rec);
-    if (rec.size % 8 != 0 || rec.size < sizeof rec || rec.size > bytes.size() - at) return false;
-    size_t p = sizeof rec;
-    for (uint32_t i = 0; i < rec.nouts; ++i) {
-      OutHead h;
-      if (rec.size - p < sizeof h) return false;
-      memcpy(&h, bytes.data() + at + p, sizeof h);
-      if (h.len > rec.size - p - sizeof h) return false;
-      p += sizeof h + pad8(h.len);
-    }
-    if (p != rec.size) return false;
-    at += rec.size;
-  }
-  return true;
-}
-
-}  // namespace
-
 // The recorder emptied the buffer at each event of the thread that found it
 // unlocked, and took what the library had added into the next event: do the
 // same, a stretch ahead.
@@ -55,7 +28,8 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
     if (e.syscallbuf.empty()) return ok_result();  // gone (an exit)
     return divergence(e, "the thread's syscall buffer is not mapped");
   }
-  if (!well_formed(e.syscallbuf)) return divergence(e, "the trace's buffered syscalls are corrupt");
+  if (!records_well_formed(e.syscallbuf.data(), e.syscallbuf.size()))
+    return divergence(e, "the trace's buffered syscalls are corrupt");
   const BufHeader before = h;
   if (!h.locked) h.pos = 0, h.end = 0;
   if (h.end > kRecordsEnd - sizeof h || e.syscallbuf.size() > kRecordsEnd - sizeof h - h.end)

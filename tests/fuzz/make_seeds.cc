@@ -5,7 +5,8 @@
 // trace/: traces written by TraceWriter, in fuzz_trace's input form: a
 //   complete one, the same with its events split over three blocks, as raw
 //   files (compressed, so mutations hit the block layer), unfinished, and
-//   an empty one.
+//   an empty one. Some of its events carry buffered syscall records
+//   (preload/abi.h), which seed-buffered-edits edits (fuzz_trace's edits).
 // rsp/: the client side of real gdb and lldb sessions, from RSP_SESSIONS
 //   (rsp_sessions.txt says how they were captured), framed as fuzz_rsp reads
 //   them; and G packets with every register, made here because they are
@@ -16,6 +17,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -27,6 +29,7 @@
 #include "core/trace/TraceWriter.h"
 #include "gdbstub/PacketFraming.h"
 #include "gdbstub/Registers.h"
+#include "preload/abi.h"
 
 namespace fs = std::filesystem;
 using namespace rwd;
@@ -72,6 +75,7 @@ enum Tag : uint8_t {
   kEvents = 5,
   kData = 6,
   kCapturedFile = 7,
+  kEdits = 0x40,
   kRaw = 0x80,
 };
 
@@ -96,6 +100,42 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed);
   return v;
+}
+
+// One buffered syscall record (preload/abi.h) with these outputs, as the
+// library writes it.
+std::vector<uint8_t> buffered(uint32_t nr, int64_t ret, uint32_t arg0,
+                              const std::vector<std::pair<uint64_t, size_t>>& outs) {
+  using namespace syscallbuf;
+  BufRecord rec{0, nr, ret, static_cast<uint32_t>(outs.size()), arg0};
+  std::vector<uint8_t> out(sizeof rec);
+  for (auto [addr, len] : outs) {
+    const OutHead h{addr, len};
+    const auto* hp = reinterpret_cast<const uint8_t*>(&h);
+    out.insert(out.end(), hp, hp + sizeof h);
+    const std::vector<uint8_t> bytes = pattern(len, static_cast<uint8_t>(nr));
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    out.resize(out.size() + (pad8(len) - len));
+  }
+  rec.size = static_cast<uint32_t>(out.size());
+  std::memcpy(out.data(), &rec, sizeof rec);
+  return out;
+}
+
+// The buffered syscalls of sample event n: a read, a close and a failed
+// read; an mmap and a recvmsg's four outputs (odd lengths, padded).
+std::vector<uint8_t> sample_buffered(uint64_t n) {
+  std::vector<std::vector<uint8_t>> recs;
+  if (n == 3) {
+    recs = {buffered(0, 5, 3, {{0x7ffd2000, 5}}), buffered(3, 0, 4, {}), buffered(0, -11, 3, {})};
+  } else if (n == 8) {
+    recs = {
+        buffered(9, 0x7f0000200000, syscallbuf::mmap_arg0(8192, 3), {}),
+        buffered(47, 3, 5, {{0x7ffd3000, 56}, {0x7ffd3100, 16}, {0x7ffd3200, 3}, {0x7ffd3300, 1}})};
+  }
+  std::vector<uint8_t> run;
+  for (const auto& r : recs) run.insert(run.end(), r.begin(), r.end());
+  return run;
 }
 
 // A small recording of every record kind: a process that maps libc, forks
@@ -208,6 +248,7 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
         e.user_time_ms = 12;
         break;
     }
+    e.syscallbuf = sample_buffered(n);
     must(w->write_event(e), "write_event");
   }
   must(w->close(), "closing the sample trace");
@@ -249,6 +290,19 @@ void write_trace_seeds(const fs::path& out) {
   write_file(out / "seed-events-in-3-blocks", trace_input(tmp / "sample", kVersion, 3, false));
   write_file(out / "seed-raw-files", trace_input(tmp / "sample", kVersion, 1, true));
   write_file(out / "seed-incomplete", trace_input(tmp / "sample", kIncomplete, 1, false));
+  // Edits (fuzz_trace.cc, apply_edit) that keep event 3's first record
+  // well formed, or not: its size + 8, its first output's length 0x2000,
+  // event 8's second record's nouts + 1, its third output's address
+  // 0x7fffffff. libFuzzer's mutations of these reach the other fields.
+  const std::string edits(
+      "\x03\x00\x08\x40"
+      "\x03\x06\x00\xe0"
+      "\x08\x0b\x01\x40"
+      "\x08\x35\x05\x00",
+      16);
+  std::string with_edits = trace_input(tmp / "sample", kVersion, 1, false);
+  put_record(with_edits, kEdits, edits);
+  write_file(out / "seed-buffered-edits", with_edits);
 
   auto w = must(TraceWriter::create(tmp / "empty"), "creating the empty trace");
   must(w->write_header(TraceHeader{}), "write_header");
