@@ -2,8 +2,11 @@
 # Buffered syscall records (preload/abi.h) that a hostile or broken trace
 # could hold, behind sound blocks and checksums: a record for another
 # syscall, a record whose size is not a multiple of 8, an event whose
-# records are gone. Replay must fail with an error that names the problem,
-# never hang, crash or replay on; the original trace must still replay.
+# records are gone, one output too many, an output to address 8 or onto
+# the buffer's own header (the library writes outputs where the record
+# says: the replayed program's memory, whatever it is). Replay must fail
+# with an error that names the problem, never hang, crash or replay on; the
+# original trace must still replay.
 #
 # usage: corrupt_syscallbuf.sh REWIND CORRUPT_TRACE_TOOL PROG
 set -euo pipefail
@@ -18,6 +21,9 @@ cases=(
   "buffer-nr|where the recording's next buffered syscall was another"
   "buffer-size|the trace's buffered syscalls are corrupt"
   "buffer-drop|from its syscall buffer, which holds no record of it"
+  "buffer-nouts|the trace's buffered syscalls are corrupt"
+  "buffer-addr|the task got an unrecorded SIGSEGV"
+  "buffer-header|replay diverged at event"
 )
 for c in "${cases[@]}"; do
   what=${c%%|*} want=${c#*|}

@@ -15,9 +15,17 @@
 //                well formed
 //   buffer-drop  the records of the first event that has any, dropped: the
 //                library finds none where the recording had them
+//   buffer-nouts the output count of the first record that has outputs,
+//                one more: the records are not well formed
+//   buffer-addr  where that record's first output goes, address 8: replay's
+//                library faults writing it, in the replayed program
+//   buffer-header  the same, the thread's buffer header (its pos and end):
+//                the library then reads records from where they are not
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "core/trace/TraceReader.h"
@@ -29,8 +37,38 @@ using namespace rwd;
 
 namespace {
 
+// The offset of the first record of `run` that has outputs, if any.
+std::optional<size_t> record_with_outputs(const std::vector<uint8_t>& run) {
+  std::optional<size_t> found;
+  size_t at = 0;
+  syscallbuf::for_each_record(run.data(), run.size(), [&](const syscallbuf::BufRecord& rec) {
+    if (!found && rec.nouts > 0 && rec.size >= sizeof rec + sizeof(syscallbuf::OutHead)) found = at;
+    at += rec.size;
+  });
+  return found;
+}
+
+// The output damages (buffer-nouts, -addr, -header) of the first record
+// with outputs in `ev`; true if it has one. `buffer` is the thread's buffer
+// address, for buffer-header.
+bool damage_output(trace::Event& ev, const std::string& what, uint64_t buffer) {
+  const std::optional<size_t> at = record_with_outputs(ev.syscallbuf);
+  if (!at) return false;
+  syscallbuf::BufRecord rec;
+  syscallbuf::OutHead out;
+  uint8_t* p = ev.syscallbuf.data() + *at;
+  memcpy(&rec, p, sizeof rec);
+  memcpy(&out, p + sizeof rec, sizeof out);
+  if (what == "buffer-nouts") ++rec.nouts;
+  if (what == "buffer-addr") out.addr = 8;
+  if (what == "buffer-header") out.addr = buffer;
+  memcpy(p, &rec, sizeof rec);
+  memcpy(p + sizeof rec, &out, sizeof out);
+  return true;
+}
+
 // Damages `ev` as `what` says, if it is the event to damage; true if so.
-bool damage(trace::Event& ev, const std::string& what, Tid root) {
+bool damage(trace::Event& ev, const std::string& what, Tid root, uint64_t buffer) {
   if (what == "preempt") {
     if (ev.kind != trace::EventKind::Preempt || ev.tid != root) return false;
     ev.state_hash[0] ^= 0xff;
@@ -38,6 +76,8 @@ bool damage(trace::Event& ev, const std::string& what, Tid root) {
     return true;
   }
   if (ev.syscallbuf.size() < sizeof(syscallbuf::BufRecord)) return false;
+  if (what == "buffer-nouts" || what == "buffer-addr" || what == "buffer-header")
+    return buffer && damage_output(ev, what, buffer);
   syscallbuf::BufRecord rec;
   memcpy(&rec, ev.syscallbuf.data(), sizeof rec);
   if (what == "buffer-nr")
@@ -72,12 +112,15 @@ Result<bool> copy_damaged(const fs::path& src, const fs::path& dst, const std::s
     REWIND_TRY((*writer)->write_task_event(t));
   }
   bool damaged = false;
+  std::map<int64_t, uint64_t> buffers;  // tid -> its buffer (kSysInitThread's argument)
   for (;;) {
     auto e = (*reader)->next_event();
     if (!e) return e.error();
     if (!*e) break;
     trace::Event ev = std::move(**e);
-    if (!damaged) damaged = damage(ev, what, root);
+    if (ev.kind == trace::EventKind::SyscallEntry && ev.syscall_no == syscallbuf::kSysInitThread)
+      buffers[ev.tid.value] = ev.regs.rdi;
+    if (!damaged) damaged = damage(ev, what, root, buffers[ev.tid.value]);
     REWIND_TRY((*writer)->write_event(ev));
   }
   REWIND_TRY((*writer)->close());
@@ -90,7 +133,7 @@ int main(int argc, char** argv) {
   if (argc != 4) {
     fprintf(stderr,
             "usage: corrupt_trace SRC_TRACE DST_TRACE preempt|buffer-nr|buffer-size|"
-            "buffer-drop\n");
+            "buffer-drop|buffer-nouts|buffer-addr|buffer-header\n");
     return 2;
   }
   auto r = copy_damaged(argv[1], argv[2], argv[3]);
