@@ -76,26 +76,27 @@ bool acts_on_fd_arg0(int64_t nr) {
 // The number of o's desched event in its fd table, -1 if it has none of its
 // own. (A fork child's copy of the header names its parent's event; a vfork
 // child shares the header with its parent, whose event is not in the
-// child's table either.)
-Result<int> RecordSession::own_desched_fd(RecTask& o) {
+// child's table either.) A thread whose memory is gone (it is exiting) will
+// use no event again: -1 too.
+int RecordSession::own_desched_fd(RecTask& o) {
   if (!o.syscallbuf) return -1;
   int32_t fd_tid[2];
   static_assert(offsetof(BufHeader, desched_tid) == offsetof(BufHeader, desched_fd) + 4);
-  REWIND_TRY(o.task->read_mem(RemotePtr(o.syscallbuf + offsetof(BufHeader, desched_fd)), fd_tid,
-                              sizeof fd_tid));
+  if (!o.task->read_mem(RemotePtr(o.syscallbuf + offsetof(BufHeader, desched_fd)), fd_tid,
+                        sizeof fd_tid))
+    return -1;
   if (fd_tid[0] <= 0 || fd_tid[1] != o.task->real_tid()) return -1;
   return fd_tid[0] - 1;
 }
 
 // At the entry of a traced syscall: whether it names a desched event's fd
 // of t's fd table, as its first argument. It then fails with EBADF.
-Result<bool> RecordSession::names_desched_fd(RecTask& t, int64_t nr, uint64_t fd) {
-  if (!acts_on_fd_arg0(nr) || fd > INT32_MAX) return false;
+bool RecordSession::names_desched_fd(RecTask& t, int64_t nr, uint64_t arg) {
+  const int fd = static_cast<int>(arg);  // the kernel reads an unsigned int
+  if (!acts_on_fd_arg0(nr) || fd < 0) return false;
   for (auto& [tid, o] : tasks_) {
     if (!o->syscallbuf || o->tgid != t.tgid) continue;
-    auto own = own_desched_fd(*o);
-    if (!own) return own.error();
-    if (*own == static_cast<int>(fd) && shares_fd_table(t, *o)) return true;
+    if (own_desched_fd(*o) == fd && shares_fd_table(t, *o)) return true;
   }
   return false;
 }
@@ -106,10 +107,9 @@ Result<bool> RecordSession::names_desched_fd(RecTask& t, int64_t nr, uint64_t fd
 Result<void> RecordSession::desched_fds_closed(RecTask& t, uint64_t lo, uint64_t hi) {
   for (auto& [tid, o] : tasks_) {
     if (!o->syscallbuf || o->tgid != t.tgid) continue;
-    auto own = own_desched_fd(*o);
-    if (!own) return own.error();
+    const int own = own_desched_fd(*o);
     const bool in_range =
-        *own >= 0 && static_cast<uint64_t>(*own) >= lo && static_cast<uint64_t>(*own) < hi;
+        own >= 0 && static_cast<uint64_t>(own) >= lo && static_cast<uint64_t>(own) < hi;
     if (!in_range || !shares_fd_table(t, *o)) continue;
     const int32_t none[2] = {0, 0};
     REWIND_TRY(o->task->write_mem(RemotePtr(o->syscallbuf + offsetof(BufHeader, desched_fd)), none,
@@ -127,12 +127,12 @@ Result<void> RecordSession::desched_fds_closed(RecTask& t, uint64_t lo, uint64_t
 Result<void> RecordSession::desched_after_syscall(RecTask& t, const sys::SyscallArgs& a) {
   if (sys::is_error(a.ret)) return ok_result();
   switch (a.nr) {
-    case SYS_close:
-      return desched_fds_closed(t, a.a[0], a.a[0] + 1);
+    case SYS_close:  // (the kernel reads fds as unsigned ints)
+      return desched_fds_closed(t, uint32_t(a.a[0]), uint64_t{uint32_t(a.a[0])} + 1);
     case SYS_dup2:
     case SYS_dup3:
-      if (a.a[0] == a.a[1]) return ok_result();  // dup2(fd, fd): nothing closed
-      return desched_fds_closed(t, a.a[1], a.a[1] + 1);
+      if (uint32_t(a.a[0]) == uint32_t(a.a[1])) return ok_result();  // dup2(fd, fd)
+      return desched_fds_closed(t, uint32_t(a.a[1]), uint64_t{uint32_t(a.a[1])} + 1);
     case SYS_close_range: {
       if (a.a[2] & CLOSE_RANGE_CLOEXEC) return ok_result();
       const uint64_t lo = static_cast<uint32_t>(a.a[0]), hi = static_cast<uint32_t>(a.a[1]);

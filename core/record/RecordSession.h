@@ -204,8 +204,8 @@ class RecordSession {
   bool is_desched_signal(const RecTask& t, int sig, const siginfo_t& si) const;
 
   // RecordDesched.cc: the desched events' fds, which are not the program's.
-  Result<int> own_desched_fd(RecTask& o);
-  Result<bool> names_desched_fd(RecTask& t, int64_t nr, uint64_t fd);
+  int own_desched_fd(RecTask& o);
+  bool names_desched_fd(RecTask& t, int64_t nr, uint64_t arg);
   Result<void> desched_fds_closed(RecTask& t, uint64_t lo, uint64_t hi);
   Result<void> desched_after_syscall(RecTask& t, const sys::SyscallArgs& a);
 

@@ -152,9 +152,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!skip && buffering_) {
     // The preload library's desched event is not the program's fd
     // (RecordDesched.cc): natively there is nothing at that number.
-    auto ours = names_desched_fd(t, nr, regs->rdi);
-    if (!ours) return ours.error();
-    skip = *ours;
+    skip = names_desched_fd(t, nr, regs->rdi);
     if (skip) skip_errno = EBADF;
   }
   if (skip) {
