@@ -3,9 +3,10 @@
 // fd. Here the recorder keeps the program from touching them and keeps the
 // library from using a number the program has taken back.
 //
-// The library opens a thread's event unseen, at the lowest free number, and
-// never hears of what the program does to that number through a traced
-// syscall. Two cases:
+// The library opens a thread's event unseen, at the top of the fd limit
+// (preload.cc move_fd_up), and never hears of what the program does to
+// that number through a traced syscall, or another thread's library through
+// a buffered one. Two cases:
 //  - The program names the fd itself (closes it, copies it, changes its
 //    flags): natively that fails with EBADF, so it fails so here too (the
 //    library says so for its buffered syscalls, preload.cc own_fd; the
@@ -21,8 +22,9 @@
 //    library opens a fresh event the next time it needs one (instead of
 //    arming the program's file), and drops its own duplicate, which would
 //    otherwise stand for a new event at the same number. Keeping the event
-//    open instead would leave the number taken, and the program's next open
-//    would get another number than natively.
+//    open instead (closing the rest of the range around it, moving it away
+//    from a dup2's target) would take injected syscalls, and still leave a
+//    number taken that the program just saw freed.
 // The header is not program state and not in the trace: replay's library
 // never opens an event, and state hashes leave the buffer out, so replay is
 // unchanged.
