@@ -196,22 +196,23 @@ std::string buffered_note(const syscallbuf::BufRecord& rec) {
 
 // The syscalls the thread made through its buffer on its way to the event
 // (preload/abi.h), one line each, before the event's own line.
-std::string describe_buffered(const Event& e) {
+// (Other threads' too, which handed the baton around meanwhile.)
+std::string describe_records(Tid tid, const std::vector<uint8_t>& records) {
   std::string s;
   size_t at = 0;
-  while (e.syscallbuf.size() - at >= sizeof(syscallbuf::BufRecord)) {
+  while (records.size() - at >= sizeof(syscallbuf::BufRecord)) {
     syscallbuf::BufRecord rec;
-    memcpy(&rec, e.syscallbuf.data() + at, sizeof rec);
-    if (rec.size < sizeof rec || rec.size > e.syscallbuf.size() - at) break;
+    memcpy(&rec, records.data() + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > records.size() - at) break;
     uint64_t bytes = 0;
     size_t p = at + sizeof rec;
     for (uint32_t i = 0; i < rec.nouts && p + sizeof(syscallbuf::OutHead) <= at + rec.size; ++i) {
       syscallbuf::OutHead h;
-      memcpy(&h, e.syscallbuf.data() + p, sizeof h);
+      memcpy(&h, records.data() + p, sizeof h);
       bytes += h.len;
       p += sizeof h + syscallbuf::pad8(h.len);
     }
-    s += "   tid " + std::to_string(e.tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
+    s += "   tid " + std::to_string(tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
          syscall_result(static_cast<uint64_t>(rec.ret)) + buffered_note(rec);
     if (rec.nouts)
       s += " [" + std::to_string(rec.nouts) + (rec.nouts == 1 ? " write, " : " writes, ") +
@@ -219,8 +220,14 @@ std::string describe_buffered(const Event& e) {
     s += "\n";
     at += rec.size;
   }
-  if (at != e.syscallbuf.size()) s += "   (corrupt buffered syscalls)\n";
+  if (at != records.size()) s += "   (corrupt buffered syscalls)\n";
   return s;
+}
+
+std::string describe_buffered(const Event& e) {
+  std::string s;
+  for (const Event::PeerRecords& p : e.peer_syscallbufs) s += describe_records(p.tid, p.records);
+  return s + describe_records(e.tid, e.syscallbuf);
 }
 
 std::string describe(const Event& e) {
@@ -246,6 +253,9 @@ std::string describe(const Event& e) {
       break;
     case EventKind::Exit:
       s += "EXIT status " + wait_status_long(e.exit_status);
+      break;
+    case EventKind::BatonGive:
+      s += "BATON GIVE at " + hex(e.regs.rip);
       break;
     case EventKind::Preempt:
       s += "PREEMPT at " + hex(e.regs.rip);

@@ -137,6 +137,8 @@ static const char* kind_name(EventKind k) {
   switch (k) {
     case EventKind::Preempt:
       return "preemption";
+    case EventKind::BatonGive:
+      return "baton give";
     case EventKind::SyscallEntry:
       return "syscall entry";
     case EventKind::SyscallExit:
@@ -236,6 +238,12 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
     return EventProgress{EventDone{}};
   }
   REWIND_TRY(load_syscallbuf(e));
+  REWIND_TRY(load_peer_syscallbufs(e));
+  if (e.kind != EventKind::BatonGive) {
+    // At its event it stops running with the pool, until given the baton
+    // again.
+    if (RepTask* t = find(e.tid)) t->in_pool = false;
+  }
   auto progress = dispatch_event(e);
   if (!progress || !std::holds_alternative<EventDone>(*progress)) return progress;
   if (e.kind != EventKind::SyscallExit && e.kind != EventKind::Exit && !e.writes.empty()) {
@@ -265,6 +273,8 @@ Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
       return on_task_exit(e);
     case EventKind::Preempt:
       return on_preempt(e);
+    case EventKind::BatonGive:
+      return on_baton_give(e);
     case EventKind::Cpuid:
       break;
   }
@@ -340,8 +350,26 @@ Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   return divergence(e, what);
 }
 
+// In a process whose threads hand the baton around, the others that run
+// with it (pool_of) are resumed beside t, and stopped again once t is
+// where it goes (ReplayPool.cc).
 Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
+  REWIND_TRY(run_pool(t));
+  auto r = advance_task(t, want, e);
+  auto stopped = stop_pool(t);
+  if (!r) return r;
+  if (!stopped) return stopped.error();
+  return r;
+}
+
+Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
+  if (t.early_stop && want != Want::ExitEvent && want != Want::Reaped) {
+    // It stopped while it ran with the pool for another task's event.
+    const WaitStatus st = *std::exchange(t.early_stop, std::nullopt);
+    REWIND_LOG(Replay, "tid %d: its stop came early (0x%x)", task.real_tid(), st.raw());
+    early_status_ = st;
+  }
   if (want == Want::ExitEvent) {
     // The task is on its way out (its exit syscall, a fatal signal being
     // injected, or killed by another thread's exit_group): drive it there.
@@ -358,14 +386,20 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
     bool resume = t.inject_sig ||
                   (t.in_syscall && (t.syscall_nr == SYS_exit || t.syscall_nr == SYS_exit_group));
     for (;;) {
-      if (!t.running && resume) {
-        (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
-        t.running = true;
-      } else if (!t.running) {
-        REWIND_TRY(start_killer(t));
+      std::optional<WaitResult> w;
+      if (t.early_stop) {
+        w = WaitResult{task.real_tid(), *std::exchange(t.early_stop, std::nullopt)};
+      } else {
+        if (!t.running && resume) {
+          (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
+          t.running = true;
+        } else if (!t.running) {
+          REWIND_TRY(start_killer(t));
+        }
+        auto got = task.wait();
+        if (!got) return got.error();
+        w = *got;
       }
-      auto w = task.wait();
-      if (!w) return w.error();
       t.running = false;
       const WaitStatus st = w->status;
       if (st.is_exit()) return Advanced{st};
@@ -390,7 +424,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
                         (want == Want::SyscallEntry || want == Want::Signal ||
                          want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
-  if (watch_preempt || may_kick) {
+  if ((watch_preempt || may_kick) && !pool_running_) {
     // Often enough for stop_after_ms, when it is shorter than kWakeupMs.
     const uint64_t kick_ms = control_ && control_->stop_after_ms
                                  ? std::min<uint64_t>(control_->stop_after_ms, kWakeupMs)
@@ -411,21 +445,36 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
                   want == Want::Rdtsc || want == Want::Preempt) &&
                  !library_makes_syscalls(e);
   for (;;) {
-    if (!t.running) REWIND_TRY(resume_task(t, emulate));
     std::optional<WaitResult> w;
+    if (early_status_) {
+      w = WaitResult{task.real_tid(), *std::exchange(early_status_, std::nullopt)};
+    } else if (!t.running) {
+      REWIND_TRY(resume_task(t, emulate));
+    }
     while (!w) {
-      if (!wakeup) {
+      if (pool_running_) {
+        // (The wakeup's period, by sigtimedwait rather than the timer.)
+        auto got = wait_with_pool(
+            t, may_kick ? std::chrono::milliseconds(kWakeupMs) : kPreemptCheckPeriod);
+        if (!got) return got.error();
+        if (got->stop) return Advanced{*got->stop};
+        if (got->task) {
+          w = *got->task;
+          break;
+        }
+      } else if (!wakeup) {
         auto got = task.wait();
         if (!got) return got.error();
         w = *got;
         break;
-      }
-      auto got = wait_interruptible(task.real_tid());
-      if (!got) return got.error();
-      if (*got) {
-        w = **got;
-        task.note_stop(w->status);
-        break;
+      } else {
+        auto got = wait_interruptible(task.real_tid());
+        if (!got) return got.error();
+        if (*got) {
+          w = **got;
+          task.note_stop(w->status);
+          break;
+        }
       }
       if (watch_preempt) REWIND_TRY(check_not_past(t, e));
       if (may_kick && !t.kicked && !t.in_syscall && !t.single_stepped && !t.initial_stop_pending &&
@@ -609,6 +658,7 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
     REWIND_TRY(as->remove_inherited_breakpoints(parent.task->as()));
   auto c = std::make_unique<RepTask>();
   c->task = std::make_unique<Task>(te->tid, real_child, as);
+  if (!(te->clone_flags & CLONE_VM)) REWIND_TRY(clear_fork_child_baton(*c));
   c->rec_tgid = (te->clone_flags & CLONE_THREAD) ? parent.rec_tgid : te->tid;
   c->initial_rsp = parent.initial_rsp;
   c->initial_stop_pending = true;

@@ -86,6 +86,16 @@ struct RepTaskState {
   // buffered syscalls were last written into it (load_syscallbuf).
   uint64_t syscallbuf = 0;
   uint64_t syscallbuf_loaded = 0;
+  // It runs the program's code with the other threads of its process that
+  // hand the baton around, since a BatonGive event, until its next event
+  // (ReplayPool.cc). Between events it is stopped where it is.
+  bool in_pool = false;
+  // A stop it came to while it ran for another task's event: the stop of
+  // its own next event, or a debugger's; taken up by its next advance.
+  std::optional<WaitStatus> early_stop;
+  // A PTRACE_INTERRUPT of ours is still to be reported (it stopped by
+  // itself first).
+  bool interrupt_pending = false;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
@@ -353,6 +363,22 @@ class ReplaySession {
   // debugger must see first.
   using Advanced = std::variant<WaitStatus, DebugStop>;
   Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e);
+  Result<Advanced> advance_task(RepTask& t, Want want, const trace::Event& e);
+
+  // ReplayPool.cc: the threads that hand the baton around (preload/abi.h).
+  Result<EventProgress> on_baton_give(const trace::Event& e);
+  Result<void> load_peer_syscallbufs(const trace::Event& e);
+  std::vector<RepTask*> pool_of(const RepTask& t);
+  Result<void> run_pool(RepTask& t);
+  Result<std::optional<DebugStop>> poll_pool(RepTask& t);
+  struct PoolWait {
+    std::optional<WaitResult> task;  // the advancing task's stop
+    std::optional<DebugStop> stop;   // a debugger's stop in the pool
+  };
+  Result<PoolWait> wait_with_pool(RepTask& t, std::chrono::milliseconds wait);
+  Result<void> stop_pool(RepTask& t);
+  Result<void> note_pool_stop(RepTask& o, WaitStatus st);
+  Result<void> clear_fork_child_baton(RepTask& child);
   // The event's own handling, by kind (process_event does what all share).
   Result<EventProgress> dispatch_event(const trace::Event& e);
   Result<EventProgress> on_entry(const trace::Event& e);
@@ -428,6 +454,10 @@ class ReplaySession {
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
+  // Threads of the advancing task's process run beside it (run_pool).
+  bool pool_running_ = false;
+  // The advancing task's stop, which came while it ran for another's event.
+  std::optional<WaitStatus> early_status_;
   std::function<bool(uint64_t)> step_to_watch_in_;  // RunControl's, during run()
   uint64_t preempt_trap_pc_ = 0;  // on_preempt: the pc after the int3 that finds the point
   std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid

@@ -58,15 +58,17 @@ static int install_seccomp_filter() {
   using namespace syscallbuf;
   const uint32_t injected_ip = static_cast<uint32_t>(kStubPage + 2);
   const uint32_t untraced_ip = static_cast<uint32_t>(kUntracedSyscallInsn + 2);
+  const uint32_t baton_ip = static_cast<uint32_t>(kBatonSyscallInsn + 2);
   static_assert(kStubPage + 0x1000 < (1ull << 32), "the page's addresses fit in 32 bits");
   constexpr uint32_t kIpLow = offsetof(seccomp_data, instruction_pointer);
   struct sock_filter code[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 6),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow + 4),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, untraced_ip, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, untraced_ip, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, baton_ip, 2, 0),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, injected_ip, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),

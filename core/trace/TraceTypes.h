@@ -71,6 +71,11 @@ enum class EventKind : uint8_t {
   // timeslice ran out while it computed, or a signal was owed to it).
   // Replay finds the point by state: regs and state_hash (no-pmu.md).
   Preempt = 6,
+  // The recorder resumed the task (in a process with a baton, preload/
+  // abi.h) to run the program's code from where it stood, holding the baton:
+  // in replay it runs from here, with the threads that hand the baton
+  // around, until its next event. Not a stop.
+  BatonGive = 7,
 };
 
 // Bytes the kernel (or an emulated instruction) wrote into tracee memory.
@@ -122,6 +127,15 @@ struct Event {
   // event, as preload/abi.h's BufRecords (replay writes them back into the
   // buffer before the thread runs toward this event).
   std::vector<uint8_t> syscallbuf;
+  // The buffered syscalls that other threads of its process made since
+  // their last flush, while they handed the baton around (preload/abi.h,
+  // Baton): replay loads them before this event too, as those threads run
+  // toward it alongside.
+  struct PeerRecords {
+    Tid tid;
+    std::vector<uint8_t> records;
+  };
+  std::vector<PeerRecords> peer_syscallbufs;
 };
 
 enum EventFlag : uint32_t {
