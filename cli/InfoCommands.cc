@@ -405,8 +405,9 @@ int cmd_info(const std::string& trace_arg) {
   field("tick_source", json_string(h.tick_source));
   field("start_time_ns", std::to_string(h.start_time_ns));
   field("cpuid_faulting", h.cpuid_faulting ? "true" : "false");
-  field("cpu_features", json_strings(h.cpu_features));  // record --cpu-features; []: all
-  field("record_cpu", std::to_string(h.record_cpu));    // the CPU recording was pinned to
+  field("cpu_features", json_strings(h.cpu_features));           // record --cpu-features; []: all
+  field("record_cpu", std::to_string(h.record_cpu));             // the CPU recording was pinned to
+  field("syscall_filter", h.syscall_filter ? "true" : "false");  // replay runs under seccomp
   field("xcr0", json_string(hex(h.xcr0)));
   std::string cpuid = "[";
   for (size_t i = 0; i < h.cpuid.size(); ++i) {

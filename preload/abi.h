@@ -8,6 +8,8 @@
 //    entry (kInitPreload tells the recorder where it is).
 //  - A seccomp filter lets syscalls made from kUntracedSyscallInsn through
 //    without a ptrace stop; every other syscall stops the task as before.
+//    (Replay runs under a filter of its own, with other instructions let
+//    through: see kReplayedSyscallInsn.)
 //  - The library makes a bufferable syscall there and appends a BufRecord
 //    (the result and the bytes the kernel wrote) to the thread's buffer.
 //    The recorder copies new records into the trace with the thread's next
@@ -22,17 +24,19 @@ namespace rwd::syscallbuf {
 // The page rewind maps at a fixed address in every process (see
 // core/task/RemoteSyscall.h): offsets of what the library uses in it.
 constexpr uint64_t kStubPage = 0x70000000;
-// "syscall; ret": the one syscall instruction the seccomp filter lets
-// through untraced (besides the tracer's own injection instruction at
-// kStubPage + 0).
+// "syscall; ret": the library's syscall instruction that record's seccomp
+// filter lets through untraced (besides the tracer's own injection
+// instruction at kStubPage + 0). Replay's filter traces it: there a
+// syscall made from it is one the recording handed to the traced path.
 constexpr uint64_t kUntracedSyscallInsn = kStubPage + 0x10;
 // "syscall; ret" again, but traced: where the recorder sends the kernel's
 // restart of a buffered syscall that went the traced way (RecordBuffer.cc).
 constexpr uint64_t kTracedRestartInsn = kStubPage + 0x20;
 // "syscall; ret" a third time, for the few buffered syscalls that replay's
-// library makes itself (kBufReplayExecutes in the syscall table: mmap, brk),
-// at the moment the recording made them. The replayer lets their stops
-// pass (ReplaySession::advance); record never uses it.
+// library makes itself (kBufReplayExecutes in the syscall table: mmap, brk,
+// rt_sigaction, rt_sigprocmask), at the moment the recording made them.
+// Replay's seccomp filter lets it through untraced, so they cost no stop;
+// record never uses it.
 constexpr uint64_t kReplayedSyscallInsn = kStubPage + 0x30;
 // "syscall; ret" a fourth time, untraced in record and in replay alike: the
 // futex calls of the baton hand-offs (below), which must cost no stop.

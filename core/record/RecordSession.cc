@@ -17,7 +17,9 @@
 
 #include "core/base/Log.h"
 #include "core/task/InflightWrites.h"
+#include "core/task/RemoteSyscall.h"
 #include "core/task/Spawn.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -79,7 +81,12 @@ Result<void> RecordSession::start() {
 
   buffering_ = options_.syscall_buffer;
   if (buffering_) perf_warmup_.start();
-  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, buffering_};
+  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, std::nullopt};
+  // Untraced: the tracer's injected syscalls (which stop at their
+  // syscall-stops anyway), the library's buffered ones, and the baton's.
+  if (buffering_)
+    so.seccomp_filter = SeccompFilter{
+        {kStubSyscallInsn, syscallbuf::kUntracedSyscallInsn, syscallbuf::kBatonSyscallInsn}};
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) return record_death_in_exec(*spawned->died_in_exec);

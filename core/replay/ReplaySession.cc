@@ -16,6 +16,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
 #include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
@@ -288,6 +289,25 @@ std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
   return out;
 }
 
+// The syscall instructions replay's seccomp filter lets through untraced:
+// the tracer's injection instruction (injected syscalls stop at their
+// syscall-stops anyway), the one from which replay's library makes the
+// buffered syscalls replay makes again (kBufReplayExecutes: they need no
+// stop), and the baton's (preload/abi.h). Not the library's
+// kUntracedSyscallInsn: in replay a syscall made there is one the recording
+// handed to the traced path, an event replay must stop at.
+static constexpr uint64_t kReplayUntracedInsns[] = {
+    kStubSyscallInsn, syscallbuf::kReplayedSyscallInsn, syscallbuf::kBatonSyscallInsn};
+
+SeccompFilter ReplaySession::replay_filter() {
+  return SeccompFilter{{std::begin(kReplayUntracedInsns), std::end(kReplayUntracedInsns)}};
+}
+
+bool ReplaySession::untraced_in_replay(uint64_t insn) {
+  return std::find(std::begin(kReplayUntracedInsns), std::end(kReplayUntracedInsns), insn) !=
+         std::end(kReplayUntracedInsns);
+}
+
 Result<void> ReplaySession::start(const Event& e) {
   if (e.kind == EventKind::Exit) {
     // The recorded program died in its first execve (Spawned::died_in_exec):
@@ -307,6 +327,7 @@ Result<void> ReplaySession::start(const Event& e) {
   so.argv = te->argv;
   so.env = reader_->header().env;
   so.cpu = cpu_;
+  if (under_filter()) so.seccomp_filter = replay_filter();
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) {
@@ -440,7 +461,8 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
   // (on_exit). Not from inside a syscall: its exit stop is still to come.
   // Nor where the preload library makes syscalls on the way (those replay
   // makes again, kBufReplayExecutes): PTRACE_SYSEMU would skip them too.
-  bool emulate = !t.in_syscall &&
+  // Nor under the seccomp filter, whose stops do all that (resume_task).
+  bool emulate = !under_filter() && !t.in_syscall &&
                  ((want == Want::SyscallEntry && emulated_at_entry(e)) || want == Want::Signal ||
                   want == Want::Rdtsc || want == Want::Preempt) &&
                  !library_makes_syscalls(e);
@@ -567,13 +589,25 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
         auto k = task.syscall_stop_kind(task.at_sysemu_entry() && !sibling_running(t));
         if (!k) return k.error();
         if (*k == SyscallStopKind::Entry) {
-          // The preload library making a buffered syscall for real, as the
-          // recording did, between events (kReplayedSyscallInsn in
-          // preload/abi.h): on, to its exit stop, which is passed like a new
-          // child's below.
           auto regs = task.get_regs();
           if (!regs) return regs.error();
-          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2) {
+          if (under_filter() && !untraced_in_replay(regs->rip - 2)) {
+            // PTRACE_SYSCALL's entry stop before a syscall the filter
+            // traces (resume_task uses PTRACE_CONT there, but a task
+            // resumed with PTRACE_SYSCALL on its way may get this far): the
+            // seccomp stop follows at once, the entry stop replay works at.
+            REWIND_TRY(task.resume(ResumeRequest::Cont));
+            t.running = true;
+            continue;
+          }
+          // The preload library making a buffered syscall for real, as the
+          // recording did, between events (kReplayedSyscallInsn in
+          // preload/abi.h), stopped only because the task was resumed with
+          // PTRACE_SYSCALL (a step, or replay without the filter): on, past
+          // its exit stop, which is passed like a new child's below (under
+          // the filter resume_task continues with PTRACE_CONT: no exit stop).
+          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2 ||
+              regs->rip == syscallbuf::kBatonSyscallInsn + 2) {
             if (task.at_sysemu_entry()) {
               // The kernel skips a syscall it stopped with PTRACE_SYSEMU
               // (records loaded at an earlier event, which
@@ -590,11 +624,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
         if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return Advanced{st};
         if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return Advanced{st};
         if (*k == SyscallStopKind::Exit && !t.in_syscall) continue;  // a child's return from fork
-        auto regs = task.get_regs();
-        return divergence(e, std::string("the task reached a syscall ") +
-                                 (*k == SyscallStopKind::Entry ? "entry" : "exit") + " of " +
-                                 sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
-                                 " instead");
+        return unexpected_syscall_stop(t, e, *k);
       }
       case WaitStatus::Kind::EventStop: {
         int ev = st.ptrace_event();
@@ -611,12 +641,26 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
           if (want == Want::ExitEvent) return Advanced{st};
           return divergence(e, "the task began to exit unexpectedly");
         }
+        if (ev == PTRACE_EVENT_SECCOMP) {
+          // Replay's filter stopped a syscall on its way in (Spawn.h): its
+          // entry stop, for replay as for the recorder.
+          if (want == Want::SyscallEntry) return Advanced{st};
+          return unexpected_syscall_stop(t, e, SyscallStopKind::Seccomp);
+        }
         continue;
       }
       case WaitStatus::Kind::GroupStop:
         continue;
     }
   }
+}
+
+Error ReplaySession::unexpected_syscall_stop(RepTask& t, const Event& e, SyscallStopKind k) {
+  auto regs = t.task->get_regs();
+  const bool exit = k == SyscallStopKind::Exit;
+  return divergence(e, std::string("the task reached a syscall ") + (exit ? "exit" : "entry") +
+                           " of " + sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
+                           " instead");
 }
 
 // A new task's first stop, its SIGSTOP.
@@ -696,6 +740,19 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   return ok_result();
 }
 
+// Has the kernel skip the syscall at the task's entry stop, which replay
+// emulates. After PTRACE_SYSEMU it does so whatever orig_rax says (a
+// checkpoint's image of the task says -1 all the same: ReplayCheckpoint.cc);
+// at a seccomp stop, Task::skip_syscall; at a syscall-entry stop, orig_rax
+// -1 (the kernel returns -ENOSYS).
+static Result<void> skip_syscall(Task& task, const user_regs_struct& regs) {
+  if (task.at_sysemu_entry()) return ok_result();
+  if (task.at_seccomp_stop()) return task.skip_syscall();
+  user_regs_struct r = regs;
+  r.orig_rax = static_cast<uint64_t>(-1);
+  return task.set_regs(r);
+}
+
 Result<EventProgress> ReplaySession::on_entry(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
@@ -761,14 +818,7 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->sigaltstack = !flags || !(*flags & SS_DISABLE);
   }
   t->native = native;
-  // After PTRACE_SYSEMU the kernel skips the syscall whatever orig_rax
-  // says (a checkpoint's image of the task says -1 all the same:
-  // ReplayCheckpoint.cc).
-  if (!native && !task.at_sysemu_entry()) {
-    user_regs_struct r = *regs;
-    r.orig_rax = static_cast<uint64_t>(-1);  // skip it: the kernel returns -ENOSYS
-    REWIND_TRY(task.set_regs(r));
-  }
+  if (!native) REWIND_TRY(skip_syscall(task, *regs));
   if (fork_like) {
     // Run the fork now, so the child exists when its first event comes; the
     // parent is left running toward its exit stop (or asleep, for vfork).
@@ -811,9 +861,11 @@ bool ReplaySession::runs_natively(const Event& e) const {
 // stop: its exit needs no exit stop (as mmap, mremap and the preload
 // library's initialisation do, which inject syscalls there).
 bool ReplaySession::emulated_at_entry(const Event& e) const {
-  const int64_t nr = e.syscall_no;
-  return !runs_natively(e) && nr != SYS_mmap && nr != SYS_mremap &&
-         nr != syscallbuf::kSysInitPreload;
+  return !runs_natively(e) && !injects_at_exit(e.syscall_no);
+}
+
+bool ReplaySession::injects_at_exit(int64_t nr) {
+  return nr == SYS_mmap || nr == SYS_mremap || nr == syscallbuf::kSysInitPreload;
 }
 
 bool ReplaySession::sibling_running(const RepTask& t) const {
@@ -862,9 +914,12 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   if (!t) t = take_over_leader_tid(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
-  // Entered with PTRACE_SYSEMU (advance): the kernel skips the syscall and
-  // reports no exit stop, so its results go in at the entry stop.
-  const bool at_entry = t->in_syscall && !t->native && !t->running && task.at_sysemu_entry();
+  // Entered with PTRACE_SYSEMU (advance), or stopped by the seccomp filter
+  // and skipped there (on_entry): the kernel skips the syscall, and reports
+  // no exit stop once resumed with PTRACE_CONT, so its results go in at the
+  // entry stop. (Not those that inject syscalls at their exit stop.)
+  const bool at_entry = t->in_syscall && !t->native && !t->running && task.at_skipped_entry() &&
+                        !injects_at_exit(e.syscall_no);
   if (at_entry) {
     task.finish_at_entry();
   } else {

@@ -37,6 +37,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/RdtscPatch.h"
+#include "core/task/Spawn.h"
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
 #include "core/trace/TraceReader.h"
@@ -391,6 +392,18 @@ class ReplaySession {
   bool library_makes_syscalls(const trace::Event& e) const;
   bool runs_natively(const trace::Event& e) const;
   bool emulated_at_entry(const trace::Event& e) const;
+  static bool injects_at_exit(int64_t nr);
+  // The recording ran its tracees under rewind's seccomp filter, so replay
+  // runs them under its own (Spawn.h), resumed with PTRACE_CONT outside
+  // syscalls: a syscall replay must see stops the task at its
+  // PTRACE_EVENT_SECCOMP stop, one it need not see stops it not at all.
+  bool under_filter() const { return reader_->header().syscall_filter; }
+  // Whether replay's filter lets a syscall made from `insn` through untraced.
+  static bool untraced_in_replay(uint64_t insn);
+  static SeccompFilter replay_filter();
+  // Where a task waits inside a syscall replay emulates (ReplayCheckpoint.cc).
+  EntryStop entry_stop() const { return under_filter() ? EntryStop::Seccomp : EntryStop::Syscall; }
+  Error unexpected_syscall_stop(RepTask& t, const trace::Event& e, SyscallStopKind k);
   bool sibling_running(const RepTask& t) const;
   Result<void> on_initial_stop(RepTask& t);
   Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);

@@ -149,6 +149,7 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
     for (auto f : r.getWrittenFiles()) h.written_files.emplace_back(f.getDev(), f.getInode());
     h.cpu_features = to_strings(r.getCpuFeatures());
     h.record_cpu = r.getRecordCpu();
+    h.syscall_filter = r.getSyscallFilter();
     return h;
   });
 }

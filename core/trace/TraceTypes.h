@@ -57,6 +57,10 @@ struct TraceHeader {
   // `record --cpu-features`: the /proc/cpuinfo names of the features the
   // program was allowed to use; empty when it could use all the CPU had.
   std::vector<std::string> cpu_features;
+  // The recording ran its tracees under rewind's seccomp filter (syscall
+  // buffering on, core/task/Spawn.h), so replay runs them under a filter
+  // too. Older traces lack it and replay as before, with no filter.
+  bool syscall_filter = false;
   bool operator==(const TraceHeader&) const = default;
 };
 

@@ -132,6 +132,7 @@ void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
   }
   set_strings(b.initCpuFeatures(static_cast<unsigned>(h.cpu_features.size())), h.cpu_features);
   b.setRecordCpu(h.record_cpu);
+  b.setSyscallFilter(h.syscall_filter);
 }
 
 void encode(schema::Event::Builder b, const Event& e) {

@@ -41,6 +41,8 @@ struct TraceHeader {
   cpuFeatures @13 :List(Data);     # record --cpu-features: the CPU features the program
                                    # was allowed to use ("avx2", ...); empty: all it had
   recordCpu @14 :Int32 = -1;       # the CPU the recording was pinned to; -1: unknown
+  syscallFilter @15 :Bool;         # the tracees ran under rewind's seccomp filter (syscall
+                                   # buffering on): replay runs them under its own
 }
 
 # A file as the recording machine's kernel identified it.
