@@ -255,7 +255,8 @@ std::string describe(const Event& e) {
       s += "EXIT status " + wait_status_long(e.exit_status);
       break;
     case EventKind::BatonGive:
-      s += "BATON GIVE at " + hex(e.regs.rip);
+      s += "BATON GIVE at " + hex(e.regs.rip) + " after " + std::to_string(e.baton_releases) +
+           " releases";
       break;
     case EventKind::Preempt:
       s += "PREEMPT at " + hex(e.regs.rip);

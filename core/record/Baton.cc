@@ -149,6 +149,7 @@ Result<void> RecordSession::give_baton(RecTask& t) {
   e.num = next_event();
   e.tid = t.task->rec_tid();
   e.kind = trace::EventKind::BatonGive;
+  e.baton_releases = __atomic_load_n(&b->releases, __ATOMIC_SEQ_CST);
   auto regs = t.task->get_regs();
   if (!regs && regs.error().errnum == ESRCH) return ok_result();  // killed: it will not run
   if (!regs) return regs.error();

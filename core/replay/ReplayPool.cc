@@ -13,10 +13,10 @@
 // Between events those threads are stopped again (SIGSTOP, never
 // delivered; a futex wait the library was in restarts when they go on), so that the
 // rest of replay (checkpoints, the debugger) finds every task stopped.
-#include <pthread.h>
 #include <signal.h>
 
 #include <chrono>
+#include <thread>
 
 #include <cstddef>
 #include <cstring>
@@ -39,8 +39,57 @@ Result<EventProgress> ReplaySession::on_baton_give(const trace::Event& e) {
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
   if (regs->rip != e.regs.rip) return divergence(e, "the task is not where it was given the baton");
+  auto settled = run_pool_to(*t, e);
+  if (!settled) return settled.error();
+  if (*settled) return EventProgress{**settled};
   t->in_pool = true;
   return EventProgress{EventDone{}};
+}
+
+// The recorder gave the baton once the threads that had it last were done
+// with it: released it as many times as the event says, and waiting (the
+// baton was free, or its holder had stopped at an event). Those threads
+// run until the count is there (the library's count, in the tracee's page),
+// looked at every kPoolPoll.
+Result<std::optional<DebugStop>> ReplaySession::run_pool_to(RepTask& t, const trace::Event& e) {
+  constexpr auto kPoolPoll = std::chrono::microseconds(200);
+  auto releases = [&]() -> Result<uint32_t> {
+    auto n = t.task->read_val<uint32_t>(RemotePtr(kBatonPage + offsetof(Baton, releases)));
+    if (!n) return n.error();
+    return *n;
+  };
+  auto now = releases();
+  if (!now) return now.error();
+  if (*now == e.baton_releases) return std::optional<DebugStop>();
+  REWIND_TRY(run_pool(t));
+  if (!pool_running_)
+    return divergence(e, "the baton was released " + std::to_string(*now) + " times, not " +
+                             std::to_string(e.baton_releases) + ", and no thread can release it");
+  // (A count that stops moving for this long means a replay gone astray.)
+  constexpr auto kStuck = std::chrono::seconds(20);
+  auto moved = std::chrono::steady_clock::now();
+  std::optional<DebugStop> stop;
+  while (*now != e.baton_releases) {
+    std::this_thread::sleep_for(kPoolPoll);
+    if (std::chrono::steady_clock::now() - moved > kStuck) {
+      REWIND_TRY(stop_pool(t));
+      return divergence(e, "the other threads stopped releasing the baton after " +
+                               std::to_string(*now) + " releases, before the recorded " +
+                               std::to_string(e.baton_releases));
+    }
+    auto polled = poll_pool(t);
+    if (!polled) return polled.error();
+    if (*polled) {
+      stop = *polled;
+      break;
+    }
+    const uint32_t before = *now;
+    now = releases();
+    if (!now) return now.error();
+    if (*now != before) moved = std::chrono::steady_clock::now();
+  }
+  REWIND_TRY(stop_pool(t));
+  return stop;
 }
 
 // The records other threads made while they handed the baton around, to
@@ -142,37 +191,6 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     REWIND_TRY(resume_task(*o, /*emulate=*/false));
   }
   return std::optional<DebugStop>();
-}
-
-// Waits for t's stop while the pool runs: SIGCHLD (blocked here) says that
-// some tracee stopped, and each is looked at without blocking. Returns
-// nothing after `wait` if none of them stopped, or a debugger's stop in the
-// pool.
-Result<ReplaySession::PoolWait> ReplaySession::wait_with_pool(RepTask& t,
-                                                              std::chrono::milliseconds wait) {
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  pthread_sigmask(SIG_BLOCK, &chld, nullptr);
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    auto w = wait_nohang(t.task->real_tid());
-    if (!w) return w.error();
-    if (*w) {
-      t.task->note_stop((*w)->status);
-      return PoolWait{**w, std::nullopt};
-    }
-    auto stop = poll_pool(t);
-    if (!stop) return stop.error();
-    if (*stop) return PoolWait{std::nullopt, *stop};
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) return PoolWait{};
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    const struct timespec ts = {static_cast<time_t>(ns / 1000000000),
-                                static_cast<long>(ns % 1000000000)};
-    if (sigtimedwait(&chld, nullptr, &ts) < 0 && errno != EAGAIN && errno != EINTR)
-      return Error::from_errno("sigtimedwait");
-  }
 }
 
 // Stops the pool again, wherever each thread is (in the library, waiting

@@ -358,6 +358,7 @@ Result<void> ReplaySession::start(const Event& e) {
 constexpr auto kPreemptCheckPeriod = std::chrono::milliseconds(1000);
 constexpr uint64_t kPreemptSlackMs = 5000;
 constexpr uint64_t kPreemptSlackFactor = 20;
+constexpr auto kPoolCheckPeriod = std::chrono::milliseconds(2);
 
 Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   auto now = thread_user_time_ms(t.task->real_tid());
@@ -445,13 +446,17 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
                         (want == Want::SyscallEntry || want == Want::Signal ||
                          want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
-  if ((watch_preempt || may_kick) && !pool_running_) {
+  if (watch_preempt || may_kick || pool_running_) {
     // Often enough for stop_after_ms, when it is shorter than kWakeupMs.
     const uint64_t kick_ms = control_ && control_->stop_after_ms
                                  ? std::min<uint64_t>(control_->stop_after_ms, kWakeupMs)
                                  : kWakeupMs;
-    auto started =
-        PeriodicWakeup::start(may_kick ? std::chrono::milliseconds(kick_ms) : kPreemptCheckPeriod);
+    // Threads of the pool stop for the debugger (or come early to their
+    // own events) unseen by a waitpid on this task: they are looked for
+    // at each wakeup, which comes often then.
+    auto started = PeriodicWakeup::start(pool_running_ ? kPoolCheckPeriod
+                                         : may_kick    ? std::chrono::milliseconds(kick_ms)
+                                                       : kPreemptCheckPeriod);
     if (!started) return started.error();
     wakeup.emplace(std::move(*started));
   }
@@ -474,29 +479,23 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
       REWIND_TRY(resume_task(t, emulate));
     }
     while (!w) {
-      if (pool_running_) {
-        // (The wakeup's period, by sigtimedwait rather than the timer.)
-        auto got = wait_with_pool(
-            t, may_kick ? std::chrono::milliseconds(kWakeupMs) : kPreemptCheckPeriod);
-        if (!got) return got.error();
-        if (got->stop) return Advanced{*got->stop};
-        if (got->task) {
-          w = *got->task;
-          break;
-        }
-      } else if (!wakeup) {
+      if (!wakeup) {
         auto got = task.wait();
         if (!got) return got.error();
         w = *got;
         break;
-      } else {
-        auto got = wait_interruptible(task.real_tid());
-        if (!got) return got.error();
-        if (*got) {
-          w = **got;
-          task.note_stop(w->status);
-          break;
-        }
+      }
+      auto got = wait_interruptible(task.real_tid());
+      if (!got) return got.error();
+      if (*got) {
+        w = **got;
+        task.note_stop(w->status);
+        break;
+      }
+      if (pool_running_) {
+        auto stop = poll_pool(t);
+        if (!stop) return stop.error();
+        if (*stop) return Advanced{**stop};
       }
       if (watch_preempt) REWIND_TRY(check_not_past(t, e));
       if (may_kick && !t.kicked && !t.in_syscall && !t.single_stepped && !t.initial_stop_pending &&

@@ -368,15 +368,11 @@ class ReplaySession {
 
   // ReplayPool.cc: the threads that hand the baton around (preload/abi.h).
   Result<EventProgress> on_baton_give(const trace::Event& e);
+  Result<std::optional<DebugStop>> run_pool_to(RepTask& t, const trace::Event& e);
   Result<void> load_peer_syscallbufs(const trace::Event& e);
   std::vector<RepTask*> pool_of(const RepTask& t);
   Result<void> run_pool(RepTask& t);
   Result<std::optional<DebugStop>> poll_pool(RepTask& t);
-  struct PoolWait {
-    std::optional<WaitResult> task;  // the advancing task's stop
-    std::optional<DebugStop> stop;   // a debugger's stop in the pool
-  };
-  Result<PoolWait> wait_with_pool(RepTask& t, std::chrono::milliseconds wait);
   Result<void> stop_pool(RepTask& t);
   Result<void> note_pool_stop(RepTask& o, WaitStatus st);
   Result<void> clear_fork_child_baton(RepTask& child);

@@ -210,6 +210,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
       out.lengths.push_back(w.getLength());
     }
     out.syscallbuf_length = r.getSyscallbufLength();
+    e.baton_releases = r.getBatonReleases();
     for (auto p : r.getPeerBuffers()) {
       e.peer_syscallbufs.push_back(Event::PeerRecords{Tid(p.getTid()), {}});
       out.peer_lengths.push_back(p.getLength());

@@ -140,6 +140,9 @@ struct Event {
     std::vector<uint8_t> records;
   };
   std::vector<PeerRecords> peer_syscallbufs;
+  // BatonGive: the baton's release count then (preload/abi.h, Baton).
+  // Replay gives it when the other threads have released it as often.
+  uint32_t baton_releases = 0;
 };
 
 enum EventFlag : uint32_t {

@@ -168,6 +168,7 @@ void encode(schema::Event::Builder b, const Event& e) {
   }
   b.setFlags(e.flags);
   b.setSyscallbufLength(e.syscallbuf.size());
+  b.setBatonReleases(e.baton_releases);
   if (!e.peer_syscallbufs.empty()) {
     auto peers = b.initPeerBuffers(static_cast<unsigned>(e.peer_syscallbufs.size()));
     for (unsigned i = 0; i < e.peer_syscallbufs.size(); ++i) {

@@ -106,6 +106,8 @@ struct Event {
   syscallbufLength @19 :UInt64;   # bytes of buffered syscalls the thread made since its
                                   # last event (preload/abi.h BufRecords), in `data` after
                                   # this event's writes
+  batonReleases @21 :UInt32;      # batonGive: how many times threads of its process had
+                                  # released the baton then (preload/abi.h, Baton)
   peerBuffers @20 :List(PeerBuffer); # the buffered syscalls other threads of its process
                                   # made meanwhile, handing the baton around (preload/
                                   # abi.h, Baton); bytes in `data` after its own
