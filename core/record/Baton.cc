@@ -133,18 +133,25 @@ Result<void> RecordSession::reset_fork_baton(RecTask& t) {
 // its last one (it stopped for us without an event, a signal held back).
 Result<void> RecordSession::give_baton(RecTask& t) {
   Baton* b = baton_of(t);
-  if (!b || t.stopped_in_handoff) return ok_result();
+  // (Nor to one on its way out: past its exit event it runs no more code.)
+  if (!b || t.stopped_in_handoff || t.exit_recorded) return ok_result();
   const int32_t me = t.task->real_tid();
   int32_t owner = __atomic_load_n(&b->owner, __ATOMIC_SEQ_CST);
   for (;;) {
     if (owner == me) break;
-    if (owner == 0) return ok_result();
-    if (owner != kBatonTracer && runs_with_baton(find(owner), t)) return ok_result();
+    if (owner == 0 || (owner != kBatonTracer && runs_with_baton(find(owner), t))) {
+      // Only a thread resumed in a hand-off may meet the baton in use.
+      REWIND_LOG(Sched, "tid %d resumed while tid %d has the baton", me, owner);
+      return ok_result();
+    }
     if (__atomic_compare_exchange_n(&b->owner, &owner, me, false, __ATOMIC_SEQ_CST,
                                     __ATOMIC_SEQ_CST))
       break;
   }
-  if (t.given_since_event) return ok_result();
+  // (Nor while a held-back signal is on its way, nor at the exit of a
+  // syscall the kernel restarts or interrupts for a signal: a stop, an
+  // event, comes before any instruction; the give follows that.)
+  if (t.given_since_event || t.redelivering_sig) return ok_result();
   trace::Event e;
   e.num = next_event();
   e.tid = t.task->rec_tid();
@@ -153,6 +160,7 @@ Result<void> RecordSession::give_baton(RecTask& t) {
   auto regs = t.task->get_regs();
   if (!regs && regs.error().errnum == ESRCH) return ok_result();  // killed: it will not run
   if (!regs) return regs.error();
+  if (t.at_exit_point && sys::is_restart(static_cast<int64_t>(regs->rax))) return ok_result();
   e.regs = *regs;
   REWIND_TRY(write_event(e));
   t.given_since_event = true;

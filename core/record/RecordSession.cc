@@ -239,8 +239,19 @@ Result<int> RecordSession::run() {
   return *root_status_;
 }
 
+// (The task may have been a thread that a signal found in a hand-off,
+// while another runs with the baton: that one stays the current task, as
+// nothing else may run beside it.)
 void RecordSession::leave_current() {
-  if (current_) close_baton(*current_);
+  if (current_) {
+    close_baton(*current_);
+    RecTask* holder = baton_holder(*current_);
+    if (holder && holder != current_ && holder->resumed_to_user &&
+        (holder->running || holder->pending)) {
+      current_ = holder;
+      return;
+    }
+  }
   current_ = nullptr;
 }
 

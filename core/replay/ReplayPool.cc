@@ -37,6 +37,9 @@ Result<EventProgress> ReplaySession::on_baton_give(const trace::Event& e) {
   if (t->early_stop || t->in_syscall)
     return divergence(e, "the task is not where it was given the baton");
   auto regs = t->task->get_regs();
+  // Killed meanwhile (a sibling's exit_group came before it ran): the
+  // recorder gave it the baton, but it ran no more code.
+  if (!regs && regs.error().errnum == ESRCH) return EventProgress{EventDone{}};
   if (!regs) return regs.error();
   if (regs->rip != e.regs.rip) return divergence(e, "the task is not where it was given the baton");
   auto settled = run_pool_to(*t, e);
@@ -120,6 +123,15 @@ std::vector<RepTask*> ReplaySession::pool_of(const RepTask& t) {
   return out;
 }
 
+// A thread killed meanwhile (another's exit_group) cannot be resumed: it
+// is as good as running, toward the exit stop that its wait reports.
+Result<void> ReplaySession::resume_member(RepTask& o) {
+  auto r = resume_task(o, /*emulate=*/false);
+  if (!r && r.error().errnum != ESRCH) return r;
+  o.running = true;
+  return ok_result();
+}
+
 // Resumes the pool of t's process beside t. Under replay's seccomp filter
 // a thread of it stops only at a traced syscall (its own next event, come
 // early) or for the debugger.
@@ -127,7 +139,7 @@ Result<void> ReplaySession::run_pool(RepTask& t) {
   pool_running_ = false;
   for (RepTask* o : pool_of(t)) {
     if (o->early_stop) continue;
-    if (!o->running) REWIND_TRY(resume_task(*o, /*emulate=*/false));
+    if (!o->running) REWIND_TRY(resume_member(*o));
     pool_running_ = true;
   }
   return ok_result();
@@ -171,7 +183,7 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     const WaitStatus st = (*w)->status;
     REWIND_TRY(note_pool_stop(*o, st));
     if (!o->early_stop) {
-      REWIND_TRY(resume_task(*o, /*emulate=*/false));
+      REWIND_TRY(resume_member(*o));
       continue;
     }
     if (st.kind() != WaitStatus::Kind::SignalDeliveryStop) continue;
@@ -188,7 +200,7 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
       return Error{"tid " + std::to_string(o->task->rec_tid().value) + " got an unrecorded " +
                    signal_name(sig) + " while it ran with the pool"};
     }
-    REWIND_TRY(resume_task(*o, /*emulate=*/false));
+    REWIND_TRY(resume_member(*o));
   }
   return std::optional<DebugStop>();
 }

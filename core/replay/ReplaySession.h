@@ -372,6 +372,7 @@ class ReplaySession {
   Result<void> load_peer_syscallbufs(const trace::Event& e);
   std::vector<RepTask*> pool_of(const RepTask& t);
   Result<void> run_pool(RepTask& t);
+  Result<void> resume_member(RepTask& o);
   Result<std::optional<DebugStop>> poll_pool(RepTask& t);
   Result<void> stop_pool(RepTask& t);
   Result<void> note_pool_stop(RepTask& o, WaitStatus st);

@@ -32,7 +32,7 @@ echo "buffered: $events events, $waits buffered futex calls, $gives gives; -n: $
 [[ $gives -ge 1 ]] || fail "no BatonGive event: the process never got its baton"
 [[ $nobuf_waits -ge 20000 ]] || fail "record -n traced only $nobuf_waits futex calls"
 
-cat >"$tmp/queue.py" <<'PY'
+cat >"$tmp/handoff_queue.py" <<'PY'
 import threading, queue
 q, out = queue.Queue(), queue.Queue()
 def worker():
@@ -46,7 +46,7 @@ for t in ts: t.join()
 print(sum(out.get() for _ in range(out.qsize())))
 PY
 python3 -c 'pass' || fail "python3 is not installed: run scripts/setup.sh"
-timeout 120 "$rewind" record -o "$tmp/py" python3 "$tmp/queue.py" >"$tmp/py.out" || fail "python3 recording failed"
+timeout 120 "$rewind" record -o "$tmp/py" python3 "$tmp/handoff_queue.py" >"$tmp/py.out" || fail "python3 recording failed"
 grep -qx 41654167500 "$tmp/py.out" || fail "python3 printed $(cat "$tmp/py.out") under record"
 timeout 120 "$rewind" replay -a "$tmp/py" >"$tmp/py.replay" || fail "python3 replay failed"
 cmp -s "$tmp/py.out" "$tmp/py.replay" || fail "python3 replay printed other output"
