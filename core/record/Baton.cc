@@ -226,6 +226,32 @@ Result<void> RecordSession::end_handoff_wait(RecTask& t, const user_regs_struct&
   return t.task->set_regs(r);
 }
 
+// The threads of the current task's process hand the baton around: the
+// one that holds it is the one whose stop matters, and the one the
+// timeslice preempts. Stops of the others (a signal in a hand-off, an ask
+// for the baton) wait until nobody runs with it, so that every event is
+// written while no thread of the process runs: replay runs the others
+// toward an event only as far as the records taken with it go. When the
+// baton is free and something else waits to run, the recorder takes it.
+RecordSession::BatonNext RecordSession::follow_baton(RecTask& t) {
+  Baton* b = baton_of(t);
+  const int32_t owner = __atomic_load_n(&b->owner, __ATOMIC_SEQ_CST);
+  BatonNext next;
+  if (owner == kBatonTracer) {
+    next.leave = true;
+  } else if (owner > 0) {
+    RecTask* holder = find(owner);
+    if (holder && holder->pending && holder->resumed_to_user)
+      next.switch_to = holder;
+    else
+      next.runner = holder;
+  } else if (others_waiting(t) && close_idle_pool(t)) {
+    REWIND_LOG(Sched, "the threads of tid %d all sleep: switching", t.task->real_tid());
+    next.leave = true;
+  }
+  return next;
+}
+
 // At a signal's stop: the task ran the program's code, yet does not hold
 // the baton, so the signal found it in a hand-off.
 bool RecordSession::in_handoff(RecTask& t) {

@@ -148,16 +148,12 @@ Result<int> RecordSession::run() {
       // the one to look at, and the one that runs may be preempted.
       RecTask* runner = &t;
       if (t.running && t.resumed_to_user && baton_of(t)) {
-        if (RecTask* other = pool_stop(t)) {
-          current_ = other;
+        auto next = follow_baton(t);
+        if (next.switch_to || next.leave) {
+          current_ = next.switch_to;
           continue;
         }
-        runner = baton_holder(t);
-        if (!runner && others_waiting(t) && close_idle_pool(t)) {
-          REWIND_LOG(Sched, "the threads of tid %d all sleep: switching", t.task->real_tid());
-          current_ = nullptr;
-          continue;
-        }
+        runner = next.runner;
       }
       // A syscall judged not to block should reach its exit stop at once;
       // if it is asleep in the kernel instead, let another task run, or
@@ -253,16 +249,6 @@ void RecordSession::leave_current() {
     }
   }
   current_ = nullptr;
-}
-
-// A task of t's process other than t, resumed to run the program's code,
-// that stopped: it took the baton in a hand-off (or a signal found it
-// asleep in one).
-RecTask* RecordSession::pool_stop(RecTask& t) {
-  for (auto& [tid, o] : tasks_)
-    if (o.get() != &t && o->pending && o->resumed_to_user && &o->task->as() == &t.task->as())
-      return o.get();
-  return nullptr;
 }
 
 // Round-robin over tasks with something to do, starting after the last pick.

@@ -246,7 +246,14 @@ class RecordSession {
   void close_baton(RecTask& t);
   bool close_idle_pool(RecTask& t);
   RecTask* baton_holder(RecTask& t);
-  RecTask* pool_stop(RecTask& t);
+  // What the scheduler does while the current task (resumed to run the
+  // program's code) has not stopped, in a process with a baton.
+  struct BatonNext {
+    RecTask* runner = nullptr;     // the thread that runs with the baton
+    RecTask* switch_to = nullptr;  // the holder, stopped: look at its stop
+    bool leave = false;            // the recorder took the baton: schedule anew
+  };
+  BatonNext follow_baton(RecTask& t);
   bool in_handoff(RecTask& t);
   Result<void> end_handoff_wait(RecTask& t, const user_regs_struct& regs);
   void forget_dead_batons();

@@ -64,6 +64,9 @@ bool ReplaySession::can_checkpoint() const {
     // exit) a copy could not redo.
     if (t->in_syscall && (t->native || !t->task->as().has_stub_page)) return false;
     if (t->exec_pending || t->inject_sig || t->lifted_bp || t->lifted_patch) return false;
+    // A thread of a pool (ReplayPool.cc) that came early to the stop of its
+    // next event stands inside the kernel at it: a copy would stand after it.
+    if (t->early_stop) return false;
     // Recreated threads get no alternate signal stack back (only the
     // leader, whose copy is a fork, keeps its own).
     if (t->sigaltstack && t->task->rec_tid() != t->rec_tgid) return false;
