@@ -197,16 +197,29 @@ Result<void> Task::set_regs(const user_regs_struct& r) const {
   auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, &k);
   if (!res) return res.error();
   if (skip_orig_rax_) skip_orig_rax_ = r.orig_rax;
+  skip_unwritten_ = false;
   if (keep) regs_ = r;
   return ok_result();
 }
 
+// The -1 goes into the kernel with the next set_regs(), which replay makes
+// anyway when it puts the syscall's results in place, or else just before
+// the task leaves the stop: one PTRACE_SETREGS per emulated syscall, as
+// after PTRACE_SYSEMU.
 Result<void> Task::skip_syscall() const {
   if (!seccomp_stop_) return Error{"skip_syscall: not at a seccomp stop"};
   if (skip_orig_rax_) return ok_result();
   auto regs = get_regs();
   if (!regs) return regs.error();
   skip_orig_rax_ = regs->orig_rax;
+  skip_unwritten_ = true;
+  return ok_result();
+}
+
+Result<void> Task::write_skip() const {
+  if (!skip_unwritten_) return ok_result();
+  auto regs = get_regs();
+  if (!regs) return regs.error();
   return set_regs(*regs);
 }
 
@@ -284,6 +297,7 @@ Result<unsigned long> Task::get_event_msg() const {
 Result<void> Task::resume(ResumeRequest req, int sig) const {
   if (exit_emulated_ && (req == ResumeRequest::Syscall || req == ResumeRequest::SingleStep))
     REWIND_TRY(leave_skipped_entry());
+  REWIND_TRY(write_skip());
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
           : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
           : req == ResumeRequest::Sysemu  ? PTRACE_SYSEMU
@@ -302,6 +316,7 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
 // the kernel's orig_rax; at the exit stop it skips nothing any more, and the
 // program's value goes back, for the kernel's restart logic.
 Result<void> Task::leave_skipped_entry() const {
+  REWIND_TRY(write_skip());
   const std::optional<uint64_t> orig_rax = skip_orig_rax_;
   forget_stop();
   sysemu_resumed_ = false;

@@ -212,10 +212,11 @@ class Task {
   // Drops what was known about the current stop (the task left it).
   void forget_stop() const {
     regs_.reset();
-    sysemu_entry_ = exit_emulated_ = seccomp_stop_ = false;
+    sysemu_entry_ = exit_emulated_ = seccomp_stop_ = skip_unwritten_ = false;
     skip_orig_rax_.reset();
   }
   Result<void> leave_skipped_entry() const;
+  Result<void> write_skip() const;
 
   Tid rec_tid_;
   pid_t real_tid_;
@@ -228,8 +229,10 @@ class Task {
   mutable bool sysemu_entry_ = false;   // see at_sysemu_entry()
   mutable bool exit_emulated_ = false;  // see finish_at_entry()
   mutable bool seccomp_stop_ = false;   // see at_seccomp_stop()
-  // After skip_syscall(): the program's orig_rax, while the kernel's is -1.
+  // After skip_syscall(): the program's orig_rax, while the kernel's is -1
+  // (or is to be, before the task leaves the stop: skip_unwritten_).
   mutable std::optional<uint64_t> skip_orig_rax_;
+  mutable bool skip_unwritten_ = false;
 };
 
 std::string signal_name(int sig);
