@@ -744,7 +744,7 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
 // checkpoint's image of the task says -1 all the same: ReplayCheckpoint.cc);
 // at a seccomp stop, Task::skip_syscall; at a syscall-entry stop, orig_rax
 // -1 (the kernel returns -ENOSYS).
-static Result<void> skip_syscall(Task& task, const user_regs_struct& regs) {
+static Result<void> skip_emulated_syscall(Task& task, const user_regs_struct& regs) {
   if (task.at_sysemu_entry()) return ok_result();
   if (task.at_seccomp_stop()) return task.skip_syscall();
   user_regs_struct r = regs;
@@ -817,7 +817,7 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->sigaltstack = !flags || !(*flags & SS_DISABLE);
   }
   t->native = native;
-  if (!native) REWIND_TRY(skip_syscall(task, *regs));
+  if (!native) REWIND_TRY(skip_emulated_syscall(task, *regs));
   if (fork_like) {
     // Run the fork now, so the child exists when its first event comes; the
     // parent is left running toward its exit stop (or asleep, for vfork).
