@@ -179,6 +179,7 @@ std::string syscall_result(uint64_t rax) {
 // What a buffered record keeps of its arguments (BufRecord::arg0), where it
 // keeps something the tracer uses.
 std::string buffered_note(const syscallbuf::BufRecord& rec) {
+  if (rec.nr == SYS_futex) return " (arg0 " + std::to_string(rec.arg0) + ")";
   if (sys::is_error(rec.ret)) return "";
   switch (rec.nr) {
     case SYS_close:

@@ -230,8 +230,9 @@ Summary check_program(const std::string& prog, uint64_t wanted) {
   }
   BOOST_TEST_MESSAGE(
       prog << ": " << events << " events, " << sum.checkpoints << " checkpoints, " << sum.threaded
-           << " threaded, " << sum.threaded_waiting << " with threads waiting (a syscall, a hand-off), "
-           << sum.multi_process_threaded << " of threaded process trees; per threaded checkpoint "
+           << " threaded, " << sum.threaded_waiting
+           << " with threads waiting (a syscall, a hand-off), " << sum.multi_process_threaded
+           << " of threaded process trees; per threaded checkpoint "
            << (sum.threaded ? sum.checkpoint_ms / sum.threaded : 0) << " ms, restore "
            << (sum.restores ? sum.restore_ms / sum.restores : 0) << " ms");
   return sum;
