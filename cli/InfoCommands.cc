@@ -179,6 +179,7 @@ std::string syscall_result(uint64_t rax) {
 // What a buffered record keeps of its arguments (BufRecord::arg0), where it
 // keeps something the tracer uses.
 std::string buffered_note(const syscallbuf::BufRecord& rec) {
+  if (rec.nr == SYS_futex) return " (arg0 " + std::to_string(rec.arg0) + ")";
   if (sys::is_error(rec.ret)) return "";
   switch (rec.nr) {
     case SYS_close:
@@ -196,22 +197,23 @@ std::string buffered_note(const syscallbuf::BufRecord& rec) {
 
 // The syscalls the thread made through its buffer on its way to the event
 // (preload/abi.h), one line each, before the event's own line.
-std::string describe_buffered(const Event& e) {
+// (Other threads' too, which handed the baton around meanwhile.)
+std::string describe_records(Tid tid, const std::vector<uint8_t>& records) {
   std::string s;
   size_t at = 0;
-  while (e.syscallbuf.size() - at >= sizeof(syscallbuf::BufRecord)) {
+  while (records.size() - at >= sizeof(syscallbuf::BufRecord)) {
     syscallbuf::BufRecord rec;
-    memcpy(&rec, e.syscallbuf.data() + at, sizeof rec);
-    if (rec.size < sizeof rec || rec.size > e.syscallbuf.size() - at) break;
+    memcpy(&rec, records.data() + at, sizeof rec);
+    if (rec.size < sizeof rec || rec.size > records.size() - at) break;
     uint64_t bytes = 0;
     size_t p = at + sizeof rec;
     for (uint32_t i = 0; i < rec.nouts && p + sizeof(syscallbuf::OutHead) <= at + rec.size; ++i) {
       syscallbuf::OutHead h;
-      memcpy(&h, e.syscallbuf.data() + p, sizeof h);
+      memcpy(&h, records.data() + p, sizeof h);
       bytes += h.len;
       p += sizeof h + syscallbuf::pad8(h.len);
     }
-    s += "   tid " + std::to_string(e.tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
+    s += "   tid " + std::to_string(tid.value) + " BUFFERED " + sys::name(rec.nr) + " = " +
          syscall_result(static_cast<uint64_t>(rec.ret)) + buffered_note(rec);
     if (rec.nouts)
       s += " [" + std::to_string(rec.nouts) + (rec.nouts == 1 ? " write, " : " writes, ") +
@@ -219,8 +221,14 @@ std::string describe_buffered(const Event& e) {
     s += "\n";
     at += rec.size;
   }
-  if (at != e.syscallbuf.size()) s += "   (corrupt buffered syscalls)\n";
+  if (at != records.size()) s += "   (corrupt buffered syscalls)\n";
   return s;
+}
+
+std::string describe_buffered(const Event& e) {
+  std::string s;
+  for (const Event::PeerRecords& p : e.peer_syscallbufs) s += describe_records(p.tid, p.records);
+  return s + describe_records(e.tid, e.syscallbuf);
 }
 
 std::string describe(const Event& e) {
@@ -246,6 +254,10 @@ std::string describe(const Event& e) {
       break;
     case EventKind::Exit:
       s += "EXIT status " + wait_status_long(e.exit_status);
+      break;
+    case EventKind::BatonGive:
+      s += "BATON GIVE at " + hex(e.regs.rip) + " after " + std::to_string(e.baton_releases) +
+           " releases";
       break;
     case EventKind::Preempt:
       s += "PREEMPT at " + hex(e.regs.rip);
@@ -395,8 +407,9 @@ int cmd_info(const std::string& trace_arg) {
   field("tick_source", json_string(h.tick_source));
   field("start_time_ns", std::to_string(h.start_time_ns));
   field("cpuid_faulting", h.cpuid_faulting ? "true" : "false");
-  field("cpu_features", json_strings(h.cpu_features));  // record --cpu-features; []: all
-  field("record_cpu", std::to_string(h.record_cpu));    // the CPU recording was pinned to
+  field("cpu_features", json_strings(h.cpu_features));           // record --cpu-features; []: all
+  field("record_cpu", std::to_string(h.record_cpu));             // the CPU recording was pinned to
+  field("syscall_filter", h.syscall_filter ? "true" : "false");  // replay runs under seccomp
   field("xcr0", json_string(hex(h.xcr0)));
   std::string cpuid = "[";
   for (size_t i = 0; i < h.cpuid.size(); ++i) {

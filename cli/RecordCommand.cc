@@ -211,6 +211,7 @@ int cmd_record(int argc, char** argv) {
   if (!writer) return fail(writer.error());
   trace::TraceHeader header = make_header(prog_argv, env, cpu_features);
   header.record_cpu = *cpu;
+  header.syscall_filter = syscall_buffer;  // RecordSession spawns under the filter then
   auto hr = (*writer)->write_header(header);
   if (!hr) return fail(hr.error());
   // Now, not at the end: a recording that is killed is the one to debug,

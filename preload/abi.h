@@ -8,6 +8,8 @@
 //    entry (kInitPreload tells the recorder where it is).
 //  - A seccomp filter lets syscalls made from kUntracedSyscallInsn through
 //    without a ptrace stop; every other syscall stops the task as before.
+//    (Replay runs under a filter of its own, with other instructions let
+//    through: see kReplayedSyscallInsn.)
 //  - The library makes a bufferable syscall there and appends a BufRecord
 //    (the result and the bytes the kernel wrote) to the thread's buffer.
 //    The recorder copies new records into the trace with the thread's next
@@ -22,18 +24,23 @@ namespace rwd::syscallbuf {
 // The page rewind maps at a fixed address in every process (see
 // core/task/RemoteSyscall.h): offsets of what the library uses in it.
 constexpr uint64_t kStubPage = 0x70000000;
-// "syscall; ret": the one syscall instruction the seccomp filter lets
-// through untraced (besides the tracer's own injection instruction at
-// kStubPage + 0).
+// "syscall; ret": the library's syscall instruction that record's seccomp
+// filter lets through untraced (besides the tracer's own injection
+// instruction at kStubPage + 0). Replay's filter traces it: there a
+// syscall made from it is one the recording handed to the traced path.
 constexpr uint64_t kUntracedSyscallInsn = kStubPage + 0x10;
 // "syscall; ret" again, but traced: where the recorder sends the kernel's
 // restart of a buffered syscall that went the traced way (RecordBuffer.cc).
 constexpr uint64_t kTracedRestartInsn = kStubPage + 0x20;
 // "syscall; ret" a third time, for the few buffered syscalls that replay's
-// library makes itself (kBufReplayExecutes in the syscall table: mmap, brk),
-// at the moment the recording made them. The replayer lets their stops
-// pass (ReplaySession::advance); record never uses it.
+// library makes itself (kBufReplayExecutes in the syscall table: mmap, brk,
+// rt_sigaction, rt_sigprocmask), at the moment the recording made them.
+// Replay's seccomp filter lets it through untraced, so they cost no stop;
+// record never uses it.
 constexpr uint64_t kReplayedSyscallInsn = kStubPage + 0x30;
+// "syscall; ret" a fourth time, untraced in record and in replay alike: the
+// futex calls of the baton hand-offs (below), which must cost no stop.
+constexpr uint64_t kBatonSyscallInsn = kStubPage + 0x40;
 // uint32_t: kModeRecord or kModeReplay, written by the tracer.
 constexpr uint64_t kModeWord = kStubPage + 0x800;
 constexpr uint32_t kModeRecord = 1;
@@ -50,6 +57,10 @@ constexpr int kSysFlush = 0x52570002;        // (reason), one of:
 constexpr long kFlushFull = 1;               // the next record would not fit
 constexpr long kFlushWanted = 2;             // the tracer asked (BufHeader::want_stop)
 constexpr long kFlushDiverged = 3;           // replay: the next record is not this syscall's
+// (futex result): a thread that woke from a hand-off wait found the baton
+// with the tracer; it returns when the tracer gives it the baton, with the
+// futex result (docs/syscallbuf.md, "Hand-offs").
+constexpr int kSysBatonWait = 0x52570003;
 
 // What the library says about itself when it starts.
 struct PreloadInit {
@@ -207,6 +218,38 @@ inline bool records_well_formed(const uint8_t* data, uint64_t size) {
   }
   return true;
 }
+
+// The baton (docs/syscallbuf.md, "Hand-offs without the recorder"): one per
+// address space, in a page of rewind's mapping. While it is enabled (the
+// process has threads), a thread runs the program's code only while it
+// holds the baton. A futex wait is then buffered: the library releases the
+// baton, waits untraced, and takes the baton back before it returns, so
+// threads hand the CPU to each other without a ptrace stop.
+//
+// Record: the page is shared with the recorder (a memfd), which takes the
+// baton with atomic operations and wakes waiters with FUTEX_WAKE on its own
+// mapping; hence the futex calls on `owner` are not FUTEX_PRIVATE. Replay:
+// a private page, where only `enabled` and `releases` mean anything.
+constexpr uint64_t kBatonPage = kStubPage + 0x3000;
+constexpr int32_t kBatonTracer = -1;  // owner: the tracer has the baton
+struct Baton {
+  // Record: the tid that holds it, 0 if free, kBatonTracer. The library
+  // takes it with a compare-and-swap from 0 and releases it with a store;
+  // the tracer sets it to the thread it resumes.
+  int32_t owner;
+  // Record: threads asleep (FUTEX_WAIT) on owner, for the releaser to wake.
+  uint32_t waiters;
+  // Record and replay: how many times a thread released it. A take
+  // records the count it found (BufRecord::arg0 of the futex wait); every
+  // take is followed by a release or a tracer's stop before the next take,
+  // so the counts name the takes, and replay's library takes the baton
+  // when the count reaches its record's.
+  uint32_t releases;
+  // Written by the tracer at the clone that gives the process its second
+  // thread (an event's memory write, so replay sees it at the same point);
+  // cleared in a fork's child.
+  uint32_t enabled;
+};
 
 // The signal the desched perf event sends when a thread blocks in a
 // buffered syscall: SIGSTKFLT, which no program uses.

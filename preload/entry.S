@@ -107,6 +107,9 @@ rwd_syscall_entry:
 .elseif \untraced == 3
     mov $0x70000030, %r11d
     call *%r11
+.elseif \untraced == 4
+    mov $0x70000040, %r11d
+    call *%r11
 .else
     syscall
 .endif
@@ -125,5 +128,7 @@ SYSCALL_HELPER rwd_untraced_syscall, 1
 SYSCALL_HELPER rwd_traced_syscall, 0
 // kReplayedSyscallInsn: replay's library making a kBufReplayExecutes call.
 SYSCALL_HELPER rwd_replayed_syscall, 3
+// kBatonSyscallInsn: the futex calls of a hand-off (preload.cc, baton_wait).
+SYSCALL_HELPER rwd_baton_syscall, 4
 
     .section .note.GNU-stack, "", @progbits

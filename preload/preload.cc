@@ -40,6 +40,7 @@ extern "C" {
 long rwd_untraced_syscall(const Args*);
 long rwd_traced_syscall(const Args*);
 long rwd_replayed_syscall(const Args*);
+long rwd_baton_syscall(const Args*);
 void rwd_syscall_entry();
 long rwd_buffered_syscall(Args* x) __attribute__((visibility("hidden")));
 }
@@ -179,6 +180,26 @@ bool init_thread() {
   return ok;
 }
 
+Baton* baton() {
+  return reinterpret_cast<Baton*>(kBatonPage);
+}
+
+// Hand-offs go through the baton once the tracer enabled it (the process
+// has a second thread); the word changes only at a traced event.
+bool baton_enabled() {
+  return __atomic_load_n(&baton()->enabled, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool is_futex_wait(const Args& x) {
+  const long cmd = x.a[1] & FUTEX_CMD_MASK;
+  return x.nr == SYS_futex && (cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET);
+}
+
+long baton_futex(void* word, long op, long val) {
+  Args x = {SYS_futex, {reinterpret_cast<long>(word), op, val, 0, 0, 0}};
+  return rwd_baton_syscall(&x);
+}
+
 // kBufferArgsChecked: the arguments with which the syscall may be buffered.
 bool args_allow(const Args& x, const BufHeader* h) {
   switch (x.nr) {
@@ -195,10 +216,12 @@ bool args_allow(const Args& x, const BufHeader* h) {
       return x.a[1] == F_GETFD || x.a[1] == F_SETFD || x.a[1] == F_GETFL || x.a[1] == F_SETFL;
     case SYS_futex: {
       // A wait nearly always sleeps (its caller checked the word just
-      // before): as a traced syscall it costs two ptrace stops, buffered it
-      // would cost those plus the desched event's.
+      // before): with the desched event it would cost two ptrace stops and
+      // the event's signal. Buffered, it is a hand-off of the baton, once
+      // the process has threads (baton_wait).
       const long cmd = x.a[1] & FUTEX_CMD_MASK;
-      return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
+      return cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET ||
+             ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && baton_enabled());
     }
     case SYS_close:  // any fd (the desched event's is not the program's: own_fd)
       return true;
@@ -532,6 +555,86 @@ long replay_execute(const Args& x, long recorded) {
   return rwd_replayed_syscall(&y);
 }
 
+// The release count after one more release; never 0, which a record's
+// arg0 keeps for a baton taken from the tracer.
+uint32_t next_release(uint32_t n) {
+  return n + 1 == 0 ? 1 : n + 1;
+}
+
+// Record: the program's futex wait as a hand-off. The thread gives the
+// baton up (another may take it and run the program meanwhile), sleeps in
+// the kernel untraced, and takes the baton back before it returns to the
+// program. Its record keeps the release count it took the baton at, or 0
+// when the tracer had the baton: the thread then asks for it with
+// kSysBatonWait, a traced call (replay's library makes it too).
+long record_baton_wait(const BufferRule& rule, const Args& x, BufHeader* h) {
+  Baton* b = baton();
+  const int32_t me = static_cast<int32_t>(untraced(SYS_gettid));
+  b->releases = next_release(b->releases);
+  __atomic_store_n(&b->owner, 0, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&b->waiters, __ATOMIC_SEQ_CST)) baton_futex(&b->owner, FUTEX_WAKE, 1);
+  const long ret = rwd_baton_syscall(&x);
+  Outs o;
+  outputs(rule, x, ret, /*bound=*/false, o);
+  for (;;) {
+    int32_t owner = __atomic_load_n(&b->owner, __ATOMIC_ACQUIRE);
+    if (owner == 0) {
+      if (!__atomic_compare_exchange_n(&b->owner, &owner, me, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED))
+        continue;
+      h->pos += write_record(records(h) + h->pos, x, ret, b->releases, o);
+      return ret;
+    }
+    // (The tracer never gives the baton to a thread in a hand-off, but
+    // should it, asking again is harmless.)
+    if (owner == kBatonTracer || owner == me) {
+      h->pos += write_record(records(h) + h->pos, x, ret, 0, o);
+      traced(kSysBatonWait, ret);  // returns once the tracer gave us the baton
+      return ret;
+    }
+    __atomic_fetch_add(&b->waiters, 1, __ATOMIC_SEQ_CST);
+    baton_futex(&b->owner, FUTEX_WAIT, owner);
+    __atomic_fetch_sub(&b->waiters, 1, __ATOMIC_SEQ_CST);
+  }
+}
+
+// Replay: the same hand-off, in the recorded order. The thread releases
+// as the recording did, then takes the baton when the release count
+// reaches its record's; a record taken from the tracer means a
+// kSysBatonWait, which the replayer answers at its turn.
+//
+// The record may not be in the buffer yet: the recorder took it into the
+// trace with the first event after the take, which replay may not have
+// reached. The thread then waits for the replayer to load it (it stops the
+// thread between events, and the wait on `end` restarts to find it
+// changed).
+long replay_baton_wait(const Args& x, BufHeader* h) {
+  Baton* b = baton();
+  __atomic_store_n(&b->releases, next_release(b->releases), __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&b->waiters, __ATOMIC_SEQ_CST))
+    baton_futex(&b->releases, FUTEX_WAKE, INT32_MAX);  // only one of them goes on
+  for (;;) {
+    const uint32_t end = __atomic_load_n(&h->end, __ATOMIC_ACQUIRE);
+    if (h->pos < end) break;
+    baton_futex(&h->end, FUTEX_WAIT, static_cast<long>(end));
+  }
+  const BufRecord* rec = find_record(records(h) + h->pos, h->end - h->pos, x.nr);
+  if (!rec) return traced(kSysFlush, kFlushDiverged, x.nr);
+  h->pos += rec->size;
+  if (rec->arg0 == 0) {
+    traced(kSysBatonWait, rec->ret);
+    return rec->ret;
+  }
+  for (;;) {
+    const uint32_t now = __atomic_load_n(&b->releases, __ATOMIC_ACQUIRE);
+    if (now == rec->arg0) break;
+    __atomic_fetch_add(&b->waiters, 1, __ATOMIC_SEQ_CST);
+    baton_futex(&b->releases, FUTEX_WAIT, static_cast<long>(now));
+    __atomic_fetch_sub(&b->waiters, 1, __ATOMIC_SEQ_CST);
+  }
+  return rec->ret;
+}
+
 }  // namespace
 
 // From rwd_syscall_entry: one syscall of a patched site.
@@ -560,6 +663,15 @@ extern "C" long rwd_buffered_syscall(Args* x) {
 
   h->locked = 1;
   long ret = 0;
+  if (is_futex_wait(*x)) {  // args_allow: a hand-off of the baton
+    ret = replay ? replay_baton_wait(*x, h) : record_baton_wait(rule, *x, h);
+    h->locked = 0;
+    if (h->want_stop && (!replay || h->pos == h->end)) {
+      h->want_stop = 0;
+      traced(kSysFlush, kFlushWanted);
+    }
+    return ret;
+  }
   const bool have_record = replay && h->pos < h->end;
   if (have_record) {
     const BufRecord* rec = find_record(records(h) + h->pos, h->end - h->pos, nr);

@@ -33,17 +33,21 @@ bool interrupted_by_signal(int64_t ret) {
   return sys::is_restart(ret) || ret == -EINTR;
 }
 
-// The recorder's own handle on a tracee's fd (pidfd_getfd, Linux 5.6).
-ScopedFd steal_fd(pid_t tgid, int fd) {
+}  // namespace
+
+ScopedFd steal_tracee_fd(pid_t tgid, int fd) {
   ScopedFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, tgid, 0)));
   if (!pidfd.is_open()) return ScopedFd();
   return ScopedFd(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
 }
 
-}  // namespace
-
 Result<void> RecordSession::write_event(trace::Event& e) {
-  if (RecTask* t = find(e.tid.value)) REWIND_TRY(flush_syscallbuf(*t, e));
+  if (RecTask* t = find(e.tid.value)) {
+    t->given_since_event = false;
+    if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
+    REWIND_TRY(flush_syscallbuf(*t, e, e.syscallbuf, /*own=*/true));
+    if (baton_of(*t)) REWIND_TRY(flush_peers(*t, e));
+  }
   auto written = writer_.write_event(e);
   // Keep the records' memory for the next flush (up to 1 MiB: a fresh one
   // would be a fresh mapping, faulted in page by page).
@@ -54,17 +58,34 @@ Result<void> RecordSession::write_event(trace::Event& e) {
   return written;
 }
 
-// Takes the records the thread committed since the last flush. The buffer
-// is emptied only when the library is not inside a buffered syscall (it
-// holds offsets into it then); replay empties it at the same events.
-Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
+// The other threads of t's process take the baton while t runs toward an
+// event, and replay runs them alongside toward it: their records go into
+// the trace with it (they commit records only while they hold the baton,
+// or when the tracer has it, so none is half-written now).
+Result<void> RecordSession::flush_peers(RecTask& t, trace::Event& e) {
+  for (auto& [tid, o] : tasks_) {
+    if (o.get() == &t || !o->syscallbuf || &o->task->as() != &t.task->as()) continue;
+    trace::Event::PeerRecords peer{o->task->rec_tid(), {}};
+    REWIND_TRY(flush_syscallbuf(*o, e, peer.records, /*own=*/false));
+    if (!peer.records.empty()) e.peer_syscallbufs.push_back(std::move(peer));
+  }
+  return ok_result();
+}
+
+// Takes the records the thread committed since the last flush, into
+// `bytes`. At the thread's own events (`own`) the buffer is emptied, but
+// only when the library is not inside a buffered syscall (it holds offsets
+// into it then); replay empties it at the same events.
+Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e,
+                                             std::vector<uint8_t>& bytes, bool own) {
   if (!t.syscallbuf) return ok_result();
   // One read for the header and, most of the time, the new records too: an
   // event usually follows a few small ones (a futex wake, a clock read).
   constexpr size_t kLikelyRecords = 2048;
-  if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
-  std::vector<uint8_t>& bytes = e.syscallbuf;
-  const size_t want = sizeof(BufHeader) + t.buf_flushed + kLikelyRecords;
+  // (A thread inside a buffered syscall, a hand-off's, keeps its old
+  // records until its next event: then only the header, at first.)
+  const size_t want =
+      sizeof(BufHeader) + (t.buf_flushed < kLikelyRecords ? t.buf_flushed + kLikelyRecords : 0);
   bytes.resize(std::min<size_t>(want, kRecordsEnd));
   const size_t got = t.task->as().read_partial(RemotePtr(t.syscallbuf), bytes.data(), bytes.size());
   if (got < sizeof(BufHeader)) {
@@ -78,7 +99,8 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   const size_t from = sizeof h + t.buf_flushed, to = sizeof h + h.pos;
   if (to > got) {
     bytes.resize(to);
-    REWIND_TRY(t.task->read_mem(RemotePtr(t.syscallbuf + got), bytes.data() + got, to - got));
+    const size_t at = std::max(got, from);
+    REWIND_TRY(t.task->read_mem(RemotePtr(t.syscallbuf + at), bytes.data() + at, to - at));
   }
   bytes.erase(bytes.begin() + static_cast<ptrdiff_t>(to), bytes.end());
   bytes.erase(bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(from));
@@ -86,10 +108,10 @@ Result<void> RecordSession::flush_syscallbuf(RecTask& t, trace::Event& e) {
   REWIND_TRY(on_buffered_records(t, bytes, e));
   // Only the words that change, and only when they do: this runs at every
   // event of the thread.
-  const bool empty_it = !h.locked && h.pos != 0;
+  const bool empty_it = own && !h.locked && h.pos != 0;
   if (empty_it) h.pos = 0, t.buf_flushed = 0;
   if (empty_it) REWIND_TRY(t.task->write_mem(RemotePtr(t.syscallbuf), &h.pos, sizeof h.pos));
-  if (!h.want_stop) return ok_result();
+  if (!own || !h.want_stop) return ok_result();
   h.want_stop = 0;
   return t.task->write_mem(RemotePtr(t.syscallbuf + offsetof(BufHeader, want_stop)), &h.want_stop,
                            sizeof h.want_stop);
@@ -161,8 +183,8 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
     t.syscallbuf = a.rdi;
     t.buf_flushed = 0;
     ret = 0;
-  } else if (nr == kSysFlush) {
-    ret = 0;
+  } else if (nr == kSysFlush || nr == kSysBatonWait) {
+    ret = 0;  // (kSysBatonWait: it runs on with the baton, resume())
   }
   regs.rax = static_cast<uint64_t>(ret);
   e.regs = regs;
@@ -325,7 +347,7 @@ Result<bool> RecordSession::defer_preemption(RecTask& t, uint64_t pc) {
 // handle on (again if the thread opened another one since).
 void RecordSession::disarm_desched(RecTask& t, int tracee_fd) {
   if (!t.desched.is_open() || t.desched_fd != tracee_fd) {
-    t.desched = steal_fd(t.tgid, tracee_fd);
+    t.desched = steal_tracee_fd(t.tgid, tracee_fd);
     t.desched_fd = tracee_fd;
   }
   if (t.desched.is_open()) ioctl(t.desched.get(), PERF_EVENT_IOC_DISABLE, 0);

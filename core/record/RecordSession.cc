@@ -17,7 +17,9 @@
 
 #include "core/base/Log.h"
 #include "core/task/InflightWrites.h"
+#include "core/task/RemoteSyscall.h"
 #include "core/task/Spawn.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -79,7 +81,12 @@ Result<void> RecordSession::start() {
 
   buffering_ = options_.syscall_buffer;
   if (buffering_) perf_warmup_.start();
-  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, buffering_};
+  SpawnOptions so{options_.exe_path, options_.argv, options_.env, options_.cpu, std::nullopt};
+  // Untraced: the tracer's injected syscalls (which stop at their
+  // syscall-stops anyway), the library's buffered ones, and the baton's.
+  if (buffering_)
+    so.seccomp_filter = SeccompFilter{
+        {kStubSyscallInsn, syscallbuf::kUntracedSyscallInsn, syscallbuf::kBatonSyscallInsn}};
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) return record_death_in_exec(*spawned->died_in_exec);
@@ -136,14 +143,27 @@ Result<int> RecordSession::run() {
       continue;
     }
     if (!t.pending) {
+      // In a process whose threads hand the baton over, the task we resumed
+      // may sleep in a hand-off while another runs: the one that stops is
+      // the one to look at, and the one that runs may be preempted.
+      RecTask* runner = &t;
+      if (t.running && t.resumed_to_user && baton_of(t)) {
+        auto next = follow_baton(t);
+        if (next.switch_to || next.leave) {
+          current_ = next.switch_to;
+          continue;
+        }
+        runner = next.runner;
+      }
       // A syscall judged not to block should reach its exit stop at once;
       // if it is asleep in the kernel instead, let another task run, or
       // the one it waits for might never be scheduled.
       const bool fast = t.running && t.in_fast_syscall;
       // A task computing in user space while others wait (or while it owes
       // them a signal) gets a timeslice; then it is interrupted.
-      const bool may_preempt = t.running && !t.in_syscall && !t.preempt_requested &&
-                               (others_waiting(t) || !t.deferred_signals.empty());
+      const bool may_preempt = runner && runner->running && !runner->in_syscall &&
+                               !runner->preempt_requested &&
+                               (others_waiting(*runner) || !runner->deferred_signals.empty());
       auto got = wait_one(fast ? kFastSyscallCheckMs : may_preempt ? kTimesliceMs : -1);
       if (!got) return got.error();
       if (*got || t.pending) continue;
@@ -151,13 +171,13 @@ Result<int> RecordSession::run() {
         REWIND_LOG(Sched, "tid %d sleeps in a syscall judged not to block; switching",
                    t.task->real_tid());
         t.in_fast_syscall = false;
-        current_ = nullptr;
+        leave_current();
       } else if (may_preempt) {
         // SIGSTOP because it cannot be blocked; the tracee never sees it
         // (its signal-delivery-stop is suppressed in on_preempted).
-        REWIND_LOG(Sched, "tid %d used its timeslice: interrupting it", t.task->real_tid());
-        t.preempt_requested = true;
-        REWIND_TRY(t.task->send_signal(SIGSTOP));
+        REWIND_LOG(Sched, "tid %d used its timeslice: interrupting it", runner->task->real_tid());
+        runner->preempt_requested = true;
+        REWIND_TRY(runner->task->send_signal(SIGSTOP));
       }
       continue;
     }
@@ -175,17 +195,17 @@ Result<int> RecordSession::run() {
       // before it is gone. Its death is recorded when it is reaped.
       REWIND_LOG(Record, "tid %d vanished: %s", t.task->real_tid(), next.error().message.c_str());
       t.running = true;
-      current_ = nullptr;
+      leave_current();
       continue;
     }
     if (!next) return next.error();
     if (*next == Next::Gone) {
-      current_ = nullptr;
+      leave_current();
       continue;
     }
     if (*next == Next::Yield) {
       t.parked = true;
-      current_ = nullptr;
+      leave_current();
       continue;
     }
     t.parked = true;
@@ -206,13 +226,29 @@ Result<int> RecordSession::run() {
         t.running = true;
         REWIND_TRY(resume(t));
       }
-      current_ = nullptr;
+      leave_current();
     } else {
       t.in_fast_syscall = t.in_syscall && !t.syscall_skipped;
     }
   }
   if (!root_status_) return Error{"the initial process vanished without an exit status"};
   return *root_status_;
+}
+
+// (The task may have been a thread that a signal found in a hand-off,
+// while another runs with the baton: that one stays the current task, as
+// nothing else may run beside it.)
+void RecordSession::leave_current() {
+  if (current_) {
+    close_baton(*current_);
+    RecTask* holder = baton_holder(*current_);
+    if (holder && holder != current_ && holder->resumed_to_user &&
+        (holder->running || holder->pending)) {
+      current_ = holder;
+      return;
+    }
+  }
+  current_ = nullptr;
 }
 
 // Round-robin over tasks with something to do, starting after the last pick.
@@ -329,7 +365,7 @@ Result<void> RecordSession::on_exec_tid_change(pid_t tid) {
   if (RecTask* leader = find(tid)) {
     if (!leader->exit_recorded) REWIND_TRY(record_exit(*leader, 0));
     execer->parent = leader->parent;
-    if (current_ == leader) current_ = nullptr;
+    if (current_ == leader) leave_current();
     tasks_.erase(tid);
   }
   REWIND_LOG(Record, "tid %d exec'd and became tid %d", static_cast<pid_t>(former), tid);
@@ -380,12 +416,14 @@ Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
   // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
   // exit where it became known.
   if (!t->exit_recorded) REWIND_TRY(record_exit(*t, st.raw()));
-  if (current_ == t) current_ = nullptr;
+  if (current_ == t) leave_current();
   tasks_.erase(tid);
+  forget_dead_batons();
   return ok_result();
 }
 
 Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus st) {
+  t.stopped_in_handoff = false;
   switch (st.kind()) {
     case WaitStatus::Kind::SyscallStop: {
       // Without a sibling thread, nothing in the recording can have killed
@@ -398,6 +436,7 @@ Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus s
       return Next::Continue;
     }
     case WaitStatus::Kind::SignalDeliveryStop:
+      t.stopped_in_handoff = in_handoff(t);
       return on_signal_stop(t, st.stop_sig());
     case WaitStatus::Kind::EventStop:
       return on_event_stop(t, st.ptrace_event());
@@ -420,6 +459,9 @@ Result<void> RecordSession::resume(RecTask& t) {
   // buffered ones too. It is needed for a syscall's exit stop, and for the
   // entry stop of a buffered syscall restarted as a traced one.
   const bool syscall_stops = !buffering_ || t.in_syscall || t.buffered_restart;
+  if (t.baton_reset_pending) REWIND_TRY(reset_fork_baton(t));
+  t.resumed_to_user = !t.in_syscall;
+  if (t.resumed_to_user) REWIND_TRY(give_baton(t));
   auto r = t.task->resume(syscall_stops ? ResumeRequest::Syscall : ResumeRequest::Cont,
                           std::exchange(t.resume_sig, 0));
   if (!r && r.error().errnum != ESRCH) return r.error();
@@ -540,6 +582,7 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     // syscall exit (no-pmu.md, "Deterministic points need no counter").
     REWIND_LOG(Record, "tid %d: deferring %s", task.real_tid(), signal_name(sig).c_str());
     t.deferred_signals.push_back(*si);
+    REWIND_TRY(end_handoff_wait(t, *regs));
     // Raised by a buffered syscall (SIGPIPE from a write) or while the
     // thread was inside the library: the library stops for us right after
     // the syscall, where the signal is delivered as a traced syscall would
@@ -598,6 +641,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
         c = &add_task(child, as);
         c->initial_stop_pending = true;
       }
+      c->baton_reset_pending = !(flags & CLONE_VM) && baton_of(t);
       // A fork's copy of the buffer, or the parent's own when the child
       // runs on its TLS (vfork, posix_spawn): flushed empty at this syscall's
       // entry. A new thread makes a buffer of its own.

@@ -26,12 +26,14 @@
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/base/Fd.h"
 #include "core/record/PerfWarmup.h"
 #include "core/record/SyscallPatch.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
 #include "core/trace/TraceWriter.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -54,12 +56,44 @@ struct FdIdentity {
   dev_t rdev = 0;
 };
 
+// The recorder's mapping of one address space's baton page (preload/abi.h,
+// Baton; core/record/Baton.cc). It keeps the address space alive so that
+// its key stays unique; orphaned() says no task uses it any more.
+class BatonShare {
+ public:
+  BatonShare(std::shared_ptr<AddressSpace> as, ScopedFd fd, void* map)
+      : as_(std::move(as)), fd_(std::move(fd)), map_(map) {}
+  ~BatonShare();
+  BatonShare(const BatonShare&) = delete;
+  BatonShare& operator=(const BatonShare&) = delete;
+  syscallbuf::Baton* get() const { return static_cast<syscallbuf::Baton*>(map_); }
+  bool orphaned() const { return as_.use_count() == 1; }
+
+ private:
+  std::shared_ptr<AddressSpace> as_;
+  ScopedFd fd_;
+  void* map_;
+};
+
+// The recorder's own handle on a tracee's fd (pidfd_getfd, Linux 5.6).
+ScopedFd steal_tracee_fd(pid_t tgid, int fd);
+
 // Per-task recorder state.
 struct RecTask {
   std::unique_ptr<Task> task;
   Tid parent;
-  pid_t tgid = 0;                     // its thread group (process)
-  bool running = false;               // resumed; its next stop has not been seen
+  pid_t tgid = 0;        // its thread group (process)
+  bool running = false;  // resumed; its next stop has not been seen
+  // Resumed to run the program's code (not into a traced syscall): in a
+  // process with a baton, it may be asleep in a hand-off, or hold the baton.
+  bool resumed_to_user = false;
+  // A fork's child that shares its parent's baton page until it runs.
+  bool baton_reset_pending = false;
+  // Its last stop found it in a hand-off (preload.cc, record_baton_wait),
+  // without the baton: it is resumed to go on waiting for its turn.
+  bool stopped_in_handoff = false;
+  // A BatonGive event was written since its last event of another kind.
+  bool given_since_event = false;
   std::optional<WaitStatus> pending;  // seen by waitpid, not yet processed
   bool parked = false;                // processed, waiting to be resumed
   int resume_sig = 0;                 // signal to inject when resumed
@@ -189,7 +223,8 @@ class RecordSession {
   void forget_fd_identities();
 
   // RecordBuffer.cc: the syscall buffer.
-  Result<void> flush_syscallbuf(RecTask& t, trace::Event& e);
+  Result<void> flush_syscallbuf(RecTask& t, trace::Event& e, std::vector<uint8_t>& bytes, bool own);
+  Result<void> flush_peers(RecTask& t, trace::Event& e);
   Result<void> on_buffered_records(RecTask& t, const std::vector<uint8_t>& records,
                                    trace::Event& e);
   Result<void> on_preload_call(RecTask& t, user_regs_struct& regs, trace::Event& e);
@@ -209,6 +244,29 @@ class RecordSession {
   Result<void> desched_fds_closed(RecTask& t, uint64_t lo, uint64_t hi);
   Result<void> desched_after_syscall(RecTask& t, const sys::SyscallArgs& a);
 
+  // Baton.cc: hand-offs between threads without the recorder.
+  syscallbuf::Baton* baton_of(RecTask& t);
+  Result<void> maybe_enable_baton(RecTask& t, int64_t ret, trace::Event& e);
+  Result<void> reset_fork_baton(RecTask& t);
+  Result<void> give_baton(RecTask& t);
+  void close_baton(RecTask& t);
+  bool close_idle_pool(RecTask& t);
+  RecTask* baton_holder(RecTask& t);
+  // What the scheduler does while the current task (resumed to run the
+  // program's code) has not stopped, in a process with a baton.
+  struct BatonNext {
+    RecTask* runner = nullptr;     // the thread that runs with the baton
+    RecTask* switch_to = nullptr;  // the holder, stopped: look at its stop
+    bool leave = false;            // the recorder took the baton: schedule anew
+  };
+  BatonNext follow_baton(RecTask& t);
+  bool in_handoff(RecTask& t);
+  Result<void> end_handoff_wait(RecTask& t, const user_regs_struct& regs);
+  void forget_dead_batons();
+  // Stops being the current task (t is current_): the baton goes back to
+  // the tracer first.
+  void leave_current();
+
   EventNum next_event() { return EventNum(++last_event_); }
   // Every event goes through here: it takes the thread's buffered syscalls
   // with it.
@@ -219,6 +277,8 @@ class RecordSession {
   const RecordOptions& options_;
   trace::TraceWriter& writer_;
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
+  // Address spaces whose threads hand the baton to each other.
+  std::map<const AddressSpace*, std::unique_ptr<BatonShare>> batons_;
   RdtscSiteCache rdtsc_sites_;
   SyscallSiteCache syscall_sites_;
   std::vector<uint8_t> syscallbuf_scratch_;  // see write_event

@@ -355,6 +355,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (buffering_) REWIND_TRY(desched_after_syscall(t, a));
     if (nr == SYS_mmap && !sys::is_error(ret)) REWIND_TRY(record_mmap(t, *regs));
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
+    if (nr == SYS_clone || nr == SYS_clone3) REWIND_TRY(maybe_enable_baton(t, ret, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
   }
   if (buffering_) REWIND_TRY(redirect_restart(t, *regs, e));
@@ -530,6 +531,8 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
     auto as = std::make_shared<AddressSpace>();
     REWIND_TRY(as->open_for(tid));
     task.set_address_space(as);
+    forget_dead_batons();
+    t.baton_reset_pending = false;  // a fresh page came with the new image
   }
   trace::Event e;
   e.num = next_event();

@@ -18,7 +18,8 @@ using namespace syscallbuf;
 
 // The recorder emptied the buffer at each event of the thread that found it
 // unlocked, and took what the library had added into the next event: do the
-// same, a stretch ahead.
+// same, a stretch ahead. (Records are appended after those the thread has
+// not taken yet: see below.)
 Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
   RepTask* t = find(e.tid);
   if (!t || !t->syscallbuf || t->syscallbuf_loaded == e.num.value) return ok_result();
@@ -31,7 +32,10 @@ Result<void> ReplaySession::load_syscallbuf(const trace::Event& e) {
   if (!records_well_formed(e.syscallbuf.data(), e.syscallbuf.size()))
     return divergence(e, "the trace's buffered syscalls are corrupt");
   const BufHeader before = h;
-  if (!h.locked) h.pos = 0, h.end = 0;
+  // (Only once the thread has taken every record: a thread that hands the
+  // baton around was stopped somewhere on its way, its records partly
+  // taken, where the recorder found it at its previous event.)
+  if (!h.locked && h.pos >= h.end) h.pos = 0, h.end = 0;
   if (h.end > kRecordsEnd - sizeof h || e.syscallbuf.size() > kRecordsEnd - sizeof h - h.end)
     return divergence(e, "the buffered syscalls do not fit in the thread's buffer");
   const uint32_t at = h.end;

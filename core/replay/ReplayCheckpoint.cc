@@ -15,7 +15,11 @@
 // resumes both the same way; or the entry stop of a syscall replay
 // emulates (orig_rax -1), where a task waits until its recorded exit comes
 // (ReplaySession::on_entry). A recreated thread enters a syscall to stand
-// at such an entry stop with the same registers.
+// at such an entry stop with the same registers. Under replay's seccomp
+// filter (ReplaySession::under_filter) such a task waits at the
+// PTRACE_EVENT_SECCOMP stop that follows, and so does the recreated thread
+// (EntryStop::Seccomp in ThreadCopy.h). Forks and clones inherit the
+// filter (seccomp(2)), so the copies run under it as the originals do.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -60,6 +64,9 @@ bool ReplaySession::can_checkpoint() const {
     // exit) a copy could not redo.
     if (t->in_syscall && (t->native || !t->task->as().has_stub_page)) return false;
     if (t->exec_pending || t->inject_sig || t->lifted_bp || t->lifted_patch) return false;
+    // A thread of a pool (ReplayPool.cc) that came early to the stop of its
+    // next event stands inside the kernel at it: a copy would stand after it.
+    if (t->early_stop) return false;
     // Recreated threads get no alternate signal stack back (only the
     // leader, whose copy is a fork, keeps its own).
     if (t->sigaltstack && t->task->rec_tid() != t->rec_tgid) return false;
@@ -88,7 +95,9 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   for (pid_t group : groups) {
     SessionCheckpoint::Process& p = cp->processes_[group];
     for (RepTask* t : leader_first(tasks_of(Tid{group}), Tid{group})) {
-      if (t->in_syscall) {
+      // (A seccomp stop is an entry stop too, for a copy: the task stands
+      // after the syscall-entry stop, before the syscall.)
+      if (t->in_syscall && !t->task->at_seccomp_stop()) {
         auto k = t->task->syscall_stop_kind();
         if (!k) return k.error();
         if (*k != SyscallStopKind::Entry)
@@ -99,8 +108,9 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
       if (!image) return image.error().context("checkpointing");
       // At a PTRACE_SYSEMU entry stop (ReplaySession::on_entry) the task's
       // orig_rax still holds the syscall, which the kernel skips all the
-      // same. A copy enters its syscall with PTRACE_SYSCALL, which needs
-      // -1 there to skip it.
+      // same; at a seccomp stop Task::skip_syscall shows it too. A copy
+      // enters its syscall with PTRACE_SYSCALL, which needs -1 there to
+      // skip it.
       if (t->in_syscall && !t->native) image->regs.orig_rax = static_cast<uint64_t>(-1);
       p.threads.push_back({t->task->rec_tid(), static_cast<const RepTaskState&>(*t), *image});
     }
@@ -110,7 +120,7 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
     if (leader.in_syscall) REWIND_TRY(leave_skipped_syscall(*leader.task));
     auto copy = fork_stopped_copy(*leader.task);
     if (leader.in_syscall)
-      REWIND_TRY(enter_syscall_stop(*leader.task, p.threads.front().image.regs));
+      REWIND_TRY(enter_syscall_stop(*leader.task, p.threads.front().image.regs, entry_stop()));
     if (!copy) return copy.error().context("checkpointing");
     p.frozen = std::move(*copy);
   }
@@ -134,7 +144,7 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
 
 // A live process standing where `p` was frozen: the leader forked from the
 // frozen copy, the other threads cloned into it, each given its image.
-static Result<void> restore_threads(const SessionCheckpoint::Process& p,
+static Result<void> restore_threads(const SessionCheckpoint::Process& p, EntryStop entry_stop,
                                     std::vector<std::unique_ptr<Task>>& tasks) {
   for (size_t i = 1; i < p.threads.size(); ++i) {
     auto t = clone_thread_into(*tasks.front(), p.threads[i].rec_tid);
@@ -147,18 +157,18 @@ static Result<void> restore_threads(const SessionCheckpoint::Process& p,
     Task& t = *tasks[i];
     REWIND_TRY(set_thread_exit_lists(t, th.state.robust_list_head, th.state.clear_child_tid));
     REWIND_TRY(apply_thread_image(t, th.image));
-    if (th.state.in_syscall) REWIND_TRY(enter_syscall_stop(t, th.image.regs));
+    if (th.state.in_syscall) REWIND_TRY(enter_syscall_stop(t, th.image.regs, entry_stop));
   }
   return ok_result();
 }
 
 static Result<std::vector<std::unique_ptr<Task>>> restore_process(
-    const SessionCheckpoint::Process& p) {
+    const SessionCheckpoint::Process& p, EntryStop entry_stop) {
   std::vector<std::unique_ptr<Task>> tasks;
   auto leader = fork_stopped_copy(*p.frozen);
   if (!leader) return leader.error();
   tasks.push_back(std::move(*leader));
-  auto done = restore_threads(p, tasks);
+  auto done = restore_threads(p, entry_stop, tasks);
   if (!done) {
     // Half a process is of no use: its SIGKILL takes all its threads.
     const pid_t pid = tasks.front()->real_tid();
@@ -187,7 +197,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->shared_files_ = cp.shared_files_;
   s->live_ = cp.live_;
   for (const auto& [tgid, p] : cp.processes_) {
-    auto tasks = restore_process(p);
+    auto tasks = restore_process(p, s->entry_stop());
     if (!tasks) return tasks.error().context("restoring a checkpoint");
     // Restored processes join the session at once: it kills them if a
     // later one fails.

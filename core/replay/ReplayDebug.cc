@@ -94,6 +94,14 @@ Result<void> ReplaySession::resume_task(RepTask& t, bool emulate) {
     req = ResumeRequest::SingleStep;
   else if (emulate)
     req = ResumeRequest::Sysemu;
+  else if (under_filter() && !t.in_syscall && !untraced_in_replay(pc))
+    // Under replay's seccomp filter a syscall replay must see stops the task
+    // by itself, at its PTRACE_EVENT_SECCOMP stop; PTRACE_SYSCALL would
+    // add a syscall-entry stop before that (seccomp runs after ptrace's
+    // entry report) and stop the library's untraced syscalls too. Kept at
+    // an untraced instruction, where a debugger's step must stop once the
+    // syscall is made (advance passes its entry stop).
+    req = ResumeRequest::Cont;
   t.internal_step = bp_here && !user_step && !syscall_next;
   t.single_stepped = req == ResumeRequest::SingleStep;
   REWIND_TRY(task.resume(req, sig));

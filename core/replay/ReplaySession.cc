@@ -16,6 +16,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/ProcMaps.h"
+#include "core/task/RemoteSyscall.h"
 #include "core/task/RobustList.h"
 #include "core/task/Spawn.h"
 #include "core/task/StateHash.h"
@@ -137,6 +138,8 @@ static const char* kind_name(EventKind k) {
   switch (k) {
     case EventKind::Preempt:
       return "preemption";
+    case EventKind::BatonGive:
+      return "baton give";
     case EventKind::SyscallEntry:
       return "syscall entry";
     case EventKind::SyscallExit:
@@ -236,6 +239,12 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
     return EventProgress{EventDone{}};
   }
   REWIND_TRY(load_syscallbuf(e));
+  REWIND_TRY(load_peer_syscallbufs(e));
+  if (e.kind != EventKind::BatonGive) {
+    // At its event it stops running with the pool, until given the baton
+    // again.
+    if (RepTask* t = find(e.tid)) t->in_pool = false;
+  }
   auto progress = dispatch_event(e);
   if (!progress || !std::holds_alternative<EventDone>(*progress)) return progress;
   if (e.kind != EventKind::SyscallExit && e.kind != EventKind::Exit && !e.writes.empty()) {
@@ -265,6 +274,8 @@ Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
       return on_task_exit(e);
     case EventKind::Preempt:
       return on_preempt(e);
+    case EventKind::BatonGive:
+      return on_baton_give(e);
     case EventKind::Cpuid:
       break;
   }
@@ -276,6 +287,25 @@ std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
   for (auto& [tid, t] : tasks_)
     if (t->rec_tgid == rec_tgid) out.push_back(t.get());
   return out;
+}
+
+// The syscall instructions replay's seccomp filter lets through untraced:
+// the tracer's injection instruction (injected syscalls stop at their
+// syscall-stops anyway), the one from which replay's library makes the
+// buffered syscalls replay makes again (kBufReplayExecutes: they need no
+// stop), and the baton's (preload/abi.h). Not the library's
+// kUntracedSyscallInsn: in replay a syscall made there is one the recording
+// handed to the traced path, an event replay must stop at.
+static constexpr uint64_t kReplayUntracedInsns[] = {
+    kStubSyscallInsn, syscallbuf::kReplayedSyscallInsn, syscallbuf::kBatonSyscallInsn};
+
+SeccompFilter ReplaySession::replay_filter() {
+  return SeccompFilter{{std::begin(kReplayUntracedInsns), std::end(kReplayUntracedInsns)}};
+}
+
+bool ReplaySession::untraced_in_replay(uint64_t insn) {
+  return std::find(std::begin(kReplayUntracedInsns), std::end(kReplayUntracedInsns), insn) !=
+         std::end(kReplayUntracedInsns);
 }
 
 Result<void> ReplaySession::start(const Event& e) {
@@ -297,6 +327,7 @@ Result<void> ReplaySession::start(const Event& e) {
   so.argv = te->argv;
   so.env = reader_->header().env;
   so.cpu = cpu_;
+  if (under_filter()) so.seccomp_filter = replay_filter();
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) {
@@ -327,6 +358,7 @@ Result<void> ReplaySession::start(const Event& e) {
 constexpr auto kPreemptCheckPeriod = std::chrono::milliseconds(1000);
 constexpr uint64_t kPreemptSlackMs = 5000;
 constexpr uint64_t kPreemptSlackFactor = 20;
+constexpr auto kPoolCheckPeriod = std::chrono::milliseconds(2);
 
 Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   auto now = thread_user_time_ms(t.task->real_tid());
@@ -340,8 +372,26 @@ Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
   return divergence(e, what);
 }
 
+// In a process whose threads hand the baton around, the others that run
+// with it (pool_of) are resumed beside t, and stopped again once t is
+// where it goes (ReplayPool.cc).
 Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
+  REWIND_TRY(run_pool(t));
+  auto r = advance_task(t, want, e);
+  auto stopped = stop_pool(t);
+  if (!r) return r;
+  if (!stopped) return stopped.error();
+  return r;
+}
+
+Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want want, const Event& e) {
   Task& task = *t.task;
+  if (t.early_stop && want != Want::ExitEvent && want != Want::Reaped) {
+    // It stopped while it ran with the pool for another task's event.
+    const WaitStatus st = *std::exchange(t.early_stop, std::nullopt);
+    REWIND_LOG(Replay, "tid %d: its stop came early (0x%x)", task.real_tid(), st.raw());
+    early_status_ = st;
+  }
   if (want == Want::ExitEvent) {
     // The task is on its way out (its exit syscall, a fatal signal being
     // injected, or killed by another thread's exit_group): drive it there.
@@ -358,14 +408,20 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
     bool resume = t.inject_sig ||
                   (t.in_syscall && (t.syscall_nr == SYS_exit || t.syscall_nr == SYS_exit_group));
     for (;;) {
-      if (!t.running && resume) {
-        (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
-        t.running = true;
-      } else if (!t.running) {
-        REWIND_TRY(start_killer(t));
+      std::optional<WaitResult> w;
+      if (t.early_stop) {
+        w = WaitResult{task.real_tid(), *std::exchange(t.early_stop, std::nullopt)};
+      } else {
+        if (!t.running && resume) {
+          (void)task.resume(ResumeRequest::Cont, std::exchange(t.inject_sig, 0));
+          t.running = true;
+        } else if (!t.running) {
+          REWIND_TRY(start_killer(t));
+        }
+        auto got = task.wait();
+        if (!got) return got.error();
+        w = *got;
       }
-      auto w = task.wait();
-      if (!w) return w.error();
       t.running = false;
       const WaitStatus st = w->status;
       if (st.is_exit()) return Advanced{st};
@@ -390,13 +446,17 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
                         (want == Want::SyscallEntry || want == Want::Signal ||
                          want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
-  if (watch_preempt || may_kick) {
+  if (watch_preempt || may_kick || pool_running_) {
     // Often enough for stop_after_ms, when it is shorter than kWakeupMs.
     const uint64_t kick_ms = control_ && control_->stop_after_ms
                                  ? std::min<uint64_t>(control_->stop_after_ms, kWakeupMs)
                                  : kWakeupMs;
-    auto started =
-        PeriodicWakeup::start(may_kick ? std::chrono::milliseconds(kick_ms) : kPreemptCheckPeriod);
+    // Threads of the pool stop for the debugger (or come early to their
+    // own events) unseen by a waitpid on this task: they are looked for
+    // at each wakeup, which comes often then.
+    auto started = PeriodicWakeup::start(pool_running_ ? kPoolCheckPeriod
+                                         : may_kick    ? std::chrono::milliseconds(kick_ms)
+                                                       : kPreemptCheckPeriod);
     if (!started) return started.error();
     wakeup.emplace(std::move(*started));
   }
@@ -406,13 +466,18 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
   // (on_exit). Not from inside a syscall: its exit stop is still to come.
   // Nor where the preload library makes syscalls on the way (those replay
   // makes again, kBufReplayExecutes): PTRACE_SYSEMU would skip them too.
-  bool emulate = !t.in_syscall &&
+  // Nor under the seccomp filter, whose stops do all that (resume_task).
+  bool emulate = !under_filter() && !t.in_syscall &&
                  ((want == Want::SyscallEntry && emulated_at_entry(e)) || want == Want::Signal ||
                   want == Want::Rdtsc || want == Want::Preempt) &&
                  !library_makes_syscalls(e);
   for (;;) {
-    if (!t.running) REWIND_TRY(resume_task(t, emulate));
     std::optional<WaitResult> w;
+    if (early_status_) {
+      w = WaitResult{task.real_tid(), *std::exchange(early_status_, std::nullopt)};
+    } else if (!t.running) {
+      REWIND_TRY(resume_task(t, emulate));
+    }
     while (!w) {
       if (!wakeup) {
         auto got = task.wait();
@@ -426,6 +491,11 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
         w = **got;
         task.note_stop(w->status);
         break;
+      }
+      if (pool_running_) {
+        auto stop = poll_pool(t);
+        if (!stop) return stop.error();
+        if (*stop) return Advanced{**stop};
       }
       if (watch_preempt) REWIND_TRY(check_not_past(t, e));
       if (may_kick && !t.kicked && !t.in_syscall && !t.single_stepped && !t.initial_stop_pending &&
@@ -518,13 +588,25 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
         auto k = task.syscall_stop_kind(task.at_sysemu_entry() && !sibling_running(t));
         if (!k) return k.error();
         if (*k == SyscallStopKind::Entry) {
-          // The preload library making a buffered syscall for real, as the
-          // recording did, between events (kReplayedSyscallInsn in
-          // preload/abi.h): on, to its exit stop, which is passed like a new
-          // child's below.
           auto regs = task.get_regs();
           if (!regs) return regs.error();
-          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2) {
+          if (under_filter() && !untraced_in_replay(regs->rip - 2)) {
+            // PTRACE_SYSCALL's entry stop before a syscall the filter
+            // traces (resume_task uses PTRACE_CONT there, but a task
+            // resumed with PTRACE_SYSCALL on its way may get this far): the
+            // seccomp stop follows at once, the entry stop replay works at.
+            REWIND_TRY(task.resume(ResumeRequest::Cont));
+            t.running = true;
+            continue;
+          }
+          // The preload library making a buffered syscall for real, as the
+          // recording did, between events (kReplayedSyscallInsn in
+          // preload/abi.h), stopped only because the task was resumed with
+          // PTRACE_SYSCALL (a step, or replay without the filter): on, past
+          // its exit stop, which is passed like a new child's below (under
+          // the filter resume_task continues with PTRACE_CONT: no exit stop).
+          if (regs->rip == syscallbuf::kReplayedSyscallInsn + 2 ||
+              regs->rip == syscallbuf::kBatonSyscallInsn + 2) {
             if (task.at_sysemu_entry()) {
               // The kernel skips a syscall it stopped with PTRACE_SYSEMU
               // (records loaded at an earlier event, which
@@ -541,11 +623,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
         if (want == Want::SyscallEntry && *k == SyscallStopKind::Entry) return Advanced{st};
         if (want == Want::SyscallExit && *k == SyscallStopKind::Exit) return Advanced{st};
         if (*k == SyscallStopKind::Exit && !t.in_syscall) continue;  // a child's return from fork
-        auto regs = task.get_regs();
-        return divergence(e, std::string("the task reached a syscall ") +
-                                 (*k == SyscallStopKind::Entry ? "entry" : "exit") + " of " +
-                                 sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
-                                 " instead");
+        return unexpected_syscall_stop(t, e, *k);
       }
       case WaitStatus::Kind::EventStop: {
         int ev = st.ptrace_event();
@@ -562,12 +640,26 @@ Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, co
           if (want == Want::ExitEvent) return Advanced{st};
           return divergence(e, "the task began to exit unexpectedly");
         }
+        if (ev == PTRACE_EVENT_SECCOMP) {
+          // Replay's filter stopped a syscall on its way in (Spawn.h): its
+          // entry stop, for replay as for the recorder.
+          if (want == Want::SyscallEntry) return Advanced{st};
+          return unexpected_syscall_stop(t, e, SyscallStopKind::Seccomp);
+        }
         continue;
       }
       case WaitStatus::Kind::GroupStop:
         continue;
     }
   }
+}
+
+Error ReplaySession::unexpected_syscall_stop(RepTask& t, const Event& e, SyscallStopKind k) {
+  auto regs = t.task->get_regs();
+  const bool exit = k == SyscallStopKind::Exit;
+  return divergence(e, std::string("the task reached a syscall ") + (exit ? "exit" : "entry") +
+                           " of " + sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
+                           " instead");
 }
 
 // A new task's first stop, its SIGSTOP.
@@ -609,6 +701,7 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
     REWIND_TRY(as->remove_inherited_breakpoints(parent.task->as()));
   auto c = std::make_unique<RepTask>();
   c->task = std::make_unique<Task>(te->tid, real_child, as);
+  if (!(te->clone_flags & CLONE_VM)) REWIND_TRY(clear_fork_child_baton(*c));
   c->rec_tgid = (te->clone_flags & CLONE_THREAD) ? parent.rec_tgid : te->tid;
   c->initial_rsp = parent.initial_rsp;
   c->initial_stop_pending = true;
@@ -644,6 +737,19 @@ Result<void> ReplaySession::register_child(RepTask& parent, int event) {
   }
   tasks_[te->tid.value] = std::move(c);
   return ok_result();
+}
+
+// Has the kernel skip the syscall at the task's entry stop, which replay
+// emulates. After PTRACE_SYSEMU it does so whatever orig_rax says (a
+// checkpoint's image of the task says -1 all the same: ReplayCheckpoint.cc);
+// at a seccomp stop, Task::skip_syscall; at a syscall-entry stop, orig_rax
+// -1 (the kernel returns -ENOSYS).
+static Result<void> skip_emulated_syscall(Task& task, const user_regs_struct& regs) {
+  if (task.at_sysemu_entry()) return ok_result();
+  if (task.at_seccomp_stop()) return task.skip_syscall();
+  user_regs_struct r = regs;
+  r.orig_rax = static_cast<uint64_t>(-1);
+  return task.set_regs(r);
 }
 
 Result<EventProgress> ReplaySession::on_entry(const Event& e) {
@@ -711,14 +817,7 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
     t->sigaltstack = !flags || !(*flags & SS_DISABLE);
   }
   t->native = native;
-  // After PTRACE_SYSEMU the kernel skips the syscall whatever orig_rax
-  // says (a checkpoint's image of the task says -1 all the same:
-  // ReplayCheckpoint.cc).
-  if (!native && !task.at_sysemu_entry()) {
-    user_regs_struct r = *regs;
-    r.orig_rax = static_cast<uint64_t>(-1);  // skip it: the kernel returns -ENOSYS
-    REWIND_TRY(task.set_regs(r));
-  }
+  if (!native) REWIND_TRY(skip_emulated_syscall(task, *regs));
   if (fork_like) {
     // Run the fork now, so the child exists when its first event comes; the
     // parent is left running toward its exit stop (or asleep, for vfork).
@@ -761,9 +860,11 @@ bool ReplaySession::runs_natively(const Event& e) const {
 // stop: its exit needs no exit stop (as mmap, mremap and the preload
 // library's initialisation do, which inject syscalls there).
 bool ReplaySession::emulated_at_entry(const Event& e) const {
-  const int64_t nr = e.syscall_no;
-  return !runs_natively(e) && nr != SYS_mmap && nr != SYS_mremap &&
-         nr != syscallbuf::kSysInitPreload;
+  return !runs_natively(e) && !injects_at_exit(e.syscall_no);
+}
+
+bool ReplaySession::injects_at_exit(int64_t nr) {
+  return nr == SYS_mmap || nr == SYS_mremap || nr == syscallbuf::kSysInitPreload;
 }
 
 bool ReplaySession::sibling_running(const RepTask& t) const {
@@ -812,9 +913,12 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   if (!t) t = take_over_leader_tid(e.tid);
   if (!t) return divergence(e, "no such task in replay");
   Task& task = *t->task;
-  // Entered with PTRACE_SYSEMU (advance): the kernel skips the syscall and
-  // reports no exit stop, so its results go in at the entry stop.
-  const bool at_entry = t->in_syscall && !t->native && !t->running && task.at_sysemu_entry();
+  // Entered with PTRACE_SYSEMU (advance), or stopped by the seccomp filter
+  // and skipped there (on_entry): the kernel skips the syscall, and reports
+  // no exit stop once resumed with PTRACE_CONT, so its results go in at the
+  // entry stop. (Not those that inject syscalls at their exit stop.)
+  const bool at_entry = t->in_syscall && !t->native && !t->running && task.at_skipped_entry() &&
+                        !injects_at_exit(e.syscall_no);
   if (at_entry) {
     task.finish_at_entry();
   } else {

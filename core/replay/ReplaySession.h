@@ -37,6 +37,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/RdtscPatch.h"
+#include "core/task/Spawn.h"
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
 #include "core/trace/TraceReader.h"
@@ -86,6 +87,16 @@ struct RepTaskState {
   // buffered syscalls were last written into it (load_syscallbuf).
   uint64_t syscallbuf = 0;
   uint64_t syscallbuf_loaded = 0;
+  // It runs the program's code with the other threads of its process that
+  // hand the baton around, since a BatonGive event, until its next event
+  // (ReplayPool.cc). Between events it is stopped where it is.
+  bool in_pool = false;
+  // A stop it came to while it ran for another task's event: the stop of
+  // its own next event, or a debugger's; taken up by its next advance.
+  std::optional<WaitStatus> early_stop;
+  // A PTRACE_INTERRUPT of ours is still to be reported (it stopped by
+  // itself first).
+  bool interrupt_pending = false;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall
@@ -353,6 +364,19 @@ class ReplaySession {
   // debugger must see first.
   using Advanced = std::variant<WaitStatus, DebugStop>;
   Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e);
+  Result<Advanced> advance_task(RepTask& t, Want want, const trace::Event& e);
+
+  // ReplayPool.cc: the threads that hand the baton around (preload/abi.h).
+  Result<EventProgress> on_baton_give(const trace::Event& e);
+  Result<std::optional<DebugStop>> run_pool_to(RepTask& t, const trace::Event& e);
+  Result<void> load_peer_syscallbufs(const trace::Event& e);
+  std::vector<RepTask*> pool_of(const RepTask& t);
+  Result<void> run_pool(RepTask& t);
+  Result<void> resume_member(RepTask& o);
+  Result<std::optional<DebugStop>> poll_pool(RepTask& t);
+  Result<void> stop_pool(RepTask& t);
+  Result<void> note_pool_stop(RepTask& o, WaitStatus st);
+  Result<void> clear_fork_child_baton(RepTask& child);
   // The event's own handling, by kind (process_event does what all share).
   Result<EventProgress> dispatch_event(const trace::Event& e);
   Result<EventProgress> on_entry(const trace::Event& e);
@@ -365,6 +389,18 @@ class ReplaySession {
   bool library_makes_syscalls(const trace::Event& e) const;
   bool runs_natively(const trace::Event& e) const;
   bool emulated_at_entry(const trace::Event& e) const;
+  static bool injects_at_exit(int64_t nr);
+  // The recording ran its tracees under rewind's seccomp filter, so replay
+  // runs them under its own (Spawn.h), resumed with PTRACE_CONT outside
+  // syscalls: a syscall replay must see stops the task at its
+  // PTRACE_EVENT_SECCOMP stop, one it need not see stops it not at all.
+  bool under_filter() const { return reader_->header().syscall_filter; }
+  // Whether replay's filter lets a syscall made from `insn` through untraced.
+  static bool untraced_in_replay(uint64_t insn);
+  static SeccompFilter replay_filter();
+  // Where a task waits inside a syscall replay emulates (ReplayCheckpoint.cc).
+  EntryStop entry_stop() const { return under_filter() ? EntryStop::Seccomp : EntryStop::Syscall; }
+  Error unexpected_syscall_stop(RepTask& t, const trace::Event& e, SyscallStopKind k);
   bool sibling_running(const RepTask& t) const;
   Result<void> on_initial_stop(RepTask& t);
   Result<WaitResult> wait_watched(const RepTask& t, const trace::Event& e);
@@ -428,6 +464,10 @@ class ReplaySession {
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
   std::optional<Tid> stepping_;
+  // Threads of the advancing task's process run beside it (run_pool).
+  bool pool_running_ = false;
+  // The advancing task's stop, which came while it ran for another's event.
+  std::optional<WaitStatus> early_status_;
   std::function<bool(uint64_t)> step_to_watch_in_;  // RunControl's, during run()
   uint64_t preempt_trap_pc_ = 0;  // on_preempt: the pc after the int3 that finds the point
   std::map<pid_t, DebugRegSlots> debug_regs_;       // by recorded tgid

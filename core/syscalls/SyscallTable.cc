@@ -452,11 +452,15 @@ constexpr SyscallDesc kTable[] = {
 constexpr int kRewindBase = 0x52570000;
 static_assert(kRewindBase == syscallbuf::kSysInitPreload &&
               kRewindBase + 1 == syscallbuf::kSysInitThread &&
-              kRewindBase + 2 == syscallbuf::kSysFlush);
+              kRewindBase + 2 == syscallbuf::kSysFlush &&
+              kRewindBase + 3 == syscallbuf::kSysBatonWait);
 constexpr SyscallDesc kRewindTable[] = {
   REWIND_SYS(kRewindBase + 0, rewind_init_preload, Emulate, kNone),
   REWIND_SYS(kRewindBase + 1, rewind_init_thread,  Emulate, kNone),
   REWIND_SYS(kRewindBase + 2, rewind_flush,        Emulate, kNone),
+  // Waits for the recorder to give the baton (preload/abi.h): the recorder
+  // lets it "into the kernel" and answers its exit when it schedules it.
+  REWIND_SYS(kRewindBase + 3, rewind_baton_wait,   Emulate, kBlocks),
 };
 // clang-format on
 

@@ -125,6 +125,7 @@ Result<void> install_stub_page(Task& t, uint32_t preload_mode) {
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kUntracedSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kTracedRestartInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kReplayedSyscallInsn), kUntraced, 3));
+      REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kBatonSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kModeWord), &preload_mode, sizeof preload_mode));
       auto p = remote.syscall(SYS_mprotect, kStubPageAddr, 4096, PROT_READ | PROT_EXEC);
       if (!p) return p.error();

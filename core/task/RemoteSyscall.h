@@ -5,6 +5,9 @@
 //   kStubPageAddr          r-x  "syscall; int3"; the preload library's
 //                               untraced syscall and mode (preload/abi.h)
 //   kScratchAddr (2 pages) rw-  scratch for paths and structs passed to injected syscalls
+//   kBatonPage             rw-  the threads' baton (preload/abi.h); in a
+//                               recording with threads, a memfd the
+//                               recorder maps too (core/record/Baton.cc)
 // The fixed address keeps it out of the way of mmap(NULL) (which allocates
 // top-down from below the stack) and of a non-PIE heap unless it grows past 1.5 GiB.
 #pragma once
@@ -16,6 +19,7 @@
 
 #include "core/base/Error.h"
 #include "core/task/Task.h"
+#include "preload/abi.h"
 
 namespace rwd {
 
@@ -23,7 +27,8 @@ constexpr uint64_t kStubPageAddr = 0x70000000;
 constexpr uint64_t kStubSyscallInsn = kStubPageAddr;
 constexpr uint64_t kScratchAddr = kStubPageAddr + 4096;
 constexpr uint64_t kScratchSize = 8192;
-constexpr uint64_t kStubMappingSize = 4096 + kScratchSize;
+constexpr uint64_t kStubMappingSize = 4096 + kScratchSize + 4096;
+static_assert(syscallbuf::kBatonPage == kScratchAddr + kScratchSize);
 
 // Saves the task's registers when constructed and puts them back when
 // destroyed, so injected syscalls leave no trace in the task's state. The

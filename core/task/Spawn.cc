@@ -48,30 +48,41 @@ Result<int> pin_tracer_to_one_cpu(int preferred) {
   return cpu;
 }
 
-// The filter of a recording with syscall buffering: a syscall stops the
-// tracee (SECCOMP_RET_TRACE: a PTRACE_EVENT_SECCOMP stop) unless its
-// instruction is the preload library's untraced one, or the tracer's own
-// injection instruction, both in rewind's page at a fixed address. It is
-// inherited across fork and kept across execve: a program that clears
-// LD_PRELOAD, or a static one, simply has every syscall traced.
-static int install_seccomp_filter() {
-  using namespace syscallbuf;
-  const uint32_t injected_ip = static_cast<uint32_t>(kStubPage + 2);
-  const uint32_t untraced_ip = static_cast<uint32_t>(kUntracedSyscallInsn + 2);
-  static_assert(kStubPage + 0x1000 < (1ull << 32), "the page's addresses fit in 32 bits");
+// rewind's seccomp filter: a syscall stops the tracee (SECCOMP_RET_TRACE: a
+// PTRACE_EVENT_SECCOMP stop) unless its instruction is one of `untraced`,
+// all in rewind's page at a fixed address below 4 GiB (seccomp_data's
+// instruction_pointer is the address after the `syscall`). A syscall of
+// another ABI (int $0x80) is traced too. The filter is inherited across
+// fork and kept across execve: a program that clears LD_PRELOAD, or a
+// static one, simply has every syscall traced. Built before the fork, so
+// that the child only installs it.
+static std::vector<sock_filter> seccomp_program(const std::vector<uint64_t>& untraced) {
+  static_assert(syscallbuf::kStubPage + 0x1000 < (1ull << 32),
+                "the page's addresses fit in 32 bits");
   constexpr uint32_t kIpLow = offsetof(seccomp_data, instruction_pointer);
-  struct sock_filter code[] = {
+  const auto n = static_cast<uint8_t>(untraced.size());
+  // Jump offsets count the instructions skipped: from the checks below to
+  // the RET_TRACE at [5 + n], and from each compare to the RET_ALLOW after it.
+  std::vector<sock_filter> code = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 5),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, static_cast<uint8_t>(n + 3)),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow + 4),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, static_cast<uint8_t>(n + 1)),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLow),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, untraced_ip, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, injected_ip, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
-  struct sock_fprog prog = {static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  for (uint8_t i = 0; i < n; ++i) {
+    const uint64_t after = untraced[i] + 2;  // `syscall` is 0f 05
+    code.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(after),
+                            static_cast<uint8_t>(n - i), 0));
+  }
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE));
+  code.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  return code;
+}
+
+static int install_seccomp_filter(const std::vector<sock_filter>& code) {
+  struct sock_fprog prog = {static_cast<unsigned short>(code.size()),
+                            const_cast<sock_filter*>(code.data())};
   // Without CAP_SYS_ADMIN the kernel wants no_new_privs first; a setuid
   // program under ptrace does not gain privileges anyway.
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0) return 0;
@@ -79,7 +90,8 @@ static int install_seccomp_filter() {
   return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? 0 : errno;
 }
 
-[[noreturn]] static void child_exec(const SpawnOptions& o, int err_fd) {
+[[noreturn]] static void child_exec(const SpawnOptions& o, const std::vector<sock_filter>& filter,
+                                    int err_fd) {
   std::vector<char*> argv, envp;
   for (auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -103,7 +115,7 @@ static int install_seccomp_filter() {
     raise(SIGSTOP);
     // After the stop: the tracer has set PTRACE_O_TRACESECCOMP by now, which
     // the filter's first trapped syscall (this execve) needs.
-    if (o.seccomp_filter) err = install_seccomp_filter();
+    if (o.seccomp_filter) err = install_seccomp_filter(filter);
     if (!err) {
       execve(o.exe_path.c_str(), argv.data(), envp.data());
       err = errno;
@@ -114,13 +126,23 @@ static int install_seccomp_filter() {
 }
 
 Result<Spawned> spawn_traced(const SpawnOptions& o) {
+  if (o.seccomp_filter) {
+    for (uint64_t insn : o.seccomp_filter->untraced_insns)
+      if (insn < syscallbuf::kStubPage || insn >= syscallbuf::kStubPage + 0x1000)
+        return Error{"an untraced syscall instruction outside rewind's page"};
+    if (o.seccomp_filter->untraced_insns.size() > 16)
+      return Error{"too many untraced syscall instructions for the seccomp filter"};
+  }
+  const std::vector<sock_filter> filter = o.seccomp_filter
+                                              ? seccomp_program(o.seccomp_filter->untraced_insns)
+                                              : std::vector<sock_filter>{};
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) return Error::from_errno("pipe2");
   pid_t pid = fork();
   if (pid < 0) return Error::from_errno("fork");
   if (pid == 0) {
     close(pipefd[0]);
-    child_exec(o, pipefd[1]);
+    child_exec(o, filter, pipefd[1]);
   }
   close(pipefd[1]);
   ScopedFd err_pipe(pipefd[0]);

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,16 +13,23 @@
 
 namespace rwd {
 
+// What rewind's seccomp filter lets through: syscalls made from these
+// `syscall` instructions, all in rewind's page (preload/abi.h), which record
+// and replay each choose (RecordSession::start, ReplaySession::start).
+struct SeccompFilter {
+  std::vector<uint64_t> untraced_insns;
+};
+
 struct SpawnOptions {
   std::string exe_path;           // what to execve
   std::vector<std::string> argv;  // argv as the program sees it
   std::vector<std::string> env;
   int cpu = 0;  // the CPU every tracee is pinned to
-  // Install rewind's seccomp filter before the execve (record with syscall
-  // buffering): syscalls then stop the tracee at PTRACE_EVENT_SECCOMP, except
-  // those made from the preload library's untraced syscall instruction
-  // (preload/abi.h), which don't stop it at all.
-  bool seccomp_filter = false;
+  // Install rewind's seccomp filter before the execve (a recording with
+  // syscall buffering, and its replay): syscalls then stop the tracee at
+  // PTRACE_EVENT_SECCOMP, except those made from the filter's untraced
+  // instructions, which don't stop it at all.
+  std::optional<SeccompFilter> seccomp_filter;
 };
 
 // What spawn_traced started.

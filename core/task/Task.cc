@@ -169,6 +169,7 @@ Result<user_regs_struct> Task::get_regs() const {
   user_regs_struct r;
   auto res = ptrace_request(PTRACE_GETREGS, real_tid_, nullptr, &r);
   if (!res) return res.error();
+  if (skip_orig_rax_) r.orig_rax = *skip_orig_rax_;
   regs_ = r;
   return r;
 }
@@ -191,10 +192,35 @@ Result<void> Task::set_regs(const user_regs_struct& r) const {
   // again before it resumes the task: one PTRACE_GETREGS saved per event.)
   const bool keep = regs_ && stored_verbatim(*regs_, r);
   regs_.reset();
-  auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, const_cast<user_regs_struct*>(&r));
+  user_regs_struct k = r;
+  if (skip_orig_rax_) k.orig_rax = static_cast<uint64_t>(-1);  // see skip_syscall()
+  auto res = ptrace_request(PTRACE_SETREGS, real_tid_, nullptr, &k);
   if (!res) return res.error();
+  if (skip_orig_rax_) skip_orig_rax_ = r.orig_rax;
+  skip_unwritten_ = false;
   if (keep) regs_ = r;
   return ok_result();
+}
+
+// The -1 goes into the kernel with the next set_regs(), which replay makes
+// anyway when it puts the syscall's results in place, or else just before
+// the task leaves the stop: one PTRACE_SETREGS per emulated syscall, as
+// after PTRACE_SYSEMU.
+Result<void> Task::skip_syscall() const {
+  if (!seccomp_stop_) return Error{"skip_syscall: not at a seccomp stop"};
+  if (skip_orig_rax_) return ok_result();
+  auto regs = get_regs();
+  if (!regs) return regs.error();
+  skip_orig_rax_ = regs->orig_rax;
+  skip_unwritten_ = true;
+  return ok_result();
+}
+
+Result<void> Task::write_skip() const {
+  if (!skip_unwritten_) return ok_result();
+  auto regs = get_regs();
+  if (!regs) return regs.error();
+  return set_regs(*regs);
 }
 
 // A syscall-entry stop always has rax == -ENOSYS on x86-64: the kernel's
@@ -270,7 +296,8 @@ Result<unsigned long> Task::get_event_msg() const {
 
 Result<void> Task::resume(ResumeRequest req, int sig) const {
   if (exit_emulated_ && (req == ResumeRequest::Syscall || req == ResumeRequest::SingleStep))
-    REWIND_TRY(leave_sysemu_entry());
+    REWIND_TRY(leave_skipped_entry());
+  REWIND_TRY(write_skip());
   int r = req == ResumeRequest::Cont      ? PTRACE_CONT
           : req == ResumeRequest::Syscall ? PTRACE_SYSCALL
           : req == ResumeRequest::Sysemu  ? PTRACE_SYSEMU
@@ -285,8 +312,12 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
 }
 
 // The skipped syscall's exit stop comes next, before anything else (signals
-// are dealt with on the way out, after it).
-Result<void> Task::leave_sysemu_entry() const {
+// are dealt with on the way out, after it). A seccomp stop's skip left -1 in
+// the kernel's orig_rax; at the exit stop it skips nothing any more, and the
+// program's value goes back, for the kernel's restart logic.
+Result<void> Task::leave_skipped_entry() const {
+  REWIND_TRY(write_skip());
+  const std::optional<uint64_t> orig_rax = skip_orig_rax_;
   forget_stop();
   sysemu_resumed_ = false;
   REWIND_TRY(ptrace_request(PTRACE_SYSCALL, real_tid_, nullptr, nullptr));
@@ -297,7 +328,12 @@ Result<void> Task::leave_sysemu_entry() const {
                  " did not stop at the exit of the syscall replay emulated (wait status 0x" +
                  std::to_string(w->status.raw()) + ")"};
   syscall_state_ = SyscallState::Outside;
-  return ok_result();
+  if (!orig_rax || *orig_rax == static_cast<uint64_t>(-1)) return ok_result();
+  auto regs = get_regs();
+  if (!regs) return regs.error();
+  user_regs_struct r = *regs;
+  r.orig_rax = *orig_rax;
+  return set_regs(r);
 }
 
 Result<WaitResult> Task::wait() const {
@@ -313,9 +349,13 @@ void Task::note_stop(const WaitStatus& st) const {
   if (st.kind() == WaitStatus::Kind::SyscallStop) syscall_state_ = SyscallState::Unknown;
   sysemu_entry_ = sysemu_resumed_ && st.kind() == WaitStatus::Kind::SyscallStop;
   sysemu_resumed_ = false;
+  seccomp_stop_ =
+      st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_SECCOMP;
+  if (seccomp_stop_) syscall_state_ = SyscallState::Inside;
 }
 
 Result<void> Task::send_signal(int sig) const {
+  if (exit_emulated_ && skip_orig_rax_) REWIND_TRY(leave_skipped_entry());
   // tkill rather than tgkill: the tracer tracks threads, and the thread
   // group id adds nothing when the tid is known to be alive and traced.
   if (syscall(SYS_tkill, real_tid_, sig) < 0)

@@ -121,7 +121,8 @@ class Task {
   // The registers at the current stop. Read with PTRACE_GETREGS once per
   // stop and kept until the task is resumed (set_regs() keeps what it
   // wrote where the kernel takes it verbatim): a recorded syscall reads
-  // them at each of its stops, in several places.
+  // them at each of its stops, in several places. After skip_syscall(),
+  // orig_rax is the program's, not the -1 the kernel holds.
   Result<user_regs_struct> get_regs() const;
   Result<void> set_regs(const user_regs_struct& r) const;
   // Whether the current syscall-stop is an entry or an exit
@@ -139,7 +140,7 @@ class Task {
   // Syscall and SingleStep first take the task to that syscall's exit stop
   // (one more stop), where the task then stands as after any syscall:
   // otherwise the kernel would report that exit (Syscall) or a step that ran
-  // no instruction (SingleStep).
+  // no instruction (SingleStep). Cont goes on with no exit stop.
   Result<void> resume(ResumeRequest req, int sig = 0) const;
   Result<WaitResult> wait() const;
   // What wait() learns from a stop, for callers that wait by other means.
@@ -149,11 +150,35 @@ class Task {
   // the tracer may set the syscall's results right there, and the task
   // goes on from its next instruction (see resume()).
   bool at_sysemu_entry() const { return sysemu_entry_; }
-  // The tracer has put the results of the syscall at this Sysemu entry stop
-  // in place: the task stands as after the syscall, but not at its exit
-  // stop (see resume()).
-  void finish_at_entry() const { exit_emulated_ = sysemu_entry_; }
-  // tgkill from the tracer.
+  // Whether the task stands at a PTRACE_EVENT_SECCOMP stop: rewind's
+  // filter (Spawn.h) stopped it on its way into a syscall. Under
+  // PTRACE_SYSCALL that comes after the syscall-entry stop: since Linux 4.8
+  // ("x86/ptrace: run seccomp after ptrace"; syscall_trace_enter) the
+  // kernel runs seccomp after ptrace's entry report, so that the filter
+  // sees what the tracer changed there, and runs the filter again after a
+  // seccomp stop ("seccomp: recheck the syscall after RET_TRACE"), where
+  // a second RET_TRACE lets the syscall through. PTRACE_SYSEMU skips
+  // seccomp altogether.
+  bool at_seccomp_stop() const { return seccomp_stop_; }
+  // At a seccomp stop: has the kernel skip the syscall. seccomp(2), on
+  // SECCOMP_RET_TRACE: "The tracer can skip the system call by changing the
+  // system call number to -1", and the syscall then returns what the tracer
+  // leaves in rax. The kernel reads orig_rax as the task leaves the stop,
+  // so it holds -1 until then, whatever set_regs() is given; get_regs()
+  // shows the program's (the syscall number, as after any syscall).
+  Result<void> skip_syscall() const;
+  // Whether the task stands at an entry stop whose syscall the kernel
+  // skips: PTRACE_SYSEMU's, or a seccomp stop after skip_syscall().
+  bool at_skipped_entry() const { return sysemu_entry_ || skip_orig_rax_.has_value(); }
+  // The tracer has put the results of the syscall at this skipped entry
+  // stop in place: the task stands as after the syscall, but not at its
+  // exit stop (see resume()).
+  void finish_at_entry() const { exit_emulated_ = at_skipped_entry(); }
+  // tgkill from the tracer. A signal sent to a task whose syscall was
+  // skipped at a seccomp stop and finished there is delivered on that
+  // syscall's way out, where the kernel decides from orig_rax whether it
+  // restarts (arch_do_signal_or_restart): the task is first taken to the
+  // exit stop and given the program's orig_rax (see resume()).
   Result<void> send_signal(int sig) const;
 
   Result<void> read_mem(RemotePtr addr, void* buf, size_t len) const {
@@ -187,9 +212,11 @@ class Task {
   // Drops what was known about the current stop (the task left it).
   void forget_stop() const {
     regs_.reset();
-    sysemu_entry_ = exit_emulated_ = false;
+    sysemu_entry_ = exit_emulated_ = seccomp_stop_ = skip_unwritten_ = false;
+    skip_orig_rax_.reset();
   }
-  Result<void> leave_sysemu_entry() const;
+  Result<void> leave_skipped_entry() const;
+  Result<void> write_skip() const;
 
   Tid rec_tid_;
   pid_t real_tid_;
@@ -201,6 +228,11 @@ class Task {
   mutable bool sysemu_resumed_ = false;
   mutable bool sysemu_entry_ = false;   // see at_sysemu_entry()
   mutable bool exit_emulated_ = false;  // see finish_at_entry()
+  mutable bool seccomp_stop_ = false;   // see at_seccomp_stop()
+  // After skip_syscall(): the program's orig_rax, while the kernel's is -1
+  // (or is to be, before the task leaves the stop: skip_unwritten_).
+  mutable std::optional<uint64_t> skip_orig_rax_;
+  mutable bool skip_unwritten_ = false;
 };
 
 std::string signal_name(int sig);

@@ -108,7 +108,7 @@ Result<void> leave_skipped_syscall(Task& t) {
   return wait_syscall_stop(t, SyscallStopKind::Exit);
 }
 
-Result<void> enter_syscall_stop(Task& t, const user_regs_struct& regs) {
+Result<void> enter_syscall_stop(Task& t, const user_regs_struct& regs, EntryStop at) {
   if (!t.as().has_stub_page) return Error{"no stub page to enter a syscall from"};
   user_regs_struct r = regs;
   r.rip = kStubSyscallInsn;
@@ -118,7 +118,20 @@ Result<void> enter_syscall_stop(Task& t, const user_regs_struct& regs) {
   REWIND_TRY(t.set_regs(r));
   REWIND_TRY(t.resume(ResumeRequest::Syscall));
   REWIND_TRY(wait_syscall_stop(t, SyscallStopKind::Entry));
-  return t.set_regs(regs);
+  REWIND_TRY(t.set_regs(regs));
+  if (at == EntryStop::Syscall) return ok_result();
+  // The kernel runs seccomp after ptrace's entry report, on the registers
+  // the tracer left (syscall_trace_enter): the filter sees regs.rip now,
+  // and stops the task again, before anything else can happen.
+  REWIND_TRY(t.resume(ResumeRequest::Cont));
+  auto w = t.wait();
+  if (!w) return w.error();
+  if (!t.at_seccomp_stop())
+    return Error{"tid " + std::to_string(t.real_tid()) +
+                 ": no seccomp stop after a syscall-entry stop (status 0x" +
+                 std::to_string(w->status.raw()) + ")"};
+  if (regs.orig_rax != static_cast<uint64_t>(-1)) return ok_result();
+  return t.skip_syscall();
 }
 
 }  // namespace rwd

@@ -49,11 +49,22 @@ Result<void> set_thread_exit_lists(Task& t, uint64_t robust_list_head, uint64_t 
 // ones.
 Result<void> leave_skipped_syscall(Task& t);
 
+// Which stop enter_syscall_stop() leaves a task at.
+enum class EntryStop {
+  Syscall,  // the syscall-entry stop
+  // The PTRACE_EVENT_SECCOMP stop that follows it, for a task under a
+  // seccomp filter that traces a syscall made at regs.rip (replay's,
+  // core/task/Spawn.h): where such a task waits by itself. A skipped
+  // syscall (orig_rax -1) stays skipped there (Task::skip_syscall).
+  Seccomp,
+};
+
 // Makes stopped `t` stand at a syscall-entry stop with registers `regs`, as
 // if it had just entered the syscall `regs` describe: the state replay
 // keeps a task in between the entry and the exit of a syscall it emulates.
 // It enters by the stub page's `syscall` (RemoteSyscall.h), so the
 // program's code is not touched.
-Result<void> enter_syscall_stop(Task& t, const user_regs_struct& regs);
+Result<void> enter_syscall_stop(Task& t, const user_regs_struct& regs,
+                                EntryStop at = EntryStop::Syscall);
 
 }  // namespace rwd

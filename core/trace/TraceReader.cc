@@ -149,6 +149,7 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
     for (auto f : r.getWrittenFiles()) h.written_files.emplace_back(f.getDev(), f.getInode());
     h.cpu_features = to_strings(r.getCpuFeatures());
     h.record_cpu = r.getRecordCpu();
+    h.syscall_filter = r.getSyscallFilter();
     return h;
   });
 }
@@ -159,6 +160,7 @@ struct EventWithoutData {
   Event event;
   std::vector<uint64_t> lengths;
   uint64_t syscallbuf_length = 0;
+  std::vector<uint64_t> peer_lengths;
 };
 
 Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
@@ -169,7 +171,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     e.num = EventNum(r.getNum());
     e.tid = Tid(r.getTid());
     const auto kind = static_cast<uint16_t>(r.getKind());
-    if (kind > static_cast<uint16_t>(EventKind::Preempt)) {
+    if (kind > static_cast<uint16_t>(EventKind::BatonGive)) {
       return Error{what + ": unknown event kind " + std::to_string(kind)};
     }
     e.kind = static_cast<EventKind>(kind);
@@ -208,6 +210,11 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
       out.lengths.push_back(w.getLength());
     }
     out.syscallbuf_length = r.getSyscallbufLength();
+    e.baton_releases = r.getBatonReleases();
+    for (auto p : r.getPeerBuffers()) {
+      e.peer_syscallbufs.push_back(Event::PeerRecords{Tid(p.getTid()), {}});
+      out.peer_lengths.push_back(p.getLength());
+    }
     return out;
   });
 }
@@ -545,6 +552,10 @@ Result<std::optional<Event>> TraceReader::read_event() {
   }
   REWIND_TRY(read_write_bytes(*data_, decoded->syscallbuf_length, e.syscallbuf,
                               [&] { return what() + ": buffered syscalls"; }));
+  for (size_t i = 0; i < e.peer_syscallbufs.size(); ++i) {
+    REWIND_TRY(read_write_bytes(*data_, decoded->peer_lengths[i], e.peer_syscallbufs[i].records,
+                                [&] { return what() + ": another thread's buffered syscalls"; }));
+  }
   return std::optional(std::move(e));
 }
 

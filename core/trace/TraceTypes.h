@@ -57,6 +57,10 @@ struct TraceHeader {
   // `record --cpu-features`: the /proc/cpuinfo names of the features the
   // program was allowed to use; empty when it could use all the CPU had.
   std::vector<std::string> cpu_features;
+  // The recording ran its tracees under rewind's seccomp filter (syscall
+  // buffering on, core/task/Spawn.h), so replay runs them under a filter
+  // too. Older traces lack it and replay as before, with no filter.
+  bool syscall_filter = false;
   bool operator==(const TraceHeader&) const = default;
 };
 
@@ -71,6 +75,11 @@ enum class EventKind : uint8_t {
   // timeslice ran out while it computed, or a signal was owed to it).
   // Replay finds the point by state: regs and state_hash (no-pmu.md).
   Preempt = 6,
+  // The recorder resumed the task (in a process with a baton, preload/
+  // abi.h) to run the program's code from where it stood, holding the baton:
+  // in replay it runs from here, with the threads that hand the baton
+  // around, until its next event. Not a stop.
+  BatonGive = 7,
 };
 
 // Bytes the kernel (or an emulated instruction) wrote into tracee memory.
@@ -122,6 +131,18 @@ struct Event {
   // event, as preload/abi.h's BufRecords (replay writes them back into the
   // buffer before the thread runs toward this event).
   std::vector<uint8_t> syscallbuf;
+  // The buffered syscalls that other threads of its process made since
+  // their last flush, while they handed the baton around (preload/abi.h,
+  // Baton): replay loads them before this event too, as those threads run
+  // toward it alongside.
+  struct PeerRecords {
+    Tid tid;
+    std::vector<uint8_t> records;
+  };
+  std::vector<PeerRecords> peer_syscallbufs;
+  // BatonGive: the baton's release count then (preload/abi.h, Baton).
+  // Replay gives it when the other threads have released it as often.
+  uint32_t baton_releases = 0;
 };
 
 enum EventFlag : uint32_t {

@@ -132,6 +132,7 @@ void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
   }
   set_strings(b.initCpuFeatures(static_cast<unsigned>(h.cpu_features.size())), h.cpu_features);
   b.setRecordCpu(h.record_cpu);
+  b.setSyscallFilter(h.syscall_filter);
 }
 
 void encode(schema::Event::Builder b, const Event& e) {
@@ -167,6 +168,14 @@ void encode(schema::Event::Builder b, const Event& e) {
   }
   b.setFlags(e.flags);
   b.setSyscallbufLength(e.syscallbuf.size());
+  b.setBatonReleases(e.baton_releases);
+  if (!e.peer_syscallbufs.empty()) {
+    auto peers = b.initPeerBuffers(static_cast<unsigned>(e.peer_syscallbufs.size()));
+    for (unsigned i = 0; i < e.peer_syscallbufs.size(); ++i) {
+      peers[i].setTid(e.peer_syscallbufs[i].tid.value);
+      peers[i].setLength(e.peer_syscallbufs[i].records.size());
+    }
+  }
   auto writes = b.initWrites(static_cast<unsigned>(e.writes.size()));
   for (unsigned i = 0; i < e.writes.size(); ++i) {
     writes[i].setAddr(e.writes[i].addr);
@@ -424,6 +433,8 @@ Result<void> TraceWriter::write_event(const Event& e) {
     written_files_.emplace(e.file_write_dev, e.file_write_inode);
   for (const MemWrite& w : e.writes) REWIND_TRY(data_->append(w.bytes.data(), w.bytes.size()));
   if (!e.syscallbuf.empty()) REWIND_TRY(data_->append(e.syscallbuf.data(), e.syscallbuf.size()));
+  for (const Event::PeerRecords& p : e.peer_syscallbufs)
+    REWIND_TRY(data_->append(p.records.data(), p.records.size()));
   return ok_result();
 }
 

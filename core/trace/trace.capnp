@@ -41,6 +41,8 @@ struct TraceHeader {
   cpuFeatures @13 :List(Data);     # record --cpu-features: the CPU features the program
                                    # was allowed to use ("avx2", ...); empty: all it had
   recordCpu @14 :Int32 = -1;       # the CPU the recording was pinned to; -1: unknown
+  syscallFilter @15 :Bool;         # the tracees ran under rewind's seccomp filter (syscall
+                                   # buffering on): replay runs them under its own
 }
 
 # A file as the recording machine's kernel identified it.
@@ -58,6 +60,9 @@ enum EventKind {
   cpuid @4;         # cpuid trapped via ARCH_SET_CPUID
   exit @5;          # PTRACE_EVENT_EXIT: the task is about to die
   preempt @6;       # the recorder interrupted the task at an arbitrary instruction
+  batonGive @7;     # the recorder resumed the task, in a process whose threads hand the
+                    # baton around (preload/abi.h), to run the program's code from
+                    # where it stands: no stop, it runs on alongside the others
 }
 
 # Memory the kernel (or an emulated instruction) wrote. The bytes themselves
@@ -101,6 +106,17 @@ struct Event {
   syscallbufLength @19 :UInt64;   # bytes of buffered syscalls the thread made since its
                                   # last event (preload/abi.h BufRecords), in `data` after
                                   # this event's writes
+  batonReleases @21 :UInt32;      # batonGive: how many times threads of its process had
+                                  # released the baton then (preload/abi.h, Baton)
+  peerBuffers @20 :List(PeerBuffer); # the buffered syscalls other threads of its process
+                                  # made meanwhile, handing the baton around (preload/
+                                  # abi.h, Baton); bytes in `data` after its own
+}
+
+# Another thread's buffered syscalls, taken with an event (Event.peerBuffers).
+struct PeerBuffer {
+  tid @0 :Int32;                  # recorded tid of the thread that made them
+  length @1 :UInt64;              # bytes of BufRecords in `data`
 }
 
 # A write-family syscall wrote into a file that some task had mapped: replay

@@ -82,6 +82,7 @@ TraceHeader sample_header() {
   h.cpuid_faulting = true;
   h.cpu_features = {"sse4_2", "avx2"};
   h.record_cpu = 3;
+  h.syscall_filter = true;
   return h;
 }
 

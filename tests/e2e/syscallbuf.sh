@@ -19,6 +19,10 @@ for mode in buffered nobuf; do
   timeout 120 "$rewind" replay -a "$tmp/$mode" >"$tmp/$mode.replay" || fail "$mode replay failed"
   cmp -s "$tmp/$mode.out" "$tmp/$mode.replay" || fail "$mode replay printed other output"
 done
+# The header tells replay to run the buffered trace under its seccomp filter.
+filter() { "$rewind" info "$tmp/$1" | sed -n 's/^ *"syscall_filter": \([a-z]*\),\?$/\1/p'; }
+[[ $(filter buffered) == true && $(filter nobuf) == false ]] ||
+  fail "syscall_filter in the headers: buffered $(filter buffered), -n $(filter nobuf)"
 buffered=$(grep -c ' BUFFERED ' "$tmp/buffered.dump" || true)
 traced=$(grep -c 'SYSCALL_ENTRY getpid' "$tmp/buffered.dump" || true)
 nobuf_buffered=$(grep -c ' BUFFERED ' "$tmp/nobuf.dump" || true)

@@ -240,6 +240,8 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
       case EventKind::Exit:
         e.exit_status = 0x100;
         break;
+      case EventKind::BatonGive:
+        break;
       case EventKind::Preempt:
         e.state_hash = pattern(32, 4);
         e.loop_words = {{0x601000, 7}};

@@ -1,0 +1,244 @@
+// Replay of the threads that hand the baton around (preload/abi.h, Baton;
+// docs/syscallbuf.md "Hand-offs without the recorder").
+//
+// In the recording, once a process had threads, a futex wait made them
+// hand the CPU to each other without a stop: the recorder saw only the
+// records. Replay runs them alike: every thread the recorder resumed to run
+// the program's code (a BatonGive event) runs, from then until its next
+// event, beside whichever task replay advances toward an event of that
+// process. The preload library orders them: a thread takes the baton when
+// the count of releases reaches the count its record kept, so the
+// program's code runs in the recorded order with no stop per hand-off.
+//
+// Between events those threads are stopped again (SIGSTOP, never
+// delivered; a futex wait the library was in restarts when they go on), so that the
+// rest of replay (checkpoints, the debugger) finds every task stopped.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include <cstddef>
+#include <cstring>
+
+#include "core/base/Log.h"
+#include "core/replay/ReplaySession.h"
+#include "core/task/Ptrace.h"
+#include "preload/abi.h"
+
+namespace rwd {
+
+using namespace syscallbuf;
+
+// The recorder resumed the task here, holding the baton.
+Result<EventProgress> ReplaySession::on_baton_give(const trace::Event& e) {
+  RepTask* t = find(e.tid);
+  if (!t) return divergence(e, "no such task in replay");
+  if (t->early_stop || t->in_syscall)
+    return divergence(e, "the task is not where it was given the baton");
+  auto regs = t->task->get_regs();
+  // Killed meanwhile (a sibling's exit_group came before it ran): the
+  // recorder gave it the baton, but it ran no more code.
+  if (!regs && regs.error().errnum == ESRCH) return EventProgress{EventDone{}};
+  if (!regs) return regs.error();
+  if (regs->rip != e.regs.rip) return divergence(e, "the task is not where it was given the baton");
+  auto settled = run_pool_to(*t, e);
+  if (!settled) return settled.error();
+  if (*settled) return EventProgress{**settled};
+  t->in_pool = true;
+  return EventProgress{EventDone{}};
+}
+
+// The recorder gave the baton once the threads that had it last were done
+// with it: released it as many times as the event says, and waiting (the
+// baton was free, or its holder had stopped at an event). Those threads
+// run until the count is there (the library's count, in the tracee's page),
+// looked at every kPoolPoll.
+Result<std::optional<DebugStop>> ReplaySession::run_pool_to(RepTask& t, const trace::Event& e) {
+  constexpr auto kPoolPoll = std::chrono::microseconds(200);
+  auto releases = [&]() -> Result<uint32_t> {
+    auto n = t.task->read_val<uint32_t>(RemotePtr(kBatonPage + offsetof(Baton, releases)));
+    if (!n) return n.error();
+    return *n;
+  };
+  auto now = releases();
+  if (!now) return now.error();
+  if (*now == e.baton_releases) return std::optional<DebugStop>();
+  REWIND_TRY(run_pool(t));
+  if (!pool_running_)
+    return divergence(e, "the baton was released " + std::to_string(*now) + " times, not " +
+                             std::to_string(e.baton_releases) + ", and no thread can release it");
+  // (A count that stops moving for this long means a replay gone astray.)
+  constexpr auto kStuck = std::chrono::seconds(20);
+  auto moved = std::chrono::steady_clock::now();
+  std::optional<DebugStop> stop;
+  while (*now != e.baton_releases) {
+    std::this_thread::sleep_for(kPoolPoll);
+    if (std::chrono::steady_clock::now() - moved > kStuck) {
+      REWIND_TRY(stop_pool(t));
+      return divergence(e, "the other threads stopped releasing the baton after " +
+                               std::to_string(*now) + " releases, before the recorded " +
+                               std::to_string(e.baton_releases));
+    }
+    auto polled = poll_pool(t);
+    if (!polled) return polled.error();
+    if (*polled) {
+      stop = *polled;
+      break;
+    }
+    const uint32_t before = *now;
+    now = releases();
+    if (!now) return now.error();
+    if (*now != before) moved = std::chrono::steady_clock::now();
+  }
+  REWIND_TRY(stop_pool(t));
+  return stop;
+}
+
+// The records other threads made while they handed the baton around, to
+// which they come while replay advances toward this event: after those they
+// have already, as the recorder took them (it never empties the buffer of
+// a thread for another's event).
+Result<void> ReplaySession::load_peer_syscallbufs(const trace::Event& e) {
+  for (const trace::Event::PeerRecords& p : e.peer_syscallbufs) {
+    RepTask* t = find(p.tid);
+    if (!t || !t->syscallbuf) return divergence(e, "buffered syscalls of an unknown thread");
+    BufHeader h;
+    REWIND_TRY(t->task->read_mem(RemotePtr(t->syscallbuf), &h, sizeof h));
+    if (h.end > kRecordsEnd - sizeof h || p.records.size() > kRecordsEnd - sizeof h - h.end)
+      return divergence(e, "another thread's buffered syscalls do not fit in its buffer");
+    REWIND_TRY(t->task->write_mem(RemotePtr(t->syscallbuf + sizeof h + h.end), p.records.data(),
+                                  p.records.size()));
+    const uint32_t end = h.end + static_cast<uint32_t>(p.records.size());
+    REWIND_TRY(
+        t->task->write_mem(RemotePtr(t->syscallbuf + offsetof(BufHeader, end)), &end, sizeof end));
+  }
+  return ok_result();
+}
+
+std::vector<RepTask*> ReplaySession::pool_of(const RepTask& t) {
+  std::vector<RepTask*> out;
+  for (auto& [tid, o] : tasks_)
+    if (o.get() != &t && o->in_pool && &o->task->as() == &t.task->as()) out.push_back(o.get());
+  return out;
+}
+
+// A thread killed meanwhile (another's exit_group) cannot be resumed: it
+// is as good as running, toward the exit stop that its wait reports.
+Result<void> ReplaySession::resume_member(RepTask& o) {
+  auto r = resume_task(o, /*emulate=*/false);
+  if (!r && r.error().errnum != ESRCH) return r;
+  o.running = true;
+  return ok_result();
+}
+
+// Resumes the pool of t's process beside t. Under replay's seccomp filter
+// a thread of it stops only at a traced syscall (its own next event, come
+// early) or for the debugger.
+Result<void> ReplaySession::run_pool(RepTask& t) {
+  pool_running_ = false;
+  for (RepTask* o : pool_of(t)) {
+    if (o->early_stop) continue;
+    if (!o->running) REWIND_TRY(resume_member(*o));
+    pool_running_ = true;
+  }
+  return ok_result();
+}
+
+// A stop of a pool thread: ours (an interrupt) or one to keep for later.
+Result<void> ReplaySession::note_pool_stop(RepTask& o, WaitStatus st) {
+  o.running = false;
+  o.task->note_stop(st);
+  const bool sigstop =
+      st.kind() == WaitStatus::Kind::SignalDeliveryStop && st.stop_sig() == SIGSTOP;
+  if (sigstop && o.initial_stop_pending) return on_initial_stop(o);  // a new thread's first
+  if (sigstop && o.interrupt_pending) {
+    o.interrupt_pending = false;  // ours (stop_pool), never delivered
+    return ok_result();
+  }
+  if (st.kind() == WaitStatus::Kind::SyscallStop) {
+    // A syscall the library makes in replay, stopped only because the
+    // thread was resumed with PTRACE_SYSCALL (a debugger's step): on.
+    auto regs = o.task->get_regs();
+    if (!regs) return regs.error();
+    if (regs->rip == kBatonSyscallInsn + 2 || regs->rip == kReplayedSyscallInsn + 2)
+      return ok_result();
+  }
+  REWIND_LOG(Replay, "tid %d of the pool stopped: 0x%x", o.task->real_tid(), st.raw());
+  o.early_stop = st;
+  return ok_result();
+}
+
+// Looks for stops of the pool while t advances. A breakpoint or a step of
+// the debugger's in one of its threads is a stop for the debugger (t's
+// event stays pending); a new thread's first stop, or a signal the live
+// kernel sent (SIGCHLD), lets it go on. Its own next event, come early,
+// is kept for later (note_pool_stop).
+Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
+  for (RepTask* o : pool_of(t)) {
+    if (!o->running) continue;
+    auto w = wait_nohang(o->task->real_tid());
+    if (!w) return w.error();
+    if (!*w) continue;
+    const WaitStatus st = (*w)->status;
+    REWIND_TRY(note_pool_stop(*o, st));
+    if (!o->early_stop) {
+      REWIND_TRY(resume_member(*o));
+      continue;
+    }
+    if (st.kind() != WaitStatus::Kind::SignalDeliveryStop) continue;
+    const int sig = st.stop_sig();
+    o->early_stop.reset();
+    if (sig == SIGTRAP) {
+      auto trap = on_sigtrap(*o);
+      if (!trap) return trap.error();
+      if (trap->action == TrapAction::Stop) return std::optional<DebugStop>(trap->stop);
+      if (trap->action == TrapAction::NotOurs)
+        return Error{"tid " + std::to_string(o->task->rec_tid().value) +
+                     " got a SIGTRAP the recording did not have while it ran with the pool"};
+    } else if (auto si = o->task->get_siginfo(); si && is_synchronous_fault(sig, *si)) {
+      return Error{"tid " + std::to_string(o->task->rec_tid().value) + " got an unrecorded " +
+                   signal_name(sig) + " while it ran with the pool"};
+    }
+    REWIND_TRY(resume_member(*o));
+  }
+  return std::optional<DebugStop>();
+}
+
+// Stops the pool again, wherever each thread is (in the library, waiting
+// for its turn, nearly always).
+Result<void> ReplaySession::stop_pool(RepTask& t) {
+  if (!pool_running_) return ok_result();
+  pool_running_ = false;
+  for (RepTask* o : pool_of(t)) {
+    if (!o->running) continue;
+    const pid_t tid = o->task->real_tid();
+    auto w = wait_nohang(tid);
+    if (!w) return w.error();
+    if (*w) {
+      REWIND_TRY(note_pool_stop(*o, (*w)->status));
+      continue;
+    }
+    // SIGSTOP (tracees started with PTRACE_TRACEME cannot be sent
+    // PTRACE_INTERRUPT); its delivery stop is ours, and it is never delivered.
+    if (!o->initial_stop_pending) {
+      auto sent = o->task->send_signal(SIGSTOP);
+      if (!sent && sent.error().errnum == ESRCH) continue;  // dying: its exit is an event
+      if (!sent) return sent.error();
+      o->interrupt_pending = true;
+    }
+    auto got = o->task->wait();
+    if (!got) return got.error();
+    REWIND_TRY(note_pool_stop(*o, got->status));
+  }
+  return ok_result();
+}
+
+// A fork's child got a copy of its parent's baton page: as in the recording
+// (RecordSession::reset_fork_baton), it has one thread, and no baton.
+Result<void> ReplaySession::clear_fork_child_baton(RepTask& child) {
+  const Baton none = {};
+  return child.task->write_mem(RemotePtr(kBatonPage), &none, sizeof none);
+}
+
+}  // namespace rwd
