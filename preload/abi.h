@@ -249,6 +249,13 @@ struct Baton {
   // thread (an event's memory write, so replay sees it at the same point);
   // cleared in a fork's child.
   uint32_t enabled;
+  // Record and replay: bit n set once a buffered close of fd n succeeded
+  // while the baton was enabled. The number may name another file now, and
+  // the other threads may write to it before the recorder sees the close
+  // (they hand the baton around meanwhile): their writes to it go the traced
+  // way too, until the recorder has looked at the fd and clears the bit (a
+  // memory write of that event, like BufHeader::traced_fds).
+  uint8_t closed_fds[kTracedFds / 8];
 };
 
 // The signal the desched perf event sends when a thread blocks in a

@@ -208,7 +208,11 @@ bool args_allow(const Args& x, const BufHeader* h) {
     case SYS_writev:
     case SYS_pwritev: {
       const unsigned long fd = static_cast<unsigned long>(x.a[0]);
-      return fd < kTracedFds && !(h->traced_fds[fd / 8] & (1u << (fd % 8)));
+      if (fd >= kTracedFds) return false;
+      const uint8_t bit = static_cast<uint8_t>(1u << (fd % 8));
+      return !(h->traced_fds[fd / 8] & bit) &&
+             !(baton_enabled() &&
+               (__atomic_load_n(&baton()->closed_fds[fd / 8], __ATOMIC_ACQUIRE) & bit));
     }
     case SYS_ioctl:
       return x.a[1] == TCGETS || x.a[1] == FIONREAD;
@@ -299,14 +303,17 @@ bool own_fd(const BufHeader* h, const Args& x) {
 // name another file from now on, so writes to it go the traced way until the
 // recorder has seen what it is, and the record-only fd_known cache forgets
 // it. (The recorder does the same for the process's other threads, whose
-// headers have their own bits, when it takes this record: they run only
-// after that.)
+// headers have their own bits, when it takes this record; the baton's bits
+// cover the threads that run before that.)
 void fd_closed(BufHeader* h, long fd_arg) {
   const unsigned long fd = static_cast<unsigned long>(fd_arg);
   if (fd >= kTracedFds) return;
   const uint8_t bit = static_cast<uint8_t>(1u << (fd % 8));
   h->traced_fds[fd / 8] |= bit;
   h->fd_known[fd / 8] &= static_cast<uint8_t>(~bit);
+  // The other threads hand the baton around before the recorder sees this
+  // close (abi.h, Baton::closed_fds).
+  if (baton_enabled()) __atomic_fetch_or(&baton()->closed_fds[fd / 8], bit, __ATOMIC_RELEASE);
 }
 
 // Record: whether I/O on the fd of this read/write-family call can sleep,

@@ -309,7 +309,30 @@ Result<void> RecordSession::set_traced_fd_bits(RecTask& t, int lo, int hi, bool 
     REWIND_TRY(o->task->write_mem(RemotePtr(at), bits, sizeof bits));
     e.writes.push_back(trace::MemWrite{at, std::vector<uint8_t>(bits, bits + sizeof bits)});
   }
+  if (!traced) forget_closed_fds(t, lo, hi, e);
   return ok_result();
+}
+
+// The recorder has seen what fds [lo, hi) name: the threads that hand the
+// baton around no longer need to trace writes to them (abi.h,
+// Baton::closed_fds). The page is ours too; the change is a memory write of
+// `e`, for replay's copy.
+void RecordSession::forget_closed_fds(RecTask& t, int lo, int hi, trace::Event& e) {
+  Baton* b = baton_of(t);
+  if (!b) return;
+  bool changed = false;
+  for (int fd = lo; fd < hi; ++fd) {
+    const uint8_t bit = uint8_t(1u << (fd % 8));
+    if (!(__atomic_load_n(&b->closed_fds[fd / 8], __ATOMIC_SEQ_CST) & bit)) continue;
+    __atomic_fetch_and(&b->closed_fds[fd / 8], uint8_t(~bit), __ATOMIC_SEQ_CST);
+    changed = true;
+  }
+  if (!changed) return;
+  uint8_t bits[sizeof b->closed_fds];
+  for (size_t i = 0; i < sizeof bits; ++i)
+    bits[i] = __atomic_load_n(&b->closed_fds[i], __ATOMIC_SEQ_CST);
+  e.writes.push_back(trace::MemWrite{kBatonPage + offsetof(Baton, closed_fds),
+                                     std::vector<uint8_t>(bits, bits + sizeof bits)});
 }
 
 // The traced exit of a syscall made at the untraced instruction (one

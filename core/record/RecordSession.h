@@ -261,6 +261,7 @@ class RecordSession {
   };
   BatonNext follow_baton(RecTask& t);
   bool in_handoff(RecTask& t);
+  void forget_closed_fds(RecTask& t, int lo, int hi, trace::Event& e);
   Result<void> end_handoff_wait(RecTask& t, const user_regs_struct& regs);
   void forget_dead_batons();
   // Stops being the current task (t is current_): the baton goes back to
