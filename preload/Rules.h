@@ -14,6 +14,7 @@ constexpr uint32_t kMayBlock = 1u << 0;
 constexpr uint32_t kBuffered = 1u << 3;
 constexpr uint32_t kArgsChecked = 1u << 4;
 constexpr uint32_t kReplayExecutes = 1u << 5;
+constexpr uint32_t kFdArg0 = 1u << 6;
 
 struct OutRule {
   int8_t arg;

@@ -250,53 +250,14 @@ bool args_allow(const Args& x, const BufHeader* h) {
   return false;
 }
 
-// The buffered syscalls whose first argument is an fd.
-bool takes_fd(long nr) {
-  switch (nr) {
-    case SYS_read:
-    case SYS_write:
-    case SYS_close:
-    case SYS_fstat:
-    case SYS_lseek:
-    case SYS_ioctl:
-    case SYS_pread64:
-    case SYS_pwrite64:
-    case SYS_readv:
-    case SYS_writev:
-    case SYS_preadv:
-    case SYS_pwritev:
-    case SYS_fcntl:
-    case SYS_getdents64:
-    case SYS_connect:
-    case SYS_accept:
-    case SYS_accept4:
-    case SYS_sendto:
-    case SYS_recvfrom:
-    case SYS_sendmsg:
-    case SYS_recvmsg:
-    case SYS_shutdown:
-    case SYS_bind:
-    case SYS_listen:
-    case SYS_getsockname:
-    case SYS_getpeername:
-    case SYS_setsockopt:
-    case SYS_getsockopt:
-    case SYS_epoll_wait:
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2:
-      return true;
-  }
-  return false;
-}
-
 // Record: whether the syscall names an fd that is the library's, not the
 // program's: the thread's desched event. Natively the program has no such
 // fd, so any use of it fails with EBADF, and the library keeps it (closed,
 // or with FD_CLOEXEC or O_ASYNC cleared, it would break the recording). The
 // recorder does the same for traced syscalls, with any thread's event
 // (core/record/RecordDesched.cc).
-bool own_fd(const BufHeader* h, const Args& x) {
-  return h->desched_fd > 0 && x.a[0] == h->desched_fd - 1 && takes_fd(x.nr);
+bool own_fd(const BufHeader* h, const BufferRule& r, const Args& x) {
+  return (r.flags & kFdArg0) && h->desched_fd > 0 && x.a[0] == h->desched_fd - 1;
 }
 
 // Record and replay alike, after a close that succeeded: the fd's number may
@@ -696,7 +657,7 @@ extern "C" long rwd_buffered_syscall(Args* x) {
     const int desched = !replay && blocks && fd_may_block(h, nr, x->a[0]) ? desched_fd(h) : -1;
     const bool arm = desched >= 0;
     if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_ENABLE, 0);
-    ret = own_fd(h, *x) ? -EBADF : rwd_untraced_syscall(x);
+    ret = own_fd(h, rule, *x) ? -EBADF : rwd_untraced_syscall(x);
     if (arm) untraced(SYS_ioctl, desched, PERF_EVENT_IOC_DISABLE, 0);
     if (h->abort_commit || replay) {
       h->abort_commit = 0;  // the tracer recorded it as a traced syscall

@@ -103,7 +103,8 @@ enum SyscallFlag : uint32_t {
   // Only for some arguments, which the library checks (args_allow in
   // preload/preload.cc): write-family calls not to fds 1 and 2 (replay
   // re-emits those), fcntl without locks, ioctl FIONREAD/TCGETS, futex
-  // WAKE, madvise advice that changes no memory, rt_sigaction and
+  // WAKE (and WAIT once the process hands the baton around, preload/abi.h),
+  // madvise advice that changes no memory, rt_sigaction and
   // rt_sigprocmask with the kernel's sigset size, and mmap of fresh private
   // memory where the kernel likes, not executable.
   kBufferArgsChecked = 1u << 4,
@@ -114,6 +115,9 @@ enum SyscallFlag : uint32_t {
   // dispositions and masks). Questions (brk(0), no new action or mask) it
   // answers from the record.
   kBufReplayExecutes = 1u << 5,
+  // Its first argument is an fd: the preload library refuses, with EBADF,
+  // one that names its own desched event (own_fd in preload/preload.cc).
+  kFdArg0 = 1u << 6,
 };
 
 struct SyscallDesc {

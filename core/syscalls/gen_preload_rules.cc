@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
           int(SizeRule::ArgTimes), int(SizeRule::DerefArg), int(SizeRule::FdSetBits));
   fprintf(f, "static_assert(kMayBlock == %uu && kBuffered == %uu && kArgsChecked == %uu);\n",
           rwd::sys::kMayBlock, rwd::sys::kBuffered, rwd::sys::kBufferArgsChecked);
-  fprintf(f, "static_assert(kReplayExecutes == %uu);\n", rwd::sys::kBufReplayExecutes);
+  fprintf(f, "static_assert(kReplayExecutes == %uu && kFdArg0 == %uu);\n",
+          rwd::sys::kBufReplayExecutes, rwd::sys::kFdArg0);
   fprintf(f, "constexpr BufferRule kGeneratedRules[] = {\n");
   for (const rwd::sys::SyscallDesc& d : rwd::sys::all()) {
     if (!(d.flags & rwd::sys::kBuffered)) continue;
