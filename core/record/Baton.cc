@@ -57,39 +57,53 @@ Baton* RecordSession::baton_of(RecTask& t) {
   return it == batons_.end() ? nullptr : it->second->get();
 }
 
+// The baton page of t's process, shared with us: a memfd made and mapped
+// over it by syscalls injected into t, which stands at a syscall-exit stop.
+// The fd is ours alone afterwards, so the program's fd numbers stay as they
+// were.
+Result<std::unique_ptr<BatonShare>> RecordSession::share_baton_page(RecTask& t) {
+  Task& task = *t.task;
+  AutoRemoteSyscalls remote(task);
+  auto name = remote.push_string("rewind-baton");
+  if (!name) return name.error();
+  auto r = remote.syscall(SYS_memfd_create, *name, MFD_CLOEXEC);
+  if (!r) return r.error();
+  if (*r < 0) return Error::from_errno("memfd_create in the tracee", int(-*r));
+  const int64_t fd = *r;
+  auto sized = remote.syscall(SYS_ftruncate, fd, 4096);
+  auto mapped = sized && *sized == 0
+                    ? remote.syscall(SYS_mmap, kBatonPage, 4096, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_FIXED, static_cast<uint64_t>(fd), 0)
+                    : sized;
+  ScopedFd own = steal_tracee_fd(t.tgid, static_cast<int>(fd));
+  (void)remote.syscall(SYS_close, fd);
+  if (!mapped) return mapped.error();
+  if (static_cast<uint64_t>(*mapped) != kBatonPage || !own.is_open())
+    return Error{"cannot share the baton page with tid " + std::to_string(task.real_tid())};
+  void* map = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, own.get(), 0);
+  if (map == MAP_FAILED) return Error::from_errno("mmap of a tracee's baton page");
+  return std::make_unique<BatonShare>(task.shared_as(), std::move(own), map);
+}
+
 // At the exit of a clone that made a process's second thread: from now on
-// its futex waits hand the baton over. The page becomes a memfd shared with
-// us, made and mapped by syscalls injected into the parent, which stands at
-// the exit stop; the fd is ours alone afterwards, so the program's fd
-// numbers stay as they were. `enabled` and `releases` are memory writes of
-// the event, for replay's library (its page stays private).
+// its futex waits hand the baton over, through a page shared with us.
+// `enabled` and `releases` are memory writes of the event, for replay's
+// library (its page stays private).
 Result<void> RecordSession::maybe_enable_baton(RecTask& t, int64_t ret, trace::Event& e) {
-  if (!buffering_ || !t.syscallbuf || ret <= 0 || batons_.count(&t.task->as())) return ok_result();
+  if (!buffering_ || batons_refused_ || !t.syscallbuf || ret <= 0 || batons_.count(&t.task->as()))
+    return ok_result();
   if (!(clone_flags(*t.task, t.syscall_nr, t.entry_regs) & CLONE_THREAD)) return ok_result();
   Task& task = *t.task;
-  int64_t fd = -1;
-  {
-    AutoRemoteSyscalls remote(task);
-    auto name = remote.push_string("rewind-baton");
-    if (!name) return name.error();
-    auto r = remote.syscall(SYS_memfd_create, *name, MFD_CLOEXEC);
-    if (!r) return r.error();
-    if (*r < 0) return Error::from_errno("memfd_create in the tracee for the baton page", int(-*r));
-    fd = *r;
-    auto sized = remote.syscall(SYS_ftruncate, fd, 4096);
-    auto mapped = sized && *sized == 0
-                      ? remote.syscall(SYS_mmap, kBatonPage, 4096, PROT_READ | PROT_WRITE,
-                                       MAP_SHARED | MAP_FIXED, static_cast<uint64_t>(fd), 0)
-                      : sized;
-    ScopedFd own = steal_tracee_fd(t.tgid, static_cast<int>(fd));
-    (void)remote.syscall(SYS_close, fd);
-    if (!mapped) return mapped.error();
-    if (static_cast<uint64_t>(*mapped) != kBatonPage || !own.is_open())
-      return Error{"cannot share the baton page with tid " + std::to_string(task.real_tid())};
-    void* map = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, own.get(), 0);
-    if (map == MAP_FAILED) return Error::from_errno("mmap of a tracee's baton page");
-    batons_[&task.as()] = std::make_unique<BatonShare>(task.shared_as(), std::move(own), map);
+  auto share = share_baton_page(t);
+  if (!share) {
+    // (A sandbox without memfd_create, say.) Hand-offs then go through the
+    // recorder, as with `record -n`: slower, as correct.
+    warn("threads hand the CPU to each other through the recorder: %s",
+         share.error().message.c_str());
+    batons_refused_ = true;
+    return ok_result();
   }
+  batons_[&task.as()] = std::move(*share);
   Baton* b = baton_of(t);
   b->owner = task.real_tid();  // it runs on from this exit
   b->releases = 0;

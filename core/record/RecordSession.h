@@ -246,6 +246,7 @@ class RecordSession {
 
   // Baton.cc: hand-offs between threads without the recorder.
   syscallbuf::Baton* baton_of(RecTask& t);
+  Result<std::unique_ptr<BatonShare>> share_baton_page(RecTask& t);
   Result<void> maybe_enable_baton(RecTask& t, int64_t ret, trace::Event& e);
   Result<void> reset_fork_baton(RecTask& t);
   Result<void> give_baton(RecTask& t);
@@ -280,6 +281,8 @@ class RecordSession {
   std::map<pid_t, std::unique_ptr<RecTask>> tasks_;
   // Address spaces whose threads hand the baton to each other.
   std::map<const AddressSpace*, std::unique_ptr<BatonShare>> batons_;
+  // The page could not be shared once: no more batons in this recording.
+  bool batons_refused_ = false;
   RdtscSiteCache rdtsc_sites_;
   SyscallSiteCache syscall_sites_;
   std::vector<uint8_t> syscallbuf_scratch_;  // see write_event

@@ -23,6 +23,7 @@
 
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/Ptrace.h"
 #include "preload/abi.h"
 
@@ -68,17 +69,27 @@ Result<std::optional<DebugStop>> ReplaySession::run_pool_to(RepTask& t, const tr
   if (!pool_running_)
     return divergence(e, "the baton was released " + std::to_string(*now) + " times, not " +
                              std::to_string(e.baton_releases) + ", and no thread can release it");
-  // (A count that stops moving for this long means a replay gone astray.)
-  constexpr auto kStuck = std::chrono::seconds(20);
-  auto moved = std::chrono::steady_clock::now();
+  // A count that stops moving while none of the threads uses CPU time
+  // means they all wait for something that will not come: a replay gone
+  // astray (a thread that computes for minutes before it releases is fine).
+  constexpr auto kStuckCheck = std::chrono::seconds(2);
+  auto checked = std::chrono::steady_clock::now();
+  uint64_t cpu_then = pool_cpu_ms(t);
+  uint32_t count_then = *now;
   std::optional<DebugStop> stop;
   while (*now != e.baton_releases) {
     std::this_thread::sleep_for(kPoolPoll);
-    if (std::chrono::steady_clock::now() - moved > kStuck) {
-      REWIND_TRY(stop_pool(t));
-      return divergence(e, "the other threads stopped releasing the baton after " +
-                               std::to_string(*now) + " releases, before the recorded " +
-                               std::to_string(e.baton_releases));
+    if (std::chrono::steady_clock::now() - checked > kStuckCheck) {
+      const uint64_t cpu_now = pool_cpu_ms(t);
+      if (cpu_now == cpu_then && *now == count_then) {
+        REWIND_TRY(stop_pool(t));
+        return divergence(e, "the other threads stopped releasing the baton after " +
+                                 std::to_string(*now) + " releases, before the recorded " +
+                                 std::to_string(e.baton_releases));
+      }
+      checked = std::chrono::steady_clock::now();
+      cpu_then = cpu_now;
+      count_then = *now;
     }
     auto polled = poll_pool(t);
     if (!polled) return polled.error();
@@ -86,13 +97,19 @@ Result<std::optional<DebugStop>> ReplaySession::run_pool_to(RepTask& t, const tr
       stop = *polled;
       break;
     }
-    const uint32_t before = *now;
     now = releases();
     if (!now) return now.error();
-    if (*now != before) moved = std::chrono::steady_clock::now();
   }
   REWIND_TRY(stop_pool(t));
   return stop;
+}
+
+// The user CPU time the pool of t's process has used, in ms.
+uint64_t ReplaySession::pool_cpu_ms(const RepTask& t) {
+  uint64_t sum = 0;
+  for (RepTask* o : pool_of(t))
+    if (auto ms = thread_user_time_ms(o->task->real_tid())) sum += *ms;
+  return sum;
 }
 
 // The records other threads made while they handed the baton around, to
@@ -103,6 +120,8 @@ Result<void> ReplaySession::load_peer_syscallbufs(const trace::Event& e) {
   for (const trace::Event::PeerRecords& p : e.peer_syscallbufs) {
     RepTask* t = find(p.tid);
     if (!t || !t->syscallbuf) return divergence(e, "buffered syscalls of an unknown thread");
+    if (!records_well_formed(p.records.data(), p.records.size()))
+      return divergence(e, "another thread's buffered syscalls in the trace are corrupt");
     BufHeader h;
     REWIND_TRY(t->task->read_mem(RemotePtr(t->syscallbuf), &h, sizeof h));
     if (h.end > kRecordsEnd - sizeof h || p.records.size() > kRecordsEnd - sizeof h - h.end)

@@ -369,6 +369,7 @@ class ReplaySession {
   // ReplayPool.cc: the threads that hand the baton around (preload/abi.h).
   Result<EventProgress> on_baton_give(const trace::Event& e);
   Result<std::optional<DebugStop>> run_pool_to(RepTask& t, const trace::Event& e);
+  uint64_t pool_cpu_ms(const RepTask& t);
   Result<void> load_peer_syscallbufs(const trace::Event& e);
   std::vector<RepTask*> pool_of(const RepTask& t);
   Result<void> run_pool(RepTask& t);
