@@ -12,15 +12,7 @@ rewind=$1 prog=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin baton_handoffs
 
-for mode in buffered nobuf; do
-  flags=()
-  [[ $mode == nobuf ]] && flags=(-n)
-  timeout 120 "$rewind" record "${flags[@]}" -o "$tmp/$mode" "$prog" 20000 >"$tmp/$mode.out" ||
-    fail "$mode recording failed"
-  timeout 120 "$rewind" dump "$tmp/$mode" >"$tmp/$mode.dump" || fail "dump of the $mode trace failed"
-  timeout 120 "$rewind" replay -a "$tmp/$mode" >"$tmp/$mode.replay" || fail "$mode replay failed"
-  cmp -s "$tmp/$mode.out" "$tmp/$mode.replay" || fail "$mode replay printed other output"
-done
+record_both "$rewind" "$prog" 20000
 events=$(grep -c '^#' "$tmp/buffered.dump" || true)
 waits=$(grep -c ' BUFFERED futex = ' "$tmp/buffered.dump" || true)
 gives=$(grep -c 'BATON GIVE' "$tmp/buffered.dump" || true)

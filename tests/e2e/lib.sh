@@ -13,3 +13,21 @@ fail() {
   echo "FAIL [$e2e_name]: $*" >&2
   exit 1
 }
+
+# record_both REWIND PROG [ARGS...]: records PROG with syscall buffering and
+# with -n, into $tmp/buffered and $tmp/nobuf, writes `rewind dump` of each
+# to $tmp/MODE.dump, replays both, and fails unless each replay printed what
+# its recording did ($tmp/MODE.out).
+record_both() {
+  local rewind=$1 mode
+  shift
+  for mode in buffered nobuf; do
+    local flags=()
+    [[ $mode == nobuf ]] && flags=(-n)
+    timeout 120 "$rewind" record "${flags[@]}" -o "$tmp/$mode" "$@" >"$tmp/$mode.out" ||
+      fail "$mode recording failed"
+    timeout 120 "$rewind" dump "$tmp/$mode" >"$tmp/$mode.dump" || fail "dump of the $mode trace failed"
+    timeout 120 "$rewind" replay -a "$tmp/$mode" >"$tmp/$mode.replay" || fail "$mode replay failed"
+    cmp -s "$tmp/$mode.out" "$tmp/$mode.replay" || fail "$mode replay printed other output"
+  done
+}

@@ -10,15 +10,7 @@ rewind=$1 prog=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin syscallbuf
 
-for mode in buffered nobuf; do
-  flags=()
-  [[ $mode == nobuf ]] && flags=(-n)
-  timeout 120 "$rewind" record "${flags[@]}" -o "$tmp/$mode" "$prog" >"$tmp/$mode.out" ||
-    fail "$mode recording failed"
-  timeout 120 "$rewind" dump "$tmp/$mode" >"$tmp/$mode.dump" || fail "dump of the $mode trace failed"
-  timeout 120 "$rewind" replay -a "$tmp/$mode" >"$tmp/$mode.replay" || fail "$mode replay failed"
-  cmp -s "$tmp/$mode.out" "$tmp/$mode.replay" || fail "$mode replay printed other output"
-done
+record_both "$rewind" "$prog"
 # The header tells replay to run the buffered trace under its seccomp filter.
 filter() { "$rewind" info "$tmp/$1" | sed -n 's/^ *"syscall_filter": \([a-z]*\),\?$/\1/p'; }
 [[ $(filter buffered) == true && $(filter nobuf) == false ]] ||

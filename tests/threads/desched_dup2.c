@@ -22,39 +22,12 @@
 #define ROUNDS 20
 #define TOP 64 /* RLIMIT_NOFILE: every number below it is redirected */
 
-static int to_main[2], to_peer[2];
-static pthread_barrier_t step;
 
-/* Enough work that the other thread's read really blocks first. */
-static unsigned long long compute(unsigned long long x, int n) {
-  for (int i = 0; i < n; i++) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    __asm__ volatile("" : "+r"(x));
-  }
-  return x;
-}
+#include "desched_pingpong.h"
 
-static void read_exact(int fd, void *buf, size_t n) {
-  ssize_t r;
-  do r = read(fd, buf, n);
-  while (r < 0 && errno == EINTR);
-  CHECK(r == (ssize_t)n);
-}
-
-/* One side of a ping-pong: each read blocks until the other side writes. */
 static unsigned long long pingpong(int first, unsigned long long h) {
-  const int rfd = first ? to_main[0] : to_peer[0];
-  const int wfd = first ? to_peer[1] : to_main[1];
-  for (int i = 0; i < ROUNDS; i++) {
-    unsigned long long v = 0;
-    if (!first || i > 0) read_exact(rfd, &v, sizeof v);
-    h = compute(h ^ v, 20000);
-    CHECK(write(wfd, &h, sizeof h) == sizeof h);
-  }
-  if (!first) return h;
-  unsigned long long v;
-  read_exact(rfd, &v, sizeof v);
-  return h ^ v;
+  return first ? pingpong_on(to_main[0], to_peer[1], 1, h)
+               : pingpong_on(to_peer[0], to_main[1], 0, h);
 }
 
 static void *peer(void *arg) {
@@ -109,15 +82,8 @@ static int dup_all(int from) {
 }
 
 int main(void) {
-  struct rlimit lim;
-  CHECK(getrlimit(RLIMIT_NOFILE, &lim) == 0);
-  lim.rlim_cur = TOP;
-  CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
-  CHECK(pipe(to_main) == 0 && pipe(to_peer) == 0);
-  CHECK(pthread_barrier_init(&step, NULL, 2) == 0);
   pthread_t t;
-  CHECK(pthread_create(&t, NULL, peer, NULL) == 0);
-  unsigned long long a = pingpong(1, 2);
+  unsigned long long a = start_pingpong(TOP, peer, &t);
   pthread_barrier_wait(&step);
 
   /* Above the pipes, whose numbers the ping-pong needs. */
