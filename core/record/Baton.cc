@@ -266,6 +266,13 @@ RecordSession::BatonNext RecordSession::follow_baton(RecTask& t) {
   return next;
 }
 
+// Whether threads of t's process are asleep waiting for the baton (a
+// hand-off's take found it held): natively they would run beside it.
+bool RecordSession::baton_wanted(RecTask& t) {
+  Baton* b = baton_of(t);
+  return b && __atomic_load_n(&b->waiters, __ATOMIC_SEQ_CST) > 0;
+}
+
 // At a signal's stop: the task ran the program's code, yet does not hold
 // the baton, so the signal found it in a hand-off.
 bool RecordSession::in_handoff(RecTask& t) {

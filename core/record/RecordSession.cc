@@ -160,11 +160,18 @@ Result<int> RecordSession::run() {
       // the one it waits for might never be scheduled.
       const bool fast = t.running && t.in_fast_syscall;
       // A task computing in user space while others wait (or while it owes
-      // them a signal) gets a timeslice; then it is interrupted.
-      const bool may_preempt = runner && runner->running && !runner->in_syscall &&
-                               !runner->preempt_requested &&
-                               (others_waiting(*runner) || !runner->deferred_signals.empty());
-      auto got = wait_one(fast ? kFastSyscallCheckMs : may_preempt ? kTimesliceMs : -1);
+      // them a signal) gets a timeslice; then it is interrupted. Threads
+      // asleep waiting for its baton wait too: it may spin until one of them
+      // does something (baton_wanted).
+      const bool may_preempt =
+          runner && runner->running && !runner->in_syscall && !runner->preempt_requested &&
+          (others_waiting(*runner) || baton_wanted(*runner) || !runner->deferred_signals.empty());
+      // (While threads hand a baton around, one may come to want it at any
+      // time, unseen: look again every timeslice.)
+      const bool watch_baton = runner && runner->running && baton_of(*runner);
+      auto got = wait_one(fast                         ? kFastSyscallCheckMs
+                          : may_preempt || watch_baton ? kTimesliceMs
+                                                       : -1);
       if (!got) return got.error();
       if (*got || t.pending) continue;
       if (fast && task_sleeps_in_kernel(t.task->real_tid())) {

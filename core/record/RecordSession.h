@@ -262,6 +262,7 @@ class RecordSession {
   };
   BatonNext follow_baton(RecTask& t);
   bool in_handoff(RecTask& t);
+  bool baton_wanted(RecTask& t);
   void forget_closed_fds(RecTask& t, int lo, int hi, trace::Event& e);
   Result<void> end_handoff_wait(RecTask& t, const user_regs_struct& regs);
   void forget_dead_batons();
