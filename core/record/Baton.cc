@@ -36,14 +36,6 @@ long futex_wake_all(int32_t* word) {
   return syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
-// The clone flags of the clone or clone3 a task stands at the exit of.
-uint64_t clone_flags(Task& task, int64_t nr, const user_regs_struct& entry) {
-  if (nr == SYS_clone) return entry.rdi;
-  if (nr != SYS_clone3) return 0;
-  auto f = task.read_val<uint64_t>(RemotePtr(entry.rdi));
-  return f ? *f : 0;
-}
-
 }  // namespace
 
 // Whether `holder`, the baton's owner, is a thread other than t that took
@@ -92,7 +84,7 @@ Result<std::unique_ptr<BatonShare>> RecordSession::share_baton_page(RecTask& t) 
 Result<void> RecordSession::maybe_enable_baton(RecTask& t, int64_t ret, trace::Event& e) {
   if (!buffering_ || batons_refused_ || !t.syscallbuf || ret <= 0 || batons_.count(&t.task->as()))
     return ok_result();
-  if (!(clone_flags(*t.task, t.syscall_nr, t.entry_regs) & CLONE_THREAD)) return ok_result();
+  if (!(clone_flags(t, 0) & CLONE_THREAD)) return ok_result();
   Task& task = *t.task;
   auto share = share_baton_page(t);
   if (!share) {

@@ -609,6 +609,19 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   return Next::Continue;
 }
 
+// The flags of the clone-family syscall t stands in (its fork event, or
+// its exit stop: `event` 0).
+uint64_t RecordSession::clone_flags(RecTask& t, int event) {
+  if (t.syscall_nr == SYS_clone3) {
+    auto f = t.task->read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
+    return f ? *f : 0;
+  }
+  if (t.syscall_nr == SYS_clone) return t.entry_regs.rdi;
+  if (event == PTRACE_EVENT_VFORK || t.syscall_nr == SYS_vfork)
+    return CLONE_VM | CLONE_VFORK | SIGCHLD;
+  return SIGCHLD;  // fork(2)
+}
+
 Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) {
   Task& task = *t.task;
   switch (event) {
@@ -622,17 +635,7 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       // CLONE_CHILD_CLEARTID | SIGCHLD), which ptrace reports as
       // PTRACE_EVENT_FORK: replay needs CLONE_CHILD_SETTID to put the recorded
       // tid where the kernel stored the live one (struct pthread's tid).
-      uint64_t flags = 0;
-      if (t.syscall_nr == SYS_clone3) {
-        auto f = task.read_val<uint64_t>(RemotePtr(t.entry_regs.rdi));
-        flags = f ? *f : 0;
-      } else if (t.syscall_nr == SYS_clone) {
-        flags = t.entry_regs.rdi;
-      } else if (event == PTRACE_EVENT_VFORK) {
-        flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
-      } else {
-        flags = SIGCHLD;  // fork(2)
-      }
+      const uint64_t flags = clone_flags(t, event);
       std::shared_ptr<AddressSpace> as;
       if (flags & CLONE_VM) {
         as = task.shared_as();

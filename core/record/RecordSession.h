@@ -193,6 +193,7 @@ class RecordSession {
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
   Result<Next> on_event_stop(RecTask& t, int event);
+  uint64_t clone_flags(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
   bool others_waiting(const RecTask& t) const;
   // Whether t is the only task of its thread group (and no new task of
