@@ -64,6 +64,20 @@ struct TraceHeader {
   bool operator==(const TraceHeader&) const = default;
 };
 
+// Where a BlockReader stands: at byte `in_block` of the block that starts
+// at `block_offset` (TraceReader::position(), a persisted checkpoint).
+struct StreamPos {
+  uint64_t block_offset = 0;
+  uint64_t in_block = 0;
+  bool operator==(const StreamPos&) const = default;
+};
+struct ReaderPos {
+  StreamPos events, data;
+  uint64_t events_read = 0;
+  uint64_t last_event_num = 0;
+  bool operator==(const ReaderPos&) const = default;
+};
+
 enum class EventKind : uint8_t {
   SyscallEntry = 0,  // ptrace syscall-entry stop
   SyscallExit = 1,   // ptrace syscall-exit stop; carries the memory the kernel wrote
