@@ -19,5 +19,6 @@ int exit_code_for(int wait_status);
 int cmd_record(int argc, char** argv);
 int cmd_replay(int argc, char** argv);
 int cmd_pack(int argc, char** argv);
+int cmd_checkpoint(int argc, char** argv);
 
 }  // namespace rwd::cli

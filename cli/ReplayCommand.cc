@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "cli/Commands.h"
+#include "cli/ReplayVerify.h"
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
 #include "core/base/ScratchDir.h"
@@ -53,6 +54,8 @@ struct ReplayArgs {
   pid_t pid = 0;            // -p / -f
   bool from_fork = false;
   std::vector<std::string> debugger_args;  // after --
+  unsigned jobs = 0;                        // --jobs, with -a
+  std::optional<std::pair<uint64_t, uint64_t>> verify_stretch;  // a --jobs worker
 };
 
 // Parses a decimal number in full, or fails naming the option.
@@ -99,6 +102,19 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
     } else if (s == "-g") {
       if (!(v = value("-g")) || !parse_number(v, a.goto_event))
         return fprintf(stderr, "rewind: replay: -g needs an event number\n"), std::nullopt;
+    } else if (s == "--jobs" || s == "-j") {
+      if (!(v = value(s.c_str())) || !parse_number(v, a.jobs) || !a.jobs)
+        return fprintf(stderr, "rewind: replay: --jobs needs a number\n"), std::nullopt;
+    } else if (s == "--verify-stretch") {
+      uint64_t from, to;
+      if (!(v = value(s.c_str())) || !parse_number(v, from) || !(v = value(s.c_str())) ||
+          !parse_number(v, to))
+        return fprintf(stderr, "rewind: replay: --verify-stretch needs two events\n"),
+               std::nullopt;
+      a.verify_stretch = {from, to};
+    } else if (s == "--cpu") {
+      if (!(v = value(s.c_str())) || !parse_number(v, a.options.cpu))
+        return fprintf(stderr, "rewind: replay: --cpu needs a number\n"), std::nullopt;
     } else if (s == "-p" || s == "-f") {
       if (!(v = value(s.c_str())) || !parse_number(v, a.pid) || a.pid <= 0)
         return fprintf(stderr, "rewind: replay: %s needs a pid\n", s.c_str()), std::nullopt;
@@ -377,6 +393,13 @@ int cmd_replay(int argc, char** argv) {
   remove_scratch_dirs_on_signals();
   auto dir = trace::resolve_trace_arg(a->trace);
   if (!dir) return fail(dir.error());
+  if (a->verify_stretch)
+    return replay_verify_stretch(*dir, a->verify_stretch->first, a->verify_stretch->second,
+                                 {.force_cpu = a->options.force_cpu,
+                                  .emit_output = false,
+                                  .cpu = a->options.cpu});
+  if (a->autopilot && a->jobs) return replay_verify_jobs(*dir, a->jobs, a->options);
+  if (a->autopilot && a->goto_event) return replay_autopilot_from(*dir, a->goto_event, a->options);
   if (a->autopilot) return replay_autopilot(*dir, *a);
   if (a->stdio) return serve_stdio(*a, *dir);
   if (a->server_port) return serve_tcp(*a, *dir);

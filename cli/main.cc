@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   if (cmd == "record") return cmd_record(argc - 2, argv + 2);
   if (cmd == "replay") return cmd_replay(argc - 2, argv + 2);
   if (cmd == "pack") return cmd_pack(argc - 2, argv + 2);
+  if (cmd == "checkpoint") return cmd_checkpoint(argc - 2, argv + 2);
   if (cmd == "info") return cmd_info(trace_arg);
   if (cmd == "dump") return cmd_dump(trace_arg);
   if (cmd == "ps") return cmd_ps(trace_arg);

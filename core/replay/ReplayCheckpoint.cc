@@ -129,6 +129,7 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   cp->reader_ = std::move(*reader);
   cp->options_ = options_;
   cp->events_completed_ = events_completed_;
+  cp->recorded_time_ns_ = recorded_time_ns_;
   cp->pending_ = pending_;
   cp->current_ = current_;
   cp->root_ = root_;
@@ -144,16 +145,16 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
 
 // A live process standing where `p` was frozen: the leader forked from the
 // frozen copy, the other threads cloned into it, each given its image.
-static Result<void> restore_threads(const SessionCheckpoint::Process& p, EntryStop entry_stop,
-                                    std::vector<std::unique_ptr<Task>>& tasks) {
-  for (size_t i = 1; i < p.threads.size(); ++i) {
-    auto t = clone_thread_into(*tasks.front(), p.threads[i].rec_tid);
+Result<void> restore_threads(const std::vector<SessionCheckpoint::Thread>& threads,
+                             EntryStop entry_stop, std::vector<std::unique_ptr<Task>>& tasks) {
+  for (size_t i = 1; i < threads.size(); ++i) {
+    auto t = clone_thread_into(*tasks.front(), threads[i].rec_tid);
     if (!t) return t.error();
     tasks.push_back(std::move(*t));
   }
   // The leader last among the injections: the clones went through it.
-  for (size_t i = 0; i < p.threads.size(); ++i) {
-    const SessionCheckpoint::Thread& th = p.threads[i];
+  for (size_t i = 0; i < threads.size(); ++i) {
+    const SessionCheckpoint::Thread& th = threads[i];
     Task& t = *tasks[i];
     REWIND_TRY(set_thread_exit_lists(t, th.state.robust_list_head, th.state.clear_child_tid));
     REWIND_TRY(apply_thread_image(t, th.image));
@@ -168,7 +169,7 @@ static Result<std::vector<std::unique_ptr<Task>>> restore_process(
   auto leader = fork_stopped_copy(*p.frozen);
   if (!leader) return leader.error();
   tasks.push_back(std::move(*leader));
-  auto done = restore_threads(p, entry_stop, tasks);
+  auto done = restore_threads(p.threads, entry_stop, tasks);
   if (!done) {
     // Half a process is of no use: its SIGKILL takes all its threads.
     const pid_t pid = tasks.front()->real_tid();
@@ -188,6 +189,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->index_trace();
   s->options_ = cp.options_;
   s->events_completed_ = cp.events_completed_;
+  s->recorded_time_ns_ = cp.recorded_time_ns_;
   s->pending_ = cp.pending_;
   s->current_ = cp.current_;
   s->root_ = cp.root_;

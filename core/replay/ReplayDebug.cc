@@ -353,6 +353,7 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
     Event done = std::move(*pending_);
     pending_.reset();
     ++events_completed_;
+    recorded_time_ns_ = done.time_ns;
     running_since_ = std::chrono::steady_clock::now();
     if (done.kind == EventKind::SyscallEntry || done.kind == EventKind::Rdtsc)
       last_event_[done.tid.value] = LastEvent{before, done.kind, done.regs};

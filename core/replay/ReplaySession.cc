@@ -40,7 +40,13 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(
   std::unique_ptr<ReplaySession> s(new ReplaySession());
   s->options_ = options;
   s->reader_ = std::move(reader);
-  const trace::TraceHeader& h = s->reader_->header();
+  s->index_trace();
+  REWIND_TRY(s->check_cpu_and_pin());
+  return s;
+}
+
+Result<void> ReplaySession::check_cpu_and_pin() {
+  const trace::TraceHeader& h = reader_->header();
   // A recording made with --cpu-features told the program not to use the
   // features outside h.cpu_features, so lacking those here is no reason to
   // refuse (CpuFeatures.h says how far that telling reaches).
@@ -52,19 +58,18 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::open(
     for (auto& f : missing) list += (list.empty() ? "" : ", ") + f;
     std::string msg = "this CPU lacks features the recording CPU had (" + list +
                       "); the program may take other code paths and replay would diverge";
-    if (!options.force_cpu) return Error{msg + ". Use --force to replay anyway."};
+    if (!options_.force_cpu) return Error{msg + ". Use --force to replay anyway."};
     warn("%s", msg.c_str());
   }
-  s->index_trace();
-  auto cpu = pin_tracer_to_one_cpu(h.record_cpu);
+  auto cpu = pin_tracer_to_one_cpu(options_.cpu >= 0 ? options_.cpu : h.record_cpu);
   if (!cpu) return cpu.error();
   if (h.record_cpu >= 0 && *cpu != h.record_cpu)
     REWIND_LOG(Replay,
                "recorded on CPU %d, replaying on CPU %d: a preemption point in code "
                "that keeps CPUID answers in writable memory may be missed",
                h.record_cpu, *cpu);
-  s->cpu_ = *cpu;
-  return s;
+  cpu_ = *cpu;
+  return ok_result();
 }
 
 void ReplaySession::index_trace() {
@@ -225,6 +230,7 @@ Result<bool> ReplaySession::step() {
   // Without a debugger's breakpoints, steps or watchpoints nothing stops.
   if (std::holds_alternative<DebugStop>(*r))
     return Error{"replay stopped for a debugger while replaying without one"};
+  recorded_time_ns_ = pending_->time_ns;
   pending_.reset();
   ++events_completed_;
   return true;

@@ -40,6 +40,7 @@
 #include "core/task/Spawn.h"
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
+#include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 
 namespace rwd {
@@ -47,6 +48,7 @@ namespace rwd {
 struct ReplayOptions {
   bool force_cpu = false;   // replay even if this CPU lacks recorded features
   bool emit_output = true;  // re-emit the program's stdout/stderr writes
+  int cpu = -1;             // the CPU to pin to; -1: the recording's, if it can
 };
 
 // What replay knows about a task besides the live Task: plain data, so a
@@ -260,6 +262,7 @@ class ReplaySession {
   // Whether watchpoints are found by single-stepping, the debug registers
   // not trapping on this machine.
   bool steps_to_watch() const { return step_to_watch_; }
+  void set_emit_output(bool on) { options_.emit_output = on; }
 
   // --- checkpoints (ReplayCheckpoint.cc)
   // Whether every task stands where a copy can be made and resumed later:
@@ -279,6 +282,31 @@ class ReplaySession {
   // A new session standing where `cp` was taken. `cp` stays usable.
   static Result<std::unique_ptr<ReplaySession>> restore(const SessionCheckpoint& cp);
 
+  // --- persistent checkpoints (PersistSave.cc, PersistLoad.cc; the files
+  // are core/trace/CheckpointStore.h's)
+  // Whether persist() can save here: can_checkpoint(), at an event boundary
+  // (no event half replayed), and no process sharing memory with another
+  // in a way a restore could not rebuild.
+  bool can_persist() const { return can_checkpoint() && current_event_done(); }
+  // Saves where the replay stands into `store`: every process's mappings,
+  // the pages that differ from what they map, its threads, signal
+  // dispositions and heap layout, and replay's own state. The session goes
+  // on as it would have.
+  Result<trace::CheckpointInfo> persist(trace::CheckpointStore& store);
+  // A new session standing where `data` (loaded from `store`) was saved,
+  // in fresh processes: each one spawned empty, its mappings rebuilt
+  // through injected syscalls from the trace's files, its pages written,
+  // its threads recreated. `reader` is any reader of the same trace.
+  // Compares where the replay stands with a saved checkpoint of the same
+  // point: the same processes and threads, mappings, saved pages (by
+  // hash), registers, signal masks and dispositions. An Error names the
+  // first difference (replay -a --jobs: each stretch checks that it
+  // arrives at the next checkpoint's exact state).
+  Result<void> verify_against(const trace::CheckpointData& want);
+  static Result<std::unique_ptr<ReplaySession>> restore_persisted(
+      const trace::TraceReader& reader, const trace::CheckpointStore& store,
+      const trace::CheckpointData& data, const ReplayOptions& options);
+
   // Replays until the debugger must see a stop: a breakpoint, watchpoint or
   // finished single-step of `control.step`, the debuggee's exit, an
   // interrupt, or the end of the trace (HistoryEnd). A stop inside an event
@@ -292,6 +320,8 @@ class ReplaySession {
   bool current_event_done() const { return !pending_ || pending_->num != current_; }
   // Events fully replayed so far (the position between events).
   uint64_t events_completed() const { return events_completed_; }
+  // How far into the recording the last completed event came (Event::time_ns).
+  uint64_t recorded_time_ns() const { return recorded_time_ns_; }
   RepTask* find(Tid rec_tid);
   std::vector<RepTask*> tasks_of(Tid rec_tgid);
   // Waits for a new task's first stop, so it can be inspected.
@@ -442,6 +472,18 @@ class ReplaySession {
   Error divergence(const trace::Event& e, const std::string& what) const;
   Result<void> check_regs(const trace::Event& e, const user_regs_struct& now) const;
 
+  // PersistSave.cc, PersistLoad.cc
+  std::vector<uint8_t> encode_session() const;
+  Result<void> decode_session(const std::vector<uint8_t>& bytes);
+  Result<void> capture_process(const SessionCheckpoint& cp, pid_t group, trace::CpProcess& out,
+                               trace::CheckpointStore::Writer& pages);
+  Result<std::optional<std::pair<std::string, bool>>> trace_file_of(const std::string& path) const;
+  Result<void> restore_persisted_process(const trace::CpProcess& p,
+                                         const trace::CheckpointStore& store,
+                                         const std::map<uint64_t, int>& shared_objects);
+  // Refuses (or with --force, warns about) a CPU that lacks features the
+  // recording CPU had; pins the tracer to the recording's CPU if it can.
+  Result<void> check_cpu_and_pin();
   friend class SessionCheckpoint;
   ReplayOptions options_;
   std::unique_ptr<trace::TraceReader> reader_;
@@ -464,6 +506,7 @@ class ReplaySession {
   void index_trace();
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
   uint64_t events_completed_ = 0;
+  uint64_t recorded_time_ns_ = 0;
   std::optional<Tid> stepping_;
   // Threads of the advancing task's process run beside it (run_pool).
   bool pool_running_ = false;
@@ -560,6 +603,7 @@ class SessionCheckpoint {
   std::unique_ptr<trace::TraceReader> reader_;
   ReplayOptions options_;
   uint64_t events_completed_ = 0;
+  uint64_t recorded_time_ns_ = 0;
   std::optional<trace::Event> pending_;  // read from the trace, to be replayed from its start
   EventNum current_;
   Tid root_;
@@ -569,5 +613,12 @@ class SessionCheckpoint {
   std::set<std::string> shared_files_;
   std::shared_ptr<LiveFiles> live_;
 };
+
+// Recreates the threads of a process whose leader is tasks.front(): each
+// other thread cloned into it, then every thread given its exit lists,
+// its image and, if it waited inside a syscall, that syscall's entry stop
+// (ReplayCheckpoint.cc). `threads` holds the leader first.
+Result<void> restore_threads(const std::vector<SessionCheckpoint::Thread>& threads,
+                             EntryStop entry_stop, std::vector<std::unique_ptr<Task>>& tasks);
 
 }  // namespace rwd

@@ -27,6 +27,13 @@ Result<std::unique_ptr<ReplayTarget>> ReplayTarget::open(const std::filesystem::
   t->reader_ = std::move(*reader);
   t->options_ = options;
   t->options_.emit_output = false;  // the debugger shows the program, not replay -a
+  // Persistent checkpoints (rewind checkpoint create): a store that cannot
+  // be opened only costs speed.
+  auto store = trace::CheckpointStore::open(trace, t->reader_->header().uuid);
+  if (store)
+    t->store_ = std::move(*store);
+  else
+    warn("ignoring the trace's checkpoints: %s", store.error().message.c_str());
   return t;
 }
 
@@ -36,6 +43,12 @@ Result<StopInfo> ReplayTarget::start(uint64_t event) {
   auto c = fresh_session();
   if (!c) return c.error();
   StopInfo stop = trap_stop(StopKind::Signal, debuggee_);
+  if (event > c->s->events_completed() && !select_pid_) {
+    // From the newest checkpoint at or before it, persisted or not.
+    auto nearer = cursor_at(MarkKey{event, 0});
+    if (!nearer) return nearer.error();
+    if (nearer->s->events_completed() > c->s->events_completed()) c = std::move(nearer);
+  }
   if (event > c->s->events_completed()) {
     RunControl rc = control();
     rc.interrupt = nullptr;

@@ -120,6 +120,15 @@ class ReplayTarget : public target::Target {
   // Makes `c` the replay the debugger sees, with the user's breakpoints.
   Result<void> adopt(Cursor c);
 
+  // --- persistent checkpoints (ReplayTargetPersist.cc): the marks at or
+  // before `key` (strictly before, unless `inclusive`), after loading the
+  // newest persisted checkpoint there if it is nearer than any mark.
+  const Mark* mark_at_or_before(MarkKey key);
+  const Mark* mark_before(MarkKey key);
+  void load_persisted(MarkKey key, bool inclusive);
+  std::unique_ptr<trace::CheckpointStore> store_;
+  std::set<uint64_t> refused_checkpoints_;  // by event: failed to load, not tried again
+
   // --- runs and marks (ReplayTargetMarks.cc)
   Result<Cursor> fresh_session();
   // A replay at the latest mark at or before `key` (the start if none).

@@ -63,7 +63,7 @@ Result<ReplayTarget::Cursor> ReplayTarget::cursor_from(const Mark& m) {
 }
 
 Result<ReplayTarget::Cursor> ReplayTarget::cursor_at(MarkKey key) {
-  if (const Mark* m = marks_.at_or_before(key)) return cursor_from(Mark(*m));
+  if (const Mark* m = mark_at_or_before(key)) return cursor_from(Mark(*m));
   return fresh_session();
 }
 

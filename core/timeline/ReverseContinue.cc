@@ -68,7 +68,7 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
   auto here = position_of(*session_, thread);
   if (!here) return here.error();
   WindowEnd end{here->events, *here};
-  const Mark* first = marks_.at_or_before(passed_);
+  const Mark* first = mark_at_or_before(passed_);
   if (!first) return at_history_begin();
   Mark from = *first;
   const bool breakpoints = !counted_addresses().empty();
@@ -106,7 +106,7 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
     if (below_image_floor(from.key)) return at_image_floor();
     ends.push_back(end);
     end = WindowEnd{from.key.events, from.pos, from.key};
-    const Mark* prev = marks_.before(from.key);
+    const Mark* prev = mark_before(from.key);
     if (!prev) break;
     from = *prev;
   }

@@ -26,7 +26,7 @@ Result<StopInfo> ReplayTarget::reverse_step(Tid thread) {
 Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::cursor_before(const Position& p,
                                                                         MarkKey passed) {
   using Maybe = std::optional<Cursor>;
-  const Mark* m = marks_.at_or_before(passed);
+  const Mark* m = mark_at_or_before(passed);
   if (!m) return Error{"reverse-step: no mark before " + p.describe()};
   Mark from = *m;
   // A cursor at the later of the mark and the boundary of p's stretch.
@@ -48,7 +48,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::cursor_before(const Po
   if (!at_start) return at_start.error();
   if (*at_start && from.key.events == p.events && from.key.sub > 0) {
     // p is this mark: look from the one before it.
-    const Mark* prev = marks_.before(from.key);
+    const Mark* prev = mark_before(from.key);
     if (!prev) return Error{"reverse-step: no mark before " + p.describe()};
     from = *prev;
     first = base();

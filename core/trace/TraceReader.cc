@@ -198,6 +198,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     for (auto w : r.getLoopWords()) e.loop_words.push_back(LoopWord{w.getAddr(), w.getValue()});
     e.loop_regs = r.getLoopRegs();
     e.user_time_ms = r.getUserTimeMs();
+    e.time_ns = r.getTimeNs();
     if (e.flags & (kFlagFileWrite | kFlagFileTruncate)) {
       if (!r.hasFileWrite())
         return Error{what + ": an event flagged as a file write has no fileWrite"};

@@ -141,6 +141,10 @@ struct Event {
   // Preempt with kFlagHasUserTime: the thread's user CPU time then, in ms.
   // Replay gives up on a point the thread ran far past (WaitWakeup.h).
   uint64_t user_time_ms = 0;
+  // When the recorder wrote the event: ns since the recording started
+  // (TraceWriter sets it; 0 in traces from before it did). What
+  // `checkpoint create --interval` and `checkpoint list` count in.
+  uint64_t time_ns = 0;
   // The syscalls the thread made through its syscall buffer since its last
   // event, as preload/abi.h's BufRecords (replay writes them back into the
   // buffer before the thread runs toward this event).

@@ -153,6 +153,7 @@ void encode(schema::Event::Builder b, const Event& e) {
     b.setStateHash(capnp::Data::Reader(e.state_hash.data(), e.state_hash.size()));
   b.setLoopRegs(e.loop_regs);
   b.setUserTimeMs(e.user_time_ms);
+  b.setTimeNs(e.time_ns);
   if (!e.loop_words.empty()) {
     auto words = b.initLoopWords(static_cast<unsigned>(e.loop_words.size()));
     for (unsigned i = 0; i < e.loop_words.size(); ++i) {
@@ -421,7 +422,16 @@ Result<void> TraceWriter::write_header(const TraceHeader& h) {
 Result<void> TraceWriter::write_event(const Event& e) {
   REWIND_ASSERT(events_ != nullptr, "trace writer used after close()");
   capnp::MallocMessageBuilder msg(reused_first_segment());
-  REWIND_TRY(build_guarded("event", [&] { encode(msg.initRoot<schema::Event>(), e); }));
+  const uint64_t time_ns =
+      e.time_ns ? e.time_ns
+                : static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                            std::chrono::steady_clock::now() - started_)
+                                            .count());
+  REWIND_TRY(build_guarded("event", [&] {
+    auto root = msg.initRoot<schema::Event>();
+    encode(root, e);
+    root.setTimeNs(time_ns);
+  }));
   const Segments segments = msg.getSegmentsForOutput();
   // An events block that fills up is written out by append(); flush the
   // other streams before, so that no event reaches the file ahead of its

@@ -80,6 +80,8 @@ class TraceWriter {
  private:
   TraceWriter() = default;
   std::filesystem::path dir_;
+  // When the recording started: events carry their time since (Event::time_ns).
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   dev_t dir_dev_ = 0;                  // st_dev of dir_: only files on it can be hard-linked
   std::optional<TraceHeader> header_;  // rewritten by close() with written_files
   std::set<std::pair<uint64_t, uint64_t>> written_files_;  // from file-write events

@@ -111,6 +111,8 @@ struct Event {
   peerBuffers @20 :List(PeerBuffer); # the buffered syscalls other threads of its process
                                   # made meanwhile, handing the baton around (preload/
                                   # abi.h, Baton); bytes in `data` after its own
+  timeNs @22 :UInt64;             # when the recorder wrote it: ns since the recording
+                                  # started (steady clock); 0 in older traces
 }
 
 # Another thread's buffered syscalls, taken with an event (Event.peerBuffers).

@@ -89,6 +89,7 @@ TraceHeader sample_header() {
 Event sample_event(uint64_t num, EventKind kind) {
   Event e;
   e.num = EventNum(num);
+  e.time_ns = 5000 + num;
   e.tid = Tid(100 + static_cast<pid_t>(num % 3));
   e.kind = kind;
   e.regs.rax = num * 11;
@@ -141,6 +142,7 @@ void check_same_event(const Event& a, const Event& b) {
   BOOST_CHECK(a.loop_words == b.loop_words);
   BOOST_CHECK_EQUAL(a.loop_regs, b.loop_regs);
   BOOST_CHECK_EQUAL(a.user_time_ms, b.user_time_ms);
+  BOOST_CHECK_EQUAL(a.time_ns, b.time_ns);
   BOOST_REQUIRE_EQUAL(a.writes.size(), b.writes.size());
   for (size_t i = 0; i < a.writes.size(); ++i) BOOST_CHECK(a.writes[i] == b.writes[i]);
 }

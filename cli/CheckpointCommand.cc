@@ -1,0 +1,263 @@
+// rewind checkpoint create|list|rm: persistent checkpoints in a trace
+// (core/trace/CheckpointStore.h), which replay -g, seek and reverse
+// execution start from.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/Commands.h"
+#include "core/base/Log.h"
+#include "core/replay/ReplaySession.h"
+#include "core/trace/CheckpointStore.h"
+#include "core/trace/TraceReader.h"
+
+namespace rwd::cli {
+
+namespace {
+
+constexpr char kCheckpointUsage[] =
+    "usage: rewind checkpoint create [TRACE] [--every N | --interval SECONDS]\n"
+    "                                 replay TRACE once, saving a checkpoint every N events\n"
+    "                                 or every SECONDS of recorded time (default: 1 s)\n"
+    "       rewind checkpoint list [TRACE]\n"
+    "       rewind checkpoint rm [TRACE] (EVENT... | --all)\n";
+
+bool parse_u64(const char* s, uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  out = strtoull(s, &end, 10);
+  return *s && *end == 0 && errno == 0;
+}
+
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b < 10 * 1024)
+    snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
+  else if (b < 10ull * 1024 * 1024)
+    snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  else
+    snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
+  return buf;
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+struct Opened {
+  std::unique_ptr<trace::TraceReader> reader;
+  std::unique_ptr<trace::CheckpointStore> store;
+};
+
+Result<Opened> open_store(const std::string& arg) {
+  auto dir = trace::resolve_trace_arg(arg);
+  if (!dir) return dir.error();
+  auto reader = trace::TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
+  if (!reader) return reader.error();
+  auto store = trace::CheckpointStore::open(*dir, (*reader)->header().uuid);
+  if (!store) return store.error();
+  return Opened{std::move(*reader), std::move(*store)};
+}
+
+// Events in the trace and the recorded time of the last one, from a pass
+// over the events stream (fast: no replay).
+Result<std::pair<uint64_t, uint64_t>> trace_extent(const trace::TraceReader& reader) {
+  auto r = reader.clone();
+  if (!r) return r.error();
+  uint64_t n = 0, last_ns = 0;
+  for (;;) {
+    auto e = (*r)->next_event();
+    if (!e) return e.error();
+    if (!*e) break;
+    ++n;
+    last_ns = (*e)->time_ns;
+  }
+  return std::make_pair(n, last_ns);
+}
+
+// A progress bar on a terminal: "[#####.....] 1234/5678 events, 3.1 s, ~4.0 s left".
+class Progress {
+ public:
+  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO)) {}
+  bool tty() const { return tty_; }
+  void update(uint64_t done, bool force = false) {
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double frac = total_ ? double(done) / double(total_) : 1.0;
+    constexpr int kWidth = 30;
+    std::string bar(kWidth, '.');
+    for (int i = 0; i < int(frac * kWidth) && i < kWidth; ++i) bar[i] = '#';
+    std::string left = frac > 0.01 ? ", ~" + seconds(elapsed / frac - elapsed) + " left" : "";
+    fprintf(stderr, "\r[%s] %llu/%llu events, %s%s   ", bar.c_str(), (unsigned long long)done,
+            (unsigned long long)total_, seconds(elapsed).c_str(), left.c_str());
+    fflush(stderr);
+  }
+  void clear_line() {
+    if (tty_) fprintf(stderr, "\r\033[K");
+  }
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  uint64_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
+
+int create(int argc, char** argv) {
+  std::string trace_arg;
+  uint64_t every = 0;
+  double interval = 0;
+  for (int i = 0; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--every" && i + 1 < argc) {
+      if (!parse_u64(argv[++i], every) || !every)
+        return fprintf(stderr, "rewind: checkpoint create: --every needs a positive number\n"),
+               kExitUsage;
+    } else if (s == "--interval" && i + 1 < argc) {
+      char* end = nullptr;
+      interval = strtod(argv[++i], &end);
+      if (*end || !(interval > 0))
+        return fprintf(stderr, "rewind: checkpoint create: --interval needs seconds > 0\n"),
+               kExitUsage;
+    } else if (!s.empty() && s[0] == '-') {
+      return fprintf(stderr, "rewind: checkpoint create: unknown option %s\n%s", s.c_str(),
+                     kCheckpointUsage),
+             kExitUsage;
+    } else if (trace_arg.empty()) {
+      trace_arg = s;
+    } else {
+      return fputs(kCheckpointUsage, stderr), kExitUsage;
+    }
+  }
+  if (every && interval)
+    return fprintf(stderr, "rewind: checkpoint create: --every and --interval exclude each other\n"),
+           kExitUsage;
+  auto o = open_store(trace_arg);
+  if (!o) return fail(o.error());
+  if (const auto& end = o->reader->incomplete()) warn("%s", trace::describe(*end).c_str());
+  auto extent = trace_extent(*o->reader);
+  if (!extent) return fail(extent.error());
+  const auto [total, last_ns] = *extent;
+  if (!every && !interval) {
+    if (last_ns) {
+      interval = 1.0;
+    } else {
+      // A trace from before events carried their time: about 60 of them.
+      every = std::max<uint64_t>(total / 60, 1000);
+      warn("the trace's events carry no time; a checkpoint every %llu events",
+           (unsigned long long)every);
+    }
+  }
+  auto reader = o->reader->clone();
+  if (!reader) return fail(reader.error());
+  auto s = ReplaySession::open(std::move(*reader), ReplayOptions{.emit_output = false});
+  if (!s) return fail(s.error());
+  Progress progress(total);
+  uint64_t last_events = 0, last_time = 0, made = 0, bytes = 0;
+  const uint64_t interval_ns = static_cast<uint64_t>(interval * 1e9);
+  for (;;) {
+    auto more = (*s)->step();
+    if (!more) {
+      progress.clear_line();
+      return fail(more.error());
+    }
+    if (!*more) break;
+    const uint64_t events = (*s)->events_completed();
+    progress.update(events);
+    const bool due = every ? events >= last_events + every
+                           : (*s)->recorded_time_ns() >= last_time + interval_ns;
+    if (!due || events >= total || !(*s)->can_persist()) continue;
+    auto info = (*s)->persist(*o->store);
+    if (!info) {
+      progress.clear_line();
+      return fail(info.error().context("saving the checkpoint at event " + std::to_string(events)));
+    }
+    last_events = events;
+    last_time = (*s)->recorded_time_ns();
+    ++made;
+    bytes += info->meta_bytes + info->pack_bytes;
+    if (!progress.tty())
+      printf("checkpoint at event %llu (%s into the recording): %s\n", (unsigned long long)events,
+             seconds(last_time / 1e9).c_str(), human_bytes(info->meta_bytes + info->pack_bytes).c_str());
+  }
+  progress.update(total, true);
+  progress.clear_line();
+  printf("%llu checkpoints, %s, in %s\n", (unsigned long long)made, human_bytes(bytes).c_str(),
+         seconds(progress.elapsed()).c_str());
+  return 0;
+}
+
+int list(int argc, char** argv) {
+  if (argc > 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
+  auto o = open_store(argc ? argv[0] : "");
+  if (!o) return fail(o.error());
+  const auto cps = o->store->list();
+  if (cps.empty()) {
+    printf("no checkpoints (rewind checkpoint create makes them)\n");
+    return 0;
+  }
+  printf("%12s  %10s  %10s  %s\n", "EVENT", "TIME", "SIZE", "PAGES");
+  uint64_t total = 0;
+  for (const trace::CheckpointInfo& c : cps) {
+    const uint64_t size = c.meta_bytes + c.pack_bytes;
+    total += size;
+    printf("%12llu  %10s  %10s  %zu\n", (unsigned long long)c.events,
+           seconds(c.recorded_time_ns / 1e9).c_str(), human_bytes(size).c_str(), c.pages);
+  }
+  printf("%zu checkpoints, %s on disk\n", cps.size(), human_bytes(total).c_str());
+  return 0;
+}
+
+int remove(int argc, char** argv) {
+  std::string trace_arg;
+  std::vector<uint64_t> events;
+  bool all = false;
+  for (int i = 0; i < argc; ++i) {
+    uint64_t n;
+    if (!strcmp(argv[i], "--all"))
+      all = true;
+    else if (parse_u64(argv[i], n))
+      events.push_back(n);
+    else if (trace_arg.empty() && events.empty())
+      trace_arg = argv[i];
+    else
+      return fputs(kCheckpointUsage, stderr), kExitUsage;
+  }
+  if (all == !events.empty()) return fputs(kCheckpointUsage, stderr), kExitUsage;
+  auto o = open_store(trace_arg);
+  if (!o) return fail(o.error());
+  if (all)
+    for (const trace::CheckpointInfo& c : o->store->list()) events.push_back(c.events);
+  for (uint64_t e : events) {
+    auto r = o->store->remove(e);
+    if (!r) return fail(r.error());
+  }
+  printf("removed %zu checkpoint%s\n", events.size(), events.size() == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+int cmd_checkpoint(int argc, char** argv) {
+  if (argc < 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
+  const std::string sub = argv[0];
+  if (sub == "create") return create(argc - 1, argv + 1);
+  if (sub == "list" || sub == "ls") return list(argc - 1, argv + 1);
+  if (sub == "rm") return remove(argc - 1, argv + 1);
+  fprintf(stderr, "rewind: checkpoint: unknown command '%s'\n%s", sub.c_str(), kCheckpointUsage);
+  return kExitUsage;
+}
+
+}  // namespace rwd::cli
