@@ -20,7 +20,7 @@ namespace {
 constexpr std::array<uint8_t, 4> kMagic = {'R', 'W', 'B', '1'};
 constexpr size_t kChecksumSize = 8;
 // magic | uncompressed size | compressed size | checksum
-constexpr size_t kHeaderSize = 4 + 4 + 4 + kChecksumSize;
+static_assert(kBlockHeaderSize == 4 + 4 + 4 + kChecksumSize);
 
 void put_u32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -55,6 +55,53 @@ Result<size_t> read_full(int fd, uint8_t* p, size_t len, const std::filesystem::
 
 }  // namespace
 
+size_t max_encoded_block(size_t len) {
+  return kBlockHeaderSize + static_cast<size_t>(LZ4_compressBound(static_cast<int>(len)));
+}
+
+size_t encode_block(const void* data, size_t len, uint8_t* out) {
+  REWIND_ASSERT(len > 0 && len <= kMaxBlock, "block of " + std::to_string(len) + " bytes");
+  const int bound = LZ4_compressBound(static_cast<int>(len));
+  int csize = LZ4_compress_default(static_cast<const char*>(data),
+                                   reinterpret_cast<char*>(out + kBlockHeaderSize),
+                                   static_cast<int>(len), bound);
+  // With a destination of LZ4_compressBound bytes, compression cannot fail.
+  REWIND_ASSERT(csize > 0, "LZ4_compress_default");
+  std::memcpy(out, kMagic.data(), kMagic.size());
+  put_u32(out + 4, static_cast<uint32_t>(len));
+  put_u32(out + 8, static_cast<uint32_t>(csize));
+  auto sum = checksum(out + kBlockHeaderSize, static_cast<size_t>(csize));
+  std::memcpy(out + 12, sum.data(), sum.size());
+  return kBlockHeaderSize + static_cast<size_t>(csize);
+}
+
+Result<BlockSizes> parse_block_header(const uint8_t* header) {
+  if (std::memcmp(header, kMagic.data(), kMagic.size()) != 0) return Error{"bad block magic"};
+  const BlockSizes s{get_u32(header + 4), get_u32(header + 8)};
+  if (s.uncompressed == 0 || s.uncompressed > kMaxBlock) {
+    return Error{"uncompressed size " + std::to_string(s.uncompressed) + " out of range (1.." +
+                 std::to_string(kMaxBlock) + ")"};
+  }
+  const auto max_csize = static_cast<uint32_t>(LZ4_compressBound(static_cast<int>(s.uncompressed)));
+  if (s.compressed == 0 || s.compressed > max_csize) {
+    return Error{"compressed size " + std::to_string(s.compressed) + " out of range (1.." +
+                 std::to_string(max_csize) + ")"};
+  }
+  return s;
+}
+
+Result<void> decode_block(const uint8_t* header, BlockSizes sizes, const uint8_t* body,
+                          std::vector<uint8_t>& out) {
+  if (std::memcmp(checksum(body, sizes.compressed).data(), header + 12, kChecksumSize) != 0)
+    return Error{"checksum mismatch: the block is corrupt"};
+  out.resize(sizes.uncompressed);
+  int n =
+      LZ4_decompress_safe(reinterpret_cast<const char*>(body), reinterpret_cast<char*>(out.data()),
+                          static_cast<int>(sizes.compressed), static_cast<int>(sizes.uncompressed));
+  if (n != static_cast<int>(sizes.uncompressed)) return Error{"LZ4 decompression failed"};
+  return ok_result();
+}
+
 Result<std::unique_ptr<BlockWriter>> BlockWriter::create(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Error::from_errno("creating " + path.string());
@@ -80,30 +127,17 @@ Result<void> BlockWriter::append(const void* data, size_t len) {
 
 Result<void> BlockWriter::flush() {
   if (pending_.empty()) return ok_result();
-  int bound = LZ4_compressBound(static_cast<int>(pending_.size()));
   // Uninitialized: zeroing up to 1 MiB per block, all overwritten, showed in
   // the recorder's profile.
-  const size_t out_size = kHeaderSize + static_cast<size_t>(bound);
+  const size_t out_size = max_encoded_block(pending_.size());
   if (out_size_ < out_size) {
     out_.reset(new uint8_t[out_size]);
     out_size_ = out_size;
   }
-  uint8_t* const out_data = out_.get();
-  int csize = LZ4_compress_default(reinterpret_cast<const char*>(pending_.data()),
-                                   reinterpret_cast<char*>(out_data + kHeaderSize),
-                                   static_cast<int>(pending_.size()), bound);
-  // With a destination of LZ4_compressBound bytes, compression cannot fail.
-  REWIND_ASSERT(csize > 0, "LZ4_compress_default");
-  const uint8_t* body = out_data + kHeaderSize;
-  std::memcpy(out_data, kMagic.data(), kMagic.size());
-  put_u32(out_data + 4, static_cast<uint32_t>(pending_.size()));
-  put_u32(out_data + 8, static_cast<uint32_t>(csize));
-  auto sum = checksum(body, static_cast<size_t>(csize));
-  std::memcpy(out_data + 12, sum.data(), sum.size());
-  REWIND_TRY(
-      write_all(fd_.get(), out_data, kHeaderSize + static_cast<size_t>(csize), path_.string()));
-  REWIND_LOG(Trace, "%s: block of %zu bytes (%d compressed)", path_.c_str(), pending_.size(),
-             csize);
+  const size_t n = encode_block(pending_.data(), pending_.size(), out_.get());
+  REWIND_TRY(write_all(fd_.get(), out_.get(), n, path_.string()));
+  REWIND_LOG(Trace, "%s: block of %zu bytes (%zu compressed)", path_.c_str(), pending_.size(),
+             n - kBlockHeaderSize);
   pending_.clear();
   return ok_result();
 }
@@ -132,7 +166,38 @@ Result<std::unique_ptr<BlockReader>> BlockReader::clone() const {
     return Error::from_errno("seeking in " + path_.string());
   (*r)->block_ = block_;
   (*r)->pos_ = pos_;
+  (*r)->block_offset_ = block_offset_;
   (*r)->file_offset_ = file_offset_;
+  return r;
+}
+
+Result<std::unique_ptr<BlockReader>> BlockReader::open_at(const std::filesystem::path& path,
+                                                          const StreamPos& pos) {
+  auto r = open(path);
+  if (!r) return r.error();
+  BlockReader& in = **r;
+  auto where = [&](const std::string& what) {
+    return Error{path.string() + ": " + what + " (resuming at byte " +
+                 std::to_string(pos.in_block) + " of the block at byte offset " +
+                 std::to_string(pos.block_offset) + ")"};
+  };
+  struct stat st {};
+  if (::fstat(in.fd_.get(), &st) != 0) return Error::from_errno("fstat " + path.string());
+  const auto size = static_cast<uint64_t>(st.st_size);
+  // A stream that holds no block yet: position() said {0, 0} before the
+  // first read.
+  if (pos.block_offset == 0 && pos.in_block == 0 && size == 0) return r;
+  if (pos.block_offset >= size) return where("past the end of the file");
+  if (::lseek(in.fd_.get(), static_cast<off_t>(pos.block_offset), SEEK_SET) < 0)
+    return Error::from_errno("seeking in " + path.string());
+  in.file_offset_ = pos.block_offset;
+  auto loaded = in.load_block();
+  if (!loaded) return loaded.error();  // it names the file and the offset
+  if (!*loaded) return where("no block there");
+  if (pos.in_block > in.block_.size()) {
+    return where("the block holds only " + std::to_string(in.block_.size()) + " bytes");
+  }
+  in.pos_ = static_cast<size_t>(pos.in_block);
   return r;
 }
 
@@ -142,47 +207,33 @@ Result<bool> BlockReader::load_block() {
     return Error{path_.string() + ": " + what + " (block at byte offset " + std::to_string(at) +
                  ")"};
   };
-  uint8_t hdr[kHeaderSize];
-  auto got = read_full(fd_.get(), hdr, kHeaderSize, path_);
+  uint8_t hdr[kBlockHeaderSize];
+  auto got = read_full(fd_.get(), hdr, kBlockHeaderSize, path_);
   if (!got) return got.error();
   if (*got == 0) return false;  // clean end: the file ends between blocks
-  if (*got < kHeaderSize) {
+  if (*got < kBlockHeaderSize) {
     return where("truncated block header: " + std::to_string(*got) + " of " +
-                 std::to_string(kHeaderSize) + " bytes");
+                 std::to_string(kBlockHeaderSize) + " bytes");
   }
-  if (std::memcmp(hdr, kMagic.data(), kMagic.size()) != 0) return where("bad block magic");
-  const uint32_t usize = get_u32(hdr + 4);
-  const uint32_t csize = get_u32(hdr + 8);
-  if (usize == 0 || usize > kMaxBlock) {
-    return where("uncompressed size " + std::to_string(usize) + " out of range (1.." +
-                 std::to_string(kMaxBlock) + ")");
-  }
-  const auto max_csize = static_cast<uint32_t>(LZ4_compressBound(static_cast<int>(usize)));
-  if (csize == 0 || csize > max_csize) {
-    return where("compressed size " + std::to_string(csize) + " out of range (1.." +
-                 std::to_string(max_csize) + ")");
-  }
+  auto sizes = parse_block_header(hdr);
+  if (!sizes) return where(sizes.error().message);
+  const uint32_t csize = sizes->compressed;
   std::vector<uint8_t> body(csize);
   got = read_full(fd_.get(), body.data(), csize, path_);
   if (!got) return got.error();
   if (*got < csize) {
     return where("truncated block body: " + std::to_string(*got) + " of " + std::to_string(csize) +
-                 " bytes at offset " + std::to_string(at + kHeaderSize));
+                 " bytes at offset " + std::to_string(at + kBlockHeaderSize));
   }
-  if (std::memcmp(checksum(body.data(), csize).data(), hdr + 12, kChecksumSize) != 0) {
-    return where("checksum mismatch: the block is corrupt");
-  }
-  block_.resize(usize);
-  int n = LZ4_decompress_safe(reinterpret_cast<const char*>(body.data()),
-                              reinterpret_cast<char*>(block_.data()), static_cast<int>(csize),
-                              static_cast<int>(usize));
-  if (n != static_cast<int>(usize)) {
+  auto decoded = decode_block(hdr, *sizes, body.data(), block_);
+  if (!decoded) {
     block_.clear();
     pos_ = 0;
-    return where("LZ4 decompression failed");
+    return where(decoded.error().message);
   }
   pos_ = 0;
-  file_offset_ = at + kHeaderSize + csize;
+  block_offset_ = at;
+  file_offset_ = at + kBlockHeaderSize + csize;
   return true;
 }
 

@@ -45,8 +45,8 @@ PageHash hash_page(const void* page);
 // One mapping of a checkpointed address space, as /proc/PID/maps showed it.
 struct CpMapping {
   uint64_t start = 0, end = 0;
-  uint32_t prot = 0;   // PROT_*
-  uint32_t flags = 0;  // MAP_PRIVATE or MAP_SHARED, | MAP_ANONYMOUS, | MAP_GROWSDOWN
+  uint32_t prot = 0;       // PROT_*
+  uint32_t flags = 0;      // MAP_PRIVATE or MAP_SHARED, | MAP_ANONYMOUS, | MAP_GROWSDOWN
   uint64_t offset = 0;     // in the file (file mappings)
   std::string trace_file;  // the trace's copy of the file it maps; empty: anonymous
   std::string name;        // as /proc/PID/maps names it ("[heap]", a path): for `dump`
@@ -82,9 +82,9 @@ struct CpSigaction {
 
 struct CpProcess {
   int32_t rec_tgid = 0;
-  std::vector<CpMapping> mappings;  // by address
-  std::vector<CpPage> pages;        // by address
-  std::vector<CpThread> threads;    // the leader first
+  std::vector<CpMapping> mappings;      // by address
+  std::vector<CpPage> pages;            // by address
+  std::vector<CpThread> threads;        // the leader first
   std::vector<CpSigaction> sigactions;  // those not SIG_DFL
   // struct prctl_mm_map's address fields (start_code ... env_end, brk):
   // where the kernel thinks the heap, the arguments and the stack are.
@@ -95,10 +95,10 @@ struct CpProcess {
 
 struct CheckpointData {
   std::array<uint8_t, 16> trace_uuid{};
-  uint64_t events = 0;            // events completed: the checkpoint's place in the trace
-  int64_t recorded_time_ns = 0;   // how far into the recording (CLOCK_MONOTONIC, from its start)
-  ReaderPos reader;               // where replay goes on reading the trace
-  std::vector<uint8_t> engine;    // replay's session state (opaque here)
+  uint64_t events = 0;           // events completed: the checkpoint's place in the trace
+  int64_t recorded_time_ns = 0;  // how far into the recording (CLOCK_MONOTONIC, from its start)
+  ReaderPos reader;              // where replay goes on reading the trace
+  std::vector<uint8_t> engine;   // replay's session state (opaque here)
   std::vector<CpProcess> processes;
   bool operator==(const CheckpointData&) const = default;
 };
@@ -113,6 +113,7 @@ struct CheckpointInfo {
   std::filesystem::path path;
 };
 
+// One thread at a time: read_page() keeps the blocks it last decompressed.
 class CheckpointStore {
  public:
   // The checkpoints of the trace in `trace_dir`, whose header has `uuid`.
@@ -148,7 +149,9 @@ class CheckpointStore {
     virtual Result<CheckpointInfo> commit(CheckpointData data) = 0;
   };
   // At most one Writer at a time; pages it adds are deduplicated against
-  // every pack of the store and against each other.
+  // every pack of the store and against each other. It must not outlive
+  // the store. Saving again at the events of an existing checkpoint
+  // replaces that checkpoint.
   Result<std::unique_ptr<Writer>> begin();
 
   // Removes a checkpoint's metadata, then every pack no remaining
@@ -157,6 +160,7 @@ class CheckpointStore {
 
  private:
   struct Impl;
+  class StoreWriter;  // the Writer (CheckpointStore.cc)
   explicit CheckpointStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

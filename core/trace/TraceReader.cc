@@ -495,7 +495,7 @@ Result<void> TraceReader::scan_incomplete(bool still_recording) {
   return ok_result();
 }
 
-Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
+std::unique_ptr<TraceReader> TraceReader::copy_records() const {
   std::unique_ptr<TraceReader> r(new TraceReader());
   r->dir_ = dir_;
   r->events_path_ = events_path_;
@@ -503,6 +503,11 @@ Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
   r->header_ = header_;
   r->mappings_ = mappings_;
   r->task_events_ = task_events_;
+  return r;
+}
+
+Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
+  auto r = copy_records();
   auto events = events_->clone();
   if (!events) return events.error();
   auto data = data_->clone();
@@ -511,6 +516,30 @@ Result<std::unique_ptr<TraceReader>> TraceReader::clone() const {
   r->data_ = std::move(*data);
   r->events_read_ = events_read_;
   r->last_event_num_ = last_event_num_;
+  return r;
+}
+
+ReaderPos TraceReader::position() const {
+  return ReaderPos{events_->position(), data_->position(), events_read_, last_event_num_};
+}
+
+Result<std::unique_ptr<TraceReader>> TraceReader::clone_at(const ReaderPos& pos) const {
+  // An incomplete trace ends after its last complete event; a position
+  // beyond it would read the torn records next_event() must not return.
+  if (incomplete_ && pos.events_read > incomplete_->events) {
+    return Error{"trace " + dir_.string() + ": cannot resume after event record " +
+                 std::to_string(pos.events_read) + ": the trace holds " +
+                 std::to_string(incomplete_->events) + " complete events"};
+  }
+  auto r = copy_records();
+  auto events = BlockReader::open_at(events_path_, pos.events);
+  if (!events) return events.error();
+  auto data = BlockReader::open_at(dir_ / "data", pos.data);
+  if (!data) return data.error();
+  r->events_ = std::move(*events);
+  r->data_ = std::move(*data);
+  r->events_read_ = pos.events_read;
+  r->last_event_num_ = pos.last_event_num;
   return r;
 }
 

@@ -59,11 +59,23 @@ class TraceReader {
   // A reader of the same trace whose next event is this one's next event.
   Result<std::unique_ptr<TraceReader>> clone() const;
 
+  // Where this reader stands: after events_read complete events. Small and
+  // plain, so that a persisted checkpoint (CheckpointStore.h) can keep it.
+  ReaderPos position() const;
+  // A reader of the same trace (header, mappings, task events, incomplete()
+  // as this one's) whose next event is the one after `pos`, a position()
+  // of a reader of this trace. It has its own files open. A position that
+  // does not fit the files (past their end, not at a block, inside no
+  // block) is an Error.
+  Result<std::unique_ptr<TraceReader>> clone_at(const ReaderPos& pos) const;
+
   // Absolute path of a captured file (trace_file is relative).
   std::filesystem::path file_path(const std::string& trace_file) const { return dir_ / trace_file; }
 
  private:
   TraceReader() = default;
+  // A reader with this one's header and records, and no streams.
+  std::unique_ptr<TraceReader> copy_records() const;
   Result<void> open_streams();
   Result<void> scan_incomplete(bool still_recording);
   // The next event as stored, or nullopt where the events stream ends.

@@ -750,3 +750,82 @@ BOOST_AUTO_TEST_CASE(header_every_flipped_byte_is_refused) {
   }
   BOOST_TEST(accepted == 0u);
 }
+
+// A reader's position() after every event, turned back into a reader by
+// clone_at(), reads exactly what the sequential reader read from there:
+// at block boundaries of either stream, inside blocks, and inside writes
+// that span blocks.
+BOOST_AUTO_TEST_CASE(positions_resume_exactly) {
+  TempDir t;
+  const fs::path dir = t.path / "tr";
+  write_trace(dir, [&](TraceWriter& w) {
+    for (uint64_t i = 1; i <= 300; ++i) {
+      Event e = sample_event(i, static_cast<EventKind>(i % 8));
+      if (i % 3 == 0) e.writes.push_back({0x1000 * i, pattern(i * 97 % 5000, uint32_t(i))});
+      if (i % 50 == 7) e.writes.push_back({0x2000, pattern((1 << 20) + 333, uint32_t(i))});
+      BOOST_REQUIRE(w.write_event(e).ok());
+      // Partial blocks: positions land at the ends of events blocks.
+      if (i % 40 == 0 || i == 3) BOOST_REQUIRE(w.flush().ok());
+    }
+  });
+  auto r = TraceReader::open(dir);
+  REQUIRE_OK(r);
+  std::vector<ReaderPos> positions{(*r)->position()};
+  std::vector<Event> events;
+  for (;;) {
+    auto e = (*r)->next_event();
+    REQUIRE_OK(e);
+    if (!*e) break;
+    events.push_back(std::move(**e));
+    positions.push_back((*r)->position());
+  }
+  BOOST_REQUIRE_EQUAL(events.size(), 300u);
+  BOOST_TEST((positions[0] == ReaderPos{}));
+  BOOST_TEST(positions[3].events.in_block > 0u);  // the end of the first events block
+  BOOST_TEST(positions.back().events.block_offset > 0u);
+  BOOST_TEST(positions.back().data.block_offset > 0u);
+
+  size_t checked = 0;
+  for (size_t i = 0; i < positions.size(); i += i < 50 ? 1 : 7) {
+    auto c = (*r)->clone_at(positions[i]);
+    REQUIRE_OK(c);
+    BOOST_TEST(((*c)->position() == positions[i]));
+    BOOST_TEST(((*c)->header() == (*r)->header()));
+    for (size_t j = i; j < events.size(); ++j) {
+      auto e = (*c)->next_event();
+      REQUIRE_OK(e);
+      BOOST_REQUIRE(e->has_value());
+      check_same_event(**e, events[j]);
+      BOOST_REQUIRE((*c)->position() == positions[j + 1]);
+    }
+    auto end = (*c)->next_event();
+    REQUIRE_OK(end);
+    BOOST_TEST(!end->has_value());
+    ++checked;
+  }
+  BOOST_TEST(checked > 80u);
+
+  // Positions that do not fit the files are Errors.
+  ReaderPos bad = positions[100];
+  bad.events.block_offset = fs::file_size(dir / "events") + 10;
+  check_error((*r)->clone_at(bad), {(dir / "events").string(), "past the end"});
+  bad = positions[100];
+  bad.events.block_offset += 1;
+  check_error((*r)->clone_at(bad), {(dir / "events").string(), "bad block magic"});
+  bad = positions[100];
+  bad.data.in_block = kMaxBlock + 1;
+  check_error((*r)->clone_at(bad), {(dir / "data").string(), "holds only"});
+  bad = positions[100];
+  bad.data.block_offset = 5;
+  check_error((*r)->clone_at(bad), {(dir / "data").string(), "offset 5"});
+
+  // A trace without events: the position before the first one.
+  write_trace(t.path / "empty", [](TraceWriter&) {});
+  auto er = TraceReader::open(t.path / "empty");
+  REQUIRE_OK(er);
+  auto ec = (*er)->clone_at((*er)->position());
+  REQUIRE_OK(ec);
+  auto none = (*ec)->next_event();
+  REQUIRE_OK(none);
+  BOOST_TEST(!none->has_value());
+}
