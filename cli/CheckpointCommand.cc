@@ -24,7 +24,9 @@ constexpr char kCheckpointUsage[] =
     "                                 replay TRACE once, saving a checkpoint every N events\n"
     "                                 or every SECONDS of recorded time (default: 1 s)\n"
     "       rewind checkpoint list [TRACE]\n"
-    "       rewind checkpoint rm [TRACE] (EVENT... | --all)\n";
+    "       rewind checkpoint rm [TRACE] (EVENT... | --all)\n"
+    "       rewind checkpoint show [TRACE] EVENT [--pages]\n"
+    "                                 what the checkpoint at EVENT holds\n";
 
 bool parse_u64(const char* s, uint64_t& out) {
   char* end = nullptr;
@@ -248,7 +250,54 @@ int remove(int argc, char** argv) {
   return 0;
 }
 
+std::string hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
+  return buf;
+}
+
 }  // namespace
+
+int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
+  auto o = open_store(trace_arg);
+  if (!o) return fail(o.error());
+  auto d = o->store->load(event);
+  if (!d) return fail(d.error());
+  printf("checkpoint at event %llu, %.3f s into the recording, trace position: events block %llu+%llu, data block %llu+%llu\n",
+         (unsigned long long)d->events, d->recorded_time_ns / 1e9,
+         (unsigned long long)d->reader.events.block_offset,
+         (unsigned long long)d->reader.events.in_block,
+         (unsigned long long)d->reader.data.block_offset,
+         (unsigned long long)d->reader.data.in_block);
+  for (const trace::CpProcess& p : d->processes) {
+    printf("process %d: %zu threads, %zu mappings, %zu saved pages, %zu signal handlers\n",
+           p.rec_tgid, p.threads.size(), p.mappings.size(), p.pages.size(), p.sigactions.size());
+    for (const trace::CpThread& t : p.threads) {
+      user_regs_struct r{};
+      if (t.regs.size() == sizeof r) memcpy(&r, t.regs.data(), sizeof r);
+      printf("  thread %d: rip %s rsp %s rax %s fs_base %s sigmask %s%s\n", t.rec_tid,
+             hex(r.rip).c_str(), hex(r.rsp).c_str(), hex(r.rax).c_str(), hex(r.fs_base).c_str(),
+             hex(t.sigmask).c_str(), t.altstack.empty() ? "" : " (alternate signal stack)");
+    }
+    size_t mi = 0;
+    for (const trace::CpMapping& m : p.mappings) {
+      size_t n = 0;
+      for (const trace::CpPage& pg : p.pages) n += pg.addr >= m.start && pg.addr < m.end;
+      printf("  %s-%s %c%c%c%c %8zu pages saved  %s%s\n", hex(m.start).c_str(), hex(m.end).c_str(),
+             m.prot & 1 ? 'r' : '-', m.prot & 2 ? 'w' : '-', m.prot & 4 ? 'x' : '-',
+             m.flags & 1 ? 's' : 'p', n, m.trace_file.empty() ? "" : ("trace:" + m.trace_file + " ").c_str(),
+             m.name.c_str());
+      ++mi;
+    }
+    if (pages)
+      for (const trace::CpPage& pg : p.pages) {
+        printf("    page %s ", hex(pg.addr).c_str());
+        for (int i = 0; i < 8; ++i) printf("%02x", pg.hash[i]);
+        printf("\n");
+      }
+  }
+  return 0;
+}
 
 int cmd_checkpoint(int argc, char** argv) {
   if (argc < 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
@@ -256,6 +305,13 @@ int cmd_checkpoint(int argc, char** argv) {
   if (sub == "create") return create(argc - 1, argv + 1);
   if (sub == "list" || sub == "ls") return list(argc - 1, argv + 1);
   if (sub == "rm") return remove(argc - 1, argv + 1);
+  if (sub == "show" && argc >= 2) {
+    uint64_t e;
+    bool pages = argc >= 3 && !strcmp(argv[argc - 1], "--pages");
+    const int n = argc - (pages ? 1 : 0);
+    if (n == 2 && parse_u64(argv[1], e)) return show_checkpoint("", e, pages);
+    if (n == 3 && parse_u64(argv[2], e)) return show_checkpoint(argv[1], e, pages);
+  }
   fprintf(stderr, "rewind: checkpoint: unknown command '%s'\n%s", sub.c_str(), kCheckpointUsage);
   return kExitUsage;
 }

@@ -211,6 +211,8 @@ int cmd_record(int argc, char** argv) {
   if (!writer) return fail(writer.error());
   trace::TraceHeader header = make_header(prog_argv, env, cpu_features);
   header.record_cpu = *cpu;
+  header.clears_signal_frames = true;  // RecordSession::resume always does
+  header.ignored_signals = ignored_signals_now();
   header.syscall_filter = syscall_buffer;  // RecordSession spawns under the filter then
   auto hr = (*writer)->write_header(header);
   if (!hr) return fail(hr.error());

@@ -18,6 +18,7 @@
 #include "core/base/Log.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/RemoteSyscall.h"
+#include "core/task/SignalFrame.h"
 #include "core/task/Spawn.h"
 #include "preload/abi.h"
 
@@ -469,6 +470,7 @@ Result<void> RecordSession::resume(RecTask& t) {
   if (t.baton_reset_pending) REWIND_TRY(reset_fork_baton(t));
   t.resumed_to_user = !t.in_syscall;
   if (t.resumed_to_user) REWIND_TRY(give_baton(t));
+  if (t.resume_sig) REWIND_TRY(clear_signal_frame_area(*t.task));
   auto r = t.task->resume(syscall_stops ? ResumeRequest::Syscall : ResumeRequest::Cont,
                           std::exchange(t.resume_sig, 0));
   if (!r && r.error().errnum != ESRCH) return r.error();

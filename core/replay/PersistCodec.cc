@@ -31,6 +31,7 @@ std::vector<uint8_t> encode_task(const RepTaskState& t) {
   w.put(t.kicked);
   w.put(t.clear_child_tid);
   w.put(t.sigaltstack);
+  w.put(t.last_trap);
   w.put(t.syscallbuf);
   w.put(t.syscallbuf_loaded);
   w.put(t.in_pool);
@@ -82,6 +83,7 @@ Result<RepTaskState> decode_task(const std::vector<uint8_t>& bytes) {
   t.kicked = r.get<bool>();
   t.clear_child_tid = r.get<uint64_t>();
   t.sigaltstack = r.get<bool>();
+  t.last_trap = r.get<int>();
   t.syscallbuf = r.get<uint64_t>();
   t.syscallbuf_loaded = r.get<uint64_t>();
   t.in_pool = r.get<bool>();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 
 #include "core/base/ByteCodec.h"
 #include "core/base/Log.h"
@@ -183,6 +184,14 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     }
   }
 
+  // Every other signal at SIG_DFL: the empty process inherited rewind's
+  // ignored signals through its execve.
+  std::set<int> saved;
+  for (const trace::CpSigaction& a : p.sigactions) saved.insert(a.signo);
+  for (int sig = 1; sig < 65; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || saved.count(sig)) continue;
+    if (auto r = set_sigaction(t, sig, KernelSigaction{}); !r) return kill_it(r.error());
+  }
   for (const trace::CpSigaction& a : p.sigactions) {
     KernelSigaction act;
     if (a.act.size() != sizeof act || a.signo < 1 || a.signo > 64)
@@ -206,6 +215,11 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     out.state = *state;
     if (th.regs.size() != sizeof out.image.regs) return kill_it(Error{"registers are malformed"});
     std::memcpy(&out.image.regs, th.regs.data(), sizeof out.image.regs);
+    // The leader stands at a syscall-exit stop, not at the SIGSTOP the
+    // other threads (and a fork's copy) start at: the kernel would not
+    // restart a syscall its registers show interrupted.
+    if (threads.empty() && !out.state.in_syscall)
+      restart_interrupted_syscall(out.image.regs);
     out.image.xstate = th.xstate;
     out.image.sigmask = th.sigmask;
     threads.push_back(std::move(out));

@@ -70,7 +70,7 @@ bool is_special(const KernelMapping& m) {
 }
 
 // Which pages of a mapping a checkpoint stores (see the file comment).
-enum class Keep { Written, NonZero, DiffersFromFile };
+enum class Keep { Written, NonZero, SharedNonZero, DiffersFromFile };
 
 // Reads the pages of [start, end) of `f` that `keep` asks for, and adds them.
 class PageCapture {
@@ -85,7 +85,9 @@ class PageCapture {
                        uint64_t source_offset = 0) {
     const uint64_t pages = (end - start) / kPageSize;
     std::vector<uint64_t> entries(pages, kPresent);  // unknown: read every page
-    if (keep != Keep::DiffersFromFile && pagemap_.is_open()) {
+    // Shared memory's pagemap shows only the pages this process touched;
+    // another may have written the rest.
+    if ((keep == Keep::Written || keep == Keep::NonZero) && pagemap_.is_open()) {
       const ssize_t want = static_cast<ssize_t>(pages * 8);
       if (pread(pagemap_.get(), entries.data(), want, static_cast<off_t>(start / kPageSize * 8)) !=
           want)
@@ -107,7 +109,8 @@ class PageCapture {
         // A page past the end of its file reads as nothing (SIGBUS if
         // touched): there is nothing to restore there.
         if ((k + 1) * kPageSize > got) break;
-        if (keep == Keep::NonZero && all_zero(page, kPageSize)) continue;
+        if ((keep == Keep::NonZero || keep == Keep::SharedNonZero) && all_zero(page, kPageSize))
+          continue;
         if (keep == Keep::DiffersFromFile) {
           std::fill(file_page.begin(), file_page.end(), 0);
           const off_t off = static_cast<off_t>(source_offset + (i + k) * kPageSize);
@@ -131,6 +134,7 @@ class PageCapture {
         return (entry & (kPresent | kSwapped)) && !(entry & kFilePage);
       case Keep::NonZero:
         return entry & (kPresent | kSwapped);
+      case Keep::SharedNonZero:
       case Keep::DiffersFromFile:
         return true;
     }
@@ -231,7 +235,7 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
     if (km.shared && keep != Keep::DiffersFromFile) {
       m.trace_file.clear();
       m.shared_object = km.inode ? km.inode : km.start;
-      keep = Keep::NonZero;
+      keep = Keep::SharedNonZero;
     }
     m.flags = km.shared ? MAP_SHARED : MAP_PRIVATE;
     if (m.trace_file.empty()) m.flags |= MAP_ANONYMOUS;
@@ -247,6 +251,24 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
       out.mappings.push_back(std::move(piece));
     }
   }
+  // The kernel keeps some neighbours apart that it would merge when they
+  // are made anew (a restore does): one entry for each run of them, so a
+  // restored process saves the same list.
+  std::vector<trace::CpMapping> merged;
+  for (trace::CpMapping& m : out.mappings) {
+    if (!merged.empty()) {
+      trace::CpMapping& last = merged.back();
+      const bool file_follows = !m.trace_file.empty() && m.offset == last.offset + (last.end - last.start);
+      if (last.end == m.start && last.prot == m.prot && last.flags == m.flags &&
+          last.trace_file == m.trace_file && last.shared_object == m.shared_object &&
+          !(m.flags & MAP_GROWSDOWN) && (m.trace_file.empty() ? !m.shared_object : file_follows)) {
+        last.end = m.end;
+        continue;
+      }
+    }
+    merged.push_back(std::move(m));
+  }
+  out.mappings = std::move(merged);
   engine.put<uint64_t>(live.size());
   for (const auto& [file, id] : live) {
     engine.put_string(file);
@@ -372,10 +394,28 @@ std::string first_difference(const trace::CpProcess& a, const trace::CpProcess& 
     if (!same_user_registers(rx, ry))
       return "thread " + std::to_string(x.rec_tid) + "'s registers differ (rip " +
              hexaddr(rx.rip) + ", the checkpoint's " + hexaddr(ry.rip) + ")";
+    // The x87 and SSE registers (the XSAVE legacy area up to its reserved
+    // bytes). The XSAVE header's bits for components in their initial state
+    // depend on how the state was last loaded, not on the program.
+    constexpr size_t kLegacyRegs = 416;
+    if (x.xstate.size() < kLegacyRegs || y.xstate.size() < kLegacyRegs ||
+        std::memcmp(x.xstate.data(), y.xstate.data(), kLegacyRegs) != 0)
+      return "thread " + std::to_string(x.rec_tid) + "'s x87/SSE registers differ";
     if (x.sigmask != y.sigmask)
       return "thread " + std::to_string(x.rec_tid) + "'s signal mask differs";
   }
-  if (a.sigactions != b.sigactions) return "the signal dispositions differ";
+  if (a.sigactions != b.sigactions) {
+    std::string which;
+    for (int sig = 1; sig < 65; ++sig) {
+      auto find = [&](const trace::CpProcess& p) {
+        for (const trace::CpSigaction& x : p.sigactions)
+          if (x.signo == sig) return x.act;
+        return std::vector<uint8_t>();
+      };
+      if (find(a) != find(b)) which += " " + signal_name(sig);
+    }
+    return "the dispositions of" + which + " differ";
+  }
   return "";
 }
 

@@ -33,6 +33,7 @@ namespace rwd {
 
 SessionCheckpoint::~SessionCheckpoint() {
   for (auto& [tgid, p] : processes_) {
+    if (!p.frozen) continue;  // checkpoint() failed before it forked this one
     pid_t pid = p.frozen->real_tid();
     kill(pid, SIGKILL);
     while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
@@ -112,7 +113,23 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
       // enters its syscall with PTRACE_SYSCALL, which needs -1 there to
       // skip it.
       if (t->in_syscall && !t->native) image->regs.orig_rax = static_cast<uint64_t>(-1);
+      // A thread of a pool (ReplayPool.cc) may stand at the entry of a
+      // syscall replay lets it make by itself (an untraced one): nothing
+      // has run of it yet, so its copy makes it again, from the `syscall`
+      // instruction, rather than return from it with -ENOSYS.
+      // (One replay emulated and finished at its entry stop stands after
+      // it: Task::at_skipped_entry.)
+      if (!t->in_syscall && !t->task->at_skipped_entry()) {
+        auto k = t->task->syscall_stop_kind();
+        if (!k) return k.error();
+        if (*k == SyscallStopKind::Entry || *k == SyscallStopKind::Seccomp) {
+          image->regs.rip -= 2;
+          image->regs.rax = image->regs.orig_rax;
+          image->regs.orig_rax = static_cast<uint64_t>(-1);
+        }
+      }
       p.threads.push_back({t->task->rec_tid(), static_cast<const RepTaskState&>(*t), *image});
+      p.threads.back().state.last_trap = t->task->last_trap();
     }
     // Injecting the fork needs a stop outside a syscall: a leader waiting
     // inside one leaves it (it is skipped) and enters it again after.
@@ -156,6 +173,7 @@ Result<void> restore_threads(const std::vector<SessionCheckpoint::Thread>& threa
   for (size_t i = 0; i < threads.size(); ++i) {
     const SessionCheckpoint::Thread& th = threads[i];
     Task& t = *tasks[i];
+    REWIND_TRY(reproduce_trap(t, th.state.last_trap));
     REWIND_TRY(set_thread_exit_lists(t, th.state.robust_list_head, th.state.clear_child_tid));
     REWIND_TRY(apply_thread_image(t, th.image));
     if (th.state.in_syscall) REWIND_TRY(enter_syscall_stop(t, th.image.regs, entry_stop));

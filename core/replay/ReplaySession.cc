@@ -334,6 +334,7 @@ Result<void> ReplaySession::start(const Event& e) {
   so.env = reader_->header().env;
   so.cpu = cpu_;
   if (under_filter()) so.seccomp_filter = replay_filter();
+  so.ignored_signals = reader_->header().ignored_signals;
   auto spawned = spawn_traced(so);
   if (!spawned) return spawned.error();
   if (spawned->died_in_exec) {

@@ -37,6 +37,7 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/RdtscPatch.h"
+#include "core/task/SignalFrame.h"
 #include "core/task/Spawn.h"
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
@@ -85,6 +86,9 @@ struct RepTaskState {
   // It has an alternate signal stack (sigaltstack(2)). A thread recreated
   // in a checkpoint's copy would not (ReplayCheckpoint.cc).
   bool sigaltstack = false;
+  // The trap the kernel last took for it (Task::last_trap), which a copy
+  // of it takes again (ReplayCheckpoint.cc).
+  int last_trap = 0;
   // Its syscall buffer (preload/abi.h), 0 if none, and the event whose
   // buffered syscalls were last written into it (load_syscallbuf).
   uint64_t syscallbuf = 0;

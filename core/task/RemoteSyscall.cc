@@ -127,6 +127,8 @@ Result<void> install_stub_page(Task& t, uint32_t preload_mode) {
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kReplayedSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kBatonSyscallInsn), kUntraced, 3));
       REWIND_TRY(t.write_mem(RemotePtr(syscallbuf::kModeWord), &preload_mode, sizeof preload_mode));
+      static const uint8_t kTraps[5] = {0x0f, 0x0b, 0x90, 0x0f, 0x31};  // ud2; nop; rdtsc
+      REWIND_TRY(t.write_mem(RemotePtr(kStubUd2Insn), kTraps, sizeof kTraps));
       auto p = remote.syscall(SYS_mprotect, kStubPageAddr, 4096, PROT_READ | PROT_EXEC);
       if (!p) return p.error();
     }

@@ -28,6 +28,11 @@ constexpr uint64_t kStubSyscallInsn = kStubPageAddr;
 constexpr uint64_t kScratchAddr = kStubPageAddr + 4096;
 constexpr uint64_t kScratchSize = 8192;
 constexpr uint64_t kStubMappingSize = 4096 + kScratchSize + 4096;
+// Instructions that trap, for reproduce_trap (ThreadCopy.h): ud2, nop (to
+// single-step), rdtsc (which faults under PR_SET_TSC).
+constexpr uint64_t kStubUd2Insn = kStubPageAddr + 0x60;
+constexpr uint64_t kStubNopInsn = kStubPageAddr + 0x62;
+constexpr uint64_t kStubRdtscInsn = kStubPageAddr + 0x63;
 static_assert(syscallbuf::kBatonPage == kScratchAddr + kScratchSize);
 
 // Saves the task's registers when constructed and puts them back when

@@ -107,6 +107,17 @@ static int install_seccomp_filter(const std::vector<sock_filter>& code) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (o.ignored_signals) {
+    // The raw syscall: glibc's signal() refuses the signals it keeps for
+    // itself (32 and 33), which a caller may have ignored all the same.
+    for (int sig = 1; sig < 65; ++sig) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      struct {
+        uint64_t handler, flags, restorer, mask;
+      } act = {(*o.ignored_signals >> (sig - 1)) & 1 ? 1u : 0u, 0, 0, 0};  // SIG_IGN, SIG_DFL
+      syscall(SYS_rt_sigaction, sig, &act, nullptr, 8);
+    }
+  }
   if (sched_setaffinity(0, sizeof one, &one) < 0) err = errno;
   if (!err && personality(ADDR_NO_RANDOMIZE) < 0) err = errno;
   if (!err && prctl(PR_SET_TSC, PR_TSC_SIGSEGV) < 0) err = errno;
@@ -123,6 +134,17 @@ static int install_seccomp_filter(const std::vector<sock_filter>& code) {
   }
   (void)!write(err_fd, &err, sizeof err);
   _exit(127);
+}
+
+uint64_t ignored_signals_now() {
+  uint64_t mask = 0;
+  for (int sig = 1; sig < 65; ++sig) {
+    struct sigaction sa;
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, nullptr, &sa) == 0 &&
+        sa.sa_handler == SIG_IGN)
+      mask |= 1ull << (sig - 1);
+  }
+  return mask;
 }
 
 Result<Spawned> spawn_traced(const SpawnOptions& o) {

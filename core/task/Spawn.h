@@ -30,7 +30,17 @@ struct SpawnOptions {
   // PTRACE_EVENT_SECCOMP, except those made from the filter's untraced
   // instructions, which don't stop it at all.
   std::optional<SeccompFilter> seccomp_filter;
+  // Replay: the signals the program started with ignored (bit sig-1), as
+  // the recording found them (TraceHeader::ignored_signals); every other
+  // disposition is reset to SIG_DFL, whatever the replaying rewind's
+  // own are (execve keeps ignored signals). Unset: the program inherits
+  // rewind's, as a recording does.
+  std::optional<uint64_t> ignored_signals;
 };
+
+// The signals this process ignores (bit sig-1), which a program it
+// execs starts with ignored.
+uint64_t ignored_signals_now();
 
 // What spawn_traced started.
 struct Spawned {

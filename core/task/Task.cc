@@ -306,6 +306,7 @@ Result<void> Task::resume(ResumeRequest req, int sig) const {
   // Without syscall-stops the task may enter or leave a syscall unseen.
   if (req != ResumeRequest::Syscall) syscall_state_ = SyscallState::Unknown;
   sysemu_resumed_ = req == ResumeRequest::Sysemu;
+  stepped_ = req == ResumeRequest::SingleStep;
   auto res = ptrace_request(r, real_tid_, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
   if (!res) return res.error();
   return ok_result();
@@ -352,6 +353,23 @@ void Task::note_stop(const WaitStatus& st) const {
   seccomp_stop_ =
       st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_SECCOMP;
   if (seccomp_stop_) syscall_state_ = SyscallState::Inside;
+  // The kernel sets the thread's trap number as it raises these (do_trap,
+  // send_sigtrap); a signal sent with kill gets here too, rarely.
+  if (st.kind() == WaitStatus::Kind::SignalDeliveryStop) {
+    switch (st.stop_sig()) {
+      case SIGILL:
+        last_trap_ = 6;  // X86_TRAP_UD: a ud2 (a patched rdtsc)
+        break;
+      case SIGTRAP:
+        last_trap_ = stepped_ ? 1 : 3;  // X86_TRAP_DB, X86_TRAP_BP
+        break;
+      case SIGSEGV:
+        last_trap_ = 13;  // X86_TRAP_GP: an rdtsc under PR_SET_TSC
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 Result<void> Task::send_signal(int sig) const {

@@ -187,6 +187,13 @@ class Task {
   Result<void> write_mem(RemotePtr addr, const void* buf, size_t len) const {
     return as_->write(addr, buf, len);
   }
+  // The trap the kernel last took for the task, as its stops showed it (the
+  // x86 vector: 6 #UD for a ud2, 3 for an int3, 1 for a single-step, 13
+  // for an rdtsc that PR_SET_TSC faults), 0 if none. The kernel writes it
+  // into every later signal frame (trapno), so a copy of the thread takes
+  // the same trap before it runs (ThreadCopy.h, reproduce_trap).
+  int last_trap() const { return last_trap_; }
+
   // Signals that arrived while rewind was injecting syscalls into the task:
   // they were held back and are redelivered by the session.
   std::vector<siginfo_t> stashed_signals;
@@ -227,6 +234,8 @@ class Task {
   // The last resume was Sysemu: its next syscall-stop is an entry.
   mutable bool sysemu_resumed_ = false;
   mutable bool sysemu_entry_ = false;   // see at_sysemu_entry()
+  mutable bool stepped_ = false;        // the last resume was SingleStep
+  mutable int last_trap_ = 0;           // see last_trap()
   mutable bool exit_emulated_ = false;  // see finish_at_entry()
   mutable bool seccomp_stop_ = false;   // see at_seccomp_stop()
   // After skip_syscall(): the program's orig_rax, while the kernel's is -1

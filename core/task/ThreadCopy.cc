@@ -67,6 +67,60 @@ Result<std::unique_ptr<Task>> clone_thread_into(Task& in, Tid rec_tid) {
   return t;
 }
 
+bool restart_interrupted_syscall(user_regs_struct& r) {
+  if (static_cast<int64_t>(r.orig_rax) < 0) return false;
+  switch (static_cast<int64_t>(r.rax)) {
+    case -512:  // ERESTARTSYS
+    case -513:  // ERESTARTNOINTR
+    case -514:  // ERESTARTNOHAND
+      r.rax = r.orig_rax;
+      break;
+    case -516:  // ERESTART_RESTARTBLOCK
+      r.rax = SYS_restart_syscall;
+      break;
+    default:
+      return false;
+  }
+  r.rip -= 2;  // the `syscall` instruction is 2 bytes
+  return true;
+}
+
+Result<void> reproduce_trap(Task& t, int trap) {
+  if (!trap || trap == t.last_trap()) return ok_result();
+  uint64_t insn = 0;
+  int want = 0;
+  ResumeRequest how = ResumeRequest::Cont;
+  switch (trap) {
+    case 6:
+      insn = kStubUd2Insn, want = SIGILL;
+      break;
+    case 3:
+      insn = kStubSyscallInsn + 2, want = SIGTRAP;  // the stub's int3
+      break;
+    case 1:
+      insn = kStubNopInsn, want = SIGTRAP, how = ResumeRequest::SingleStep;
+      break;
+    case 13:
+      insn = kStubRdtscInsn, want = SIGSEGV;
+      break;
+    default:
+      return ok_result();
+  }
+  auto saved = t.get_regs();
+  if (!saved) return saved.error();
+  user_regs_struct r = *saved;
+  r.rip = insn;
+  REWIND_TRY(t.set_regs(r));
+  REWIND_TRY(t.resume(how));
+  auto w = t.wait();
+  if (!w) return w.error();
+  if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != want)
+    return Error{"tid " + std::to_string(t.real_tid()) + " did not take trap " +
+                 std::to_string(trap) + " (wait status 0x" + std::to_string(w->status.raw()) + ")"};
+  // It stands at that signal's delivery-stop, which its next resume drops.
+  return t.set_regs(*saved);
+}
+
 Result<void> set_thread_exit_lists(Task& t, uint64_t robust_list_head, uint64_t clear_child_tid) {
   if (!robust_list_head && !clear_child_tid) return ok_result();
   AutoRemoteSyscalls remote(t);

@@ -39,6 +39,23 @@ Result<void> apply_thread_image(const Task& t, const ThreadImage& image);
 // takes `rec_tid` as its recorded tid.
 Result<std::unique_ptr<Task>> clone_thread_into(Task& in, Tid rec_tid);
 
+// A thread stopped (by a SIGSTOP replay never delivers) inside a syscall
+// the tracer does not see, such as the preload library's untraced futex
+// wait of a baton hand-off, stands with rax -ERESTART* and orig_rax the
+// syscall: resumed from that signal-delivery-stop, the kernel restarts the
+// syscall on its way out (arch_do_signal_or_restart). A thread given such
+// registers at any other stop (a restored process's leader stands at a
+// syscall-exit stop) would see -ERESTARTSYS instead. This makes the
+// restart in `regs`, as the kernel would: rip back onto the `syscall`, rax
+// the syscall (restart_syscall for -ERESTART_RESTARTBLOCK). Returns
+// whether it changed them.
+bool restart_interrupted_syscall(user_regs_struct& regs);
+
+// Makes stopped `t` take trap `trap` (Task::last_trap) once, from an
+// instruction in the stub page, so that the kernel's trap number for it is
+// what the thread it copies had; its registers are put back. 0: nothing.
+Result<void> reproduce_trap(Task& t, int trap);
+
 // Runs set_robust_list(2) and set_tid_address(2) in stopped `t` (either may
 // be 0: nothing to set).
 Result<void> set_thread_exit_lists(Task& t, uint64_t robust_list_head, uint64_t clear_child_tid);

@@ -150,6 +150,8 @@ Result<TraceHeader> decode_header(kj::ArrayPtr<const capnp::word> words, const s
     h.cpu_features = to_strings(r.getCpuFeatures());
     h.record_cpu = r.getRecordCpu();
     h.syscall_filter = r.getSyscallFilter();
+    h.clears_signal_frames = r.getClearsSignalFrames();
+    h.ignored_signals = r.getIgnoredSignals();
     return h;
   });
 }

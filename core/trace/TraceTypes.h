@@ -61,6 +61,12 @@ struct TraceHeader {
   // buffering on, core/task/Spawn.h), so replay runs them under a filter
   // too. Older traces lack it and replay as before, with no filter.
   bool syscall_filter = false;
+  // The recorder zeroed the dead stack where each signal frame went
+  // (core/task/SignalFrame.h), so replay does too. Older traces lack it.
+  bool clears_signal_frames = false;
+  // The signals the program started with ignored (bit sig-1): replay starts
+  // it so, whatever its own caller ignores (Spawn.h).
+  uint64_t ignored_signals = 0;
   bool operator==(const TraceHeader&) const = default;
 };
 

@@ -133,6 +133,8 @@ void encode(schema::TraceHeader::Builder b, const TraceHeader& h) {
   set_strings(b.initCpuFeatures(static_cast<unsigned>(h.cpu_features.size())), h.cpu_features);
   b.setRecordCpu(h.record_cpu);
   b.setSyscallFilter(h.syscall_filter);
+  b.setClearsSignalFrames(h.clears_signal_frames);
+  b.setIgnoredSignals(h.ignored_signals);
 }
 
 void encode(schema::Event::Builder b, const Event& e) {

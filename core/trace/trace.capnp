@@ -43,6 +43,10 @@ struct TraceHeader {
   recordCpu @14 :Int32 = -1;       # the CPU the recording was pinned to; -1: unknown
   syscallFilter @15 :Bool;         # the tracees ran under rewind's seccomp filter (syscall
                                    # buffering on): replay runs them under its own
+  clearsSignalFrames @16 :Bool;    # the recorder zeroed the dead stack below a thread before
+                                   # each signal it delivered (core/task/SignalFrame.h), and
+                                   # replay does the same
+  ignoredSignals @17 :UInt64;      # signals the program started with ignored (bit sig-1)
 }
 
 # A file as the recording machine's kernel identified it.

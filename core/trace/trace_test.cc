@@ -83,6 +83,8 @@ TraceHeader sample_header() {
   h.cpu_features = {"sse4_2", "avx2"};
   h.record_cpu = 3;
   h.syscall_filter = true;
+  h.clears_signal_frames = true;
+  h.ignored_signals = 1ull << 12;  // SIGPIPE
   return h;
 }
 
