@@ -17,6 +17,7 @@
 #include "core/base/Fd.h"
 #include "core/base/FileIo.h"
 #include "core/base/Log.h"
+#include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 #include "core/trace/TraceWriter.h"
 
@@ -386,6 +387,36 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
     rename_ref(t.interp_trace_file);
   }
   if (records_changed) REWIND_TRY(trace::replace_records(dir, mappings, tasks));
+
+  // Persistent checkpoints name the files their mappings come from: they
+  // are saved again naming the canonical ones (their pages stay as they
+  // are), before the old names go.
+  {
+    auto cps = trace::CheckpointStore::open(dir, (*reader)->header().uuid);
+    if (!cps) return cps.error();
+    for (const trace::CheckpointInfo& info : (*cps)->list()) {
+      auto data = (*cps)->load(info.events);
+      if (!data) {
+        // Left as it is: replay refuses it the same way.
+        warn("the checkpoint at event %llu cannot be read (%s); it is left as it is",
+             (unsigned long long)info.events, data.error().message.c_str());
+        continue;
+      }
+      bool renamed = false;
+      for (trace::CpProcess& p : data->processes)
+        for (trace::CpMapping& m : p.mappings) {
+          if (m.trace_file.empty() || !by_name.count(m.trace_file)) continue;
+          const std::string& c = canonical[by_name[m.trace_file].digest];
+          if (c != m.trace_file) m.trace_file = c, renamed = true;
+        }
+      if (!renamed) continue;
+      auto w = (*cps)->begin();
+      if (!w) return w.error();
+      auto done = (*w)->commit(std::move(*data));
+      if (!done) return done.error().context("rewriting a checkpoint");
+      records_changed = true;
+    }
+  }
 
   // Remove what no record names any more, and temporaries of killed packs.
   std::set<std::string> keep;
