@@ -13,10 +13,12 @@
 // recording did, and a later preemption point would never match.
 //
 // So before each signal it delivers, the recorder zeroes the dead stack
-// where the frame goes, and replay does the same (TraceHeader::
-// clears_signal_frames): the frame's bytes are then the same whichever
-// way the kernel wrote them. A frame on an alternate signal stack is not
-// covered.
+// where the frame's XSAVE area goes, and replay does the same
+// (TraceHeader::clears_signal_frames): the frame's bytes are then the same
+// whichever way the kernel wrote them. Only bytes the kernel overwrites
+// with that area anyway are zeroed, and never through a protection (a
+// guard page below an exhausted stack). A frame on an alternate signal
+// stack is not covered.
 #pragma once
 
 #include "core/base/Error.h"
@@ -24,9 +26,8 @@
 
 namespace rwd {
 
-// The dead stack below the task's red zone, as much of it as a frame with
-// the largest XSAVE area (~11 KiB with AMX) takes: zeroed where mapped.
-constexpr uint64_t kSignalFrameArea = 16 * 1024;
+// Zeroes where a signal delivered to stopped `t` now would put the frame's
+// XSAVE area, on its current stack, where that memory is writable.
 Result<void> clear_signal_frame_area(Task& t);
 
 }  // namespace rwd

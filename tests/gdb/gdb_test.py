@@ -33,6 +33,11 @@ def main():
     ap.add_argument("--copy-program", action="store_true",
                     help="record a copy of the program and delete it before replay")
     ap.add_argument("--debugger", default="gdb")
+    ap.add_argument("--prepare", default="",
+                    help="a rewind command run on the trace before the replay "
+                         "(e.g. 'checkpoint create --every 20')")
+    ap.add_argument("--env", action="append", default=[],
+                    help="NAME=VALUE for the replay's environment")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="rewind-gdb-")
@@ -59,6 +64,14 @@ def run(args, tmp):
     if args.copy_program:
         os.unlink(program)  # replay must not need it: the trace has a copy
 
+    if args.prepare:
+        prep = subprocess.run([args.rewind] + args.prepare.split() + [trace], env=env,
+                              capture_output=True, text=True, timeout=300)
+        if prep.returncode != 0:
+            print(prep.stdout, prep.stderr)
+            print("FAIL: rewind %s exited %d" % (args.prepare, prep.returncode))
+            return 1
+
     child = ""
     ps = subprocess.run([args.rewind, "ps", trace], capture_output=True, text=True)
     rows = [l.split() for l in ps.stdout.splitlines()[1:] if l.strip()]
@@ -78,7 +91,11 @@ def run(args, tmp):
     replay += fill(args.replay_args).split()
     replay += [trace, "--", "-batch", "-nx", "-x", cmd_file]
     try:
-        out = subprocess.run(replay, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        replay_env = dict(env)
+        for kv in args.env:
+            name, _, value = kv.partition("=")
+            replay_env[name] = value
+        out = subprocess.run(replay, env=replay_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, timeout=300)
     except subprocess.TimeoutExpired as e:
         print((e.stdout or b"").decode(errors="replace"))

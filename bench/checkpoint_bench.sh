@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Persistent checkpoints (issue 13), measured on one recording of a mixed
+# workload (bench/ckpt_workload.c: a compute thread rewriting a 4 MiB
+# buffer beside a thread making syscalls, tick() once a second), in one
+# run:
+#   replay -a -g LAST        with checkpoints every second vs without
+#   gdb                      seek to the last event, reverse-continue to
+#                            the tick() of about 1 s before
+#   checkpoint store size    per checkpoint, against the trace
+#   checkpoint create        against replay -a
+#   replay -a --jobs 2       against replay -a
+# Times are medians of CKPT_BENCH_RUNS runs (default 3) where a run is
+# cheap to repeat; record and checkpoint create run once.
+#
+# usage: bench/checkpoint_bench.sh [REWIND]
+#   CKPT_BENCH_SECONDS  length of the recorded workload (default 60)
+#   CKPT_BENCH_RUNS     runs per median (default 3)
+#   CKPT_BENCH_KEEP=1   keep the scratch directory
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+source "$here/lib.sh"
+find_rewind checkpoint_bench.sh "${1:-}"
+command -v gdb >/dev/null || { echo "checkpoint_bench.sh: gdb is needed" >&2; exit 2; }
+seconds=${CKPT_BENCH_SECONDS:-60}
+runs=${CKPT_BENCH_RUNS:-3}
+limit_s=$((seconds * 10 + 120))
+work=$(mktemp -d)
+if [[ ${CKPT_BENCH_KEEP:-} == 1 ]]; then echo "keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+cp "$rewind" "$work/rewind" && rewind=$work/rewind || exit 2
+gcc -O1 -g -pthread -o "$work/workload" "$here/ckpt_workload.c" || exit 2
+
+med() {  # LABEL CMD...: median of $runs runs
+  local label=$1 i t times=()
+  shift
+  for ((i = 0; i < runs; i++)); do
+    t=$(time_one "$@")
+    note_failure "$label" "$t"
+    times+=("$t")
+  done
+  median "${times[@]}"
+}
+
+echo "checkpoint_bench: a ${seconds} s recording of bench/ckpt_workload.c ($(nproc) CPUs)"
+native=$(time_one "$work/workload" "$seconds")
+record=$(time_one "$rewind" record -o "$work/trace" "$work/workload" "$seconds")
+note_failure record "$record"
+events=$("$rewind" dump "$work/trace" | grep -c '^#')
+trace_kb=$(du -sk "$work/trace" | cut -f1)
+replay_a=$(med "replay -a" "$rewind" replay -a "$work/trace")
+g_without=$(med "replay -a -g (none)" "$rewind" replay -a -g "$events" "$work/trace")
+create=$(time_one "$rewind" checkpoint create --interval 1 "$work/trace")
+note_failure "checkpoint create" "$create"
+ncp=$("$rewind" checkpoint list "$work/trace" | awk '$2 == "checkpoints," {print $1}')
+store_kb=$(du -sk "$work/trace/checkpoints" | cut -f1)
+last_cp=$("$rewind" checkpoint list "$work/trace" | awk '$1 ~ /^[0-9]+$/ && $2 != "checkpoints," {e = $1} END {print e}')
+g_with=$(med "replay -a -g" "$rewind" replay -a -g "$events" "$work/trace")
+jobs2=$(med "replay -a --jobs 2" "$rewind" replay -a --jobs 2 "$work/trace")
+
+# gdb: seek to the last event the replay can stop at, then back to tick().
+cat >"$work/gdb.cmd" <<GDB
+python import time; t0 = time.time()
+monitor seek $((events - 2))
+python t1 = time.time()
+maintenance flush register-cache
+break tick
+reverse-continue
+python t2 = time.time(); print("TIMES seek %.3f reverse-continue %.3f" % (t1 - t0, t2 - t1))
+print n
+print ticks
+GDB
+gdb_times=()
+for ((i = 0; i < runs; i++)); do
+  timeout "$limit_s" "$rewind" replay "$work/trace" -- -batch -nx -x "$work/gdb.cmd" \
+    >"$work/gdb.$i.out" 2>&1 </dev/null
+  gdb_times+=("$(awk '/^TIMES/ {print $3 + $5}' "$work/gdb.$i.out")")
+  grep -q '^Breakpoint 1, tick' "$work/gdb.$i.out" || gdb_times[-1]=FAIL
+done
+gdb_total=$(median "${gdb_times[@]}")
+hit=$(grep -m1 '^\$1 = ' "$work/gdb.0.out")
+
+per_cp_kb=$(awk -v s="$store_kb" -v n="$ncp" 'BEGIN { if (n > 0) printf "%.0f", s / n; else print "-" }')
+pct=$(awk -v s="$store_kb" -v n="$ncp" -v t="$trace_kb" \
+  'BEGIN { if (n > 0 && t > 0) printf "%.1f%%", 100 * s / n / t; else print "-" }')
+echo
+echo "| measurement | result | goal |"
+echo "| --- | --- | --- |"
+echo "| native run / record | ${native} s / ${record} s ($(ratio "$record" "$native")) | - |"
+echo "| events, trace size | ${events}, ${trace_kb} KiB | - |"
+echo "| replay -a | ${replay_a} s | - |"
+echo "| replay -a -g ${events}: without checkpoints | ${g_without} s | - |"
+echo "| replay -a -g ${events}: with checkpoints (last at ${last_cp}) | ${g_with} s, $(ratio "$g_without" "$g_with") faster | < 2 s, >= 20x |"
+echo "| gdb: seek to the end, reverse-continue to tick() (${hit:-no hit}) | ${gdb_total} s | < 2 s |"
+echo "| checkpoints: ${ncp}, store ${store_kb} KiB | ${per_cp_kb} KiB each, ${pct} of the trace | < 10% each |"
+echo "| checkpoint create --interval 1 | ${create} s, $(ratio "$create" "$replay_a") of replay -a | <= 1.5x |"
+echo "| replay -a --jobs 2 (verifies each stretch) | ${jobs2} s, $(ratio "$replay_a" "$jobs2") speed-up | report |"
+echo "| record --checkpoint-interval 1 | not built yet | <= 5% |"
+for k in "${!failures[@]}"; do
+  echo "FAILED $k:"
+  echo "${failures[$k]}"
+done

@@ -1,0 +1,17 @@
+monitor when
+break tick
+reverse-continue
+print i
+reverse-continue
+print i
+reverse-continue
+print i
+reverse-continue
+print i
+reverse-continue
+print i
+continue
+print i
+monitor seek 81
+maintenance flush register-cache
+monitor when
