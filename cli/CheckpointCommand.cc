@@ -144,7 +144,8 @@ int create(int argc, char** argv) {
     }
   }
   if (every && interval)
-    return fprintf(stderr, "rewind: checkpoint create: --every and --interval exclude each other\n"),
+    return fprintf(stderr,
+                   "rewind: checkpoint create: --every and --interval exclude each other\n"),
            kExitUsage;
   auto o = open_store(trace_arg);
   if (!o) return fail(o.error());
@@ -178,8 +179,8 @@ int create(int argc, char** argv) {
     if (!*more) break;
     const uint64_t events = (*s)->events_completed();
     progress.update(events);
-    const bool due = every ? events >= last_events + every
-                           : (*s)->recorded_time_ns() >= last_time + interval_ns;
+    const bool due =
+        every ? events >= last_events + every : (*s)->recorded_time_ns() >= last_time + interval_ns;
     if (!due || events >= total || !(*s)->can_persist()) continue;
     auto info = (*s)->persist(*o->store);
     if (!info) {
@@ -192,7 +193,8 @@ int create(int argc, char** argv) {
     bytes += info->meta_bytes + info->pack_bytes;
     if (!progress.tty())
       printf("checkpoint at event %llu (%s into the recording): %s\n", (unsigned long long)events,
-             seconds(last_time / 1e9).c_str(), human_bytes(info->meta_bytes + info->pack_bytes).c_str());
+             seconds(last_time / 1e9).c_str(),
+             human_bytes(info->meta_bytes + info->pack_bytes).c_str());
   }
   progress.update(total, true);
   progress.clear_line();
@@ -263,12 +265,13 @@ int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
   if (!o) return fail(o.error());
   auto d = o->store->load(event);
   if (!d) return fail(d.error());
-  printf("checkpoint at event %llu, %.3f s into the recording, trace position: events block %llu+%llu, data block %llu+%llu\n",
-         (unsigned long long)d->events, d->recorded_time_ns / 1e9,
-         (unsigned long long)d->reader.events.block_offset,
-         (unsigned long long)d->reader.events.in_block,
-         (unsigned long long)d->reader.data.block_offset,
-         (unsigned long long)d->reader.data.in_block);
+  printf(
+      "checkpoint at event %llu, %.3f s into the recording, trace position: events block "
+      "%llu+%llu, data block %llu+%llu\n",
+      (unsigned long long)d->events, d->recorded_time_ns / 1e9,
+      (unsigned long long)d->reader.events.block_offset,
+      (unsigned long long)d->reader.events.in_block,
+      (unsigned long long)d->reader.data.block_offset, (unsigned long long)d->reader.data.in_block);
   for (const trace::CpProcess& p : d->processes) {
     printf("process %d: %zu threads, %zu mappings, %zu saved pages, %zu signal handlers\n",
            p.rec_tgid, p.threads.size(), p.mappings.size(), p.pages.size(), p.sigactions.size());
@@ -285,8 +288,8 @@ int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
       for (const trace::CpPage& pg : p.pages) n += pg.addr >= m.start && pg.addr < m.end;
       printf("  %s-%s %c%c%c%c %8zu pages saved  %s%s\n", hex(m.start).c_str(), hex(m.end).c_str(),
              m.prot & 1 ? 'r' : '-', m.prot & 2 ? 'w' : '-', m.prot & 4 ? 'x' : '-',
-             m.flags & 1 ? 's' : 'p', n, m.trace_file.empty() ? "" : ("trace:" + m.trace_file + " ").c_str(),
-             m.name.c_str());
+             m.flags & 1 ? 's' : 'p', n,
+             m.trace_file.empty() ? "" : ("trace:" + m.trace_file + " ").c_str(), m.name.c_str());
       ++mi;
     }
     if (pages)

@@ -1,6 +1,9 @@
 // The rewind subcommands, one file each; main() only dispatches.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include "core/base/Error.h"
 
 namespace rwd::cli {
@@ -20,5 +23,8 @@ int cmd_record(int argc, char** argv);
 int cmd_replay(int argc, char** argv);
 int cmd_pack(int argc, char** argv);
 int cmd_checkpoint(int argc, char** argv);
+// What the persistent checkpoint at `event` holds (checkpoint show, dump
+// --checkpoint); with `pages`, each saved page's address and hash.
+int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages);
 
 }  // namespace rwd::cli

@@ -25,6 +25,7 @@ const char kUsage[] =
     "                                                starts from (rewind checkpoint for more)\n"
     "       rewind info [TRACE]                      print the trace header as JSON\n"
     "       rewind dump [TRACE]                      print the events\n"
+    "       rewind dump [TRACE] --checkpoint EVENT   summarise a persistent checkpoint\n"
     "       rewind ps [TRACE]                        list the recorded processes\n"
     "replay options:\n"
     "  --debugger PATH  the debugger to launch (default: gdb; a name with lldb in it is LLDB)\n"

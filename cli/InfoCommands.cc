@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/syscalls/SyscallTable.h"
+#include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 #include "preload/abi.h"
 
@@ -430,6 +431,26 @@ int cmd_info(const std::string& trace_arg) {
   } else {
     field("complete", "true");
   }
+  field("clears_signal_frames", h.clears_signal_frames ? "true" : "false");
+  field("ignored_signals", json_string(hex(h.ignored_signals)));
+  // Persistent checkpoints (rewind checkpoint create): event, recorded
+  // time, bytes on disk (its metadata and the pages it added).
+  std::string cps = "[";
+  if (auto store = trace::CheckpointStore::open(r.dir(), h.uuid)) {
+    const auto list = (*store)->list();
+    for (size_t i = 0; i < list.size(); ++i) {
+      const trace::CheckpointInfo& c = list[i];
+      cps += std::string(i ? "," : "") + "\n    {\"event\": " + std::to_string(c.events) +
+             ", \"time_ns\": " + std::to_string(c.recorded_time_ns) +
+             ", \"bytes\": " + std::to_string(c.meta_bytes + c.pack_bytes) +
+             ", \"pages\": " + std::to_string(c.pages) + "}";
+    }
+    cps += list.empty() ? "]" : "\n  ]";
+  } else {
+    cps += "]";
+    std::fprintf(stderr, "rewind: warning: %s\n", store.error().message.c_str());
+  }
+  field("checkpoints", cps);
   out += "  \"tasks\": " + std::to_string(tids.size()) + "\n}\n";
   std::fputs(out.c_str(), stdout);
   return 0;

@@ -53,8 +53,8 @@ struct ReplayArgs {
   uint64_t goto_event = 0;  // -g
   pid_t pid = 0;            // -p / -f
   bool from_fork = false;
-  std::vector<std::string> debugger_args;  // after --
-  unsigned jobs = 0;                        // --jobs, with -a
+  std::vector<std::string> debugger_args;                       // after --
+  unsigned jobs = 0;                                            // --jobs, with -a
   std::optional<std::pair<uint64_t, uint64_t>> verify_stretch;  // a --jobs worker
 };
 
@@ -109,8 +109,7 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
       uint64_t from, to;
       if (!(v = value(s.c_str())) || !parse_number(v, from) || !(v = value(s.c_str())) ||
           !parse_number(v, to))
-        return fprintf(stderr, "rewind: replay: --verify-stretch needs two events\n"),
-               std::nullopt;
+        return fprintf(stderr, "rewind: replay: --verify-stretch needs two events\n"), std::nullopt;
       a.verify_stretch = {from, to};
     } else if (s == "--cpu") {
       if (!(v = value(s.c_str())) || !parse_number(v, a.options.cpu))
@@ -394,10 +393,9 @@ int cmd_replay(int argc, char** argv) {
   auto dir = trace::resolve_trace_arg(a->trace);
   if (!dir) return fail(dir.error());
   if (a->verify_stretch)
-    return replay_verify_stretch(*dir, a->verify_stretch->first, a->verify_stretch->second,
-                                 {.force_cpu = a->options.force_cpu,
-                                  .emit_output = false,
-                                  .cpu = a->options.cpu});
+    return replay_verify_stretch(
+        *dir, a->verify_stretch->first, a->verify_stretch->second,
+        {.force_cpu = a->options.force_cpu, .emit_output = false, .cpu = a->options.cpu});
   if (a->autopilot && a->jobs) return replay_verify_jobs(*dir, a->jobs, a->options);
   if (a->autopilot && a->goto_event) return replay_autopilot_from(*dir, a->goto_event, a->options);
   if (a->autopilot) return replay_autopilot(*dir, *a);

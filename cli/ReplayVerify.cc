@@ -46,7 +46,7 @@ Result<Opened> open_trace_and_store(const std::filesystem::path& dir) {
 // A session at the newest usable checkpoint at or before `event` (refusing
 // those that fail, with a warning), or at the start.
 Result<std::unique_ptr<ReplaySession>> session_near(const Opened& o, uint64_t event,
-                                                     const ReplayOptions& options) {
+                                                    const ReplayOptions& options) {
   auto cps = o.store->list();
   for (auto it = cps.rbegin(); it != cps.rend(); ++it) {
     if (it->events > event) continue;

@@ -163,11 +163,10 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     } else {
       auto s = remote.push_string(path);
       if (!s) return kill_it(s.error());
-      auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *s,
-                               open_flags | O_CLOEXEC);
+      auto fd =
+          remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *s, open_flags | O_CLOEXEC);
       if (!fd) return kill_it(fd.error());
-      if (*fd < 0)
-        return kill_it(Error::from_errno("cannot open " + path, static_cast<int>(-*fd)));
+      if (*fd < 0) return kill_it(Error::from_errno("cannot open " + path, static_cast<int>(-*fd)));
       r = remote.syscall(SYS_mmap, m.start, len, m.prot, flags, static_cast<uint64_t>(*fd),
                          m.offset);
       auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
@@ -218,8 +217,7 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     // The leader stands at a syscall-exit stop, not at the SIGSTOP the
     // other threads (and a fork's copy) start at: the kernel would not
     // restart a syscall its registers show interrupted.
-    if (threads.empty() && !out.state.in_syscall)
-      restart_interrupted_syscall(out.image.regs);
+    if (threads.empty() && !out.state.in_syscall) restart_interrupted_syscall(out.image.regs);
     out.image.xstate = th.xstate;
     out.image.sigmask = th.sigmask;
     threads.push_back(std::move(out));
@@ -265,7 +263,8 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore_persisted(
     for (const trace::CpMapping& m : p.mappings) {
       if (!m.shared_object) continue;
       ScopedFd& fd = objects[m.shared_object];
-      if (!fd.is_open()) fd = ScopedFd(static_cast<int>(syscall(SYS_memfd_create, "rewind-shm", 0)));
+      if (!fd.is_open())
+        fd = ScopedFd(static_cast<int>(syscall(SYS_memfd_create, "rewind-shm", 0)));
       if (!fd.is_open()) return Error::from_errno("memfd_create for a checkpoint's shared memory");
       struct stat st;
       const uint64_t need = m.offset + (m.end - m.start);
@@ -277,8 +276,9 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore_persisted(
   }
   for (const trace::CpProcess& p : data.processes) {
     auto done = s->restore_persisted_process(p, store, shared);
-    if (!done) return done.error().context("restoring the checkpoint at event " +
-                                           std::to_string(data.events));
+    if (!done)
+      return done.error().context("restoring the checkpoint at event " +
+                                  std::to_string(data.events));
   }
   if (!s->find(s->root_) && !s->root_status_)
     REWIND_LOG(Replay, "restored checkpoint: the initial process is gone");

@@ -195,7 +195,8 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
   // The scratch pages injected syscalls use hold whatever the last
   // injection left: not program state, and different from run to run.
   std::set<uint64_t> scratch;
-  for (uint64_t a = kScratchAddr; a < kScratchAddr + kScratchSize; a += kPageSize) scratch.insert(a);
+  for (uint64_t a = kScratchAddr; a < kScratchAddr + kScratchSize; a += kPageSize)
+    scratch.insert(a);
 
   auto maps = read_proc_maps(f.real_tid());
   if (!maps) return maps.error();
@@ -220,8 +221,7 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
         if ((*tf)->second && km.shared) {
           keep = Keep::DiffersFromFile;
           source = ScopedFd(::open(reader_->file_path(m.trace_file).c_str(), O_RDONLY | O_CLOEXEC));
-          if (!source.is_open())
-            return Error::from_errno("opening the trace's " + m.trace_file);
+          if (!source.is_open()) return Error::from_errno("opening the trace's " + m.trace_file);
           for (const auto& [key, copy] : live_->copies)
             if (copy == km.name) live[m.trace_file] = {std::get<0>(key), std::get<1>(key)};
         } else {
@@ -258,7 +258,8 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
   for (trace::CpMapping& m : out.mappings) {
     if (!merged.empty()) {
       trace::CpMapping& last = merged.back();
-      const bool file_follows = !m.trace_file.empty() && m.offset == last.offset + (last.end - last.start);
+      const bool file_follows =
+          !m.trace_file.empty() && m.offset == last.offset + (last.end - last.start);
       if (last.end == m.start && last.prot == m.prot && last.flags == m.flags &&
           last.trace_file == m.trace_file && last.shared_object == m.shared_object &&
           !(m.flags & MAP_GROWSDOWN) && (m.trace_file.empty() ? !m.shared_object : file_follows)) {
@@ -392,8 +393,8 @@ std::string first_difference(const trace::CpProcess& a, const trace::CpProcess& 
     std::memcpy(&rx, x.regs.data(), sizeof rx);
     std::memcpy(&ry, y.regs.data(), sizeof ry);
     if (!same_user_registers(rx, ry))
-      return "thread " + std::to_string(x.rec_tid) + "'s registers differ (rip " +
-             hexaddr(rx.rip) + ", the checkpoint's " + hexaddr(ry.rip) + ")";
+      return "thread " + std::to_string(x.rec_tid) + "'s registers differ (rip " + hexaddr(rx.rip) +
+             ", the checkpoint's " + hexaddr(ry.rip) + ")";
     // The x87 and SSE registers (the XSAVE legacy area up to its reserved
     // bytes). The XSAVE header's bits for components in their initial state
     // depend on how the state was last loaded, not on the program.

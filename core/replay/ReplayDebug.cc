@@ -47,8 +47,7 @@ Result<void> ReplaySession::resume_task(RepTask& t, bool emulate) {
   if (std::exchange(t.restart_pending, false)) REWIND_TRY(restart_syscall_as_kernel_would(task));
   REWIND_TRY(sync_counted(t));
   const int sig = std::exchange(t.inject_sig, 0);
-  if (sig && reader_->header().clears_signal_frames)
-    REWIND_TRY(clear_signal_frame_area(task));
+  if (sig && reader_->header().clears_signal_frames) REWIND_TRY(clear_signal_frame_area(task));
   const bool user_step = stepping_ && *stepping_ == task.rec_tid();
   ResumeRequest req = ResumeRequest::Syscall;
   auto regs = task.get_regs();

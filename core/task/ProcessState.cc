@@ -60,8 +60,7 @@ Result<void> set_altstack(Task& t, const stack_t& ss) {
   AutoRemoteSyscalls remote(t);
   auto r = remote.syscall(SYS_sigaltstack, kScratchAddr, 0);
   if (!r) return r.error();
-  if (*r < 0)
-    return Error::from_errno("sigaltstack in a restored process", static_cast<int>(-*r));
+  if (*r < 0) return Error::from_errno("sigaltstack in a restored process", static_cast<int>(-*r));
   return ok_result();
 }
 
@@ -121,14 +120,16 @@ Result<void> set_mm_layout(Task& t, const MmLayout& l) {
   map.auxv = reinterpret_cast<__u64*>(kScratchAddr + sizeof map);
   map.auxv_size = static_cast<uint32_t>(auxv_bytes);
   REWIND_TRY(t.write_mem(RemotePtr(kScratchAddr), &map, sizeof map));
-  if (auxv_bytes) REWIND_TRY(t.write_mem(RemotePtr(kScratchAddr + sizeof map), l.auxv.data(), auxv_bytes));
+  if (auxv_bytes)
+    REWIND_TRY(t.write_mem(RemotePtr(kScratchAddr + sizeof map), l.auxv.data(), auxv_bytes));
   AutoRemoteSyscalls remote(t);
   auto r = remote.syscall(SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, kScratchAddr, sizeof map, 0);
   if (!r) return r.error();
   if (*r < 0)
-    return Error::from_errno("prctl(PR_SET_MM_MAP) in a restored process (rewind needs "
-                             "CAP_SYS_RESOURCE to restore a checkpoint)",
-                             static_cast<int>(-*r));
+    return Error::from_errno(
+        "prctl(PR_SET_MM_MAP) in a restored process (rewind needs "
+        "CAP_SYS_RESOURCE to restore a checkpoint)",
+        static_cast<int>(-*r));
   return ok_result();
 }
 
@@ -162,9 +163,9 @@ Result<std::unique_ptr<Task>> spawn_empty_process(Tid rec_tid, int cpu,
     auto r = remote.syscall(SYS_munmap, m.start, m.end - m.start);
     if (!r) return fail(r.error());
     if (*r < 0)
-      return fail(Error::from_errno("munmap of " + (m.name.empty() ? "a mapping" : m.name) +
-                                        " in a process to restore into",
-                                    static_cast<int>(-*r)));
+      return fail(Error::from_errno(
+          "munmap of " + (m.name.empty() ? "a mapping" : m.name) + " in a process to restore into",
+          static_cast<int>(-*r)));
   }
   REWIND_LOG(Replay, "empty process %d for recorded pid %d", spawned->pid, rec_tid.value);
   return t;

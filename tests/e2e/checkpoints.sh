@@ -52,6 +52,14 @@ grep -q '^checkpoint at event' "$tmp/create.out" || fail "no line per checkpoint
 grep -q 'checkpoints, .* on disk' "$tmp/list.out" || fail "checkpoint list printed no total"
 [[ $(stat -c %a "$tmp/mix/checkpoints") == 700 ]] || fail "checkpoints/ is not mode 0700"
 check_all_checkpoints "$tmp/mix" "$tmp/mix.out" 3
+# info lists them; dump summarises one.
+"$rewind" info "$tmp/mix" >"$tmp/info.json"
+python3 -c 'import json,sys; c = json.load(open(sys.argv[1]))["checkpoints"]; assert len(c) >= 3 and all(x["bytes"] > 0 for x in c), c' "$tmp/info.json" ||
+  fail "rewind info does not list the checkpoints"
+some=$("$rewind" checkpoint list "$tmp/mix" | awk '$1 ~ /^[0-9]+$/ && $2 != "checkpoints," {print $1; exit}')
+"$rewind" dump "$tmp/mix" --checkpoint "$some" >"$tmp/cpdump.out" || fail "dump --checkpoint failed"
+grep -q "^checkpoint at event $some" "$tmp/cpdump.out" && grep -q '^process [0-9]*: 2 threads' "$tmp/cpdump.out" ||
+  { cat "$tmp/cpdump.out" >&2; fail "dump --checkpoint shows no threaded process"; }
 
 # Every stretch verified against the next checkpoint, two at a time.
 set +e
