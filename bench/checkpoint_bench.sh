@@ -74,7 +74,7 @@ for ((i = 0; i < runs; i++)); do
   timeout "$limit_s" "$rewind" replay "$work/trace" -- -batch -nx -x "$work/gdb.cmd" \
     >"$work/gdb.$i.out" 2>&1 </dev/null
   gdb_times+=("$(awk '/^TIMES/ {print $3 + $5}' "$work/gdb.$i.out")")
-  grep -q '^Breakpoint 1, tick' "$work/gdb.$i.out" || gdb_times[-1]=FAIL
+  grep -q 'Breakpoint 1, tick' "$work/gdb.$i.out" || gdb_times[-1]=FAIL
 done
 gdb_total=$(median "${gdb_times[@]}")
 hit=$(grep -m1 '^\$1 = ' "$work/gdb.0.out")

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+
+#include "core/trace/test_files.h"
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -36,28 +38,11 @@ using namespace rwd::trace;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/rewind-checkpoint-test-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+using test::read_file;
+using test::write_file;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("rewind-checkpoint-test") {}
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
 
 template <class R>
 void check_error(const R& r, std::initializer_list<std::string> parts) {

@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+
+#include "core/trace/test_files.h"
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -27,29 +29,11 @@ using namespace rwd::trace;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/rewind-trace-test-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+using test::read_file;
+using test::write_file;
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("rewind-trace-test") {}
 };
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
 
 std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
