@@ -70,6 +70,8 @@ bool is_special(const KernelMapping& m) {
 }
 
 // Which pages of a mapping a checkpoint stores (see the file comment).
+// SharedNonZero: every page not zero, touched or not (shared memory, and
+// files the trace has no copy of).
 enum class Keep { Written, NonZero, SharedNonZero, DiffersFromFile };
 
 // Reads the pages of [start, end) of `f` that `keep` asks for, and adds them.
@@ -232,6 +234,9 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
                    km.name.c_str());
       }
     }
+    // A file the trace has no copy of (deleted, say): every page, read
+    // through the mapping, since pagemap shows only those touched.
+    if (km.inode && m.trace_file.empty() && !km.shared) keep = Keep::SharedNonZero;
     if (km.shared && keep != Keep::DiffersFromFile) {
       m.trace_file.clear();
       m.shared_object = km.inode ? km.inode : km.start;
