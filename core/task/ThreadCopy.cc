@@ -110,13 +110,17 @@ Result<void> reproduce_trap(Task& t, int trap) {
   if (!saved) return saved.error();
   user_regs_struct r = *saved;
   r.rip = insn;
+  // Resumed from a signal-delivery-stop, the kernel would restart a
+  // syscall that these registers show interrupted (a clone has its
+  // creator's), moving rip back 2 bytes first.
+  r.orig_rax = static_cast<uint64_t>(-1);
   REWIND_TRY(t.set_regs(r));
   REWIND_TRY(t.resume(how));
   auto w = t.wait();
   if (!w) return w.error();
-  // Another stop first (a stray signal pending for the new thread, seen
-  // rarely in tests): the copy keeps the trap number it has, and the
-  // signal is dropped with the stop, as replay drops unrecorded signals.
+  // Another stop first (a stray signal pending for the new thread): the
+  // copy keeps the trap number it has, and the signal is dropped with the
+  // stop, as replay drops unrecorded signals.
   if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != want)
     REWIND_LOG(Replay, "tid %d: a stop (wait status %#x) instead of trap %d", t.real_tid(),
                static_cast<unsigned>(w->status.raw()), trap);
