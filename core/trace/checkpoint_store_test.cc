@@ -9,13 +9,13 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 
-#include "core/trace/test_files.h"
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <set>
 #include <string>
+#include "core/trace/test_files.h"
 
 #include "core/base/FileIo.h"
 #include "core/trace/BlockStream.h"
@@ -44,15 +44,7 @@ struct TempDir : test::TempDir {
   TempDir() : test::TempDir("rewind-checkpoint-test") {}
 };
 
-template <class R>
-void check_error(const R& r, std::initializer_list<std::string> parts) {
-  BOOST_REQUIRE_MESSAGE(!r.ok(), "expected an error");
-  BOOST_TEST_MESSAGE("error as expected: " << r.error().message);
-  for (const auto& p : parts) {
-    BOOST_CHECK_MESSAGE(r.error().message.find(p) != std::string::npos,
-                        "error '" << r.error().message << "' lacks '" << p << "'");
-  }
-}
+using test::check_error;
 
 constexpr Uuid kUuid = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 constexpr Uuid kOtherUuid = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};

@@ -9,11 +9,11 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 
-#include "core/trace/test_files.h"
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include "core/trace/test_files.h"
 
 #include "core/trace/BlockStream.h"
 #include "core/trace/TraceReader.h"
@@ -42,16 +42,7 @@ std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
   return v;
 }
 
-// Asserts that `r` failed with a message containing each of `parts`.
-template <class R>
-void check_error(const R& r, std::initializer_list<std::string> parts) {
-  BOOST_REQUIRE_MESSAGE(!r.ok(), "expected an error");
-  BOOST_TEST_MESSAGE("error as expected: " << r.error().message);
-  for (const auto& p : parts) {
-    BOOST_CHECK_MESSAGE(r.error().message.find(p) != std::string::npos,
-                        "error '" << r.error().message << "' lacks '" << p << "'");
-  }
-}
+using test::check_error;
 
 TraceHeader sample_header() {
   TraceHeader h;
