@@ -282,7 +282,6 @@ int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
              hex(r.rip).c_str(), hex(r.rsp).c_str(), hex(r.rax).c_str(), hex(r.fs_base).c_str(),
              hex(t.sigmask).c_str(), t.altstack.empty() ? "" : " (alternate signal stack)");
     }
-    size_t mi = 0;
     for (const trace::CpMapping& m : p.mappings) {
       size_t n = 0;
       for (const trace::CpPage& pg : p.pages) n += pg.addr >= m.start && pg.addr < m.end;
@@ -290,7 +289,6 @@ int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
              m.prot & 1 ? 'r' : '-', m.prot & 2 ? 'w' : '-', m.prot & 4 ? 'x' : '-',
              m.flags & 1 ? 's' : 'p', n,
              m.trace_file.empty() ? "" : ("trace:" + m.trace_file + " ").c_str(), m.name.c_str());
-      ++mi;
     }
     if (pages)
       for (const trace::CpPage& pg : p.pages) {

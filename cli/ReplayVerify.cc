@@ -134,7 +134,6 @@ int replay_verify_stretch(const std::filesystem::path& dir, uint64_t from, uint6
 
 int replay_verify_jobs(const std::filesystem::path& dir, unsigned jobs,
                        const ReplayOptions& options) {
-  (void)options;
   auto o = open_trace_and_store(dir);
   if (!o) return fail(o.error());
   std::vector<uint64_t> points{0};

@@ -249,8 +249,7 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
       trace::CpMapping piece = m;
       piece.start = from;
       piece.end = to;
-      if (!piece.trace_file.empty()) piece.offset = km.offset + (from - km.start);
-      if (piece.shared_object) piece.offset = km.offset + (from - km.start);
+      piece.offset = km.offset + (from - km.start);
       for (auto [pf, pt] : without_pages(from, to, scratch))
         REWIND_TRY(pages.capture(pf, pt, keep, source.get(), piece.offset + (pf - from)));
       out.mappings.push_back(std::move(piece));
