@@ -427,19 +427,7 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir,
   REWIND_TRY(r->open_streams());
   if (!finished) REWIND_TRY(r->scan_incomplete(*state == Recording::Live));
 
-  // Replay needs every captured file; better to say so now than at the mmap.
-  for (const MappingRecord& m : r->mappings_) {
-    if (m.trace_file.empty()) continue;
-    REWIND_TRY(check_trace_file(dir, m.trace_file,
-                                (dir / "mmaps").string() + ": mapping of '" + m.orig_path + "'"));
-  }
-  for (const TaskEvent& t : r->task_events_) {
-    for (const std::string* f : {&t.exe_trace_file, &t.interp_trace_file}) {
-      if (f->empty()) continue;
-      REWIND_TRY(
-          check_trace_file(dir, *f, (dir / "tasks").string() + ": exec of '" + t.exe_path + "'"));
-    }
-  }
+  REWIND_TRY(r->check_trace_files(0, 0));
   return r;
 }
 
@@ -475,10 +463,39 @@ Result<void> TraceReader::open_streams() {
 Result<void> TraceReader::scan_incomplete(bool still_recording) {
   TraceEnd end;
   end.still_recording = still_recording;
+  incomplete_ = std::move(end);
+  scan_end_ = ReaderPos{};
+  REWIND_TRY(scan_more());
+  drop_records_past_end();
+  REWIND_TRY(open_streams());
+  return ok_result();
+}
+
+Result<void> TraceReader::scan_more() {
+  TraceEnd& end = *incomplete_;
+  end.cut.clear();
   std::set<std::pair<uint64_t, uint64_t>> written(header_.written_files.begin(),
                                                   header_.written_files.end());
+  // A reader of its own from where the last scan stopped: the bytes after
+  // it may be torn, and reading them must not disturb next_event().
+  std::unique_ptr<TraceReader> s(new TraceReader);
+  s->dir_ = dir_;
+  s->events_path_ = dir_ / "events";
+  auto events = BlockReader::open_at(s->events_path_, scan_end_.events);
+  auto data = events ? BlockReader::open_at(dir_ / "data", scan_end_.data) : events.error();
+  if (!events || !data) {
+    // The block the last scan ended in was whole; what is not is a first
+    // block still being written, or damage. Either way the trace ends here
+    // for now, and a later scan tries again.
+    end.cut = (!events ? events.error() : data.error()).message;
+    return ok_result();
+  }
+  s->events_ = std::move(*events);
+  s->data_ = std::move(*data);
+  s->events_read_ = scan_end_.events_read;
+  s->last_event_num_ = scan_end_.last_event_num;
   for (;;) {
-    auto e = read_event();
+    auto e = s->read_event();
     if (!e) {
       end.cut = e.error().message;
       break;
@@ -488,12 +505,59 @@ Result<void> TraceReader::scan_incomplete(bool still_recording) {
     end.last_event = (*e)->num.value;
     if ((*e)->flags & (kFlagFileWrite | kFlagFileTruncate))
       written.emplace((*e)->file_write_dev, (*e)->file_write_inode);
+    scan_end_ = s->position();
   }
   header_.written_files.assign(written.begin(), written.end());
-  std::erase_if(mappings_, [&](const MappingRecord& m) { return m.event.value > end.last_event; });
-  std::erase_if(task_events_, [&](const TaskEvent& t) { return t.event.value > end.last_event; });
-  REWIND_TRY(open_streams());
-  incomplete_ = std::move(end);
+  return ok_result();
+}
+
+void TraceReader::drop_records_past_end() {
+  const uint64_t last = incomplete_->last_event;
+  std::erase_if(mappings_, [&](const MappingRecord& m) { return m.event.value > last; });
+  std::erase_if(task_events_, [&](const TaskEvent& t) { return t.event.value > last; });
+}
+
+Result<bool> TraceReader::catch_up() {
+  if (!incomplete_ || !incomplete_->still_recording) return false;
+  // The state first: a recorder that has finished wrote everything out
+  // before it renamed `incomplete`, so the scan after sees all of it.
+  auto state = check_version(dir_);
+  if (!state) return state.error();
+  const uint64_t before = incomplete_->events;
+  REWIND_TRY(scan_more());
+  if (*state != Recording::Live) incomplete_->still_recording = false;
+  if (incomplete_->events == before) return false;
+  // The recorder writes an event's mappings and task events out before the
+  // event itself (TraceWriter::flush), so those of every event scanned
+  // are whole; later ones may be torn, and are dropped.
+  auto mappings = read_all<MappingRecord>(dir_ / "mmaps", "mapping", decode_mapping, true);
+  if (!mappings) return mappings.error();
+  auto tasks = read_all<TaskEvent>(dir_ / "tasks", "task event", decode_task_event, true);
+  if (!tasks) return tasks.error();
+  const size_t old_mappings = mappings_.size(), old_tasks = task_events_.size();
+  mappings_ = std::move(*mappings);
+  task_events_ = std::move(*tasks);
+  drop_records_past_end();
+  REWIND_TRY(check_trace_files(old_mappings, old_tasks));
+  return true;
+}
+
+// Replay needs every captured file; better to say so now than at the mmap.
+Result<void> TraceReader::check_trace_files(size_t first_mapping, size_t first_task) const {
+  for (size_t i = first_mapping; i < mappings_.size(); ++i) {
+    const MappingRecord& m = mappings_[i];
+    if (m.trace_file.empty()) continue;
+    REWIND_TRY(check_trace_file(dir_, m.trace_file,
+                                (dir_ / "mmaps").string() + ": mapping of '" + m.orig_path + "'"));
+  }
+  for (size_t i = first_task; i < task_events_.size(); ++i) {
+    const TaskEvent& t = task_events_[i];
+    for (const std::string* f : {&t.exe_trace_file, &t.interp_trace_file}) {
+      if (f->empty()) continue;
+      REWIND_TRY(
+          check_trace_file(dir_, *f, (dir_ / "tasks").string() + ": exec of '" + t.exe_path + "'"));
+    }
+  }
   return ok_result();
 }
 
@@ -502,6 +566,7 @@ std::unique_ptr<TraceReader> TraceReader::copy_records() const {
   r->dir_ = dir_;
   r->events_path_ = events_path_;
   r->incomplete_ = incomplete_;
+  r->scan_end_ = scan_end_;
   r->header_ = header_;
   r->mappings_ = mappings_;
   r->task_events_ = task_events_;

@@ -47,6 +47,14 @@ class TraceReader {
   // its last complete event, and mappings() and task_events() hold nothing
   // past that event.
   const std::optional<TraceEnd>& incomplete() const { return incomplete_; }
+  // For a trace still being recorded (incomplete()->still_recording):
+  // takes in what the recorder has written out since, up to its last
+  // complete event, with the mappings and task events that go with it.
+  // Returns whether there are new events to read. Once the recorder has
+  // finished (or died) and all it wrote is in, still_recording turns
+  // false. A replay that follows a recording (record --checkpoint-interval)
+  // calls it whenever it reaches the end.
+  Result<bool> catch_up();
 
   const std::filesystem::path& dir() const { return dir_; }
   const TraceHeader& header() const { return header_; }
@@ -78,12 +86,18 @@ class TraceReader {
   std::unique_ptr<TraceReader> copy_records() const;
   Result<void> open_streams();
   Result<void> scan_incomplete(bool still_recording);
+  // Scans complete events from scan_end_ on into incomplete_ (count, last
+  // number, files written, where it stops and why).
+  Result<void> scan_more();
+  void drop_records_past_end();
+  Result<void> check_trace_files(size_t first_mapping, size_t first_task) const;
   // The next event as stored, or nullopt where the events stream ends.
   Result<std::optional<Event>> read_event();
 
   std::filesystem::path dir_;
   std::filesystem::path events_path_;  // dir_ / "events", for error messages
   std::optional<TraceEnd> incomplete_;
+  ReaderPos scan_end_;  // after the last complete event scanned (incomplete traces)
   TraceHeader header_;
   std::vector<MappingRecord> mappings_;
   std::vector<TaskEvent> task_events_;

@@ -456,6 +456,91 @@ BOOST_AUTO_TEST_CASE(killed_recording_reads_to_last_complete_event) {
   BOOST_TEST(n < 25u);
 }
 
+// A reader that follows a recording (record --checkpoint-interval):
+// catch_up() takes in each flush, events with their data and mappings, a
+// torn tail stays out until it is whole, and once the writer closes the
+// trace the reader says the recording is over.
+BOOST_AUTO_TEST_CASE(reader_catches_up_with_a_live_recording) {
+  TempDir t;
+  const fs::path dir = t.path / "live";
+  auto w = TraceWriter::create(dir);
+  REQUIRE_OK(w);
+  BOOST_REQUIRE((*w)->write_header(sample_header()).ok());
+  auto event = [](uint64_t n) {
+    Event e = sample_event(n, EventKind::SyscallExit);
+    e.writes.push_back({0x7000 + n, pattern(5000 + n, static_cast<uint32_t>(n))});
+    return e;
+  };
+  auto write = [&](uint64_t from, uint64_t to) {
+    for (uint64_t n = from; n <= to; ++n) {
+      BOOST_REQUIRE((*w)->write_event(event(n)).ok());
+      MappingRecord m;
+      m.event = EventNum(n);
+      m.start = 0x10000 * n;
+      m.end = m.start + 0x1000;
+      BOOST_REQUIRE((*w)->write_mapping(m).ok());
+    }
+  };
+  uint64_t read = 0;
+  auto read_all_now = [&](TraceReader& r) {
+    for (;;) {
+      auto e = r.next_event();
+      REQUIRE_OK(e);
+      if (!*e) break;
+      BOOST_REQUIRE((*e)->num.value == ++read);
+      BOOST_REQUIRE((*e)->writes.at(0).bytes == event(read).writes[0].bytes);
+    }
+  };
+
+  auto r = TraceReader::open(dir, IncompleteTraces::ReadPrefix);  // nothing written yet
+  REQUIRE_OK(r);
+  BOOST_TEST((*r)->incomplete()->events == 0u);
+  auto grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(!*grew);
+
+  write(1, 30);
+  BOOST_REQUIRE((*w)->flush().ok());
+  grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(*grew);
+  read_all_now(**r);
+  BOOST_TEST(read == 30u);
+  BOOST_TEST((*r)->mappings().size() == 30u);
+  BOOST_TEST((*r)->incomplete()->still_recording);
+
+  // A torn block at the end (a flush half written): not taken in yet.
+  write(31, 60);
+  BOOST_REQUIRE((*w)->flush().ok());
+  // (In place, as the recorder appends: the reader holds the file open.)
+  const std::string events = read_file(dir / "events");
+  write_file(dir / "events", events.substr(0, events.size() - 9));
+  grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(!*grew);
+  write_file(dir / "events", events);
+  grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(*grew);
+  read_all_now(**r);
+  BOOST_TEST(read == 60u);
+  for (const MappingRecord& m : (*r)->mappings()) BOOST_TEST(m.event.value <= 60u);
+
+  // The recording ends: the rest, and then no more.
+  write(61, 70);
+  BOOST_REQUIRE((*w)->close().ok());
+  grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(*grew);
+  BOOST_TEST(!(*r)->incomplete()->still_recording);
+  read_all_now(**r);
+  BOOST_TEST(read == 70u);
+  BOOST_TEST((*r)->mappings().size() == 70u);
+  grew = (*r)->catch_up();
+  REQUIRE_OK(grew);
+  BOOST_TEST(!*grew);
+}
+
 BOOST_AUTO_TEST_CASE(trace_version_and_incomplete) {
   TempDir t;
   const std::string newer = std::to_string(kFormatVersion + 1);
