@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "core/base/Fd.h"
@@ -135,10 +136,12 @@ bool is_call_rel32(const uint8_t* code, const DecodedInsn& insn) {
 }  // namespace
 
 // How many bytes from pc a jmp may cover: whole movable instructions (the
-// last may be a direct call), at least 5 bytes, none of which a jump lands
-// in but the first; 0 if none.
-Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
-                                       const std::vector<uint64_t>& task_pcs, uint64_t end) {
+// last may be a direct call where `allow_call`), at least 5 bytes, none of
+// which a jump lands in but the first, nor a task stands in, nor `taken`
+// says is another patch's; 0 if none. `end`: exactly up to there.
+static Result<size_t> span_at(Task& task, uint64_t pc, const std::vector<uint64_t>& task_pcs,
+                              uint64_t end, bool allow_call,
+                              const std::function<bool(uint64_t)>& taken) {
   uint8_t code[32] = {};
   const size_t got = read_program(task, pc, code, sizeof code);
   size_t covered = 0;
@@ -149,7 +152,7 @@ Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
     if (!insn) return size_t{0};
     // (Not before a state checked after the covered bytes: the callee
     // would return past the check.)
-    const bool call = !end && is_call_rel32(code + covered, *insn);
+    const bool call = allow_call && is_call_rel32(code + covered, *insn);
     if (!insn->movable && !call) return size_t{0};
     covered += insn->length;
     ++insns;
@@ -158,7 +161,7 @@ Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
   if (covered < 5) return size_t{0};
   if (end && pc + covered != end) return size_t{0};
   for (uint64_t a = pc; a < pc + covered; ++a)
-    if (task.as().has_breakpoint(a) || covering(a) || sites_.count(a)) return size_t{0};
+    if (task.as().has_breakpoint(a) || taken(a)) return size_t{0};
   if (!task.as().code_patches.empty()) {
     auto it = task.as().code_patches.lower_bound(pc > 16 ? pc - 16 : 0);
     for (; it != task.as().code_patches.end() && it->first < pc + covered; ++it)
@@ -181,6 +184,17 @@ Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
     if (std::binary_search(br->starts.begin(), br->starts.end(), pc)) pc_is_boundary = true;
   }
   return pc_is_boundary ? covered : 0;
+}
+
+Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
+                                       const std::vector<uint64_t>& task_pcs, uint64_t end) {
+  return span_at(task, pc, task_pcs, end, /*allow_call=*/!end,
+                 [this](uint64_t a) { return covering(a) || sites_.count(a) > 0; });
+}
+
+Result<size_t> CountedSites::movable_span(Task& task, uint64_t pc,
+                                          const std::vector<uint64_t>& task_pcs) {
+  return span_at(task, pc, task_pcs, 0, false, [](uint64_t) { return false; });
 }
 
 Result<uint64_t> CountedSites::free_slot(Task& task, uint64_t pc) {

@@ -85,6 +85,12 @@ class CountedSites {
   // than by falling through: the starts of its basic blocks. Empty
   // without a symbol.
   static std::vector<uint64_t> block_starts_around(Task& task, uint64_t pc);
+  // How many bytes from pc, whole movable instructions of at least 5 bytes,
+  // a jmp may cover: no jump of the function lands inside them, no task of
+  // `task_pcs` stands inside them, no other patch or breakpoint is there;
+  // 0 if none. For PreemptStub, at a pc whose own instruction is too short.
+  static Result<size_t> movable_span(Task& task, uint64_t pc,
+                                     const std::vector<uint64_t>& task_pcs);
   // Puts the program's bytes back at `addr` (its stub's slot stays unused).
   Result<void> unpatch(Task& task, uint64_t addr);
   // Puts every patched address back and unmaps the pages.

@@ -33,20 +33,25 @@ constexpr uint64_t kSavedRdx = kFastExpected + 16;
 
 Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user_regs_struct& want,
                                                           const std::vector<trace::LoopWord>& words,
-                                                          uint16_t loop_regs) {
+                                                          uint16_t loop_regs, size_t span) {
   if (words.size() > kMaxWords) return std::unique_ptr<PreemptStub>();
   const uint64_t pc = want.rip;
-  uint8_t code[16] = {};
+  uint8_t code[32] = {};
   size_t got = task.as().read_partial(RemotePtr(pc), code, sizeof code);
   auto insn = decode_insn(code, got);
-  if (!insn || insn->cls != InsnClass::Patchable || !task.as().has_stub_page)
-    return std::unique_ptr<PreemptStub>();
-  for (uint64_t a = pc; a < pc + insn->length; ++a)
+  if (!insn || !task.as().has_stub_page) return std::unique_ptr<PreemptStub>();
+  // The bytes the jmp displaces: the instruction at pc, or the few after
+  // it too when it is shorter than the jmp (`span`, checked by the caller).
+  const size_t covered = insn->cls == InsnClass::Patchable ? insn->length
+                         : span >= 5 && span <= got        ? span
+                                                           : 0;
+  if (!covered) return std::unique_ptr<PreemptStub>();
+  for (uint64_t a = pc; a < pc + covered; ++a)
     if (task.as().has_breakpoint(a)) return std::unique_ptr<PreemptStub>();
   // Nor over a counted breakpoint's patch (CountedSites.h).
   const auto& patches = task.as().code_patches;
   for (auto it = patches.lower_bound(pc > 16 ? pc - 16 : 0);
-       it != patches.end() && it->first < pc + insn->length; ++it)
+       it != patches.end() && it->first < pc + covered; ++it)
     if (it->first + it->second.size() > pc) return std::unique_ptr<PreemptStub>();
 
   auto mapped = map_stub_page(task, pc);
@@ -56,7 +61,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
 
   std::unique_ptr<PreemptStub> stub(new PreemptStub());
   stub->pc_ = pc;
-  stub->insn_length_ = insn->length;
+  stub->insn_length_ = covered;
   stub->page_ = page;
   stub->original_.assign(code, code + 5);
 
@@ -155,15 +160,21 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
   restore();
   for (size_t f : to_resume) e.bind(f);
   stub->resume_pc_ = e.here();
-  auto moved = relocate_insn(code, *insn, pc, e.here());
-  if (!moved) {
-    (void)stub->remove(task);
-    return std::unique_ptr<PreemptStub>();
+  for (size_t at = 0; at < covered;) {
+    auto one = decode_insn(code + at, got - at);
+    auto moved =
+        one && one->movable ? relocate_insn(code + at, *one, pc + at, e.here()) : std::nullopt;
+    if (!moved) {
+      (void)stub->remove(task);
+      return std::unique_ptr<PreemptStub>();
+    }
+    stub->copies_.emplace_back(e.here(), pc + at);
+    e.bytes(*moved);
+    at += one->length;
   }
-  e.bytes(*moved);
   stub->jump_back_ = e.here();
-  e.bytes({0xe9});  // jmp pc + length
-  e.rel32(pc + insn->length);
+  e.bytes({0xe9});  // jmp pc + covered
+  e.rel32(pc + covered);
 
   std::vector<uint8_t> data(kPage - kData, 0);
   for (int n = 0; n < 16; ++n) {
@@ -196,6 +207,8 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
 
 std::optional<uint64_t> PreemptStub::program_pc(uint64_t rip) const {
   if (rip == trap_pc_ || rip == resume_pc_) return pc_;
+  for (const auto& [copy, program] : copies_)
+    if (rip == copy) return program;
   if (rip == jump_back_) return pc_ + insn_length_;
   return std::nullopt;
 }

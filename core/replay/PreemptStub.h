@@ -5,7 +5,9 @@
 // at every execution of the pc (an int3) and compare: one ptrace stop,
 // ~7 us, per iteration of the loop the recorder interrupted. Instead, when
 // the instruction at the pc is Patchable (core/cpu/Insn.h), it is replaced
-// by a jmp to a stub on a page mapped next to it. The stub compares the
+// by a jmp to a stub on a page mapped next to it; a shorter one is replaced
+// with the instructions after it, where no jump lands between them (a tight
+// loop of 3- and 4-byte instructions has no Patchable one at all). The stub compares the
 // general registers (rsp included), the arithmetic flags and the memory
 // words the loop writes (Event::loop_words) with the recorded ones, in the
 // tracee, and executes int3 only when they all match;
@@ -39,9 +41,12 @@ class PreemptStub {
   // `words` are memory words to compare too (the recorded loop words);
   // `loop_regs` the registers the loop changes (bit n: x86 register n), one
   // of which the stub tests first, cheaply.
+  // `span`: when the instruction at the pc is shorter than the jmp, how
+  // many bytes of whole instructions from the pc the jmp may displace
+  // (CountedSites::movable_span: no jump lands inside them); 0: none.
   static Result<std::unique_ptr<PreemptStub>> install(Task& task, const user_regs_struct& want,
                                                       const std::vector<trace::LoopWord>& words,
-                                                      uint16_t loop_regs);
+                                                      uint16_t loop_regs, size_t span = 0);
   ~PreemptStub();
 
   // The pc a task has when it stops at the stub's int3 (just after it).
@@ -65,7 +70,10 @@ class PreemptStub {
 
   uint64_t pc_ = 0;                // the patched instruction
   std::vector<uint8_t> original_;  // its first 5 bytes
-  size_t insn_length_ = 0;
+  size_t insn_length_ = 0;         // the bytes displaced: one instruction or a few
+  // Each displaced instruction's copy in the stub, and its address in the
+  // program.
+  std::vector<std::pair<uint64_t, uint64_t>> copies_;
   uint64_t page_ = 0;  // the stub page
   uint64_t trap_pc_ = 0, resume_pc_ = 0, jump_back_ = 0;
   bool removed_ = false;

@@ -87,6 +87,31 @@ void ReplaySession::index_trace() {
   }
 }
 
+Result<bool> ReplaySession::catch_up_with_recording() {
+  const auto shared_before = shared_files_;
+  const auto written_before = written_files_;
+  auto grew = reader_->catch_up();
+  if (!grew) return grew.error();
+  if (!*grew) return false;
+  index_trace();
+  // A file that turns out to be written later (through a shared mapping,
+  // or by a syscall while mapped) is mapped from a per-replay copy by a
+  // replay of the whole trace, from its first mapping on. One already
+  // mapped here from the trace's unchanging copy makes this replay's
+  // state differ from such a replay's.
+  for (const trace::MappingRecord& m : reader_->mappings()) {
+    if (m.event.value > current_.value || m.trace_file.empty()) continue;
+    const bool was_live =
+        shared_before.count(m.trace_file) || written_before.count({m.dev, m.inode});
+    const bool live = shared_files_.count(m.trace_file) || written_files_.count({m.dev, m.inode});
+    if (live && !was_live)
+      return Error{"the program writes " + m.orig_path +
+                   " after mapping it, which a replay following the recording cannot know "
+                   "in advance"};
+  }
+  return true;
+}
+
 ReplaySession::~ReplaySession() {
   // Leave no tracee behind, whatever state replay stopped in.
   for (auto& [tid, t] : tasks_) kill(t->task->real_tid(), SIGKILL);
@@ -997,6 +1022,84 @@ Result<EventProgress> ReplaySession::on_signal(const Event& e) {
   return EventProgress{EventDone{}};
 }
 
+// PreemptStub::install, for a task that may still have a signal to take
+// first: an asynchronous one the recorder delivered at the task's last
+// preemption point, which on_signal raised there (inject_sig). The
+// syscalls injected to map the stub resume the task from that
+// signal-delivery-stop without the signal, and resuming it with the
+// signal from any other stop would not deliver it. So it is raised again
+// and the task brought back to its signal-delivery-stop, with the same
+// siginfo, before it runs any instruction of its own. (Without a stub, a
+// breakpoint at the pc stops the task at every iteration of the loop it
+// computes in: minutes for a loop of millions.)
+Result<std::unique_ptr<PreemptStub>> ReplaySession::install_preempt_stub(RepTask& t,
+                                                                         const Event& e) {
+  Task& task = *t.task;
+  const uint64_t pc = e.regs.rip;
+  // A pc whose instruction is too short for the jmp: the instructions
+  // after it too, if no jump lands among them and no thread of the process
+  // stands there (one running now could be anywhere: then none).
+  std::vector<RepTask*> group = tasks_of(t.rec_tgid);
+  const bool all_stopped =
+      std::none_of(group.begin(), group.end(), [](RepTask* o) { return o->running; });
+  size_t span = 0;
+  if (all_stopped) {
+    auto s = CountedSites::movable_span(task, pc, {});
+    if (!s) return s.error();
+    span = *s;
+  }
+  // This task may stand among those bytes itself, at the point of an
+  // earlier event in the same loop: it is stepped past them first (a few
+  // instructions, none of them the point, since no jump lands among
+  // them), its waiting signal delivered with the first step.
+  for (int steps = 0; span && steps < 8; ++steps) {
+    auto regs = task.get_regs();
+    if (!regs) return regs.error();
+    if (regs->rip <= pc || regs->rip >= pc + span) break;
+    const int sig = std::exchange(t.inject_sig, 0);
+    if (sig && reader_->header().clears_signal_frames) REWIND_TRY(clear_signal_frame_area(task));
+    REWIND_TRY(task.resume(ResumeRequest::SingleStep, sig));
+    auto w = task.wait();
+    if (!w) return w.error();
+    if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != SIGTRAP)
+      return divergence(e, "stepping to the preemption point's loop stopped the task otherwise");
+  }
+  std::vector<uint64_t> pcs;
+  for (RepTask* o : group) {
+    if (o->running) continue;
+    auto r = o->task->get_regs();
+    if (r) pcs.push_back(r->rip);
+  }
+  if (span) {
+    auto s = CountedSites::movable_span(task, pc, pcs);
+    if (!s) return s.error();
+    span = *s;
+  }
+
+  const int sig = t.inject_sig;
+  std::optional<siginfo_t> si;
+  if (sig) {
+    if (task.signal_stop() != sig) return divergence(e, "a signal to deliver, but no stop for it");
+    auto got = task.get_siginfo();
+    if (!got) return got.error();
+    si = *got;
+  }
+  auto stub = PreemptStub::install(task, e.regs, e.loop_words, e.loop_regs, span);
+  if (!stub) return stub.error();
+  if (sig && task.signal_stop() != sig) {
+    REWIND_TRY(task.send_signal(sig));
+    REWIND_TRY(task.resume(ResumeRequest::Cont));
+    auto w = task.wait();
+    if (!w) return w.error();
+    if (task.signal_stop() != sig)
+      return divergence(e, "raising signal " + std::to_string(sig) +
+                               " again after placing the preemption stub stopped the task "
+                               "otherwise");
+    REWIND_TRY(task.set_siginfo(*si));
+  }
+  return stub;
+}
+
 // The recorder interrupted the task at an arbitrary instruction. Without
 // ticks, find that point by state: the first execution of its pc with the
 // same registers and state hash (no-pmu.md, "State matching").
@@ -1008,8 +1111,21 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
     auto regs = task.get_regs();
     if (!regs) return regs.error();
     if (!same_user_registers(*regs, e.regs)) {
-      REWIND_LOG(Replay, "preemption point 0x%llx: registers differ",
-                 static_cast<unsigned long long>(e.regs.rip));
+      if (log_enabled(LogCategory::Replay)) {
+        static const char* const kNames[] = {
+            "r15",    "r14", "r13", "r12",     "rbp",     "rbx", "r11",      "r10", "r9",
+            "r8",     "rax", "rcx", "rdx",     "rsi",     "rdi", "orig_rax", "rip", "cs",
+            "eflags", "rsp", "ss",  "fs_base", "gs_base", "ds",  "es",       "fs",  "gs"};
+        const auto* a = reinterpret_cast<const uint64_t*>(&*regs);
+        const auto* b = reinterpret_cast<const uint64_t*>(&e.regs);
+        std::string diff;
+        for (size_t i = 0; i < sizeof(user_regs_struct) / 8; ++i)
+          if (a[i] != b[i] && i != 15)
+            diff += std::string(" ") + kNames[i] + " " + std::to_string(a[i]) + "/" +
+                    std::to_string(b[i]);
+        REWIND_LOG(Replay, "preemption point 0x%llx: registers differ (now/recorded):%s",
+                   static_cast<unsigned long long>(e.regs.rip), diff.c_str());
+      }
       return false;
     }
     std::vector<sys::OutRange> skip = siblings_inflight_writes(tasks_, *t);
@@ -1034,8 +1150,8 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
   // breakpoint at the pc otherwise. A debugger stepping through the loop
   // must see the program's own instructions, so no stub then.
   std::unique_ptr<PreemptStub> stub;
-  if (stopped && !t->inject_sig && !stepping_) {
-    auto s = PreemptStub::install(task, e.regs, e.loop_words, e.loop_regs);
+  if (stopped && !stepping_) {
+    auto s = install_preempt_stub(*t, e);
     if (!s) return s.error();
     stub = std::move(*s);
   }

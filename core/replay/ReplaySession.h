@@ -46,6 +46,8 @@
 
 namespace rwd {
 
+class PreemptStub;  // core/replay/PreemptStub.h
+
 struct ReplayOptions {
   bool force_cpu = false;   // replay even if this CPU lacks recorded features
   bool emit_output = true;  // re-emit the program's stdout/stderr writes
@@ -266,6 +268,13 @@ class ReplaySession {
   // Whether watchpoints are found by single-stepping, the debug registers
   // not trapping on this machine.
   bool steps_to_watch() const { return step_to_watch_; }
+  // For a replay that follows a recording still being written (open()ed
+  // with IncompleteTraces::ReadPrefix; record --checkpoint-interval): once
+  // step() has returned false, takes in the events the recorder has
+  // written since (TraceReader::catch_up). Returns whether step() has more
+  // to do. An Error where this replay can no longer match a replay of the
+  // finished trace.
+  Result<bool> catch_up_with_recording();
   void set_emit_output(bool on) { options_.emit_output = on; }
 
   // --- checkpoints (ReplayCheckpoint.cc)
@@ -418,6 +427,7 @@ class ReplaySession {
   Result<EventProgress> on_exit(const trace::Event& e);
   Result<EventProgress> on_signal(const trace::Event& e);
   Result<EventProgress> on_rdtsc(const trace::Event& e);
+  Result<std::unique_ptr<PreemptStub>> install_preempt_stub(RepTask& t, const trace::Event& e);
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);
   Result<void> check_not_past(const RepTask& t, const trace::Event& e);

@@ -353,6 +353,7 @@ void Task::note_stop(const WaitStatus& st) const {
   seccomp_stop_ =
       st.kind() == WaitStatus::Kind::EventStop && st.ptrace_event() == PTRACE_EVENT_SECCOMP;
   if (seccomp_stop_) syscall_state_ = SyscallState::Inside;
+  signal_stop_ = st.kind() == WaitStatus::Kind::SignalDeliveryStop ? st.stop_sig() : 0;
   // The kernel sets the thread's trap number as it raises these (do_trap,
   // send_sigtrap); a signal sent with kill gets here too, rarely.
   if (st.kind() == WaitStatus::Kind::SignalDeliveryStop) {

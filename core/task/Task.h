@@ -160,6 +160,10 @@ class Task {
   // a second RET_TRACE lets the syscall through. PTRACE_SYSEMU skips
   // seccomp altogether.
   bool at_seccomp_stop() const { return seccomp_stop_; }
+  // The signal of the signal-delivery-stop the task stands at, 0 at any
+  // other stop. Only there does resuming with a signal deliver it
+  // (ptrace(2)); injected syscalls move the task off such a stop.
+  int signal_stop() const { return signal_stop_; }
   // At a seccomp stop: has the kernel skip the syscall. seccomp(2), on
   // SECCOMP_RET_TRACE: "The tracer can skip the system call by changing the
   // system call number to -1", and the syscall then returns what the tracer
@@ -238,6 +242,7 @@ class Task {
   mutable int last_trap_ = 0;           // see last_trap()
   mutable bool exit_emulated_ = false;  // see finish_at_entry()
   mutable bool seccomp_stop_ = false;   // see at_seccomp_stop()
+  mutable int signal_stop_ = 0;         // see signal_stop()
   // After skip_syscall(): the program's orig_rax, while the kernel's is -1
   // (or is to be, before the task leaves the stop: skip_unwritten_).
   mutable std::optional<uint64_t> skip_orig_rax_;
