@@ -9,6 +9,10 @@
 #   checkpoint store size    per checkpoint, against the trace
 #   checkpoint create        against replay -a
 #   replay -a --jobs 2       against replay -a
+#   record --checkpoint-interval 1 against plain record, on programs of
+#                            fixed work: python3, a make of gcc compiles,
+#                            and tests' checkpoint_mix (threads, forks, a
+#                            syscall-free hot loop)
 # Times are medians of CKPT_BENCH_RUNS runs (default 3) where a run is
 # cheap to repeat; record and checkpoint create run once.
 #
@@ -79,6 +83,53 @@ done
 gdb_total=$(median "${gdb_times[@]}")
 hit=$(grep -m1 '^\$1 = ' "$work/gdb.0.out")
 
+# record --checkpoint-interval 1 against plain record, alternating, on
+# fixed work: the recording's own time (until the program ended) and the
+# whole command (with the wait for the last checkpoints).
+cat >"$work/work.py" <<'PY'
+import hashlib, json
+h = hashlib.sha256()
+for i in range(400000):
+    h.update(json.dumps({"i": i, "sq": i * i}).encode())
+print(h.hexdigest()[:16])
+PY
+mkdir -p "$work/build"
+for i in 1 2 3 4 5 6; do cp "$here/ckpt_workload.c" "$work/build/w$i.c"; done
+cat >"$work/build/Makefile" <<'MK'
+objs := $(patsubst %.c,%.o,$(wildcard w*.c))
+all: $(objs)
+%.o: %.c
+	gcc -O2 -g -c -o $@ $<
+MK
+mix=$repo/build/tests/programs/checkpoint_mix
+overhead_rows=()
+overhead() {  # LABEL CMD...
+  local label=$1 i t plain=() total=() during=() waited
+  shift
+  for ((i = 0; i < runs; i++)); do
+    rm -f "$work"/build/*.o
+    rm -rf "$work/ov"
+    t=$(time_one "$rewind" record -o "$work/ov" "$@")
+    note_failure "record $label" "$t"
+    plain+=("$t")
+    rm -f "$work"/build/*.o
+    rm -rf "$work/ov"
+    t=$(time_one "$rewind" record -o "$work/ov" --checkpoint-interval 1 "$@")
+    note_failure "record --checkpoint-interval 1 $label" "$t"
+    waited=$(sed -n 's/.*; done \([0-9.]*\) s after the recording$/\1/p' "$work/last.err")
+    [[ -n $waited ]] || { t=FAIL; failures["checkpoints $label"]=$(tail -n 5 "$work/last.err"); }
+    total+=("$t")
+    during+=("$(awk -v t="$t" -v w="${waited:-0}" 'BEGIN { if (t ~ /^[0-9.]+$/) printf "%.3f", t - w; else print t }')")
+  done
+  local p d a n
+  p=$(median "${plain[@]}") d=$(median "${during[@]}") a=$(median "${total[@]}")
+  n=$("$rewind" checkpoint list "$work/ov" | awk '$2 == "checkpoints," {print $1}')
+  overhead_rows+=("| record --checkpoint-interval 1, $label ($n checkpoints) | recording ${d} s vs ${p} s ($(ratio "$d" "$p")); with the wait for the last checkpoints ${a} s ($(ratio "$a" "$p")) | <= 5% |")
+}
+overhead "python3" python3 "$work/work.py"
+overhead "make (6 gcc -O2 compiles)" make -s -C "$work/build"
+[[ -x $mix ]] && overhead "checkpoint_mix 40 (threads, forks, hot loop)" "$mix" 40
+
 per_cp_kb=$(awk -v s="$store_kb" -v n="$ncp" 'BEGIN { if (n > 0) printf "%.0f", s / n; else print "-" }')
 pct=$(awk -v s="$store_kb" -v n="$ncp" -v t="$trace_kb" \
   'BEGIN { if (n > 0 && t > 0) printf "%.1f%%", 100 * s / n / t; else print "-" }')
@@ -94,7 +145,7 @@ echo "| gdb: seek to the end, reverse-continue to tick() (${hit:-no hit}) | ${gd
 echo "| checkpoints: ${ncp}, store ${store_kb} KiB | ${per_cp_kb} KiB each, ${pct} of the trace | < 10% each |"
 echo "| checkpoint create --interval 1 | ${create} s, $(ratio "$create" "$replay_a") of replay -a | <= 1.5x |"
 echo "| replay -a --jobs 2 (verifies each stretch) | ${jobs2} s, $(ratio "$replay_a" "$jobs2") speed-up | report |"
-echo "| record --checkpoint-interval 1 | not built yet | <= 5% |"
+for row in "${overhead_rows[@]}"; do echo "$row"; done
 for k in "${!failures[@]}"; do
   echo "FAILED $k:"
   echo "${failures[$k]}"

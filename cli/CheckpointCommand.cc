@@ -1,6 +1,6 @@
-// rewind checkpoint create|list|rm: persistent checkpoints in a trace
+// rewind checkpoint list|rm|show: persistent checkpoints in a trace
 // (core/trace/CheckpointStore.h), which replay -g, seek and reverse
-// execution start from.
+// execution start from. `create` is CheckpointCreate.cc.
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/CheckpointCli.h"
 #include "cli/Commands.h"
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
@@ -17,9 +18,7 @@
 
 namespace rwd::cli {
 
-namespace {
-
-constexpr char kCheckpointUsage[] =
+const char kCheckpointUsage[] =
     "usage: rewind checkpoint create [TRACE] [--every N | --interval SECONDS]\n"
     "                                 replay TRACE once, saving a checkpoint every N events\n"
     "                                 or every SECONDS of recorded time (default: 1 s)\n"
@@ -52,156 +51,17 @@ std::string seconds(double s) {
   return buf;
 }
 
-struct Opened {
-  std::unique_ptr<trace::TraceReader> reader;
-  std::unique_ptr<trace::CheckpointStore> store;
-};
-
-Result<Opened> open_store(const std::string& arg) {
+Result<OpenedStore> open_store(const std::string& arg) {
   auto dir = trace::resolve_trace_arg(arg);
   if (!dir) return dir.error();
   auto reader = trace::TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
   if (!reader) return reader.error();
   auto store = trace::CheckpointStore::open(*dir, (*reader)->header().uuid);
   if (!store) return store.error();
-  return Opened{std::move(*reader), std::move(*store)};
+  return OpenedStore{std::move(*reader), std::move(*store)};
 }
 
-// Events in the trace and the recorded time of the last one, from a pass
-// over the events stream (fast: no replay).
-Result<std::pair<uint64_t, uint64_t>> trace_extent(const trace::TraceReader& reader) {
-  auto r = reader.clone();
-  if (!r) return r.error();
-  uint64_t n = 0, last_ns = 0;
-  for (;;) {
-    auto e = (*r)->next_event();
-    if (!e) return e.error();
-    if (!*e) break;
-    ++n;
-    last_ns = (*e)->time_ns;
-  }
-  return std::make_pair(n, last_ns);
-}
-
-// A progress bar on a terminal: "[#####.....] 1234/5678 events, 3.1 s, ~4.0 s left".
-class Progress {
- public:
-  explicit Progress(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO)) {}
-  bool tty() const { return tty_; }
-  void update(uint64_t done, bool force = false) {
-    if (!tty_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double frac = total_ ? double(done) / double(total_) : 1.0;
-    constexpr int kWidth = 30;
-    std::string bar(kWidth, '.');
-    for (int i = 0; i < int(frac * kWidth) && i < kWidth; ++i) bar[i] = '#';
-    std::string left = frac > 0.01 ? ", ~" + seconds(elapsed / frac - elapsed) + " left" : "";
-    fprintf(stderr, "\r[%s] %llu/%llu events, %s%s   ", bar.c_str(), (unsigned long long)done,
-            (unsigned long long)total_, seconds(elapsed).c_str(), left.c_str());
-    fflush(stderr);
-  }
-  void clear_line() {
-    if (tty_) fprintf(stderr, "\r\033[K");
-  }
-  double elapsed() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  uint64_t total_;
-  bool tty_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
-};
-
-int create(int argc, char** argv) {
-  std::string trace_arg;
-  uint64_t every = 0;
-  double interval = 0;
-  for (int i = 0; i < argc; ++i) {
-    std::string s = argv[i];
-    if (s == "--every" && i + 1 < argc) {
-      if (!parse_u64(argv[++i], every) || !every)
-        return fprintf(stderr, "rewind: checkpoint create: --every needs a positive number\n"),
-               kExitUsage;
-    } else if (s == "--interval" && i + 1 < argc) {
-      char* end = nullptr;
-      interval = strtod(argv[++i], &end);
-      if (*end || !(interval > 0))
-        return fprintf(stderr, "rewind: checkpoint create: --interval needs seconds > 0\n"),
-               kExitUsage;
-    } else if (!s.empty() && s[0] == '-') {
-      return fprintf(stderr, "rewind: checkpoint create: unknown option %s\n%s", s.c_str(),
-                     kCheckpointUsage),
-             kExitUsage;
-    } else if (trace_arg.empty()) {
-      trace_arg = s;
-    } else {
-      return fputs(kCheckpointUsage, stderr), kExitUsage;
-    }
-  }
-  if (every && interval)
-    return fprintf(stderr,
-                   "rewind: checkpoint create: --every and --interval exclude each other\n"),
-           kExitUsage;
-  auto o = open_store(trace_arg);
-  if (!o) return fail(o.error());
-  if (const auto& end = o->reader->incomplete()) warn("%s", trace::describe(*end).c_str());
-  auto extent = trace_extent(*o->reader);
-  if (!extent) return fail(extent.error());
-  const auto [total, last_ns] = *extent;
-  if (!every && !interval) {
-    if (last_ns) {
-      interval = 1.0;
-    } else {
-      // A trace from before events carried their time: about 60 of them.
-      every = std::max<uint64_t>(total / 60, 1000);
-      warn("the trace's events carry no time; a checkpoint every %llu events",
-           (unsigned long long)every);
-    }
-  }
-  auto reader = o->reader->clone();
-  if (!reader) return fail(reader.error());
-  auto s = ReplaySession::open(std::move(*reader), ReplayOptions{.emit_output = false});
-  if (!s) return fail(s.error());
-  Progress progress(total);
-  uint64_t last_events = 0, last_time = 0, made = 0, bytes = 0;
-  const uint64_t interval_ns = static_cast<uint64_t>(interval * 1e9);
-  for (;;) {
-    auto more = (*s)->step();
-    if (!more) {
-      progress.clear_line();
-      return fail(more.error());
-    }
-    if (!*more) break;
-    const uint64_t events = (*s)->events_completed();
-    progress.update(events);
-    const bool due =
-        every ? events >= last_events + every : (*s)->recorded_time_ns() >= last_time + interval_ns;
-    if (!due || events >= total || !(*s)->can_persist()) continue;
-    auto info = (*s)->persist(*o->store);
-    if (!info) {
-      progress.clear_line();
-      return fail(info.error().context("saving the checkpoint at event " + std::to_string(events)));
-    }
-    last_events = events;
-    last_time = (*s)->recorded_time_ns();
-    ++made;
-    bytes += info->meta_bytes + info->pack_bytes;
-    if (!progress.tty())
-      printf("checkpoint at event %llu (%s into the recording): %s\n", (unsigned long long)events,
-             seconds(last_time / 1e9).c_str(),
-             human_bytes(info->meta_bytes + info->pack_bytes).c_str());
-  }
-  progress.update(total, true);
-  progress.clear_line();
-  printf("%llu checkpoints, %s, in %s\n", (unsigned long long)made, human_bytes(bytes).c_str(),
-         seconds(progress.elapsed()).c_str());
-  return 0;
-}
+namespace {
 
 int list(int argc, char** argv) {
   if (argc > 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
@@ -303,7 +163,7 @@ int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
 int cmd_checkpoint(int argc, char** argv) {
   if (argc < 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
   const std::string sub = argv[0];
-  if (sub == "create") return create(argc - 1, argv + 1);
+  if (sub == "create") return create_checkpoints(argc - 1, argv + 1);
   if (sub == "list" || sub == "ls") return list(argc - 1, argv + 1);
   if (sub == "rm") return remove(argc - 1, argv + 1);
   if (sub == "show" && argc >= 2) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/Commands.h"
+#include "cli/RecordCheckpoints.h"
 #include "core/base/Log.h"
 #include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
@@ -125,6 +126,7 @@ int cmd_record(int argc, char** argv) {
   std::string out_dir;
   std::vector<std::string> cpu_features;  // empty: no --cpu-features
   bool syscall_buffer = true;
+  double checkpoint_interval = 0;  // seconds; 0: no checkpoints while recording
   int i = 0;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -132,6 +134,14 @@ int cmd_record(int argc, char** argv) {
       out_dir = argv[++i];
     } else if (a == "-n" || a == "--no-syscall-buffer") {
       syscall_buffer = false;
+    } else if (a == "--checkpoint-interval" || a.starts_with("--checkpoint-interval=")) {
+      const char* v = a.size() > 21 ? argv[i] + 22 : (i + 1 < argc ? argv[++i] : "");
+      char* end = nullptr;
+      checkpoint_interval = strtod(v, &end);
+      if (!*v || *end || !(checkpoint_interval > 0)) {
+        fprintf(stderr, "rewind: record: --checkpoint-interval needs seconds > 0\n%s", kUsage);
+        return kExitUsage;
+      }
     } else if (a == "--cpu-features" || a.starts_with("--cpu-features=")) {
       std::string spec;
       if (a.size() > 14) {
@@ -222,6 +232,12 @@ int cmd_record(int argc, char** argv) {
     auto l = trace::update_latest_link(root, dir);
     if (!l) warn("%s", l.error().message.c_str());
   }
+  std::unique_ptr<CheckpointFollower> follower;
+  if (checkpoint_interval > 0) {
+    auto f = CheckpointFollower::start(dir, checkpoint_interval, *cpu);
+    if (!f) return fail(f.error());
+    follower = std::move(*f);
+  }
   RecordOptions opts;
   opts.exe_path = *exe;
   opts.argv = prog_argv;
@@ -238,6 +254,11 @@ int cmd_record(int argc, char** argv) {
   }
   auto closed = (*writer)->close();
   if (!closed) return fail(closed.error());
+  if (follower && !follower->finish())
+    warn(
+        "the checkpoints could not all be saved while recording (see above); "
+        "`rewind checkpoint create %s` makes them",
+        dir.c_str());
   return exit_code_for(*status);
 }
 }  // namespace rwd::cli

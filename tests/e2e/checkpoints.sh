@@ -5,7 +5,8 @@
 # recorded output and exit code; every stretch between two checkpoints
 # verified to arrive at the next one's exact state; a packed and moved
 # trace replayed from its checkpoints; corrupt, truncated and foreign
-# checkpoint files refused with a fallback to an older one.
+# checkpoint files refused with a fallback to an older one; checkpoints
+# saved while recording (record --checkpoint-interval) held to the same.
 #
 # usage: checkpoints.sh REWIND MIXPROG
 set -euo pipefail
@@ -75,6 +76,29 @@ first=$("$rewind" checkpoint list "$tmp/mix" | awk '$1 ~ /^[0-9]+$/ && $2 != "ch
 "$rewind" checkpoint rm "$tmp/mix" "$first" >/dev/null
 "$rewind" checkpoint list "$tmp/mix" | awk '{print $1}' | grep -qx "$first" && fail "rm left $first"
 
+# --- made while recording (record --checkpoint-interval) ---------------------
+# A replay follows the recording and saves them; the program's output and
+# exit code are the program's own, and every checkpoint is the state a
+# replay of the finished trace arrives at (replay -a --jobs compares them).
+set +e
+timeout 300 "$rewind" record -o "$tmp/live" --checkpoint-interval 0.3 "$prog" 24 \
+  >"$tmp/live.out" 2>"$tmp/live.err"
+code=$?
+set -e
+cat "$tmp/live.err"
+[[ $code == 3 ]] || fail "recording with --checkpoint-interval exited $code"
+cmp -s <(grep '^round' "$tmp/mix.out") <(grep '^round' "$tmp/live.out") && [[ $(wc -l <"$tmp/live.out") == $(wc -l <"$tmp/mix.out") ]] ||
+  fail "the program printed other lines under --checkpoint-interval"
+grep -q '^rewind: [0-9]* checkpoints, ' "$tmp/live.err" || fail "record printed no checkpoint summary"
+check_all_checkpoints "$tmp/live" "$tmp/live.out" 3
+set +e
+timeout 300 "$rewind" replay -a --jobs 2 "$tmp/live" >/dev/null 2>"$tmp/livejobs.err"
+code=$?
+set -e
+cat "$tmp/livejobs.err"
+[[ $code == 3 ]] || fail "replay -a --jobs 2 of the recording with checkpoints exited $code"
+grep -q ', 0 failed,' "$tmp/livejobs.err" || fail "a checkpoint made while recording is not replay's state"
+
 # --- bad checkpoint files: refused, with a fallback --------------------------
 metas=("$tmp"/mix/checkpoints/cp-*.meta)
 last=${metas[-1]} prev=${metas[-2]}
@@ -133,4 +157,12 @@ check_all_checkpoints "$tmp/py" "$tmp/py.out" 0
 timeout 300 "$rewind" replay -a --jobs 2 "$tmp/py" >/dev/null 2>"$tmp/pyjobs.err" ||
   { cat "$tmp/pyjobs.err" >&2; fail "replay -a --jobs 2 (python3) failed"; }
 grep -q ', 0 failed,' "$tmp/pyjobs.err" || fail "a python3 stretch failed its verification"
+# The same, saved while recording.
+timeout 300 "$rewind" record -o "$tmp/pylive" --checkpoint-interval 0.1 python3 "$tmp/work.py" \
+  >"$tmp/pylive.out" 2>"$tmp/pylive.err" || { cat "$tmp/pylive.err" >&2; fail "python3 recording with checkpoints failed"; }
+cmp -s "$tmp/py.out" "$tmp/pylive.out" || fail "python3 printed other output under --checkpoint-interval"
+check_all_checkpoints "$tmp/pylive" "$tmp/pylive.out" 0
+timeout 300 "$rewind" replay -a --jobs 2 "$tmp/pylive" >/dev/null 2>"$tmp/pylivejobs.err" ||
+  { cat "$tmp/pylivejobs.err" >&2; fail "replay -a --jobs 2 (python3, checkpoints made while recording) failed"; }
+grep -q ', 0 failed,' "$tmp/pylivejobs.err" || fail "a python3 checkpoint made while recording is not replay's state"
 echo "all checkpoint checks passed"
