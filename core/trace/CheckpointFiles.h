@@ -48,9 +48,17 @@ inline std::string hex(const Uuid& u) {
 // by the checkpoint at `events`; pages-<events>-<seq>.pack (seq >= 1) when
 // that name was taken by a pack that outlived an earlier checkpoint at the
 // same event (remove() keeps a pack while other checkpoints use its pages).
+// pages-h<64 hex digits>.pack is a pack of a page store shared by traces
+// (`rewind pack --pack-dir`), named by the BLAKE2b-256 of its bytes; the
+// trace holds a hard link to it, and reads it like its own.
+using ContentHash = std::array<uint8_t, 32>;
 struct PackId {
+  PackId() = default;
+  PackId(uint64_t e, uint32_t s) : events(e), seq(s) {}
+  explicit PackId(const ContentHash& c) : content(c) {}
   uint64_t events = 0;
   uint32_t seq = 0;
+  std::optional<ContentHash> content;  // set: pages-h<hex>.pack (events and seq are 0)
   auto operator<=>(const PackId&) const = default;
 };
 std::string pack_file_name(const PackId& id);
