@@ -1,16 +1,11 @@
 #include "pack/Pack.h"
 
-#include <blake2.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <set>
 #include <vector>
 
@@ -20,99 +15,13 @@
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 #include "core/trace/TraceWriter.h"
+#include "pack/PackIo.h"
 
 namespace rwd::pack {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-using Digest = std::array<uint8_t, 32>;
-using InodeKey = std::pair<uint64_t, uint64_t>;  // (st_dev, st_ino)
-
-std::string hex(const Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : d) {
-    s += kHex[b >> 4];
-    s += kHex[b & 15];
-  }
-  return s;
-}
-
-InodeKey key_of(const struct stat& st) {
-  return {st.st_dev, st.st_ino};
-}
-
-// Reports progress over the whole of one phase.
-struct Meter {
-  const PackOptions& options;
-  Progress p;
-  void add(uint64_t n) {
-    p.done_bytes += n;
-    if (options.progress) options.progress(p);
-  }
-};
-
-Result<Digest> hash_file(const fs::path& path, Meter& meter) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
-  blake2b_state st;
-  blake2b_init(&st, 32);
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("reading " + path.string());
-    }
-    if (n == 0) break;
-    blake2b_update(&st, buf.data(), static_cast<size_t>(n));
-    meter.add(static_cast<uint64_t>(n));
-  }
-  Digest d;
-  blake2b_final(&st, d.data(), d.size());
-  return d;
-}
-
-// A name for a temporary file in `dir` that no other pack picks.
-fs::path temp_name(const fs::path& dir) {
-  static std::mt19937_64 rng(std::random_device{}());
-  return dir / (".pack-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000));
-}
-
-// Copies src to dest through a temporary file in dest's directory: dest
-// appears whole, fsynced, or not at all.
-Result<void> copy_atomically(const fs::path& src, const fs::path& dest) {
-  ScopedFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.is_open()) return Error::from_errno("opening " + src.string());
-  struct stat st {};
-  if (::fstat(in.get(), &st) != 0) return Error::from_errno("stat " + src.string());
-  // Replay may execve the file (a captured executable), so keep it runnable.
-  const mode_t mode = (st.st_mode & 0111) ? 0700 : 0600;
-  const fs::path tmp = temp_name(dest.parent_path());
-  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!out.is_open()) return Error::from_errno("creating " + tmp.string());
-  Result<void> r = copy_fd(in.get(), out.get(), src.string());
-  if (r.ok() && ::fsync(out.get()) != 0) r = Error::from_errno("fsync " + tmp.string());
-  if (r.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
-    r = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
-  if (!r.ok()) ::unlink(tmp.c_str());
-  return r;
-}
-
-// Makes dest a hard link to src, replacing whatever dest was, atomically.
-Result<void> link_atomically(const fs::path& src, const fs::path& dest) {
-  const fs::path tmp = temp_name(dest.parent_path());
-  if (::link(src.c_str(), tmp.c_str()) != 0)
-    return Error::from_errno("linking " + src.string() + " to " + tmp.string());
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
-    Error e = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return ok_result();
-}
 
 // The trace's size as `du --apparent-size -b` sees it: each inode once.
 struct DirSize {
@@ -147,24 +56,6 @@ std::string readable_base(const std::string& orig_path) {
   if (out.size() > 80) out.resize(80);
   if (out.empty() || out[0] == '.') out = "file" + out;
   return out;
-}
-
-// Removes what packs that were killed left in a pack directory's subfolder:
-// temporaries named for a process that no longer exists.
-void remove_stale_temporaries(const fs::path& dir) {
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(".pack-tmp-")) continue;
-    const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + 10));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
-  }
-}
-
-Result<void> make_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Error::from_errno("creating " + dir.string());
-  return ok_result();
 }
 
 // One referenced name in files/ and the original path it stands for.
@@ -287,7 +178,7 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   for (auto& [name, n] : by_name) {
     std::optional<Digest>& d = by_inode[key_of(n.st)];
     if (!d) {
-      auto h = hash_file(dir / name, hashing);
+      auto h = hash_file(dir / name, &hashing);
       if (!h) return h.error();
       d = *h;
     }
