@@ -15,6 +15,7 @@
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 #include "core/trace/TraceWriter.h"
+#include "pack/CheckpointPages.h"
 #include "pack/PackIo.h"
 
 namespace rwd::pack {
@@ -309,6 +310,17 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
     }
   }
 
+  // With a pack directory, the checkpoints' pages move to its shared page
+  // store, once the checkpoints name the canonical files.
+  bool pages_changed = false;
+  if (store) {
+    auto shared = share_checkpoint_pages(dir, (*reader)->header().uuid, *store);
+    if (!shared) return shared.error();
+    stats.checkpoint_pages_in_store = shared->pages_in_store;
+    stats.checkpoint_pages_added = shared->pages_added;
+    pages_changed = shared->changed;
+  }
+
   // Remove what no record names any more, and temporaries of killed packs.
   std::set<std::string> keep;
   for (const auto& [d, name] : canonical) keep.insert(fs::path(name).filename().string());
@@ -329,7 +341,7 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   const DirSize after = measure(dir);
   stats.bytes_after = after.bytes;
   stats.files_after = after.files_in_files_dir;
-  stats.changed = created || records_changed || removed;
+  stats.changed = created || records_changed || pages_changed || removed;
   REWIND_LOG(Trace, "packed %s: %llu -> %llu bytes", dir.c_str(),
              (unsigned long long)stats.bytes_before, (unsigned long long)stats.bytes_after);
   return stats;
