@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <map>
 #include <set>
 #include <vector>
@@ -77,6 +78,38 @@ std::vector<Ref> referenced_files(const std::vector<trace::MappingRecord>& mappi
   for (const auto& m : mappings)
     if (!m.trace_file.empty()) refs.push_back({m.trace_file, m.orig_path});
   return refs;
+}
+
+// The files that the trace's checkpoints name and no record does. Pack
+// renames the records first and the checkpoints' mappings after: a pack
+// killed in between leaves checkpoints naming files that only they name,
+// and packing again must rename those too before it removes the old names.
+// A checkpoint that cannot be loaded is left out (it is left as it is
+// later), and so is a name outside files/ or one that is gone.
+std::vector<Ref> checkpoint_only_files(const fs::path& dir, const std::array<uint8_t, 16>& uuid,
+                                       const std::vector<Ref>& refs) {
+  std::set<std::string> named;
+  for (const Ref& r : refs) named.insert(r.name);
+  std::vector<Ref> out;
+  auto cps = trace::CheckpointStore::open(dir, uuid);
+  if (!cps) return out;  // reported when the checkpoints are saved again
+  for (const trace::CheckpointInfo& info : (*cps)->list()) {
+    auto data = (*cps)->load(info.events);
+    if (!data) continue;
+    for (const trace::CpProcess& p : data->processes) {
+      for (const trace::CpMapping& m : p.mappings) {
+        const fs::path rel(m.trace_file);
+        if (m.trace_file.empty() || named.count(m.trace_file) || rel.parent_path() != "files" ||
+            rel.filename() == ".." || rel.filename() == ".")
+          continue;
+        struct stat st {};
+        if (::stat((dir / rel).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        named.insert(m.trace_file);
+        out.push_back({m.trace_file, m.name});
+      }
+    }
+  }
+  return out;
 }
 
 // A recorded hard link shares its inode with the original file. If that
@@ -155,7 +188,9 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   if (ec) return Error{"reading " + files.string() + ": " + ec.message()};
 
   // Each referenced name, stat'ed once, then each inode hashed once.
-  const std::vector<Ref> refs = referenced_files(mappings, tasks);
+  std::vector<Ref> refs = referenced_files(mappings, tasks);
+  for (Ref& r : checkpoint_only_files(dir, (*reader)->header().uuid, refs))
+    refs.push_back(std::move(r));
   struct Named {
     Digest digest{};
     struct stat st {};
