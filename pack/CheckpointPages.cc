@@ -32,6 +32,15 @@ namespace {
 
 constexpr const char* kStoreDir = "checkpoint-pages";
 
+// The most pages in one store pack: one block. A trace links whole store
+// packs, so a store pack that also holds pages of other traces brings them
+// along (disk space when the trace is moved alone, and memory of other
+// recordings); the smaller the packs, the fewer such pages. Two recordings
+// of one program share pages scattered through their memory: on
+// tests/programs/checkpoint_mix, packs of one block carry about half as
+// many foreign pages as packs of 16 blocks.
+constexpr size_t kStorePackPages = trace::kPagesPerBlock;
+
 // One checkpoint pack file, in the store or in the trace.
 struct PackEntry {
   std::string name;
@@ -181,15 +190,16 @@ Plan plan(const std::vector<StorePack>& store, const std::vector<PackEntry>& tra
 
 // Writes `pages`, read from the trace's own packs (read_page checks each
 // against its hash), into one new store pack, and puts it in place under
-// its content's name: fsynced, renamed, the store fsynced.
-Result<StorePack> write_store_pack(const trace::CheckpointStore& cps,
-                                   const std::vector<PageHash>& pages, const fs::path& store) {
+// its content's name, fsynced and renamed; the caller fsyncs the store
+// once for all the packs it adds.
+Result<StorePack> write_store_pack(const trace::CheckpointStore& cps, const PageHash* pages,
+                                   size_t n, const fs::path& store) {
   auto builder = trace::PackBuilder::create(store, trace::kSharedPackUuid);
   if (!builder) return builder.error();
   std::vector<uint8_t> page(trace::kPageSize);
-  for (const PageHash& h : pages) {
-    REWIND_TRY(cps.read_page(h, page.data()));
-    REWIND_TRY(builder->add(h, page.data()));
+  for (size_t i = 0; i < n; ++i) {
+    REWIND_TRY(cps.read_page(pages[i], page.data()));
+    REWIND_TRY(builder->add(pages[i], page.data()));
   }
   REWIND_TRY(builder->finish());
   auto digest = hash_file(builder->file().path(), nullptr);
@@ -200,11 +210,12 @@ Result<StorePack> write_store_pack(const trace::CheckpointStore& cps,
   p.file.path = store / p.file.name;
   p.index = builder->index();
   p.bytes_checked = true;
-  auto done = builder->file().commit(p.file.path, trace::TempFile::Replace::No);
+  auto done = builder->file().commit(p.file.path, trace::TempFile::Replace::No,
+                                     trace::TempFile::SyncDir::No);
   if (!done) {
     if (done.error().errnum != EEXIST) return done.error();
-    // The same bytes are there already (a pack of another trace with the
-    // same pages, killed after writing them): they are checked before use.
+    // A file of that name appeared since the store was indexed (by hand:
+    // packs into a store take turns): it is checked before it is linked.
     p.bytes_checked = false;
   }
   struct stat st {};
@@ -212,6 +223,37 @@ Result<StorePack> write_store_pack(const trace::CheckpointStore& cps,
     return Error::from_errno("stat " + p.file.path.string());
   p.file.inode = key_of(st);
   return p;
+}
+
+// Writes `missing` into new store packs of up to kStorePackPages pages,
+// in the order the trace needs them, and adds them to `packs` and
+// `chosen`; they are durable when this returns.
+Result<void> add_to_store(const trace::CheckpointStore& cps, const std::vector<PageHash>& missing,
+                          const fs::path& store, std::vector<StorePack>& packs,
+                          std::set<size_t>& chosen) {
+  for (size_t at = 0; at < missing.size(); at += kStorePackPages) {
+    const size_t n = std::min(kStorePackPages, missing.size() - at);
+    auto added = write_store_pack(cps, missing.data() + at, n, store);
+    if (!added) return added.error();
+    packs.push_back(std::move(*added));
+    chosen.insert(packs.size() - 1);
+  }
+  return fsync_path(store.string());
+}
+
+// The chosen store packs, each checked whole unless this pack wrote it:
+// what the trace links must be what its name says.
+Result<std::vector<const StorePack*>> checked_packs(const std::vector<StorePack>& packs,
+                                                    const std::set<size_t>& chosen) {
+  std::vector<const StorePack*> out;
+  for (size_t i : chosen) {
+    if (!packs[i].bytes_checked) {
+      auto checked = check_shared_pack(packs[i].file, true, "pack directory file");
+      if (!checked) return checked.error();
+    }
+    out.push_back(&packs[i]);
+  }
+  return out;
 }
 
 // Makes each chosen store pack's name in the trace a link to it; the links
@@ -282,46 +324,43 @@ Result<CheckpointPageStats> share_checkpoint_pages(const fs::path& trace,
   if (!trace_packs) return trace_packs.error();
   auto cps = trace::CheckpointStore::open(trace, uuid);
   if (!cps) return cps.error();
-  const auto needed = needed_pages(**cps, trace);
-  if (!needed || needed->empty()) return stats;
+  if ((*cps)->list().empty()) return stats;
 
+  // The store is checked before the trace's checkpoints are: a damaged
+  // store pack that the trace links makes them unreadable, and must be
+  // named as what is wrong.
   const fs::path store = pack_dir / kStoreDir;
   auto lock = open_store(pack_dir, store);
   if (!lock) return lock.error();
   remove_stale_temporaries(cpdir);
   auto restored = restore_from_trace(*trace_packs, store);
   if (!restored) return restored.error();
+  stats.changed = *restored;
   auto packs = index_store(store);
   if (!packs) return packs.error();
+  const auto needed = needed_pages(**cps, trace);
+  if (!needed || needed->empty()) return stats;
 
   Plan p = plan(*packs, *trace_packs, *needed);
   stats.pages_in_store = needed->size() - p.missing.size();
   stats.pages_added = p.missing.size();
   if (!p.missing.empty()) {
-    auto added = write_store_pack(**cps, p.missing, store);
+    auto added = add_to_store(**cps, p.missing, store, *packs, p.chosen);
     if (!added) return added.error().context("adding the checkpoint pages of " + trace.string());
-    packs->push_back(std::move(*added));
-    p.chosen.insert(packs->size() - 1);
+    stats.changed = true;
   }
-  std::vector<const StorePack*> chosen;
-  for (size_t i : p.chosen) {
-    StorePack& sp = (*packs)[i];
-    if (!sp.bytes_checked) {
-      auto checked = check_shared_pack(sp.file, true, "pack directory file");
-      if (!checked) return checked.error();
-    }
-    chosen.push_back(&sp);
-  }
-  // The store pack is durable (write_store_pack), then the links, and only
+  auto chosen = checked_packs(*packs, p.chosen);
+  if (!chosen) return chosen.error();
+  // The store packs are durable (add_to_store), then the links, and only
   // then do the trace's own packs go.
-  auto linked = link_into_trace(chosen, cpdir);
+  auto linked = link_into_trace(*chosen, cpdir);
   if (!linked) return linked.error();
-  auto removed = remove_replaced(*trace_packs, chosen, cpdir);
+  auto removed = remove_replaced(*trace_packs, *chosen, cpdir);
   if (!removed) return removed.error();
-  stats.changed = *restored || !p.missing.empty() || *linked || *removed;
+  stats.changed = stats.changed || *linked || *removed;
   REWIND_LOG(Trace, "%s: %zu checkpoint pages, %llu added to %s, %zu store packs linked",
              trace.c_str(), needed->size(), (unsigned long long)stats.pages_added, store.c_str(),
-             chosen.size());
+             chosen->size());
   return stats;
 }
 

@@ -6,7 +6,8 @@
 //
 // is a checkpoint pack (core/trace/PackFile.h) named by the BLAKE2b-256 of
 // its bytes, whose header carries no trace's uuid (kSharedPackUuid): it
-// holds the pages one trace had and the store did not. A trace's
+// holds up to one block of pages that one trace had and the store did not
+// (small, because a trace that links it carries all of it). A trace's
 // checkpoints/ ends up holding hard links, under the same names, to the
 // store packs that hold its pages, and none of its own packs: the
 // CheckpointStore reads the links like its own packs, so the trace is
@@ -14,11 +15,11 @@
 // disk space once.
 //
 // Packing a trace: every page its checkpoints name is looked up in the
-// store; those the store lacks go into one new store pack (fsynced and
+// store; those the store lacks go into new store packs (each fsynced and
 // renamed into place); then the trace links each store pack it needs
 // (the links fsynced), and only then are its own packs removed. A pack
 // killed at any point leaves every page of the trace in some pack of the
-// trace, and packing again finds the store pack it wrote and finishes the
+// trace, and packing again finds the store packs it wrote and finishes the
 // job; packing a trace whose packs are all links writes nothing.
 #pragma once
 

@@ -212,7 +212,7 @@ Result<void> rename_noreplace(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-Result<void> TempFile::commit(const fs::path& final_path, Replace replace) {
+Result<void> TempFile::commit(const fs::path& final_path, Replace replace, SyncDir sync_dir) {
   REWIND_ASSERT(fd_.is_open(), "commit() of a TempFile that holds no file");
   if (::fsync(fd_.get()) != 0) return Error::from_errno("fsync " + path_.string());
   if (replace == Replace::No) {
@@ -222,6 +222,7 @@ Result<void> TempFile::commit(const fs::path& final_path, Replace replace) {
   }
   path_.clear();  // it has its final name now: nothing to remove
   fd_.reset();
+  if (sync_dir == SyncDir::No) return ok_result();
   return fsync_path(final_path.parent_path().string());
 }
 

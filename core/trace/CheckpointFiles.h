@@ -95,10 +95,14 @@ class TempFile {
   const std::filesystem::path& path() const { return path_; }
 
   enum class Replace { Yes, No };
+  // SyncDir::No leaves the directory's fsync to the caller, who puts many
+  // files in place and then syncs the directory once.
+  enum class SyncDir { Yes, No };
   // Makes the file durable under `final_path`, in the same directory. With
   // Replace::No an existing file there is left alone and the Error's
   // errnum is EEXIST.
-  Result<void> commit(const std::filesystem::path& final_path, Replace replace);
+  Result<void> commit(const std::filesystem::path& final_path, Replace replace,
+                      SyncDir sync_dir = SyncDir::Yes);
 
  private:
   void discard();
