@@ -214,8 +214,9 @@ Result<StorePack> write_store_pack(const trace::CheckpointStore& cps, const Page
                                      trace::TempFile::SyncDir::No);
   if (!done) {
     if (done.error().errnum != EEXIST) return done.error();
-    // A file of that name appeared since the store was indexed (by hand:
-    // packs into a store take turns): it is checked before it is linked.
+    // A file of that name appeared since the store was indexed, which only
+    // a hand can do (packs into one store take turns): it is checked
+    // before it is linked.
     p.bytes_checked = false;
   }
   struct stat st {};
