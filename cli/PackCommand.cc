@@ -121,9 +121,14 @@ int cmd_pack(int argc, char** argv) {
            (unsigned long long)stats->files_before, (unsigned long long)stats->files_after,
            (unsigned long long)stats->distinct_contents, (unsigned long long)stats->copied_files,
            human(stats->copied_bytes).c_str());
-    if (options.pack_dir)
+    if (options.pack_dir) {
       printf("; %llu new in %s", (unsigned long long)stats->store_files_added,
              options.pack_dir->c_str());
+      if (stats->checkpoint_pages_in_store + stats->checkpoint_pages_added > 0)
+        printf("; checkpoint pages: %llu already there, %llu added",
+               (unsigned long long)stats->checkpoint_pages_in_store,
+               (unsigned long long)stats->checkpoint_pages_added);
+    }
     printf("\n");
   }
   if (traces.size() > 1)

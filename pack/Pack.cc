@@ -1,16 +1,12 @@
 #include "pack/Pack.h"
 
-#include <blake2.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
-#include <cstdlib>
 #include <map>
-#include <random>
 #include <set>
 #include <vector>
 
@@ -20,99 +16,14 @@
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 #include "core/trace/TraceWriter.h"
+#include "pack/CheckpointPages.h"
+#include "pack/PackIo.h"
 
 namespace rwd::pack {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-using Digest = std::array<uint8_t, 32>;
-using InodeKey = std::pair<uint64_t, uint64_t>;  // (st_dev, st_ino)
-
-std::string hex(const Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : d) {
-    s += kHex[b >> 4];
-    s += kHex[b & 15];
-  }
-  return s;
-}
-
-InodeKey key_of(const struct stat& st) {
-  return {st.st_dev, st.st_ino};
-}
-
-// Reports progress over the whole of one phase.
-struct Meter {
-  const PackOptions& options;
-  Progress p;
-  void add(uint64_t n) {
-    p.done_bytes += n;
-    if (options.progress) options.progress(p);
-  }
-};
-
-Result<Digest> hash_file(const fs::path& path, Meter& meter) {
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.is_open()) return Error::from_errno("opening " + path.string());
-  blake2b_state st;
-  blake2b_init(&st, 32);
-  std::vector<uint8_t> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::from_errno("reading " + path.string());
-    }
-    if (n == 0) break;
-    blake2b_update(&st, buf.data(), static_cast<size_t>(n));
-    meter.add(static_cast<uint64_t>(n));
-  }
-  Digest d;
-  blake2b_final(&st, d.data(), d.size());
-  return d;
-}
-
-// A name for a temporary file in `dir` that no other pack picks.
-fs::path temp_name(const fs::path& dir) {
-  static std::mt19937_64 rng(std::random_device{}());
-  return dir / (".pack-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000));
-}
-
-// Copies src to dest through a temporary file in dest's directory: dest
-// appears whole, fsynced, or not at all.
-Result<void> copy_atomically(const fs::path& src, const fs::path& dest) {
-  ScopedFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.is_open()) return Error::from_errno("opening " + src.string());
-  struct stat st {};
-  if (::fstat(in.get(), &st) != 0) return Error::from_errno("stat " + src.string());
-  // Replay may execve the file (a captured executable), so keep it runnable.
-  const mode_t mode = (st.st_mode & 0111) ? 0700 : 0600;
-  const fs::path tmp = temp_name(dest.parent_path());
-  ScopedFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!out.is_open()) return Error::from_errno("creating " + tmp.string());
-  Result<void> r = copy_fd(in.get(), out.get(), src.string());
-  if (r.ok() && ::fsync(out.get()) != 0) r = Error::from_errno("fsync " + tmp.string());
-  if (r.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
-    r = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
-  if (!r.ok()) ::unlink(tmp.c_str());
-  return r;
-}
-
-// Makes dest a hard link to src, replacing whatever dest was, atomically.
-Result<void> link_atomically(const fs::path& src, const fs::path& dest) {
-  const fs::path tmp = temp_name(dest.parent_path());
-  if (::link(src.c_str(), tmp.c_str()) != 0)
-    return Error::from_errno("linking " + src.string() + " to " + tmp.string());
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
-    Error e = Error::from_errno("renaming " + tmp.string() + " to " + dest.string());
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return ok_result();
-}
 
 // The trace's size as `du --apparent-size -b` sees it: each inode once.
 struct DirSize {
@@ -149,24 +60,6 @@ std::string readable_base(const std::string& orig_path) {
   return out;
 }
 
-// Removes what packs that were killed left in a pack directory's subfolder:
-// temporaries named for a process that no longer exists.
-void remove_stale_temporaries(const fs::path& dir) {
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(".pack-tmp-")) continue;
-    const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + 10));
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
-  }
-}
-
-Result<void> make_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return Error::from_errno("creating " + dir.string());
-  return ok_result();
-}
-
 // One referenced name in files/ and the original path it stands for.
 struct Ref {
   std::string name;
@@ -185,6 +78,38 @@ std::vector<Ref> referenced_files(const std::vector<trace::MappingRecord>& mappi
   for (const auto& m : mappings)
     if (!m.trace_file.empty()) refs.push_back({m.trace_file, m.orig_path});
   return refs;
+}
+
+// The files that the trace's checkpoints name and no record does. Pack
+// renames the records first and the checkpoints' mappings after: a pack
+// killed in between leaves checkpoints naming files that only they name,
+// and packing again must rename those too before it removes the old names.
+// A checkpoint that cannot be loaded is left out (it is left as it is
+// later), and so is a name outside files/ or one that is gone.
+std::vector<Ref> checkpoint_only_files(const fs::path& dir, const std::array<uint8_t, 16>& uuid,
+                                       const std::vector<Ref>& refs) {
+  std::set<std::string> named;
+  for (const Ref& r : refs) named.insert(r.name);
+  std::vector<Ref> out;
+  auto cps = trace::CheckpointStore::open(dir, uuid);
+  if (!cps) return out;  // reported when the checkpoints are saved again
+  for (const trace::CheckpointInfo& info : (*cps)->list()) {
+    auto data = (*cps)->load(info.events);
+    if (!data) continue;
+    for (const trace::CpProcess& p : data->processes) {
+      for (const trace::CpMapping& m : p.mappings) {
+        const fs::path rel(m.trace_file);
+        if (m.trace_file.empty() || named.count(m.trace_file) || rel.parent_path() != "files" ||
+            rel.filename() == ".." || rel.filename() == ".")
+          continue;
+        struct stat st {};
+        if (::stat((dir / rel).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        named.insert(m.trace_file);
+        out.push_back({m.trace_file, m.name});
+      }
+    }
+  }
+  return out;
 }
 
 // A recorded hard link shares its inode with the original file. If that
@@ -263,7 +188,9 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   if (ec) return Error{"reading " + files.string() + ": " + ec.message()};
 
   // Each referenced name, stat'ed once, then each inode hashed once.
-  const std::vector<Ref> refs = referenced_files(mappings, tasks);
+  std::vector<Ref> refs = referenced_files(mappings, tasks);
+  for (Ref& r : checkpoint_only_files(dir, (*reader)->header().uuid, refs))
+    refs.push_back(std::move(r));
   struct Named {
     Digest digest{};
     struct stat st {};
@@ -287,7 +214,7 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   for (auto& [name, n] : by_name) {
     std::optional<Digest>& d = by_inode[key_of(n.st)];
     if (!d) {
-      auto h = hash_file(dir / name, hashing);
+      auto h = hash_file(dir / name, &hashing);
       if (!h) return h.error();
       d = *h;
     }
@@ -418,6 +345,17 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
     }
   }
 
+  // With a pack directory, the checkpoints' pages move to its shared page
+  // store, once the checkpoints name the canonical files.
+  bool pages_changed = false;
+  if (store) {
+    auto shared = share_checkpoint_pages(dir, (*reader)->header().uuid, *store);
+    if (!shared) return shared.error();
+    stats.checkpoint_pages_in_store = shared->pages_in_store;
+    stats.checkpoint_pages_added = shared->pages_added;
+    pages_changed = shared->changed;
+  }
+
   // Remove what no record names any more, and temporaries of killed packs.
   std::set<std::string> keep;
   for (const auto& [d, name] : canonical) keep.insert(fs::path(name).filename().string());
@@ -438,7 +376,7 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   const DirSize after = measure(dir);
   stats.bytes_after = after.bytes;
   stats.files_after = after.files_in_files_dir;
-  stats.changed = created || records_changed || removed;
+  stats.changed = created || records_changed || pages_changed || removed;
   REWIND_LOG(Trace, "packed %s: %llu -> %llu bytes", dir.c_str(),
              (unsigned long long)stats.bytes_before, (unsigned long long)stats.bytes_after);
   return stats;

@@ -13,7 +13,10 @@
 //      trace hard-links it;
 //   3. rewrites the mapping and task records to the canonical names, each
 //      stream replaced by an atomic rename;
-//   4. removes the files no record names any more.
+//   4. with a pack directory, moves the checkpoints' pages into its shared
+//      page store and links the store's packs into the trace instead
+//      (CheckpointPages.h);
+//   5. removes the files no record names any more.
 // Every step leaves a trace whose records name files that exist, so a pack
 // killed at any moment leaves a replayable trace, and packing again finishes
 // the job. Packing a packed trace finds nothing to do and writes nothing.
@@ -50,7 +53,10 @@ struct PackStats {
   uint64_t distinct_contents = 0;
   uint64_t copied_files = 0, copied_bytes = 0;  // written out during this pack
   uint64_t store_files_added = 0;               // new content in the pack directory
-  bool changed = false;                         // false: the trace was already packed
+  // With a pack directory: the pages the trace's checkpoints name (each
+  // once) that its page store held already, and those this pack added.
+  uint64_t checkpoint_pages_in_store = 0, checkpoint_pages_added = 0;
+  bool changed = false;  // false: the trace was already packed
 };
 
 Result<PackStats> pack_trace(const std::filesystem::path& trace, const PackOptions& options);

@@ -57,6 +57,26 @@ std::optional<T> take_digits(std::string_view& s, size_t min, size_t max) {
   return v;
 }
 
+// Exactly 2 * N lower-case hex digits at the front of `s`, consumed: the
+// one spelling hex() writes, so that a content has one file name.
+template <class Bytes>
+std::optional<Bytes> take_hex(std::string_view& s) {
+  Bytes out{};
+  if (s.size() < 2 * out.size()) return std::nullopt;
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = digit(s[2 * i]), lo = digit(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  s.remove_prefix(2 * out.size());
+  return out;
+}
+
 bool take(std::string_view& s, std::string_view prefix) {
   if (!s.starts_with(prefix)) return false;
   s.remove_prefix(prefix.size());
@@ -66,6 +86,7 @@ bool take(std::string_view& s, std::string_view prefix) {
 }  // namespace
 
 std::string pack_file_name(const PackId& id) {
+  if (id.content) return "pages-h" + hex(id.content->data(), id.content->size()) + ".pack";
   std::string s = "pages-" + digits20(id.events);
   if (id.seq != 0) s += "-" + std::to_string(id.seq);
   return s + ".pack";
@@ -74,6 +95,11 @@ std::string pack_file_name(const PackId& id) {
 std::optional<PackId> parse_pack_file_name(std::string_view name) {
   PackId id;
   if (!take(name, "pages-")) return std::nullopt;
+  if (take(name, "h")) {
+    id.content = take_hex<ContentHash>(name);
+    if (!id.content || name != ".pack") return std::nullopt;
+    return id;
+  }
   auto events = take_digits<uint64_t>(name, 20, 20);
   if (!events) return std::nullopt;
   id.events = *events;
@@ -186,7 +212,7 @@ Result<void> rename_noreplace(const fs::path& from, const fs::path& to) {
 
 }  // namespace
 
-Result<void> TempFile::commit(const fs::path& final_path, Replace replace) {
+Result<void> TempFile::commit(const fs::path& final_path, Replace replace, SyncDir sync_dir) {
   REWIND_ASSERT(fd_.is_open(), "commit() of a TempFile that holds no file");
   if (::fsync(fd_.get()) != 0) return Error::from_errno("fsync " + path_.string());
   if (replace == Replace::No) {
@@ -196,6 +222,7 @@ Result<void> TempFile::commit(const fs::path& final_path, Replace replace) {
   }
   path_.clear();  // it has its final name now: nothing to remove
   fd_.reset();
+  if (sync_dir == SyncDir::No) return ok_result();
   return fsync_path(final_path.parent_path().string());
 }
 

@@ -48,9 +48,17 @@ inline std::string hex(const Uuid& u) {
 // by the checkpoint at `events`; pages-<events>-<seq>.pack (seq >= 1) when
 // that name was taken by a pack that outlived an earlier checkpoint at the
 // same event (remove() keeps a pack while other checkpoints use its pages).
+// pages-h<64 hex digits>.pack is a pack of a page store shared by traces
+// (`rewind pack --pack-dir`), named by the BLAKE2b-256 of its bytes; the
+// trace holds a hard link to it, and reads it like its own.
+using ContentHash = std::array<uint8_t, 32>;
 struct PackId {
+  PackId() = default;
+  PackId(uint64_t e, uint32_t s) : events(e), seq(s) {}
+  explicit PackId(const ContentHash& c) : content(c) {}
   uint64_t events = 0;
   uint32_t seq = 0;
+  std::optional<ContentHash> content;  // set: pages-h<hex>.pack (events and seq are 0)
   auto operator<=>(const PackId&) const = default;
 };
 std::string pack_file_name(const PackId& id);
@@ -87,10 +95,14 @@ class TempFile {
   const std::filesystem::path& path() const { return path_; }
 
   enum class Replace { Yes, No };
+  // SyncDir::No leaves the directory's fsync to the caller, who puts many
+  // files in place and then syncs the directory once.
+  enum class SyncDir { Yes, No };
   // Makes the file durable under `final_path`, in the same directory. With
   // Replace::No an existing file there is left alone and the Error's
   // errnum is EEXIST.
-  Result<void> commit(const std::filesystem::path& final_path, Replace replace);
+  Result<void> commit(const std::filesystem::path& final_path, Replace replace,
+                      SyncDir sync_dir = SyncDir::Yes);
 
  private:
   void discard();

@@ -176,21 +176,32 @@ struct CheckpointStore::Impl {
     return &c.data;
   }
 
+  // Every page the checkpoints name, each once, in the order they name
+  // them: by events, then process, then address.
+  Result<std::vector<PageHash>> pages_in_use() const {
+    PageSet seen(0, hasher);
+    std::vector<PageHash> out;
+    for (const auto& [events, m] : metas) {
+      auto data = read_meta(m.path, uuid, events);
+      if (!data) return data.error();
+      for (const CpProcess& p : data->processes)
+        for (const CpPage& pg : p.pages)
+          if (seen.insert(pg.hash).second) out.push_back(pg.hash);
+    }
+    return out;
+  }
+
   // Deletes every pack that no checkpoint (nor the Writer in progress)
   // needs. Unsure means needed: a checkpoint that cannot be read keeps
   // every pack.
   Result<void> collect_garbage() {
-    PageSet needed(0, hasher);
-    for (const auto& [events, m] : metas) {
-      auto data = read_meta(m.path, uuid, events);
-      if (!data) {
-        warn("%s; keeping every checkpoint pack, since it may need any of them",
-             data.error().message.c_str());
-        return ok_result();
-      }
-      for (const CpProcess& p : data->processes)
-        for (const CpPage& pg : p.pages) needed.insert(pg.hash);
+    auto in_use = pages_in_use();
+    if (!in_use) {
+      warn("%s; keeping every checkpoint pack, since it may need any of them",
+           in_use.error().message.c_str());
+      return ok_result();
     }
+    PageSet needed(in_use->begin(), in_use->end(), 0, hasher);
     if (writer_pages) needed.insert(writer_pages->begin(), writer_pages->end());
     std::optional<Error> failed;
     size_t removed = 0;
@@ -277,9 +288,12 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::open(const fs::path& t
       }
       impl->metas.emplace(*events, std::move(m));
     } else if (auto id = parse_pack_file_name(name)) {
+      // pages-h<hex>.pack: a link into a store shared by traces, whose
+      // packs belong to no one trace (PackFile.h).
+      const SharedPack shared = id->content ? SharedPack::Accept : SharedPack::Refuse;
       auto fd = open_regular_file(path.string());
-      auto index =
-          fd ? read_pack_index(fd->get(), path.string(), uuid) : Result<PackIndex>(fd.error());
+      auto index = fd ? read_pack_index(fd->get(), path.string(), uuid, shared)
+                      : Result<PackIndex>(fd.error());
       if (!index) {
         warn("%s; skipping it: checkpoints that need its pages cannot be loaded",
              index.error().message.c_str());
@@ -352,6 +366,10 @@ Result<void> CheckpointStore::read_page(const PageHash& hash, void* out) const {
   }
   std::memcpy(out, page, kPageSize);
   return ok_result();
+}
+
+Result<std::vector<PageHash>> CheckpointStore::pages_in_use() const {
+  return impl_->pages_in_use();
 }
 
 // ---- Writing ----

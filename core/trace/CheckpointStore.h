@@ -4,6 +4,9 @@
 //
 //   TRACE/checkpoints/cp-<events, 20 digits>.meta   one checkpoint's metadata
 //   TRACE/checkpoints/pages-<id>.pack                page contents
+//   TRACE/checkpoints/pages-h<64 hex>.pack           page contents, a hard link
+//                                                    into a store shared by
+//                                                    traces (rewind pack --pack-dir)
 //
 // A checkpoint's metadata (CheckpointData) names its pages by content
 // (BLAKE2b-256 of the 4 KiB page); the contents live in pack files, each a
@@ -12,10 +15,11 @@
 // second of a program whose memory changes little costs little.
 //
 // Every file is written to a temporary name, fsynced and renamed into
-// place, and carries the trace's uuid and kCheckpointFormatVersion. Reading
-// checks both, each block's checksum and each page's hash: a checkpoint of
-// another trace or version, or a corrupt or truncated file, is an Error
-// that says which file and what is wrong, never a crash.
+// place, and carries the trace's uuid (a shared store's pack carries none:
+// PackFile.h) and kCheckpointFormatVersion. Reading checks both, each
+// block's checksum and each page's hash: a checkpoint of another trace or
+// version, or a corrupt or truncated file, is an Error that says which file
+// and what is wrong, never a crash.
 //
 // Only core/trace/ knows the encoding; the structs here are plain values.
 // What the engine keeps of its own per task and per session travels as
@@ -135,6 +139,11 @@ class CheckpointStore {
   Result<CheckpointData> load(uint64_t events) const;
   // A page's contents; checks the page against its hash.
   Result<void> read_page(const PageHash& hash, void* out) const;
+  // Every page the checkpoints name, each once, ordered by checkpoint,
+  // process and address (the order a restore reads them in). An Error when
+  // a checkpoint's metadata cannot be read: then which pages it needs is
+  // unknown. For `rewind pack`, which moves them to a shared store.
+  Result<std::vector<PageHash>> pages_in_use() const;
 
   // Saving a checkpoint: add its pages (each returns the page's hash, and
   // compresses the page into the new pack unless some pack holds it), then

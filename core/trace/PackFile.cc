@@ -84,7 +84,8 @@ Result<PackIndex> decode_index(kj::ArrayPtr<const capnp::word> words, uint64_t i
 
 }  // namespace
 
-Result<PackIndex> read_pack_index(int fd, const std::string& path, const Uuid& uuid) {
+Result<PackIndex> read_pack_index(int fd, const std::string& path, const Uuid& uuid,
+                                  SharedPack shared) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return Error::from_errno("fstat " + path);
   const auto size = static_cast<uint64_t>(st.st_size);
@@ -103,8 +104,14 @@ Result<PackIndex> read_pack_index(int fd, const std::string& path, const Uuid& u
   }
   Uuid file_uuid;
   std::memcpy(file_uuid.data(), header + 16, file_uuid.size());
-  if (file_uuid != uuid)
+  const bool shared_ok = shared == SharedPack::Accept && file_uuid == kSharedPackUuid;
+  if (file_uuid != uuid && !shared_ok) {
+    if (file_uuid == kSharedPackUuid)
+      return pack_error(path,
+                        "is a pack of a store shared by traces (rewind pack --pack-dir), "
+                        "whose name must be pages-h<its BLAKE2b-256>.pack");
     return pack_error(path, "belongs to another trace (uuid " + hex(file_uuid) + ")");
+  }
 
   uint8_t trailer[kTrailerSize];
   got = pread_full(fd, trailer, kTrailerSize, size - kTrailerSize, path);

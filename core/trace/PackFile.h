@@ -45,10 +45,22 @@ struct PackIndex {
   uint64_t file_size = 0;
 };
 
+// The uuid in the header of a pack of a page store shared by traces
+// (pages-h<hex>.pack, `rewind pack --pack-dir`): such a pack holds pages of
+// several traces and belongs to none of them. A trace's uuid is random, so
+// never this one.
+constexpr Uuid kSharedPackUuid{};
+
+// Whether read_pack_index() takes a shared pack (kSharedPackUuid) beside
+// one of the trace with `uuid`: a trace does for its pages-h<hex>.pack
+// files, which are links into a shared store, and for no other name.
+enum class SharedPack { Refuse, Accept };
+
 // Reads and checks a pack's header, trailer and index: magic numbers,
 // version, uuid, the index's checksum, and every offset and size in it
 // against the file. Reads no block. Errors say what is wrong and name `path`.
-Result<PackIndex> read_pack_index(int fd, const std::string& path, const Uuid& uuid);
+Result<PackIndex> read_pack_index(int fd, const std::string& path, const Uuid& uuid,
+                                  SharedPack shared = SharedPack::Refuse);
 
 // Reads, checks and decompresses block `number` of a pack into `out`
 // (pages * kPageSize bytes). `scratch` holds the compressed bytes between
@@ -60,8 +72,10 @@ Result<void> read_pack_block(int fd, const std::string& path, const PackIndex& i
 // Writes a pack under a temporary name (TempFile): the header at once, a
 // block each kPagesPerBlock pages (one write(2) per block), then finish()
 // writes the rest; the caller puts the file in place with file().commit().
+// The same pages added in the same order make the same bytes.
 class PackBuilder {
  public:
+  // `uuid`: the trace's, or kSharedPackUuid for a shared store's pack.
   static Result<PackBuilder> create(const std::filesystem::path& dir, const Uuid& uuid);
 
   // One page of kPageSize bytes, whose hash is `hash`.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -161,6 +162,28 @@ void check_pages_read_back(const CheckpointStore& store, const std::vector<uint3
 std::string flip(std::string s, size_t at) {
   s.at(at) ^= 0x40;
   return s;
+}
+
+// A pack of a store shared by traces, as `rewind pack --pack-dir` writes
+// one: `seeds`' pages, no trace's uuid, named by the hash of its bytes.
+fs::path write_shared_pack(const fs::path& store, const std::vector<uint32_t>& seeds,
+                           const Uuid& uuid = kSharedPackUuid) {
+  auto b = PackBuilder::create(store, uuid);
+  REQUIRE_OK(b);
+  for (uint32_t seed : seeds) REQUIRE_OK(b->add(hash_page(page(seed).data()), page(seed).data()));
+  REQUIRE_OK(b->finish());
+  const std::string bytes = read_file(b->file().path());
+  ContentHash h;
+  blake2b_of(h.data(), h.size(), bytes.data(), bytes.size());
+  const fs::path path = store / pack_file_name(PackId(h));
+  REQUIRE_OK(b->file().commit(path, TempFile::Replace::No));
+  return path;
+}
+
+nlink_t links_of(const fs::path& path) {
+  struct stat st {};
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_nlink;
 }
 
 }  // namespace
@@ -392,6 +415,118 @@ BOOST_AUTO_TEST_CASE(saving_again_at_the_same_event) {
   BOOST_TEST((*loaded == d1b));
   BOOST_TEST(reopened->list()[0].pack_bytes == info.pack_bytes);
   check_pages_read_back(*reopened, {0, 1, 20, 30});
+}
+
+// A trace packed into a shared page store: its own packs are gone, and
+// its checkpoints/ holds hard links to the store's packs, which carry no
+// trace's uuid. It opens, loads, reads, saves and collects garbage as
+// before; removing a link leaves the store's copy.
+BOOST_AUTO_TEST_CASE(shared_store_packs_linked_into_a_trace) {
+  TempDir t;
+  const fs::path trace = t.path / "trace", store = t.path / "store";
+  fs::create_directories(trace);
+  fs::create_directories(store);
+  const auto a = range(0, 100), b = range(50, 130);  // two blocks and more
+  CheckpointData d1 = sample(100, a, {}), d2 = sample(200, b, {});
+  {
+    auto s = open_store(trace);
+    save(*s, d1, a, {});
+    save(*s, d2, b, {});
+  }
+  // Pages 0..79 in one store pack (another trace's, say), 80..129 in a
+  // second, both linked into the trace in place of its own packs.
+  const fs::path first = write_shared_pack(store, range(0, 80));
+  const fs::path second = write_shared_pack(store, range(80, 130));
+  const fs::path dir = trace / "checkpoints";
+  for (const fs::path& p : {first, second}) fs::create_hard_link(p, dir / p.filename());
+  fs::remove(pack_path(trace, 100));
+  fs::remove(pack_path(trace, 200));
+  BOOST_TEST(links_of(first) == 2u);
+
+  auto s = open_store(trace);
+  for (const CheckpointData* d : {&d1, &d2}) {
+    auto loaded = s->load(d->events);
+    REQUIRE_OK(loaded);
+    BOOST_TEST((*loaded == *d));
+  }
+  check_pages_read_back(*s, range(0, 130));
+  auto in_use = s->pages_in_use();
+  REQUIRE_OK(in_use);
+  BOOST_TEST(in_use->size() == 130u);
+  BOOST_TEST((in_use->front() == hash_page(page(0).data())));
+  BOOST_TEST((in_use->back() == hash_page(page(129).data())));
+
+  // Saving dedups against the links: nothing new, no pack.
+  CheckpointData d3 = sample(300, range(10, 70), {});
+  CheckpointInfo i3 = save(*s, d3, range(10, 70), {});
+  BOOST_TEST(i3.pack_bytes == 0u);
+
+  // 100 goes: every link is still needed. Then 200: the second store
+  // pack's link goes (300 needs only 10..69), the first stays; then 300,
+  // and the first goes too. The store keeps both.
+  REQUIRE_OK(s->remove(100));
+  BOOST_TEST(fs::exists(dir / first.filename()));
+  BOOST_TEST(fs::exists(dir / second.filename()));
+  REQUIRE_OK(s->remove(200));
+  BOOST_TEST(fs::exists(dir / first.filename()));
+  BOOST_TEST(!fs::exists(dir / second.filename()));
+  BOOST_TEST(links_of(second) == 1u);
+  REQUIRE_OK(s->remove(300));
+  BOOST_TEST(files_in(dir).empty());
+  BOOST_TEST(links_of(first) == 1u);
+  BOOST_TEST((files_in(store) ==
+              std::set<std::string>{first.filename().string(), second.filename().string()}));
+}
+
+// A shared pack is read only under its content name, and a content-named
+// pack must be shared or the trace's own: anything else is skipped as
+// another trace's.
+BOOST_AUTO_TEST_CASE(shared_packs_only_under_content_names) {
+  TempDir t;
+  const fs::path store = t.path / "store";
+  fs::create_directories(store);
+  const fs::path shared = write_shared_pack(store, range(0, 10));
+  {
+    auto fd = open_regular_file(shared.string());
+    REQUIRE_OK(fd);
+    REQUIRE_OK(read_pack_index(fd->get(), shared.string(), kUuid, SharedPack::Accept));
+    check_error(read_pack_index(fd->get(), shared.string(), kUuid),
+                {shared.string(), "store shared by traces", "pages-h"});
+  }
+  CheckpointData d = sample(100, range(0, 10), {});
+  auto with_pack = [&](const fs::path& pack, const std::string& name) {
+    const fs::path trace = t.path / ("trace-" + name);
+    fs::create_directories(trace);
+    {
+      auto s = open_store(trace);
+      save(*s, d, range(0, 10), {});
+    }
+    fs::remove(pack_path(trace, 100));
+    fs::copy_file(pack, trace / "checkpoints" / name);
+    return open_store(trace)->load(100);
+  };
+  REQUIRE_OK(with_pack(shared, shared.filename().string()));
+  check_error(with_pack(shared, pack_file_name({100, 0})), {"in no pack"});
+  const fs::path foreign = write_shared_pack(store, range(0, 10), kOtherUuid);
+  check_error(with_pack(foreign, foreign.filename().string()), {"in no pack"});
+  const fs::path own = write_shared_pack(store, range(0, 10), kUuid);
+  REQUIRE_OK(with_pack(own, own.filename().string()));
+}
+
+BOOST_AUTO_TEST_CASE(pages_in_use_needs_every_checkpoint) {
+  TempDir t;
+  auto s = open_store(t.path);
+  CheckpointData d1 = sample(100, {5, 6, 7}, {6, 8}), d2 = sample(200, {7, 9}, {});
+  save(*s, d1, {5, 6, 7}, {6, 8});
+  save(*s, d2, {7, 9}, {});
+  auto in_use = s->pages_in_use();
+  REQUIRE_OK(in_use);
+  std::vector<PageHash> want;
+  for (uint32_t seed : {5, 6, 7, 8, 9}) want.push_back(hash_page(page(seed).data()));
+  BOOST_TEST((*in_use == want));
+  const std::string m = read_file(meta_path(t.path, 200));
+  write_file(meta_path(t.path, 200), flip(m, m.size() - 3));
+  check_error(open_store(t.path)->pages_in_use(), {meta_path(t.path, 200).string()});
 }
 
 BOOST_AUTO_TEST_CASE(broken_meta_files) {
@@ -641,5 +776,25 @@ BOOST_AUTO_TEST_CASE(file_names) {
   BOOST_TEST((*parse_pack_file_name("pages-00000000000000000042.pack") == PackId{42, 0}));
   for (const char* bad : {"pages-00000000000000000042-0.pack", "pages-00000000000000000042-.pack",
                           "pages-0000000000000000042.pack", "pages-00000000000000000042.pack.x"})
+    BOOST_TEST(!parse_pack_file_name(bad).has_value(), bad);
+
+  // A shared store's pack, named by its content.
+  ContentHash h{};
+  for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint8_t>(i * 37 + 250);
+  const std::string digits = hex(h.data(), h.size());
+  BOOST_TEST(pack_file_name(PackId(h)) == "pages-h" + digits + ".pack");
+  auto parsed = parse_pack_file_name("pages-h" + digits + ".pack");
+  BOOST_REQUIRE(parsed.has_value());
+  BOOST_TEST((parsed->content == h));
+  BOOST_TEST((*parsed == PackId(h)));
+  BOOST_TEST((*parsed != PackId{0, 0}));
+  std::string upper = digits;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  BOOST_REQUIRE(upper != digits);
+  for (const std::string& bad :
+       {"pages-h" + digits.substr(1) + ".pack", "pages-h" + digits + "0.pack",
+        "pages-h" + upper + ".pack", "pages-h" + digits.substr(0, 63) + "g.pack",
+        std::string("pages-h.pack"), "pages-h" + digits + "-1.pack", "pages-h" + digits + ".pack.x",
+        "pages-" + digits + ".pack"})
     BOOST_TEST(!parse_pack_file_name(bad).has_value(), bad);
 }

@@ -16,6 +16,16 @@ Cases:
                  replay, pack again, replay; all replays match the recording
                  and every round ends with the same packed trace.
   packdir        traces packed into one --pack-dir share one copy of each file.
+  packdir_checkpoints
+                 two recordings of one program, with checkpoints, packed
+                 into one --pack-dir: the pages they share are stored once
+                 and both traces link the store's packs; packing again
+                 changes nothing; each trace moved alone replays from every
+                 checkpoint; a damaged store pack is refused by name.
+  packdir_crash  20 rounds: pack a fresh copy of a trace with checkpoints
+                 into a fresh --pack-dir, SIGKILL it at a random moment;
+                 every checkpoint still loads, and packing again ends with
+                 the same trace as an uninterrupted pack.
   bad            bad input gets a clear error and a non-zero exit.
 """
 import argparse
@@ -340,6 +350,266 @@ def case_packdir(tmp):
         replay_matches(traces[0], recs[0], "after the refused pack")
 
 
+def checkpoint_events(trace):
+    r = run([ARGS.rewind, "checkpoint", "list", trace])
+    if r.returncode != 0:
+        fail("checkpoint list %s: %s" % (trace, r.stderr))
+    events = []
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[0].isdigit() and f[1] != "checkpoints,":
+            events.append(int(f[0]))
+    return events
+
+
+def checkpoint_pages(trace):
+    """The distinct pages the checkpoints of a trace name, by the first 8
+    bytes of their hash as `checkpoint show --pages` prints them. Showing a
+    checkpoint loads it, which fails if a page is in no pack."""
+    pages = set()
+    for e in checkpoint_events(trace):
+        r = run([ARGS.rewind, "checkpoint", "show", trace, str(e), "--pages"])
+        if r.returncode != 0:
+            fail("checkpoint show %s %d: %s" % (trace, e, r.stderr))
+        pages.update(re.findall(r"^    page 0x[0-9a-f]+ ([0-9a-f]{16})$", r.stdout, re.M))
+    return pages
+
+
+def pack_file_pages(path):
+    """How many pages a checkpoint pack holds, from its blocks' headers
+    (core/trace/PackFile.h: a 32-byte header, the blocks, the index, and a
+    32-byte trailer that starts with the index's offset; a block: 'RWB1',
+    u32 size, u32 compressed size, 8-byte checksum, the compressed bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    index_at, = struct.unpack_from("<Q", data, len(data) - 32)
+    pos, pages = 32, 0
+    while pos < index_at:
+        magic, size, compressed = struct.unpack_from("<4sII", data, pos)
+        if magic != b"RWB1" or size % 4096:
+            fail("%s: no block at offset %d" % (path, pos))
+        pages += size // 4096
+        pos += 20 + compressed
+    return pages
+
+
+def files_state(root):
+    """Every file under root as the filesystem has it: (path, inode, size,
+    mtime). Equal before and after: nothing was written, linked or removed."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            st = os.lstat(os.path.join(d, name))
+            out.append((os.path.relpath(os.path.join(d, name), root), st.st_ino, st.st_size,
+                        st.st_mtime_ns))
+    return out
+
+
+def record_mix(trace):
+    """checkpoint_mix (tests/programs) recorded, with a checkpoint every 40
+    events: a threaded, forking program whose checkpoints hold a few
+    hundred pages each."""
+    prog = os.path.join(ARGS.programs, "checkpoint_mix")
+    if not os.path.exists(prog):
+        fail("no %s: pass --programs, the folder of the test programs" % prog)
+    rec = run([ARGS.rewind, "record", "-o", trace, prog, "6"])
+    if rec.returncode != 3:
+        fail("recording checkpoint_mix exited %d: %s" % (rec.returncode, rec.stderr))
+    r = run([ARGS.rewind, "checkpoint", "create", "--every", "40", trace], timeout=300)
+    if r.returncode != 0:
+        fail("checkpoint create %s exited %d: %s" % (trace, r.returncode, r.stderr))
+    return rec
+
+
+def replay_from_checkpoints(trace, rec, what):
+    events = checkpoint_events(trace)
+    if len(events) < 3:
+        fail("%s: only %d checkpoints" % (what, len(events)))
+    for e in events:
+        r = run([ARGS.rewind, "replay", "-a", "-g", str(e), trace])
+        if (r.returncode != rec.returncode or
+                not re.search(r"replaying from event %d$" % e, r.stderr, re.M) or
+                "not using the checkpoint" in r.stderr):
+            fail("%s: replay from checkpoint %d exited %d:\n%s" %
+                 (what, e, r.returncode, r.stderr[-2000:]))
+        # What it prints is the end of what the recording printed.
+        if not r.stdout or not rec.stdout.endswith(r.stdout):
+            fail("%s: replay from checkpoint %d printed %r, not the end of %r" %
+                 (what, e, r.stdout[-500:], rec.stdout[-500:]))
+    print("%s: replayed from each of %d checkpoints" % (what, len(events)))
+
+
+def summary_pages(stdout):
+    """pack's (already there, added) checkpoint pages, per trace packed."""
+    return [(int(a), int(b)) for a, b in
+            re.findall(r"checkpoint pages: (\d+) already there, (\d+) added", stdout)]
+
+
+def links_into(trace, pages_dir):
+    """The inodes of a trace's checkpoint packs, each checked to be a hard
+    link to the store pack of the same name."""
+    inodes = set()
+    cpdir = os.path.join(trace, "checkpoints")
+    for name in sorted(os.listdir(cpdir)):
+        if not name.endswith(".pack"):
+            continue
+        st = os.stat(os.path.join(cpdir, name))
+        stored = os.path.join(pages_dir, name)
+        if not os.path.exists(stored) or not os.path.samestat(st, os.stat(stored)):
+            fail("%s/checkpoints/%s is not a link to the store's pack of that name" % (trace, name))
+        inodes.add(st.st_ino)
+    return inodes
+
+
+def case_packdir_checkpoints(tmp):
+    store = os.path.join(tmp, "store")
+    pages_dir = os.path.join(store, "checkpoint-pages")
+    traces = [os.path.join(tmp, "mix%d" % i) for i in range(2)]
+    recs = [record_mix(t) for t in traces]
+    pages = [checkpoint_pages(t) for t in traces]
+    shared = pages[0] & pages[1]
+    print("checkpoint pages: %d in the first trace, %d in the second, %d in both" %
+          (len(pages[0]), len(pages[1]), len(shared)))
+    if not shared:
+        fail("the two recordings share no checkpoint page, so this test shows nothing")
+
+    r = pack(traces, "--pack-dir", store)
+    print(r.stdout.strip())
+    want = [(0, len(pages[0])), (len(shared), len(pages[1] - pages[0]))]
+    if summary_pages(r.stdout) != want:
+        fail("pack says %s pages (already there, added), not %s" % (summary_pages(r.stdout), want))
+    store_packs = sorted(os.listdir(pages_dir))
+    store_pages = sum(pack_file_pages(os.path.join(pages_dir, n)) for n in store_packs)
+    print("the store: %d packs, %d pages; the traces apart: %d pages" %
+          (len(store_packs), store_pages, len(pages[0]) + len(pages[1])))
+    if store_pages != len(pages[0] | pages[1]):
+        fail("the store holds %d pages, not each of the %d distinct ones once" %
+             (store_pages, len(pages[0] | pages[1])))
+    if store_pages >= len(pages[0]) + len(pages[1]):
+        fail("the store holds as many pages as the two traces apart")
+    linked = [links_into(t, pages_dir) for t in traces]
+    if not linked[0] & linked[1]:
+        fail("the second trace links none of the store packs the first one does")
+    for t, before in zip(traces, pages):
+        if checkpoint_pages(t) != before:
+            fail("%s: its checkpoints name other pages after pack" % t)
+
+    # Packing again writes nothing, in the traces or the store.
+    before = [files_state(p) for p in traces + [store]]
+    r = pack(traces, "--pack-dir", store)
+    if r.stdout.count("already packed") != 2 or [files_state(p) for p in traces + [store]] != before:
+        fail("packing again changed something: %s" % r.stdout)
+
+    # Each trace moved alone, without the store or the original, replays
+    # from each of its checkpoints.
+    alone = [os.path.join(tmp, "alone", "mix%d" % i) for i in range(2)]
+    os.makedirs(os.path.dirname(alone[0]))
+    for t, a in zip(traces, alone):
+        if run(["cp", "-a", t, a]).returncode != 0:
+            fail("cp -a %s %s failed" % (t, a))
+    shutil.rmtree(store)
+    for t in traces:
+        shutil.rmtree(t)
+    for a, rec in zip(alone, recs):
+        replay_from_checkpoints(a, rec, "%s, moved alone" % a)
+
+    # Packed into a new store, the moved traces bring their packs back into
+    # it and share them again: no page is written.
+    store = os.path.join(tmp, "store2")
+    pages_dir = os.path.join(store, "checkpoint-pages")
+    r = pack(alone, "--pack-dir", store)
+    print(r.stdout.strip())
+    if [added for _, added in summary_pages(r.stdout)] != [0, 0]:
+        fail("packing the moved traces into a new store wrote pages: %s" % r.stdout)
+    if not links_into(alone[0], pages_dir) & links_into(alone[1], pages_dir):
+        fail("the moved traces do not share their store packs again")
+
+    # A damaged store pack is refused, by name: a byte changed in a block
+    # (its index still reads), then the pack cut short.
+    linked = sorted(n for n in os.listdir(os.path.join(alone[0], "checkpoints"))
+                    if n.endswith(".pack"))
+    victim = os.path.join(pages_dir, linked[0])
+    with open(victim, "rb") as f:
+        good = f.read()
+    for what, damaged in (("a changed byte", good[:100] + bytes([good[100] ^ 0x40]) + good[101:]),
+                          ("a truncated file", good[:len(good) - 100])):
+        with open(victim, "r+b") as f:  # in place: the traces' links see it too
+            f.write(damaged)
+            f.truncate()
+        r = pack([alone[0]], "--pack-dir", store, expect_ok=False)
+        if r.returncode == 0 or victim not in r.stderr or "damaged" not in r.stderr:
+            fail("a store pack with %s: pack exited %d: %s" % (what, r.returncode, r.stderr))
+        print("a store pack with %s: %s" % (what, r.stderr.strip()))
+    with open(victim, "r+b") as f:
+        f.write(good)
+        f.truncate()
+    r = pack(alone, "--pack-dir", store)
+    if r.stdout.count("already packed") != 2:
+        fail("the repaired store pack: %s" % r.stdout)
+    replay_from_checkpoints(alone[0], recs[0], "after the store pack was repaired")
+
+
+def case_packdir_crash(tmp):
+    base = os.path.join(tmp, "base")
+    record_mix(base)
+    ref = os.path.join(tmp, "ref")
+    link_copy(base, ref)
+    start = time.monotonic()
+    pack([ref], "--pack-dir", os.path.join(tmp, "ref-store"))
+    full = time.monotonic() - start
+    ref_digest = tree_digest(ref)
+    base_digest = tree_digest(base)
+    shutil.rmtree(ref)
+    print("a full pack takes %.3f s" % full)
+
+    rng = random.Random(os.environ.get("REWIND_PACK_SEED", str(time.time_ns())))
+    interrupted = 0
+    rounds = 20
+    stages = {s: 0 for s in ("no store pack yet", "store packs, no link", "links and own packs",
+                             "links only")}
+    for i in range(rounds):
+        copy = os.path.join(tmp, "round%d" % i)
+        store = os.path.join(tmp, "store%d" % i)
+        link_copy(base, copy)
+        p = subprocess.Popen([ARGS.rewind, "pack", "--pack-dir", store, copy],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The moment of the kill is random; this is not synchronisation.
+        time.sleep(rng.uniform(0, full * 1.1))
+        if p.poll() is None:
+            interrupted += 1
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        stages[kill_stage(copy, store)] += 1
+        checkpoint_pages(copy)  # every checkpoint loads
+        pack([copy], "--pack-dir", store)
+        checkpoint_pages(copy)
+        got = tree_digest(copy)
+        if got != ref_digest:
+            fail("round %d: the finished trace differs from an uninterrupted pack: %s" %
+                 (i, sorted(set(got) ^ set(ref_digest))[:6]))
+        shutil.rmtree(copy)
+        shutil.rmtree(store)
+    if tree_digest(base) != base_digest:
+        fail("packing the copies changed the original trace")
+    print("%d rounds, %d packs killed before they finished; where the checkpoint pages were: %s" %
+          (rounds, interrupted, stages))
+    if interrupted < rounds // 4:
+        fail("only %d of %d packs were interrupted: the kills came too late to test anything" %
+             (interrupted, rounds))
+
+
+def kill_stage(trace, store):
+    """How far a killed pack got with the checkpoint pages, for the log."""
+    pages_dir = os.path.join(store, "checkpoint-pages")
+    stored = os.path.isdir(pages_dir) and any(n.endswith(".pack") for n in os.listdir(pages_dir))
+    names = [n for n in os.listdir(os.path.join(trace, "checkpoints")) if n.endswith(".pack")]
+    links = [n for n in names if n.startswith("pages-h")]
+    if not links:
+        return "store packs, no link" if stored else "no store pack yet"
+    return "links only" if len(links) == len(names) else "links and own packs"
+
+
 def content_counts_tree(root):
     counts = {}
     for d, _, files in os.walk(root):
@@ -389,6 +659,7 @@ def main():
     ap.add_argument("--rewind", required=True)
     ap.add_argument("--bin", required=True)
     ap.add_argument("--gdb", default="")
+    ap.add_argument("--programs", default="", help="the folder of tests/programs, built")
     ARGS = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="rewind-pack-")
     try:
