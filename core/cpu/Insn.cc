@@ -225,3 +225,44 @@ std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {
 }
 
 }  // namespace rwd
+
+namespace rwd {
+
+std::optional<MovedJump> relocate_direct_jump(const uint8_t* code, size_t len, uint64_t from,
+                                              uint64_t to) {
+  if (len < 2) return std::nullopt;
+  int64_t rel = 0;
+  size_t length = 0;
+  int cond = -1;  // -1: jmp
+  if (code[0] >= 0x70 && code[0] <= 0x7f) {
+    cond = code[0] & 0xf, length = 2, rel = static_cast<int8_t>(code[1]);
+  } else if (code[0] == 0xeb) {
+    length = 2, rel = static_cast<int8_t>(code[1]);
+  } else if (code[0] == 0x0f && code[1] >= 0x80 && code[1] <= 0x8f && len >= 6) {
+    int32_t r;
+    std::memcpy(&r, code + 2, 4);
+    cond = code[1] & 0xf, length = 6, rel = r;
+  } else if (code[0] == 0xe9 && len >= 5) {
+    int32_t r;
+    std::memcpy(&r, code + 1, 4);
+    length = 5, rel = r;
+  } else {
+    return std::nullopt;
+  }
+  const uint64_t target = from + length + static_cast<uint64_t>(rel);
+  MovedJump out;
+  out.length = length;
+  const size_t new_len = cond < 0 ? 5 : 6;
+  const int64_t moved = static_cast<int64_t>(target - (to + new_len));
+  if (moved < INT32_MIN || moved > INT32_MAX) return std::nullopt;
+  const int32_t r32 = static_cast<int32_t>(moved);
+  if (cond < 0)
+    out.bytes = {0xe9};
+  else
+    out.bytes = {0x0f, static_cast<uint8_t>(0x80 | cond)};
+  const auto* b = reinterpret_cast<const uint8_t*>(&r32);
+  out.bytes.insert(out.bytes.end(), b, b + 4);
+  return out;
+}
+
+}  // namespace rwd

@@ -56,6 +56,17 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n);
 std::optional<std::vector<uint8_t>> relocate_insn(const uint8_t* code, const DecodedInsn& insn,
                                                   uint64_t from, uint64_t to);
 
+// A direct jmp or jcc (rel8 or rel32, no prefix) at `from`, `len` bytes
+// of code: the same jump placed at `to`, in its rel32 form (e9, or 0f 8x),
+// and the length of the original; nullopt for any other instruction or a
+// target out of reach.
+struct MovedJump {
+  std::vector<uint8_t> bytes;
+  size_t length = 0;
+};
+std::optional<MovedJump> relocate_direct_jump(const uint8_t* code, size_t len, uint64_t from,
+                                              uint64_t to);
+
 // What a linear decode of one function's code says about its branches
 // (scan_branches): enough to prove that no jump lands between two of its
 // instruction boundaries.

@@ -139,8 +139,10 @@ bool is_call_rel32(const uint8_t* code, const DecodedInsn& insn) {
 // last may be a direct call where `allow_call`), at least 5 bytes, none of
 // which a jump lands in but the first, nor a task stands in, nor `taken`
 // says is another patch's; 0 if none. `end`: exactly up to there.
+// With `allow_jumps`, direct jmps and jccs count as movable too (a caller
+// that moves them with relocate_direct_jump).
 static Result<size_t> span_at(Task& task, uint64_t pc, const std::vector<uint64_t>& task_pcs,
-                              uint64_t end, bool allow_call,
+                              uint64_t end, bool allow_call, bool allow_jumps,
                               const std::function<bool(uint64_t)>& taken) {
   uint8_t code[32] = {};
   const size_t got = read_program(task, pc, code, sizeof code);
@@ -153,7 +155,9 @@ static Result<size_t> span_at(Task& task, uint64_t pc, const std::vector<uint64_
     // (Not before a state checked after the covered bytes: the callee
     // would return past the check.)
     const bool call = allow_call && is_call_rel32(code + covered, *insn);
-    if (!insn->movable && !call) return size_t{0};
+    const bool jump =
+        allow_jumps && relocate_direct_jump(code + covered, got - covered, pc + covered, pc);
+    if (!insn->movable && !call && !jump) return size_t{0};
     covered += insn->length;
     ++insns;
     if (call) break;  // the last one
@@ -188,13 +192,13 @@ static Result<size_t> span_at(Task& task, uint64_t pc, const std::vector<uint64_
 
 Result<size_t> CountedSites::coverable(Task& task, uint64_t pc,
                                        const std::vector<uint64_t>& task_pcs, uint64_t end) {
-  return span_at(task, pc, task_pcs, end, /*allow_call=*/!end,
+  return span_at(task, pc, task_pcs, end, /*allow_call=*/!end, /*allow_jumps=*/false,
                  [this](uint64_t a) { return covering(a) || sites_.count(a) > 0; });
 }
 
 Result<size_t> CountedSites::movable_span(Task& task, uint64_t pc,
                                           const std::vector<uint64_t>& task_pcs) {
-  return span_at(task, pc, task_pcs, 0, false, [](uint64_t) { return false; });
+  return span_at(task, pc, task_pcs, 0, false, true, [](uint64_t) { return false; });
 }
 
 Result<uint64_t> CountedSites::free_slot(Task& task, uint64_t pc) {

@@ -161,9 +161,16 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
   for (size_t f : to_resume) e.bind(f);
   stub->resume_pc_ = e.here();
   for (size_t at = 0; at < covered;) {
+    // A direct jump among them goes to the same target from the stub (in
+    // its rel32 form); falling through goes on with the next copy.
     auto one = decode_insn(code + at, got - at);
-    auto moved =
-        one && one->movable ? relocate_insn(code + at, *one, pc + at, e.here()) : std::nullopt;
+    std::optional<std::vector<uint8_t>> moved;
+    if (one && one->movable) {
+      moved = relocate_insn(code + at, *one, pc + at, e.here());
+    } else if (auto jump = relocate_direct_jump(code + at, got - at, pc + at, e.here());
+               jump && one && jump->length == one->length) {
+      moved = jump->bytes;
+    }
     if (!moved) {
       (void)stub->remove(task);
       return std::unique_ptr<PreemptStub>();

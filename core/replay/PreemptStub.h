@@ -43,7 +43,8 @@ class PreemptStub {
   // of which the stub tests first, cheaply.
   // `span`: when the instruction at the pc is shorter than the jmp, how
   // many bytes of whole instructions from the pc the jmp may displace
-  // (CountedSites::movable_span: no jump lands inside them); 0: none.
+  // (CountedSites::movable_span: no jump lands inside them; direct jumps
+  // among them are moved too); 0: none.
   static Result<std::unique_ptr<PreemptStub>> install(Task& task, const user_regs_struct& want,
                                                       const std::vector<trace::LoopWord>& words,
                                                       uint16_t loop_regs, size_t span = 0);
