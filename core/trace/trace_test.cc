@@ -363,6 +363,21 @@ BOOST_AUTO_TEST_CASE(large_record_round_trip) {
   BOOST_TEST((*got)->writes.back().bytes == e.writes.back().bytes);
 }
 
+// Event n of the streamed-trace tests, with one write of its own, and the
+// mapping recorded with it.
+static Event numbered_event(uint64_t n, size_t base) {
+  Event e = sample_event(n, EventKind::SyscallExit);
+  e.writes.push_back({0x7000 + n, pattern(base + n, static_cast<uint32_t>(n))});
+  return e;
+}
+static MappingRecord mapping_of_event(uint64_t n) {
+  MappingRecord m;
+  m.event = EventNum(n);
+  m.start = 0x10000 * n;
+  m.end = m.start + 0x1000;
+  return m;
+}
+
 // What a recorder killed at any point leaves: the streams as flush() wrote
 // them, cut anywhere in the last bytes. ReadPrefix must give back exactly the
 // events whose record and data are complete, in order, and the mappings up
@@ -373,18 +388,10 @@ BOOST_AUTO_TEST_CASE(killed_recording_reads_to_last_complete_event) {
   auto w = TraceWriter::create(dir);
   REQUIRE_OK(w);
   BOOST_REQUIRE((*w)->write_header(sample_header()).ok());
-  auto event = [](uint64_t n) {
-    Event e = sample_event(n, EventKind::SyscallExit);
-    e.writes.push_back({0x7000 + n, pattern(3000 + n, static_cast<uint32_t>(n))});
-    return e;
-  };
+  auto event = [](uint64_t n) { return numbered_event(n, 3000); };
   for (uint64_t n = 1; n <= 40; ++n) {
     BOOST_REQUIRE((*w)->write_event(event(n)).ok());
-    MappingRecord m;
-    m.event = EventNum(n);
-    m.start = 0x10000 * n;
-    m.end = m.start + 0x1000;
-    BOOST_REQUIRE((*w)->write_mapping(m).ok());
+    BOOST_REQUIRE((*w)->write_mapping(mapping_of_event(n)).ok());
     if (n == 25) BOOST_REQUIRE((*w)->flush().ok());
   }
   BOOST_REQUIRE((*w)->flush().ok());
@@ -466,19 +473,11 @@ BOOST_AUTO_TEST_CASE(reader_catches_up_with_a_live_recording) {
   auto w = TraceWriter::create(dir);
   REQUIRE_OK(w);
   BOOST_REQUIRE((*w)->write_header(sample_header()).ok());
-  auto event = [](uint64_t n) {
-    Event e = sample_event(n, EventKind::SyscallExit);
-    e.writes.push_back({0x7000 + n, pattern(5000 + n, static_cast<uint32_t>(n))});
-    return e;
-  };
+  auto event = [](uint64_t n) { return numbered_event(n, 5000); };
   auto write = [&](uint64_t from, uint64_t to) {
     for (uint64_t n = from; n <= to; ++n) {
       BOOST_REQUIRE((*w)->write_event(event(n)).ok());
-      MappingRecord m;
-      m.event = EventNum(n);
-      m.start = 0x10000 * n;
-      m.end = m.start + 0x1000;
-      BOOST_REQUIRE((*w)->write_mapping(m).ok());
+      BOOST_REQUIRE((*w)->write_mapping(mapping_of_event(n)).ok());
     }
   };
   uint64_t read = 0;

@@ -250,19 +250,26 @@ def link_copy(src, dst):
     shutil.copytree(src, dst, symlinks=True, copy_function=os.link)
 
 
-def case_crash(tmp):
-    base = os.path.join(tmp, "base")
-    rec = record(base, ["python3", "-c", PY_SCRIPT])
-    # The packed trace every round must end with, and how long a pack takes.
+def reference_pack(tmp, base, *opts):
+    """Packs a copy of base once, uninterrupted: how long it takes, the
+    tree every interrupted pack must end with, and base's own digest."""
     ref = os.path.join(tmp, "ref")
     link_copy(base, ref)
     start = time.monotonic()
-    pack([ref])
+    pack([ref], *opts)
     full = time.monotonic() - start
     ref_digest = tree_digest(ref)
     base_digest = tree_digest(base)
     shutil.rmtree(ref)
     print("a full pack takes %.3f s" % full)
+    return full, ref_digest, base_digest
+
+
+def case_crash(tmp):
+    base = os.path.join(tmp, "base")
+    rec = record(base, ["python3", "-c", PY_SCRIPT])
+    # The packed trace every round must end with, and how long a pack takes.
+    full, ref_digest, base_digest = reference_pack(tmp, base)
 
     rng = random.Random(os.environ.get("REWIND_PACK_SEED", str(time.time_ns())))
     interrupted = 0
@@ -553,15 +560,8 @@ def case_packdir_checkpoints(tmp):
 def case_packdir_crash(tmp):
     base = os.path.join(tmp, "base")
     record_mix(base)
-    ref = os.path.join(tmp, "ref")
-    link_copy(base, ref)
-    start = time.monotonic()
-    pack([ref], "--pack-dir", os.path.join(tmp, "ref-store"))
-    full = time.monotonic() - start
-    ref_digest = tree_digest(ref)
-    base_digest = tree_digest(base)
-    shutil.rmtree(ref)
-    print("a full pack takes %.3f s" % full)
+    full, ref_digest, base_digest = reference_pack(tmp, base, "--pack-dir",
+                                                   os.path.join(tmp, "ref-store"))
 
     rng = random.Random(os.environ.get("REWIND_PACK_SEED", str(time.time_ns())))
     interrupted = 0
