@@ -31,6 +31,10 @@ runs=${CKPT_BENCH_RUNS:-3}
 limit_s=$((seconds * 10 + 120))
 work=$(mktemp -d)
 if [[ ${CKPT_BENCH_KEEP:-} == 1 ]]; then echo "keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+# The copy finds no preload library beside it: name the build's, so that
+# recordings buffer syscalls as users' do.
+export REWIND_PRELOAD=${REWIND_PRELOAD:-$(dirname "$(dirname "$rewind")")/preload/librewind-preload.so}
+[[ -r $REWIND_PRELOAD ]] || { echo "checkpoint_bench.sh: no $REWIND_PRELOAD" >&2; exit 2; }
 cp "$rewind" "$work/rewind" && rewind=$work/rewind || exit 2
 gcc -O1 -g -pthread -o "$work/workload" "$here/ckpt_workload.c" || exit 2
 

@@ -426,6 +426,9 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir,
   r->task_events_ = std::move(*tasks);
   REWIND_TRY(r->open_streams());
   if (!finished) REWIND_TRY(r->scan_incomplete(*state == Recording::Live));
+  // A recorder still at work wrote more events while the records above
+  // were read: read them again, now that the scan says which events count.
+  if (*state == Recording::Live) REWIND_TRY(r->reload_records());
 
   REWIND_TRY(r->check_trace_files(0, 0));
   return r;
@@ -465,6 +468,7 @@ Result<void> TraceReader::scan_incomplete(bool still_recording) {
   end.still_recording = still_recording;
   incomplete_ = std::move(end);
   scan_end_ = ReaderPos{};
+  hold_back_ = still_recording;
   REWIND_TRY(scan_more());
   drop_records_past_end();
   REWIND_TRY(open_streams());
@@ -501,14 +505,48 @@ Result<void> TraceReader::scan_more() {
       break;
     }
     if (!*e) break;
-    ++end.events;
-    end.last_event = (*e)->num.value;
-    if ((*e)->flags & (kFlagFileWrite | kFlagFileTruncate))
-      written.emplace((*e)->file_write_dev, (*e)->file_write_inode);
+    const Event& ev = **e;
+    if (hold_back_ && ev.kind == EventKind::SyscallEntry && recorded_at_exit(ev.syscall_no))
+      open_entries_.emplace(ev.tid.value, OpenEntry{scanned_events_, scanned_last_});
+    else if (ev.kind == EventKind::SyscallExit || ev.kind == EventKind::Exit)
+      open_entries_.erase(ev.tid.value);
+    ++scanned_events_;
+    scanned_last_ = ev.num.value;
+    if (ev.flags & (kFlagFileWrite | kFlagFileTruncate))
+      written.emplace(ev.file_write_dev, ev.file_write_inode);
     scan_end_ = s->position();
   }
   header_.written_files.assign(written.begin(), written.end());
+  // What a reader may take: every event scanned, but those from a syscall
+  // entry whose records are still to come on.
+  end.events = scanned_events_;
+  end.last_event = scanned_last_;
+  for (const auto& [tid, open] : open_entries_) {
+    if (open.index >= end.events) continue;
+    end.events = open.index;
+    end.last_event = open.num_before;
+  }
   return ok_result();
+}
+
+// Syscalls whose records (MappingRecord, TaskEvent) carry the number of
+// their entry event but are written at their exit, or at a ptrace event
+// before it (RecordSyscall.cc, RecordSession.cc): mmap, the clones, execve,
+// and the preload library's init (its stub pages).
+bool TraceReader::recorded_at_exit(int64_t nr) {
+  switch (nr) {
+    case 9:           // mmap
+    case 56:          // clone
+    case 57:          // fork
+    case 58:          // vfork
+    case 59:          // execve
+    case 322:         // execveat
+    case 435:         // clone3
+    case 0x52570000:  // kSysInitPreload (preload/abi.h)
+      return true;
+    default:
+      return false;
+  }
 }
 
 void TraceReader::drop_records_past_end() {
@@ -524,12 +562,26 @@ Result<bool> TraceReader::catch_up() {
   auto state = check_version(dir_);
   if (!state) return state.error();
   const uint64_t before = incomplete_->events;
+  if (*state != Recording::Live) {
+    // Finished (or killed): nothing more will come for any entry.
+    hold_back_ = false;
+    open_entries_.clear();
+  }
   REWIND_TRY(scan_more());
   if (*state != Recording::Live) incomplete_->still_recording = false;
+  REWIND_LOG(Trace, "caught up: %llu of %llu events scanned, %zu syscalls to finish",
+             (unsigned long long)incomplete_->events, (unsigned long long)scanned_events_,
+             open_entries_.size());
   if (incomplete_->events == before) return false;
-  // The recorder writes an event's mappings and task events out before the
-  // event itself (TraceWriter::flush), so those of every event scanned
-  // are whole; later ones may be torn, and are dropped.
+  REWIND_TRY(reload_records());
+  return true;
+}
+
+// Reads the mappings and task events again, up to the last event a reader
+// may take. After the scan: records are written out before their events
+// (TraceWriter::flush), so those of every event scanned are whole; later
+// ones may be torn, and are dropped.
+Result<void> TraceReader::reload_records() {
   auto mappings = read_all<MappingRecord>(dir_ / "mmaps", "mapping", decode_mapping, true);
   if (!mappings) return mappings.error();
   auto tasks = read_all<TaskEvent>(dir_ / "tasks", "task event", decode_task_event, true);
@@ -538,8 +590,8 @@ Result<bool> TraceReader::catch_up() {
   mappings_ = std::move(*mappings);
   task_events_ = std::move(*tasks);
   drop_records_past_end();
-  REWIND_TRY(check_trace_files(old_mappings, old_tasks));
-  return true;
+  return check_trace_files(std::min(old_mappings, mappings_.size()),
+                           std::min(old_tasks, task_events_.size()));
 }
 
 // Replay needs every captured file; better to say so now than at the mmap.
@@ -567,6 +619,10 @@ std::unique_ptr<TraceReader> TraceReader::copy_records() const {
   r->events_path_ = events_path_;
   r->incomplete_ = incomplete_;
   r->scan_end_ = scan_end_;
+  r->hold_back_ = hold_back_;
+  r->open_entries_ = open_entries_;
+  r->scanned_events_ = scanned_events_;
+  r->scanned_last_ = scanned_last_;
   r->header_ = header_;
   r->mappings_ = mappings_;
   r->task_events_ = task_events_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,7 @@ class TraceReader {
   // number, files written, where it stops and why).
   Result<void> scan_more();
   void drop_records_past_end();
+  Result<void> reload_records();
   Result<void> check_trace_files(size_t first_mapping, size_t first_task) const;
   // The next event as stored, or nullopt where the events stream ends.
   Result<std::optional<Event>> read_event();
@@ -98,6 +100,19 @@ class TraceReader {
   std::filesystem::path events_path_;  // dir_ / "events", for error messages
   std::optional<TraceEnd> incomplete_;
   ReaderPos scan_end_;  // after the last complete event scanned (incomplete traces)
+  // A trace still being recorded: an event is taken only once the records
+  // the recorder writes for it later have come too. Some records carry
+  // the number of a syscall's entry event but are written at its exit (a
+  // clone's TaskEvent, an mmap's MappingRecord): the events from such an
+  // entry on wait for the same task's exit (or death).
+  static bool recorded_at_exit(int64_t syscall_nr);
+  struct OpenEntry {
+    uint64_t index = 0;       // events scanned before the entry
+    uint64_t num_before = 0;  // the number of the last of them
+  };
+  bool hold_back_ = false;
+  std::map<int32_t, OpenEntry> open_entries_;  // by tid
+  uint64_t scanned_events_ = 0, scanned_last_ = 0;
   TraceHeader header_;
   std::vector<MappingRecord> mappings_;
   std::vector<TaskEvent> task_events_;
