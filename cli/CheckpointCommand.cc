@@ -3,7 +3,6 @@
 // execution start from. `create` is CheckpointCreate.cc.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
