@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <fstream>
 
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
@@ -258,6 +259,77 @@ Result<void> ReplaySession::stop_pool(RepTask& t) {
 Result<void> ReplaySession::clear_fork_child_baton(RepTask& child) {
   const Baton none = {};
   return child.task->write_mem(RemotePtr(kBatonPage), &none, sizeof none);
+}
+
+}  // namespace rwd
+
+namespace rwd {
+
+// A replayed thread sleeps in the kernel only in a baton hand-off's futex
+// wait: every other syscall it makes for real (kBufReplayExecutes) returns
+// at once, and the rest are emulated. Only another thread of its pool wakes
+// it. So if it sleeps at every look for kStuckAfter, and so do the running
+// threads of its pool, none of which was switched in meanwhile, and the
+// baton count stood still, none ever will. (t's own switches and CPU time
+// do not tell: replay's kicks wake it, and it runs a few instructions of
+// the library before it sleeps again.) That is a divergence: say so rather
+// than wait forever, where not even the debugger's interrupt gets through
+// (the thread stands in rewind's stub page, where no stop is reported).
+Result<void> ReplaySession::check_not_stuck(RepTask& t, const trace::Event& e, StuckWatch& w) {
+  constexpr auto kStuckAfter = std::chrono::seconds(3);
+  constexpr auto kLookEvery = std::chrono::milliseconds(250);
+  const auto at = std::chrono::steady_clock::now();
+  if (at < w.next) return ok_result();
+  w.next = at + kLookEvery;
+  auto mine = thread_activity(t.task->real_tid());
+  if (!mine) return ok_result();  // exiting: its stop will tell
+  // 't': stopped by a kick not yet reaped.
+  if (mine->state != 'S' && mine->state != 't') {
+    w.last.clear();
+    return ok_result();
+  }
+  std::vector<uint64_t> now;
+  if (auto n = t.task->read_val<uint32_t>(RemotePtr(kBatonPage + offsetof(Baton, releases))))
+    now.push_back(*n);
+  size_t others = 0;
+  for (RepTask* o : pool_of(t)) {
+    if (!o->running) continue;
+    auto a = thread_activity(o->task->real_tid());
+    if (!a) return ok_result();
+    if (a->state != 'S') {
+      w.last.clear();
+      return ok_result();
+    }
+    now.push_back(a->switches);
+    ++others;
+  }
+  if (w.last.empty() || now != w.last) {
+    w.last = std::move(now);
+    w.since = at;
+    return ok_result();
+  }
+  if (at - w.since < kStuckAfter) return ok_result();
+  if (log_enabled(LogCategory::Replay)) {
+    std::vector<RepTask*> all{&t};
+    for (RepTask* o : pool_of(t)) all.push_back(o);
+    for (RepTask* o : all) {
+      std::ifstream in("/proc/" + std::to_string(o->task->real_tid()) + "/syscall");
+      std::string line;
+      std::getline(in, line);
+      auto a = thread_activity(o->task->real_tid());
+      REWIND_LOG(Replay, "stuck: tid %d (recorded %d)%s state %c: %s", o->task->real_tid(),
+                 o->task->rec_tid().value, o->running ? " running" : "", a ? a->state : '?',
+                 line.c_str());
+    }
+  }
+  char what[200];
+  snprintf(what, sizeof what,
+           "the task and the %zu threads running with it all wait in the kernel and have not "
+           "run for %lld s: a hand-off the recording made never came",
+           others,
+           static_cast<long long>(
+               std::chrono::duration_cast<std::chrono::seconds>(kStuckAfter).count()));
+  return divergence(e, what);
 }
 
 }  // namespace rwd

@@ -478,6 +478,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
                         (want == Want::SyscallEntry || want == Want::Signal ||
                          want == Want::Rdtsc || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
+  StuckWatch stuck;
   if (watch_preempt || may_kick || pool_running_) {
     // Often enough for stop_after_ms, when it is shorter than kWakeupMs.
     const uint64_t kick_ms = control_ && control_->stop_after_ms
@@ -530,6 +531,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
         if (*stop) return Advanced{**stop};
       }
       if (watch_preempt) REWIND_TRY(check_not_past(t, e));
+      REWIND_TRY(check_not_stuck(t, e, stuck));
       if (may_kick && !t.kicked && !t.in_syscall && !t.single_stepped && !t.initial_stop_pending &&
           interrupt_due()) {
         REWIND_TRY(task.send_signal(SIGSTOP));

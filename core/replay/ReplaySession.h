@@ -36,6 +36,7 @@
 #include "core/replay/ElfInterp.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/RdtscPatch.h"
 #include "core/task/SignalFrame.h"
 #include "core/task/Spawn.h"
@@ -336,6 +337,10 @@ class ReplaySession {
   // How far into the recording the last completed event came (Event::time_ns).
   uint64_t recorded_time_ns() const { return recorded_time_ns_; }
   RepTask* find(Tid rec_tid);
+  // The memory half of a position of `t` (RunControl::StateTarget,
+  // core/timeline/Position.h): hash_task_state() without the syscall
+  // buffers of t's process, plus how far t has read its own buffer.
+  Result<std::array<uint8_t, 32>> position_hash(RepTask& t);
   std::vector<RepTask*> tasks_of(Tid rec_tgid);
   // Waits for a new task's first stop, so it can be inspected.
   Result<void> wait_until_stopped(RepTask& t);
@@ -421,6 +426,14 @@ class ReplaySession {
   Result<void> stop_pool(RepTask& t);
   Result<void> note_pool_stop(RepTask& o, WaitStatus st);
   Result<void> clear_fork_child_baton(RepTask& child);
+  // What check_not_stuck saw last: each thread's activity, and since when
+  // nothing has changed.
+  struct StuckWatch {
+    std::vector<uint64_t> last;
+    std::chrono::steady_clock::time_point since{};
+    std::chrono::steady_clock::time_point next{};
+  };
+  Result<void> check_not_stuck(RepTask& t, const trace::Event& e, StuckWatch& w);
   // The event's own handling, by kind (process_event does what all share).
   Result<EventProgress> dispatch_event(const trace::Event& e);
   Result<EventProgress> on_entry(const trace::Event& e);

@@ -20,7 +20,6 @@
 
 #include "core/cpu/Insn.h"
 #include "core/replay/ReplaySession.h"
-#include "core/task/StateHash.h"
 
 using namespace rwd;
 using target::StopKind;
@@ -210,7 +209,7 @@ BOOST_AUTO_TEST_CASE(stops_at_a_state_seen_before) {
     const Tid tid = run_to_tick_hit(*s, rec, nth).tid;
     want.tid = tid;
     want.regs = regs_of(*s, tid);
-    auto hash = hash_task_state(*s->find(tid)->task);
+    auto hash = s->position_hash(*s->find(tid));
     BOOST_REQUIRE(hash.ok());
     want.mem_hash = *hash;
   }
@@ -229,7 +228,7 @@ BOOST_AUTO_TEST_CASE(stops_at_a_state_seen_before) {
     const user_regs_struct r = regs_of(*s, stop->tid);
     BOOST_TEST(r.rip == want.regs.rip);
     BOOST_TEST(r.rdi == nth - 1);
-    auto hash = hash_task_state(*s->find(stop->tid)->task);
+    auto hash = s->position_hash(*s->find(stop->tid));
     BOOST_REQUIRE(hash.ok());
     BOOST_TEST((*hash == *want.mem_hash));
     if (counted) BOOST_TEST(s->counted_hits(s->root()) == nth - 1);
@@ -273,7 +272,7 @@ BOOST_AUTO_TEST_CASE(stops_at_a_ret_and_a_call_without_int3s) {
     BOOST_REQUIRE(op == 0xc3);
     at_ret.tid = tid;
     at_ret.regs = regs_of(*s, tid);
-    auto hash = hash_task_state(task);
+    auto hash = s->position_hash(*s->find(tid));
     BOOST_REQUIRE(hash.ok());
     at_ret.mem_hash = *hash;
   }

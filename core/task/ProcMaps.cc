@@ -128,6 +128,34 @@ Result<int64_t> proc_status_field(pid_t tid, const std::string& key) {
   return Error{path + " has no " + key + " field"};
 }
 
+Result<ThreadActivity> thread_activity(pid_t tid) {
+  const std::string path = "/proc/" + std::to_string(tid) + "/status";
+  std::ifstream in(path);
+  if (!in) return Error::from_errno("open " + path);
+  ThreadActivity a;
+  int seen = 0;
+  std::string line;
+  auto field = [&](const char* key) -> const char* {
+    const size_t n = strlen(key);
+    return line.compare(0, n, key) == 0 ? line.c_str() + n : nullptr;
+  };
+  while (std::getline(in, line)) {
+    if (const char* v = field("State:")) {
+      while (*v == ' ' || *v == '\t') ++v;
+      a.state = *v;
+      ++seen;
+    } else if (const char* v = field("voluntary_ctxt_switches:")) {
+      a.switches += std::strtoull(v, nullptr, 10);
+      ++seen;
+    } else if (const char* v = field("nonvoluntary_ctxt_switches:")) {
+      a.switches += std::strtoull(v, nullptr, 10);
+      ++seen;
+    }
+  }
+  if (seen != 3) return Error{path + ": no State or context switch counts"};
+  return a;
+}
+
 Result<uint64_t> thread_user_time_ms(pid_t tid) {
   const std::string path = "/proc/" + std::to_string(tid) + "/stat";
   std::ifstream in(path);

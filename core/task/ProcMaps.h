@@ -30,6 +30,17 @@ bool parse_maps_line(const std::string& line, KernelMapping& out);
 // A decimal field of /proc/TID/status ("Tgid", "TracerPid", ...).
 Result<int64_t> proc_status_field(pid_t tid, const std::string& key);
 
+// A thread's scheduler state and how often it has been switched out so far
+// (/proc/TID/status: State, voluntary_ctxt_switches plus
+// nonvoluntary_ctxt_switches). Equal switch counts a while apart mean it
+// did not run at all meanwhile.
+struct ThreadActivity {
+  char state = '?';  // 'S': interruptible sleep (a futex wait, say); 't': ptrace-stopped
+  uint64_t switches = 0;
+  bool operator==(const ThreadActivity&) const = default;
+};
+Result<ThreadActivity> thread_activity(pid_t tid);
+
 // The thread's user-mode CPU time, from /proc/TID/stat (utime, in clock
 // ticks of 10 ms here). Only what the program's own instructions took:
 // ptrace stops and traps count as system time.

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE task
 #include <boost/test/unit_test.hpp>
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,4 +111,41 @@ BOOST_AUTO_TEST_CASE(classifies_signals) {
   BOOST_TEST(!is_synchronous_fault(SIGCHLD, si));
   BOOST_TEST(signal_name(SIGSEGV) == "SIGSEGV");
   BOOST_TEST(signal_name(SIGRTMIN + 2) == "SIGRTMIN+2");
+}
+
+// What replay's stuck check reads (ReplaySession::check_not_stuck): a
+// thread asleep in the kernel reads 'S', and its switch count stands still
+// until something wakes it.
+BOOST_AUTO_TEST_CASE(reads_thread_activity) {
+  auto self = thread_activity(getpid());
+  BOOST_REQUIRE(self.ok());
+  BOOST_TEST(self->state == 'R');  // reading its own status, it runs
+  int fds[2];
+  BOOST_REQUIRE(pipe(fds) == 0);
+  const pid_t child = fork();
+  BOOST_REQUIRE(child >= 0);
+  if (child == 0) {
+    char c;
+    _exit(read(fds[0], &c, 1) == 1 ? 0 : 1);
+  }
+  // Until it blocks in the read (it has nothing else to do).
+  Result<ThreadActivity> asleep = Error{"not yet"};
+  for (int i = 0; i < 1000000; ++i) {
+    asleep = thread_activity(child);
+    BOOST_REQUIRE(asleep.ok());
+    if (asleep->state == 'S') break;
+    sched_yield();
+  }
+  BOOST_REQUIRE(asleep->state == 'S');
+  auto again = thread_activity(child);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(again->state == 'S');
+  BOOST_TEST(again->switches == asleep->switches);
+  BOOST_REQUIRE(write(fds[1], "x", 1) == 1);
+  int status = 0;
+  BOOST_REQUIRE(waitpid(child, &status, 0) == child);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(!thread_activity(child).ok());  // gone
+  close(fds[0]);
+  close(fds[1]);
 }

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "core/base/Log.h"
-#include "core/task/StateHash.h"
 
 namespace rwd {
 
@@ -23,7 +22,7 @@ Result<Position> position_of(ReplaySession& s, Tid tid) {
   p.events = s.events_completed();
   p.tid = tid;
   p.regs = *regs;
-  auto hash = hash_task_state(*t->task);
+  auto hash = s.position_hash(*t);
   if (!hash) return hash.error();
   p.mem_hash = *hash;
   p.has_hash = true;
@@ -50,7 +49,7 @@ Result<bool> at_position(ReplaySession& s, const Position& p, const user_regs_st
   }
   if (!same_user_registers(regs, want)) return false;
   if (!p.has_hash) return true;
-  auto hash = hash_task_state(*t->task);
+  auto hash = s.position_hash(*t);
   if (!hash) return hash.error();
   return *hash == p.mem_hash;
 }

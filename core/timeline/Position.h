@@ -2,7 +2,9 @@
 // stood, named without a PMU tick count (docs/no-pmu.md, "Positions").
 //
 // A position is the number of events completed, the thread, its registers
-// and a hash of its process's writable memory and FP state. Two points with
+// and a hash of its process's writable memory and FP state
+// (ReplaySession::position_hash: without the syscall buffers, with how far
+// the thread has read its own). Two points with
 // equal registers and equal hashes have equal futures, so reaching "the
 // first point after event N where the thread's state equals this" reaches
 // the position, even if an earlier loop iteration matched first.

@@ -17,9 +17,25 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+
+
+def run_group(cmd, timeout, **kw):
+    """subprocess.run in a process group of its own, all of which is killed
+    on a timeout: gdb and the replay server it starts hold the output pipe,
+    so killing only the direct child would leave the read waiting for them
+    (a hung session then took the whole ctest timeout, and left them running)."""
+    with subprocess.Popen(cmd, start_new_session=True, **kw) as p:
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            os.killpg(p.pid, signal.SIGKILL)
+            e.output, _ = p.communicate()
+            raise
+        return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def main():
@@ -54,9 +70,8 @@ def run(args, tmp):
         program = os.path.join(tmp, os.path.basename(args.program))
         shutil.copy2(args.program, program)
     trace = os.path.join(tmp, "trace")
-    rec = subprocess.run([args.rewind, "record"] + args.record_args.split() +
-                         ["-o", trace, program],
-                         env=env, capture_output=True, text=True, timeout=120)
+    rec = run_group([args.rewind, "record"] + args.record_args.split() + ["-o", trace, program],
+                    120, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if rec.returncode != 0:
         print(rec.stdout, rec.stderr)
         print("FAIL: recording exited %d" % rec.returncode)
@@ -65,8 +80,8 @@ def run(args, tmp):
         os.unlink(program)  # replay must not need it: the trace has a copy
 
     if args.prepare:
-        prep = subprocess.run([args.rewind] + args.prepare.split() + [trace], env=env,
-                              capture_output=True, text=True, timeout=300)
+        prep = run_group([args.rewind] + args.prepare.split() + [trace], 300, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if prep.returncode != 0:
             print(prep.stdout, prep.stderr)
             print("FAIL: rewind %s exited %d" % (args.prepare, prep.returncode))
@@ -95,10 +110,10 @@ def run(args, tmp):
         for kv in args.env:
             name, _, value = kv.partition("=")
             replay_env[name] = value
-        out = subprocess.run(replay, env=replay_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, timeout=300)
+        out = run_group(replay, 240, env=replay_env, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, text=True)
     except subprocess.TimeoutExpired as e:
-        print((e.stdout or b"").decode(errors="replace"))
+        print(e.output or "")
         print("FAIL: the debugging session timed out")
         return 1
     output = out.stdout
