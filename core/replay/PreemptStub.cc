@@ -31,9 +31,9 @@ constexpr uint64_t kSavedRdx = kFastExpected + 16;
 
 }  // namespace
 
-Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user_regs_struct& want,
-                                                          const std::vector<trace::LoopWord>& words,
-                                                          uint16_t loop_regs, size_t span) {
+Result<std::unique_ptr<PreemptStub>> PreemptStub::install(
+    Task& task, const user_regs_struct& want, const std::vector<trace::LoopWord>& words,
+    uint16_t loop_regs, size_t span, const std::vector<std::pair<uint64_t, uint64_t>>& reserved) {
   if (words.size() > kMaxWords) return std::unique_ptr<PreemptStub>();
   const uint64_t pc = want.rip;
   uint8_t code[32] = {};
@@ -54,7 +54,7 @@ Result<std::unique_ptr<PreemptStub>> PreemptStub::install(Task& task, const user
        it != patches.end() && it->first < pc + covered; ++it)
     if (it->first + it->second.size() > pc) return std::unique_ptr<PreemptStub>();
 
-  auto mapped = map_stub_page(task, pc);
+  auto mapped = map_stub_page(task, pc, reserved);
   if (!mapped) return mapped.error();
   const uint64_t page = *mapped;
   if (!page) return std::unique_ptr<PreemptStub>();

@@ -45,9 +45,12 @@ class PreemptStub {
   // many bytes of whole instructions from the pc the jmp may displace
   // (CountedSites::movable_span: no jump lands inside them; direct jumps
   // among them are moved too); 0: none.
-  static Result<std::unique_ptr<PreemptStub>> install(Task& task, const user_regs_struct& want,
-                                                      const std::vector<trace::LoopWord>& words,
-                                                      uint16_t loop_regs, size_t span = 0);
+  // `reserved`: ranges the stub page must keep out of (the recording maps
+  // them later: ReplaySession::stub_reserved).
+  static Result<std::unique_ptr<PreemptStub>> install(
+      Task& task, const user_regs_struct& want, const std::vector<trace::LoopWord>& words,
+      uint16_t loop_regs, size_t span = 0,
+      const std::vector<std::pair<uint64_t, uint64_t>>& reserved = {});
   ~PreemptStub();
 
   // The pc a task has when it stops at the stub's int3 (just after it).

@@ -26,14 +26,20 @@ namespace rwd {
 
 using target::StopKind;
 
-std::unique_ptr<ReplaySession::CountedProcess> ReplaySession::new_counted_process() const {
-  auto cp = std::make_unique<CountedProcess>();
+// Where no stub page may go: every range the recording maps at any time,
+// and some way past each (a brk heap grows from the end of data the
+// program mapped, with no mapping record; candidate_pages() also keeps
+// clear of the live heap's gap).
+std::vector<std::pair<uint64_t, uint64_t>> ReplaySession::stub_reserved() const {
   std::vector<std::pair<uint64_t, uint64_t>> reserved;
-  // Past each mapping too: the heap's brk grows from the end of the
-  // program's data, and brk areas are not mapping records.
   constexpr uint64_t kGrowth = uint64_t{64} << 20;
   for (const auto& [event, m] : mappings_) reserved.emplace_back(m->start, m->end + kGrowth);
-  cp->sites.set_reserved(std::move(reserved));
+  return reserved;
+}
+
+std::unique_ptr<ReplaySession::CountedProcess> ReplaySession::new_counted_process() const {
+  auto cp = std::make_unique<CountedProcess>();
+  cp->sites.set_reserved(stub_reserved());
   return cp;
 }
 

@@ -688,8 +688,22 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
   }
 }
 
+// The preload library's kFlushDiverged (preload.cc): the syscall it was
+// given is not the one its next buffered record holds, or it is one that
+// replay makes again (brk, mmap, ...) and that returned something else.
+static std::optional<std::string> buffer_divergence(const user_regs_struct& regs) {
+  if (static_cast<int64_t>(regs.orig_rax) != syscallbuf::kSysFlush ||
+      regs.rdi != static_cast<uint64_t>(syscallbuf::kFlushDiverged))
+    return std::nullopt;
+  const std::string name = sys::name(static_cast<int64_t>(regs.rsi));
+  return "the program made " + name + " where the recording's next buffered syscall was " +
+         "another, or replay made that " + name + " again and it returned otherwise";
+}
+
 Error ReplaySession::unexpected_syscall_stop(RepTask& t, const Event& e, SyscallStopKind k) {
   auto regs = t.task->get_regs();
+  if (regs && k != SyscallStopKind::Exit)
+    if (auto why = buffer_divergence(*regs)) return divergence(e, *why);
   const bool exit = k == SyscallStopKind::Exit;
   return divergence(e, std::string("the task reached a syscall ") + (exit ? "exit" : "entry") +
                            " of " + sys::name(regs ? static_cast<int64_t>(regs->orig_rax) : -1) +
@@ -797,10 +811,7 @@ Result<EventProgress> ReplaySession::on_entry(const Event& e) {
   if (!regs) return regs.error();
   // The preload library found that the syscall it was given is not the
   // one its next buffered record holds (preload.cc, kFlushDiverged).
-  if (static_cast<int64_t>(regs->orig_rax) == syscallbuf::kSysFlush &&
-      regs->rdi == static_cast<uint64_t>(syscallbuf::kFlushDiverged))
-    return divergence(e, "the program made " + sys::name(static_cast<int64_t>(regs->rsi)) +
-                             " where the recording's next buffered syscall was another");
+  if (auto why = buffer_divergence(*regs)) return divergence(e, *why);
   // It ran out of records where the recording had more: the library makes
   // the syscall itself, where the recording made another one traced.
   if (regs->rip == syscallbuf::kUntracedSyscallInsn + 2 && e.regs.rip != regs->rip)
@@ -1086,7 +1097,7 @@ Result<std::unique_ptr<PreemptStub>> ReplaySession::install_preempt_stub(RepTask
     if (!got) return got.error();
     si = *got;
   }
-  auto stub = PreemptStub::install(task, e.regs, e.loop_words, e.loop_regs, span);
+  auto stub = PreemptStub::install(task, e.regs, e.loop_words, e.loop_regs, span, stub_reserved());
   if (!stub) return stub.error();
   if (sig && task.signal_stop() != sig) {
     REWIND_TRY(task.send_signal(sig));

@@ -563,6 +563,7 @@ class ReplaySession {
     std::set<uint64_t> skipped;     // of those, where no patch fitted
   };
   CountedProcess* counted_of(const RepTask& t);
+  std::vector<std::pair<uint64_t, uint64_t>> stub_reserved() const;
   std::unique_ptr<CountedProcess> new_counted_process() const;
   Result<void> sync_counted(RepTask& t);
   Result<void> note_counted(RepTask& t);

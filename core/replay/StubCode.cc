@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/task/ProcMaps.h"
+#include "core/task/ProcessState.h"
 #include "core/task/RemoteSyscall.h"
 
 namespace rwd {
@@ -20,6 +21,17 @@ std::vector<uint64_t> candidate_pages(pid_t tid, uint64_t pc,
   // there would be in the program's way (or taken for its memory).
   std::vector<std::pair<uint64_t, uint64_t>> taken = reserved;
   for (const KernelMapping& m : *maps) taken.emplace_back(m.start, m.end);
+  // And the gap the heap grows into, up to the next mapping: brk(2) takes
+  // it as far as the program likes. A preemption stub put just above a
+  // freshly exec'd cc1's data made its first brk fail in replay, where the
+  // recording's had succeeded, and replay went astray. (Below a non-PIE
+  // program there is room; a PIE's heap is far below its libraries.)
+  if (auto heap = heap_start(tid); heap && *heap) {
+    uint64_t next = uint64_t{1} << 47;
+    for (const KernelMapping& m : *maps)
+      if (m.start > *heap && m.name != "[heap]") next = std::min(next, m.start);
+    taken.emplace_back(*heap, next);
+  }
   std::sort(taken.begin(), taken.end());
   uint64_t prev_end = kLow;
   auto consider = [&](uint64_t lo, uint64_t hi) {  // the gap [lo, hi)

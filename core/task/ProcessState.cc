@@ -89,6 +89,12 @@ static Result<std::vector<std::string>> stat_fields(pid_t pid) {
   return fields;
 }
 
+Result<uint64_t> heap_start(pid_t pid) {
+  auto f = stat_fields(pid);
+  if (!f) return f.error();
+  return std::stoull((*f)[47 - 3]);
+}
+
 Result<MmLayout> read_mm_layout(Task& t) {
   auto f = stat_fields(t.real_tid());
   if (!f) return f.error();

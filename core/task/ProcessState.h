@@ -43,6 +43,9 @@ struct MmLayout {
                                       // brk, start_stack, arg_start, arg_end, env_start, env_end
   std::vector<uint64_t> auxv;         // /proc/PID/auxv, as words
 };
+// Where the process's heap begins (start_brk, /proc/PID/stat): brk(2) grows
+// it upwards from there, with no mapping record in a trace to announce it.
+Result<uint64_t> heap_start(pid_t pid);
 // From /proc/PID/stat and /proc/PID/auxv, and brk(0) injected into `t`.
 Result<MmLayout> read_mm_layout(Task& t);
 // prctl(PR_SET_MM, PR_SET_MM_MAP), which needs CAP_SYS_RESOURCE: brk(2)
