@@ -22,9 +22,13 @@ std::string seconds(double s);  // "1.5 s"
 struct OpenedStore {
   std::unique_ptr<trace::TraceReader> reader;  // read up to the last complete event
   std::unique_ptr<trace::CheckpointStore> store;
+  ScopedFd write_lock;  // held when opened to write (lock_trace_for_writing)
 };
-// The trace named by `arg` (empty: the latest) and its checkpoints.
-Result<OpenedStore> open_store(const std::string& arg);
+enum class StoreAccess { Read, Write };
+// The trace named by `arg` (empty: the latest) and its checkpoints. To
+// save or remove some, the trace's writer lock is taken first: an Error
+// says the trace is busy.
+Result<OpenedStore> open_store(const std::string& arg, StoreAccess access = StoreAccess::Read);
 
 // rewind checkpoint create (argv after "create").
 int create_checkpoints(int argc, char** argv);

@@ -50,14 +50,20 @@ std::string seconds(double s) {
   return buf;
 }
 
-Result<OpenedStore> open_store(const std::string& arg) {
+Result<OpenedStore> open_store(const std::string& arg, StoreAccess access) {
   auto dir = trace::resolve_trace_arg(arg);
   if (!dir) return dir.error();
+  ScopedFd lock;
+  if (access == StoreAccess::Write) {
+    auto locked = trace::lock_trace_for_writing(*dir);
+    if (!locked) return locked.error();
+    lock = std::move(*locked);
+  }
   auto reader = trace::TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
   if (!reader) return reader.error();
   auto store = trace::CheckpointStore::open(*dir, (*reader)->header().uuid);
   if (!store) return store.error();
-  return OpenedStore{std::move(*reader), std::move(*store)};
+  return OpenedStore{std::move(*reader), std::move(*store), std::move(lock)};
 }
 
 namespace {
@@ -99,7 +105,7 @@ int remove(int argc, char** argv) {
       return fputs(kCheckpointUsage, stderr), kExitUsage;
   }
   if (all == !events.empty()) return fputs(kCheckpointUsage, stderr), kExitUsage;
-  auto o = open_store(trace_arg);
+  auto o = open_store(trace_arg, StoreAccess::Write);
   if (!o) return fail(o.error());
   if (all)
     for (const trace::CheckpointInfo& c : o->store->list()) events.push_back(c.events);

@@ -122,10 +122,17 @@ class Progress {
 // stays.
 volatile sig_atomic_t g_stop = 0;
 
+// A follower stops cleanly on SIGTERM (record's Ctrl-C, or `kill` once it
+// goes on in the background), and outlives the terminal record ran in:
+// SIGHUP is caught and ignored (not SIG_IGN, which the replayed programs
+// would inherit through exec).
 void stop_on_sigterm() {
   struct sigaction sa = {};
   sa.sa_handler = [](int) { g_stop = 1; };
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup = {};
+  hup.sa_handler = [](int) {};
+  sigaction(SIGHUP, &hup, nullptr);
 }
 
 // The recorder writes its streams out every TraceWriter::kFlushInterval;
@@ -180,8 +187,7 @@ Result<Made> replay_saving(ReplaySession& s, trace::CheckpointStore& store, cons
     last_time = s.recorded_time_ns();
     made.events.push_back(events);
     made.bytes += info->meta_bytes + info->pack_bytes;
-    // (A follower prints only its summary: nobody reads its pipe while
-    // the recording runs.)
+    // (A follower prints only its summary, which record shows.)
     if (!progress.tty() && !o.follow) {
       printf("checkpoint at event %llu (%s into the recording): %s\n", (unsigned long long)events,
              seconds(last_time / 1e9).c_str(),
@@ -197,7 +203,7 @@ Result<Made> replay_saving(ReplaySession& s, trace::CheckpointStore& store, cons
 int create_checkpoints(int argc, char** argv) {
   CreateOptions o;
   if (auto code = parse(argc, argv, o)) return *code;
-  auto opened = open_store(o.trace_arg);
+  auto opened = open_store(o.trace_arg, StoreAccess::Write);
   if (!opened) return fail(opened.error());
   const auto& end = opened->reader->incomplete();
   if (end && !o.follow) warn("%s", trace::describe(*end).c_str());
@@ -238,7 +244,8 @@ int create_checkpoints(int argc, char** argv) {
   }
   progress.update(total, true);
   progress.clear_line();
-  printf("%zu checkpoints, %s, in %s%s\n", made->events.size(), human_bytes(made->bytes).c_str(),
+  printf("%zu checkpoint%s, %s, in %s%s\n", made->events.size(),
+         made->events.size() == 1 ? "" : "s", human_bytes(made->bytes).c_str(),
          seconds(progress.elapsed()).c_str(), g_stop ? " (stopped before the end)" : "");
   return 0;
 }

@@ -7,15 +7,18 @@
 namespace rwd::cli {
 
 const char kUsage[] =
-    "usage: rewind record [-o DIR] [-n] [--cpu-features LEVEL] [--checkpoint-interval S]\n"
-    "                     PROG [ARGS...]\n"
+    "usage: rewind record [-o DIR] [-n] [--cpu-features LEVEL]\n"
+    "                     [--checkpoint-interval S [--checkpoint-wait]] PROG [ARGS...]\n"
     "                                                record PROG into a trace directory;\n"
     "                                                LEVEL (x86-64-v2, ...; `list`) limits the\n"
     "                                                CPU features PROG's libraries choose;\n"
     "                                                -n: no syscall buffering (every syscall\n"
     "                                                stops the program, as rr -n);\n"
     "                                                S: save a checkpoint every S seconds\n"
-    "                                                while recording\n"
+    "                                                while recording (those not saved when\n"
+    "                                                PROG ends are saved in the background,\n"
+    "                                                or before record returns with\n"
+    "                                                --checkpoint-wait)\n"
     "       rewind replay [OPTIONS] [TRACE] [-- DEBUGGER-ARGS...]\n"
     "                                                debug the replay in gdb (or LLDB)\n"
     "       rewind replay -a [--force] [TRACE]       replay a trace without a debugger\n"

@@ -7,8 +7,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
@@ -20,30 +18,40 @@ namespace rwd::cli {
 // own), runs in a process group of its own (Ctrl-C at the terminal goes to
 // the recorded program, never to the replay's tracees), on the recording's
 // CPU at the lowest priority (SCHED_IDLE; RecordCheckpoints.cc says why).
+// What it prints goes to TRACE/checkpoints/follow.log; while it runs it
+// holds the trace's writer lock (lock_trace_for_writing).
 class CheckpointFollower {
  public:
   static Result<std::unique_ptr<CheckpointFollower>> start(const std::filesystem::path& trace,
                                                            double interval, int record_cpu);
-  // Stops the follower if it still runs, and waits for it.
+  // Stops the follower if it still runs (unless it was left to finish in
+  // the background), and waits for it.
   ~CheckpointFollower();
   CheckpointFollower(const CheckpointFollower&) = delete;
   CheckpointFollower& operator=(const CheckpointFollower&) = delete;
 
-  // Once the recording is closed: waits for the follower to replay the
-  // rest (Ctrl-C stops it, keeping what it saved) and prints its summary.
-  // Returns whether it finished cleanly.
-  bool finish();
+  // Once the recording is closed. `wait`: until the follower has replayed
+  // the rest (Ctrl-C stops it, keeping what it saved). Otherwise a moment
+  // only, for the tail of a recording it kept up with; if it is not done
+  // then, it is left to finish in the background, and this says so.
+  // Prints its summary and returns whether it finished cleanly (true when
+  // it goes on in the background).
+  bool finish(bool wait);
 
  private:
-  CheckpointFollower(pid_t pid, ScopedFd out) : pid_(pid), out_(std::move(out)) {}
-  // Reads what the follower printed until it closes its end (its exit).
-  // `interruptible`: Ctrl-C asks it to stop.
-  void drain(bool interruptible);
+  CheckpointFollower(pid_t pid, ScopedFd pidfd, std::filesystem::path trace)
+      : pid_(pid), pidfd_(std::move(pidfd)), trace_(std::move(trace)) {}
+  // Waits for the follower's exit, at most `timeout_ms` (-1: no limit);
+  // whether it exited. `interruptible`: Ctrl-C asks it to stop.
+  bool wait_exit(int timeout_ms, bool interruptible);
+  // Prints what it logged; whether it ended with its summary.
+  bool report(double waited) const;
 
   pid_t pid_;
-  ScopedFd out_;                    // the follower's stdout
-  std::vector<std::string> lines_;  // what it printed (stdout and stderr)
+  ScopedFd pidfd_;  // pidfd_open(2): it is not our child
+  std::filesystem::path trace_;
   bool done_ = false;
+  bool detached_ = false;
 };
 
 }  // namespace rwd::cli

@@ -127,6 +127,7 @@ int cmd_record(int argc, char** argv) {
   std::vector<std::string> cpu_features;  // empty: no --cpu-features
   bool syscall_buffer = true;
   double checkpoint_interval = 0;  // seconds; 0: no checkpoints while recording
+  bool checkpoint_wait = false;    // wait for them all before returning
   int i = 0;
   for (; i < argc; ++i) {
     std::string a = argv[i];
@@ -142,6 +143,8 @@ int cmd_record(int argc, char** argv) {
         fprintf(stderr, "rewind: record: --checkpoint-interval needs seconds > 0\n%s", kUsage);
         return kExitUsage;
       }
+    } else if (a == "--checkpoint-wait") {
+      checkpoint_wait = true;
     } else if (a == "--cpu-features" || a.starts_with("--cpu-features=")) {
       std::string spec;
       if (a.size() > 14) {
@@ -174,6 +177,11 @@ int cmd_record(int argc, char** argv) {
     } else {
       break;
     }
+  }
+  if (checkpoint_wait && !(checkpoint_interval > 0)) {
+    fprintf(stderr, "rewind: record: --checkpoint-wait goes with --checkpoint-interval\n%s",
+            kUsage);
+    return kExitUsage;
   }
   if (i >= argc) {
     fprintf(stderr, "rewind: record: no program given\n%s", kUsage);
@@ -254,7 +262,7 @@ int cmd_record(int argc, char** argv) {
   }
   auto closed = (*writer)->close();
   if (!closed) return fail(closed.error());
-  if (follower && !follower->finish())
+  if (follower && !follower->finish(checkpoint_wait))
     warn(
         "the checkpoints could not all be saved while recording (see above); "
         "`rewind checkpoint create %s` makes them",

@@ -140,14 +140,11 @@ Result<PackStats> pack_trace(const fs::path& trace_arg, const PackOptions& optio
   if (dir.filename().empty()) dir = dir.parent_path();  // "trace/"
   const fs::path files = dir / "files";
 
-  // One pack per trace at a time. The lock is on the directory itself, so
-  // packing adds no file that a second pack would have to remove.
-  ScopedFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.is_open()) return Error::from_errno("trace " + dir.string());
-  if (::flock(dir_fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return Error{"trace " + dir.string() + " is being packed already"};
-    return Error::from_errno("locking " + dir.string());
-  }
+  // One writer per trace at a time: a second pack, or a replay still
+  // saving checkpoints (lock_trace_for_writing).
+  auto locked = trace::lock_trace_for_writing(dir);
+  if (!locked) return locked.error();
+  ScopedFd dir_fd = std::move(*locked);
   // Checks that the trace is complete and names only files it has.
   auto reader = trace::TraceReader::open(dir);
   if (!reader) return reader.error();

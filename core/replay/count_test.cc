@@ -20,6 +20,9 @@
 
 #include "core/cpu/Insn.h"
 #include "core/replay/ReplaySession.h"
+#include "core/replay/StubCode.h"
+#include "core/task/ProcMaps.h"
+#include "core/task/ProcessState.h"
 
 using namespace rwd;
 using target::StopKind;
@@ -361,4 +364,25 @@ BOOST_AUTO_TEST_CASE(stops_after_ms_without_losing_counts) {
   std::printf("%d stops after 10 ms each\n", stops);
   BOOST_TEST(stops > 0);
   BOOST_TEST(s->counted_hits(s->root()) == static_cast<uint64_t>(n));
+}
+
+// Stub pages never go where the heap grows (candidate_pages): brk(2) takes
+// the gap above start_brk as far as the program likes, with no mapping
+// record to warn replay. A preemption stub put just above a freshly exec'd
+// cc1's data made its first brk fail in replay, where the recording's had
+// succeeded. This process's data lies just below its heap, like cc1's.
+BOOST_AUTO_TEST_CASE(stub_pages_keep_out_of_the_heap) {
+  static volatile int in_data = 1;
+  const uint64_t pc = reinterpret_cast<uint64_t>(&in_data);
+  auto heap = heap_start(getpid());
+  BOOST_REQUIRE(heap.ok());
+  auto maps = read_proc_maps(getpid());
+  BOOST_REQUIRE(maps.ok());
+  uint64_t next = uint64_t{1} << 47;
+  for (const KernelMapping& m : *maps)
+    if (m.start > *heap && m.name != "[heap]") next = std::min(next, m.start);
+  BOOST_REQUIRE(*heap > pc && *heap - pc < kMaxStubDistance);  // the gap is within reach
+  const std::vector<uint64_t> pages = candidate_pages(getpid(), pc);
+  BOOST_TEST(!pages.empty());
+  for (uint64_t p : pages) BOOST_TEST((p + 4096 <= *heap || p >= next), "page 0x" << std::hex << p);
 }

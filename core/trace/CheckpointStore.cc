@@ -4,6 +4,8 @@
 // needs it). The file formats are in CheckpointMeta.h and PackFile.h.
 #include "core/trace/CheckpointStore.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -496,6 +498,17 @@ Result<void> CheckpointStore::remove(uint64_t events) {
   impl_->metas.erase(it);
   REWIND_TRY(fsync_path(impl_->dir.string()));
   return impl_->collect_garbage();
+}
+
+Result<ScopedFd> lock_trace_for_writing(const fs::path& trace_dir) {
+  ScopedFd fd(::open(trace_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.is_open()) return Error::from_errno("trace " + trace_dir.string());
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+  if (errno != EWOULDBLOCK) return Error::from_errno("locking " + trace_dir.string());
+  return Error{"trace " + trace_dir.string() +
+               " is busy: another rewind is packing it or saving its checkpoints (after "
+               "`record --checkpoint-interval`, until the replay saving them is done: see " +
+               (trace_dir / "checkpoints" / "follow.log").string() + "); try again then"};
 }
 
 }  // namespace rwd::trace

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/base/Fd.h"
 #include "core/trace/TraceTypes.h"
 
 namespace rwd::trace {
@@ -173,5 +174,13 @@ class CheckpointStore {
   explicit CheckpointStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The writers of a trace take this lock first, exclusive: pack, and
+// whatever saves or removes its checkpoints (checkpoint create and rm, and
+// the replay that record --checkpoint-interval leaves saving them after
+// the program has ended). An flock on the trace directory itself, so that
+// it leaves no file behind and goes with its holder. Readers take none:
+// every file is renamed into place whole.
+Result<ScopedFd> lock_trace_for_writing(const std::filesystem::path& trace_dir);
 
 }  // namespace rwd::trace

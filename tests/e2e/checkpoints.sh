@@ -89,7 +89,27 @@ cat "$tmp/live.err"
 [[ $code == 3 ]] || fail "recording with --checkpoint-interval exited $code"
 cmp -s <(grep '^round' "$tmp/mix.out") <(grep '^round' "$tmp/live.out") && [[ $(wc -l <"$tmp/live.out") == $(wc -l <"$tmp/mix.out") ]] ||
   fail "the program printed other lines under --checkpoint-interval"
-grep -q '^rewind: [0-9]* checkpoints, ' "$tmp/live.err" || fail "record printed no checkpoint summary"
+# record returns when the program ends; what the replay has not saved
+# then, it saves in the background, holding the trace's writer lock until
+# it is done: meanwhile other writers are refused, and flock(1) waits.
+grep -Eq '^rewind: ([0-9]+ checkpoints?, |[0-9]+ checkpoints? saved so far; )' "$tmp/live.err" ||
+  fail "record printed no checkpoint summary"
+if ! flock -n "$tmp/live" true; then
+  set +e
+  "$rewind" checkpoint create "$tmp/live" >/dev/null 2>"$tmp/busy.err"
+  code=$?
+  set -e
+  [[ $code != 0 ]] && grep -q 'is busy: another rewind is packing it or saving its checkpoints' "$tmp/busy.err" ||
+    fail "checkpoint create ran beside the replay saving checkpoints in the background"
+fi
+flock "$tmp/live" true
+grep -Eq '^[0-9]+ checkpoints?, ' "$tmp/live/checkpoints/follow.log" ||
+  { cat "$tmp/live/checkpoints/follow.log" >&2; fail "the background replay did not finish cleanly"; }
+set +e
+flock "$tmp/live" "$rewind" checkpoint rm "$tmp/live" --all >/dev/null 2>"$tmp/busy.err"
+code=$?
+set -e
+[[ $code != 0 ]] && grep -q 'is busy' "$tmp/busy.err" || fail "checkpoint rm ignored the trace's writer lock"
 check_all_checkpoints "$tmp/live" "$tmp/live.out" 3
 set +e
 timeout 300 "$rewind" replay -a --jobs 2 "$tmp/live" >/dev/null 2>"$tmp/livejobs.err"
@@ -158,8 +178,12 @@ timeout 300 "$rewind" replay -a --jobs 2 "$tmp/py" >/dev/null 2>"$tmp/pyjobs.err
   { cat "$tmp/pyjobs.err" >&2; fail "replay -a --jobs 2 (python3) failed"; }
 grep -q ', 0 failed,' "$tmp/pyjobs.err" || fail "a python3 stretch failed its verification"
 # The same, saved while recording.
-timeout 300 "$rewind" record -o "$tmp/pylive" --checkpoint-interval 0.1 python3 "$tmp/work.py" \
+# (--checkpoint-wait: record returns once they are all saved.)
+timeout 300 "$rewind" record -o "$tmp/pylive" --checkpoint-interval 0.1 --checkpoint-wait python3 "$tmp/work.py" \
   >"$tmp/pylive.out" 2>"$tmp/pylive.err" || { cat "$tmp/pylive.err" >&2; fail "python3 recording with checkpoints failed"; }
+grep -Eq '^rewind: [0-9]+ checkpoints?, .*; done [0-9.]+ s after the recording$' "$tmp/pylive.err" ||
+  { cat "$tmp/pylive.err" >&2; fail "record --checkpoint-wait printed no summary"; }
+flock -n "$tmp/pylive" true || fail "record --checkpoint-wait returned before the replay saving checkpoints ended"
 cmp -s "$tmp/py.out" "$tmp/pylive.out" || fail "python3 printed other output under --checkpoint-interval"
 check_all_checkpoints "$tmp/pylive" "$tmp/pylive.out" 0
 timeout 300 "$rewind" replay -a --jobs 2 "$tmp/pylive" >/dev/null 2>"$tmp/pylivejobs.err" ||
