@@ -502,16 +502,10 @@ Result<void> ReplaySession::relay_patch(RepTask& t) {
   return t.task->write_mem(RemotePtr(pc), jmp, sizeof jmp);
 }
 
-// An Elapsed stop (stop_after_ms) is not due while threads of the pool run
-// beside the task: a mark taken there stopped them wherever they were in
-// their hand-offs, and the replay that went on from it lost a release now
-// and then, after which every thread waited for a count that never came
-// (5 of 36 replays of debug_threads with a mark due every 1 ms, under load;
-// none of 36 without). The next event boundary takes the mark instead.
 bool ReplaySession::interrupt_due() const {
   if (!control_) return false;
   if (control_->interrupt && control_->interrupt->load()) return true;
-  if (!control_->stop_after_ms || pool_running_) return false;
+  if (!control_->stop_after_ms) return false;
   return std::chrono::steady_clock::now() - running_since_ >=
          std::chrono::milliseconds(control_->stop_after_ms);
 }

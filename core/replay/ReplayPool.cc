@@ -118,9 +118,21 @@ uint64_t ReplaySession::pool_cpu_ms(const RepTask& t) {
 // have already, as the recorder took them (it never empties the buffer of
 // a thread for another's event).
 Result<void> ReplaySession::load_peer_syscallbufs(const trace::Event& e) {
+  // An event processed again (after a stop inside it) loaded them already.
+  // Appended twice, the records handed out a futex result once more, and a
+  // thread of the pool then waited for a release count that had gone by:
+  // that was the hang of a mark taken while the pool ran, and a debugger's
+  // breakpoint hit by pool threads failed the same way after some 15 stops.
+  std::vector<RepTask*> fresh;
   for (const trace::Event::PeerRecords& p : e.peer_syscallbufs) {
     RepTask* t = find(p.tid);
     if (!t || !t->syscallbuf) return divergence(e, "buffered syscalls of an unknown thread");
+    fresh.push_back(t->peer_records_loaded == e.num.value ? nullptr : t);
+  }
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    RepTask* t = fresh[i];
+    if (!t) continue;
+    const trace::Event::PeerRecords& p = e.peer_syscallbufs[i];
     if (!records_well_formed(p.records.data(), p.records.size()))
       return divergence(e, "another thread's buffered syscalls in the trace are corrupt");
     BufHeader h;
@@ -133,6 +145,8 @@ Result<void> ReplaySession::load_peer_syscallbufs(const trace::Event& e) {
     REWIND_TRY(
         t->task->write_mem(RemotePtr(t->syscallbuf + offsetof(BufHeader, end)), &end, sizeof end));
   }
+  for (RepTask* t : fresh)
+    if (t) t->peer_records_loaded = e.num.value;
   return ok_result();
 }
 
@@ -225,6 +239,31 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
   return std::optional<DebugStop>();
 }
 
+// A thread of the pool that hit one of the debugger's breakpoints just as
+// the pool is stopped: nobody can report that hit now, and a thread kept
+// at its early stop is not resumed with the pool, so it never released the
+// baton again ("the other threads stopped releasing the baton", at the
+// first `continue` of a breakpoint in code the pool runs). Take the hit
+// back: the pc goes back onto the int3, which it meets again, and reports,
+// when the pool next runs.
+Result<void> ReplaySession::take_back_breakpoint_hit(RepTask& o) {
+  if (!o.early_stop || o.early_stop->kind() != WaitStatus::Kind::SignalDeliveryStop ||
+      o.early_stop->stop_sig() != SIGTRAP)
+    return ok_result();
+  auto si = o.task->get_siginfo();
+  if (!si) return si.error();
+  auto regs = o.task->get_regs();
+  if (!regs) return regs.error();
+  if (si->si_code != SI_KERNEL || !o.task->as().has_breakpoint(regs->rip - 1)) return ok_result();
+  user_regs_struct r = *regs;
+  r.rip -= 1;
+  REWIND_TRY(o.task->set_regs(r));
+  o.early_stop.reset();
+  REWIND_LOG(Replay, "tid %d of the pool hit the breakpoint at 0x%llx as the pool stopped: later",
+             o.task->real_tid(), static_cast<unsigned long long>(r.rip));
+  return ok_result();
+}
+
 // Stops the pool again, wherever each thread is (in the library, waiting
 // for its turn, nearly always).
 Result<void> ReplaySession::stop_pool(RepTask& t) {
@@ -237,6 +276,7 @@ Result<void> ReplaySession::stop_pool(RepTask& t) {
     if (!w) return w.error();
     if (*w) {
       REWIND_TRY(note_pool_stop(*o, (*w)->status));
+      REWIND_TRY(take_back_breakpoint_hit(*o));
       continue;
     }
     // SIGSTOP (tracees started with PTRACE_TRACEME cannot be sent
@@ -250,6 +290,7 @@ Result<void> ReplaySession::stop_pool(RepTask& t) {
     auto got = o->task->wait();
     if (!got) return got.error();
     REWIND_TRY(note_pool_stop(*o, got->status));
+    REWIND_TRY(take_back_breakpoint_hit(*o));
   }
   return ok_result();
 }

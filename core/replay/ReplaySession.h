@@ -96,6 +96,11 @@ struct RepTaskState {
   // buffered syscalls were last written into it (load_syscallbuf).
   uint64_t syscallbuf = 0;
   uint64_t syscallbuf_loaded = 0;
+  // The event that last took this thread's records along for it
+  // (Event::peer_syscallbufs) and wrote them into its buffer: an event that
+  // a debugger stop or a mark interrupted is processed again, and must not
+  // append them twice (load_peer_syscallbufs).
+  uint64_t peer_records_loaded = 0;
   // It runs the program's code with the other threads of its process that
   // hand the baton around, since a BatonGive event, until its next event
   // (ReplayPool.cc). Between events it is stopped where it is.
@@ -424,6 +429,7 @@ class ReplaySession {
   Result<void> resume_member(RepTask& o);
   Result<std::optional<DebugStop>> poll_pool(RepTask& t);
   Result<void> stop_pool(RepTask& t);
+  Result<void> take_back_breakpoint_hit(RepTask& o);
   Result<void> note_pool_stop(RepTask& o, WaitStatus st);
   Result<void> clear_fork_child_baton(RepTask& child);
   // What check_not_stuck saw last: each thread's activity, and since when
