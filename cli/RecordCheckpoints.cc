@@ -167,7 +167,8 @@ bool CheckpointFollower::finish(bool wait) {
   auto waited = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  if (wait_exit(kKeptUpMs, false)) return report(waited());
+  // (With --checkpoint-wait, half a second before saying why it waits.)
+  if (wait_exit(wait ? 500 : kKeptUpMs, wait)) return report(waited());
   if (!wait) {
     detached_ = true;
     // Counted by name (cp-EVENT.meta): opening the trace to list them would
