@@ -13,6 +13,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   capnproto libcapnp-dev liblz4-dev libb2-dev libboost-dev libboost-test-dev
   libzydis-dev libelf-dev
+  # the LLDB plugin (SB API) and the DAP adapter's JSON
+  liblldb-22-dev nlohmann-json3-dev
   # tests: the debugger and the real programs the end-to-end tests record
   gdb lldb-22 python3 make tar gzip xz-utils coreutils findutils procps
   # fuzz tests (tests/fuzz/): libFuzzer ships with clang's runtime, not GCC;
