@@ -62,6 +62,10 @@ RunControl::StateTarget state_target(const Position& p) {
   RunControl::StateTarget t;
   t.tid = p.tid;
   t.regs = p.regs;
+  // A point found by single-stepping (a reverse-stepi walk) may hold TF in
+  // r11, from a syscall made while stepping; at full speed, where the
+  // tracee's stubs compare registers, r11 never has it (same_user_registers).
+  t.regs.r11 &= ~0x100ull;
   if (p.has_hash) t.mem_hash = p.mem_hash;
   t.ignore_rcx_r11 = p.before_syscall;
   return t;
