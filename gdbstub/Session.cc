@@ -45,6 +45,7 @@ std::span<const Session::PacketHandler> Session::packet_handlers() {
       {"qOffsets", Args::Delimited, &Session::handle_qOffsets},
       {"qProcessInfo", Args::Delimited, &Session::handle_qProcessInfo},
       {"qRcmd", Args::Delimited, &Session::handle_qRcmd},
+      {"qRewindFiles", Args::Delimited, &Session::handle_qRewindFiles},
       {"qRegisterInfo", Args::Immediate, &Session::handle_qRegisterInfo},
       {"qsThreadInfo", Args::Delimited, &Session::handle_qsThreadInfo},
       {"qSupported", Args::Delimited, &Session::handle_qSupported},
@@ -56,6 +57,11 @@ std::span<const Session::PacketHandler> Session::packet_handlers() {
       {"qXfer:threads:read", Args::Delimited, &Session::handle_qXfer_threads_read},
       {"QEnableErrorStrings", Args::Delimited, &Session::handle_QEnableErrorStrings},
       {"QListThreadsInStopReply", Args::Delimited, &Session::handle_QListThreadsInStopReply},
+      {"QRewindContinue", Args::Delimited, &Session::handle_QRewindContinue},
+      {"QRewindLineStep", Args::Delimited, &Session::handle_QRewindLineStep},
+      {"QRewindRestart", Args::Delimited, &Session::handle_QRewindRestart},
+      {"QRewindSeek", Args::Delimited, &Session::handle_QRewindSeek},
+      {"QRewindStepi", Args::Delimited, &Session::handle_QRewindStepi},
       {"QStartNoAckMode", Args::Delimited, &Session::handle_QStartNoAckMode},
       {"vCont", Args::Delimited, &Session::handle_vCont},
       {"vCont?", Args::Delimited, &Session::handle_vCont_query},
@@ -273,6 +279,7 @@ std::string Session::stop_reply(const target::StopInfo& stop) {
     threads = target_.threads();
     style.all_threads = &threads;
   }
+  if (job_packet_.starts_with("QRewind")) style.move_description = move_description_;
   return format_stop_reply(stop, style);
 }
 

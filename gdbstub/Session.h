@@ -154,6 +154,13 @@ class Session {
   Result<Reply> handle_vFile_fstat(std::string_view args);
   // Monitor commands (SessionMonitor.cc)
   Result<Reply> handle_qRcmd(std::string_view args);
+  // rewind's moves, armed for the next bc (SessionRewind.cc)
+  Result<Reply> handle_QRewindLineStep(std::string_view args);
+  Result<Reply> handle_QRewindSeek(std::string_view args);
+  Result<Reply> handle_QRewindStepi(std::string_view args);
+  Result<Reply> handle_QRewindContinue(std::string_view args);
+  Result<Reply> handle_qRewindFiles(std::string_view args);
+  Result<Reply> handle_QRewindRestart(std::string_view args);
 
   Result<Reply> resume(std::string_view packet, target::ResumeRequest::Action action,
                        target::Direction direction, std::optional<target::ThreadId> thread);
@@ -197,6 +204,15 @@ class Session {
   ThreadSelector continue_thread_;  // Hc: what c and s resume
   std::optional<target::StopInfo> last_stop_;
   std::optional<bool> tdesc_has_avx_;  // fixed once target.xml was described
+
+  // A move a QRewind packet armed: the next resume packet runs it.
+  struct Armed {
+    std::string packet;
+    std::function<Result<target::StopInfo>()> job;
+    std::string description;  // the stop's, in LLDB: "reverse-next", ...
+  };
+  std::optional<Armed> armed_;
+  std::string move_description_;  // of the armed move that runs
 
   // Files the client opened with vFile:open: fd -> recorded path.
   std::map<int, std::string> open_files_;

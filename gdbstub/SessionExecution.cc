@@ -153,6 +153,15 @@ Result<Reply> Session::handle_bs(std::string_view) {
 
 Result<Reply> Session::resume(std::string_view packet, Action action, Direction direction,
                               std::optional<target::ThreadId> thread) {
+  if (armed_) {
+    // The resume the plugin sends right after arming a move: it runs the
+    // move, whatever the packet (SessionRewind.cc).
+    Armed move = std::move(*armed_);
+    armed_.reset();
+    move_description_ = move.description;
+    start_job(move.packet, std::move(move.job));
+    return Reply::nothing();
+  }
   if (has_exited(last_stop_) && direction == Direction::Forward)
     return Error{"the program has exited; 'run' restarts the replay, 'reverse-continue' goes back"};
   if (!thread) {

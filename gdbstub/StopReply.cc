@@ -104,6 +104,10 @@ std::string format_stop_reply(const target::StopInfo& stop, const StopReplyStyle
       if (style.exec_events) out += "exec:" + to_hex(stop.exec_path) + ";";
       if (style.all_threads) out += "reason:exec;";
       break;
+    case StopKind::Step:
+      if (!style.move_description.empty())
+        out += "reason:trace;description:" + to_hex(style.move_description) + ";";
+      break;
     default:
       break;
   }

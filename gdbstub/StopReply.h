@@ -22,6 +22,10 @@ struct StopReplyStyle {
   bool exec_events = false;   // client sent exec-events+: may say "exec:"
   // LLDB's QListThreadsInStopReply: every T reply lists all threads.
   const std::vector<target::ThreadId>* all_threads = nullptr;
+  // A Step stop that ends one of rewind's moves (SessionRewind.cc): LLDB
+  // ran it as a reverse-continue, so without a reason it would call the
+  // stop a SIGTRAP. "reason:trace" with this description says what it was.
+  std::string_view move_description;
 };
 
 std::string format_stop_reply(const target::StopInfo& stop, const StopReplyStyle& style);

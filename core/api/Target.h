@@ -44,6 +44,11 @@ struct ResumeRequest {
   // For Step: the thread to step. For Continue: the thread to report if
   // nothing else happens; all threads run (replay decides the interleaving).
   ThreadId thread;
+  // Going backwards: the software breakpoints to stop at, in place of those
+  // inserted. A debugger's own breakpoints (LLDB's on the dynamic loader)
+  // must not end a reverse move: LLDB would continue from them forwards.
+  // And a breakpoint at the pc, which LLDB removes while it resumes, must.
+  std::optional<std::vector<uint64_t>> breakpoints;
 };
 
 enum class StopKind {
@@ -74,6 +79,37 @@ struct StopInfo {
   BreakpointType watch_type = BreakpointType::WriteWatch;
   uint64_t watch_addr = 0;
   std::string exec_path;  // Exec: the image the process runs now
+};
+
+// Source-level reverse stepping. gdb builds reverse-next, -step and -finish
+// from many reverse-stepi and reverse-continue packets and its own line
+// tables; LLDB has no reverse step at all. So a front end that knows the
+// line tables (the LLDB plugin) hands them to the engine, which knows time,
+// and the engine does the whole step in one resume: no round trip per
+// instruction, and the debugger sees one ordinary stop.
+struct LineRow {
+  uint64_t start = 0, end = 0;  // [start, end): the code of one statement
+  uint32_t line = 0;
+};
+struct FrameLines {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // the function's code, [start, end)
+  std::vector<LineRow> rows;                          // its line table
+  uint64_t cfa = 0;  // the frame's canonical frame address: rsp before its call
+};
+enum class LineStep {
+  Next,    // back to the start of the previous line of this frame, over calls
+  Step,    // the same, but into a call whose code is in step_into
+  Finish,  // back to the call instruction that made this frame
+};
+struct LineStepRequest {
+  LineStep kind = LineStep::Next;
+  ThreadId thread;
+  FrameLines frame;                  // the frame that steps (frame 0)
+  std::optional<FrameLines> caller;  // its caller, where stepping back leaves the function
+  // Code with line information: a reverse-step stops in a call into it, at
+  // its `ret` (the front end then steps to the start of that line).
+  std::vector<std::pair<uint64_t, uint64_t>> step_into;
+  std::optional<std::vector<uint64_t>> breakpoints;  // as in ResumeRequest
 };
 
 struct CheckpointInfo {
@@ -123,6 +159,16 @@ class Target {
   virtual Result<std::vector<uint8_t>> read_recorded_file(const std::string& path, uint64_t offset,
                                                           size_t len) = 0;
   virtual Result<uint64_t> recorded_file_size(const std::string& path) = 0;
+  // Every file the trace holds a copy of, as (the path the recording saw,
+  // the copy's path on this machine): for a debugger that reads symbols
+  // from local files only (LLDB), so it finds the recorded binaries even
+  // where the originals were rebuilt or removed.
+  virtual std::vector<std::pair<std::string, std::string>> recorded_file_copies() = 0;
+
+  // A reverse line step of `req.thread` (see LineStepRequest). Stops early,
+  // as gdb's would, at a breakpoint or watchpoint hit in a call it steps
+  // back over, and at the start of the history.
+  virtual Result<StopInfo> reverse_line_step(const LineStepRequest& req) = 0;
 
   // --- the timeline
   virtual uint64_t current_event() = 0;

@@ -69,6 +69,17 @@ std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n) {
   return out;
 }
 
+std::optional<size_t> call_length(const uint8_t* code, size_t n) {
+  ZydisDecoder decoder;
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))
+    return std::nullopt;
+  ZydisDecodedInstruction insn;
+  if (ZYAN_FAILED(ZydisDecoderDecodeInstruction(&decoder, nullptr, code, n, &insn)))
+    return std::nullopt;
+  if (insn.mnemonic != ZYDIS_MNEMONIC_CALL) return std::nullopt;
+  return insn.length;
+}
+
 std::optional<CodeBranches> scan_branches(const uint8_t* code, size_t n, uint64_t addr) {
   ZydisDecoder decoder;
   if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)))

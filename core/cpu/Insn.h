@@ -46,6 +46,10 @@ struct DecodedInsn {
 // rdi r8..r15.
 uint64_t gpr_by_number(const user_regs_struct& r, int n);
 
+// The length of the call instruction (any form: e8 rel32, ff /2, ...) at
+// the start of `code`; nullopt if the bytes there are not a call.
+std::optional<size_t> call_length(const uint8_t* code, size_t n);
+
 // Decodes the instruction at the start of `code` (n bytes available).
 // nullopt if the bytes are not a valid instruction.
 std::optional<DecodedInsn> decode_insn(const uint8_t* code, size_t n);

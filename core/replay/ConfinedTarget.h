@@ -60,12 +60,18 @@ class ConfinedTarget : public target::Target {
   // must not queue behind that resume().
   void interrupt() override { inner_->interrupt(); }
   Result<target::StopInfo> restart() override { return call(&Inner::restart); }
+  Result<target::StopInfo> reverse_line_step(const target::LineStepRequest& req) override {
+    return call(&Inner::reverse_line_step, req);
+  }
   Result<std::vector<uint8_t>> read_recorded_file(const std::string& path, uint64_t offset,
                                                   size_t len) override {
     return call(&Inner::read_recorded_file, path, offset, len);
   }
   Result<uint64_t> recorded_file_size(const std::string& path) override {
     return call(&Inner::recorded_file_size, path);
+  }
+  std::vector<std::pair<std::string, std::string>> recorded_file_copies() override {
+    return call(&Inner::recorded_file_copies);
   }
   uint64_t current_event() override { return call(&Inner::current_event); }
   Result<target::StopInfo> seek(uint64_t event) override { return call(&Inner::seek, event); }

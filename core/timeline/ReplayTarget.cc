@@ -288,10 +288,13 @@ Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
     std::optional<ImageFloor>& f;
     ~ClearFloor() { f.reset(); }
   } clear_floor{image_floor_};
-  Result<StopInfo> r = req.direction == target::Direction::Forward ? forward(req)
-                       : req.action == target::ResumeRequest::Action::Continue
-                           ? reverse_continue(thread)
-                           : reverse_step(thread);
+  Result<StopInfo> r = req.direction == target::Direction::Forward
+                           ? forward(req)
+                           : with_breakpoints(req.breakpoints, [&] {
+                               return req.action == target::ResumeRequest::Action::Continue
+                                          ? reverse_continue(thread)
+                                          : reverse_step(thread);
+                             });
   // Reverse execution works on a copy of the replay, so a failure leaves
   // session_ where the debugger last saw it; forward() says where it is.
   if (!r && req.direction == target::Direction::Reverse)

@@ -61,9 +61,11 @@ class ReplayTarget : public target::Target {
   Result<target::StopInfo> resume(const target::ResumeRequest& req) override;
   void interrupt() override { interrupt_ = true; }
   Result<target::StopInfo> restart() override { return start(); }
+  Result<target::StopInfo> reverse_line_step(const target::LineStepRequest& req) override;
   Result<std::vector<uint8_t>> read_recorded_file(const std::string& path, uint64_t offset,
                                                   size_t len) override;
   Result<uint64_t> recorded_file_size(const std::string& path) override;
+  std::vector<std::pair<std::string, std::string>> recorded_file_copies() override;
   uint64_t current_event() override;
   Result<target::StopInfo> seek(uint64_t event) override;
   Result<int> checkpoint() override;
@@ -204,6 +206,17 @@ class ReplayTarget : public target::Target {
   Result<std::optional<Cursor>> step_short(
       const Position& p, const std::function<Result<std::optional<Cursor>>()>& landmark,
       uint64_t steps, std::vector<std::pair<uint64_t, Mark>>& marks);
+  // --- source-level reverse steps (ReverseLineStep.cc)
+  Result<target::StopInfo> line_step(const target::LineStepRequest& req, Tid tid);
+  // Back to the call instruction that returned to `return_to`, made by
+  // `tid` with rsp `sp_at_call`: a reverse-continue to the last hit of the
+  // call sites ending there in that frame. Reports what stops it first.
+  Result<target::StopInfo> back_to_call(Tid tid, uint64_t return_to, uint64_t sp_at_call);
+  Result<user_regs_struct> regs_of(Tid tid);
+  // Runs `move` with `only` (if given) as the software breakpoints, then
+  // puts the inserted ones back, in the replay too.
+  Result<target::StopInfo> with_breakpoints(const std::optional<std::vector<uint64_t>>& only,
+                                            const std::function<Result<target::StopInfo>()>& move);
   Result<void> reach(Cursor& c, const Position& p);
   Result<target::StopInfo> go_to(const Position& p, MarkKey passed, target::StopInfo report);
   Result<target::StopInfo> at_history_begin();

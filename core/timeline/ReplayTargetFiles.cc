@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <set>
 
 #include "core/timeline/RecordedFiles.h"
 #include "core/timeline/ReplayTarget.h"
@@ -33,6 +34,22 @@ std::optional<std::string> ReplayTarget::trace_copy_of(const std::string& path) 
   for (const auto& m : r.mappings())
     if (!m.trace_file.empty() && same(m.orig_path)) return r.file_path(m.trace_file).string();
   return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> ReplayTarget::recorded_file_copies() {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& recorded, const std::string& file) {
+    if (recorded.empty() || file.empty() || !seen.insert(recorded).second) return;
+    out.emplace_back(recorded, reader_->file_path(file).string());
+  };
+  for (const auto& te : reader_->task_events()) {
+    if (te.kind != trace::TaskEventKind::Exec) continue;
+    add(te.exe_path, te.exe_trace_file);
+    add(te.interp_path, te.interp_trace_file);
+  }
+  for (const auto& m : reader_->mappings()) add(m.orig_path, m.trace_file);
+  return out;
 }
 
 // Only what the trace holds, and separate debug info by build-id, which

@@ -141,6 +141,18 @@ class FakeTarget : public target::Target {
     return it->second.size();
   }
   uint64_t current_event() override { return event; }
+  std::vector<std::pair<std::string, std::string>> recorded_file_copies() override {
+    return {{"/bin/prog", "/trace/files/prog"}};
+  }
+  Result<target::StopInfo> reverse_line_step(const target::LineStepRequest& req) override {
+    line_steps.push_back(req);
+    target::StopInfo s;
+    s.kind = target::StopKind::Step;
+    s.signo = 5;
+    s.thread = req.thread;
+    return s;
+  }
+  std::vector<target::LineStepRequest> line_steps;
   Result<target::StopInfo> seek(uint64_t e) override {
     event = e;
     target::StopInfo s;

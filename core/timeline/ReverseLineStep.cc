@@ -1,0 +1,245 @@
+// Source-level reverse steps (target::LineStepRequest): gdb's
+// reverse-next, -step and -finish, done by the engine in one resume for a
+// front end that hands it the line tables.
+//
+// The step follows gdb's rules (infrun.c, process_event_stop_test, going
+// backwards): step back one instruction at a time while in the line's
+// code; a step that lands on a `ret` came back out of a call, which is
+// stepped over by going back to its call instruction in one
+// reverse-continue; stepping into another line's code goes on to that
+// line's first instruction; stepping back over the function's entry lands
+// on the call in the caller, and goes on to the start of the caller's line.
+//
+// Going back over a call is a reverse-continue to the last execution of
+// the call instruction by this thread with this frame's stack pointer, so
+// a call that ran for minutes costs two native-speed runs (reverse-continue
+// counts breakpoint hits in the tracee), not a step per instruction.
+#include <algorithm>
+
+#include "core/base/Log.h"
+#include "core/cpu/Insn.h"
+#include "core/timeline/ReplayTarget.h"
+
+namespace rwd {
+
+using target::FrameLines;
+using target::LineRow;
+using target::LineStep;
+using target::LineStepRequest;
+using target::StopInfo;
+using target::StopKind;
+
+namespace {
+
+bool in_ranges(const std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint64_t pc) {
+  for (const auto& [start, end] : ranges)
+    if (pc >= start && pc < end) return true;
+  return false;
+}
+
+// The row whose code holds pc, if any (rows of line 0 are compiler-made
+// code of no line: stepping never stops at their start).
+const LineRow* row_of(const FrameLines& f, uint64_t pc) {
+  for (const LineRow& r : f.rows)
+    if (pc >= r.start && pc < r.end && r.line != 0) return &r;
+  return nullptr;
+}
+
+uint64_t entry_of(const FrameLines& f) {
+  return f.ranges.empty() ? 0 : f.ranges.front().first;
+}
+
+// A reverse line step gives up past this many instructions of one line: a
+// loop on a single line is stepped back one iteration at a time by gdb's
+// rules, and a million of them is a pathological case, not a step.
+constexpr uint64_t kMaxInsnsPerLine = 100'000;
+// How many times back_to_call passes a hit of the call site in another
+// frame (recursion) before it gives up.
+constexpr int kMaxOtherFrames = 10'000;
+
+}  // namespace
+
+Result<user_regs_struct> ReplayTarget::regs_of(Tid tid) {
+  auto rf = registers({debuggee_.value, tid.value});
+  if (!rf) return rf.error();
+  return rf->gp;
+}
+
+Result<StopInfo> ReplayTarget::with_breakpoints(const std::optional<std::vector<uint64_t>>& only,
+                                                const std::function<Result<StopInfo>()>& move) {
+  if (!only) return move();
+  std::set<uint64_t> inserted(only->begin(), only->end());
+  std::swap(inserted, sw_breakpoints_);
+  Result<StopInfo> r = move();
+  sw_breakpoints_ = std::move(inserted);
+  if (session_) {
+    auto back = install_user_breakpoints(*session_);
+    if (!back && r) return back.error();
+  }
+  return r;
+}
+
+Result<StopInfo> ReplayTarget::reverse_line_step(const LineStepRequest& req) {
+  // As resume() does for a reverse move: the interrupt flag, a diversion
+  // left, and the image floor (ReplayTargetExec.cc).
+  struct ClearInterrupt {
+    std::atomic<bool>& flag;
+    ~ClearInterrupt() { flag = false; }
+  } clear{interrupt_};
+  if (!session_) return Error{"no replay in progress"};
+  end_diversion();
+  Tid tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
+  if (!session_->find(tid)) return Error{"no thread " + std::to_string(tid.value) + " here"};
+  const std::optional<trace::TaskEvent> image = latest_exec(*session_);
+  const uint64_t from_events = session_->events_completed();
+  REWIND_TRY(set_image_floor(image, from_events));
+  struct ClearFloor {
+    std::optional<ImageFloor>& f;
+    ~ClearFloor() { f.reset(); }
+  } clear_floor{image_floor_};
+  Result<StopInfo> r = with_breakpoints(req.breakpoints, [&] { return line_step(req, tid); });
+  if (!r) return r.error().context("reverse line step");
+  r = back_across_exec(image, from_events, *r);
+  if (!r) return r.error();
+  if (r->thread.tid > 0) current_thread_ = Tid(r->thread.tid);
+  last_stop_ = *r;
+  return r;
+}
+
+Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
+  auto regs = regs_of(tid);
+  if (!regs) return regs.error();
+  if (req.kind == LineStep::Finish) {
+    // The return address sits just below the CFA; the call ran with rsp
+    // at the CFA.
+    uint64_t ret = 0;
+    auto n = read_memory(debuggee_.value, req.frame.cfa - 8, &ret, sizeof ret);
+    if (!n) return n.error();
+    if (*n != sizeof ret) return Error{"the frame's return address is not readable"};
+    return back_to_call(tid, ret, req.frame.cfa);
+  }
+  const std::set<uint64_t> user_breakpoints = sw_breakpoints_;
+  const FrameLines* frame = &req.frame;
+  const LineRow* row = row_of(*frame, regs->rip);
+  // Without a row the step range is empty: the first step leaves it.
+  uint64_t range_start = row ? row->start : 0, range_end = row ? row->end : 0;
+  uint32_t line = row ? row->line : 0;
+  const uint64_t from_pc = regs->rip;
+  StopInfo last = trap_stop(StopKind::Step, tid);
+  for (uint64_t steps = 0;; ++steps) {
+    if (steps == kMaxInsnsPerLine)
+      return Error{"more than " + std::to_string(kMaxInsnsPerLine) +
+                   " instructions back without reaching the start of a line"};
+    const uint64_t prev_pc = regs->rip, prev_sp = regs->rsp;
+    auto stop = reverse_step(tid);
+    if (!stop) return stop.error();
+    if (stop->kind != StopKind::Step) return stop;  // the start of history, an interrupt
+    last = *stop;
+    regs = regs_of(tid);
+    if (!regs) return regs.error();
+    uint64_t pc = regs->rip;
+
+    // Back out of a call: at its `ret`, one word below, with our pc as the
+    // return address.
+    if (regs->rsp == prev_sp - 8) {
+      uint64_t ret = 0;
+      auto n = read_memory(debuggee_.value, regs->rsp, &ret, sizeof ret);
+      if (n && *n == sizeof ret && ret == prev_pc) {
+        if (req.kind == LineStep::Step && in_ranges(req.step_into, pc)) return last;
+        auto back = back_to_call(tid, prev_pc, prev_sp);
+        if (!back) return back.error();
+        if (back->kind != StopKind::Step) return back;
+        last = *back;
+        regs = regs_of(tid);
+        if (!regs) return regs.error();
+        pc = regs->rip;
+      }
+    }
+    if (!in_ranges(frame->ranges, pc)) {
+      // Back over the function's entry, onto the call in the caller: on to
+      // the start of the caller's line, if we know its lines.
+      if (regs->rsp > prev_sp && frame == &req.frame && req.caller &&
+          in_ranges(req.caller->ranges, pc)) {
+        frame = &*req.caller;
+        row = row_of(*frame, pc);
+        if (!row) return last;
+        range_start = row->start;
+        range_end = row->end;
+        line = row->line;
+        if (pc == range_start) return last;
+        continue;
+      }
+      return last;  // somewhere else: a signal handler, a longjmp
+    }
+    if (user_breakpoints.count(pc) && pc != from_pc) {
+      last.kind = StopKind::Breakpoint;
+      return last;
+    }
+    const bool at_entry = pc == entry_of(*frame);
+    if (pc >= range_start && pc < range_end) {
+      // gdb stops at the start of the step range, unless that is the
+      // function's entry: then it goes on back to the call.
+      if (pc == range_start && !at_entry) return last;
+      continue;
+    }
+    const LineRow* now = row_of(*frame, pc);
+    if (!now) continue;  // code of no line: keep going
+    // Into another row: its start is where the step ends (for a row of
+    // the same line, gdb's refresh of the step range, the same).
+    row = now;
+    range_start = row->start;
+    range_end = row->end;
+    if (row->line != line) REWIND_LOG(Replay, "reverse line step: line %u -> %u", line, row->line);
+    line = row->line;
+    if (pc == range_start && !at_entry) return last;
+  }
+}
+
+Result<StopInfo> ReplayTarget::back_to_call(Tid tid, uint64_t return_to, uint64_t sp_at_call) {
+  // The call instructions that end at return_to: x86 calls are 2 to 7
+  // bytes long (with prefixes, up to 15); decode each candidate start.
+  std::set<uint64_t> sites;
+  uint8_t code[16];
+  auto n = read_memory(debuggee_.value, return_to - sizeof code, code, sizeof code);
+  if (n && *n == sizeof code) {
+    for (size_t len = 2; len <= 15; ++len) {
+      auto l = call_length(code + sizeof code - len, len);
+      if (l && *l == len) sites.insert(return_to - len);
+    }
+  }
+  if (sites.empty())
+    return Error{"no call instruction ends at " + std::to_string(return_to) +
+                 ": cannot step back over the call"};
+  std::set<uint64_t> added;
+  for (uint64_t a : sites)
+    if (sw_breakpoints_.insert(a).second) added.insert(a);
+  // The sites go again, from the set and from the replay the debugger sees.
+  auto done = [&](Result<StopInfo> r) -> Result<StopInfo> {
+    for (uint64_t a : added) sw_breakpoints_.erase(a);
+    if (session_) {
+      auto removed = install_user_breakpoints(*session_);
+      if (!removed && r) return removed.error();
+    }
+    return r;
+  };
+  for (int other = 0; other < kMaxOtherFrames; ++other) {
+    auto stop = reverse_continue(tid);
+    if (!stop) return done(stop.error());
+    if (stop->kind != StopKind::Breakpoint) return done(stop);  // a watchpoint, history's start
+    auto regs = regs_of(Tid(stop->thread.tid));
+    if (!regs) return done(regs.error());
+    const bool ours = sites.count(regs->rip) > 0;
+    if (ours && stop->thread.tid == tid.value && regs->rsp == sp_at_call) {
+      StopInfo s = *stop;
+      s.kind = StopKind::Step;
+      return done(s);
+    }
+    // A hit of the user's own breakpoint inside the call ends the step, as
+    // in gdb; a hit of the call site in another frame or thread does not.
+    if (!ours || !added.count(regs->rip)) return done(stop);
+  }
+  return done(Error{"the call site was hit in " + std::to_string(kMaxOtherFrames) +
+                    " other frames before its call"});
+}
+
+}  // namespace rwd
