@@ -5,9 +5,9 @@
 // the recorded process's memory and files and runs code in a copy of it. So
 // a debugger rewind launches is connected without any listening socket:
 // gdb runs "rewind replay --stdio" itself ("target extended-remote |
-// COMMAND") and speaks to it over the pipe; LLDB, which cannot, gets a Unix
-// socket in a fresh directory only this user can enter, removed once LLDB
-// is in. TCP is there only for -s PORT.
+// COMMAND") and speaks to it over the pipe; LLDB, which cannot, loads
+// rewind's plugin, which starts the server as its own child over a
+// socketpair (lldb-plugin/). TCP is there only for -s PORT.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,11 +20,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <future>
 #include <limits>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -96,8 +94,8 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
       a.host = v;
     } else if (s == "--stdio") {
       a.stdio = true;
-    } else if (s == "--debugger") {
-      if (!(v = value("--debugger"))) return std::nullopt;
+    } else if (s == "--debugger" || s == "-d") {
+      if (!(v = value(s.c_str()))) return std::nullopt;
       a.debugger = v;
     } else if (s == "-g") {
       if (!(v = value("-g")) || !parse_number(v, a.goto_event))
@@ -257,6 +255,7 @@ int debug_in_gdb(const ReplayArgs& a, const std::filesystem::path& dir) {
 }
 
 bool is_lldb(const std::string& debugger) {
+  if (debugger == "lldb") return true;
   return std::filesystem::path(debugger).filename().string().find("lldb") != std::string::npos;
 }
 
@@ -339,47 +338,51 @@ int serve_tcp(const ReplayArgs& a, const std::filesystem::path& dir) {
   return 0;
 }
 
-// LLDB cannot run its server as a command, so it connects to a Unix socket
-// in a private directory; the socket goes as soon as LLDB is in.
-int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
-  auto target = start_target(dir, a);
-  if (!target) return fail(target.error());
-  // $TMPDIR/rewind-lldb-PID-XXXXXX, 0700, removed also on SIGTERM and the
-  // like. A Unix socket's path must fit in 108 bytes: a long $TMPDIR is
-  // passed over for /tmp.
-  const char* tmpdir = getenv("TMPDIR");
-  auto private_dir =
-      ScratchDir::create("rewind-lldb", tmpdir && *tmpdir && strlen(tmpdir) < 64 ? tmpdir : "/tmp");
-  if (!private_dir) return fail(private_dir.error());
-  const std::string socket = (private_dir->path() / "gdb-remote.sock").string();
-  gdbstub::GdbServer server(**target, gdbstub::ServerOptions{});
-  auto listening = server.listen_unix(socket);
-  if (!listening) return fail(listening.error());
-  printf("rewind: replaying %s\n", dir.c_str());
-  fflush(stdout);
-  std::vector<std::string> args = {a.debugger, "-o",
-                                   "process connect --plugin gdb-remote unix-connect://" + socket};
-  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
-
-  // The server runs beside the debugger; the debugger's exit ends rewind.
-  std::promise<Result<void>> done;
-  auto served = done.get_future();
-  std::thread serving([&] { done.set_value(server.serve_one_client()); });
-  int code = run_debugger(args);
-  // A debugger that exits has detached, killed or dropped the connection,
-  // which ends serving at once; one that never connected leaves the server
-  // in accept(). Then leave without unwinding under the server thread:
-  // PTRACE_O_EXITKILL takes the tracees down with rewind.
-  if (served.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    fflush(nullptr);
-    std::error_code ignored;
-    std::filesystem::remove_all(private_dir->path(), ignored);
-    _exit(code);
+// The LLDB plugin that goes with this rewind: $REWIND_LLDB_PLUGIN, the
+// build tree's (build/cli/rewind, build/lldb-plugin/), or the installed
+// one (/usr/bin/rewind, /usr/lib/<triple>/rewind/).
+std::optional<std::string> lldb_plugin(const std::filesystem::path& self) {
+  if (const char* env = getenv("REWIND_LLDB_PLUGIN"); env && *env) return std::string(env);
+  const auto dir = self.parent_path();
+  for (const auto& p : {dir / "../lldb-plugin/librewind-lldb.so",
+                        dir / "../lib/x86_64-linux-gnu/rewind/librewind-lldb.so"}) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) return std::filesystem::weakly_canonical(p, ec).string();
   }
-  serving.join();
-  auto r = served.get();
-  if (!r) warn("debugger connection: %s", r.error().message.c_str());
-  return code;
+  return std::nullopt;
+}
+
+// `-d lldb`: LLDB 22 if it is there, else whatever lldb is on PATH.
+std::string lldb_command(const std::string& debugger) {
+  if (debugger != "lldb") return debugger;
+  for (const char* dir : {"/usr/bin/", "/usr/local/bin/"})
+    if (access((std::string(dir) + "lldb-22").c_str(), X_OK) == 0) return "lldb-22";
+  return "lldb";
+}
+
+// LLDB gets the plugin, whose `rewind replay` starts the server as its own
+// child over a socketpair (no socket listens) and loads the trace's copies
+// of the recorded files; rewind itself becomes LLDB.
+int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n < 0) return fail(Error::from_errno("readlink /proc/self/exe"));
+  self[n] = '\0';
+  auto plugin = lldb_plugin(self);
+  if (!plugin)
+    return fail(Error{"the LLDB plugin librewind-lldb.so is not next to " + std::string(self) +
+                      "; set REWIND_LLDB_PLUGIN to its path"});
+  std::string replay = "rewind replay" + replay_flags(a) + " \"" + dir.string() + "\"";
+  std::vector<std::string> args = {lldb_command(a.debugger), "-o", "plugin load " + *plugin,
+                                   "-o", replay};
+  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
+  setenv("REWIND_EXE", self, 1);
+  std::vector<char*> cargv;
+  for (auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
+  cargv.push_back(nullptr);
+  fflush(nullptr);
+  execvp(cargv[0], cargv.data());
+  return fail(Error::from_errno("cannot run the debugger '" + args[0] + "'"));
 }
 
 }  // namespace
