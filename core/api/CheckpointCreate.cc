@@ -22,6 +22,8 @@ namespace rwd::api {
 
 namespace {
 
+// For the progress line and the per-checkpoint lines; cli/ formats its own
+// output (checkpoint list, the summary) the same way.
 std::string human_bytes(uint64_t b) {
   char buf[32];
   if (b < 10 * 1024)
