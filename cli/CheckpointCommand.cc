@@ -1,5 +1,5 @@
 // rewind checkpoint list|rm|show: persistent checkpoints in a trace
-// (core/trace/CheckpointStore.h), which replay -g, seek and reverse
+// (core/api/Checkpoints.h), which replay -g, seek and reverse
 // execution start from. `create` is CheckpointCreate.cc.
 #include <unistd.h>
 
@@ -10,10 +10,7 @@
 
 #include "cli/CheckpointCli.h"
 #include "cli/Commands.h"
-#include "core/base/Log.h"
-#include "core/replay/ReplaySession.h"
-#include "core/trace/CheckpointStore.h"
-#include "core/trace/TraceReader.h"
+#include "core/api/Checkpoints.h"
 
 namespace rwd::cli {
 
@@ -50,39 +47,23 @@ std::string seconds(double s) {
   return buf;
 }
 
-Result<OpenedStore> open_store(const std::string& arg, StoreAccess access) {
-  auto dir = trace::resolve_trace_arg(arg);
-  if (!dir) return dir.error();
-  ScopedFd lock;
-  if (access == StoreAccess::Write) {
-    auto locked = trace::lock_trace_for_writing(*dir);
-    if (!locked) return locked.error();
-    lock = std::move(*locked);
-  }
-  auto reader = trace::TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
-  if (!reader) return reader.error();
-  auto store = trace::CheckpointStore::open(*dir, (*reader)->header().uuid);
-  if (!store) return store.error();
-  return OpenedStore{std::move(*reader), std::move(*store), std::move(lock)};
-}
-
 namespace {
 
 int list(int argc, char** argv) {
   if (argc > 1) return fputs(kCheckpointUsage, stderr), kExitUsage;
-  auto o = open_store(argc ? argv[0] : "");
-  if (!o) return fail(o.error());
-  const auto cps = o->store->list();
+  auto listed = api::list_checkpoints(argc ? argv[0] : "");
+  if (!listed) return fail(listed.error());
+  const auto& cps = *listed;
   if (cps.empty()) {
     printf("no checkpoints (rewind checkpoint create makes them)\n");
     return 0;
   }
   printf("%12s  %10s  %10s  %s\n", "EVENT", "TIME", "SIZE", "PAGES");
   uint64_t total = 0;
-  for (const trace::CheckpointInfo& c : cps) {
-    const uint64_t size = c.meta_bytes + c.pack_bytes;
+  for (const api::CheckpointSummary& c : cps) {
+    const uint64_t size = c.bytes;
     total += size;
-    printf("%12llu  %10s  %10s  %zu\n", (unsigned long long)c.events,
+    printf("%12llu  %10s  %10s  %zu\n", (unsigned long long)c.event,
            seconds(c.recorded_time_ns / 1e9).c_str(), human_bytes(size).c_str(), c.pages);
   }
   printf("%zu checkpoints, %s on disk\n", cps.size(), human_bytes(total).c_str());
@@ -105,64 +86,19 @@ int remove(int argc, char** argv) {
       return fputs(kCheckpointUsage, stderr), kExitUsage;
   }
   if (all == !events.empty()) return fputs(kCheckpointUsage, stderr), kExitUsage;
-  auto o = open_store(trace_arg, StoreAccess::Write);
-  if (!o) return fail(o.error());
-  if (all)
-    for (const trace::CheckpointInfo& c : o->store->list()) events.push_back(c.events);
-  for (uint64_t e : events) {
-    auto r = o->store->remove(e);
-    if (!r) return fail(r.error());
-  }
-  printf("removed %zu checkpoint%s\n", events.size(), events.size() == 1 ? "" : "s");
+  auto removed =
+      all ? api::remove_all_checkpoints(trace_arg) : api::remove_checkpoints(trace_arg, events);
+  if (!removed) return fail(removed.error());
+  printf("removed %zu checkpoint%s\n", *removed, *removed == 1 ? "" : "s");
   return 0;
-}
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)v);
-  return buf;
 }
 
 }  // namespace
 
 int show_checkpoint(const std::string& trace_arg, uint64_t event, bool pages) {
-  auto o = open_store(trace_arg);
-  if (!o) return fail(o.error());
-  auto d = o->store->load(event);
-  if (!d) return fail(d.error());
-  printf(
-      "checkpoint at event %llu, %.3f s into the recording, trace position: events block "
-      "%llu+%llu, data block %llu+%llu\n",
-      (unsigned long long)d->events, d->recorded_time_ns / 1e9,
-      (unsigned long long)d->reader.events.block_offset,
-      (unsigned long long)d->reader.events.in_block,
-      (unsigned long long)d->reader.data.block_offset, (unsigned long long)d->reader.data.in_block);
-  for (const trace::CpProcess& p : d->processes) {
-    printf("process %d: %zu threads, %zu mappings, %zu saved pages, %zu signal handlers\n",
-           p.rec_tgid, p.threads.size(), p.mappings.size(), p.pages.size(), p.sigactions.size());
-    for (const trace::CpThread& t : p.threads) {
-      user_regs_struct r{};
-      if (t.regs.size() == sizeof r) memcpy(&r, t.regs.data(), sizeof r);
-      printf("  thread %d: rip %s rsp %s rax %s fs_base %s sigmask %s%s\n", t.rec_tid,
-             hex(r.rip).c_str(), hex(r.rsp).c_str(), hex(r.rax).c_str(), hex(r.fs_base).c_str(),
-             hex(t.sigmask).c_str(), t.altstack.empty() ? "" : " (alternate signal stack)");
-    }
-    for (const trace::CpMapping& m : p.mappings) {
-      size_t n = 0;
-      for (const trace::CpPage& pg : p.pages) n += pg.addr >= m.start && pg.addr < m.end;
-      printf("  %s-%s %c%c%c%c %8zu pages saved  %s%s\n", hex(m.start).c_str(), hex(m.end).c_str(),
-             m.prot & 1 ? 'r' : '-', m.prot & 2 ? 'w' : '-', m.prot & 4 ? 'x' : '-',
-             m.flags & 1 ? 's' : 'p', n,
-             m.trace_file.empty() ? "" : ("trace:" + m.trace_file + " ").c_str(), m.name.c_str());
-    }
-    if (pages)
-      for (const trace::CpPage& pg : p.pages) {
-        printf("    page %s ", hex(pg.addr).c_str());
-        for (int i = 0; i < 8; ++i) printf("%02x", pg.hash[i]);
-        printf("\n");
-      }
-  }
-  return 0;
+  auto shown = api::print_checkpoint(
+      trace_arg, event, pages ? api::CheckpointPages::List : api::CheckpointPages::Count);
+  return shown ? 0 : fail(shown.error());
 }
 
 int cmd_checkpoint(int argc, char** argv) {

@@ -1,4 +1,4 @@
-// rewind pack: make traces self-contained and deduplicated (pack/Pack.h).
+// rewind pack: make traces self-contained and deduplicated (core/api/Pack.h).
 #include <unistd.h>
 
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cli/Commands.h"
-#include "core/trace/TraceReader.h"
-#include "pack/Pack.h"
+#include "core/api/Pack.h"
+#include "core/api/Trace.h"
 
 namespace rwd::cli {
 namespace {
@@ -34,7 +34,7 @@ std::string human(uint64_t bytes) {
 class ProgressLine {
  public:
   explicit ProgressLine(std::string trace) : trace_(std::move(trace)), tty_(isatty(2) == 1) {}
-  void update(const pack::Progress& p) {
+  void update(const api::PackProgress& p) {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
     const bool finished = p.total_bytes && p.done_bytes >= p.total_bytes;
@@ -61,7 +61,7 @@ class ProgressLine {
 }  // namespace
 
 int cmd_pack(int argc, char** argv) {
-  pack::PackOptions options;
+  api::PackOptions options;
   std::vector<std::string> traces;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -92,7 +92,7 @@ int cmd_pack(int argc, char** argv) {
   uint64_t total_before = 0, total_after = 0;
   int failures = 0;
   for (const std::string& arg : traces) {
-    auto dir = trace::resolve_trace_arg(arg);
+    auto dir = api::resolve_trace(arg);
     if (!dir) {
       fail(dir.error());
       ++failures;
@@ -100,9 +100,9 @@ int cmd_pack(int argc, char** argv) {
     }
     auto stats = [&] {
       ProgressLine line(dir->string());  // erased when pack is done
-      pack::PackOptions with_progress = options;
-      with_progress.progress = [&](const pack::Progress& p) { line.update(p); };
-      return pack::pack_trace(*dir, with_progress);
+      api::PackOptions with_progress = options;
+      with_progress.progress = [&](const api::PackProgress& p) { line.update(p); };
+      return api::pack_trace(*dir, with_progress);
     }();
     if (!stats) {
       fail(stats.error());

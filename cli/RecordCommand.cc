@@ -1,150 +1,37 @@
-// rewind record: run a program under the recorder and write its trace.
-#include <signal.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
+// rewind record: run a program under the recorder and write its trace. The
+// recording itself is api::record (core/api/Recorder.h); this parses the
+// options and says how it went.
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "cli/Commands.h"
-#include "cli/RecordCheckpoints.h"
-#include "core/base/Log.h"
-#include "core/cpu/CpuFeatures.h"
-#include "core/cpu/Cpuid.h"
-#include "core/record/RecordSession.h"
-#include "core/task/Spawn.h"
-#include "core/trace/TraceReader.h"
-#include "core/trace/TraceWriter.h"
+#include "core/api/Recorder.h"
 
 extern char** environ;
 
 namespace rwd::cli {
-namespace {
-
-Result<std::string> resolve_program(const std::string& prog) {
-  auto check = [](const std::string& path) -> Result<std::string> {
-    struct stat st;
-    if (stat(path.c_str(), &st) < 0) return Error::from_errno("cannot run '" + path + "'");
-    if (S_ISDIR(st.st_mode)) return Error{"cannot run '" + path + "': it is a directory"};
-    if (!S_ISREG(st.st_mode)) return Error{"cannot run '" + path + "': not a regular file"};
-    if (access(path.c_str(), X_OK) < 0)
-      return Error{"cannot run '" + path + "': it is not executable (Permission denied)"};
-    return path;
-  };
-  if (prog.empty()) return Error{"empty program name"};
-  if (prog.find('/') != std::string::npos) return check(prog);
-  const char* path_env = getenv("PATH");
-  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t colon = path.find(':', pos);
-    std::string dir =
-        path.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos);
-    std::string cand = (dir.empty() ? "." : dir) + "/" + prog;
-    if (access(cand.c_str(), X_OK) == 0) {
-      struct stat st;
-      if (stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return cand;
-    }
-    if (colon == std::string::npos) break;
-    pos = colon + 1;
-  }
-  return Error{"cannot run '" + prog + "': command not found in PATH"};
-}
-
-// `env` is the program's environment, as replay will start it again;
-// `cpu_features` what --cpu-features allowed it (empty: everything).
-trace::TraceHeader make_header(const std::vector<std::string>& argv,
-                               const std::vector<std::string>& env,
-                               const std::vector<std::string>& cpu_features) {
-  trace::TraceHeader h;
-  if (getrandom(h.uuid.data(), h.uuid.size(), 0) != static_cast<ssize_t>(h.uuid.size()))
-    for (auto& b : h.uuid) b = static_cast<uint8_t>(rand());
-  struct utsname u;
-  if (uname(&u) == 0) h.kernel = std::string(u.release) + " " + u.version;
-  h.cpuid = cpu::read_all_cpuid_leaves();
-  h.xcr0 = cpu::read_xcr0();
-  h.argv = argv;
-  h.env = env;
-  h.cpu_features = cpu_features;
-  char cwd[4096];
-  if (getcwd(cwd, sizeof cwd)) h.cwd = cwd;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  h.start_time_ns = ts.tv_sec * 1000000000ll + ts.tv_nsec;
-  return h;
-}
-
-// librewind-preload.so: $REWIND_PRELOAD, else beside this rewind, as built
-// (build/cli/rewind, build/preload/) or installed (bin/rewind,
-// lib/rewind/). Empty if there is none.
-std::string find_preload_library() {
-  if (const char* p = getenv("REWIND_PRELOAD"); p && *p) return access(p, R_OK) == 0 ? p : "";
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  self[n] = 0;
-  const std::filesystem::path dir = std::filesystem::path(self).parent_path();
-  for (const auto& cand : {dir.parent_path() / "preload" / "librewind-preload.so",
-                           dir.parent_path() / "lib" / "rewind" / "librewind-preload.so"}) {
-    if (access(cand.c_str(), R_OK) == 0) return cand.string();
-  }
-  return "";
-}
-
-// Puts the preload library first in LD_PRELOAD. Programs keep it across
-// execve as they keep their environment; one that drops it is recorded
-// without buffering (every syscall a ptrace stop), correctly.
-void add_preload(std::vector<std::string>& env, const std::string& lib) {
-  for (std::string& e : env) {
-    if (e.rfind("LD_PRELOAD=", 0) == 0) {
-      e = "LD_PRELOAD=" + lib + (e.size() > 11 ? ":" + e.substr(11) : "");
-      return;
-    }
-  }
-  env.push_back("LD_PRELOAD=" + lib);
-}
-
-void ignore_terminal_signals() {
-  // Ctrl-C and Ctrl-\ go to the whole foreground process group: the program
-  // gets them (and they are recorded); rewind keeps recording until it exits.
-  struct sigaction sa = {};
-  sa.sa_handler = [](int) {};
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGQUIT, &sa, nullptr);
-}
-
-}  // namespace
 
 int cmd_record(int argc, char** argv) {
-  std::string out_dir;
-  std::vector<std::string> cpu_features;  // empty: no --cpu-features
-  bool syscall_buffer = true;
-  double checkpoint_interval = 0;  // seconds; 0: no checkpoints while recording
-  bool checkpoint_wait = false;    // wait for them all before returning
+  api::RecordRequest req;
   int i = 0;
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-o" && i + 1 < argc) {
-      out_dir = argv[++i];
+      req.out_dir = argv[++i];
     } else if (a == "-n" || a == "--no-syscall-buffer") {
-      syscall_buffer = false;
+      req.syscall_buffering = api::SyscallBuffering::Off;
     } else if (a == "--checkpoint-interval" || a.starts_with("--checkpoint-interval=")) {
       const char* v = a.size() > 21 ? argv[i] + 22 : (i + 1 < argc ? argv[++i] : "");
       char* end = nullptr;
-      checkpoint_interval = strtod(v, &end);
-      if (!*v || *end || !(checkpoint_interval > 0)) {
+      req.checkpoint_interval = strtod(v, &end);
+      if (!*v || *end || !(req.checkpoint_interval > 0)) {
         fprintf(stderr, "rewind: record: --checkpoint-interval needs seconds > 0\n%s", kUsage);
         return kExitUsage;
       }
     } else if (a == "--checkpoint-wait") {
-      checkpoint_wait = true;
+      req.checkpoint_wait = api::CheckpointWait::Wait;
     } else if (a == "--cpu-features" || a.starts_with("--cpu-features=")) {
       std::string spec;
       if (a.size() > 14) {
@@ -156,10 +43,10 @@ int cmd_record(int argc, char** argv) {
         return kExitUsage;
       }
       if (spec == "list") {
-        fputs(cpu::describe_cpu_feature_choices().c_str(), stdout);
+        fputs(api::describe_cpu_feature_choices().c_str(), stdout);
         return 0;
       }
-      auto allowed = cpu::expand_cpu_features(spec);
+      auto allowed = api::expand_cpu_features(spec);
       if (!allowed) {
         fprintf(stderr,
                 "rewind: record: --cpu-features: %s (`rewind record --cpu-features list` "
@@ -167,7 +54,7 @@ int cmd_record(int argc, char** argv) {
                 allowed.error().message.c_str());
         return kExitUsage;
       }
-      cpu_features = std::move(*allowed);
+      req.cpu_features = std::move(*allowed);
     } else if (a == "--") {
       ++i;
       break;
@@ -178,7 +65,7 @@ int cmd_record(int argc, char** argv) {
       break;
     }
   }
-  if (checkpoint_wait && !(checkpoint_interval > 0)) {
+  if (req.checkpoint_wait == api::CheckpointWait::Wait && !(req.checkpoint_interval > 0)) {
     fprintf(stderr, "rewind: record: --checkpoint-wait goes with --checkpoint-interval\n%s",
             kUsage);
     return kExitUsage;
@@ -187,86 +74,16 @@ int cmd_record(int argc, char** argv) {
     fprintf(stderr, "rewind: record: no program given\n%s", kUsage);
     return kExitUsage;
   }
-  std::vector<std::string> prog_argv(argv + i, argv + argc);
-  auto exe = resolve_program(prog_argv[0]);
-  if (!exe) return fail(exe.error());
-
-  std::filesystem::path dir, root;
-  if (!out_dir.empty()) {
-    dir = out_dir;
-  } else {
-    root = trace::default_trace_root();
-    auto d = trace::new_trace_dir(root, std::filesystem::path(prog_argv[0]).filename().string());
-    if (!d) return fail(d.error());
-    dir = *d;
-  }
-  // The program's environment. --cpu-features works through it (CpuFeatures.h),
-  // and the header keeps it for replay, which so applies the same masks.
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);
-  if (!cpu_features.empty()) {
-    const auto present = cpu::cpu_features_of(cpu::read_all_cpuid_leaves());
-    for (const std::string& w : cpu::apply_cpu_feature_env(env, cpu_features, present))
-      warn("%s", w.c_str());
-  }
-
-  if (syscall_buffer) {
-    const std::string lib = find_preload_library();
-    if (lib.empty()) {
-      warn(
-          "librewind-preload.so not found (set REWIND_PRELOAD): recording without syscall "
-          "buffering");
-      syscall_buffer = false;
-    } else {
-      add_preload(env, lib);
-    }
-  }
-
-  // First, so that the header's CPUID leaves are this CPU's.
-  auto cpu = pin_tracer_to_one_cpu();
-  if (!cpu) return fail(cpu.error());
-  auto writer = trace::TraceWriter::create(dir);
-  if (!writer) return fail(writer.error());
-  trace::TraceHeader header = make_header(prog_argv, env, cpu_features);
-  header.record_cpu = *cpu;
-  header.clears_signal_frames = true;  // RecordSession::resume always does
-  header.ignored_signals = ignored_signals_now();
-  header.syscall_filter = syscall_buffer;  // RecordSession spawns under the filter then
-  auto hr = (*writer)->write_header(header);
-  if (!hr) return fail(hr.error());
-  // Now, not at the end: a recording that is killed is the one to debug,
-  // and `rewind replay` with no trace argument must find it.
-  if (!root.empty()) {
-    auto l = trace::update_latest_link(root, dir);
-    if (!l) warn("%s", l.error().message.c_str());
-  }
-  std::unique_ptr<CheckpointFollower> follower;
-  if (checkpoint_interval > 0) {
-    auto f = CheckpointFollower::start(dir, checkpoint_interval, *cpu);
-    if (!f) return fail(f.error());
-    follower = std::move(*f);
-  }
-  RecordOptions opts;
-  opts.exe_path = *exe;
-  opts.argv = prog_argv;
-  opts.env = env;
-  opts.cpu = *cpu;
-  opts.syscall_buffer = syscall_buffer;
-  ignore_terminal_signals();
-  RecordSession session(opts, **writer);
-  auto status = session.run();
-  if (!status) {
-    fprintf(stderr, "rewind: recording failed: %s\n", status.error().message.c_str());
-    fprintf(stderr, "rewind: the incomplete trace is in %s\n", dir.c_str());
+  req.argv.assign(argv + i, argv + argc);
+  for (char** e = environ; *e; ++e) req.env.emplace_back(*e);
+  auto outcome = api::record(req);
+  if (!outcome) return fail(outcome.error());
+  if (!outcome->wait_status) {
+    fprintf(stderr, "rewind: recording failed: %s\n", outcome->wait_status.error().message.c_str());
+    fprintf(stderr, "rewind: the incomplete trace is in %s\n", outcome->trace_dir.c_str());
     return kExitError;
   }
-  auto closed = (*writer)->close();
-  if (!closed) return fail(closed.error());
-  if (follower && !follower->finish(checkpoint_wait))
-    warn(
-        "the checkpoints could not all be saved while recording (see above); "
-        "`rewind checkpoint create %s` makes them",
-        dir.c_str());
-  return exit_code_for(*status);
+  return exit_code_for(*outcome->wait_status);
 }
+
 }  // namespace rwd::cli

@@ -28,13 +28,11 @@
 
 #include "cli/Commands.h"
 #include "cli/ReplayVerify.h"
+#include "core/api/Replay.h"
+#include "core/api/Trace.h"
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
 #include "core/base/ScratchDir.h"
-#include "core/replay/ConfinedTarget.h"
-#include "core/replay/ReplaySession.h"
-#include "core/timeline/ReplayTarget.h"
-#include "core/trace/TraceReader.h"
 #include "gdbstub/GdbServer.h"
 
 namespace rwd::cli {
@@ -42,7 +40,7 @@ namespace {
 
 struct ReplayArgs {
   bool autopilot = false;
-  ReplayOptions options;
+  api::ReplayOptions options;
   std::string trace;
   std::optional<uint16_t> server_port;  // -s
   std::optional<std::string> host;      // --host, with -s
@@ -144,24 +142,12 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
   return a;
 }
 
-int replay_autopilot(const std::filesystem::path& dir, const ReplayArgs& a) {
-  auto session = ReplaySession::open(dir, a.options);
-  if (!session) return fail(session.error());
-  if (const auto& end = (*session)->trace_end()) warn("%s", trace::describe(*end).c_str());
-  auto status = (*session)->run_to_end();
-  if (!status) return fail(status.error());
-  if ((*session)->died_in_exec() && *status) {
-    warn("the recorded program was killed by %s while the kernel loaded it; it ran nothing",
-         strsignal(WTERMSIG(**status)));
-  }
-  if (!*status) {
-    // The recorded program was killed with its recorder (PTRACE_O_EXITKILL),
-    // so say so as a shell would, not with an exit status it never had.
-    warn("replayed the incomplete trace to its end, event %llu",
-         static_cast<unsigned long long>((*session)->trace_end()->last_event));
-    return 128 + SIGKILL;
-  }
-  return exit_code_for(**status);
+// The exit code of a replay without a debugger.
+int replay_exit_code(const api::ReplayEnd& end) {
+  // A program killed with its recorder (PTRACE_O_EXITKILL): say so as a
+  // shell would, not with an exit status it never had.
+  if (!end.wait_status) return 128 + SIGKILL;
+  return exit_code_for(*end.wait_status);
 }
 
 // gdb's own checkpoint/restart and a `when` command, mapped to rewind's
@@ -269,23 +255,14 @@ bool is_loopback(const std::string& host) {
   return host == "localhost";
 }
 
-// The engine on its own tracer thread (ptrace is per thread), started at
-// the first instruction, or at -g EVENT; the server calls it from its
-// threads.
-Result<std::unique_ptr<ConfinedTarget<ReplayTarget>>> start_target(const std::filesystem::path& dir,
-                                                                   const ReplayArgs& a) {
-  auto target =
-      ConfinedTarget<ReplayTarget>::create([&] { return ReplayTarget::open(dir, a.options); });
-  if (!target) return target.error();
-  (*target)->with_inner([](ReplayTarget& t) {
-    if (const auto& end = t.trace_end()) warn("%s", trace::describe(*end).c_str());
-  });
-  auto started = (*target)->with_inner([&](ReplayTarget& t) {
-    if (a.pid) t.select_process(a.pid, a.from_fork);
-    return t.start(a.goto_event);
-  });
-  if (!started) return started.error();
-  return target;
+// The replay as the debugger's target, ready at -g EVENT (or the start).
+Result<std::unique_ptr<target::Target>> start_target(const std::filesystem::path& dir,
+                                                     const ReplayArgs& a) {
+  return api::open_replay_target(
+      dir, {.options = a.options,
+            .goto_event = a.goto_event,
+            .pid = a.pid,
+            .start = a.from_fork ? api::ProcessStart::Fork : api::ProcessStart::Exec});
 }
 
 // rewind replay --stdio, as gdb runs it. The protocol gets its own copies of
@@ -385,6 +362,19 @@ int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
   return fail(Error::from_errno("cannot run the debugger '" + args[0] + "'"));
 }
 
+// replay --verify-stretch FROM TO, a worker of replay -a --jobs
+// (ReplayVerify.cc): the last stretch prints the program's wait status for
+// it (-1: none).
+int verify_stretch(const std::filesystem::path& dir, const ReplayArgs& a) {
+  auto [from, to] = *a.verify_stretch;
+  auto status = api::verify_stretch(
+      dir, from, to,
+      {.force_cpu = a.options.force_cpu, .emit_output = false, .cpu = a.options.cpu});
+  if (!status) return fail(status.error());
+  if (!to) printf("%d\n", status->value_or(-1));
+  return 0;
+}
+
 }  // namespace
 
 int cmd_replay(int argc, char** argv) {
@@ -393,15 +383,20 @@ int cmd_replay(int argc, char** argv) {
   // Replay's scratch files (copies of mapped files) go with it, also when it
   // is told to stop.
   remove_scratch_dirs_on_signals();
-  auto dir = trace::resolve_trace_arg(a->trace);
+  auto dir = api::resolve_trace(a->trace);
   if (!dir) return fail(dir.error());
-  if (a->verify_stretch)
-    return replay_verify_stretch(
-        *dir, a->verify_stretch->first, a->verify_stretch->second,
-        {.force_cpu = a->options.force_cpu, .emit_output = false, .cpu = a->options.cpu});
+  if (a->verify_stretch) return verify_stretch(*dir, *a);
   if (a->autopilot && a->jobs) return replay_verify_jobs(*dir, a->jobs, a->options);
-  if (a->autopilot && a->goto_event) return replay_autopilot_from(*dir, a->goto_event, a->options);
-  if (a->autopilot) return replay_autopilot(*dir, *a);
+  if (a->autopilot && a->goto_event) {
+    auto end = api::replay_to_end_from(*dir, a->goto_event, a->options);
+    if (!end) return fail(end.error());
+    return replay_exit_code(*end);
+  }
+  if (a->autopilot) {
+    auto end = api::replay_to_end(*dir, a->options);
+    if (!end) return fail(end.error());
+    return replay_exit_code(*end);
+  }
   if (a->stdio) return serve_stdio(*a, *dir);
   if (a->server_port) return serve_tcp(*a, *dir);
   if (is_lldb(a->debugger)) return debug_in_lldb(*a, *dir);

@@ -20,7 +20,7 @@
 // then: in the background once `record` has returned, or while `record`
 // waits with --checkpoint-wait (bench/README.md has the costs). Replay
 // can start meanwhile: it uses the checkpoints saved so far.
-#include "cli/RecordCheckpoints.h"
+#include "core/api/internal/RecordCheckpoints.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -40,9 +40,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/Commands.h"
-
-namespace rwd::cli {
+namespace rwd::api {
 
 namespace {
 constexpr const char* kLogName = "follow.log";  // in TRACE/checkpoints
@@ -199,4 +197,4 @@ CheckpointFollower::~CheckpointFollower() {
   wait_exit(-1, false);
 }
 
-}  // namespace rwd::cli
+}  // namespace rwd::api

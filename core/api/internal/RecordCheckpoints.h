@@ -1,6 +1,6 @@
-// rewind record --checkpoint-interval: persistent checkpoints saved while
-// recording, by a replay that follows the recording (docs/checkpoints.md,
-// "Making them while recording").
+// Private to rewind_api (Recorder.cc). rewind record --checkpoint-interval:
+// persistent checkpoints saved while recording, by a replay that follows
+// the recording (docs/checkpoints.md, "Making them while recording").
 #pragma once
 
 #include <sys/types.h>
@@ -11,7 +11,7 @@
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
 
-namespace rwd::cli {
+namespace rwd::api {
 
 // `rewind checkpoint create TRACE --follow`, started beside a recording. It
 // is not the recorder's child (the recorder waits for any child of its
@@ -54,4 +54,4 @@ class CheckpointFollower {
   bool detached_ = false;
 };
 
-}  // namespace rwd::cli
+}  // namespace rwd::api
