@@ -25,7 +25,7 @@ add_custom_command(
   COMMENT "Checking that the front ends include only core/api/ and core/base/"
   VERBATIM)
 add_custom_target(check_front_end_includes ALL DEPENDS "${_stamp}")
-foreach(_target rewind rewind_gdbstub)
+foreach(_target rewind rewind_gdbstub rewind_lldb rewind_dap rewind-dap)
   if(TARGET ${_target})
     add_dependencies(${_target} check_front_end_includes)
   endif()

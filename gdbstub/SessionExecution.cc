@@ -171,6 +171,9 @@ Result<Reply> Session::resume(std::string_view packet, Action action, Direction 
     thread = *t;
   }
   target::ResumeRequest req{action, direction, *thread};
+  // LLDB (the only client that asks for threads in stop replies) drops a
+  // process that exits: it stops at the end of the history instead.
+  req.end_before_exit = client_.threads_in_stop_reply;
   start_job(packet, [this, req] { return target_.resume(req); });
   return Reply::nothing();
 }

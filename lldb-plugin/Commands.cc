@@ -309,7 +309,17 @@ class MonitorCommand : public lldb::SBCommandPluginInterface {
     }
     std::string out;
     const bool ok = run(dbg, "process plugin packet monitor " + monitor_, out);
-    result.Printf("%s", out.c_str());
+    // LLDB echoes the packet and its reply around the server's output.
+    std::string shown;
+    size_t at = 0;
+    while (at < out.size()) {
+      size_t nl = out.find('\n', at);
+      std::string line = out.substr(at, nl == std::string::npos ? std::string::npos : nl - at + 1);
+      at = nl == std::string::npos ? out.size() : nl + 1;
+      if (line.rfind("  packet: ", 0) == 0 || line.rfind("response: ", 0) == 0) continue;
+      shown += line;
+    }
+    result.Printf("%s", shown.c_str());
     if (!ok) result.SetStatus(lldb::eReturnStatusFailed);
     return ok;
   }

@@ -49,6 +49,10 @@ struct ResumeRequest {
   // must not end a reverse move: LLDB would continue from them forwards.
   // And a breakpoint at the pc, which LLDB removes while it resumes, must.
   std::optional<std::vector<uint64_t>> breakpoints;
+  // Going forwards into the program's exit: stop just before it, at the
+  // end of the history, instead. LLDB forgets a process that exits, and
+  // could not go back from there.
+  bool end_before_exit = false;
 };
 
 enum class StopKind {

@@ -304,6 +304,16 @@ Result<StopInfo> ReplayTarget::resume(const target::ResumeRequest& req) {
   if (!r) return r.error();
   if (req.direction == target::Direction::Reverse) r = back_across_exec(image, from_events, *r);
   if (!r) return r.error();
+  if (req.end_before_exit && (r->kind == StopKind::Exited || r->kind == StopKind::Killed)) {
+    // The exit is the last event, not yet completed: a seek to the events
+    // completed stands at it, the process still there.
+    const StopInfo exit = *r;
+    r = seek(session_->events_completed());
+    if (!r) return r.error().context("stopping before the program's exit");
+    r->kind = StopKind::HistoryEnd;
+    r->signo = SIGTRAP;
+    r->exit_code = exit.exit_code;
+  }
   if (r->thread.tid > 0) current_thread_ = Tid(r->thread.tid);
   last_stop_ = *r;
   return r;

@@ -207,9 +207,9 @@ Result<StopInfo> ReplayTarget::back_to_call(Tid tid, uint64_t return_to, uint64_
       if (l && *l == len) sites.insert(return_to - len);
     }
   }
-  if (sites.empty())
-    return Error{"no call instruction ends at " + std::to_string(return_to) +
-                 ": cannot step back over the call"};
+  // None: no call made this frame (the outermost one, a signal handler's
+  // return to the kernel's trampoline). Back one instruction, then.
+  if (sites.empty()) return reverse_step(tid);
   std::set<uint64_t> added;
   for (uint64_t a : sites)
     if (sw_breakpoints_.insert(a).second) added.insert(a);

@@ -5,6 +5,8 @@ launcher, the debugger's parent, and any rewind the debugger started, such
 as gdb's `rewind replay --stdio`) and prints how many sockets they listen
 on, and how many TCP sockets they hold at all (a debugger connected over
 TCP shows as one), from /proc/PID/fd against /proc/PID/net/{tcp,tcp6,unix}.
+With --trace TRACE: the rewind processes replaying TRACE instead (the
+server LLDB's plugin starts).
 """
 import os
 
@@ -64,19 +66,33 @@ def sockets(pid, inodes):
     return tcp, tcp_listen, unix
 
 
+def by_trace(trace):
+    """The rewind processes whose command line names `trace`: LLDB's plugin
+    starts its server twice forked, so it is nobody's child."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if stat_fields(int(entry))[0] != "rewind":
+                continue
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                if trace.encode() in f.read().split(b"\0"):
+                    out.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
 def main():
-    # Up from this shell to the debugger, whose parent is rewind.
-    pid = os.getppid()
-    while pid > 1:
-        comm, parent = stat_fields(pid)
-        if stat_fields(parent)[0] == "rewind":
-            debugger, launcher = pid, parent
-            break
-        pid = parent
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "--trace":
+        pids = by_trace(sys.argv[2])
     else:
-        print("rewind processes: 0 (no rewind above this shell)")
-        return 1
-    pids = [launcher] + [c for c in children(debugger) if stat_fields(c)[0] == "rewind"]
+        pids = launched()
+        if pids is None:
+            print("rewind processes: 0 (no rewind above this shell)")
+            return 1
     totals = [0, 0, 0]
     for p in pids:
         for i, n in enumerate(sockets(p, socket_inodes(p))):
@@ -86,6 +102,22 @@ def main():
     print("listening TCP sockets: %d" % totals[1])
     print("listening Unix sockets: %d" % totals[2])
     return 0
+
+
+def launched():
+    """The launcher above this shell's debugger, and the rewinds the
+    debugger started; None if there is no rewind above."""
+    # Up from this shell to the debugger, whose parent is rewind.
+    pid = os.getppid()
+    while pid > 1:
+        comm, parent = stat_fields(pid)
+        if stat_fields(parent)[0] == "rewind":
+            debugger, launcher = pid, parent
+            break
+        pid = parent
+    else:
+        return None
+    return [launcher] + [c for c in children(debugger) if stat_fields(c)[0] == "rewind"]
 
 
 if __name__ == "__main__":
