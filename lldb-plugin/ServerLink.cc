@@ -133,6 +133,33 @@ void remove_sysroots() {
   g_sysroots.clear();
 }
 
+// The recorded paths are the kernel's (/proc/PID/maps: /usr/lib/...), LLDB
+// asks for the dynamic loader's (/lib/x86_64-linux-gnu/libc.so.6, from
+// ld.so.cache; /lib64/ld-linux-x86-64.so.2, the PT_INTERP). So the mirror
+// gets this machine's top-level links (lib -> usr/lib, merged /usr), and
+// the links in the multilib directories that lead to a recorded file (the
+// loader's /usr/lib64/ld-linux-x86-64.so.2).
+void add_host_aliases(const ServerLink& link, const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/", ec)) {
+    std::error_code ec2;
+    if (!e.is_symlink(ec2)) continue;
+    const fs::path target = fs::read_symlink(e.path(), ec2);
+    const fs::path at = fs::path(dir) / e.path().filename();
+    if (ec2 || target.is_absolute() || fs::exists(fs::symlink_status(at, ec2))) continue;
+    fs::create_symlink(target, at, ec2);
+  }
+  for (const char* multilib : {"/usr/lib64", "/usr/lib32", "/usr/libx32"}) {
+    for (const auto& [recorded, copy] : link.copies) {
+      const fs::path alias = fs::path(multilib) / fs::path(recorded).filename();
+      std::error_code ec2;
+      if (!fs::is_symlink(alias, ec2) || fs::canonical(alias, ec2) != fs::path(recorded)) continue;
+      fs::create_directories(fs::path(dir + multilib), ec2);
+      fs::create_symlink(copy, dir + alias.string(), ec2);
+    }
+  }
+}
+
 }  // namespace
 
 std::string find_rewind() {
@@ -222,6 +249,7 @@ bool make_sysroot(const ServerLink& link, std::string& dir, std::string& error) 
     if (ec) continue;
     fs::create_symlink(copy, where, ec);  // a path seen twice keeps its first copy
   }
+  add_host_aliases(link, dir);
   return true;
 }
 

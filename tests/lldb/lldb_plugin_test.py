@@ -2,11 +2,13 @@
 """rewind's LLDB plugin beyond line steps: a watchpoint going backwards
 (LLDB's old and new values), the history boundary at both ends (at the end
 LLDB keeps the process, stopped just before its exit, and can go back from
-there), seek, checkpoint and restart, and the errors a user meets.
+there), seek, checkpoint and restart, the errors a user meets, and symbols from
+the trace's copies when the program on disk was replaced.
 
 usage: lldb_plugin_test.py REWIND PLUGIN LLDB PROGRAM(debug_target)
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +97,24 @@ def main():
             missing = find_in_order(out, [want])
             if missing:
                 failures.append("error for %s: %s" % (cmds[-1], missing))
+        # The trace's copies, not the files on disk: the program recorded,
+        # then replaced by another; every module LLDB loads is the mirror's.
+        prog = os.path.join(tmp, "debug_target")
+        shutil.copy(program, prog)
+        trace2 = os.path.join(tmp, "trace2")
+        subprocess.run([rewind, "record", "-o", trace2, prog], env=env, check=True,
+                       capture_output=True, timeout=120)
+        shutil.copy("/bin/true", prog)
+        out = lldb_run(lldb, plugin, trace2, env, [
+            "rewind replay " + trace2, "breakpoint set -n square", "continue", "image list",
+            "kill"])
+        missing = find_in_order(out, [r"square\(x=0\) at debug_target\.c:14"])
+        if missing:
+            failures.append("replaced binary: " + missing)
+        modules = re.findall(r"^\[\s*\d+\] \S+ 0x[0-9a-f]+ (\S+)", out, re.M)
+        outside = [m for m in modules if "/rewind-lldb-" not in m]
+        if len(modules) < 3 or outside:
+            failures.append("modules not from the trace: %s (of %s)" % (outside, modules))
         left = [e for e in os.listdir(tmp) if e.startswith("rewind-lldb-")]
         if left:
             failures.append("left behind in TMPDIR: %s" % left)

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The latency of each reverse command in LLDB (rewind's plugin) next to
+gdb's for the same operation, on the same trace, from the same position.
+Each debugger times its own commands with its embedded Python; the
+positions reached are compared (function, pc, event), so a fast wrong
+answer shows as FAIL. Medians of RUNS sessions per debugger.
+
+usage: lldb_bench.py REWIND PLUGIN GDB LLDB WORKDIR RUNS
+  WORKDIR holds hot_loop, bump4 (bench/*.c, -O1 -g) and their traces.
+"""
+import re
+import statistics
+import subprocess
+import sys
+
+# case: (trace, setup [(gdb, lldb)], timed ops [(label, gdb, lldb)])
+CASES = {
+    # A syscall-free loop of 10^7 calls: the line after the loop is where
+    # stepping back is hardest (the instruction before ran 10^7 iterations
+    # after the last event).
+    "hot_loop 1e7": ("loop7.trace",
+                     [("break hot_loop.c:21", "breakpoint set -f hot_loop.c -l 21"),
+                      ("continue", "continue"), ("delete", "breakpoint delete -f")],
+                     [("reverse-next", "reverse-next", "rn"),
+                      ("reverse-step", "reverse-step", "rs"),
+                      ("reverse-finish", "reverse-finish", "rf"),
+                      ("reverse-next", "reverse-next", "rn"),
+                      ("reverse-stepi", "reverse-stepi", "rsi"),
+                      ("reverse-continue", "break body\nreverse-continue",
+                       "breakpoint set -n body\nrc")]),
+    # 4 threads, 80,000 calls under a mutex; main's join_all() line spans
+    # their whole run.
+    "threads": ("threads.trace",
+                [("break bump4.c:42", "breakpoint set -f bump4.c -l 42"),
+                 ("continue", "continue"), ("delete", "breakpoint delete -f")],
+                [("reverse-next", "reverse-next", "rn"),
+                 ("reverse-next", "reverse-next", "rn"),
+                 ("reverse-continue", "break bump\nreverse-continue", "breakpoint set -n bump\nrc"),
+                 ("reverse-finish", "reverse-finish", "rf"),
+                 ("reverse-next", "reverse-next", "rn")]),
+    # python3 (no line information: reverse-finish back out of getpid).
+    "python3": ("python.trace",
+                [("break getpid", "breakpoint set -n getpid"), ("continue", "continue"),
+                 ("continue", "continue"), ("delete", "breakpoint delete -f")],
+                [("reverse-finish", "reverse-finish", "rf"),
+                 ("reverse-stepi", "reverse-stepi", "rsi"),
+                 ("reverse-continue", "break getpid\nreverse-continue",
+                  "breakpoint set -n getpid\nrc")]),
+}
+
+GDB_AT = ("python f = gdb.selected_frame(); print('AT %s 0x%x' % (f.name(), f.pc()))")
+LLDB_AT = ("script f = lldb.debugger.GetSelectedTarget().GetProcess().GetSelectedThread()"
+           ".GetFrameAtIndex(0); print('AT %s 0x%x' % (f.GetFunctionName(), f.GetPC()))")
+
+
+def session(kind, rewind, plugin, dbg, trace, setup, ops):
+    if kind == "gdb":
+        args = [dbg, "-nx", "-batch", "-ex", "set remotetimeout unlimited",
+                "-ex", "target extended-remote | %s replay --stdio %s" % (rewind, trace),
+                "-ex", "python import time"]
+        flag = "-ex"
+    else:
+        args = [dbg, "-b", "--no-lldbinit", "-o", "plugin load " + plugin,
+                "-o", "rewind replay " + trace, "-o", "script import time"]
+        flag = "-o"
+    for g, l in setup:
+        args += [flag, g if kind == "gdb" else l]
+    for label, g, l in ops:
+        cmds = (g if kind == "gdb" else l).split("\n")
+        for c in cmds[:-1]:
+            args += [flag, c]
+        start = "python t0 = time.time()" if kind == "gdb" else "script t0 = time.time()"
+        stop = ("python print('TIME %.4f' % (time.time() - t0))" if kind == "gdb"
+                else "script print('TIME %.4f' % (time.time() - t0))")
+        args += [flag, start, flag, cmds[-1], flag, stop, flag, GDB_AT if kind == "gdb" else LLDB_AT,
+                 flag, "monitor when" if kind == "gdb" else "rewind when"]
+    args += [flag, "kill"]
+    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=1800).stdout
+    times = [float(t) for t in re.findall(r"^TIME (\S+)$", out, re.M)]
+    ats = re.findall(r"^AT (\S+) (0x[0-9a-f]+)$", out, re.M)
+    events = re.findall(r"Current event: (\d+)", out)
+    return times, list(zip(ats, events)), out
+
+
+def main():
+    rewind, plugin, gdb, lldb, work, runs = sys.argv[1:7]
+    runs = int(runs)
+    print("| case | command | gdb (s) | LLDB (s) | LLDB / gdb |")
+    print("| --- | --- | --- | --- | --- |")
+    failed = False
+    for name, (trace, setup, ops) in CASES.items():
+        trace = work + "/" + trace
+        results = {}
+        for kind, dbg in (("gdb", gdb), ("lldb", lldb)):
+            all_times, positions = [], None
+            for _ in range(runs):
+                times, pos, out = session(kind, rewind, plugin, dbg, trace, setup, ops)
+                if len(times) != len(ops):
+                    print("FAIL %s %s: %d of %d commands timed" % (name, kind, len(times), len(ops)))
+                    print(out[-3000:])
+                    failed = True
+                all_times.append(times)
+                positions = positions or pos
+            results[kind] = (all_times, positions)
+        gpos, lpos = results["gdb"][1], results["lldb"][1]
+        for i, (label, _, _) in enumerate(ops):
+            med = []
+            for kind in ("gdb", "lldb"):
+                ts = [t[i] for t in results[kind][0] if len(t) > i]
+                med.append(statistics.median(ts) if ts else float("nan"))
+            same = i < len(gpos) and i < len(lpos) and gpos[i] == lpos[i]
+            note = "" if same else " FAIL: gdb at %s, LLDB at %s" % (
+                gpos[i] if i < len(gpos) else None, lpos[i] if i < len(lpos) else None)
+            failed |= not same
+            print("| %s | %s | %.3f | %.3f | %.2fx%s |" % (name, label, med[0], med[1],
+                                                          med[1] / med[0] if med[0] else 0, note))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
