@@ -11,8 +11,6 @@ namespace rwd::cli {
 extern const char kCheckpointUsage[];
 
 bool parse_u64(const char* s, uint64_t& out);
-std::string human_bytes(uint64_t b);
-std::string seconds(double s);  // "1.5 s"
 
 // rewind checkpoint create (argv after "create").
 int create_checkpoints(int argc, char** argv);

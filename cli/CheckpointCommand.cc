@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/CheckpointCli.h"
+#include "core/base/Units.h"
 #include "cli/Commands.h"
 #include "core/api/Checkpoints.h"
 
@@ -28,23 +29,6 @@ bool parse_u64(const char* s, uint64_t& out) {
   errno = 0;
   out = strtoull(s, &end, 10);
   return *s && *end == 0 && errno == 0;
-}
-
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b < 10 * 1024)
-    snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
-  else if (b < 10ull * 1024 * 1024)
-    snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else
-    snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
-  return buf;
-}
-
-std::string seconds(double s) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
 }
 
 namespace {

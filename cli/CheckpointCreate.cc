@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/CheckpointCli.h"
+#include "core/base/Units.h"
 #include "cli/Commands.h"
 #include "core/api/Checkpoints.h"
 

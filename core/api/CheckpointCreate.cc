@@ -16,30 +16,12 @@
 #include "core/api/Checkpoints.h"
 #include "core/api/internal/OpenStore.h"
 #include "core/base/Log.h"
+#include "core/base/Units.h"
 #include "core/replay/ReplaySession.h"
 
 namespace rwd::api {
 
 namespace {
-
-// For the progress line and the per-checkpoint lines; cli/ formats its own
-// output (checkpoint list, the summary) the same way.
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b < 10 * 1024)
-    snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
-  else if (b < 10ull * 1024 * 1024)
-    snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-  else
-    snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024));
-  return buf;
-}
-
-std::string seconds(double s) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
-}
 
 // Events in the trace and the recorded time of the last one, from a pass
 // over the events stream (fast: no replay).
