@@ -212,6 +212,17 @@ class ReplayTarget : public target::Target {
   // `tid` with rsp `sp_at_call`: a reverse-continue to the last hit of the
   // call sites ending there in that frame. Reports what stops it first.
   Result<target::StopInfo> back_to_call(Tid tid, uint64_t return_to, uint64_t sp_at_call);
+  // Back to the last time this frame (rsp no lower than body_sp) stood at
+  // the start of a line: a loop inside one line, stepped back at once.
+  Result<target::StopInfo> back_to_line_start(Tid tid, const target::FrameLines& frame,
+                                              uint64_t range_start, uint64_t range_end,
+                                              uint64_t body_sp);
+  // A reverse-continue to the last hit of `sites` by `tid` for which
+  // in_frame(registers) holds; the user's breakpoints and watchpoints stop
+  // it first, as they would any reverse-continue.
+  Result<target::StopInfo> reverse_to_sites(
+      Tid tid, const std::set<uint64_t>& sites,
+      const std::function<bool(const user_regs_struct&)>& in_frame);
   Result<user_regs_struct> regs_of(Tid tid);
   // Runs `move` with `only` (if given) as the software breakpoints, then
   // puts the inserted ones back, in the replay too.

@@ -126,6 +126,8 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   uint32_t line = row ? row->line : 0;
   const uint64_t from_pc = regs->rip;
   StopInfo last = trap_stop(StopKind::Step, tid);
+  uint64_t min_sp = regs->rsp;      // the frame's lowest rsp seen: its body's
+  std::set<uint64_t> in_range_pcs;  // visited in the current step range
   for (uint64_t steps = 0;; ++steps) {
     if (steps == kMaxInsnsPerLine)
       return Error{"more than " + std::to_string(kMaxInsnsPerLine) +
@@ -161,6 +163,8 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
       if (regs->rsp > prev_sp && frame == &req.frame && req.caller &&
           in_ranges(req.caller->ranges, pc)) {
         frame = &*req.caller;
+        min_sp = regs->rsp;
+        in_range_pcs.clear();
         row = row_of(*frame, pc);
         if (!row) return last;
         range_start = row->start;
@@ -176,12 +180,20 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
       return last;
     }
     const bool at_entry = pc == entry_of(*frame);
+    min_sp = std::min<uint64_t>(min_sp, regs->rsp);
     if (pc >= range_start && pc < range_end) {
       // gdb stops at the start of the step range, unless that is the
       // function's entry: then it goes on back to the call.
       if (pc == range_start && !at_entry) return last;
+      // Round a loop inside the line (`for (...) f(i);` on one line): gdb
+      // steps back through every iteration. The same place is the last
+      // time this frame stood at the line's start, or at the start of
+      // another line (then that line ran last): one reverse-continue.
+      if (!in_range_pcs.insert(pc).second)
+        return back_to_line_start(tid, *frame, range_start, range_end, min_sp);
       continue;
     }
+    in_range_pcs.clear();
     const LineRow* now = row_of(*frame, pc);
     if (!now) continue;  // code of no line: keep going
     // Into another row: its start is where the step ends (for a row of
@@ -193,6 +205,21 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
     line = row->line;
     if (pc == range_start && !at_entry) return last;
   }
+}
+
+Result<StopInfo> ReplayTarget::back_to_line_start(Tid tid, const FrameLines& frame,
+                                                  uint64_t range_start, uint64_t range_end,
+                                                  uint64_t body_sp) {
+  // The line's start, and every other line's: whichever this frame passed
+  // last is where gdb's stepping would end. This frame: the thread's rsp
+  // no lower than its body's (a call's frames lie below) and below the CFA.
+  std::set<uint64_t> sites{range_start};
+  for (const LineRow& r : frame.rows)
+    if (r.line != 0 && (r.start < range_start || r.start >= range_end)) sites.insert(r.start);
+  REWIND_LOG(Replay, "reverse line step: a loop inside the line; back to one of %zu line starts",
+             sites.size());
+  return reverse_to_sites(
+      tid, sites, [&](const user_regs_struct& r) { return r.rsp >= body_sp && r.rsp < frame.cfa; });
 }
 
 Result<StopInfo> ReplayTarget::back_to_call(Tid tid, uint64_t return_to, uint64_t sp_at_call) {
@@ -210,6 +237,13 @@ Result<StopInfo> ReplayTarget::back_to_call(Tid tid, uint64_t return_to, uint64_
   // None: no call made this frame (the outermost one, a signal handler's
   // return to the kernel's trampoline). Back one instruction, then.
   if (sites.empty()) return reverse_step(tid);
+  return reverse_to_sites(tid, sites,
+                          [&](const user_regs_struct& r) { return r.rsp == sp_at_call; });
+}
+
+Result<StopInfo> ReplayTarget::reverse_to_sites(
+    Tid tid, const std::set<uint64_t>& sites,
+    const std::function<bool(const user_regs_struct&)>& in_frame) {
   std::set<uint64_t> added;
   for (uint64_t a : sites)
     if (sw_breakpoints_.insert(a).second) added.insert(a);
@@ -229,17 +263,17 @@ Result<StopInfo> ReplayTarget::back_to_call(Tid tid, uint64_t return_to, uint64_
     auto regs = regs_of(Tid(stop->thread.tid));
     if (!regs) return done(regs.error());
     const bool ours = sites.count(regs->rip) > 0;
-    if (ours && stop->thread.tid == tid.value && regs->rsp == sp_at_call) {
+    if (ours && stop->thread.tid == tid.value && in_frame(*regs)) {
       StopInfo s = *stop;
       s.kind = StopKind::Step;
       return done(s);
     }
-    // A hit of the user's own breakpoint inside the call ends the step, as
-    // in gdb; a hit of the call site in another frame or thread does not.
+    // A hit of the user's own breakpoint ends the move, as in gdb; a hit
+    // of one of the sites in another frame or thread does not.
     if (!ours || !added.count(regs->rip)) return done(stop);
   }
-  return done(Error{"the call site was hit in " + std::to_string(kMaxOtherFrames) +
-                    " other frames before its call"});
+  return done(Error{"the sites were hit in " + std::to_string(kMaxOtherFrames) +
+                    " other frames or threads first"});
 }
 
 }  // namespace rwd
