@@ -223,6 +223,7 @@ class ReplayTarget : public target::Target {
   Result<target::StopInfo> reverse_to_sites(
       Tid tid, const std::set<uint64_t>& sites,
       const std::function<bool(const user_regs_struct&)>& in_frame);
+  bool line_start_search_fits(target::LineStep kind, uint64_t pc, uint64_t range_start);
   Result<user_regs_struct> regs_of(Tid tid);
   // Runs `move` with `only` (if given) as the software breakpoints, then
   // puts the inserted ones back, in the replay too.

@@ -106,6 +106,30 @@ Result<StopInfo> ReplayTarget::reverse_line_step(const LineStepRequest& req) {
   return r;
 }
 
+// At a call instruction of this frame rsp is the body's (x86-64 passes
+// arguments in registers and in space the prologue reserved), so a line
+// step from there can go back by line starts at once (back_to_line_start)
+// instead of an instruction at a time, which in a hot loop means a
+// breakpoint hit per iteration. A reverse-step must still enter a call
+// made earlier on the line: only if [from, to) holds no call.
+bool ReplayTarget::line_start_search_fits(LineStep kind, uint64_t pc, uint64_t range_start) {
+  uint8_t code[16];
+  auto n = read_memory(debuggee_.value, pc, code, sizeof code);
+  if (!n || !call_length(code, *n)) return false;
+  if (kind != LineStep::Step) return true;
+  if (pc <= range_start || pc - range_start > 4096) return pc == range_start;
+  std::vector<uint8_t> line(pc - range_start);
+  auto got = read_memory(debuggee_.value, range_start, line.data(), line.size());
+  if (!got || *got != line.size()) return false;
+  for (size_t at = 0; at < line.size();) {
+    auto insn = decode_insn(line.data() + at, line.size() - at);
+    if (!insn || !insn->length) return false;
+    if (call_length(line.data() + at, line.size() - at)) return false;
+    at += insn->length;
+  }
+  return true;
+}
+
 Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   auto regs = regs_of(tid);
   if (!regs) return regs.error();
@@ -128,6 +152,8 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   StopInfo last = trap_stop(StopKind::Step, tid);
   uint64_t min_sp = regs->rsp;      // the frame's lowest rsp seen: its body's
   std::set<uint64_t> in_range_pcs;  // visited in the current step range
+  if (row && regs->rip != range_start && line_start_search_fits(req.kind, regs->rip, range_start))
+    return back_to_line_start(tid, *frame, range_start, range_end, regs->rsp);
   for (uint64_t steps = 0;; ++steps) {
     if (steps == kMaxInsnsPerLine)
       return Error{"more than " + std::to_string(kMaxInsnsPerLine) +
@@ -155,6 +181,10 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
         regs = regs_of(tid);
         if (!regs) return regs.error();
         pc = regs->rip;
+        // At the call in this frame's line: on by line starts.
+        if (frame == &req.frame && pc >= range_start && pc < range_end && pc != range_start &&
+            line_start_search_fits(req.kind, pc, range_start))
+          return back_to_line_start(tid, *frame, range_start, range_end, regs->rsp);
       }
     }
     if (!in_ranges(frame->ranges, pc)) {
