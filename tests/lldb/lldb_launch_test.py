@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import find_in_order  # noqa: E402
+from server import find_in_order, report  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,10 +78,7 @@ def main():
         failures.append("left behind in TMPDIR: %s" % left)
     if running.strip():
         failures.append("still running: %s" % running)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":

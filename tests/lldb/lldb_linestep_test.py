@@ -16,6 +16,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
+from server import report  # noqa: E402
+
 # Each step: (gdb command, lldb command). None: the same probe-free setup
 # command in both. Probes ("AT") follow every movement.
 SCENARIOS = {
@@ -127,10 +130,7 @@ def main():
         failures.append("the moves went nowhere: %s" % (want,))
     if left:
         failures.append("left behind in TMPDIR: %s" % left)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":

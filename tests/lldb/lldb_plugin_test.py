@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "gdb"))
-from server import find_in_order  # noqa: E402
+from server import find_in_order, report  # noqa: E402
 
 
 def lldb_run(lldb, plugin, trace, env, cmds, after_stop=()):
@@ -120,10 +120,7 @@ def main():
             failures.append("left behind in TMPDIR: %s" % left)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print("FAIL:", f)
-    print("PASS" if not failures else "%d failures" % len(failures))
-    return 1 if failures else 0
+    return report(failures)
 
 
 if __name__ == "__main__":
