@@ -6,8 +6,10 @@ positions reached are compared (function, pc, event), so a fast wrong
 answer shows as FAIL. Medians of RUNS sessions per debugger.
 
 usage: lldb_bench.py REWIND PLUGIN GDB LLDB WORKDIR RUNS
+  LLDB_BENCH_CASES  comma-separated case-name prefixes to run (default all)
   WORKDIR holds hot_loop, bump4 (bench/*.c, -O1 -g) and their traces.
 """
+import os
 import re
 import statistics
 import subprocess
@@ -26,7 +28,11 @@ CASES = {
                       ("reverse-continue", "break body\nreverse-continue",
                        "breakpoint set -n body\nrc"),
                       ("reverse-finish", "reverse-finish", "rf"),
-                      ("reverse-step", "reverse-step", "rs")]),
+                      ("reverse-step", "reverse-step", "rs"),
+                      # From the line's start: back round the loop into the
+                      # previous iteration's body(), to its last line.
+                      ("reverse-step", "reverse-step", "rs"),
+                      ("reverse-next", "reverse-next", "rn")]),
     # 4 threads, 80,000 calls under a mutex; main's join_all() line spans
     # their whole run: back over it, to the last bump() (another thread),
     # out of it, and a line back in that worker.
@@ -96,7 +102,10 @@ def main():
     print("| case | command | gdb (s) | LLDB (s) | LLDB / gdb |")
     print("| --- | --- | --- | --- | --- |")
     failed = False
+    only = [c for c in os.environ.get("LLDB_BENCH_CASES", "").split(",") if c]
     for name, (trace, setup, ops) in CASES.items():
+        if only and not any(name.startswith(c) for c in only):
+            continue
         trace = work + "/" + trace
         results = {}
         for kind, dbg in (("gdb", gdb), ("lldb", lldb)):

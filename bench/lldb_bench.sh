@@ -5,7 +5,8 @@
 # whether they stop at the same place (lldb_bench.py).
 #
 # usage: bench/lldb_bench.sh [REWIND]
-#   LLDB_BENCH_RUNS  sessions per debugger, for the medians (default 3)
+#   LLDB_BENCH_RUNS   sessions per debugger, for the medians (default 3)
+#   LLDB_BENCH_CASES  comma-separated case-name prefixes (default all)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)

@@ -232,6 +232,7 @@ Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
   if (it != sites_.end()) {
     it->second.count = count;
     it->second.state = state;
+    it->second.inner_at = 0;
     auto written = write_stub(task, addr, it->second);
     if (!written) return written.error();
     return *written;
@@ -280,6 +281,38 @@ Result<std::optional<uint64_t>> CountedSites::patch_state_before(
     if (*placed) return Maybe(q);
   }
   return Maybe();
+}
+
+Result<std::optional<uint64_t>> CountedSites::add_inner_state(Task& task, uint64_t addr,
+                                                              const user_regs_struct& state) {
+  using Maybe = std::optional<uint64_t>;
+  auto at = covering(addr);
+  if (!at) return Maybe();
+  Site& site = sites_.at(*at);
+  if (site.state_at || site.state) return Maybe();
+  // Only at an instruction boundary of the covered bytes.
+  uint8_t code[32] = {};
+  read_program(task, *at, code, sizeof code);
+  size_t off = 0;
+  while (off < site.covered && *at + off < addr) {
+    auto insn = decode_insn(code + off, sizeof code - off);
+    if (!insn) return Maybe();
+    off += insn->length;
+  }
+  if (*at + off != addr) return Maybe();
+  Site changed = site;
+  changed.state = state;
+  changed.inner_at = addr;
+  auto written = write_stub(task, *at, changed);
+  if (!written) return written.error();
+  if (!*written) {
+    REWIND_TRY(write_stub(task, *at, site));  // as it was
+    return Maybe();
+  }
+  site = changed;
+  REWIND_LOG(Replay, "counted site 0x%llx checks the state at 0x%llx",
+             static_cast<unsigned long long>(*at), static_cast<unsigned long long>(addr));
+  return Maybe(*at);
 }
 
 std::vector<uint64_t> CountedSites::block_starts_around(Task& task, uint64_t pc) {
@@ -375,6 +408,19 @@ Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
     for (size_t at = 0; at < site.covered;) {
       auto insn = decode_insn(code + at, sizeof code - at);
       if (!insn) return false;
+      if (site.inner_at && pc + at == site.inner_at) {
+        // The state of an address the jmp covers, checked where the
+        // relocated code reaches it; both paths go on with the rest.
+        compare_state();
+        e.bytes({0xcc});  // int3: the registers match
+        site.state_trap = e.here();
+        e.bytes({0xe9});  // jmp rest (a miss the tracer finds resumes here)
+        const size_t to_rest = e.forward32();
+        for (size_t f : to_miss) e.bind(f);
+        to_miss.clear();
+        restore();
+        e.bind(to_rest);
+      }
       if (is_call_rel32(code + at, *insn)) {
         int32_t rel;
         std::memcpy(&rel, code + at + 1, 4);
@@ -419,7 +465,7 @@ Result<bool> CountedSites::write_stub(Task& task, uint64_t pc, Site& site) {
     e.bytes({0xe9});
     e.rel32(site.state_at);
   } else {
-    if (site.state) {
+    if (site.state && !site.inner_at) {
       compare_state();
       e.bytes({0xcc});  // int3: the registers match
       site.state_trap = e.here();
@@ -559,7 +605,10 @@ Result<void> CountedSites::set_counter(const Task& task, uint64_t n) const {
 std::optional<CountedSites::Trap> CountedSites::trap_at(uint64_t rip) const {
   for (const auto& [addr, site] : sites_) {
     if (site.state_trap && rip == site.state_trap)
-      return Trap{addr, TrapKind::State, site.state_at ? site.state_at : addr};
+      return Trap{addr, TrapKind::State,
+                  site.state_at   ? site.state_at
+                  : site.inner_at ? site.inner_at
+                                  : addr};
     if (site.count_trap && rip == site.count_trap) return Trap{addr, TrapKind::Count, addr};
   }
   return std::nullopt;

@@ -80,6 +80,15 @@ class CountedSites {
                                                      const user_regs_struct& state,
                                                      const std::vector<uint64_t>& task_pcs,
                                                      const std::set<uint64_t>& avoid);
+  // For a state at an `addr` inside the bytes a counting patch covers (the
+  // call after a 3-byte line start): that patch's stub checks the state
+  // where its relocated code reaches addr, trapping (TrapKind::State,
+  // Trap::at == addr) on a match. A task that matches stands under the
+  // jmp: the caller lifts the patch (ReplaySession::unpatch_covering).
+  // Returns the patched site, or nullopt where none covers addr at an
+  // instruction boundary. patch() on that site takes the check out.
+  Result<std::optional<uint64_t>> add_inner_state(Task& task, uint64_t addr,
+                                                  const user_regs_struct& state);
   // The start of the function that holds `pc` (by its ELF symbol) and the
   // targets of the direct jumps inside it, where control arrives other
   // than by falling through: the starts of its basic blocks. Empty
@@ -140,6 +149,7 @@ class CountedSites {
     bool count = false;
     std::optional<user_regs_struct> state;
     uint64_t state_at = 0;  // patch_state_before: the state's pc, the end of the covered bytes
+    uint64_t inner_at = 0;  // add_inner_state: the state's pc, inside the covered bytes
     uint64_t entry = 0, state_trap = 0, count_entry = 0, count_trap = 0, displaced = 0;
   };
   Result<uint64_t> free_slot(Task& task, uint64_t pc);

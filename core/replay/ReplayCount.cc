@@ -155,20 +155,38 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       auto r = s->task->get_regs();
       if (r) pcs.push_back(r->rip);
     }
+    // A patch_only site is a landmark worth having only where it costs
+    // nothing: its jmp may not cover an address that must be counted or
+    // the state's pc (a call after a short line start, in a loop), which
+    // would then need an int3 per iteration. Those count as pcs it avoids.
+    std::vector<uint64_t> must = pcs;
+    for (uint64_t a : cp->wanted)
+      if (!cp->patch_only.count(a)) must.push_back(a);
+    if (state_pc) must.push_back(state_pc);
     bool all = true;
     // An int3 inside the bytes a patch covers would cut into its jmp: the
-    // patch gives way to an int3 of its own first.
+    // patch gives way to an int3 of its own first (a patch_only site to
+    // nothing).
     auto add_int3 = [&](uint64_t a) -> Result<bool> {
       if (auto site = cp->sites.covering(a)) {
         REWIND_TRY(unpatch_covering(t, a));
-        if (cp->wanted.count(*site) && task.as().add_breakpoint(*site)) cp->int3s.insert(*site);
+        if (cp->patch_only.count(*site) && *site != state_pc)
+          cp->skipped.insert(*site);
+        else if (cp->wanted.count(*site) && task.as().add_breakpoint(*site))
+          cp->int3s.insert(*site);
       }
       return static_cast<bool>(task.as().add_breakpoint(a));
     };
     for (uint64_t a : cp->wanted) {
       if (cp->int3s.count(a) || cp->skipped.count(a) || (cp->sites.counts(a) && a != state_pc))
         continue;
-      const bool may_int3 = !cp->patch_only.count(a) || a == state_pc;
+      // (Not even at the state's pc: the state alone is checked after the
+      // instructions before it, in a stub, below.)
+      const bool may_int3 = !cp->patch_only.count(a);
+      if (cp->no_patch.count(a) && !may_int3) {
+        cp->skipped.insert(a);
+        continue;
+      }
       if (cp->no_patch.count(a)) {
         auto added = add_int3(a);
         if (!added) return added.error();
@@ -180,7 +198,7 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       }
       std::optional<user_regs_struct> state;
       if (a == state_pc) state = control_->stop_at_state->regs;
-      auto p = cp->sites.patch(task, a, true, state, pcs);
+      auto p = cp->sites.patch(task, a, true, state, may_int3 ? pcs : must);
       if (!p) return p.error();
       if (*p) {
         if (a == state_pc) cp->state_site = cp->state_for = a;
@@ -206,7 +224,13 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
       Result<bool> p = stub_can ? cp->sites.patch(task, state_pc, false, want, pcs) : false;
       if (!p) return p.error();
       uint64_t site = *p ? state_pc : 0;
-      if (!site && stub_can && !cp->wanted.count(state_pc)) {
+      if (!site && stub_can && cp->sites.covering(state_pc)) {
+        // Under a counting patch's jmp: that stub checks it.
+        auto in = cp->sites.add_inner_state(task, state_pc, want);
+        if (!in) return in.error();
+        if (*in) site = **in;
+      }
+      if (!site && stub_can && (!cp->wanted.count(state_pc) || cp->skipped.count(state_pc))) {
         // No jmp fits at the pc: check the state after the instructions
         // before it, still in the tracee (an int3 would stop every
         // iteration of the loop it may stand in).
@@ -339,16 +363,20 @@ Result<std::optional<ReplaySession::Trap>> ReplaySession::on_count_trap(
     if (trap->kind == CountedSites::TrapKind::State) {
       auto here = at_state(t);
       if (!here) return here.error();
+      const bool inner = cp->sites.covering(trap->at) == trap->site;
       if (*here) {
         // (After a state-after site the task stands past it, at a pc no
-        // patch covers: nothing of a stub is left to skip.)
+        // patch covers: nothing of a stub is left to skip. At a state
+        // inside the covered bytes it stands under the jmp, which goes.)
         if (trap->at == trap->site) t.state_arrived = trap->site;
+        if (inner) REWIND_TRY(unpatch_covering(t, trap->at));
         stop.kind = StopKind::Interrupted;
         stop.signo = 0;
         stop.why = DebugStop::Why::AtState;
         return std::optional<Trap>(Trap{TrapAction::Stop, stop});
       }
       if (trap->at == trap->site) REWIND_TRY(put_at(cp->sites.count_entry(trap->site)));
+      if (inner) REWIND_TRY(put_at(regs.rip));  // the rest of the relocated code
       return std::optional<Trap>(Trap{TrapAction::Continue, {}});
     }
     if (hit_target_reached(t)) {
@@ -415,8 +443,9 @@ Result<void> ReplaySession::clear_state_target() {
   if (!cp || cp->state_for != pc || cp->as.lock() != task.shared_as()) return ok_result();
   const uint64_t site = std::exchange(cp->state_site, 0);
   cp->state_for = 0;
-  if (cp->wanted.count(site) && site == pc) {
-    auto p = cp->sites.patch(task, pc, true, std::nullopt, {});
+  if (cp->wanted.count(site) && (site == pc || cp->sites.counts(site))) {
+    // Still counted, without the check (at its start, or inside).
+    auto p = cp->sites.patch(task, site, true, std::nullopt, {});
     if (!p) return p.error();
   } else {
     REWIND_TRY(cp->sites.unpatch(task, site));

@@ -286,7 +286,8 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
     RepTask* t = find(e.tid);
     if (!t) return divergence(e, "no such task in replay");
     for (const trace::MemWrite& w : e.writes)
-      REWIND_TRY(t->task->write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+      REWIND_TRY(t->task->as().write_keeping_breakpoints(RemotePtr(w.addr), w.bytes.data(),
+                                                         w.bytes.size()));
   }
   return progress;
 }
@@ -992,7 +993,8 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
     REWIND_TRY(apply_file_write(*t, e));
   REWIND_TRY(task.set_regs(e.regs));
   for (const trace::MemWrite& w : e.writes)
-    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+    REWIND_TRY(
+        task.as().write_keeping_breakpoints(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t->in_syscall = false;
   t->inflight_writes.clear();
   if (rec_ret == sys::kErestartRestartBlock && e.syscall_no != SYS_restart_syscall) {

@@ -148,7 +148,8 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   }
   REWIND_TRY(task.set_regs(e.regs));
   for (const trace::MemWrite& w : e.writes)
-    REWIND_TRY(task.write_mem(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+    REWIND_TRY(
+        task.as().write_keeping_breakpoints(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
   t.initial_rsp = e.regs.rsp;
   t.robust_list_head = 0;  // execve drops the robust list (set_robust_list(2))
   t.clear_child_tid = 0;   // and clear_child_tid (mm_release)

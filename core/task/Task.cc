@@ -110,6 +110,17 @@ Result<void> AddressSpace::add_breakpoint(uint64_t addr) {
   return ok_result();
 }
 
+Result<void> AddressSpace::write_keeping_breakpoints(RemotePtr addr, const void* buf, size_t len) {
+  REWIND_TRY(write(addr, buf, len));
+  static const uint8_t kInt3 = 0xcc;
+  for (auto it = breakpoints_.lower_bound(addr.addr);
+       it != breakpoints_.end() && it->first < addr.addr + len; ++it) {
+    it->second.orig = static_cast<const uint8_t*>(buf)[it->first - addr.addr];
+    REWIND_TRY(write(RemotePtr(it->first), &kInt3, 1));
+  }
+  return ok_result();
+}
+
 Result<void> AddressSpace::remove_breakpoint(uint64_t addr) {
   auto it = breakpoints_.find(addr);
   if (it == breakpoints_.end()) return ok_result();

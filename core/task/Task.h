@@ -66,6 +66,10 @@ class AddressSpace {
   Result<void> add_breakpoint(uint64_t addr);
   Result<void> remove_breakpoint(uint64_t addr);
   bool has_breakpoint(uint64_t addr) const { return breakpoints_.count(addr) > 0; }
+  // A write of the program's own bytes (replay applying a recorded write:
+  // the preload library patching libc's syscalls) that keeps the int3s in
+  // its range, with the written bytes as their originals.
+  Result<void> write_keeping_breakpoints(RemotePtr addr, const void* buf, size_t len);
   // Puts the original byte back while the task steps over the breakpoint,
   // and re-inserts the int3 afterwards.
   Result<void> lift_breakpoint(uint64_t addr);

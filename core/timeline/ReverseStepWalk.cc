@@ -130,14 +130,22 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
   // twice but for the last few).
   std::optional<Mark> resume;
   auto start = [&]() -> Result<Cursor> { return resume ? cursor_from(*resume) : base(); };
+  // In the first round p's own pc, too, is counted only where a patch
+  // fits, when a block start of its function lies before it: the last run
+  // of that start is then at most a block (and its calls) before p, and an
+  // int3 at a short instruction in a hot loop (the jne that closes it)
+  // would stop every iteration.
+  const bool start_below = !learned.empty() && *learned.begin() < p.regs.rip;
   for (int round = 0; round < kRounds; ++round) {
     std::set<uint64_t> sites = learned;
     sites.insert(p.regs.rip);
+    std::set<uint64_t> patch_only = learned;
+    if (round == 0 && start_below) patch_only.insert(p.regs.rip);
     // How often the thread ran one of the sites before p. The run leaves
     // marks on the way (Marks::kMarkMs), each noted with the hits so far.
     auto counting = start();
     if (!counting) return failed(counting.error());
-    REWIND_TRY(counting->s->set_counted_breakpoints(debuggee_, sites, learned));
+    REWIND_TRY(counting->s->set_counted_breakpoints(debuggee_, sites, patch_only));
     std::vector<std::pair<Mark, uint64_t>> taken;
     counting->on_mark = [&](const Mark& m) {
       taken.emplace_back(m, counting->s->counted_hits_of(p.tid));
@@ -147,8 +155,9 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
     if (!*r) return Maybe();
     const uint64_t hits = counting->s->counted_hits_of(p.tid);
     auto [patched, by_int3] = counting->s->counted_placement(debuggee_);
-    REWIND_LOG(Replay, "reverse-step: round %d, %llu hits of %zu sites (%zu patched, %zu int3)",
-               round, (unsigned long long)hits, sites.size(), patched, by_int3);
+    REWIND_LOG(
+        Replay, "reverse-step to %s: round %d, %llu hits of %zu sites (%zu patched, %zu int3)",
+        p.describe().c_str(), round, (unsigned long long)hits, sites.size(), patched, by_int3);
     counting.value().s.reset();
 
     // The landmark: the last of those hits, or a mark the count left after
@@ -156,6 +165,11 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
     std::optional<Mark> after_hit, before_hit;
     uint64_t hits_before = 0;
     for (const auto& [m, n] : taken) {
+      // A mark the run left where it found p (an elapsed stop there) is
+      // no landmark: the step back would start at p.
+      if (m.pos && m.pos->events == p.events && m.pos->tid == p.tid &&
+          same_user_registers(m.pos->regs, p.regs))
+        continue;
       if (n == hits) {
         after_hit = m;
       } else {
@@ -172,7 +186,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
       auto c = before_hit ? cursor_from(*before_hit) : start();
       if (!c) return c.error();
       if (hits > hits_before) {
-        auto ok = stop_at_last_hit(*c, p.tid, sites, learned, hits - hits_before);
+        auto ok = stop_at_last_hit(*c, p.tid, sites, patch_only, hits - hits_before);
         if (!ok) return ok.error();
         if (!*ok) return std::optional<Cursor>();
       }
@@ -194,6 +208,8 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
     if (!w) return w.error();
     if (w->interrupted) return Maybe();
     walked += w->steps;
+    REWIND_LOG(Replay, "reverse-step: walked %llu steps from the landmark%s",
+               (unsigned long long)w->steps, w->reached ? ", reached" : "");
     for (auto& [k, m] : w->marks) marks.emplace_back(k, m);
     if (w->reached) {
       if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};

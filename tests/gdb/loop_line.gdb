@@ -1,0 +1,17 @@
+break debug_loop_line.c:22
+continue
+break body
+reverse-continue
+print i
+reverse-finish
+reverse-step
+info line *$pc
+reverse-step
+print i
+reverse-next
+reverse-stepi
+info line *$pc
+delete
+break getpid
+continue
+bt 1
