@@ -283,6 +283,36 @@ Result<std::optional<uint64_t>> CountedSites::patch_state_before(
   return Maybe();
 }
 
+Result<std::optional<uint64_t>> CountedSites::patch_state_inside(
+    Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
+    const std::set<uint64_t>& avoid) {
+  using Maybe = std::optional<uint64_t>;
+  if (!task.as().has_stub_page) return Maybe();
+  auto held = holder_of(task, addr);
+  if (!held) return Maybe();
+  const std::vector<uint64_t>& starts = held->second.starts;
+  auto at = std::lower_bound(starts.begin(), starts.end(), addr);
+  if (at == starts.end() || *at != addr) return Maybe();
+  for (int back = 0; back < 4 && at != starts.begin(); ++back) {
+    const uint64_t q = *--at;
+    if (addr - q > 24) break;
+    if (avoid.count(q) || sites_.count(q)) continue;
+    // No jump may land in (q, q + covered): addr, inside, is reached only
+    // through q.
+    auto covered = coverable(task, q, task_pcs, 0);
+    if (!covered) return covered.error();
+    if (*covered == 0 || q + *covered <= addr) continue;
+    Site site;
+    site.covered = *covered;
+    site.state = state;
+    site.inner_at = addr;
+    auto placed = place(task, q, std::move(site));
+    if (!placed) return placed.error();
+    if (*placed) return Maybe(q);
+  }
+  return Maybe();
+}
+
 Result<std::optional<uint64_t>> CountedSites::add_inner_state(Task& task, uint64_t addr,
                                                               const user_regs_struct& state) {
   using Maybe = std::optional<uint64_t>;
@@ -353,8 +383,11 @@ Result<bool> CountedSites::place(Task& task, uint64_t addr, Site site) {
   task.as().code_patches[addr] = std::vector<uint8_t>(orig.begin(), orig.begin() + 5);
   sites_[addr] = site;
   REWIND_LOG(Replay, "%s site 0x%llx: %zu bytes covered, stub at 0x%llx",
-             site.state_at ? "state-after" : "counted", static_cast<unsigned long long>(addr),
-             site.covered, static_cast<unsigned long long>(site.slot));
+             site.state_at   ? "state-after"
+             : site.inner_at ? "state-inside"
+                             : "counted",
+             static_cast<unsigned long long>(addr), site.covered,
+             static_cast<unsigned long long>(site.slot));
   return true;
 }
 

@@ -80,6 +80,14 @@ class CountedSites {
                                                      const user_regs_struct& state,
                                                      const std::vector<uint64_t>& task_pcs,
                                                      const std::set<uint64_t>& avoid);
+  // For a state at an `addr` where neither a jmp nor patch_state_before
+  // fits (a 3-byte cmp after a 4-byte add, before a loop's jne): patches a
+  // boundary q a few instructions before it whose jmp covers addr, with
+  // the check inside the stub (as add_inner_state). Returns q, or nullopt.
+  Result<std::optional<uint64_t>> patch_state_inside(Task& task, uint64_t addr,
+                                                     const user_regs_struct& state,
+                                                     const std::vector<uint64_t>& task_pcs,
+                                                     const std::set<uint64_t>& avoid);
   // For a state at an `addr` inside the bytes a counting patch covers (the
   // call after a 3-byte line start): that patch's stub checks the state
   // where its relocated code reaches addr, trapping (TrapKind::State,

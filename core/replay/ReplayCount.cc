@@ -237,6 +237,12 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
         auto q = cp->sites.patch_state_before(task, state_pc, want, pcs, cp->no_patch);
         if (!q) return q.error();
         if (*q) site = **q;
+        if (!site) {
+          // Or a jmp a little before it that covers it, checked inside.
+          auto in = cp->sites.patch_state_inside(task, state_pc, want, pcs, cp->no_patch);
+          if (!in) return in.error();
+          if (*in) site = **in;
+        }
       }
       bool added = false;
       if (!site) {
@@ -369,7 +375,7 @@ Result<std::optional<ReplaySession::Trap>> ReplaySession::on_count_trap(
         // patch covers: nothing of a stub is left to skip. At a state
         // inside the covered bytes it stands under the jmp, which goes.)
         if (trap->at == trap->site) t.state_arrived = trap->site;
-        if (inner) REWIND_TRY(unpatch_covering(t, trap->at));
+        if (inner) REWIND_TRY(unpatch_covering(t, trap->at, /*found=*/true));
         stop.kind = StopKind::Interrupted;
         stop.signo = 0;
         stop.why = DebugStop::Why::AtState;
@@ -462,12 +468,14 @@ bool ReplaySession::in_any_stub(const RepTask& t, uint64_t rip) {
 
 // A preemption point inside the bytes a patch covers: no thread could stand
 // there with the patch in place, so that address is counted by an int3.
-Result<void> ReplaySession::unpatch_covering(RepTask& t, uint64_t pc) {
+Result<void> ReplaySession::unpatch_covering(RepTask& t, uint64_t pc, bool found) {
   CountedProcess* cp = counted_of(t);
   if (!cp || cp->as.lock() != t.task->shared_as()) return ok_result();
   auto site = cp->sites.covering(pc);
   if (!site) return ok_result();
-  REWIND_LOG(Replay, "counted site 0x%llx covers preemption point 0x%llx: an int3 instead",
+  REWIND_LOG(Replay,
+             found ? "patched site 0x%llx gives way to the state found at 0x%llx"
+                   : "counted site 0x%llx covers preemption point 0x%llx: an int3 instead",
              static_cast<unsigned long long>(*site), static_cast<unsigned long long>(pc));
   if (cp->state_site == *site) cp->state_site = cp->state_for = 0;
   REWIND_TRY(cp->sites.unpatch(*t.task, *site));

@@ -584,8 +584,10 @@ class ReplaySession {
   Result<DebugStop> run_inner(const RunControl& control);
   Result<void> relay_patch(RepTask& t);
   void unplace_counted(const RepTask& t);
-  Result<void> unpatch_covering(RepTask& t,
-                                uint64_t pc);  // place again before it runs (mmap, execve)
+  // `found`: t stopped at a state checked inside the patch (not a
+  // fallback to an int3 while the run goes on).
+  Result<void> unpatch_covering(RepTask& t, uint64_t pc,
+                                bool found = false);  // place again before it runs (mmap, execve)
   std::map<pid_t, std::unique_ptr<CountedProcess>> counted_;  // by recorded tgid
   std::map<pid_t, uint64_t> counted_by_thread_;               // by recorded tid
   const RunControl* control_ = nullptr;                       // during run()

@@ -1,4 +1,4 @@
-break debug_loop_line.c:22
+break debug_loop_line.c:25
 continue
 break body
 reverse-continue
