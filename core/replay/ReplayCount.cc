@@ -275,6 +275,9 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
   if (cp->sites.empty()) return ok_result();
   uint64_t countdown = CountedSites::kNoStop;
   if (control_ && control_->stop_at_hit) {
+    // Threads of the pool may have counted since the last stop read the
+    // counter: a countdown from a stale count would run past the hit.
+    if (!control_->stop_at_hit->thread) REWIND_TRY(note_counted(t));
     const RunControl::HitTarget& h = *control_->stop_at_hit;
     uint64_t now = UINT64_MAX;
     if (h.thread && *h.thread == task.rec_tid())

@@ -224,6 +224,9 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     const int sig = st.stop_sig();
     o->early_stop.reset();
     if (sig == SIGTRAP) {
+      // A counted stub's trap: the hits so far first (the pool's threads
+      // run without a stop of their own that would read them).
+      REWIND_TRY(note_counted(*o));
       auto trap = on_sigtrap(*o);
       if (!trap) return trap.error();
       if (trap->action == TrapAction::Stop) return std::optional<DebugStop>(trap->stop);
