@@ -33,16 +33,22 @@ CASES = {
                       # previous iteration's body(), to its last line.
                       ("reverse-step", "reverse-step", "rs"),
                       ("reverse-next", "reverse-next", "rn")]),
-    # 4 threads, 80,000 calls under a mutex; main's join_all() line spans
-    # their whole run: back over it, to the last bump() (another thread),
-    # out of it, and a line back in that worker.
+    # 4 threads, 80,000 calls under a mutex, from the line after main's
+    # join_all(): back to the last bump() (another thread), out of it, and
+    # a line back in that worker.
     "threads": ("threads.trace",
                 [("break bump4.c:42", "breakpoint set -f bump4.c -l 42"),
                  ("continue", "continue"), ("delete", "breakpoint delete -f")],
-                [("reverse-next", "reverse-next", "rn"),
-                 ("reverse-continue", "break bump\nreverse-continue", "breakpoint set -n bump\nrc"),
+                [("reverse-continue", "break bump\nreverse-continue", "breakpoint set -n bump\nrc"),
                  ("reverse-finish", "reverse-finish", "rf"),
                  ("reverse-next", "delete\nreverse-next", "breakpoint delete -f\nrn")]),
+    # The same, back over the join_all() line, which spans the workers'
+    # whole run.
+    "threads join": ("threads.trace",
+                     [("break bump4.c:42", "breakpoint set -f bump4.c -l 42"),
+                      ("continue", "continue"), ("delete", "breakpoint delete -f")],
+                     [("reverse-next", "reverse-next", "rn"),
+                      ("reverse-stepi", "reverse-stepi", "rsi")]),
     # python3 (no line information: reverse-finish back out of getpid).
     "python3": ("python.trace",
                 [("break getpid", "breakpoint set -n getpid"), ("continue", "continue"),

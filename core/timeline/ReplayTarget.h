@@ -224,6 +224,9 @@ class ReplayTarget : public target::Target {
       Tid tid, const std::set<uint64_t>& sites,
       const std::function<bool(const user_regs_struct&)>& in_frame);
   bool line_start_search_fits(target::LineStep kind, uint64_t pc, uint64_t range_start);
+  // Whether the line's start is a few call-free instructions before pc:
+  // stepping back there is cheaper than the search.
+  bool near_line_start(uint64_t pc, uint64_t range_start);
   Result<user_regs_struct> regs_of(Tid tid);
   // Runs `move` with `only` (if given) as the software breakpoints, then
   // puts the inserted ones back, in the replay too.

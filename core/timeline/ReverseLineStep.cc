@@ -130,6 +130,27 @@ bool ReplayTarget::line_start_search_fits(LineStep kind, uint64_t pc, uint64_t r
   return true;
 }
 
+// The search by line starts runs the stretch twice and counts every line
+// start of the frame's function, in every thread that runs it; where the
+// line began an instruction or three before (`mov %rbx,%rdi` before the
+// call), gdb's reverse-stepi gets there in one counted run, and so do we.
+bool ReplayTarget::near_line_start(uint64_t pc, uint64_t range_start) {
+  constexpr uint64_t kNearBytes = 16;
+  constexpr int kNearInsns = 3;
+  if (pc <= range_start || pc - range_start > kNearBytes) return false;
+  uint8_t code[kNearBytes];
+  const size_t len = pc - range_start;
+  auto got = read_memory(debuggee_.value, range_start, code, len);
+  if (!got || *got != len) return false;
+  int insns = 0;
+  for (size_t at = 0; at < len; ++insns) {
+    auto insn = decode_insn(code + at, len - at);
+    if (!insn || !insn->length || call_length(code + at, len - at)) return false;
+    at += insn->length;
+  }
+  return insns <= kNearInsns;
+}
+
 Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   auto regs = regs_of(tid);
   if (!regs) return regs.error();
@@ -152,7 +173,8 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   StopInfo last = trap_stop(StopKind::Step, tid);
   uint64_t min_sp = regs->rsp;      // the frame's lowest rsp seen: its body's
   std::set<uint64_t> in_range_pcs;  // visited in the current step range
-  if (row && regs->rip != range_start && line_start_search_fits(req.kind, regs->rip, range_start))
+  if (row && regs->rip != range_start && line_start_search_fits(req.kind, regs->rip, range_start) &&
+      !near_line_start(regs->rip, range_start))
     return back_to_line_start(tid, *frame, range_start, range_end, regs->rsp);
   for (uint64_t steps = 0;; ++steps) {
     if (steps == kMaxInsnsPerLine)
@@ -183,7 +205,7 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
         pc = regs->rip;
         // At the call in this frame's line: on by line starts.
         if (frame == &req.frame && pc >= range_start && pc < range_end && pc != range_start &&
-            line_start_search_fits(req.kind, pc, range_start))
+            line_start_search_fits(req.kind, pc, range_start) && !near_line_start(pc, range_start))
           return back_to_line_start(tid, *frame, range_start, range_end, regs->rsp);
       }
     }
