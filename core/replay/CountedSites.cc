@@ -251,10 +251,25 @@ Result<bool> CountedSites::patch(Task& task, uint64_t addr, bool count,
 Result<std::optional<uint64_t>> CountedSites::patch_state_before(
     Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
     const std::set<uint64_t>& avoid) {
+  return patch_state_back(task, addr, state, task_pcs, avoid, /*inside=*/false);
+}
+
+Result<std::optional<uint64_t>> CountedSites::patch_state_inside(
+    Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
+    const std::set<uint64_t>& avoid) {
+  return patch_state_back(task, addr, state, task_pcs, avoid, /*inside=*/true);
+}
+
+// A boundary q a few instructions before addr, with a stub that runs the
+// instructions from q and checks the state where they reach addr: after
+// all of them (the jmp covers exactly [q, addr)), or `inside` the covered
+// bytes. Every way to addr must pass through q: no jump may land on addr
+// (nor anywhere else the jmp covers, which coverable checks).
+Result<std::optional<uint64_t>> CountedSites::patch_state_back(
+    Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
+    const std::set<uint64_t>& avoid, bool inside) {
   using Maybe = std::optional<uint64_t>;
   if (!task.as().has_stub_page) return Maybe();
-  // Instruction boundaries before addr, from the function that holds it.
-  // Every way to addr must pass through q: no jump may land on it.
   auto held = holder_of(task, addr);
   if (!held) return Maybe();
   const CodeBranches& br = held->second;
@@ -266,46 +281,16 @@ Result<std::optional<uint64_t>> CountedSites::patch_state_before(
   // A few instructions back at most: the stub holds at most 32 bytes of them.
   for (int back = 0; back < 6 && at != starts.begin(); ++back) {
     const uint64_t q = *--at;
-    if (addr - q < 5) continue;
-    if (addr - q > 32) break;
+    if (!inside && addr - q < 5) continue;
+    if (addr - q > (inside ? 24 : 32)) break;
     if (avoid.count(q) || sites_.count(q)) continue;
-    auto covered = coverable(task, q, task_pcs, addr);
+    auto covered = coverable(task, q, task_pcs, inside ? 0 : addr);
     if (!covered) return covered.error();
-    if (!*covered) continue;
+    if (*covered == 0 || (inside && q + *covered <= addr)) continue;
     Site site;
     site.covered = *covered;
     site.state = state;
-    site.state_at = addr;
-    auto placed = place(task, q, std::move(site));
-    if (!placed) return placed.error();
-    if (*placed) return Maybe(q);
-  }
-  return Maybe();
-}
-
-Result<std::optional<uint64_t>> CountedSites::patch_state_inside(
-    Task& task, uint64_t addr, const user_regs_struct& state, const std::vector<uint64_t>& task_pcs,
-    const std::set<uint64_t>& avoid) {
-  using Maybe = std::optional<uint64_t>;
-  if (!task.as().has_stub_page) return Maybe();
-  auto held = holder_of(task, addr);
-  if (!held) return Maybe();
-  const std::vector<uint64_t>& starts = held->second.starts;
-  auto at = std::lower_bound(starts.begin(), starts.end(), addr);
-  if (at == starts.end() || *at != addr) return Maybe();
-  for (int back = 0; back < 4 && at != starts.begin(); ++back) {
-    const uint64_t q = *--at;
-    if (addr - q > 24) break;
-    if (avoid.count(q) || sites_.count(q)) continue;
-    // No jump may land in (q, q + covered): addr, inside, is reached only
-    // through q.
-    auto covered = coverable(task, q, task_pcs, 0);
-    if (!covered) return covered.error();
-    if (*covered == 0 || q + *covered <= addr) continue;
-    Site site;
-    site.covered = *covered;
-    site.state = state;
-    site.inner_at = addr;
+    (inside ? site.inner_at : site.state_at) = addr;
     auto placed = place(task, q, std::move(site));
     if (!placed) return placed.error();
     if (*placed) return Maybe(q);

@@ -167,6 +167,10 @@ class CountedSites {
   // Writes site's stub into a free slot and the jmp at addr.
   Result<bool> place(Task& task, uint64_t addr, Site site);
   Result<bool> write_stub(Task& task, uint64_t pc, Site& site);  // false: cannot relocate
+  Result<std::optional<uint64_t>> patch_state_back(Task& task, uint64_t addr,
+                                                   const user_regs_struct& state,
+                                                   const std::vector<uint64_t>& task_pcs,
+                                                   const std::set<uint64_t>& avoid, bool inside);
 
   std::vector<uint64_t> pages_;  // mapped; the first holds the counter words
   std::vector<uint64_t> free_slots_;
