@@ -487,6 +487,21 @@ Result<void> ReplaySession::unpatch_covering(RepTask& t, uint64_t pc, bool found
   return ok_result();
 }
 
+// The preload library's start writes jmps over libc's syscall sites: a
+// counting patch placed on the old code (a breakpoint counted from the
+// start of the trace) is gone, and the bytes it saved are stale, which
+// unpatching would write back over the library's jmp. Forget it; it is
+// placed again on the new code before the task runs.
+Result<void> ReplaySession::drop_overwritten_patches(RepTask& t) {
+  CountedProcess* cp = counted_of(t);
+  if (!cp || cp->sites.empty() || cp->as.lock() != t.task->shared_as()) return ok_result();
+  if (cp->sites.drop_overwritten(*t.task) > 0) {
+    REWIND_LOG(Replay, "counted sites overwritten by a recorded write: placing them again");
+    cp->placed = false;
+  }
+  return ok_result();
+}
+
 void ReplaySession::unplace_counted(const RepTask& t) {
   if (CountedProcess* cp = counted_of(t)) cp->placed = false;
 }

@@ -995,6 +995,7 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
   for (const trace::MemWrite& w : e.writes)
     REWIND_TRY(
         task.as().write_keeping_breakpoints(RemotePtr(w.addr), w.bytes.data(), w.bytes.size()));
+  if (!e.writes.empty()) REWIND_TRY(drop_overwritten_patches(*t));
   t->in_syscall = false;
   t->inflight_writes.clear();
   if (rec_ret == sys::kErestartRestartBlock && e.syscall_no != SYS_restart_syscall) {

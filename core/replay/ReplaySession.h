@@ -584,6 +584,9 @@ class ReplaySession {
   Result<DebugStop> run_inner(const RunControl& control);
   Result<void> relay_patch(RepTask& t);
   void unplace_counted(const RepTask& t);
+  // After recorded writes: counting patches they overwrote (the preload
+  // library patching libc's syscalls) are forgotten, never restored.
+  Result<void> drop_overwritten_patches(RepTask& t);
   // `found`: t stopped at a state checked inside the patch (not a
   // fallback to an int3 while the run goes on).
   Result<void> unpatch_covering(RepTask& t, uint64_t pc,

@@ -1,4 +1,4 @@
-break debug_loop_line.c:25
+break debug_loop_line.c:27
 continue
 break body
 reverse-continue
@@ -14,4 +14,7 @@ info line *$pc
 delete
 break getpid
 continue
-bt 1
+continue
+bt 2
+reverse-continue
+bt 2

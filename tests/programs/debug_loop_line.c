@@ -4,8 +4,10 @@
  * patch there covers the call, and the loop closes with a 4-byte add, a
  * 3-byte cmp and a 2-byte jne, none of which a jmp fits alone.
  * Stepping back there must be counted in the tracee, never by an int3 per
- * iteration. Then getpid() through libc, which the preload library
- * patches: a breakpoint on it must survive that patching. */
+ * iteration. Then getpid() twice through libc, which the preload
+ * library patches: a breakpoint on it must survive that patching, and a
+ * reverse-continue from the second call must find the first (counted by a
+ * patch placed before the library's, which that one overwrote). */
 #include "common.h"
 
 #include <stdlib.h>
@@ -23,6 +25,7 @@ int main(int argc, char **argv) {
   printf("start\n");
   for (long i = 0; i < n; i++) body(i);
   long pid = getpid(); /* after the loop */
+  pid += getpid();
   printf("sink %ld pid %d\n", sink, pid > 0);
   return 0;
 }
