@@ -59,6 +59,8 @@ CASES = {
                   "breakpoint set -n getpid\nrc")]),
 }
 
+ENGINE_FAILURE = re.compile(r"did not come back|diverged|bs failed|reverse line step: ")
+
 # A session that runs longer is cut off; its untimed commands show as HANG.
 LIMIT_S = 300
 
@@ -115,9 +117,12 @@ def main():
         trace = work + "/" + trace
         results = {}
         for kind, dbg in (("gdb", gdb), ("lldb", lldb)):
-            all_times, positions = [], None
+            all_times, positions, errors = [], None, []
             for _ in range(runs):
                 times, pos, out = session(kind, rewind, plugin, dbg, trace, setup, ops)
+                # Two debuggers standing still at the same place after a
+                # failed move agree; the engine's error says what happened.
+                errors += [l for l in out.splitlines() if ENGINE_FAILURE.search(l)]
                 if len(times) != len(ops):
                     print("FAIL %s %s: %d of %d commands timed" % (name, kind, len(times), len(ops)))
                     print(out[-3000:])
@@ -126,8 +131,12 @@ def main():
                 positions = positions or pos
                 if "HANG:" in out:
                     break  # another run would hang the same way
-            results[kind] = (all_times, positions)
+            results[kind] = (all_times, positions, errors)
         gpos, lpos = results["gdb"][1], results["lldb"][1]
+        for kind in ("gdb", "lldb"):
+            for bad in results[kind][2][:1]:
+                print("FAIL %s %s: %s" % (name, kind, bad))
+                failed = True
         for i, (label, _, _) in enumerate(ops):
             med = []
             for kind in ("gdb", "lldb"):

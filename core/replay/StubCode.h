@@ -68,10 +68,12 @@ Result<uint64_t> map_stub_page(Task& task, uint64_t pc,
 // Shared pieces of the state-comparing stubs (PreemptStub, CountedSites).
 // Compares the 16 general registers with the words at `expected` (8 bytes
 // each, x86 register order), calling `jne_miss` after each compare to emit
-// the branch taken on a difference.
+// the branch taken on a difference. Registers whose bit is set in `skip`
+// are not compared (the tracer's comparison after the trap decides).
 template <class JneMiss>
-void emit_compare_gprs(Emitter& e, uint64_t expected, const JneMiss& jne_miss) {
+void emit_compare_gprs(Emitter& e, uint64_t expected, const JneMiss& jne_miss, uint32_t skip = 0) {
   for (int n = 0; n < 16; ++n) {
+    if (skip & (1u << n)) continue;
     // cmp reg, [rip+expected[n]]
     e.bytes({static_cast<uint8_t>(0x48 | (n >= 8 ? 0x04 : 0)), 0x3b,
              static_cast<uint8_t>(0x05 | ((n & 7) << 3))});

@@ -62,19 +62,11 @@ RunControl::StateTarget state_target(const Position& p) {
   RunControl::StateTarget t;
   t.tid = p.tid;
   t.regs = p.regs;
-  // A point found by single-stepping (a reverse-stepi walk) may hold TF in
-  // r11, from a syscall made while stepping; at full speed, where the
-  // tracee's stubs compare registers, r11 never has it (same_user_registers).
   if (p.has_hash) t.mem_hash = p.mem_hash;
   t.ignore_rcx_r11 = p.before_syscall;
-  // A point found by single-stepping (a reverse-stepi walk) may hold TF in
-  // r11, saved there by a syscall made while stepping; at full speed, where
-  // the tracee's stubs compare registers exactly, r11 never has it. Such an
-  // r11 (rflags: bit 1 set, nothing above bit 21) is left to the tracer's
-  // comparison, which ignores TF (same_user_registers). Any other r11 is
-  // compared as it is: r11 is a general register too.
-  const uint64_t r11 = p.regs.r11;
-  if ((r11 & 0x100) && (r11 & 0x2) && r11 < (1ull << 22)) t.ignore_rcx_r11 = true;
+  // (A point found by single-stepping may hold TF in r11, from a syscall
+  // made while stepping, where the same point at full speed does not: the
+  // tracer's comparison ignores that bit, and so do the stubs.)
   return t;
 }
 

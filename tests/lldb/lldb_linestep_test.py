@@ -57,7 +57,22 @@ SCENARIOS = {
                   ("reverse-continue", "rc"), ("reverse-continue", "rewind reverse-continue"),
                   ("reverse-next", "rn"), ("reverse-finish", "rf")],
     },
+    "join": {
+        # From the line after join_all() (debug_join.c), whose line spans
+        # the workers' whole run: back over it, into the loop that made the
+        # threads, then to the last add_to_counter() and out of it.
+        "setup": [("break debug_join.c:40", "breakpoint set -f debug_join.c -l 40"),
+                  ("continue", "continue"), ("delete", "breakpoint delete -f")],
+        "moves": [("reverse-next", "rn"), ("reverse-stepi", "rsi"), ("reverse-stepi", "rsi"),
+                  ("break debug_join.c:40", "breakpoint set -f debug_join.c -l 40"),
+                  ("continue", "continue"),
+                  ("break add_to_counter", "breakpoint set -n add_to_counter"),
+                  ("reverse-continue", "rc"), ("reverse-finish", "rf"), ("reverse-next", "rn")],
+    },
 }
+# A move the engine failed is a failure even where both debuggers then
+# agree on standing still.
+ENGINE_FAILURE = re.compile(r"did not come back|diverged|bs failed|reverse line step: ")
 
 GDB_PROBE = ("python f = gdb.selected_frame(); "
              "print('AT %s %d 0x%x' % (f.name(), f.find_sal().line, f.pc()))")
@@ -126,6 +141,10 @@ def main():
                             (i + 1, sc["moves"][i][1], " ".join(w), " ".join(h)))
     if len(got) != len(want):
         failures.append("lldb gave %d positions, gdb %d" % (len(got), len(want)))
+    for name, out in (("gdb", g.stdout), ("lldb", l.stdout)):
+        bad = [x for x in out.splitlines() if ENGINE_FAILURE.search(x)]
+        if bad:
+            failures.append("%s: %s" % (name, bad[0]))
     if len(set(want)) < len(want) // 2:
         failures.append("the moves went nowhere: %s" % (want,))
     if left:
