@@ -5,7 +5,7 @@
 # whether they stop at the same place (lldb_bench.py).
 #
 # usage: bench/lldb_bench.sh [REWIND]
-#   LLDB_BENCH_RUNS   sessions per debugger, for the medians (default 3)
+#   LLDB_BENCH_RUNS   sessions per debugger, for the medians (default 5)
 #   LLDB_BENCH_CASES  comma-separated case-name prefixes (default all)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,4 +35,4 @@ record loop7 "$work/hot_loop" 10000000
 record threads "$work/bump4"
 record python /usr/bin/python3 -c "$python_code"
 echo "lldb_bench.sh: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-python3 "$here/lldb_bench.py" "$rewind" "$plugin" gdb lldb-22 "$work" "${LLDB_BENCH_RUNS:-3}"
+python3 "$here/lldb_bench.py" "$rewind" "$plugin" gdb lldb-22 "$work" "${LLDB_BENCH_RUNS:-5}"
