@@ -153,7 +153,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
     auto r = run_to(*counting, WindowEnd{p.events, p}, control(true));
     if (!r) return r.error();
     if (!*r) return Maybe();
-    const uint64_t hits = counting->s->counted_hits_of(p.tid);
+    uint64_t hits = counting->s->counted_hits_of(p.tid);
     auto [patched, by_int3] = counting->s->counted_placement(debuggee_);
     REWIND_LOG(
         Replay, "reverse-step to %s: round %d, %llu hits of %zu sites (%zu patched, %zu int3)",
@@ -192,36 +192,50 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::previous_in_stretch(
       }
       return std::optional<Cursor>(std::move(*c));
     };
-    auto c = landmark();
-    if (!c) return failed(c.error());
-    if (!*c) return Maybe();
-    std::vector<std::pair<uint64_t, Mark>> marks;  // by step from the landmark
-    if (!after_hit && hits > hits_before) {
-      const MarkKey before = (*c)->passed;
-      mark_inside(**c, p.tid);
-      if ((*c)->passed != before)
-        if (const Mark* m = marks_.at_or_before((*c)->passed)) marks.emplace_back(0, *m);
-    }
-    const bool last = round == kRounds - 1;
-    const uint64_t limit = last ? kMaxReverseSteps - walked : kFirstWalk << round;
-    auto w = walk_to(**c, p, limit, true);
-    if (!w) return w.error();
-    if (w->interrupted) return Maybe();
-    walked += w->steps;
-    REWIND_LOG(Replay, "reverse-step: walked %llu steps from the landmark%s",
-               (unsigned long long)w->steps, w->reached ? ", reached" : "");
-    for (auto& [k, m] : w->marks) marks.emplace_back(k, m);
-    if (w->reached) {
-      if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};
-      REWIND_LOG(Replay, "reverse-step: %llu single-steps from the landmark",
-                 (unsigned long long)w->steps);
-      return step_short(p, landmark, w->steps - 1, marks);
-    }
-    if (!w->marks.empty()) resume = w->marks.back().second;
-    size_t added = 0;
-    for (uint64_t a : w->landed) added += learned.insert(a).second;
-    if (added == 0 && !last) {
-      REWIND_LOG(Replay, "reverse-step: the walk found no new branch target");
+    REWIND_LOG(Replay, "reverse-step: landmark %s, %llu hits, %llu before the mark",
+               after_hit ? "at a mark after the last hit" : "at the last hit",
+               (unsigned long long)hits, (unsigned long long)hits_before);
+    for (int retry = 0;; ++retry) {
+      auto c = landmark();
+      if (!c) return failed(c.error());
+      if (!*c) return Maybe();
+      std::vector<std::pair<uint64_t, Mark>> marks;  // by step from the landmark
+      if (!after_hit && hits > hits_before) {
+        const MarkKey before = (*c)->passed;
+        mark_inside(**c, p.tid);
+        if ((*c)->passed != before)
+          if (const Mark* m = marks_.at_or_before((*c)->passed)) marks.emplace_back(0, *m);
+      }
+      const bool last = round == kRounds - 1;
+      const uint64_t limit = last ? kMaxReverseSteps - walked : kFirstWalk << round;
+      auto w = walk_to(**c, p, limit, true);
+      if (!w) return w.error();
+      if (w->interrupted) return Maybe();
+      walked += w->steps;
+      REWIND_LOG(Replay, "reverse-step: walked %llu steps from the landmark%s",
+                 (unsigned long long)w->steps, w->reached ? ", reached" : "");
+      for (auto& [k, m] : w->marks) marks.emplace_back(k, m);
+      if (w->reached) {
+        if (w->steps == 0 && retry == 0 && !after_hit && hits > hits_before) {
+          // The counting run took p's own arrival for a hit (its memory
+          // compared unequal there, and a later point matched): the last
+          // hit is p, and the one before it is the landmark.
+          REWIND_LOG(Replay, "reverse-step: the last hit is the position; from the one before");
+          --hits;
+          continue;
+        }
+        if (w->steps == 0) return Error{"reverse-step: could not find the previous instruction"};
+        REWIND_LOG(Replay, "reverse-step: %llu single-steps from the landmark",
+                   (unsigned long long)w->steps);
+        return step_short(p, landmark, w->steps - 1, marks);
+      }
+      if (!w->marks.empty()) resume = w->marks.back().second;
+      size_t added = 0;
+      for (uint64_t a : w->landed) added += learned.insert(a).second;
+      if (added == 0 && !last) {
+        REWIND_LOG(Replay, "reverse-step: the walk found no new branch target");
+      }
+      break;
     }
   }
   return Error{"reverse-step: the previous instruction is more than " +
