@@ -43,11 +43,23 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   if (!last) return last.error();
   REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, addrs));
   RunControl rc = control(false);
-  rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
+  // A mark at the hit before the last: the step back that usually follows
+  // (a reverse-stepi, the line step's next move after a reverse-finish)
+  // then starts an iteration or so before it, not at the window's start.
+  // (gdb's own stepping leaves such marks as it goes; this keeps a move
+  // made in one resume, as LLDB's are, as quick to follow.)
+  bool marked = *count < 2;
+  rc.stop_at_hit = RunControl::HitTarget{std::nullopt, marked ? *count : *count - 1};
   for (;;) {
     auto d = run(*last, rc);
     if (!d) return d.error();
     if (interrupted()) return std::optional<Found>();
+    if (d->kind == StopKind::Breakpoint && !marked) {
+      mark_inside(*last, d->tid);
+      marked = true;
+      rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
+      continue;
+    }
     if (d->kind == StopKind::Breakpoint) {
       REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, {}));
       // It stands on the user's breakpoint as if its int3 had stopped it:
