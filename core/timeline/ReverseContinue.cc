@@ -47,7 +47,8 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   // (a reverse-stepi, the line step's next move after a reverse-finish)
   // then starts an iteration or so before it, not at the window's start.
   // (gdb's own stepping leaves such marks as it goes; this keeps a move
-  // made in one resume, as LLDB's are, as quick to follow.)
+  // made in one resume, as LLDB's are, as quick to follow.) Only in a
+  // process of one thread (below).
   bool marked = *count < 2;
   rc.stop_at_hit = RunControl::HitTarget{std::nullopt, marked ? *count : *count - 1};
   for (;;) {
@@ -55,7 +56,11 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
     if (!d) return d.error();
     if (interrupted()) return std::optional<Found>();
     if (d->kind == StopKind::Breakpoint && !marked) {
-      mark_inside(*last, d->tid);
+      // Not in a process with threads: a mark taken at a pool thread's
+      // hit, with the others stopped wherever they were, replayed one of
+      // them into a baton wait with TF in r11 (gdb.threads, 4 of 6 runs).
+      RepTask* t = last->s->find(d->tid);
+      if (t && last->s->tasks_of(t->rec_tgid).size() == 1) mark_inside(*last, d->tid);
       marked = true;
       rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
       continue;

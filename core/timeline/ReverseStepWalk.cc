@@ -94,11 +94,24 @@ Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<u
                                             const std::set<uint64_t>& patch_only, uint64_t n) {
   REWIND_TRY(c.s->set_counted_breakpoints(debuggee_, sites, patch_only));
   RunControl rc = control(false);
-  rc.stop_at_hit = RunControl::HitTarget{tid, n};
+  // A mark at the hit before the last too, where the stretch allows: the
+  // landmark is often where a line step ends (a loop's head), and a
+  // reverse-stepi from there then starts one hit back, not at the mark
+  // before the whole loop.
+  bool marked = n < 2;
+  rc.stop_at_hit = RunControl::HitTarget{tid, marked ? n : n - 1};
   for (;;) {
     auto d = run(c, rc);
     if (!d) return d.error();
     if (interrupted()) return false;
+    if (d->kind == StopKind::Breakpoint && d->tid == tid && !marked) {
+      // (Not in a process with threads: see last_breakpoint_hit.)
+      RepTask* t = c.s->find(tid);
+      if (t && c.s->tasks_of(t->rec_tgid).size() == 1) mark_inside(c, tid);
+      marked = true;
+      rc.stop_at_hit = RunControl::HitTarget{tid, n};
+      continue;
+    }
     if (d->kind == StopKind::Breakpoint && d->tid == tid) break;
     if (d->kind != StopKind::Interrupted)
       return Error{"reverse-step: the replay did not come back to hit " + std::to_string(n)};
