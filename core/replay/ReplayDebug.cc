@@ -22,9 +22,15 @@ using trace::EventKind;
 constexpr int kTrapTrace = 2;   // TRAP_TRACE: a single-step finished
 constexpr int kTrapHwBkpt = 4;  // TRAP_HWBKPT: a debug register matched
 
+// (As the program's code reads: an int3 of ours at pc is not the
+// instruction. Read raw, a breakpoint on a `syscall` hid it, and the step
+// over that breakpoint let the kernel run the syscall with TF set, which
+// the next event's check saw in r11.)
 static bool at_syscall_insn(Task& task, uint64_t pc) {
   uint8_t insn[2] = {};
-  return task.as().read_partial(RemotePtr(pc), insn, 2) == 2 && insn[0] == 0x0f && insn[1] == 0x05;
+  if (task.as().read_partial(RemotePtr(pc), insn, 2) != 2) return false;
+  if (task.as().has_breakpoint(pc)) task.as().hide_breakpoints(pc, insn, 2);
+  return insn[0] == 0x0f && insn[1] == 0x05;
 }
 
 // What the kernel does on the way out of a syscall that returned -ERESTART*

@@ -201,6 +201,9 @@ class ReplayTarget : public target::Target {
   };
   Result<Walk> walk_to(Cursor& c, const Position& p, uint64_t limit, bool take_marks);
   // Runs `c` to the n-th counted hit of `sites` by `tid`; false if interrupted.
+  // Whether a mark may be left where `tid` stopped on the way to the last
+  // hit: at one of `sites`, in a process of one thread.
+  bool stands_at_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites);
   Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                 const std::set<uint64_t>& patch_only, uint64_t n);
   Result<std::optional<Cursor>> step_short(

@@ -47,8 +47,7 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   // (a reverse-stepi, the line step's next move after a reverse-finish)
   // then starts an iteration or so before it, not at the window's start.
   // (gdb's own stepping leaves such marks as it goes; this keeps a move
-  // made in one resume, as LLDB's are, as quick to follow.) Only in a
-  // process of one thread (below).
+  // made in one resume, as LLDB's are, as quick to follow.)
   bool marked = *count < 2;
   rc.stop_at_hit = RunControl::HitTarget{std::nullopt, marked ? *count : *count - 1};
   for (;;) {
@@ -56,11 +55,7 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
     if (!d) return d.error();
     if (interrupted()) return std::optional<Found>();
     if (d->kind == StopKind::Breakpoint && !marked) {
-      // Not in a process with threads: a mark taken at a pool thread's
-      // hit, with the others stopped wherever they were, replayed one of
-      // them into a baton wait with TF in r11 (gdb.threads, 4 of 6 runs).
-      RepTask* t = last->s->find(d->tid);
-      if (t && last->s->tasks_of(t->rec_tgid).size() == 1) mark_inside(*last, d->tid);
+      if (stands_at_hit(*last, d->tid, addrs)) mark_inside(*last, d->tid);
       marked = true;
       rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
       continue;
@@ -79,6 +74,28 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
       return Error{"reverse-continue: the replay did not come back to breakpoint hit " +
                    std::to_string(*count)};
   }
+}
+
+// Where a mark may be left on the way to the last hit: `tid` stands at a
+// hit of its own, in a process of one thread.
+// - A stop at a hit count can name a thread that is not at a hit: one of
+//   the pool's hits taken back as the pool stopped leaves the stop with
+//   the thread replay advanced, at a baton wait's syscall instruction.
+// - With threads, where the others stand at such a mark is not fixed from
+//   run to run: a thread of the pool runs beside the events of another,
+//   and may stand at its next breakpoint when the event count is reached
+//   in one run, and before it in another. A reverse-stepi from a point it
+//   stood at after such a mark took the thread's last event for the
+//   instruction before it ("did not come back to ... before its syscall"
+//   in gdb.threads, 6 runs of 6, when these marks were left there too).
+bool ReplayTarget::stands_at_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites) {
+  RepTask* t = c.s->find(tid);
+  if (!t || c.s->tasks_of(t->rec_tgid).size() != 1) return false;
+  auto regs = t->task->get_regs();
+  if (regs && sites.count(regs->rip)) return true;
+  REWIND_LOG(Replay, "no mark at a hit: thread %d is at 0x%llx", tid.value,
+             regs ? (unsigned long long)regs->rip : 0ULL);
+  return false;
 }
 
 Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {

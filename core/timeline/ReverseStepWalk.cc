@@ -105,9 +105,7 @@ Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<u
     if (!d) return d.error();
     if (interrupted()) return false;
     if (d->kind == StopKind::Breakpoint && d->tid == tid && !marked) {
-      // (Not in a process with threads: see last_breakpoint_hit.)
-      RepTask* t = c.s->find(tid);
-      if (t && c.s->tasks_of(t->rec_tgid).size() == 1) mark_inside(c, tid);
+      if (stands_at_hit(c, tid, sites)) mark_inside(c, tid);
       marked = true;
       rc.stop_at_hit = RunControl::HitTarget{tid, n};
       continue;
