@@ -204,6 +204,8 @@ class ReplayTarget : public target::Target {
   // Whether a mark may be left where `tid` stopped on the way to the last
   // hit: at one of `sites`, in a process of one thread.
   bool stands_at_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites);
+  // Whether tid's process has no other thread.
+  bool one_thread(Cursor& c, Tid tid);
   Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                 const std::set<uint64_t>& patch_only, uint64_t n);
   Result<std::optional<Cursor>> step_short(

@@ -48,7 +48,8 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   // then starts an iteration or so before it, not at the window's start.
   // (gdb's own stepping leaves such marks as it goes; this keeps a move
   // made in one resume, as LLDB's are, as quick to follow.)
-  bool marked = *count < 2;
+  // (Only where a mark may go: not worth a stop otherwise.)
+  bool marked = *count < 2 || !one_thread(*last, debuggee_);
   rc.stop_at_hit = RunControl::HitTarget{std::nullopt, marked ? *count : *count - 1};
   for (;;) {
     auto d = run(*last, rc);
@@ -90,12 +91,17 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
 //   in gdb.threads, 6 runs of 6, when these marks were left there too).
 bool ReplayTarget::stands_at_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites) {
   RepTask* t = c.s->find(tid);
-  if (!t || c.s->tasks_of(t->rec_tgid).size() != 1) return false;
+  if (!t || !one_thread(c, tid)) return false;
   auto regs = t->task->get_regs();
   if (regs && sites.count(regs->rip)) return true;
   REWIND_LOG(Replay, "no mark at a hit: thread %d is at 0x%llx", tid.value,
              regs ? (unsigned long long)regs->rip : 0ULL);
   return false;
+}
+
+bool ReplayTarget::one_thread(Cursor& c, Tid tid) {
+  RepTask* t = c.s->find(tid);
+  return t && c.s->tasks_of(t->rec_tgid).size() == 1;
 }
 
 Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {

@@ -98,7 +98,7 @@ Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<u
   // landmark is often where a line step ends (a loop's head), and a
   // reverse-stepi from there then starts one hit back, not at the mark
   // before the whole loop.
-  bool marked = n < 2;
+  bool marked = n < 2 || !one_thread(c, tid);
   rc.stop_at_hit = RunControl::HitTarget{tid, marked ? n : n - 1};
   for (;;) {
     auto d = run(c, rc);
