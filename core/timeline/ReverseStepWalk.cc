@@ -97,7 +97,7 @@ Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<u
   // A mark at the hit before the last too, where the stretch allows: the
   // landmark is often where a line step ends (a loop's head), and a
   // reverse-stepi from there then starts one hit back, not at the mark
-  // before the whole loop.
+  // before the whole loop. (In a process of one thread: stands_at_hit.)
   bool marked = n < 2 || !one_thread(c, tid);
   rc.stop_at_hit = RunControl::HitTarget{tid, marked ? n : n - 1};
   for (;;) {
