@@ -200,12 +200,17 @@ class ReplayTarget : public target::Target {
     std::vector<uint64_t> landed;  // not reached: where its branches went, latest first
   };
   Result<Walk> walk_to(Cursor& c, const Position& p, uint64_t limit, bool take_marks);
-  // Runs `c` to the n-th counted hit of `sites` by `tid`; false if interrupted.
+  // Runs `c` to the n-th counted hit (of the sites already set) by `tid`,
+  // or by any thread, leaving a mark at hit n-1 where one may go; the stop,
+  // or nullopt if interrupted.
+  Result<std::optional<DebugStop>> run_to_hit(Cursor& c, std::optional<Tid> tid, uint64_t n,
+                                              const std::set<uint64_t>& sites);
   // Whether a mark may be left where `tid` stopped on the way to the last
   // hit: at one of `sites`, in a process of one thread.
   bool stands_at_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites);
   // Whether tid's process has no other thread.
   bool one_thread(Cursor& c, Tid tid);
+  // Runs `c` to the n-th counted hit of `sites` by `tid`; false if interrupted.
   Result<bool> stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                 const std::set<uint64_t>& patch_only, uint64_t n);
   Result<std::optional<Cursor>> step_short(

@@ -42,38 +42,45 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   auto last = cursor_from(from);
   if (!last) return last.error();
   REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, addrs));
+  auto d = run_to_hit(*last, std::nullopt, *count, addrs);
+  if (!d) return d.error().context("reverse-continue");
+  if (!*d) return std::optional<Found>();
+  REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, {}));
+  // It stands on the user's breakpoint as if its int3 had stopped it:
+  // going forwards steps over it instead of stopping there again.
+  if (RepTask* t = last->s->find((*d)->tid)) {
+    auto regs = t->task->get_regs();
+    if (regs) t->stopped_at_bp = regs->rip;
+  }
+  return std::optional<Found>(Found{std::move(*last), **d});
+}
+
+// The step back that usually follows a run to a hit (a reverse-stepi, the
+// line step's next move after a reverse-finish, the walk from a landmark)
+// starts at the mark before it: a mark at hit n-1 makes that one hit back,
+// not the window's start. (gdb's stepping leaves such marks as it goes;
+// this keeps a move made in one resume, as LLDB's are, as quick to
+// follow.) The stop for it is made only where a mark may go.
+Result<std::optional<DebugStop>> ReplayTarget::run_to_hit(Cursor& c, std::optional<Tid> tid,
+                                                          uint64_t n,
+                                                          const std::set<uint64_t>& sites) {
   RunControl rc = control(false);
-  // A mark at the hit before the last: the step back that usually follows
-  // (a reverse-stepi, the line step's next move after a reverse-finish)
-  // then starts an iteration or so before it, not at the window's start.
-  // (gdb's own stepping leaves such marks as it goes; this keeps a move
-  // made in one resume, as LLDB's are, as quick to follow.)
-  // (Only where a mark may go: not worth a stop otherwise.)
-  bool marked = *count < 2 || !one_thread(*last, debuggee_);
-  rc.stop_at_hit = RunControl::HitTarget{std::nullopt, marked ? *count : *count - 1};
+  bool marked = n < 2 || !one_thread(c, tid.value_or(debuggee_));
+  rc.stop_at_hit = RunControl::HitTarget{tid, marked ? n : n - 1};
   for (;;) {
-    auto d = run(*last, rc);
+    auto d = run(c, rc);
     if (!d) return d.error();
-    if (interrupted()) return std::optional<Found>();
-    if (d->kind == StopKind::Breakpoint && !marked) {
-      if (stands_at_hit(*last, d->tid, addrs)) mark_inside(*last, d->tid);
+    if (interrupted()) return std::optional<DebugStop>();
+    const bool hit = d->kind == StopKind::Breakpoint && (!tid || d->tid == *tid);
+    if (hit && !marked) {
+      if (stands_at_hit(c, d->tid, sites)) mark_inside(c, d->tid);
       marked = true;
-      rc.stop_at_hit = RunControl::HitTarget{std::nullopt, *count};
+      rc.stop_at_hit = RunControl::HitTarget{tid, n};
       continue;
     }
-    if (d->kind == StopKind::Breakpoint) {
-      REWIND_TRY(last->s->set_counted_breakpoints(debuggee_, {}));
-      // It stands on the user's breakpoint as if its int3 had stopped it:
-      // going forwards steps over it instead of stopping there again.
-      if (RepTask* t = last->s->find(d->tid)) {
-        auto regs = t->task->get_regs();
-        if (regs) t->stopped_at_bp = regs->rip;
-      }
-      return std::optional<Found>(Found{std::move(*last), *d});
-    }
+    if (hit) return std::optional<DebugStop>(*d);
     if (d->kind != StopKind::Interrupted)
-      return Error{"reverse-continue: the replay did not come back to breakpoint hit " +
-                   std::to_string(*count)};
+      return Error{"the replay did not come back to hit " + std::to_string(n)};
   }
 }
 

@@ -93,27 +93,9 @@ Result<ReplayTarget::Walk> ReplayTarget::walk_to(Cursor& c, const Position& p, u
 Result<bool> ReplayTarget::stop_at_last_hit(Cursor& c, Tid tid, const std::set<uint64_t>& sites,
                                             const std::set<uint64_t>& patch_only, uint64_t n) {
   REWIND_TRY(c.s->set_counted_breakpoints(debuggee_, sites, patch_only));
-  RunControl rc = control(false);
-  // A mark at the hit before the last too, where the stretch allows: the
-  // landmark is often where a line step ends (a loop's head), and a
-  // reverse-stepi from there then starts one hit back, not at the mark
-  // before the whole loop. (In a process of one thread: stands_at_hit.)
-  bool marked = n < 2 || !one_thread(c, tid);
-  rc.stop_at_hit = RunControl::HitTarget{tid, marked ? n : n - 1};
-  for (;;) {
-    auto d = run(c, rc);
-    if (!d) return d.error();
-    if (interrupted()) return false;
-    if (d->kind == StopKind::Breakpoint && d->tid == tid && !marked) {
-      if (stands_at_hit(c, tid, sites)) mark_inside(c, tid);
-      marked = true;
-      rc.stop_at_hit = RunControl::HitTarget{tid, n};
-      continue;
-    }
-    if (d->kind == StopKind::Breakpoint && d->tid == tid) break;
-    if (d->kind != StopKind::Interrupted)
-      return Error{"reverse-step: the replay did not come back to hit " + std::to_string(n)};
-  }
+  auto d = run_to_hit(c, tid, n, sites);
+  if (!d) return d.error().context("reverse-step");
+  if (!*d) return false;
   REWIND_TRY(c.s->set_counted_breakpoints(debuggee_, {}));
   return true;
 }
