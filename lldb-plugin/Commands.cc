@@ -215,6 +215,17 @@ class LineStepCommand : public lldb::SBCommandPluginInterface {
            hex(thread.GetThreadID()) + ";";
   }
 
+  // The packet for a line step of `kind` from the thread's frame 0.
+  std::string line_packet(lldb::SBTarget& target, lldb::SBProcess& process, lldb::SBThread& thread,
+                          const std::string& kind) {
+    lldb::SBFrame frame = thread.GetFrameAtIndex(0);
+    std::string packet = head(process, thread, kind) + frame_lines(target, frame, "");
+    lldb::SBFrame caller = thread.GetFrameAtIndex(1);
+    if (caller.IsValid() && has_line(caller)) packet += frame_lines(target, caller, "caller_");
+    if (kind == "step") packet += step_into_ranges(target);
+    return packet;
+  }
+
   bool step(lldb::SBDebugger& dbg, lldb::SBTarget& target, lldb::SBProcess& process,
             lldb::SBThread& thread, std::string& out) {
     lldb::SBFrame frame = kind_ == "finish" ? thread.GetSelectedFrame() : thread.GetFrameAtIndex(0);
@@ -226,28 +237,63 @@ class LineStepCommand : public lldb::SBCommandPluginInterface {
       }
       return move(dbg, head(process, thread, "finish") + "cfa=" + hex(frame.GetCFA()) + ";", out);
     }
-    std::string packet = head(process, thread, kind_) + frame_lines(target, frame, "");
-    lldb::SBFrame caller = thread.GetFrameAtIndex(1);
-    if (caller.IsValid() && has_line(caller)) packet += frame_lines(target, caller, "caller_");
-    if (kind_ == "step") packet += step_into_ranges(target);
     const uint64_t cfa = frame.GetCFA();
     std::string first;
-    if (!move(dbg, packet, first)) {
+    if (!move(dbg, line_packet(target, process, thread, kind_), first)) {
       out += first;
       return false;
     }
-    // A reverse-step that entered a call stops at its `ret`: on to the start
-    // of that line, as a reverse-next there.
-    lldb::SBFrame now = thread.GetFrameAtIndex(0);
-    if (kind_ != "step" || thread.GetStopReason() == lldb::eStopReasonBreakpoint ||
-        !now.IsValid() || now.GetCFA() >= cfa || !has_line(now) || at_row_start(target, now)) {
+    if (kind_ != "step") {
       out += first;
       return true;
     }
-    std::string second = head(process, thread, "next") + frame_lines(target, now, "");
-    lldb::SBFrame back = thread.GetFrameAtIndex(1);
-    if (back.IsValid() && has_line(back)) second += frame_lines(target, back, "caller_");
-    return move(dbg, second, out);
+    // A reverse-step stops at the `ret` of a call it entered in a module
+    // with line information (step_into_ranges). Code there without any
+    // (assembly) is stepped over as gdb does: back to the call, and the
+    // step goes on from there. Each round ends further back in time.
+    constexpr int kMaxCallsWithoutLines = 1000;
+    for (int round = 0;; ++round) {
+      lldb::SBFrame now = thread.GetFrameAtIndex(0);
+      if (thread.GetStopReason() == lldb::eStopReasonBreakpoint || !now.IsValid() ||
+          now.GetCFA() >= cfa) {
+        out += first;
+        return true;
+      }
+      if (has_line(now)) break;
+      if (round == kMaxCallsWithoutLines) {
+        out += first + "rewind: stepped back over " + std::to_string(round) +
+               " calls without line information; stopping in one\n";
+        return true;
+      }
+      std::string over;
+      if (!move(dbg, head(process, thread, "finish") + "cfa=" + hex(now.GetCFA()) + ";", over) ||
+          thread.GetStopReason() == lldb::eStopReasonBreakpoint) {
+        out += over;
+        return thread.GetStopReason() == lldb::eStopReasonBreakpoint;
+      }
+      // The call was the first instruction of its line: that line's start,
+      // where the step ends (a step from here would leave the line).
+      lldb::SBFrame at_call = thread.GetFrameAtIndex(0);
+      if (at_row_start(target, at_call)) {
+        out += over;
+        return true;
+      }
+      first.clear();
+      if (!move(dbg, line_packet(target, process, thread, "step"), first)) {
+        out += first;
+        return false;
+      }
+    }
+    // In a call with line information, at its `ret`. gdb stops there if a
+    // row of the line table starts at it, even a row of the same line
+    // (handle_step_into_function_backward); if not, it goes on to the
+    // start of that line, as a reverse-next there.
+    lldb::SBFrame now = thread.GetFrameAtIndex(0);
+    if (now.GetLineEntry().GetStartAddress().GetLoadAddress(target) == now.GetPC()) {
+      out += first;
+      return true;
+    }
+    return move(dbg, line_packet(target, process, thread, "next"), out);
   }
 
   std::string kind_;

@@ -121,19 +121,36 @@ std::string frame_lines(lldb::SBTarget& target, lldb::SBFrame& frame, const std:
   return out + ";";
 }
 
+namespace {
+
+// The executable sections of `section` and its children, as load ranges.
+void code_ranges(lldb::SBTarget& target, lldb::SBSection section, Ranges& out) {
+  const uint32_t n = section.GetNumSubSections();
+  if (n == 0) {
+    if (!(section.GetPermissions() & lldb::ePermissionsExecutable)) return;
+    const uint64_t start = section.GetLoadAddress(target);
+    if (start != LLDB_INVALID_ADDRESS && section.GetByteSize() > 0)
+      out.emplace_back(start, start + section.GetByteSize());
+    return;
+  }
+  for (uint32_t i = 0; i < n; ++i) code_ranges(target, section.GetSubSectionAtIndex(i), out);
+}
+
+}  // namespace
+
+// By module, not by compile unit: the line tables of libc's 2,000 compile
+// units (libc6-dbg) take LLDB 150 ms to read the first time and 40 ms
+// after, on every reverse-step, where gdb takes 20 ms for the whole step.
+// Counting its compile units costs nothing (LLDB's index has them). Code of
+// such a module that has no line information after all (assembly) is
+// stepped over by the command (LineStepCommand), as gdb does.
 std::string step_into_ranges(lldb::SBTarget& target) {
   Ranges all;
   for (uint32_t m = 0; m < target.GetNumModules(); ++m) {
     lldb::SBModule mod = target.GetModuleAtIndex(m);
-    for (uint32_t c = 0; c < mod.GetNumCompileUnits(); ++c) {
-      lldb::SBCompileUnit cu = mod.GetCompileUnitAtIndex(c);
-      const uint32_t n = cu.GetNumLineEntries();
-      if (n == 0) continue;
-      const uint64_t start = cu.GetLineEntryAtIndex(0).GetStartAddress().GetLoadAddress(target);
-      const uint64_t end = cu.GetLineEntryAtIndex(n - 1).GetEndAddress().GetLoadAddress(target);
-      if (start != LLDB_INVALID_ADDRESS && end != LLDB_INVALID_ADDRESS && end > start)
-        all.emplace_back(start, end);
-    }
+    if (mod.GetNumCompileUnits() == 0) continue;
+    for (uint32_t s = 0; s < mod.GetNumSections(); ++s)
+      code_ranges(target, mod.GetSectionAtIndex(s), all);
   }
   std::sort(all.begin(), all.end());
   Ranges merged;

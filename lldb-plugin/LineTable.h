@@ -20,8 +20,8 @@ bool at_row_start(lldb::SBTarget& target, lldb::SBFrame& frame);
 // True if the frame's pc has a line, i.e. a line step can start there.
 bool has_line(lldb::SBFrame& frame);
 
-// "into=S-E,...": the address ranges of every compile unit with line
-// information in the target's modules (where reverse-step enters a call).
+// "into=S-E,...": the code of every module with line information (where
+// reverse-step enters a call).
 std::string step_into_ranges(lldb::SBTarget& target);
 
 }  // namespace rwd::lldb_plugin

@@ -7,7 +7,8 @@ line tables; the plugin hands the line table to the engine, which does each
 in one resume, so the two are independent implementations of the same rules.
 
 usage: lldb_linestep_test.py REWIND PLUGIN GDB LLDB SCENARIO PROGRAM
-  SCENARIO: loop (debug_target: calls in a loop), threads (debug_threads)
+  SCENARIO: loop (debug_target: calls in a loop), threads (debug_threads),
+            join (debug_join), nolines (debug_nolines)
 """
 import os
 import re
@@ -68,6 +69,17 @@ SCENARIOS = {
                   ("continue", "continue"),
                   ("break add_to_counter", "breakpoint set -n add_to_counter"),
                   ("reverse-continue", "rc"), ("reverse-finish", "rf"), ("reverse-next", "rn")],
+    },
+    "nolines": {
+        # From the printf after the loop (debug_nolines.c): back over
+        # scaled(), assembly without line information (stepped over, as
+        # gdb does), into plus_one(), which has lines, and on back round
+        # the loop.
+        "setup": [("break debug_nolines.c:25", "breakpoint set -f debug_nolines.c -l 25"),
+                  ("continue", "continue"), ("delete", "breakpoint delete -f")],
+        "moves": [("reverse-step", "rs"), ("reverse-step", "rs"), ("reverse-step", "rs"),
+                  ("reverse-step", "rs"), ("reverse-step", "rs"), ("reverse-next", "rn"),
+                  ("reverse-step", "rs"), ("reverse-finish", "rf"), ("reverse-step", "rs")],
     },
 }
 # A move the engine failed is a failure even where both debuggers then
