@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""LLDB 22 against the replay server: a reverse-continue that fails (the
-trace's copy of libc, which replaying from the start maps again, is
-removed) must tell LLDB why, leave the program where it was, and keep the
+"""LLDB 22 against the replay server: a reverse-continue that fails (back
+to a breakpoint never hit, with the trace's copy of libc, which replaying
+from the start maps again, removed) must tell LLDB why, leave the program where it was, and keep the
 session: forward debugging goes on. The server's stderr names the failure.
 
 usage: lldb_error_test.py REWIND PROGRAM(debug_target) LLDB
@@ -22,12 +22,17 @@ def main():
                 "gdb-remote 127.0.0.1:%d" % srv.port,
                 "breakpoint set -n tick",
                 "continue", "continue", "p counter",
+                # Back to a breakpoint never hit (exit): every stretch back
+                # to the start is replayed, and the first maps libc. (Not
+                # back to tick: a mark that a slow replay left after libc
+                # was mapped would serve that one without libc.)
+                "breakpoint disable 1", "breakpoint set -n exit",
                 "platform shell rm %s/files/libc.so.6-*" % srv.trace,
                 "process continue --reverse"]
         # The failed operation is an abnormal stop (its reason an
         # "exception"), after which batch mode runs the -k commands. LLDB
         # keeps the last direction: -F goes forward again.
-        after = ["p counter", "process continue -F", "p counter", "kill"]
+        after = ["p counter", "breakpoint enable 1", "process continue -F", "p counter", "kill"]
         args = [lldb, "-b", "--no-lldbinit"]
         for c in cmds:
             args += ["-o", c]
