@@ -75,7 +75,7 @@ SCENARIOS = {
         # scaled(), assembly without line information (stepped over, as
         # gdb does), into plus_one(), which has lines, and on back round
         # the loop.
-        "setup": [("break debug_nolines.c:25", "breakpoint set -f debug_nolines.c -l 25"),
+        "setup": [("break debug_nolines.c:29", "breakpoint set -f debug_nolines.c -l 29"),
                   ("continue", "continue"), ("delete", "breakpoint delete -f")],
         "moves": [("reverse-step", "rs"), ("reverse-step", "rs"), ("reverse-step", "rs"),
                   ("reverse-step", "rs"), ("reverse-step", "rs"), ("reverse-next", "rn"),

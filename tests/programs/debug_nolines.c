@@ -15,9 +15,10 @@ __asm__(
     ".size scaled, .-scaled\n"
     ".popsection\n");
 
-__attribute__((noinline)) long plus_one(long x) {
-  return x + 1;
-}
+/* On one line: its ret starts a line-table row of the same line. */
+// clang-format off
+__attribute__((noinline)) long plus_one(long x) { return x + 1; }
+// clang-format on
 
 int main(void) {
   long total = 0;
