@@ -235,7 +235,11 @@ class LineStepCommand : public lldb::SBCommandPluginInterface {
         out += "rewind: reverse-finish is meaningless in the outermost frame\n";
         return false;
       }
-      return move(dbg, head(process, thread, "finish") + "cfa=" + hex(frame.GetCFA()) + ";", out);
+      // With its function's code when known: from its first instruction
+      // the engine steps back once (ReverseLineStep.cc).
+      std::string lines = frame_lines(target, frame, "");
+      if (lines.empty()) lines = "cfa=" + hex(frame.GetCFA()) + ";";
+      return move(dbg, head(process, thread, "finish") + lines, out);
     }
     const uint64_t cfa = frame.GetCFA();
     std::string first;

@@ -155,6 +155,14 @@ Result<StopInfo> ReplayTarget::line_step(const LineStepRequest& req, Tid tid) {
   auto regs = regs_of(tid);
   if (!regs) return regs.error();
   if (req.kind == LineStep::Finish) {
+    // At the function's first instruction (a reverse-continue to a
+    // breakpoint on it stops there) the call is the instruction before:
+    // one step back, as gdb's reverse-finish takes from there. It leaves
+    // the walk's marks near, for the step back that usually follows (a
+    // reverse-continue to the call leaves none in a process of threads).
+    if (!req.frame.ranges.empty() && regs->rip == entry_of(req.frame) &&
+        regs->rsp == req.frame.cfa - 8)
+      return reverse_step(tid);
     // The return address sits just below the CFA; the call ran with rsp
     // at the CFA.
     uint64_t ret = 0;
