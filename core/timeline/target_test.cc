@@ -155,14 +155,19 @@ BOOST_AUTO_TEST_CASE(forward_and_reverse) {
 }
 
 // An operation that fails leaves the replay where the debugger last saw
-// it. Here reverse execution and seeking fail for certain: they replay from
-// the start, which maps libc again from the trace's copy, removed here.
+// it. Here a reverse-continue fails for certain: back to a breakpoint never
+// hit since (the first instruction), it replays every stretch to the
+// start, and the first maps libc again from the trace's copy, removed
+// here. (Not back to tick, nor a reverse-step or a seek: under load the
+// forward run leaves a time-based mark after libc was mapped, and those
+// start there.)
 BOOST_AUTO_TEST_CASE(failed_operations_stay_put) {
   Recording rec;
   auto target = ReplayTarget::open(rec.dir / "trace", ReplayOptions{});
   BOOST_REQUIRE(target.ok());
   ReplayTarget& t = **target;
   BOOST_REQUIRE(t.start().ok());
+  const uint64_t entry = pc(t);
   BOOST_REQUIRE(t.add_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
   for (int i = 0; i < 2; ++i)
     BOOST_REQUIRE(go(t, Resume::Action::Continue, Direction::Forward).ok());
@@ -183,17 +188,15 @@ BOOST_AUTO_TEST_CASE(failed_operations_stay_put) {
     }
   BOOST_REQUIRE(removed == 1);
 
+  BOOST_REQUIRE(t.remove_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
+  BOOST_REQUIRE(t.add_breakpoint(BreakpointType::Software, entry, 1).ok());
   auto rc = go(t, Resume::Action::Continue, Direction::Reverse);
   BOOST_REQUIRE(!rc.ok());
   BOOST_TEST(rc.error().message.starts_with("reverse-continue: "));
   BOOST_TEST(rc.error().message.find("libc.so.6") != std::string::npos);
   stays();
-  auto rs = go(t, Resume::Action::Step, Direction::Reverse);
-  BOOST_REQUIRE(!rs.ok());
-  BOOST_TEST(rs.error().message.starts_with("reverse-step: "));
-  stays();
-  BOOST_REQUIRE(!t.seek(event).ok());
-  stays();
+  BOOST_REQUIRE(t.remove_breakpoint(BreakpointType::Software, entry, 1).ok());
+  BOOST_REQUIRE(t.add_breakpoint(BreakpointType::Software, rec.tick, 1).ok());
 
   // Forward replay goes on from there.
   auto next = go(t, Resume::Action::Continue, Direction::Forward);
