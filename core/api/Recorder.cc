@@ -167,6 +167,7 @@ Result<RecordOutcome> record(const RecordRequest& req) {
   if (!writer) return writer.error();
   trace::TraceHeader header = make_header(prog_argv, env, cpu_features);
   header.record_cpu = *cpu;
+  header.cpuid_faulting = cpu::cpuid_faulting_available();
   header.clears_signal_frames = true;  // RecordSession::resume always does
   header.ignored_signals = ignored_signals_now();
   header.syscall_filter = syscall_buffer;  // RecordSession spawns under the filter then
@@ -189,6 +190,8 @@ Result<RecordOutcome> record(const RecordRequest& req) {
   opts.argv = prog_argv;
   opts.env = env;
   opts.cpu = *cpu;
+  opts.cpu_features = cpu_features;
+  opts.cpuid_faulting = header.cpuid_faulting;
   opts.syscall_buffer = syscall_buffer;
   ignore_terminal_signals();
   RecordSession session(opts, **writer);

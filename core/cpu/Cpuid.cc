@@ -236,6 +236,24 @@ std::vector<std::string> missing_features(const std::vector<trace::CpuidLeaf>& r
   return missing;
 }
 
+void hide_cpuid_features(uint32_t leaf, uint32_t subleaf, std::array<uint32_t, 4>& out,
+                         const std::vector<std::string>& allowed) {
+  // Leaves 7 and 0xd have subleaves; the others ignore ecx, which a
+  // program leaves holding anything.
+  const bool by_subleaf = leaf == 0x7 || leaf == 0xd;
+  auto listed = [&](const char* name) {
+    return std::find(allowed.begin(), allowed.end(), name) != allowed.end();
+  };
+  for (const Feature& f : kFeatures) {
+    if (f.leaf != leaf || (by_subleaf && f.subleaf != subleaf)) continue;
+    const std::string_view name = f.name;
+    bool hide = name == "rdrand" || name == "rdseed";
+    // Every x86-64 CPU has these, and rewind answers rdtsc itself.
+    if (!allowed.empty() && name != "tsc" && name != "clflush" && !listed(f.name)) hide = true;
+    if (hide) out[int(f.reg)] &= ~(1u << f.bit);
+  }
+}
+
 std::string describe_cpu(const std::vector<trace::CpuidLeaf>& leaves) {
   const CpuidLeaf l0 = lookup(leaves, 0, 0);
   if (l0.eax == 0 && l0.ebx == 0) return "unknown CPU";

@@ -6,6 +6,7 @@
 // missing, so that replay can refuse with a clear message.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,6 +36,21 @@ std::vector<std::string> missing_features(const std::vector<trace::CpuidLeaf>& r
                                           uint64_t recorded_xcr0,
                                           const std::vector<trace::CpuidLeaf>& current,
                                           uint64_t current_xcr0);
+
+// What a recorded program's cpuid(leaf, subleaf) returns, from this CPU's
+// answer `out` (eax, ebx, ecx, edx): the same with the feature bits hidden
+// that rewind keeps from programs (core/task/TrapPatch.h traps the
+// instruction, so the answer is the recorder's to give, and replay gives
+// the recorded one back):
+//  - rdrand and rdseed, always: their random numbers come from the CPU
+//    without a trap, so replay could not return them. OpenSSL, for one,
+//    uses them only when CPUID says so.
+//  - with --cpu-features (`allowed` not empty), every feature outside
+//    `allowed` but tsc and clflush (which every x86-64 CPU has), so that
+//    code dispatching on CPUID itself (libgcc's __builtin_cpu_supports,
+//    hand-written dispatch) stays within them too.
+void hide_cpuid_features(uint32_t leaf, uint32_t subleaf, std::array<uint32_t, 4>& out,
+                         const std::vector<std::string>& allowed);
 
 // "GenuineIntel family 6 model 143 stepping 8: Intel(R) Xeon(R) ...", for
 // messages and `rewind dump`.

@@ -199,16 +199,63 @@ void for_each_insn(const uint8_t* code, size_t n, F f) {
 
 }  // namespace
 
-std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n) {
-  std::vector<RdtscInsn> out;
-  static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
-  auto contains = [&](const uint8_t* pat, size_t len) {
-    return std::search(code, code + n, pat, pat + len) != code + n;
+namespace {
+constexpr uint8_t kRdtscBytes[] = {0x0f, 0x31};
+constexpr uint8_t kRdtscpBytes[] = {0x0f, 0x01, 0xf9};
+constexpr uint8_t kCpuidBytes[] = {0x0f, 0xa2};
+}  // namespace
+
+const uint8_t* trap_insn_bytes(TrapInsn kind) {
+  switch (kind) {
+    case TrapInsn::Rdtsc:
+      return kRdtscBytes;
+    case TrapInsn::Rdtscp:
+      return kRdtscpBytes;
+    case TrapInsn::Cpuid:
+      return kCpuidBytes;
+  }
+  return kRdtscBytes;
+}
+
+size_t trap_insn_length(TrapInsn kind) {
+  return kind == TrapInsn::Rdtscp ? 3 : 2;
+}
+
+const char* trap_insn_name(TrapInsn kind) {
+  switch (kind) {
+    case TrapInsn::Rdtsc:
+      return "rdtsc";
+    case TrapInsn::Rdtscp:
+      return "rdtscp";
+    case TrapInsn::Cpuid:
+      return "cpuid";
+  }
+  return "?";
+}
+
+std::optional<TrapInsn> trap_insn_at(const uint8_t* code, size_t n) {
+  for (TrapInsn k : {TrapInsn::Rdtsc, TrapInsn::Rdtscp, TrapInsn::Cpuid}) {
+    const size_t len = trap_insn_length(k);
+    if (n >= len && memcmp(code, trap_insn_bytes(k), len) == 0) return k;
+  }
+  return std::nullopt;
+}
+
+std::vector<TrapSite> find_trap_insns(const uint8_t* code, size_t n) {
+  std::vector<TrapSite> out;
+  auto contains = [&](TrapInsn k) {
+    const uint8_t* pat = trap_insn_bytes(k);
+    return std::search(code, code + n, pat, pat + trap_insn_length(k)) != code + n;
   };
-  if (!contains(kRdtsc, sizeof kRdtsc) && !contains(kRdtscp, sizeof kRdtscp)) return out;
+  if (!contains(TrapInsn::Rdtsc) && !contains(TrapInsn::Rdtscp) && !contains(TrapInsn::Cpuid))
+    return out;
   for_each_insn(code, n, [&](size_t off, const ZydisDecodedInstruction& insn) {
-    if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSC || insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
-      out.push_back({off, insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP});
+    if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSC)
+      out.push_back({off, TrapInsn::Rdtsc});
+    else if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
+      out.push_back({off, TrapInsn::Rdtscp});
+    else if (insn.mnemonic == ZYDIS_MNEMONIC_CPUID && insn.length == 2)
+      out.push_back({off, TrapInsn::Cpuid});
   });
   return out;
 }

@@ -104,17 +104,38 @@ std::vector<MemoryAccess> memory_accesses(const uint8_t* code, size_t n,
 // instructions included; empty if it writes no memory or does not decode.
 std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs);
 
-// An rdtsc or rdtscp instruction found in code (find_rdtsc).
-struct RdtscInsn {
+// The instructions record and replay make trap (core/task/TrapPatch.h),
+// because what they return differs between runs: the time stamp counter,
+// and CPUID, whose leaf 1 EBX holds the APIC id of the CPU the thread runs
+// on (which a hypervisor changes at will) and whose other leaves differ
+// between machines.
+enum class TrapInsn : uint8_t {
+  Rdtsc,   // 0f 31
+  Rdtscp,  // 0f 01 f9
+  Cpuid,   // 0f a2
+};
+constexpr TrapInsn kLastTrapInsn = TrapInsn::Cpuid;
+
+// Its encoding and length (2 or 3 bytes).
+const uint8_t* trap_insn_bytes(TrapInsn kind);
+size_t trap_insn_length(TrapInsn kind);
+const char* trap_insn_name(TrapInsn kind);
+// The one whose encoding starts `code` (n bytes available), if any.
+std::optional<TrapInsn> trap_insn_at(const uint8_t* code, size_t n);
+
+// Such an instruction found in code (find_trap_insns).
+struct TrapSite {
   size_t offset = 0;  // from the start of the code
-  bool rdtscp = false;
+  TrapInsn kind = TrapInsn::Rdtsc;
+  bool operator==(const TrapSite&) const = default;
 };
 
-// The rdtsc and rdtscp instructions in a run of code, decoded linearly from
-// its start, as compilers lay out executable sections (no data among the
-// instructions; a byte that does not decode is stepped over). Cheap when
-// the bytes 0f 31 and 0f 01 f9 do not occur at all, which is the usual case.
-std::vector<RdtscInsn> find_rdtsc(const uint8_t* code, size_t n);
+// The rdtsc, rdtscp and cpuid instructions in a run of code, decoded
+// linearly from its start, as compilers lay out executable sections (no
+// data among the instructions; a byte that does not decode is stepped
+// over). Cheap when none of their encodings occurs at all, which is the
+// usual case outside ld.so and libc.
+std::vector<TrapSite> find_trap_insns(const uint8_t* code, size_t n);
 
 // A `syscall` with a neighbour that makes room for a 5-byte jmp and runs
 // unchanged at another address: `cmp $imm32, %rax` (or %eax) after it, the

@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
 
 using namespace rwd;
@@ -117,4 +118,32 @@ BOOST_AUTO_TEST_CASE(cpuid_faulting_probe_leaves_this_process_alone) {
   BOOST_TEST_MESSAGE("CPUID faulting available: " << available);
   // CPUID still works here, whatever the child did.
   BOOST_TEST(!read_all_cpuid_leaves().empty());
+}
+
+BOOST_AUTO_TEST_CASE(recorded_cpuid_answers_hide_rdrand_and_disallowed_features) {
+  const std::array<uint32_t, 4> all = {~0u, ~0u, ~0u, ~0u};
+  auto hidden = [&](uint32_t nr, uint32_t subleaf, const std::vector<std::string>& allowed) {
+    std::array<uint32_t, 4> out = all;
+    hide_cpuid_features(nr, subleaf, out, allowed);
+    return std::array<uint32_t, 4>{~out[0], ~out[1], ~out[2], ~out[3]};  // the cleared bits
+  };
+  using A = std::array<uint32_t, 4>;
+  // Without --cpu-features: rdrand (1:ECX[30]) and rdseed (7.0:EBX[18])
+  // only, whatever ecx holds for a leaf without subleaves.
+  BOOST_TEST((hidden(1, 0x12345, {}) == A{0, 0, 1u << 30, 0}));
+  BOOST_TEST((hidden(7, 0, {}) == A{0, 1u << 18, 0, 0}));
+  BOOST_TEST((hidden(7, 1, {}) == A{0, 0, 0, 0}));
+  BOOST_TEST((hidden(0xb, 0, {}) == A{0, 0, 0, 0}));  // topology: untouched
+  // x86-64-v2: AVX (1:ECX[28]), AVX2 (7.0:EBX[5]), AES (1:ECX[25]) go;
+  // SSE4.2 (1:ECX[20]), TSC (1:EDX[4]) and LAHF (0x80000001:ECX[0]) stay.
+  auto v2 = expand_cpu_features("x86-64-v2");
+  BOOST_REQUIRE(v2);
+  const A leaf1 = hidden(1, 0, *v2);
+  BOOST_TEST((leaf1[2] & (1u << 28)) != 0u);
+  BOOST_TEST((leaf1[2] & (1u << 25)) != 0u);
+  BOOST_TEST((leaf1[2] & (1u << 30)) != 0u);
+  BOOST_TEST((leaf1[2] & (1u << 20)) == 0u);
+  BOOST_TEST((leaf1[3] & (1u << 4)) == 0u);
+  BOOST_TEST((hidden(7, 0, *v2)[1] & kAvx2) != 0u);
+  BOOST_TEST((hidden(0x80000001, 0, *v2)[2] & 1u) == 0u);
 }

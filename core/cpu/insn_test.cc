@@ -110,3 +110,25 @@ BOOST_AUTO_TEST_CASE(rep_string_instructions) {
   BOOST_TEST(gpr_by_number(r, 1) == 7u);
   BOOST_TEST(gpr_by_number(r, 13) == 9u);
 }
+
+BOOST_AUTO_TEST_CASE(trapped_instructions_are_found_by_decoding) {
+  // mov $0xa20f, %eax; cpuid; mov $0x310f, %ecx; rdtsc; rdtscp; xor %eax,%eax
+  // The immediates hold cpuid's and rdtsc's bytes, which a byte search
+  // would take for instructions (and patching them would corrupt the
+  // constants).
+  const std::vector<uint8_t> code = {0xb8, 0x0f, 0xa2, 0x00, 0x00, 0x0f, 0xa2, 0xb9, 0x0f, 0x31,
+                                     0x00, 0x00, 0x0f, 0x31, 0x0f, 0x01, 0xf9, 0x31, 0xc0};
+  const std::vector<TrapSite> want = {
+      {5, TrapInsn::Cpuid}, {12, TrapInsn::Rdtsc}, {14, TrapInsn::Rdtscp}};
+  BOOST_TEST((find_trap_insns(code.data(), code.size()) == want));
+  for (const TrapSite& s : want) {
+    auto k = trap_insn_at(code.data() + s.offset, code.size() - s.offset);
+    BOOST_TEST((k && *k == s.kind));
+    BOOST_TEST(memcmp(trap_insn_bytes(s.kind), code.data() + s.offset, trap_insn_length(s.kind)) ==
+               0);
+  }
+  BOOST_TEST(!trap_insn_at(code.data(), code.size()));
+  // Nothing to find: no decoding at all.
+  const std::vector<uint8_t> plain = {0x31, 0xc0, 0xc3};
+  BOOST_TEST(find_trap_insns(plain.data(), plain.size()).empty());
+}

@@ -1,5 +1,6 @@
 #include "core/record/RecordSession.h"
 
+#include <cpuid.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,7 @@
 #include <fstream>
 
 #include "core/base/Log.h"
+#include "core/cpu/Cpuid.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/RemoteSyscall.h"
 #include "core/task/SignalFrame.h"
@@ -497,6 +499,53 @@ bool RecordSession::others_waiting(const RecTask& t) const {
   return false;
 }
 
+// Which of the instructions record and replay answer for (TrapPatch.h) the
+// task stopped at, if any: a ud2 that replaced one, or one the CPU made
+// fault (rdtsc under PR_SET_TSC, cpuid under CPUID faulting: both a #GP,
+// which the kernel reports as SIGSEGV with SI_KERNEL).
+std::optional<TrapInsn> RecordSession::trapped_insn(const Task& task, int sig, const siginfo_t& si,
+                                                    uint64_t rip) {
+  if (sig == SIGILL) return patched_trap_at(task, rip);
+  if (sig != SIGSEGV || si.si_code != SI_KERNEL) return std::nullopt;
+  uint8_t insn[3] = {};
+  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, 3);
+  return trap_insn_at(insn, n);
+}
+
+// Executes the instruction here, records its answer, and hands it to the
+// task as if it had run it. A cpuid runs on the recorder's CPU, which is the
+// task's: both are pinned to one (Recorder.cc).
+Result<void> RecordSession::record_trapped_insn(RecTask& t, TrapInsn kind, trace::Event e) {
+  user_regs_struct r = e.regs;
+  e.num = next_event();
+  if (kind == TrapInsn::Cpuid) {
+    const auto leaf = static_cast<uint32_t>(r.rax), subleaf = static_cast<uint32_t>(r.rcx);
+    std::array<uint32_t, 4>& out = e.cpuid_out;
+    __cpuid_count(leaf, subleaf, out[0], out[1], out[2], out[3]);
+    cpu::hide_cpuid_features(leaf, subleaf, out, options_.cpu_features);
+    e.kind = trace::EventKind::Cpuid;
+    r.rax = out[0];
+    r.rbx = out[1];
+    r.rcx = out[2];
+    r.rdx = out[3];
+  } else {
+    unsigned aux = 0;
+    const uint64_t tsc = kind == TrapInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
+    e.kind = trace::EventKind::Rdtsc;
+    e.tsc = tsc;
+    e.tsc_aux = aux;
+    e.rdtscp = kind == TrapInsn::Rdtscp;
+    r.rax = static_cast<uint32_t>(tsc);
+    r.rdx = tsc >> 32;
+    if (e.rdtscp) r.rcx = aux;
+  }
+  r.rip += trap_insn_length(kind);
+  REWIND_TRY(write_event(e));
+  REWIND_TRY(t.task->set_regs(r));
+  t.at_exit_point = false;
+  return ok_result();
+}
+
 Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   Task& task = *t.task;
   if (t.initial_stop_pending && sig == SIGSTOP) {
@@ -534,33 +583,8 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   e.tid = task.rec_tid();
   e.regs = *regs;
 
-  bool rdtsc = false, rdtscp = false;
-  if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
-    // PR_SET_TSC made rdtsc fault.
-    uint8_t insn[3] = {};
-    task.as().read_partial(RemotePtr(regs->rip), insn, 3);
-    rdtsc = insn[0] == 0x0f && insn[1] == 0x31;
-    rdtscp = insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xf9;
-  } else if (sig == SIGILL && at_patched_rdtsc(task, regs->rip, &rdtscp)) {
-    rdtsc = !rdtscp;  // the ud2 that replaced it (RdtscPatch.h)
-  }
-  if (rdtsc || rdtscp) {
-    // Execute it here and record the value.
-    unsigned aux = 0;
-    uint64_t tsc = rdtscp ? __rdtscp(&aux) : __rdtsc();
-    e.num = next_event();
-    e.kind = trace::EventKind::Rdtsc;
-    e.tsc = tsc;
-    e.tsc_aux = aux;
-    e.rdtscp = rdtscp;
-    REWIND_TRY(write_event(e));
-    user_regs_struct r = *regs;
-    r.rax = static_cast<uint32_t>(tsc);
-    r.rdx = tsc >> 32;
-    if (rdtscp) r.rcx = aux;
-    r.rip += rdtscp ? 3 : 2;
-    REWIND_TRY(task.set_regs(r));
-    t.at_exit_point = false;
+  if (auto kind = trapped_insn(task, sig, *si, regs->rip)) {
+    REWIND_TRY(record_trapped_insn(t, *kind, std::move(e)));
     return Next::Continue;
   }
 

@@ -30,8 +30,8 @@
 #include "core/record/PerfWarmup.h"
 #include "core/record/SyscallPatch.h"
 #include "core/syscalls/SyscallTable.h"
-#include "core/task/RdtscPatch.h"
 #include "core/task/Task.h"
+#include "core/task/TrapPatch.h"
 #include "core/trace/TraceWriter.h"
 #include "preload/abi.h"
 
@@ -42,6 +42,12 @@ struct RecordOptions {
   std::vector<std::string> argv;
   std::vector<std::string> env;
   int cpu = 0;
+  // What --cpu-features allowed (empty: everything); CPUID answers hide the
+  // rest (cpu::hide_cpuid_features).
+  std::vector<std::string> cpu_features;
+  // Whether to make cpuid fault in every process (make_cpuid_fault), for
+  // what the patched sites miss: code generated at run time.
+  bool cpuid_faulting = false;
   // Buffer syscalls in the tracee (preload/); false: every syscall is a
   // ptrace stop (`record -n`).
   bool syscall_buffer = true;
@@ -192,6 +198,9 @@ class RecordSession {
   RecTask* pick_next();
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
+  static std::optional<TrapInsn> trapped_insn(const Task& task, int sig, const siginfo_t& si,
+                                              uint64_t rip);
+  Result<void> record_trapped_insn(RecTask& t, TrapInsn kind, trace::Event e);
   Result<Next> on_event_stop(RecTask& t, int event);
   uint64_t clone_flags(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
@@ -285,7 +294,7 @@ class RecordSession {
   std::map<const AddressSpace*, std::unique_ptr<BatonShare>> batons_;
   // The page could not be shared once: no more batons in this recording.
   bool batons_refused_ = false;
-  RdtscSiteCache rdtsc_sites_;
+  TrapSiteCache trap_sites_;
   SyscallSiteCache syscall_sites_;
   std::vector<uint8_t> syscallbuf_scratch_;  // see write_event
   PerfWarmup perf_warmup_;

@@ -418,8 +418,8 @@ Result<void> RecordSession::record_mmap(RecTask& t, const user_regs_struct& regs
         m.storage = c->storage;
         // (Not a shared mapping: the patch would go into the file.)
         if ((m.prot & PROT_EXEC) && (m.flags & MAP_TYPE) == MAP_PRIVATE)
-          REWIND_TRY(patch_rdtsc_mapping(*t.task, rdtsc_sites_, fd_path.c_str(), st, m.start, m.end,
-                                         m.file_offset));
+          REWIND_TRY(patch_trap_mapping(*t.task, trap_sites_, fd_path.c_str(), st, m.start, m.end,
+                                        m.file_offset));
       }
     }
   }
@@ -548,8 +548,9 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   auto maps = read_proc_maps(tid);
   if (!maps) return maps.error();
   REWIND_TRY(capture_exec_mappings(t, te, *maps));
-  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_, *maps));
+  REWIND_TRY(patch_trap_sites(task, trap_sites_, *maps));
   REWIND_TRY(install_stub_page(task, syscallbuf::kModeRecord));
+  if (options_.cpuid_faulting) REWIND_TRY(make_cpuid_fault(task));
   t.syscallbuf = 0;  // the new image's library makes its own
   t.buf_flushed = 0;
   t.desched.reset();

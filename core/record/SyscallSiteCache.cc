@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "core/cpu/Insn.h"
-#include "core/task/RdtscPatch.h"
+#include "core/task/TrapPatch.h"
 
 namespace rwd {
 

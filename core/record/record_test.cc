@@ -1,6 +1,6 @@
 // Unit tests for what the recorder keeps between recordings: the scan store
-// (core/task/FileScanStore.h) and the two caches built on it, the rdtsc
-// sites (core/task/RdtscPatch.h) and the syscall sites of the preload
+// (core/task/FileScanStore.h) and the two caches built on it, the rdtsc and
+// cpuid sites (core/task/TrapPatch.h) and the syscall sites of the preload
 // library's patching (SyscallSiteCache.h).
 #define BOOST_TEST_MODULE record
 #include <boost/test/unit_test.hpp>
@@ -19,7 +19,7 @@
 #include "core/base/ScratchDir.h"
 #include "core/record/SyscallSiteCache.h"
 #include "core/task/FileScanStore.h"
-#include "core/task/RdtscPatch.h"
+#include "core/task/TrapPatch.h"
 
 using namespace rwd;
 namespace fs = std::filesystem;
@@ -173,26 +173,27 @@ BOOST_AUTO_TEST_CASE(syscall_site_payloads_are_checked) {
   BOOST_TEST(!SyscallSiteCache::decode(bad).has_value());
 }
 
-BOOST_AUTO_TEST_CASE(rdtsc_sites_come_back_from_the_store) {
+BOOST_AUTO_TEST_CASE(trap_sites_come_back_from_the_store) {
   ScratchDir dir = scratch();
-  // ld.so has a few (glibc's rtld timing), the test program likely none.
+  // ld.so has rdtsc (glibc's rtld timing) and cpuid (its cpu_features).
   const OpenFile f = open_file("/lib64/ld-linux-x86-64.so.2");
   const int fd = f.fd.get();
   const struct stat& st = f.st;
-  RdtscSiteCache first{FileScanStore(dir.path().string())};
+  TrapSiteCache first{FileScanStore(dir.path().string())};
   const auto decoded = first.sites_of(fd, st);
-  BOOST_TEST(!decoded.empty());
-  RdtscSiteCache second{FileScanStore(dir.path().string())};
+  auto count = [&](TrapInsn k) {
+    return std::count_if(decoded.begin(), decoded.end(),
+                         [k](const TrapSite& s) { return s.kind == k; });
+  };
+  BOOST_TEST(count(TrapInsn::Rdtsc) > 0);
+  BOOST_TEST(count(TrapInsn::Cpuid) > 0);
+  TrapSiteCache second{FileScanStore(dir.path().string())};
   const auto loaded = second.sites_of(fd, st);
   BOOST_TEST(second.decoded() == 0u);
-  BOOST_REQUIRE(loaded.size() == decoded.size());
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    BOOST_TEST(loaded[i].offset == decoded[i].offset);
-    BOOST_TEST(loaded[i].rdtscp == decoded[i].rdtscp);
-  }
-  std::string payload = RdtscSiteCache::encode(decoded);
-  BOOST_TEST(RdtscSiteCache::decode(payload).has_value());
-  BOOST_TEST(!RdtscSiteCache::decode(payload.substr(0, payload.size() - 1)).has_value());
-  payload.back() = 2;  // rdtscp is a flag
-  BOOST_TEST(!RdtscSiteCache::decode(payload).has_value());
+  BOOST_TEST((loaded == decoded));
+  std::string payload = TrapSiteCache::encode(decoded);
+  BOOST_TEST(TrapSiteCache::decode(payload).has_value());
+  BOOST_TEST(!TrapSiteCache::decode(payload.substr(0, payload.size() - 1)).has_value());
+  payload.back() = 3;  // past cpuid, the last kind
+  BOOST_TEST(!TrapSiteCache::decode(payload).has_value());
 }

@@ -111,11 +111,14 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     const uint64_t dev = er.get<uint64_t>(), ino = er.get<uint64_t>();
     live[file] = {dev, ino};
   }
-  for (uint64_t n = er.get_count(9), i = 0; i < n && er.ok(); ++i) {
+  bool bad_site = false;
+  for (uint64_t n = er.get_count(9), i = 0; i < n && er.ok() && !bad_site; ++i) {
     const uint64_t addr = er.get<uint64_t>();
-    t.as().rdtsc_sites[addr] = er.get<bool>();
+    const uint8_t kind = er.get<uint8_t>();
+    bad_site = kind > static_cast<uint8_t>(kLastTrapInsn);
+    t.as().trap_sites[addr] = static_cast<TrapInsn>(kind);
   }
-  if (!er.ok() || !er.at_end()) return kill_it(Error{"its engine state is malformed"});
+  if (bad_site || !er.ok() || !er.at_end()) return kill_it(Error{"its engine state is malformed"});
 
   if (p.mm_layout.size() < 11) return kill_it(Error{"its memory layout is missing"});
   MmLayout layout;

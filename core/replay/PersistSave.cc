@@ -280,10 +280,10 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
     engine.put(id.first);
     engine.put(id.second);
   }
-  engine.put<uint64_t>(f.as().rdtsc_sites.size());
-  for (auto [addr, rdtscp] : f.as().rdtsc_sites) {
+  engine.put<uint64_t>(f.as().trap_sites.size());
+  for (auto [addr, kind] : f.as().trap_sites) {
     engine.put(addr);
-    engine.put(rdtscp);
+    engine.put(static_cast<uint8_t>(kind));
   }
   out.engine = engine.take();
 

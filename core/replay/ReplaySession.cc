@@ -63,12 +63,16 @@ Result<void> ReplaySession::check_cpu_and_pin() {
   }
   auto cpu = pin_tracer_to_one_cpu(options_.cpu >= 0 ? options_.cpu : h.record_cpu);
   if (!cpu) return cpu.error();
-  if (h.record_cpu >= 0 && *cpu != h.record_cpu)
-    REWIND_LOG(Replay,
-               "recorded on CPU %d, replaying on CPU %d: a preemption point in code "
-               "that keeps CPUID answers in writable memory may be missed",
-               h.record_cpu, *cpu);
   cpu_ = *cpu;
+  // The patched sites (TrapPatch.h) answer from the trace on any machine;
+  // CPUID faulting covered code generated at run time too. (Probed once: it
+  // forks.)
+  static const bool can_fault = cpu::cpuid_faulting_available();
+  cpuid_faulting_ = h.cpuid_faulting && can_fault;
+  if (h.cpuid_faulting && !cpuid_faulting_)
+    REWIND_LOG(Replay,
+               "the recording made cpuid fault and this CPU cannot: a cpuid in code generated "
+               "at run time (a JIT's) answers for this CPU and may make replay diverge");
   return ok_result();
 }
 
@@ -301,17 +305,16 @@ Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
     case EventKind::Signal:
       return on_signal(e);
     case EventKind::Rdtsc:
-      return on_rdtsc(e);
+    case EventKind::Cpuid:
+      return on_trapped_insn(e);
     case EventKind::Exit:
       return on_task_exit(e);
     case EventKind::Preempt:
       return on_preempt(e);
     case EventKind::BatonGive:
       return on_baton_give(e);
-    case EventKind::Cpuid:
-      break;
   }
-  return divergence(e, "cpuid events are not supported by this rewind");
+  return divergence(e, "an event of an unknown kind");
 }
 
 std::vector<RepTask*> ReplaySession::tasks_of(Tid rec_tgid) {
@@ -477,7 +480,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
   const bool watch_preempt = want == Want::Preempt && (e.flags & trace::kFlagHasUserTime);
   const bool may_kick = control_ && (control_->interrupt || control_->stop_after_ms) &&
                         (want == Want::SyscallEntry || want == Want::Signal ||
-                         want == Want::Rdtsc || want == Want::Preempt);
+                         want == Want::TrappedInsn || want == Want::Preempt);
   std::optional<PeriodicWakeup> wakeup;
   StuckWatch stuck;
   if (watch_preempt || may_kick || pool_running_) {
@@ -503,7 +506,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
   // Nor under the seccomp filter, whose stops do all that (resume_task).
   bool emulate = !under_filter() && !t.in_syscall &&
                  ((want == Want::SyscallEntry && emulated_at_entry(e)) || want == Want::Signal ||
-                  want == Want::Rdtsc || want == Want::Preempt) &&
+                  want == Want::TrappedInsn || want == Want::Preempt) &&
                  !library_makes_syscalls(e);
   for (;;) {
     std::optional<WaitResult> w;
@@ -598,12 +601,11 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
           if (trap->action == TrapAction::Stop) return Advanced{trap->stop};
         }
         if (want == Want::Signal && sig == e.signo) return Advanced{st};
-        if (want == Want::Rdtsc && sig == SIGSEGV) return Advanced{st};  // PR_SET_TSC
-        if (want == Want::Rdtsc && sig == SIGILL) {
+        if (want == Want::TrappedInsn && (sig == SIGILL || sig == SIGSEGV)) {
+          // A patched site's ud2 (TrapPatch.h), or the instruction itself
+          // faulting (PR_SET_TSC, CPUID faulting).
           auto regs = task.get_regs();
-          bool rdtscp = false;
-          if (regs && at_patched_rdtsc(task, regs->rip, &rdtscp))
-            return Advanced{st};  // RdtscPatch.h
+          if (regs && at_trapped_insn(task, sig, regs->rip)) return Advanced{st};
         }
         auto si = task.get_siginfo();
         if (si && is_synchronous_fault(sig, *si)) {
@@ -1215,20 +1217,47 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
   return result;
 }
 
-Result<EventProgress> ReplaySession::on_rdtsc(const Event& e) {
+bool ReplaySession::at_trapped_insn(const Task& task, int sig, uint64_t rip) {
+  if (sig == SIGILL) return patched_trap_at(task, rip).has_value();
+  uint8_t insn[3] = {};
+  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, 3);
+  return trap_insn_at(insn, n).has_value();
+}
+
+// An rdtsc or a cpuid: the task stops at it (TrapPatch.h), and gets the
+// recorded answer instead of this machine's.
+Result<EventProgress> ReplaySession::on_trapped_insn(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
-  auto st = advance(*t, Want::Rdtsc, e);
+  auto st = advance(*t, Want::TrappedInsn, e);
   if (!st) return st.error();
   if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
   REWIND_TRY(check_regs(e, *regs));
+  uint8_t code[3] = {};
+  const size_t n = t->task->as().read_partial(RemotePtr(regs->rip), code, 3);
+  t->task->as().hide_breakpoints(regs->rip, code, n);
+  const std::optional<TrapInsn> kind = trap_insn_at(code, n);
+  const bool is_cpuid = e.kind == EventKind::Cpuid;
+  if (!kind || (*kind == TrapInsn::Cpuid) != is_cpuid || (*kind == TrapInsn::Rdtscp) != e.rdtscp)
+    return divergence(e, std::string("the task stopped at ") +
+                             (kind ? trap_insn_name(*kind) : "another instruction") + ", not at " +
+                             (is_cpuid   ? "cpuid"
+                              : e.rdtscp ? "rdtscp"
+                                         : "rdtsc"));
   user_regs_struct r = *regs;
-  r.rax = static_cast<uint32_t>(e.tsc);
-  r.rdx = e.tsc >> 32;
-  if (e.rdtscp) r.rcx = e.tsc_aux;
-  r.rip += e.rdtscp ? 3 : 2;
+  if (is_cpuid) {
+    r.rax = e.cpuid_out[0];
+    r.rbx = e.cpuid_out[1];
+    r.rcx = e.cpuid_out[2];
+    r.rdx = e.cpuid_out[3];
+  } else {
+    r.rax = static_cast<uint32_t>(e.tsc);
+    r.rdx = e.tsc >> 32;
+    if (e.rdtscp) r.rcx = e.tsc_aux;
+  }
+  r.rip += trap_insn_length(*kind);
   REWIND_TRY(t->task->set_regs(r));
   t->inject_sig = 0;
   return EventProgress{EventDone{}};

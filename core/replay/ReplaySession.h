@@ -37,11 +37,11 @@
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/ProcMaps.h"
-#include "core/task/RdtscPatch.h"
 #include "core/task/SignalFrame.h"
 #include "core/task/Spawn.h"
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
+#include "core/task/TrapPatch.h"
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 
@@ -404,7 +404,7 @@ class ReplaySession {
     SyscallEntry,
     SyscallExit,
     Signal,
-    Rdtsc,
+    TrappedInsn,  // an rdtsc or cpuid (TrapPatch.h)
     ForkEvent,
     ExitEvent,
     Reaped,
@@ -445,7 +445,8 @@ class ReplaySession {
   Result<EventProgress> on_entry(const trace::Event& e);
   Result<EventProgress> on_exit(const trace::Event& e);
   Result<EventProgress> on_signal(const trace::Event& e);
-  Result<EventProgress> on_rdtsc(const trace::Event& e);
+  Result<EventProgress> on_trapped_insn(const trace::Event& e);
+  static bool at_trapped_insn(const Task& task, int sig, uint64_t rip);
   Result<std::unique_ptr<PreemptStub>> install_preempt_stub(RepTask& t, const trace::Event& e);
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);
@@ -610,7 +611,9 @@ class ReplaySession {
   // The debug registers do not trap on this machine: tasks with watchpoints
   // or hardware breakpoints are single-stepped instead (ReplayDebug.cc).
   bool step_to_watch_ = !debug_registers_work();
-  RdtscSiteCache rdtsc_sites_;
+  TrapSiteCache trap_sites_;
+  // Whether cpuid faults in the replayed processes too (make_cpuid_fault).
+  bool cpuid_faulting_ = false;
   int cpu_ = 0;
 };
 

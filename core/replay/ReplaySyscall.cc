@@ -118,6 +118,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   task.set_address_space(as);
   REWIND_TRY(restore_pt_interp(t, *te));
   REWIND_TRY(install_stub_page(task, syscallbuf::kModeReplay));
+  if (cpuid_faulting_) REWIND_TRY(make_cpuid_fault(task));
 
   // The recorded layout must be what the kernel built here.
   auto maps = read_proc_maps(task.real_tid());
@@ -136,7 +137,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
                                buf + " as recorded");
     }
   }
-  REWIND_TRY(patch_rdtsc_sites(task, rdtsc_sites_));
+  REWIND_TRY(patch_trap_sites(task, trap_sites_));
 
   auto now = task.get_regs();
   if (!now) return now.error();
@@ -228,8 +229,8 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
     ScopedFd file(::open(mapped_path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st;
     if (file.is_open() && ::fstat(file.get(), &st) == 0)
-      REWIND_TRY(patch_rdtsc_mapping(task, rdtsc_sites_, file.get(), st, addr,
-                                     addr + ((len + 4095) & ~4095ull), a.r9));
+      REWIND_TRY(patch_trap_mapping(task, trap_sites_, file.get(), st, addr,
+                                    addr + ((len + 4095) & ~4095ull), a.r9));
   }
   return ok_result();
 }

@@ -2,7 +2,7 @@
 // reads and writes: sites less than a page apart are grouped into runs, each
 // read once and written back once, and the code between runs is never read.
 // Used for the syscall sites (record/SyscallPatch.cc) and the rdtsc sites
-// (RdtscPatch.h) of each new process.
+// (TrapPatch.h) of each new process.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // What rewind learnt by decoding a file's code, kept on disk for the next
-// session: the rdtsc sites (RdtscPatch.h) and the patchable syscall sites
+// session: the rdtsc and cpuid sites (TrapPatch.h) and the patchable syscall sites
 // (core/record/SyscallSiteCache.h) of the libraries and programs a tracee
 // maps.
 //

@@ -2,6 +2,7 @@
 
 #include "preload/abi.h"
 
+#include <asm/prctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -139,6 +140,15 @@ Result<void> install_stub_page(Task& t, uint32_t preload_mode) {
                  std::to_string(t.real_tid()) + ": " + strerror(static_cast<int>(-res))};
   t.as().has_stub_page = true;
   return ok_result();
+}
+
+Result<bool> make_cpuid_fault(Task& t) {
+  AutoRemoteSyscalls remote(t);
+  auto r = remote.syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
+  if (!r) return r.error();
+  if (*r != 0)
+    REWIND_LOG(Record, "tid %d: ARCH_SET_CPUID failed: %s", t.real_tid(), strerror(int(-*r)));
+  return *r == 0;
 }
 
 }  // namespace rwd

@@ -70,4 +70,11 @@ class AutoRemoteSyscalls {
 // whether it records or replays (syscallbuf::kModeRecord, kModeReplay).
 Result<void> install_stub_page(Task& t, uint32_t preload_mode);
 
+// Makes cpuid fault in the task (arch_prctl ARCH_SET_CPUID, 0), through the
+// stub page's `syscall`, right after install_stub_page: the kernel turns
+// CPUID faulting off at every execve, and threads and forks inherit it.
+// Returns whether the kernel agreed (it needs the CPU's support: Intel, and
+// some VMs).
+Result<bool> make_cpuid_fault(Task& t);
+
 }  // namespace rwd

@@ -155,13 +155,11 @@ void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) con
       if (a >= addr && a < addr + len) buf[a - addr] = it->second[i];
     }
   }
-  // A site's first byte, 0f, is the same in rdtsc and in its ud2.
-  static constexpr uint8_t kRdtsc[] = {0x0f, 0x31}, kRdtscp[] = {0x0f, 0x01, 0xf9};
-  for (auto it = rdtsc_sites.lower_bound(addr > 2 ? addr - 2 : 0);
-       it != rdtsc_sites.end() && it->first < addr + len; ++it) {
-    const uint8_t* orig = it->second ? kRdtscp : kRdtsc;
-    const size_t n = it->second ? sizeof kRdtscp : sizeof kRdtsc;
-    for (size_t i = 1; i < n; ++i) {
+  // A site's first byte, 0f, is the same in the instruction and its ud2.
+  for (auto it = trap_sites.lower_bound(addr > 2 ? addr - 2 : 0);
+       it != trap_sites.end() && it->first < addr + len; ++it) {
+    const uint8_t* orig = trap_insn_bytes(it->second);
+    for (size_t i = 1; i < trap_insn_length(it->second); ++i) {
       const uint64_t a = it->first + i;
       if (a >= addr && a < addr + len) buf[a - addr] = orig[i];
     }
@@ -370,13 +368,13 @@ void Task::note_stop(const WaitStatus& st) const {
   if (st.kind() == WaitStatus::Kind::SignalDeliveryStop) {
     switch (st.stop_sig()) {
       case SIGILL:
-        last_trap_ = 6;  // X86_TRAP_UD: a ud2 (a patched rdtsc)
+        last_trap_ = 6;  // X86_TRAP_UD: a ud2 (a patched rdtsc or cpuid)
         break;
       case SIGTRAP:
         last_trap_ = stepped_ ? 1 : 3;  // X86_TRAP_DB, X86_TRAP_BP
         break;
       case SIGSEGV:
-        last_trap_ = 13;  // X86_TRAP_GP: an rdtsc under PR_SET_TSC
+        last_trap_ = 13;  // X86_TRAP_GP: rdtsc under PR_SET_TSC, cpuid faulting
         break;
       default:
         break;

@@ -16,6 +16,7 @@
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
 #include "core/base/Types.h"
+#include "core/cpu/Insn.h"
 #include "core/task/Ptrace.h"
 
 namespace rwd {
@@ -45,18 +46,18 @@ class AddressSpace {
   // address. Hidden from the debugger like breakpoints.
   std::map<uint64_t, std::vector<uint8_t>> code_patches;
 
-  // rdtsc and rdtscp instructions replaced with ud2 (RdtscPatch.h), by
-  // address; true for rdtscp.
-  std::map<uint64_t, bool> rdtsc_sites;
+  // rdtsc, rdtscp and cpuid instructions replaced with ud2 (TrapPatch.h),
+  // by address.
+  std::map<uint64_t, TrapInsn> trap_sites;
   // Record: the preload library's code (preload/abi.h), where a thread is
   // never preempted.
   std::pair<uint64_t, uint64_t> preload_text{0, 0};
   // What a fork child's address space has of its parent's: the same memory,
-  // so the same stub page and patched rdtsc sites.
+  // so the same stub page and patched trap sites.
   void inherit_from_fork(const AddressSpace& parent) {
     has_stub_page = parent.has_stub_page;
     preload_text = parent.preload_text;
-    rdtsc_sites = parent.rdtsc_sites;
+    trap_sites = parent.trap_sites;
     count_pages = parent.count_pages;
   }
 
@@ -74,7 +75,7 @@ class AddressSpace {
   // and re-inserts the int3 afterwards.
   Result<void> lift_breakpoint(uint64_t addr);
   Result<void> relay_breakpoint(uint64_t addr);
-  // Replaces inserted int3s and patched rdtsc sites in a buffer read from
+  // Replaces inserted int3s and patched trap sites in a buffer read from
   // [addr, addr+len) by the original bytes, so a debugger never sees its own
   // breakpoints, nor rewind's patches.
   void hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const;

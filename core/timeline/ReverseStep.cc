@@ -3,8 +3,8 @@
 // Without a PMU there is no instruction count to go back by. The previous
 // instruction is found forwards instead, from the last mark (or event
 // boundary) before the position (ReverseStepWalk.cc). At an event boundary
-// the previous instruction is the thread's last event (its syscall or
-// rdtsc).
+// the previous instruction is the thread's last event (its syscall, rdtsc
+// or cpuid).
 #include "core/timeline/ReplayTarget.h"
 
 namespace rwd {
@@ -58,7 +58,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::cursor_before(const Po
   }
   if (*at_start) {
     // The instruction before is the thread's last event: its syscall
-    // instruction or its rdtsc. Stand before it.
+    // instruction, its rdtsc or its cpuid. Stand before it.
     auto le = first->s->last_instruction_event(p.tid);
     if (!le) return Maybe();
     Position q;

@@ -22,10 +22,12 @@ namespace rwd::trace {
 // 3: the header lists the written mapped files (replay copies only those)
 //    and the --cpu-features the recording allowed.
 // 4: rdtsc instructions in mapped code are replaced with ud2 in record and
-//    replay (core/task/RdtscPatch.h), which changes what the preemption
+//    replay (core/task/TrapPatch.h), which changes what the preemption
 //    state hashes cover; a killed recorder's trace is readable up to its
 //    last complete event.
-constexpr uint32_t kFormatVersion = 4;
+// 5: cpuid instructions are replaced with ud2 as well, and their answers
+//    recorded as cpuid events.
+constexpr uint32_t kFormatVersion = 5;
 
 struct CpuidLeaf {
   uint32_t leaf = 0, subleaf = 0;
@@ -45,7 +47,7 @@ struct TraceHeader {
   std::string cwd;
   std::string tick_source = "none";  // how async points are located ("none": state matching)
   int64_t start_time_ns = 0;         // CLOCK_REALTIME at start
-  bool cpuid_faulting = false;       // whether CPUID was trapped during recording
+  bool cpuid_faulting = false;       // whether CPUID faulting was on while recording
   // The CPU the recording was pinned to (-1: unknown). CPUID answers differ
   // by CPU (leaf 1's EBX holds the APIC id) and ld.so keeps them in memory
   // the state hash covers, so replay pins itself to the same one if it can.
@@ -88,8 +90,8 @@ enum class EventKind : uint8_t {
   SyscallEntry = 0,  // ptrace syscall-entry stop
   SyscallExit = 1,   // ptrace syscall-exit stop; carries the memory the kernel wrote
   Signal = 2,        // a signal was delivered (signal-delivery-stop, then injected)
-  Rdtsc = 3,         // rdtsc/rdtscp trapped via PR_SET_TSC; carries the value
-  Cpuid = 4,         // cpuid trapped via ARCH_SET_CPUID, when available
+  Rdtsc = 3,         // rdtsc/rdtscp trapped (TrapPatch.h); carries the value
+  Cpuid = 4,         // cpuid trapped (TrapPatch.h); carries its answer
   Exit = 5,          // PTRACE_EVENT_EXIT: the task is about to die
   // The recorder interrupted the task at an arbitrary instruction (a
   // timeslice ran out while it computed, or a signal was owed to it).

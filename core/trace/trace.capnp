@@ -35,7 +35,7 @@ struct TraceHeader {
   cwd @8 :Data;               # working directory at start
   tickSource @9 :Data;        # how async points are located ("none": state matching)
   startTimeNs @10 :Int64;     # CLOCK_REALTIME at start, in nanoseconds
-  cpuidFaulting @11 :Bool;    # whether CPUID was trapped during recording
+  cpuidFaulting @11 :Bool;    # whether CPUID faulting was on while recording
   writtenFiles @12 :List(FileId);  # mapped files some syscall wrote into or resized
                                    # (events with fileWrite); set when the recording closes
   cpuFeatures @13 :List(Data);     # record --cpu-features: the CPU features the program
@@ -61,7 +61,7 @@ enum EventKind {
   syscallExit @1;   # ptrace syscall-exit stop; carries the memory the kernel wrote
   signal @2;        # a signal was delivered
   rdtsc @3;         # rdtsc/rdtscp trapped via PR_SET_TSC
-  cpuid @4;         # cpuid trapped via ARCH_SET_CPUID
+  cpuid @4;         # cpuid trapped (a patched site or CPUID faulting)
   exit @5;          # PTRACE_EVENT_EXIT: the task is about to die
   preempt @6;       # the recorder interrupted the task at an arbitrary instruction
   batonGive @7;     # the recorder resumed the task, in a process whose threads hand the

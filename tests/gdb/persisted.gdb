@@ -12,6 +12,6 @@ reverse-continue
 print i
 continue
 print i
-monitor seek 81
+monitor seek @END-10@
 maintenance flush register-cache
 monitor when

@@ -1,4 +1,4 @@
-#include "core/task/RdtscPatch.h"
+#include "core/task/TrapPatch.h"
 
 #include <fcntl.h>
 #include <gelf.h>
@@ -41,8 +41,8 @@ std::vector<std::pair<uint64_t, uint64_t>> code_ranges(Elf* elf) {
   return out;
 }
 
-std::vector<RdtscInsn> scan_file(int fd, const struct stat& st) {
-  std::vector<RdtscInsn> sites;
+std::vector<TrapSite> scan_file(int fd, const struct stat& st) {
+  std::vector<TrapSite> sites;
   ElfHandle elf(fd);
   if (!elf.is_elf()) return sites;
   for (auto [offset, size] : code_ranges(elf.get())) {
@@ -51,7 +51,7 @@ std::vector<RdtscInsn> scan_file(int fd, const struct stat& st) {
     std::vector<uint8_t> code(size);
     ssize_t n = ::pread(fd, code.data(), size, static_cast<off_t>(offset));
     if (n <= 0) continue;
-    for (RdtscInsn insn : find_rdtsc(code.data(), static_cast<size_t>(n))) {
+    for (TrapSite insn : find_trap_insns(code.data(), static_cast<size_t>(n))) {
       insn.offset += offset;
       sites.push_back(insn);
     }
@@ -67,29 +67,29 @@ std::vector<std::pair<uint64_t, uint64_t>> elf_code_ranges(int fd) {
   return code_ranges(elf.get());
 }
 
-std::vector<RdtscInsn> RdtscScan::scan(int fd, const struct stat& st) {
+std::vector<TrapSite> TrapScan::scan(int fd, const struct stat& st) {
   return scan_file(fd, st);
 }
 
-std::string RdtscScan::encode(const std::vector<RdtscInsn>& sites) {
+std::string TrapScan::encode(const std::vector<TrapSite>& sites) {
   PayloadWriter w;
   w.u64(sites.size());
-  for (const RdtscInsn& s : sites) {
+  for (const TrapSite& s : sites) {
     w.u64(s.offset);
-    w.u8(s.rdtscp);
+    w.u8(static_cast<uint8_t>(s.kind));
   }
   return w.take();
 }
 
-std::optional<std::vector<RdtscInsn>> RdtscScan::decode(std::string_view payload) {
+std::optional<std::vector<TrapSite>> TrapScan::decode(std::string_view payload) {
   PayloadReader r(payload);
-  std::vector<RdtscInsn> sites(r.count(8 + 1));  // offset, rdtscp
+  std::vector<TrapSite> sites(r.count(8 + 1));  // offset, kind
   if (!r.ok()) return std::nullopt;
-  for (RdtscInsn& s : sites) {
+  for (TrapSite& s : sites) {
     s.offset = r.u64();
-    const uint8_t rdtscp = r.u8();
-    if (!r.ok() || rdtscp > 1) return std::nullopt;
-    s.rdtscp = rdtscp;
+    const uint8_t kind = r.u8();
+    if (!r.ok() || kind > static_cast<uint8_t>(kLastTrapInsn)) return std::nullopt;
+    s.kind = static_cast<TrapInsn>(kind);
   }
   if (!r.at_end()) return std::nullopt;
   return sites;
@@ -99,45 +99,51 @@ namespace {
 
 // Patches `file_sites` (by file offset) where they fall in the private
 // mapping [start, end) whose first byte is the file's byte `offset`.
-Result<size_t> patch_sites(Task& task, const std::vector<RdtscInsn>& file_sites, uint64_t start,
+Result<size_t> patch_sites(Task& task, const std::vector<TrapSite>& file_sites, uint64_t start,
                            uint64_t end, uint64_t offset) {
   static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
-  static constexpr uint8_t kRdtscp[] = {0x0f, 0x01, 0xf9}, kRdtsc[] = {0x0f, 0x31};
   // What is mapped here now is fresh from the file: forget the sites of
   // whatever this range held before.
-  auto& sites = task.as().rdtsc_sites;
+  auto& sites = task.as().trap_sites;
   sites.erase(sites.lower_bound(start), sites.lower_bound(end));
-  std::vector<std::pair<uint64_t, size_t>> found;  // address, length
-  for (const RdtscInsn& insn : file_sites) {
-    const size_t len = insn.rdtscp ? 3 : 2;
+  struct Found {
+    uint64_t addr;
+    TrapInsn kind;
+    bool patched = false;
+  };
+  std::vector<Found> found;
+  std::vector<std::pair<uint64_t, size_t>> spans;  // address, length
+  for (const TrapSite& insn : file_sites) {
+    const size_t len = trap_insn_length(insn.kind);
     if (insn.offset < offset) continue;
     const uint64_t addr = start + (insn.offset - offset);
     if (addr < start || addr + len > end) continue;
-    found.emplace_back(addr, len);
+    found.push_back({addr, insn.kind});
   }
   if (found.empty()) return 0;
-  std::sort(found.begin(), found.end());
+  std::sort(found.begin(), found.end(),
+            [](const Found& a, const Found& b) { return a.addr < b.addr; });
+  for (const Found& f : found) spans.emplace_back(f.addr, trap_insn_length(f.kind));
   // Sites less than a page apart are read and written back together
-  // (CodeRuns.h): ld.so has ~23 within a few pages, and a pread and a
+  // (CodeRuns.h): ld.so has ~60 within a few pages, and a pread and a
   // pwrite per site were ~4800 of the recorder's ~20,000 syscalls for the
   // 98 execs of a make -j1 of 31 files.
-  const std::vector<CodeRun> runs = code_runs_of(found);
+  const std::vector<CodeRun> runs = code_runs_of(spans);
   std::vector<uint8_t> code;
   const std::vector<size_t> got = read_code_runs(task, runs, code);
   std::vector<std::pair<uint64_t, uint64_t>> dirty(runs.size(), {UINT64_MAX, 0});
   size_t run = 0, patched = 0;
-  for (auto& [addr, len] : found) {
-    while (addr >= runs[run].end) ++run;
-    const uint64_t off = addr - runs[run].start;
+  for (Found& f : found) {
+    const size_t len = trap_insn_length(f.kind);
+    while (f.addr >= runs[run].end) ++run;
+    const uint64_t off = f.addr - runs[run].start;
     uint8_t* now = &code[runs[run].at + off];
-    // The scan may come from the store: patch only what is still an rdtsc.
-    if (off + len > got[run] || memcmp(now, len == 3 ? kRdtscp : kRdtsc, len) != 0) {
-      len = 0;
-      continue;
-    }
+    // The scan may come from the store: patch only what is still there.
+    if (off + len > got[run] || memcmp(now, trap_insn_bytes(f.kind), len) != 0) continue;
     memcpy(now, kUd2, len);
-    dirty[run].first = std::min(dirty[run].first, addr);
-    dirty[run].second = std::max(dirty[run].second, addr + len);
+    f.patched = true;
+    dirty[run].first = std::min(dirty[run].first, f.addr);
+    dirty[run].second = std::max(dirty[run].second, f.addr + len);
   }
   // The bytes between two sites go back as they were read: the code is not
   // writable, so nothing can have changed them meanwhile.
@@ -146,38 +152,39 @@ Result<size_t> patch_sites(Task& task, const std::vector<RdtscInsn>& file_sites,
     if (lo < hi)
       REWIND_TRY(task.as().write(RemotePtr(lo), &code[runs[i].at + (lo - runs[i].start)], hi - lo));
   }
-  for (const auto& [addr, len] : found) {
-    if (len == 0) continue;
-    sites[addr] = len == 3;
+  for (const Found& f : found) {
+    if (!f.patched) continue;
+    sites[f.addr] = f.kind;
     ++patched;
   }
-  if (patched) REWIND_LOG(Record, "tid %d: %zu rdtsc sites patched", task.real_tid(), patched);
+  if (patched)
+    REWIND_LOG(Record, "tid %d: %zu rdtsc/cpuid sites patched", task.real_tid(), patched);
   return patched;
 }
 
 }  // namespace
 
-Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, int fd, const struct stat& st,
-                                   uint64_t start, uint64_t end, uint64_t offset) {
+Result<size_t> patch_trap_mapping(Task& task, TrapSiteCache& cache, int fd, const struct stat& st,
+                                  uint64_t start, uint64_t end, uint64_t offset) {
   return patch_sites(task, cache.sites_of(fd, st), start, end, offset);
 }
 
-Result<size_t> patch_rdtsc_mapping(Task& task, RdtscSiteCache& cache, const char* path,
-                                   const struct stat& st, uint64_t start, uint64_t end,
-                                   uint64_t offset) {
+Result<size_t> patch_trap_mapping(Task& task, TrapSiteCache& cache, const char* path,
+                                  const struct stat& st, uint64_t start, uint64_t end,
+                                  uint64_t offset) {
   auto open_file = [path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
   return patch_sites(task, cache.sites_of(st, open_file), start, end, offset);
 }
 
-Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache, uint64_t start, uint64_t end) {
+Result<size_t> patch_trap_sites(Task& task, TrapSiteCache& cache, uint64_t start, uint64_t end) {
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
-  return patch_rdtsc_sites(task, cache, *maps, start, end);
+  return patch_trap_sites(task, cache, *maps, start, end);
 }
 
-Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
-                                 const std::vector<KernelMapping>& maps, uint64_t start,
-                                 uint64_t end) {
+Result<size_t> patch_trap_sites(Task& task, TrapSiteCache& cache,
+                                const std::vector<KernelMapping>& maps, uint64_t start,
+                                uint64_t end) {
   size_t patched = 0;
   for (const KernelMapping& m : maps) {
     // A shared mapping would carry the patch into the file itself.
@@ -196,26 +203,27 @@ Result<size_t> patch_rdtsc_sites(Task& task, RdtscSiteCache& cache,
       found = ::stat(path, &st) == 0;
     }
     if (!found || st.st_ino != m.inode) {
-      REWIND_LOG(Record, "cannot open %s to look for rdtsc; PR_SET_TSC must catch it",
+      REWIND_LOG(Record,
+                 "cannot open %s to look for rdtsc and cpuid; PR_SET_TSC (and CPUID faulting, "
+                 "where the CPU has it) must catch them",
                  m.name.c_str());
       continue;
     }
     // The part of [start, end) in this mapping, whose first byte is the
     // file's byte m.offset + (lo - m.start).
     const uint64_t lo = std::max(m.start, start), hi = std::min(m.end, end);
-    auto n = patch_rdtsc_mapping(task, cache, path, st, lo, hi, m.offset + (lo - m.start));
+    auto n = patch_trap_mapping(task, cache, path, st, lo, hi, m.offset + (lo - m.start));
     if (!n) return n.error();
     patched += *n;
   }
   return patched;
 }
 
-bool at_patched_rdtsc(const Task& task, uint64_t rip, bool* rdtscp) {
-  const auto& sites = task.shared_as()->rdtsc_sites;
+std::optional<TrapInsn> patched_trap_at(const Task& task, uint64_t rip) {
+  const auto& sites = task.shared_as()->trap_sites;
   auto it = sites.find(rip);
-  if (it == sites.end()) return false;
-  *rdtscp = it->second;
-  return true;
+  if (it == sites.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace rwd
