@@ -249,6 +249,9 @@ std::string describe(const Event& e) {
       s += "CPUID " + hex(e.regs.rax & 0xffffffff) + "/" + hex(e.regs.rcx & 0xffffffff) + " ->";
       for (uint32_t v : e.cpuid_out) s += " " + hex(v);
       break;
+    case EventKind::Rdrand:
+      s += "RDRAND " + (e.random_ok ? hex(e.random) : std::string("none (carry clear)"));
+      break;
     case EventKind::Exit:
       s += "EXIT status " + wait_status_long(e.exit_status);
       break;

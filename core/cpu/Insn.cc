@@ -19,6 +19,9 @@ bool stops_by_itself(ZydisMnemonic m) {
     case ZYDIS_MNEMONIC_INTO:
     case ZYDIS_MNEMONIC_RDTSC:  // traps under PR_SET_TSC: an event
     case ZYDIS_MNEMONIC_RDTSCP:
+    case ZYDIS_MNEMONIC_CPUID:  // patched to trap (core/task/TrapPatch.h)
+    case ZYDIS_MNEMONIC_RDRAND:
+    case ZYDIS_MNEMONIC_RDSEED:
     case ZYDIS_MNEMONIC_UD0:
     case ZYDIS_MNEMONIC_UD1:
     case ZYDIS_MNEMONIC_UD2:
@@ -199,28 +202,6 @@ void for_each_insn(const uint8_t* code, size_t n, F f) {
 
 }  // namespace
 
-namespace {
-constexpr uint8_t kRdtscBytes[] = {0x0f, 0x31};
-constexpr uint8_t kRdtscpBytes[] = {0x0f, 0x01, 0xf9};
-constexpr uint8_t kCpuidBytes[] = {0x0f, 0xa2};
-}  // namespace
-
-const uint8_t* trap_insn_bytes(TrapInsn kind) {
-  switch (kind) {
-    case TrapInsn::Rdtsc:
-      return kRdtscBytes;
-    case TrapInsn::Rdtscp:
-      return kRdtscpBytes;
-    case TrapInsn::Cpuid:
-      return kCpuidBytes;
-  }
-  return kRdtscBytes;
-}
-
-size_t trap_insn_length(TrapInsn kind) {
-  return kind == TrapInsn::Rdtscp ? 3 : 2;
-}
-
 const char* trap_insn_name(TrapInsn kind) {
   switch (kind) {
     case TrapInsn::Rdtsc:
@@ -229,35 +210,106 @@ const char* trap_insn_name(TrapInsn kind) {
       return "rdtscp";
     case TrapInsn::Cpuid:
       return "cpuid";
+    case TrapInsn::Rdrand:
+      return "rdrand";
+    case TrapInsn::Rdseed:
+      return "rdseed";
   }
   return "?";
 }
 
-std::optional<TrapInsn> trap_insn_at(const uint8_t* code, size_t n) {
-  for (TrapInsn k : {TrapInsn::Rdtsc, TrapInsn::Rdtscp, TrapInsn::Cpuid}) {
-    const size_t len = trap_insn_length(k);
-    if (n >= len && memcmp(code, trap_insn_bytes(k), len) == 0) return k;
+namespace {
+
+std::optional<TrapInsnInfo> trap_insn_of(const ZydisDecodedInstruction& insn,
+                                         const ZydisDecodedOperand* ops) {
+  if (insn.length > kMaxTrapInsnLength) return std::nullopt;
+  TrapInsnInfo out;
+  out.length = insn.length;
+  switch (insn.mnemonic) {
+    case ZYDIS_MNEMONIC_RDTSC:
+      out.kind = TrapInsn::Rdtsc;
+      return out;
+    case ZYDIS_MNEMONIC_RDTSCP:
+      out.kind = TrapInsn::Rdtscp;
+      return out;
+    case ZYDIS_MNEMONIC_CPUID:
+      out.kind = TrapInsn::Cpuid;
+      return out;
+    case ZYDIS_MNEMONIC_RDRAND:
+    case ZYDIS_MNEMONIC_RDSEED: {
+      out.kind = insn.mnemonic == ZYDIS_MNEMONIC_RDRAND ? TrapInsn::Rdrand : TrapInsn::Rdseed;
+      const ZydisDecodedOperand& op = ops[0];
+      if (op.type != ZYDIS_OPERAND_TYPE_REGISTER) return std::nullopt;
+      const ZydisRegister full =
+          ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, op.reg.value);
+      if (full < ZYDIS_REGISTER_RAX || full > ZYDIS_REGISTER_R15) return std::nullopt;
+      out.dest_reg = full - ZYDIS_REGISTER_RAX;  // Zydis numbers RAX..R15 in encoding order
+      out.dest_bits = static_cast<uint8_t>(op.size);
+      return out;
+    }
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
+}
+
+// Whether `code` holds a byte sequence that starts one of them: 0f 31,
+// 0f 01 f9, 0f a2, or 0f c7 with a register operand and /6 or /7 (modrm
+// f0-ff).
+bool may_hold_trap_insns(const uint8_t* code, size_t n) {
+  for (const uint8_t* p = code;
+       (p = static_cast<const uint8_t*>(memchr(p, 0x0f, static_cast<size_t>(code + n - p)))) &&
+       p + 1 < code + n;
+       ++p) {
+    const uint8_t b = p[1];
+    if (b == 0x31 || b == 0xa2) return true;
+    if (p + 2 < code + n && ((b == 0x01 && p[2] == 0xf9) || (b == 0xc7 && p[2] >= 0xf0)))
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<TrapInsnInfo> decode_trap_insn(const uint8_t* code, size_t n) {
+  ZydisDecoder decoder;
+  ZydisDecodedInstruction insn;
+  ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+  if (ZYAN_FAILED(ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64)) ||
+      ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, code, n, &insn, ops)))
+    return std::nullopt;
+  return trap_insn_of(insn, ops);
 }
 
 std::vector<TrapSite> find_trap_insns(const uint8_t* code, size_t n) {
   std::vector<TrapSite> out;
-  auto contains = [&](TrapInsn k) {
-    const uint8_t* pat = trap_insn_bytes(k);
-    return std::search(code, code + n, pat, pat + trap_insn_length(k)) != code + n;
-  };
-  if (!contains(TrapInsn::Rdtsc) && !contains(TrapInsn::Rdtscp) && !contains(TrapInsn::Cpuid))
-    return out;
+  if (!may_hold_trap_insns(code, n)) return out;
   for_each_insn(code, n, [&](size_t off, const ZydisDecodedInstruction& insn) {
-    if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSC)
-      out.push_back({off, TrapInsn::Rdtsc});
-    else if (insn.mnemonic == ZYDIS_MNEMONIC_RDTSCP)
-      out.push_back({off, TrapInsn::Rdtscp});
-    else if (insn.mnemonic == ZYDIS_MNEMONIC_CPUID && insn.length == 2)
-      out.push_back({off, TrapInsn::Cpuid});
+    switch (insn.mnemonic) {
+      case ZYDIS_MNEMONIC_RDTSC:
+      case ZYDIS_MNEMONIC_RDTSCP:
+      case ZYDIS_MNEMONIC_CPUID:
+      case ZYDIS_MNEMONIC_RDRAND:
+      case ZYDIS_MNEMONIC_RDSEED:
+        // Decoded again with operands: for_each_insn decodes without them.
+        if (auto t = decode_trap_insn(code + off, n - off))
+          out.push_back({off, t->kind, t->length});
+        break;
+      default:
+        break;
+    }
   });
   return out;
+}
+
+void set_gpr_by_number(user_regs_struct& r, int n, unsigned bits, uint64_t value) {
+  unsigned long long* v[16] = {&r.rax, &r.rcx, &r.rdx, &r.rbx, &r.rsp, &r.rbp, &r.rsi, &r.rdi,
+                               &r.r8,  &r.r9,  &r.r10, &r.r11, &r.r12, &r.r13, &r.r14, &r.r15};
+  if (bits == 16)
+    *v[n] = (*v[n] & ~0xffffull) | (value & 0xffff);
+  else if (bits == 32)
+    *v[n] = static_cast<uint32_t>(value);
+  else
+    *v[n] = value;
 }
 
 std::vector<SyscallSite> find_syscall_sites(const uint8_t* code, size_t n) {

@@ -105,37 +105,53 @@ std::vector<MemoryAccess> memory_accesses(const uint8_t* code, size_t n,
 std::vector<uint64_t> memory_writes(const uint8_t* code, size_t n, const user_regs_struct& regs);
 
 // The instructions record and replay make trap (core/task/TrapPatch.h),
-// because what they return differs between runs: the time stamp counter,
-// and CPUID, whose leaf 1 EBX holds the APIC id of the CPU the thread runs
-// on (which a hypervisor changes at will) and whose other leaves differ
-// between machines.
+// because what they return differs between runs: the time stamp counter;
+// CPUID, whose leaf 1 EBX holds the APIC id of the CPU the thread runs on
+// (which a hypervisor changes at will) and whose other leaves differ
+// between machines; and the CPU's random numbers.
 enum class TrapInsn : uint8_t {
   Rdtsc,   // 0f 31
   Rdtscp,  // 0f 01 f9
   Cpuid,   // 0f a2
+  Rdrand,  // [66|REX.W] 0f c7 /6, a register operand
+  Rdseed,  // [66|REX.W] 0f c7 /7, a register operand
 };
-constexpr TrapInsn kLastTrapInsn = TrapInsn::Cpuid;
-
-// Its encoding and length (2 or 3 bytes).
-const uint8_t* trap_insn_bytes(TrapInsn kind);
-size_t trap_insn_length(TrapInsn kind);
+constexpr TrapInsn kLastTrapInsn = TrapInsn::Rdseed;
+// Longer ones (prefixes nothing needs) are left alone.
+constexpr size_t kMaxTrapInsnLength = 8;
 const char* trap_insn_name(TrapInsn kind);
-// The one whose encoding starts `code` (n bytes available), if any.
-std::optional<TrapInsn> trap_insn_at(const uint8_t* code, size_t n);
+
+// One of them, decoded.
+struct TrapInsnInfo {
+  TrapInsn kind = TrapInsn::Rdtsc;
+  uint8_t length = 0;
+  // rdrand and rdseed: the destination register (x86 encoding number, as
+  // gpr_by_number) and its width in bits (16, 32 or 64).
+  int dest_reg = -1;
+  uint8_t dest_bits = 0;
+};
+// The instruction at the start of `code` (n bytes available), if it is one
+// of them and at most kMaxTrapInsnLength long.
+std::optional<TrapInsnInfo> decode_trap_insn(const uint8_t* code, size_t n);
 
 // Such an instruction found in code (find_trap_insns).
 struct TrapSite {
   size_t offset = 0;  // from the start of the code
   TrapInsn kind = TrapInsn::Rdtsc;
+  uint8_t length = 0;
   bool operator==(const TrapSite&) const = default;
 };
 
-// The rdtsc, rdtscp and cpuid instructions in a run of code, decoded
-// linearly from its start, as compilers lay out executable sections (no
-// data among the instructions; a byte that does not decode is stepped
-// over). Cheap when none of their encodings occurs at all, which is the
-// usual case outside ld.so and libc.
+// The rdtsc, rdtscp, cpuid, rdrand and rdseed instructions in a run of
+// code, decoded linearly from its start, as compilers lay out executable
+// sections (no data among the instructions; a byte that does not decode is
+// stepped over). Cheap when none of their encodings occurs at all, which
+// is the usual case outside ld.so.
 std::vector<TrapSite> find_trap_insns(const uint8_t* code, size_t n);
+
+// Sets general register n (x86 encoding number) as an instruction writing
+// `bits` of it does: 16 bits keep the rest, 32 bits zero the upper half.
+void set_gpr_by_number(user_regs_struct& r, int n, unsigned bits, uint64_t value);
 
 // A `syscall` with a neighbour that makes room for a 5-byte jmp and runs
 // unchanged at another address: `cmp $imm32, %rax` (or %eax) after it, the

@@ -112,23 +112,45 @@ BOOST_AUTO_TEST_CASE(rep_string_instructions) {
 }
 
 BOOST_AUTO_TEST_CASE(trapped_instructions_are_found_by_decoding) {
-  // mov $0xa20f, %eax; cpuid; mov $0x310f, %ecx; rdtsc; rdtscp; xor %eax,%eax
+  // mov $0xa20f, %eax; cpuid; mov $0x310f, %ecx; rdtsc; rdtscp;
+  // rdrand %rax; rdseed %r9d; rdrand %cx; cmpxchg16b (%rdi); xor %eax,%eax
   // The immediates hold cpuid's and rdtsc's bytes, which a byte search
   // would take for instructions (and patching them would corrupt the
-  // constants).
-  const std::vector<uint8_t> code = {0xb8, 0x0f, 0xa2, 0x00, 0x00, 0x0f, 0xa2, 0xb9, 0x0f, 0x31,
-                                     0x00, 0x00, 0x0f, 0x31, 0x0f, 0x01, 0xf9, 0x31, 0xc0};
-  const std::vector<TrapSite> want = {
-      {5, TrapInsn::Cpuid}, {12, TrapInsn::Rdtsc}, {14, TrapInsn::Rdtscp}};
+  // constants); cmpxchg16b shares rdrand's opcode (0f c7 /1).
+  const std::vector<uint8_t> code = {0xb8, 0x0f, 0xa2, 0x00, 0x00, 0x0f, 0xa2, 0xb9, 0x0f,
+                                     0x31, 0x00, 0x00, 0x0f, 0x31, 0x0f, 0x01, 0xf9, 0x48,
+                                     0x0f, 0xc7, 0xf0, 0x41, 0x0f, 0xc7, 0xf9, 0x66, 0x0f,
+                                     0xc7, 0xf1, 0x48, 0x0f, 0xc7, 0x0f, 0x31, 0xc0};
+  const std::vector<TrapSite> want = {{5, TrapInsn::Cpuid, 2},   {12, TrapInsn::Rdtsc, 2},
+                                      {14, TrapInsn::Rdtscp, 3}, {17, TrapInsn::Rdrand, 4},
+                                      {21, TrapInsn::Rdseed, 4}, {25, TrapInsn::Rdrand, 4}};
   BOOST_TEST((find_trap_insns(code.data(), code.size()) == want));
   for (const TrapSite& s : want) {
-    auto k = trap_insn_at(code.data() + s.offset, code.size() - s.offset);
-    BOOST_TEST((k && *k == s.kind));
-    BOOST_TEST(memcmp(trap_insn_bytes(s.kind), code.data() + s.offset, trap_insn_length(s.kind)) ==
-               0);
+    auto t = decode_trap_insn(code.data() + s.offset, code.size() - s.offset);
+    BOOST_REQUIRE(t);
+    BOOST_TEST((t->kind == s.kind));
+    BOOST_TEST(t->length == s.length);
   }
-  BOOST_TEST(!trap_insn_at(code.data(), code.size()));
+  // rdrand's destination: rax (0) in 64 bits, r9 (9) in 32, rcx (1) in 16.
+  auto rax = decode_trap_insn(code.data() + 17, 4), r9d = decode_trap_insn(code.data() + 21, 4),
+       cx = decode_trap_insn(code.data() + 25, 4);
+  BOOST_TEST((rax->dest_reg == 0 && rax->dest_bits == 64));
+  BOOST_TEST((r9d->dest_reg == 9 && r9d->dest_bits == 32));
+  BOOST_TEST((cx->dest_reg == 1 && cx->dest_bits == 16));
+  BOOST_TEST(!decode_trap_insn(code.data(), code.size()));  // the mov
+  BOOST_TEST(!decode_trap_insn(code.data() + 29, 4));       // cmpxchg16b
   // Nothing to find: no decoding at all.
   const std::vector<uint8_t> plain = {0x31, 0xc0, 0xc3};
   BOOST_TEST(find_trap_insns(plain.data(), plain.size()).empty());
+}
+
+BOOST_AUTO_TEST_CASE(register_writes_of_each_width) {
+  user_regs_struct r{};
+  r.rcx = 0x1111222233334444;
+  set_gpr_by_number(r, 1, 16, 0xabcdef);
+  BOOST_TEST(r.rcx == 0x111122223333cdefull);  // 16 bits: the rest stays
+  set_gpr_by_number(r, 1, 32, 0xffffffff12345678);
+  BOOST_TEST(r.rcx == 0x12345678ull);  // 32 bits: zero-extended
+  set_gpr_by_number(r, 15, 64, 0x8000000000000001);
+  BOOST_TEST(r.r15 == 0x8000000000000001ull);
 }

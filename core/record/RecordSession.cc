@@ -1,6 +1,5 @@
 #include "core/record/RecordSession.h"
 
-#include <cpuid.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -8,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <x86intrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,7 +15,7 @@
 #include <fstream>
 
 #include "core/base/Log.h"
-#include "core/cpu/Cpuid.h"
+#include "core/cpu/TrapAnswer.h"
 #include "core/task/InflightWrites.h"
 #include "core/task/RemoteSyscall.h"
 #include "core/task/SignalFrame.h"
@@ -499,49 +497,34 @@ bool RecordSession::others_waiting(const RecTask& t) const {
   return false;
 }
 
-// Which of the instructions record and replay answer for (TrapPatch.h) the
-// task stopped at, if any: a ud2 that replaced one, or one the CPU made
-// fault (rdtsc under PR_SET_TSC, cpuid under CPUID faulting: both a #GP,
-// which the kernel reports as SIGSEGV with SI_KERNEL).
-std::optional<TrapInsn> RecordSession::trapped_insn(const Task& task, int sig, const siginfo_t& si,
-                                                    uint64_t rip) {
-  if (sig == SIGILL) return patched_trap_at(task, rip);
-  if (sig != SIGSEGV || si.si_code != SI_KERNEL) return std::nullopt;
-  uint8_t insn[3] = {};
-  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, 3);
-  return trap_insn_at(insn, n);
-}
-
 // Executes the instruction here, records its answer, and hands it to the
 // task as if it had run it. A cpuid runs on the recorder's CPU, which is the
 // task's: both are pinned to one (Recorder.cc).
-Result<void> RecordSession::record_trapped_insn(RecTask& t, TrapInsn kind, trace::Event e) {
-  user_regs_struct r = e.regs;
+Result<void> RecordSession::record_trapped_insn(RecTask& t, const TrapInsnInfo& insn,
+                                                trace::Event e) {
+  const TrapAnswer a = answer_here(insn, e.regs, options_.cpu_features);
   e.num = next_event();
-  if (kind == TrapInsn::Cpuid) {
-    const auto leaf = static_cast<uint32_t>(r.rax), subleaf = static_cast<uint32_t>(r.rcx);
-    std::array<uint32_t, 4>& out = e.cpuid_out;
-    __cpuid_count(leaf, subleaf, out[0], out[1], out[2], out[3]);
-    cpu::hide_cpuid_features(leaf, subleaf, out, options_.cpu_features);
-    e.kind = trace::EventKind::Cpuid;
-    r.rax = out[0];
-    r.rbx = out[1];
-    r.rcx = out[2];
-    r.rdx = out[3];
-  } else {
-    unsigned aux = 0;
-    const uint64_t tsc = kind == TrapInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
-    e.kind = trace::EventKind::Rdtsc;
-    e.tsc = tsc;
-    e.tsc_aux = aux;
-    e.rdtscp = kind == TrapInsn::Rdtscp;
-    r.rax = static_cast<uint32_t>(tsc);
-    r.rdx = tsc >> 32;
-    if (e.rdtscp) r.rcx = aux;
+  switch (insn.kind) {
+    case TrapInsn::Rdtsc:
+    case TrapInsn::Rdtscp:
+      e.kind = trace::EventKind::Rdtsc;
+      e.tsc = a.tsc;
+      e.tsc_aux = a.tsc_aux;
+      e.rdtscp = insn.kind == TrapInsn::Rdtscp;
+      break;
+    case TrapInsn::Cpuid:
+      e.kind = trace::EventKind::Cpuid;
+      e.cpuid_out = a.cpuid;
+      break;
+    case TrapInsn::Rdrand:
+    case TrapInsn::Rdseed:
+      e.kind = trace::EventKind::Rdrand;
+      e.random = a.random;
+      e.random_ok = a.random_ok;
+      break;
   }
-  r.rip += trap_insn_length(kind);
   REWIND_TRY(write_event(e));
-  REWIND_TRY(t.task->set_regs(r));
+  REWIND_TRY(t.task->set_regs(apply_answer(insn, a, e.regs)));
   t.at_exit_point = false;
   return ok_result();
 }
@@ -583,8 +566,9 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   e.tid = task.rec_tid();
   e.regs = *regs;
 
-  if (auto kind = trapped_insn(task, sig, *si, regs->rip)) {
-    REWIND_TRY(record_trapped_insn(t, *kind, std::move(e)));
+  // An rdrand the CPU lacks raises SIGILL natively: delivered as such.
+  if (auto insn = trapped_insn_at(task, sig, *si, regs->rip); insn && can_answer_here(insn->kind)) {
+    REWIND_TRY(record_trapped_insn(t, *insn, std::move(e)));
     return Next::Continue;
   }
 

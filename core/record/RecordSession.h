@@ -198,9 +198,7 @@ class RecordSession {
   RecTask* pick_next();
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
-  static std::optional<TrapInsn> trapped_insn(const Task& task, int sig, const siginfo_t& si,
-                                              uint64_t rip);
-  Result<void> record_trapped_insn(RecTask& t, TrapInsn kind, trace::Event e);
+  Result<void> record_trapped_insn(RecTask& t, const TrapInsnInfo& insn, trace::Event e);
   Result<Next> on_event_stop(RecTask& t, int event);
   uint64_t clone_flags(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);

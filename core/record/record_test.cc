@@ -194,6 +194,9 @@ BOOST_AUTO_TEST_CASE(trap_sites_come_back_from_the_store) {
   std::string payload = TrapSiteCache::encode(decoded);
   BOOST_TEST(TrapSiteCache::decode(payload).has_value());
   BOOST_TEST(!TrapSiteCache::decode(payload.substr(0, payload.size() - 1)).has_value());
-  payload.back() = 3;  // past cpuid, the last kind
+  payload[payload.size() - 2] = 5;  // past rdseed, the last kind
+  BOOST_TEST(!TrapSiteCache::decode(payload).has_value());
+  payload[payload.size() - 2] = 0;
+  payload.back() = 9;  // longer than any patched instruction
   BOOST_TEST(!TrapSiteCache::decode(payload).has_value());
 }

@@ -15,7 +15,8 @@ namespace rwd::persist {
 
 // Bumped with any change to what is encoded; a checkpoint whose engine
 // state has another version is refused like one of another format.
-// 2: the patched sites are rdtsc, rdtscp or cpuid (TrapInsn), not a flag.
+// 2: the patched sites are held by their original bytes (rdtsc, rdtscp,
+//    cpuid, rdrand, rdseed), not by a flag for rdtscp.
 constexpr uint32_t kEngineVersion = 2;
 
 std::vector<uint8_t> encode_task(const RepTaskState& t);

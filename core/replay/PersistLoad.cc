@@ -111,12 +111,22 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     const uint64_t dev = er.get<uint64_t>(), ino = er.get<uint64_t>();
     live[file] = {dev, ino};
   }
+  // Each patched site: its address, length and original bytes, decoded
+  // again (TrapPatch.h).
   bool bad_site = false;
-  for (uint64_t n = er.get_count(9), i = 0; i < n && er.ok() && !bad_site; ++i) {
+  for (uint64_t n = er.get_count(8 + 1 + 2), i = 0; i < n && er.ok() && !bad_site; ++i) {
     const uint64_t addr = er.get<uint64_t>();
-    const uint8_t kind = er.get<uint8_t>();
-    bad_site = kind > static_cast<uint8_t>(kLastTrapInsn);
-    t.as().trap_sites[addr] = static_cast<TrapInsn>(kind);
+    const uint8_t len = er.get<uint8_t>();
+    PatchedTrap site;
+    bad_site = len > kMaxTrapInsnLength;
+    for (uint8_t k = 0; k < len && !bad_site; ++k) site.orig[k] = er.get<uint8_t>();
+    std::optional<TrapInsnInfo> insn;
+    if (!bad_site) insn = decode_trap_insn(site.orig.data(), len);
+    bad_site = bad_site || !insn || insn->length != len;
+    if (!bad_site) {
+      site.insn = *insn;
+      t.as().trap_sites[addr] = site;
+    }
   }
   if (bad_site || !er.ok() || !er.at_end()) return kill_it(Error{"its engine state is malformed"});
 

@@ -281,9 +281,10 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
     engine.put(id.second);
   }
   engine.put<uint64_t>(f.as().trap_sites.size());
-  for (auto [addr, kind] : f.as().trap_sites) {
+  for (const auto& [addr, site] : f.as().trap_sites) {
     engine.put(addr);
-    engine.put(static_cast<uint8_t>(kind));
+    engine.put(static_cast<uint8_t>(site.insn.length));
+    for (uint8_t i = 0; i < site.insn.length; ++i) engine.put(site.orig[i]);
   }
   out.engine = engine.take();
 

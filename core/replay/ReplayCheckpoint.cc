@@ -50,7 +50,8 @@ bool ReplaySession::can_checkpoint() const {
     const trace::EventKind k = pending_->kind;
     const bool from_user_code =
         k == trace::EventKind::SyscallEntry || k == trace::EventKind::Rdtsc ||
-        k == trace::EventKind::Cpuid || k == trace::EventKind::Preempt ||
+        k == trace::EventKind::Cpuid || k == trace::EventKind::Rdrand ||
+        k == trace::EventKind::Preempt ||
         (k == trace::EventKind::Signal && !(pending_->flags & trace::kFlagAsyncSignal));
     if (!from_user_code) return false;
   }

@@ -363,7 +363,7 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
     recorded_time_ns_ = done.time_ns;
     running_since_ = std::chrono::steady_clock::now();
     if (done.kind == EventKind::SyscallEntry || done.kind == EventKind::Rdtsc ||
-        done.kind == EventKind::Cpuid)
+        done.kind == EventKind::Cpuid || done.kind == EventKind::Rdrand)
       last_event_[done.tid.value] = LastEvent{before, done.kind, done.regs};
     if (done.kind == EventKind::SyscallExit &&
         (done.syscall_no == SYS_mmap || done.syscall_no == SYS_mremap ||
@@ -387,8 +387,9 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
     }
     if (stepping_ && done.tid == *stepping_ &&
         (done.kind == EventKind::SyscallExit || done.kind == EventKind::Rdtsc ||
-         done.kind == EventKind::Cpuid || done.kind == EventKind::Signal)) {
-      // The stepped instruction was a syscall, a trapped rdtsc or cpuid, or the step
+         done.kind == EventKind::Cpuid || done.kind == EventKind::Rdrand ||
+         done.kind == EventKind::Signal)) {
+      // The stepped instruction was a syscall, a trapped rdtsc, cpuid or rdrand, or the step
       // ran into a signal: it is complete now.
       DebugStop stop;
       stop.kind = StopKind::Step;

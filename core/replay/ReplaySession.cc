@@ -12,6 +12,7 @@
 #include "core/base/Log.h"
 #include "core/cpu/CpuFeatures.h"
 #include "core/cpu/Cpuid.h"
+#include "core/cpu/TrapAnswer.h"
 #include "core/replay/PreemptStub.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/InflightWrites.h"
@@ -184,6 +185,8 @@ static const char* kind_name(EventKind k) {
       return "rdtsc";
     case EventKind::Cpuid:
       return "cpuid";
+    case EventKind::Rdrand:
+      return "rdrand";
     case EventKind::Exit:
       return "exit";
   }
@@ -306,6 +309,7 @@ Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
       return on_signal(e);
     case EventKind::Rdtsc:
     case EventKind::Cpuid:
+    case EventKind::Rdrand:
       return on_trapped_insn(e);
     case EventKind::Exit:
       return on_task_exit(e);
@@ -601,12 +605,9 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
           if (trap->action == TrapAction::Stop) return Advanced{trap->stop};
         }
         if (want == Want::Signal && sig == e.signo) return Advanced{st};
-        if (want == Want::TrappedInsn && (sig == SIGILL || sig == SIGSEGV)) {
-          // A patched site's ud2 (TrapPatch.h), or the instruction itself
-          // faulting (PR_SET_TSC, CPUID faulting).
-          auto regs = task.get_regs();
-          if (regs && at_trapped_insn(task, sig, regs->rip)) return Advanced{st};
-        }
+        if (want == Want::TrappedInsn && (sig == SIGILL || sig == SIGSEGV) &&
+            trapped_insn(task, sig))
+          return Advanced{st};  // TrapPatch.h
         auto si = task.get_siginfo();
         if (si && is_synchronous_fault(sig, *si)) {
           auto regs = task.get_regs();
@@ -1217,15 +1218,36 @@ Result<EventProgress> ReplaySession::on_preempt(const Event& e) {
   return result;
 }
 
-bool ReplaySession::at_trapped_insn(const Task& task, int sig, uint64_t rip) {
-  if (sig == SIGILL) return patched_trap_at(task, rip).has_value();
-  uint8_t insn[3] = {};
-  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, 3);
-  return trap_insn_at(insn, n).has_value();
+// The instruction a task that stopped with `sig` stands at, if replay
+// answers it (TrapPatch.h).
+std::optional<TrapInsnInfo> ReplaySession::trapped_insn(const Task& task, int sig) {
+  auto regs = task.get_regs();
+  auto si = task.get_siginfo();
+  if (!regs || !si) return std::nullopt;
+  return trapped_insn_at(task, sig, *si, regs->rip);
 }
 
-// An rdtsc or a cpuid: the task stops at it (TrapPatch.h), and gets the
-// recorded answer instead of this machine's.
+namespace {
+
+bool event_is_answer_of(const Event& e, TrapInsn kind) {
+  switch (kind) {
+    case TrapInsn::Rdtsc:
+      return e.kind == EventKind::Rdtsc && !e.rdtscp;
+    case TrapInsn::Rdtscp:
+      return e.kind == EventKind::Rdtsc && e.rdtscp;
+    case TrapInsn::Cpuid:
+      return e.kind == EventKind::Cpuid;
+    case TrapInsn::Rdrand:
+    case TrapInsn::Rdseed:
+      return e.kind == EventKind::Rdrand;
+  }
+  return false;
+}
+
+}  // namespace
+
+// An rdtsc, cpuid or rdrand: the task stops at it (TrapPatch.h), and gets
+// the recorded answer instead of this machine's.
 Result<EventProgress> ReplaySession::on_trapped_insn(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
@@ -1235,30 +1257,25 @@ Result<EventProgress> ReplaySession::on_trapped_insn(const Event& e) {
   auto regs = t->task->get_regs();
   if (!regs) return regs.error();
   REWIND_TRY(check_regs(e, *regs));
-  uint8_t code[3] = {};
-  const size_t n = t->task->as().read_partial(RemotePtr(regs->rip), code, 3);
-  t->task->as().hide_breakpoints(regs->rip, code, n);
-  const std::optional<TrapInsn> kind = trap_insn_at(code, n);
-  const bool is_cpuid = e.kind == EventKind::Cpuid;
-  if (!kind || (*kind == TrapInsn::Cpuid) != is_cpuid || (*kind == TrapInsn::Rdtscp) != e.rdtscp)
-    return divergence(e, std::string("the task stopped at ") +
-                             (kind ? trap_insn_name(*kind) : "another instruction") + ", not at " +
-                             (is_cpuid   ? "cpuid"
-                              : e.rdtscp ? "rdtscp"
-                                         : "rdtsc"));
-  user_regs_struct r = *regs;
-  if (is_cpuid) {
-    r.rax = e.cpuid_out[0];
-    r.rbx = e.cpuid_out[1];
-    r.rcx = e.cpuid_out[2];
-    r.rdx = e.cpuid_out[3];
-  } else {
-    r.rax = static_cast<uint32_t>(e.tsc);
-    r.rdx = e.tsc >> 32;
-    if (e.rdtscp) r.rcx = e.tsc_aux;
+  std::optional<TrapInsnInfo> insn = patched_trap_at(*t->task, regs->rip);
+  if (!insn) {
+    // Not a patched site: one that faulted (PR_SET_TSC, CPUID faulting).
+    uint8_t code[kMaxTrapInsnLength] = {};
+    const size_t n = t->task->as().read_partial(RemotePtr(regs->rip), code, sizeof code);
+    t->task->as().hide_breakpoints(regs->rip, code, n);
+    insn = decode_trap_insn(code, n);
   }
-  r.rip += trap_insn_length(*kind);
-  REWIND_TRY(t->task->set_regs(r));
+  if (!insn || !event_is_answer_of(e, insn->kind))
+    return divergence(e, std::string("the task stopped at ") +
+                             (insn ? trap_insn_name(insn->kind) : "another instruction") +
+                             ", not at the recorded one");
+  TrapAnswer a;
+  a.tsc = e.tsc;
+  a.tsc_aux = e.tsc_aux;
+  a.cpuid = e.cpuid_out;
+  a.random = e.random;
+  a.random_ok = e.random_ok;
+  REWIND_TRY(t->task->set_regs(apply_answer(*insn, a, *regs)));
   t->inject_sig = 0;
   return EventProgress{EventDone{}};
 }

@@ -404,7 +404,7 @@ class ReplaySession {
     SyscallEntry,
     SyscallExit,
     Signal,
-    TrappedInsn,  // an rdtsc or cpuid (TrapPatch.h)
+    TrappedInsn,  // an rdtsc, cpuid or rdrand (TrapPatch.h)
     ForkEvent,
     ExitEvent,
     Reaped,
@@ -446,7 +446,7 @@ class ReplaySession {
   Result<EventProgress> on_exit(const trace::Event& e);
   Result<EventProgress> on_signal(const trace::Event& e);
   Result<EventProgress> on_trapped_insn(const trace::Event& e);
-  static bool at_trapped_insn(const Task& task, int sig, uint64_t rip);
+  static std::optional<TrapInsnInfo> trapped_insn(const Task& task, int sig);
   Result<std::unique_ptr<PreemptStub>> install_preempt_stub(RepTask& t, const trace::Event& e);
   Result<EventProgress> on_task_exit(const trace::Event& e);
   Result<EventProgress> on_preempt(const trace::Event& e);

@@ -155,13 +155,12 @@ void AddressSpace::hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) con
       if (a >= addr && a < addr + len) buf[a - addr] = it->second[i];
     }
   }
-  // A site's first byte, 0f, is the same in the instruction and its ud2.
-  for (auto it = trap_sites.lower_bound(addr > 2 ? addr - 2 : 0);
+  // After the int3s: an int3 at a site's first byte kept the ud2's byte.
+  for (auto it = trap_sites.lower_bound(addr > kMaxTrapInsnLength ? addr - kMaxTrapInsnLength : 0);
        it != trap_sites.end() && it->first < addr + len; ++it) {
-    const uint8_t* orig = trap_insn_bytes(it->second);
-    for (size_t i = 1; i < trap_insn_length(it->second); ++i) {
+    for (size_t i = 0; i < it->second.insn.length; ++i) {
       const uint64_t a = it->first + i;
-      if (a >= addr && a < addr + len) buf[a - addr] = orig[i];
+      if (a >= addr && a < addr + len) buf[a - addr] = it->second.orig[i];
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/user.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -20,6 +21,12 @@
 #include "core/task/Ptrace.h"
 
 namespace rwd {
+
+// An instruction replaced with ud2 and nops (TrapPatch.h): what it was.
+struct PatchedTrap {
+  TrapInsnInfo insn;
+  std::array<uint8_t, kMaxTrapInsnLength> orig{};  // its bytes, insn.length of them
+};
 
 // The memory of one mm, accessed through /proc/PID/mem so that reads and
 // writes work on read-only and PROT_NONE pages too (FOLL_FORCE), as a
@@ -46,9 +53,8 @@ class AddressSpace {
   // address. Hidden from the debugger like breakpoints.
   std::map<uint64_t, std::vector<uint8_t>> code_patches;
 
-  // rdtsc, rdtscp and cpuid instructions replaced with ud2 (TrapPatch.h),
-  // by address.
-  std::map<uint64_t, TrapInsn> trap_sites;
+  // Instructions replaced with ud2 (TrapPatch.h), by address.
+  std::map<uint64_t, PatchedTrap> trap_sites;
   // Record: the preload library's code (preload/abi.h), where a thread is
   // never preempted.
   std::pair<uint64_t, uint64_t> preload_text{0, 0};

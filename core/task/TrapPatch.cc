@@ -77,18 +77,22 @@ std::string TrapScan::encode(const std::vector<TrapSite>& sites) {
   for (const TrapSite& s : sites) {
     w.u64(s.offset);
     w.u8(static_cast<uint8_t>(s.kind));
+    w.u8(s.length);
   }
   return w.take();
 }
 
 std::optional<std::vector<TrapSite>> TrapScan::decode(std::string_view payload) {
   PayloadReader r(payload);
-  std::vector<TrapSite> sites(r.count(8 + 1));  // offset, kind
+  std::vector<TrapSite> sites(r.count(8 + 1 + 1));  // offset, kind, length
   if (!r.ok()) return std::nullopt;
   for (TrapSite& s : sites) {
     s.offset = r.u64();
     const uint8_t kind = r.u8();
-    if (!r.ok() || kind > static_cast<uint8_t>(kLastTrapInsn)) return std::nullopt;
+    s.length = r.u8();
+    if (!r.ok() || kind > static_cast<uint8_t>(kLastTrapInsn) || s.length < 2 ||
+        s.length > kMaxTrapInsnLength)
+      return std::nullopt;
     s.kind = static_cast<TrapInsn>(kind);
   }
   if (!r.at_end()) return std::nullopt;
@@ -101,49 +105,47 @@ namespace {
 // mapping [start, end) whose first byte is the file's byte `offset`.
 Result<size_t> patch_sites(Task& task, const std::vector<TrapSite>& file_sites, uint64_t start,
                            uint64_t end, uint64_t offset) {
-  static constexpr uint8_t kUd2[] = {0x0f, 0x0b, 0x90};  // ud2; nop for rdtscp's third byte
+  // ud2, and nops over the rest (never executed: the emulation skips the
+  // whole instruction).
+  static constexpr uint8_t kUd2[kMaxTrapInsnLength] = {0x0f, 0x0b, 0x90, 0x90,
+                                                       0x90, 0x90, 0x90, 0x90};
   // What is mapped here now is fresh from the file: forget the sites of
   // whatever this range held before.
   auto& sites = task.as().trap_sites;
   sites.erase(sites.lower_bound(start), sites.lower_bound(end));
-  struct Found {
-    uint64_t addr;
-    TrapInsn kind;
-    bool patched = false;
-  };
-  std::vector<Found> found;
-  std::vector<std::pair<uint64_t, size_t>> spans;  // address, length
+  std::vector<std::pair<uint64_t, size_t>> found;  // address, length
   for (const TrapSite& insn : file_sites) {
-    const size_t len = trap_insn_length(insn.kind);
     if (insn.offset < offset) continue;
     const uint64_t addr = start + (insn.offset - offset);
-    if (addr < start || addr + len > end) continue;
-    found.push_back({addr, insn.kind});
+    if (addr < start || addr + insn.length > end) continue;
+    found.emplace_back(addr, insn.length);
   }
   if (found.empty()) return 0;
-  std::sort(found.begin(), found.end(),
-            [](const Found& a, const Found& b) { return a.addr < b.addr; });
-  for (const Found& f : found) spans.emplace_back(f.addr, trap_insn_length(f.kind));
+  std::sort(found.begin(), found.end());
   // Sites less than a page apart are read and written back together
   // (CodeRuns.h): ld.so has ~60 within a few pages, and a pread and a
   // pwrite per site were ~4800 of the recorder's ~20,000 syscalls for the
   // 98 execs of a make -j1 of 31 files.
-  const std::vector<CodeRun> runs = code_runs_of(spans);
+  const std::vector<CodeRun> runs = code_runs_of(found);
   std::vector<uint8_t> code;
   const std::vector<size_t> got = read_code_runs(task, runs, code);
   std::vector<std::pair<uint64_t, uint64_t>> dirty(runs.size(), {UINT64_MAX, 0});
-  size_t run = 0, patched = 0;
-  for (Found& f : found) {
-    const size_t len = trap_insn_length(f.kind);
-    while (f.addr >= runs[run].end) ++run;
-    const uint64_t off = f.addr - runs[run].start;
+  std::vector<std::pair<uint64_t, PatchedTrap>> patched;
+  size_t run = 0;
+  for (const auto& [addr, len] : found) {
+    while (addr >= runs[run].end) ++run;
+    const uint64_t off = addr - runs[run].start;
+    if (off + len > got[run]) continue;
     uint8_t* now = &code[runs[run].at + off];
     // The scan may come from the store: patch only what is still there.
-    if (off + len > got[run] || memcmp(now, trap_insn_bytes(f.kind), len) != 0) continue;
+    const std::optional<TrapInsnInfo> insn = decode_trap_insn(now, len);
+    if (!insn || insn->length != len) continue;
+    PatchedTrap p{*insn, {}};
+    memcpy(p.orig.data(), now, len);
+    patched.emplace_back(addr, p);
     memcpy(now, kUd2, len);
-    f.patched = true;
-    dirty[run].first = std::min(dirty[run].first, f.addr);
-    dirty[run].second = std::max(dirty[run].second, f.addr + len);
+    dirty[run].first = std::min(dirty[run].first, addr);
+    dirty[run].second = std::max(dirty[run].second, addr + len);
   }
   // The bytes between two sites go back as they were read: the code is not
   // writable, so nothing can have changed them meanwhile.
@@ -152,14 +154,11 @@ Result<size_t> patch_sites(Task& task, const std::vector<TrapSite>& file_sites, 
     if (lo < hi)
       REWIND_TRY(task.as().write(RemotePtr(lo), &code[runs[i].at + (lo - runs[i].start)], hi - lo));
   }
-  for (const Found& f : found) {
-    if (!f.patched) continue;
-    sites[f.addr] = f.kind;
-    ++patched;
-  }
-  if (patched)
-    REWIND_LOG(Record, "tid %d: %zu rdtsc/cpuid sites patched", task.real_tid(), patched);
-  return patched;
+  for (const auto& [addr, p] : patched) sites[addr] = p;
+  if (!patched.empty())
+    REWIND_LOG(Record, "tid %d: %zu rdtsc/cpuid/rdrand sites patched", task.real_tid(),
+               patched.size());
+  return patched.size();
 }
 
 }  // namespace
@@ -219,11 +218,24 @@ Result<size_t> patch_trap_sites(Task& task, TrapSiteCache& cache,
   return patched;
 }
 
-std::optional<TrapInsn> patched_trap_at(const Task& task, uint64_t rip) {
+std::optional<TrapInsnInfo> patched_trap_at(const Task& task, uint64_t rip) {
   const auto& sites = task.shared_as()->trap_sites;
   auto it = sites.find(rip);
   if (it == sites.end()) return std::nullopt;
-  return it->second;
+  return it->second.insn;
+}
+
+std::optional<TrapInsnInfo> trapped_insn_at(const Task& task, int sig, const siginfo_t& si,
+                                            uint64_t rip) {
+  if (sig == SIGILL) return patched_trap_at(task, rip);
+  if (sig != SIGSEGV || si.si_code != SI_KERNEL) return std::nullopt;
+  uint8_t insn[kMaxTrapInsnLength] = {};
+  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, sizeof insn);
+  std::optional<TrapInsnInfo> t = decode_trap_insn(insn, n);
+  // Only these fault: rdtsc under PR_SET_TSC, cpuid under CPUID faulting.
+  if (t && t->kind != TrapInsn::Rdtsc && t->kind != TrapInsn::Rdtscp && t->kind != TrapInsn::Cpuid)
+    return std::nullopt;
+  return t;
 }
 
 }  // namespace rwd

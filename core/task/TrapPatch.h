@@ -1,7 +1,8 @@
-// rdtsc and cpuid made to stop the tracee, on every machine.
+// rdtsc, cpuid and rdrand made to stop the tracee, on every machine.
 //
-// Record and replay need every rdtsc and every cpuid to stop the task, so
-// that the recorder can note the answer and replay can hand it back.
+// Record and replay need every rdtsc, cpuid, rdrand and rdseed to stop the
+// task, so that the recorder can note the answer and replay can hand it
+// back (core/cpu/TrapAnswer.h).
 //
 // rdtsc: PR_SET_TSC(PR_TSC_SIGSEGV) is meant to do that (the kernel sets
 // CR4.TSD), but on some VMs rdtsc runs on regardless: seen on an AMD EPYC
@@ -16,9 +17,14 @@
 // renumbers: two replays of one trace then disagreed about that page, and
 // a checkpoint made in one replay did not match another (checkpoints.md).
 //
-// So rewind rewrites the instructions: each rdtsc (0f 31) and cpuid (0f a2)
-// in a tracee's executable file mappings becomes ud2 (0f 0b), each rdtscp
-// (0f 01 f9) ud2 and a nop, as the mapping appears (at execve and at each
+// rdrand and rdseed: nothing makes them trap, ever, and a program that
+// executes them itself (rather than asking the kernel, as glibc's
+// getrandom does) would get other numbers in replay.
+//
+// So rewind rewrites the instructions: each rdtsc (0f 31), cpuid (0f a2),
+// rdrand and rdseed (0f c7 /6 and /7) in a tracee's executable file
+// mappings becomes ud2 (0f 0b) followed by nops over the rest of the
+// instruction, as the mapping appears (at execve and at each
 // file mmap with PROT_EXEC), the same way in record and in replay, whatever
 // the machine, so that memory and traces agree everywhere. ud2 raises
 // SIGILL at the instruction; at a patched site the sessions record, or
@@ -95,6 +101,13 @@ std::vector<std::pair<uint64_t, uint64_t>> elf_code_ranges(int fd);
 
 // The instruction patched at regs.rip, if the SIGILL the task stopped with
 // is one of ours.
-std::optional<TrapInsn> patched_trap_at(const Task& task, uint64_t rip);
+std::optional<TrapInsnInfo> patched_trap_at(const Task& task, uint64_t rip);
+
+// The instruction the task stopped at with signal `sig` (whose siginfo is
+// `si`), if it is one record and replay answer: a patched site's ud2
+// (SIGILL), or rdtsc under PR_SET_TSC or cpuid under CPUID faulting (a #GP,
+// which the kernel reports as SIGSEGV with SI_KERNEL).
+std::optional<TrapInsnInfo> trapped_insn_at(const Task& task, int sig, const siginfo_t& si,
+                                            uint64_t rip);
 
 }  // namespace rwd

@@ -6,14 +6,13 @@
 // live, with real syscalls. When the debugger writes back the registers the
 // replay had (as gdb does after an inferior call), or moves the replay in
 // any other way, the copy is killed and the replay resumes untouched.
-#include <cpuid.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <x86intrin.h>
 
 #include <cstring>
 
 #include "core/base/Log.h"
+#include "core/cpu/TrapAnswer.h"
 #include "core/task/ForkCopy.h"
 #include "core/task/RemoteSyscall.h"
 #include "core/task/TrapPatch.h"
@@ -72,42 +71,6 @@ Result<void> ReplayTarget::diversion_set_registers(const target::RegisterFile& r
   return ok_result();
 }
 
-namespace {
-
-// The trapped instruction (TrapPatch.h) a diverted task stopped at, if any:
-// a patched site's ud2, or rdtsc under PR_SET_TSC, cpuid under CPUID
-// faulting.
-std::optional<TrapInsn> diverted_trap(const Task& task, int sig, const siginfo_t& si,
-                                      uint64_t rip) {
-  if (sig == SIGILL) return patched_trap_at(task, rip);
-  if (sig != SIGSEGV || si.si_code != SI_KERNEL) return std::nullopt;
-  uint8_t insn[3] = {};
-  const size_t n = task.shared_as()->read_partial(RemotePtr(rip), insn, 3);
-  return trap_insn_at(insn, n);
-}
-
-Result<void> answer_trap_natively(Task& task, TrapInsn kind, const user_regs_struct& now) {
-  user_regs_struct r = now;
-  if (kind == TrapInsn::Cpuid) {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    __cpuid_count(static_cast<uint32_t>(r.rax), static_cast<uint32_t>(r.rcx), a, b, c, d);
-    r.rax = a;
-    r.rbx = b;
-    r.rcx = c;
-    r.rdx = d;
-  } else {
-    unsigned aux = 0;
-    const uint64_t tsc = kind == TrapInsn::Rdtscp ? __rdtscp(&aux) : __rdtsc();
-    r.rax = static_cast<uint32_t>(tsc);
-    r.rdx = tsc >> 32;
-    if (kind == TrapInsn::Rdtscp) r.rcx = aux;
-  }
-  r.rip += trap_insn_length(kind);
-  return task.set_regs(r);
-}
-
-}  // namespace
-
 Result<StopInfo> ReplayTarget::diversion_resume(const target::ResumeRequest& req) {
   Diversion& d = *diversion_;
   Task& task = *d.task;
@@ -154,10 +117,11 @@ Result<StopInfo> ReplayTarget::diversion_resume(const target::ResumeRequest& req
       stop.kind = StopKind::Breakpoint;
       return stop;
     }
-    if (auto kind = diverted_trap(task, sig, *si, now->rip)) {
-      // An rdtsc or cpuid (TrapPatch.h): a diversion just gets this
+    if (auto insn = trapped_insn_at(task, sig, *si, now->rip);
+        insn && can_answer_here(insn->kind)) {
+      // An rdtsc, cpuid or rdrand (TrapPatch.h): a diversion just gets this
       // machine's answer.
-      REWIND_TRY(answer_trap_natively(task, *kind, *now));
+      REWIND_TRY(task.set_regs(apply_answer(*insn, answer_here(*insn, *now, {}), *now)));
       if (step) {
         stop.kind = StopKind::Step;
         return stop;

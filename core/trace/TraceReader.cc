@@ -173,7 +173,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     e.num = EventNum(r.getNum());
     e.tid = Tid(r.getTid());
     const auto kind = static_cast<uint16_t>(r.getKind());
-    if (kind > static_cast<uint16_t>(EventKind::BatonGive)) {
+    if (kind > static_cast<uint16_t>(EventKind::Rdrand)) {
       return Error{what + ": unknown event kind " + std::to_string(kind)};
     }
     e.kind = static_cast<EventKind>(kind);
@@ -192,6 +192,8 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
       return Error{what + ": cpuidOut must hold 4 values"};
     }
     for (unsigned i = 0; i < e.cpuid_out.size(); ++i) e.cpuid_out[i] = r.getCpuidOut()[i];
+    e.random = r.getRandom();
+    e.random_ok = r.getRandomOk();
     e.exit_status = r.getExitStatus();
     e.flags = r.getFlags();
     if (r.hasStateHash()) e.state_hash.assign(r.getStateHash().begin(), r.getStateHash().end());

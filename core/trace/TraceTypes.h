@@ -25,8 +25,8 @@ namespace rwd::trace {
 //    replay (core/task/TrapPatch.h), which changes what the preemption
 //    state hashes cover; a killed recorder's trace is readable up to its
 //    last complete event.
-// 5: cpuid instructions are replaced with ud2 as well, and their answers
-//    recorded as cpuid events.
+// 5: cpuid, rdrand and rdseed instructions are replaced with ud2 as well,
+//    and their answers recorded as cpuid and rdrand events.
 constexpr uint32_t kFormatVersion = 5;
 
 struct CpuidLeaf {
@@ -102,6 +102,7 @@ enum class EventKind : uint8_t {
   // in replay it runs from here, with the threads that hand the baton
   // around, until its next event. Not a stop.
   BatonGive = 7,
+  Rdrand = 8,  // rdrand or rdseed trapped (TrapPatch.h); carries the number
 };
 
 // Bytes the kernel (or an emulated instruction) wrote into tracee memory.
@@ -131,6 +132,8 @@ struct Event {
   uint32_t tsc_aux = 0;          // Rdtsc: ecx for rdtscp
   bool rdtscp = false;
   std::array<uint32_t, 4> cpuid_out{};  // Cpuid: eax, ebx, ecx, edx
+  uint64_t random = 0;                  // Rdrand: the number returned
+  bool random_ok = true;                // Rdrand: the carry flag it set
   int32_t exit_status = 0;              // Exit: wait status (as from waitpid)
   uint32_t flags = 0;                   // EventFlag bits
   std::vector<MemWrite> writes;

@@ -150,6 +150,8 @@ void encode(schema::Event::Builder b, const Event& e) {
   b.setRdtscp(e.rdtscp);
   auto out = b.initCpuidOut(4);
   for (unsigned i = 0; i < 4; ++i) out.set(i, e.cpuid_out[i]);
+  b.setRandom(e.random);
+  b.setRandomOk(e.random_ok);
   b.setExitStatus(e.exit_status);
   if (!e.state_hash.empty())
     b.setStateHash(capnp::Data::Reader(e.state_hash.data(), e.state_hash.size()));

@@ -60,13 +60,14 @@ enum EventKind {
   syscallEntry @0;  # ptrace syscall-entry stop
   syscallExit @1;   # ptrace syscall-exit stop; carries the memory the kernel wrote
   signal @2;        # a signal was delivered
-  rdtsc @3;         # rdtsc/rdtscp trapped via PR_SET_TSC
+  rdtsc @3;         # rdtsc/rdtscp trapped (a patched site or PR_SET_TSC)
   cpuid @4;         # cpuid trapped (a patched site or CPUID faulting)
   exit @5;          # PTRACE_EVENT_EXIT: the task is about to die
   preempt @6;       # the recorder interrupted the task at an arbitrary instruction
   batonGive @7;     # the recorder resumed the task, in a process whose threads hand the
                     # baton around (preload/abi.h), to run the program's code from
                     # where it stands: no stop, it runs on alongside the others
+  rdrand @8;        # rdrand or rdseed trapped (a patched site); carries the number
 }
 
 # Memory the kernel (or an emulated instruction) wrote. The bytes themselves
@@ -117,6 +118,8 @@ struct Event {
                                   # abi.h, Baton); bytes in `data` after its own
   timeNs @22 :UInt64;             # when the recorder wrote it: ns since the recording
                                   # started (steady clock); 0 in older traces
+  random @23 :UInt64;             # rdrand: the number the instruction returned
+  randomOk @24 :Bool = true;      # rdrand: its carry flag (false: the CPU had none to give)
 }
 
 # Another thread's buffered syscalls, taken with an event (Event.peerBuffers).

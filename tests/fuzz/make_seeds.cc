@@ -209,7 +209,7 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
     Event e;
     e.num = EventNum(n);
     e.tid = Tid(n < 4 ? 1000 : 1001);
-    e.kind = static_cast<EventKind>(n % 7);
+    e.kind = static_cast<EventKind>(n % 9);  // every kind
     e.regs.rip = 0x401000 + n;
     e.regs.rax = n;
     switch (e.kind) {
@@ -236,6 +236,9 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
         break;
       case EventKind::Cpuid:
         e.cpuid_out = {0xd, 0x756e6547, 0x6c65746e, 0x49656e69};
+        break;
+      case EventKind::Rdrand:
+        e.random = 0x0123456789abcdef;
         break;
       case EventKind::Exit:
         e.exit_status = 0x100;
