@@ -75,6 +75,7 @@ void arch_prctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<Out
 void futex_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void msgrcv_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void shmctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
+void quotactl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void msgctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void semctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 

@@ -11,7 +11,7 @@
 //  - ptrace, bpf, userfaultfd, seccomp, unshare, setns,
 //    modify_ldt, map_shadow_stack, mseal: they change state that replay must
 //    reproduce, and none has a replay hook yet.
-//  - syslog, ustat, sysfs, keyctl, quotactl, module and reboot calls: rare,
+//  - syslog, ustat, sysfs, keyctl, module and reboot calls: rare,
 //    and their outputs depend on sub-commands nobody has needed yet.
 #include "core/syscalls/SyscallTable.h"
 
@@ -303,6 +303,11 @@ constexpr SyscallDesc kTable[] = {
   SYS(166, umount2,                Emulate, kNone,                       nullptr),
   SYS(170, sethostname,            Emulate, kNone,                       nullptr),
   SYS(171, setdomainname,          Emulate, kNone,                       nullptr),
+  // Port I/O permissions: what a root program then does with in/out replay
+  // must allow too, and a replay without the privilege gets the error.
+  SYS(172, iopl,                   Execute, kNone,                       nullptr),
+  SYS(173, ioperm,                 Execute, kNone,                       nullptr),
+  SYS(179, quotactl,               Emulate, kNone,                       quotactl_outputs),
   SYS(186, gettid,                 Emulate, kBuf,                         nullptr),
   SYS(187, readahead,              Emulate, kNone,                       nullptr),
   SYS(188, setxattr,               Emulate, kNone,                       nullptr),
@@ -328,6 +333,8 @@ constexpr SyscallDesc kTable[] = {
   // Continues a call a signal interrupted (ERESTART_RESTARTBLOCK): its outputs
   // are those of the original call, which the recorder must look up.
   SYS(219, restart_syscall,        Emulate, kBlocks,                     nullptr),
+  // glibc 2.36 implements semop() and semtimedop() with it.
+  SYS(220, semtimedop,             Emulate, kBlocks,                     nullptr),
   SYS(221, fadvise64,              Emulate, kNone,                       nullptr),
   SYS(222, timer_create,           Emulate, kNone,                       nullptr,                   fixed(2, kInt)),
   SYS(223, timer_settime,          Emulate, kNone,                       nullptr,                   fixed(3, kItimerspec)),
@@ -534,9 +541,32 @@ const SyscallDesc* find(int64_t nr) {
   return i < 0 ? nullptr : &all()[size_t(i)];  // the same objects all() lists
 }
 
+namespace {
+struct KernelName {
+  int nr;
+  const char* name;
+};
+constexpr KernelName kKernelNames[] = {
+#include "kernel_syscall_names.inc"
+};
+}  // namespace
+
 std::string name(int64_t nr) {
-  const SyscallDesc* d = find(nr);
-  return d ? std::string(d->name) : "syscall_" + std::to_string(nr);
+  if (const SyscallDesc* d = find(nr)) return d->name;
+  for (const KernelName& k : kKernelNames)
+    if (k.nr == nr) return k.name;
+  return "syscall_" + std::to_string(nr);
+}
+
+std::vector<std::string> unsupported_syscalls() {
+  std::vector<KernelName> missing;
+  for (const KernelName& k : kKernelNames)
+    if (!find(k.nr)) missing.push_back(k);
+  std::sort(missing.begin(), missing.end(),
+            [](const KernelName& a, const KernelName& b) { return a.nr < b.nr; });
+  std::vector<std::string> out;
+  for (const KernelName& k : missing) out.push_back(k.name);
+  return out;
 }
 
 std::vector<OutRange> outputs(const SyscallDesc& d, const SyscallArgs& args,

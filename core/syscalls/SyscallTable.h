@@ -150,8 +150,14 @@ inline bool is_restart(int64_t ret) {
 // nullptr for a syscall outside the table.
 const SyscallDesc* find(int64_t nr);
 
-// "read", or "syscall_451" for numbers the table lacks.
+// "read"; for a syscall the table lacks, the kernel's name ("unshare", from
+// <asm/unistd_64.h> at build time), or "syscall_1000" for a number the
+// kernel headers do not name either.
 std::string name(int64_t nr);
+
+// The kernel's x86-64 syscalls that the table lacks, by name, in number
+// order: the recorder fails them with ENOSYS (the README lists them).
+std::vector<std::string> unsupported_syscalls();
 
 // Every memory range the syscall wrote, per its table entry. Empty when the
 // syscall failed (ret in [-4095, -1]), except where a handler knows better.

@@ -91,6 +91,7 @@ constexpr IoctlOut kIoctls[] = {
     {0x40045436, 0},                // TIOCSIG
     {0x40049409, 0},                // FICLONE
     {0x40086602, 0},                // FS_IOC_SETFLAGS
+    {0x40086d01, 0},                // MTIOCTOP: struct mtop in
     {0x4020940D, 0},                // FICLONERANGE
     {0x402C542B, 0},                // TCSETS2
     {0x402C542C, 0},                // TCSETSW2
@@ -102,8 +103,10 @@ constexpr IoctlOut kIoctls[] = {
     {0x80045440, 4},                // TIOCGEXCL
     {0x80081272, 8},                // BLKGETSIZE64
     {0x80086601, 4},                // FS_IOC_GETFLAGS: encoded as long, copies an int
+    {0x80086d03, 8},                // MTIOCPOS: struct mtpos, a long
     {0x80087601, 4},                // FS_IOC_GETVERSION: likewise
     {0x802C542A, kKernelTermios2},  // TCGETS2
+    {0x80306d02, 48},               // MTIOCGET: struct mtget, 5 longs and 2 ints
 };
 
 consteval bool sorted_and_unique() {

@@ -1,5 +1,7 @@
 // Output handlers for process, thread and System V IPC syscalls.
+#include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
+#include <linux/quota.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
@@ -198,6 +200,39 @@ void semctl_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRa
     case IPC_INFO:
     case SEM_INFO:
       add(out, a.a[3], sizeof(seminfo));
+      break;
+    default:
+      break;
+  }
+}
+
+// quotactl(cmd, special, id, addr): the sub-command (cmd >> SUBCMDSHIFT)
+// says what the kernel copies to addr (fs/quota/quota.c).
+void quotactl_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRange>& out) {
+  if (a.ret < 0) return;
+  const uint64_t addr = a.a[3];
+  switch (static_cast<uint32_t>(a.a[0]) >> SUBCMDSHIFT) {
+    case Q_GETFMT:
+      add(out, addr, sizeof(uint32_t));
+      break;
+    case Q_GETINFO:
+      add(out, addr, sizeof(if_dqinfo));
+      break;
+    case Q_GETQUOTA:
+      add(out, addr, sizeof(if_dqblk));
+      break;
+    case Q_GETNEXTQUOTA:
+      add(out, addr, sizeof(if_nextdqblk));
+      break;
+    case Q_XGETQUOTA:
+    case Q_XGETNEXTQUOTA:
+      add(out, addr, sizeof(fs_disk_quota));
+      break;
+    case Q_XGETQSTAT:
+      add(out, addr, sizeof(fs_quota_stat));
+      break;
+    case Q_XGETQSTATV:
+      add(out, addr, sizeof(fs_quota_statv));
       break;
     default:
       break;

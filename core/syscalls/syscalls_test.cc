@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -91,7 +92,7 @@ BOOST_AUTO_TEST_CASE(find_and_name) {
   BOOST_TEST(find(100000) == nullptr);
   BOOST_TEST(find(__NR_ptrace) == nullptr);  // deliberately absent
   BOOST_TEST(name(__NR_write) == "write");
-  BOOST_TEST(name(__NR_ptrace) == "syscall_101");
+  BOOST_TEST(name(__NR_ptrace) == "ptrace");  // absent, but named (unistd_64.h)
   BOOST_TEST(name(600) == "syscall_600");
 }
 
@@ -132,7 +133,7 @@ BOOST_AUTO_TEST_CASE(execute_set_is_exactly_the_state_building_calls) {
       "exit_group",   "arch_prctl",     "set_tid_address", "set_robust_list",
       "rt_sigaction", "rt_sigprocmask", "sigaltstack",     "rt_sigreturn",
       "membarrier",   "pkey_mprotect",  "pkey_alloc",      "pkey_free",
-      "mlock2",
+      "mlock2",       "iopl",           "ioperm",
   };
   std::set<std::string> actual;
   for (const SyscallDesc& d : all())
@@ -692,4 +693,30 @@ BOOST_AUTO_TEST_CASE(real_terminal_ioctls) {
   const int64_t r = arena.call(__NR_ioctl, {uint64_t(master), 0x802C542A, u(arena.alloc(64))});
   BOOST_TEST((r == 0 || r == -ENOTTY || r == -EINVAL));
   close(master);
+}
+
+BOOST_AUTO_TEST_CASE(readme_lists_the_unsupported_syscalls) {
+  std::ifstream f(REWIND_README);
+  BOOST_REQUIRE(f);
+  std::string line, listed;
+  bool in = false;
+  while (std::getline(f, line)) {
+    if (line.find("<!-- unsupported syscalls: end -->") != std::string::npos) break;
+    if (in) listed += line + " ";
+    if (line.find("<!-- unsupported syscalls: begin -->") != std::string::npos) in = true;
+  }
+  std::vector<std::string> names;
+  for (size_t at = listed.find('`'); at != std::string::npos; at = listed.find('`', at + 1)) {
+    const size_t end = listed.find('`', at + 1);
+    BOOST_REQUIRE(end != std::string::npos);
+    names.push_back(listed.substr(at + 1, end - at - 1));
+    at = end;
+  }
+  const std::vector<std::string> want = unsupported_syscalls();
+  BOOST_TEST(want.size() > 50u);
+  BOOST_TEST(names == want, boost::test_tools::per_element());
+  // Every one of them has the kernel's name, not a number.
+  for (const std::string& n : want) BOOST_TEST(n.rfind("syscall_", 0) != 0);
+  BOOST_TEST(name(272) == "unshare");
+  BOOST_TEST(name(1000) == "syscall_1000");
 }
