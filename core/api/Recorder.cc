@@ -113,11 +113,14 @@ void add_preload(std::vector<std::string>& env, const std::string& lib) {
 void ignore_terminal_signals() {
   // Ctrl-C and Ctrl-\ go to the whole foreground process group: the program
   // gets them (and they are recorded); rewind keeps recording until it exits.
+  // Once the initial process has exited, a Ctrl-C (a SIGINT to rewind) ends
+  // the recording of what it left running (RecordSession::request_end).
   struct sigaction sa = {};
   sa.sa_handler = [](int) {};
   sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGQUIT, &sa, nullptr);
+  sa.sa_handler = [](int) { RecordSession::request_end(); };
+  sigaction(SIGINT, &sa, nullptr);
 }
 
 }  // namespace

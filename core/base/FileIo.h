@@ -14,7 +14,7 @@ namespace rwd {
 Result<void> write_all(int fd, const void* data, size_t len, const std::string& what);
 
 // Copies everything from `in`'s offset to its end into `out`. `what` names
-// the source in errors.
+// the source in errors. A sparse file's holes stay holes in `out`.
 Result<void> copy_fd(int in, int out, const std::string& what);
 
 // Opens a file that must be a regular file, for reading, as a trace reader

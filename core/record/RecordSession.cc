@@ -9,10 +9,12 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "core/base/Log.h"
 #include "core/cpu/TrapAnswer.h"
@@ -124,9 +126,58 @@ void RecordSession::yield_to_tracees() {
     (void)setpriority(PRIO_PROCESS, 0, std::min(19, nice_now + kNiceBelowTracees));
 }
 
+namespace {
+std::atomic<bool> g_end_requested{false};
+// How long the processes the initial one left behind run on before rewind
+// names them: a child that exits right after its parent is no news.
+constexpr std::chrono::seconds kSurvivorGrace(1);
+}  // namespace
+
+void RecordSession::request_end() {
+  g_end_requested.store(true, std::memory_order_relaxed);
+}
+
+// The initial process has exited and others remain (a child blocked for
+// ever, a daemon). Natively the shell would return; rewind records on,
+// since replay needs every process to the end, as rr does. It names them,
+// and a Ctrl-C (SIGINT to rewind) kills them: their deaths are recorded as
+// any other, and the trace is complete and replays.
+Result<void> RecordSession::outlived_by_others() {
+  if (!root_status_ || tasks_.empty()) return ok_result();
+  if (g_end_requested.exchange(false)) {
+    warn("ending the recording: killing the %zu remaining task%s", tasks_.size(),
+         tasks_.size() == 1 ? "" : "s");
+    for (auto& [tid, t] : tasks_) (void)t->task->send_signal(SIGKILL);
+    return ok_result();
+  }
+  if (survivors_named_ || std::chrono::steady_clock::now() - root_reaped_at_ < kSurvivorGrace)
+    return ok_result();
+  survivors_named_ = true;
+  std::string names;
+  std::set<pid_t> groups;
+  for (const auto& [tid, t] : tasks_) {
+    const pid_t pid = t->tgid > 0 ? t->tgid : tid;
+    if (!groups.insert(pid).second) continue;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    std::getline(f, comm);
+    names += (names.empty() ? "" : ", ") + std::to_string(pid) + " (" + comm + ")";
+  }
+  const int st = *root_status_;
+  warn(
+      "%s %s %d; still recording %zu process%s it left: %s. rewind records until they "
+      "exit (replay needs them); Ctrl-C ends the recording and kills them",
+      options_.argv.empty() ? "the program" : options_.argv[0].c_str(),
+      WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
+      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), groups.size(),
+      groups.size() == 1 ? "" : "es", names.c_str());
+  return ok_result();
+}
+
 Result<int> RecordSession::run() {
   REWIND_TRY(start());
   while (!tasks_.empty()) {
+    REWIND_TRY(outlived_by_others());
     if (!current_) {
       current_ = pick_next();
       slice_events_ = 0;
@@ -271,6 +322,9 @@ RecTask* RecordSession::pick_next() {
 
 Result<bool> RecordSession::wait_one(int timeout_ms) {
   using Clock = std::chrono::steady_clock;
+  // Once the initial process is gone, look up now and then: rewind names
+  // what it left running, and a Ctrl-C ends the recording (outlived_by_others).
+  if (timeout_ms < 0 && root_status_) timeout_ms = 200;
   const bool timed = timeout_ms >= 0;
   const Clock::time_point start = timed ? Clock::now() : Clock::time_point();
   const Clock::time_point deadline = start + std::chrono::milliseconds(timeout_ms);
@@ -419,7 +473,11 @@ Result<void> RecordSession::record_exit(RecTask& t, int status) {
 
 Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
   RecTask* t = find(tid);
-  if (tid == root_tid_) root_status_ = st.raw();
+  if (tid == root_tid_) {
+    root_status_ = st.raw();
+    root_reaped_at_ = std::chrono::steady_clock::now();
+    g_end_requested = false;  // a Ctrl-C before was the program's
+  }
   if (!t) return ok_result();
   // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
   // exit where it became known.

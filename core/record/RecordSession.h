@@ -169,6 +169,11 @@ struct RecTask {
 
 class RecordSession {
  public:
+  // Async-signal-safe: asks a recording whose initial process has exited to
+  // end, killing the processes that remain (a Ctrl-C, a SIGINT to rewind).
+  // While the initial process lives, the program's own Ctrl-C is its own.
+  static void request_end();
+
   RecordSession(const RecordOptions& options, trace::TraceWriter& writer)
       : options_(options), writer_(writer) {}
 
@@ -199,6 +204,7 @@ class RecordSession {
   Result<Next> process_stop(RecTask& t, WaitStatus st);
   Result<Next> on_signal_stop(RecTask& t, int sig);
   Result<void> record_trapped_insn(RecTask& t, const TrapInsnInfo& insn, trace::Event e);
+  Result<void> outlived_by_others();
   Result<Next> on_event_stop(RecTask& t, int event);
   uint64_t clone_flags(RecTask& t, int event);
   Result<Next> on_preempted(RecTask& t);
@@ -303,6 +309,10 @@ class RecordSession {
   pid_t root_tid_ = 0;
   pid_t last_pick_ = 0;
   std::optional<int> root_status_;
+  // When the initial process was reaped, and whether the processes it left
+  // behind have been named (outlived_by_others).
+  std::chrono::steady_clock::time_point root_reaped_at_;
+  bool survivors_named_ = false;
   uint64_t last_event_ = 0;
   int slice_events_ = 0;
   // How long hashing a task's state took at recent preemptions (ms).

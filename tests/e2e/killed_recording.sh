@@ -37,7 +37,7 @@ exec 3<>"$tmp/stdin"  # keeps the program's stdin open and empty
 rec=$!
 wait_for '"ready" from the recorded program' 60 grep -q '^ready$' "$tmp/rec1.out"
 has_read_entry() { "$rewind" dump "$tmp/t1" 2>/dev/null | grep -q 'SYSCALL_ENTRY read(0x0,'; }
-wait_for "the blocking read to reach the trace" 10 has_read_entry
+wait_for "the blocking read to reach the trace" 30 has_read_entry
 kill -9 "$rec"
 wait "$rec" 2>/dev/null || true
 
