@@ -19,17 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin e2e.killed_recording killed
 export REWIND_TRACE_DIR=$tmp/traces
 
-# wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
-wait_for() {
-  local what=$1 secs=$2 deadline
-  shift 2
-  deadline=$((SECONDS + secs))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for $what"
-    read -r -t 0.05 <>"$tmp/tick" || true  # a 50 ms pause without sleep(1)
-  done
-}
-mkfifo "$tmp/tick" "$tmp/stdin"
+mkfifo "$tmp/stdin"
 
 # --- 1: killed while the program sleeps in a syscall
 exec 3<>"$tmp/stdin"  # keeps the program's stdin open and empty

@@ -14,6 +14,19 @@ fail() {
   exit 1
 }
 
+# wait_for WHAT SECONDS COMMAND...: polls COMMAND every 50 ms until it
+# succeeds; fails the test, naming WHAT, after SECONDS.
+wait_for() {
+  local what=$1 secs=$2 deadline
+  shift 2
+  [[ -p $tmp/.tick ]] || mkfifo "$tmp/.tick"
+  deadline=$((SECONDS + secs))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for $what"
+    read -r -t 0.05 <>"$tmp/.tick" || true  # a 50 ms pause without sleep(1)
+  done
+}
+
 # record_both REWIND PROG [ARGS...]: records PROG with syscall buffering and
 # with -n, into $tmp/buffered and $tmp/nobuf, writes `rewind dump` of each
 # to $tmp/MODE.dump, replays both, and fails unless each replay printed what

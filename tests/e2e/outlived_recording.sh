@@ -13,18 +13,6 @@ rewind=$1 program=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin e2e.outlived_recording outlived
 
-# wait_for WHAT SECONDS COMMAND...: polls COMMAND until it succeeds.
-mkfifo "$tmp/tick"
-wait_for() {
-  local what=$1 secs=$2 deadline
-  shift 2
-  deadline=$((SECONDS + secs))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for $what"
-    read -r -t 0.05 <>"$tmp/tick" || true  # a 50 ms pause without sleep(1)
-  done
-}
-
 "$rewind" record -o "$tmp/trace" "$program" >"$tmp/rec.out" 2>"$tmp/rec.err" </dev/null &
 rec=$!
 child=

@@ -22,37 +22,19 @@ static int cpu_has(const char* flag) {
   return found;
 }
 
-static uint64_t rdrand64(int* ok) {
-  uint64_t v;
-  unsigned char c;
-  __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(c) : : "cc");
-  *ok = c;
-  return v;
-}
-
-static uint32_t rdrand32(int* ok) {
-  uint32_t v;
-  unsigned char c;
-  __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(c) : : "cc");
-  *ok = c;
-  return v;
-}
-
-static uint16_t rdrand16(int* ok) {
-  uint16_t v;
-  unsigned char c;
-  __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(c) : : "cc");
-  *ok = c;
-  return v;
-}
-
-static uint64_t rdseed64(int* ok) {
-  uint64_t v;
-  unsigned char c;
-  __asm__ volatile("rdseed %0; setc %1" : "=r"(v), "=qm"(c) : : "cc");
-  *ok = c;
-  return v;
-}
+/* rdrand or rdseed into a register of TYPE's width, and its carry flag. */
+#define RANDOM_FN(name, insn, type)                                     \
+  static type name(int* ok) {                                           \
+    type v;                                                             \
+    unsigned char c;                                                    \
+    __asm__ volatile(insn " %0; setc %1" : "=r"(v), "=qm"(c) : : "cc"); \
+    *ok = c;                                                            \
+    return v;                                                           \
+  }
+RANDOM_FN(rdrand64, "rdrand", uint64_t)
+RANDOM_FN(rdrand32, "rdrand", uint32_t)
+RANDOM_FN(rdrand16, "rdrand", uint16_t)
+RANDOM_FN(rdseed64, "rdseed", uint64_t)
 
 static void* numbers(void* arg) {
   const char* who = arg;
