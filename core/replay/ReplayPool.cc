@@ -183,6 +183,11 @@ Result<void> ReplaySession::run_pool(RepTask& t) {
 Result<void> ReplaySession::note_pool_stop(RepTask& o, WaitStatus st) {
   o.running = false;
   o.task->note_stop(st);
+  // What it counted since the last stop: a run that ends now, with the
+  // pool stopped and no other stop to come, must see those hits (a hit
+  // of main's between its last clone and its first hand-off of the baton
+  // fell on neither side of a mark there; count_test).
+  if (!st.is_exit()) REWIND_TRY(note_counted(o));
   const bool sigstop =
       st.kind() == WaitStatus::Kind::SignalDeliveryStop && st.stop_sig() == SIGSTOP;
   if (sigstop && o.initial_stop_pending) return on_initial_stop(o);  // a new thread's first
@@ -224,9 +229,7 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     const int sig = st.stop_sig();
     o->early_stop.reset();
     if (sig == SIGTRAP) {
-      // A counted stub's trap: the hits so far first (the pool's threads
-      // run without a stop of their own that would read them).
-      REWIND_TRY(note_counted(*o));
+      // A counted stub's trap (note_pool_stop read the hits so far).
       auto trap = on_sigtrap(*o);
       if (!trap) return trap.error();
       if (trap->action == TrapAction::Stop) return std::optional<DebugStop>(trap->stop);

@@ -202,6 +202,54 @@ BOOST_AUTO_TEST_CASE(threads_counts_sum_to_the_total) {
   BOOST_TEST(per_thread == want, boost::test_tools::per_element());
 }
 
+// reverse-continue splits its search at marks: one run counts the hits up
+// to an event count, another counts them from a checkpoint taken there. A
+// hit must fall in exactly one of the two. Threads of the pool count with
+// no stop of their own, so a run that ended just after the pool was
+// stopped had to read what they counted: it did not, and a reverse-next
+// over debug_join's join_all() (gdb.join), whose call main makes in the
+// pool, found no hit on either side of a mark and ran to the start of
+// history.
+BOOST_AUTO_TEST_CASE(each_hit_falls_on_one_side_of_an_event_boundary) {
+  const long n = 300;
+  Recording rec(std::to_string(n) + " 3 1");  // main's call in the pool
+  const uint64_t total = 6u * n + 1;
+  uint64_t events = 0;
+  {
+    auto s = open_session(rec);
+    BOOST_REQUIRE(s->set_counted_breakpoints(s->root(), {rec.tick}).ok());
+    run_to_end(*s, control(*s));
+    BOOST_REQUIRE(s->counted_hits(s->root()) == total);
+    events = s->events_completed();
+  }
+  int checked = 0, split = 0;
+  for (uint64_t k = 2; k < events; ++k) {
+    auto s = open_session(rec);
+    BOOST_REQUIRE(s->set_counted_breakpoints(s->root(), {rec.tick}).ok());
+    RunControl c = control(*s);
+    c.stop_at_events = k;
+    while (s->events_completed() < k) {
+      auto stop = s->run(c);
+      BOOST_REQUIRE(stop.ok());
+      BOOST_REQUIRE(stop->kind != StopKind::HistoryEnd);
+    }
+    if (!s->can_checkpoint()) continue;
+    const uint64_t before = s->counted_hits(s->root());
+    auto cp = s->checkpoint();
+    BOOST_REQUIRE(cp.ok());
+    auto r = ReplaySession::restore(**cp);
+    BOOST_REQUIRE(r.ok());
+    BOOST_REQUIRE((*r)->set_counted_breakpoints((*r)->root(), {rec.tick}).ok());
+    run_to_end(**r, control(**r));
+    const uint64_t after = (*r)->counted_hits((*r)->root());
+    BOOST_TEST(before + after == total, "at event " << k << ": " << before << " + " << after);
+    ++checked;
+    if (before > 0 && after > 0) ++split;
+  }
+  BOOST_TEST_MESSAGE(checked << " event boundaries checked, " << split << " inside the loops");
+  BOOST_TEST(split >= 3);
+}
+
 BOOST_AUTO_TEST_CASE(stops_at_a_state_seen_before) {
   const long n = 200000;
   const uint64_t nth = 123456;
