@@ -83,10 +83,11 @@ Result<std::optional<DebugStop>> ReplaySession::run_pool_to(RepTask& t, const tr
     if (std::chrono::steady_clock::now() - checked > kStuckCheck) {
       const uint64_t cpu_now = pool_cpu_ms(t);
       if (cpu_now == cpu_then && *now == count_then) {
+        const std::string where = describe_pool(t);
         REWIND_TRY(stop_pool(t));
         return divergence(e, "the other threads stopped releasing the baton after " +
                                  std::to_string(*now) + " releases, before the recorded " +
-                                 std::to_string(e.baton_releases));
+                                 std::to_string(e.baton_releases) + " (" + where + ")");
       }
       checked = std::chrono::steady_clock::now();
       cpu_then = cpu_now;
@@ -111,6 +112,28 @@ uint64_t ReplaySession::pool_cpu_ms(const RepTask& t) {
   for (RepTask* o : pool_of(t))
     if (auto ms = thread_user_time_ms(o->task->real_tid())) sum += *ms;
   return sum;
+}
+
+std::string ReplaySession::describe_pool(RepTask& t) {
+  std::string out;
+  std::vector<RepTask*> all{&t};
+  for (RepTask* o : pool_of(t)) all.push_back(o);
+  for (RepTask* o : all) {
+    const pid_t real = o->task->real_tid();
+    std::ifstream in("/proc/" + std::to_string(real) + "/syscall");
+    std::string sys;
+    std::getline(in, sys);
+    auto a = thread_activity(real);
+    char early[48] = "";
+    if (o->early_stop)
+      snprintf(early, sizeof early, " at an early stop 0x%x", o->early_stop->raw());
+    char line[256];
+    snprintf(line, sizeof line, "%stid %d%s%s%s, state %c, syscall %s", out.empty() ? "" : "; ",
+             o->task->rec_tid().value, o == &t ? " (advanced)" : "", o->running ? " running" : "",
+             early, a ? a->state : '?', sys.c_str());
+    out += line;
+  }
+  return out;
 }
 
 // The records other threads made while they handed the baton around, to
@@ -221,6 +244,8 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     if (!*w) continue;
     const WaitStatus st = (*w)->status;
     REWIND_TRY(note_pool_stop(*o, st));
+    auto dropped = drop_live_signal_stop(*o);
+    if (!dropped) return dropped.error();
     if (!o->early_stop) {
       REWIND_TRY(resume_member(*o));
       continue;
@@ -228,21 +253,41 @@ Result<std::optional<DebugStop>> ReplaySession::poll_pool(RepTask& t) {
     if (st.kind() != WaitStatus::Kind::SignalDeliveryStop) continue;
     const int sig = st.stop_sig();
     o->early_stop.reset();
-    if (sig == SIGTRAP) {
-      // A counted stub's trap (note_pool_stop read the hits so far).
-      auto trap = on_sigtrap(*o);
-      if (!trap) return trap.error();
-      if (trap->action == TrapAction::Stop) return std::optional<DebugStop>(trap->stop);
-      if (trap->action == TrapAction::NotOurs)
-        return Error{"tid " + std::to_string(o->task->rec_tid().value) +
-                     " got a SIGTRAP the recording did not have while it ran with the pool"};
-    } else if (auto si = o->task->get_siginfo(); si && is_synchronous_fault(sig, *si)) {
+    if (sig != SIGTRAP)
       return Error{"tid " + std::to_string(o->task->rec_tid().value) + " got an unrecorded " +
                    signal_name(sig) + " while it ran with the pool"};
-    }
+    // A counted stub's trap (note_pool_stop read the hits so far).
+    auto trap = on_sigtrap(*o);
+    if (!trap) return trap.error();
+    if (trap->action == TrapAction::Stop) return std::optional<DebugStop>(trap->stop);
+    if (trap->action == TrapAction::NotOurs)
+      return Error{"tid " + std::to_string(o->task->rec_tid().value) +
+                   " got a SIGTRAP the recording did not have while it ran with the pool"};
     REWIND_TRY(resume_member(*o));
   }
   return std::optional<DebugStop>();
+}
+
+// A stop of a pool thread for a signal the live kernel sent (SIGCHLD from
+// a child that really exited, a SIGSTOP of ours that came twice): the
+// recorded deliveries are replayed explicitly, so it is dropped, as the
+// advanced task's are (ReplaySession::advance). Kept as an early stop when
+// it came just as the pool was stopped, it kept the thread out of the pool
+// for good, and the baton was never released again (checkpoint_test's
+// fork_multithreaded, whose worker's child exits while the pool runs: 1 run
+// in 30 under load). Synchronous faults and SIGTRAP stay.
+Result<bool> ReplaySession::drop_live_signal_stop(RepTask& o) {
+  if (!o.early_stop || o.early_stop->kind() != WaitStatus::Kind::SignalDeliveryStop) return false;
+  const int sig = o.early_stop->stop_sig();
+  if (sig == SIGTRAP) return false;
+  auto si = o.task->get_siginfo();
+  if (!si && si.error().errnum != ESRCH) return si.error();
+  // (Killed meanwhile, by a sibling's exit_group: its exit is what comes.)
+  if (si && is_synchronous_fault(sig, *si)) return false;
+  REWIND_LOG(Replay, "tid %d of the pool: %s from the live kernel, dropped", o.task->real_tid(),
+             signal_name(sig).c_str());
+  o.early_stop.reset();
+  return true;
 }
 
 // A thread of the pool that hit one of the debugger's breakpoints just as
@@ -283,6 +328,8 @@ Result<void> ReplaySession::stop_pool(RepTask& t) {
     if (*w) {
       REWIND_TRY(note_pool_stop(*o, (*w)->status));
       REWIND_TRY(take_back_breakpoint_hit(*o));
+      auto dropped = drop_live_signal_stop(*o);
+      if (!dropped) return dropped.error();
       continue;
     }
     // SIGSTOP (tracees started with PTRACE_TRACEME cannot be sent
@@ -297,6 +344,8 @@ Result<void> ReplaySession::stop_pool(RepTask& t) {
     if (!got) return got.error();
     REWIND_TRY(note_pool_stop(*o, got->status));
     REWIND_TRY(take_back_breakpoint_hit(*o));
+    auto dropped = drop_live_signal_stop(*o);
+    if (!dropped) return dropped.error();
   }
   return ok_result();
 }

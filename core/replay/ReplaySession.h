@@ -423,6 +423,10 @@ class ReplaySession {
   Result<EventProgress> on_baton_give(const trace::Event& e);
   Result<std::optional<DebugStop>> run_pool_to(RepTask& t, const trace::Event& e);
   uint64_t pool_cpu_ms(const RepTask& t);
+  // Where t and the threads of its pool are, for a message about a replay
+  // stuck in a hand-off: each one's state, pc or syscall, and baton count.
+  std::string describe_pool(RepTask& t);
+  Result<bool> drop_live_signal_stop(RepTask& o);
   Result<void> load_peer_syscallbufs(const trace::Event& e);
   std::vector<RepTask*> pool_of(const RepTask& t);
   Result<void> run_pool(RepTask& t);

@@ -25,11 +25,18 @@
 #include <string>
 #include <vector>
 
+#include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
 
 using namespace rwd;
 
 namespace {
+
+// REWIND_LOG=replay,... works here as it does for the rewind command.
+struct LogFromEnv {
+  LogFromEnv() { parse_log_env(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(LogFromEnv);
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p);
