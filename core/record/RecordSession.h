@@ -228,6 +228,7 @@ class RecordSession {
   Result<Next> on_syscall_exit(RecTask& t);
   Result<void> on_exec_done(RecTask& t, bool initial);
   Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
+  Result<void> record_shmat(RecTask& t, uint64_t addr);  // RecordShm.cc
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec,
                                      const std::vector<KernelMapping>& maps);
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
@@ -326,6 +327,11 @@ class RecordSession {
   bool statuses_maybe_queued_ = true;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
+  // The trace's copy of each SysV shared memory segment attached so far, by
+  // the (dev, inode) of its shmem file (the inode is the segment's id, which
+  // the kernel does not hand out again soon): every attach maps that copy
+  // in replay (RecordShm.cc).
+  std::map<std::pair<uint64_t, uint64_t>, trace::CapturedFile> shm_segments_;
   dev_t stdout_dev_ = 0, stderr_dev_ = 0;
   ino_t stdout_ino_ = 0, stderr_ino_ = 0;
 };

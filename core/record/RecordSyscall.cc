@@ -354,6 +354,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (t.syscallbuf) REWIND_TRY(update_traced_fds(t, a, e));
     if (buffering_) REWIND_TRY(desched_after_syscall(t, a));
     if (nr == SYS_mmap && !sys::is_error(ret)) REWIND_TRY(record_mmap(t, *regs));
+    if (nr == SYS_shmat && !sys::is_error(ret)) REWIND_TRY(record_shmat(t, ret));
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if (nr == SYS_clone || nr == SYS_clone3) REWIND_TRY(maybe_enable_baton(t, ret, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);

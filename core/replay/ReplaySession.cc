@@ -899,8 +899,9 @@ bool ReplaySession::runs_natively(const Event& e) const {
   if (is_fork_like(nr)) return task_event(e.num, trace::TaskEventKind::Clone) != nullptr;
   if (nr == SYS_execve || nr == SYS_execveat)
     return task_event(e.num, trace::TaskEventKind::Exec) != nullptr;
-  // mmap and mremap: done by injection at the exit stop, at the recorded address.
-  if (nr == SYS_mmap || nr == SYS_mremap) return false;
+  // mmap and mremap: done by injection at the exit stop, at the recorded
+  // address; shmat and shmdt too, on the segment's copy (ReplayShm.cc).
+  if (nr == SYS_mmap || nr == SYS_mremap || nr == SYS_shmat || nr == SYS_shmdt) return false;
   const sys::SyscallDesc* d = sys::find(nr);
   return d && d->replay == sys::ReplayMode::Execute;
 }
@@ -913,7 +914,8 @@ bool ReplaySession::emulated_at_entry(const Event& e) const {
 }
 
 bool ReplaySession::injects_at_exit(int64_t nr) {
-  return nr == SYS_mmap || nr == SYS_mremap || nr == syscallbuf::kSysInitPreload;
+  return nr == SYS_mmap || nr == SYS_mremap || nr == SYS_shmat || nr == SYS_shmdt ||
+         nr == syscallbuf::kSysInitPreload;
 }
 
 bool ReplaySession::sibling_running(const RepTask& t) const {
@@ -985,6 +987,8 @@ Result<EventProgress> ReplaySession::on_exit(const Event& e) {
     if (e.syscall_no == SYS_mmap) REWIND_TRY(replay_mmap(*t, e));
     if (e.syscall_no >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(*t, e));
     if (e.syscall_no == SYS_mremap) REWIND_TRY(replay_mremap(*t, e));
+    if (e.syscall_no == SYS_shmat) REWIND_TRY(replay_shmat(*t, e));
+    if (e.syscall_no == SYS_shmdt) REWIND_TRY(replay_shmdt(*t, e));
     if (e.syscall_no == SYS_brk && t->native) {
       auto now = task.get_regs();
       if (now && now->rax != e.regs.rax)

@@ -478,6 +478,8 @@ class ReplaySession {
   Result<void> post_exec(RepTask& t, const trace::Event& e);
   Result<void> replay_mmap(RepTask& t, const trace::Event& e);
   Result<void> replay_mremap(RepTask& t, const trace::Event& e);
+  Result<void> replay_shmat(RepTask& t, const trace::Event& e);  // ReplayShm.cc
+  Result<void> replay_shmdt(RepTask& t, const trace::Event& e);
   Result<void> emit_output(RepTask& t, const trace::Event& e);
   Result<void> prepare_exec(RepTask& t, const trace::TaskEvent& te);
   Result<std::string> exe_to_run(const trace::TaskEvent& te);
