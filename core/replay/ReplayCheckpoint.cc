@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "core/base/Log.h"
 #include "core/replay/ReplaySession.h"
@@ -92,6 +93,10 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   // replay does the same there (on_initial_stop), and resumes them alike.
   for (auto& [tid, t] : tasks_) REWIND_TRY(wait_until_stopped(*t));
   std::shared_ptr<SessionCheckpoint> cp(new SessionCheckpoint());
+  // (Before the forks: the frozen copies share these pages with us.)
+  auto shared = snapshot_shared_memory();
+  if (!shared) return shared.error().context("checkpointing shared memory");
+  cp->shared_memory_ = std::move(*shared);
   std::set<pid_t> groups;
   for (auto& [tid, t] : tasks_) groups.insert(t->rec_tgid.value);
   for (pid_t group : groups) {
@@ -182,13 +187,17 @@ Result<void> restore_threads(const std::vector<SessionCheckpoint::Thread>& threa
   return ok_result();
 }
 
+// `shared` maps the restore's own copies of shared memory into the fresh
+// fork, before anything runs in it (SharedMemory.h).
 static Result<std::vector<std::unique_ptr<Task>>> restore_process(
-    const SessionCheckpoint::Process& p, EntryStop entry_stop) {
+    const SessionCheckpoint::Process& p, EntryStop entry_stop,
+    const std::function<Result<void>(Task&)>& shared) {
   std::vector<std::unique_ptr<Task>> tasks;
   auto leader = fork_stopped_copy(*p.frozen);
   if (!leader) return leader.error();
   tasks.push_back(std::move(*leader));
-  auto done = restore_threads(p.threads, entry_stop, tasks);
+  auto done = shared(*tasks.front());
+  if (done) done = restore_threads(p.threads, entry_stop, tasks);
   if (!done) {
     // Half a process is of no use: its SIGKILL takes all its threads.
     const pid_t pid = tasks.front()->real_tid();
@@ -217,8 +226,20 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->last_event_ = cp.last_event_;
   s->shared_files_ = cp.shared_files_;
   s->live_ = cp.live_;
+  std::vector<std::string> shared_paths;
+  // Copies of written files made since (a segment attached later, say)
+  // hold what the replay wrote into them after this point: the restored
+  // replay makes its own, from the trace, when it comes to them.
+  if (!cp.shared_memory_.empty() || !cp.live_->copies.empty()) {
+    auto made = s->make_shared_copies(cp.shared_memory_);
+    if (!made) return made.error().context("restoring a checkpoint");
+    shared_paths = std::move(*made);
+  }
   for (const auto& [tgid, p] : cp.processes_) {
-    auto tasks = restore_process(p, s->entry_stop());
+    const pid_t group = tgid;
+    auto tasks = restore_process(p, s->entry_stop(), [&](Task& leader) {
+      return map_shared_copies(leader, group, cp.shared_memory_, shared_paths);
+    });
     if (!tasks) return tasks.error().context("restoring a checkpoint");
     // Restored processes join the session at once: it kills them if a
     // later one fails.

@@ -34,6 +34,7 @@
 #include "core/base/ScratchDir.h"
 #include "core/replay/CountedSites.h"
 #include "core/replay/ElfInterp.h"
+#include "core/replay/SharedMemory.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/DebugRegs.h"
 #include "core/task/ProcMaps.h"
@@ -504,6 +505,12 @@ class ReplaySession {
   Result<std::string> live_copy(const trace::MappingRecord& m);
   std::vector<uint8_t> written_bytes(RepTask& t, const trace::Event& e);
   Result<void> apply_file_write(RepTask& t, const trace::Event& e);
+  // Shared memory in fork checkpoints (SharedMemory.cc).
+  Result<std::vector<SharedObject>> snapshot_shared_memory();
+  Result<std::vector<std::string>> make_shared_copies(const std::vector<SharedObject>& objects);
+  static Result<void> map_shared_copies(Task& leader, pid_t rec_tgid,
+                                        const std::vector<SharedObject>& objects,
+                                        const std::vector<std::string>& paths);
 
   const trace::TaskEvent* task_event(EventNum n, trace::TaskEventKind kind) const;
   RepTask* take_over_leader_tid(Tid leader);
@@ -660,6 +667,7 @@ class SessionCheckpoint {
   std::map<pid_t, ReplaySession::LastEvent> last_event_;
   std::set<std::string> shared_files_;
   std::shared_ptr<LiveFiles> live_;
+  std::vector<SharedObject> shared_memory_;  // SharedMemory.h
 };
 
 // Recreates the threads of a process whose leader is tasks.front(): each
