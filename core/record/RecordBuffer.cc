@@ -168,8 +168,10 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
   if (nr == kSysInitPreload && buffering_) {
     auto init = t.task->read_val<PreloadInit>(RemotePtr(a.rdi));
     if (!init) return ok_result();  // not the library's: -ENOSYS, as the kernel said
-    auto patched =
-        patch_syscall_sites(*t.task, syscall_sites_, init->entry, init->text_start, init->text_end);
+    auto vdso = vdso_sites_.find(&t.task->as());
+    auto patched = patch_syscall_sites(
+        *t.task, syscall_sites_, init->entry, init->text_start, init->text_end,
+        vdso == vdso_sites_.end() ? std::vector<OwnSyscallSite>() : vdso->second);
     if (!patched) return patched.error();
     for (trace::MappingRecord& m : patched->stub_pages) {
       m.event = t.entry_event;

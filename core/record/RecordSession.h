@@ -30,6 +30,7 @@
 #include "core/record/PerfWarmup.h"
 #include "core/record/SyscallPatch.h"
 #include "core/syscalls/SyscallTable.h"
+#include "core/task/ProcMaps.h"
 #include "core/task/Task.h"
 #include "core/task/TrapPatch.h"
 #include "core/trace/TraceWriter.h"
@@ -229,6 +230,10 @@ class RecordSession {
   Result<void> on_exec_done(RecTask& t, bool initial);
   Result<void> record_mmap(RecTask& t, const user_regs_struct& regs);
   Result<void> record_shmat(RecTask& t, uint64_t addr);  // RecordShm.cc
+  // Rewrites the vDSO's time functions to make syscalls; its whole image,
+  // or nullopt where it must stay hidden (RecordVdso.cc).
+  Result<std::optional<trace::MemWrite>> patch_vdso(RecTask& t,
+                                                    const std::vector<KernelMapping>& maps);
   Result<void> capture_exec_mappings(RecTask& t, trace::TaskEvent& exec,
                                      const std::vector<KernelMapping>& maps);
   void note_truncate(RecTask& t, const uint64_t args[6], trace::Event& e);
@@ -301,6 +306,9 @@ class RecordSession {
   bool batons_refused_ = false;
   TrapSiteCache trap_sites_;
   SyscallSiteCache syscall_sites_;
+  // The syscall sites of each process's rewritten vDSO (RecordVdso.cc),
+  // for the library's patcher to send through the library.
+  std::map<const AddressSpace*, std::vector<OwnSyscallSite>> vdso_sites_;
   std::vector<uint8_t> syscallbuf_scratch_;  // see write_event
   PerfWarmup perf_warmup_;
   // Syscall buffering is on (not `record -n`): tracees run under the

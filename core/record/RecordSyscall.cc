@@ -469,14 +469,15 @@ Result<void> RecordSession::capture_exec_mappings(RecTask& t, trace::TaskEvent& 
   return ok_result();
 }
 
-// Reads argv from the initial stack and hides the vDSO from the program
+// Reads argv from the initial stack and, where the vDSO could not be
+// rewritten to make syscalls (RecordVdso.cc), hides it from the program
 // (AT_SYSINFO_EHDR -> AT_IGNORE), so glibc makes real, recordable
 // clock_gettime/gettimeofday/time/getcpu syscalls instead of reading the
 // vDSO's data page, which replay could not reproduce. `stack` holds the
 // stack's bytes from rsp up, read at once (a read per word and per string
 // took ~90 reads of the tracee per exec); it gets the change too.
 static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<uint8_t>& stack,
-                                      std::vector<std::string>& argv) {
+                                      std::vector<std::string>& argv, bool hide_vdso) {
   auto in_stack = [&](uint64_t addr, uint64_t len) {
     return addr >= rsp && addr - rsp <= stack.size() && len <= stack.size() - (addr - rsp);
   };
@@ -515,7 +516,7 @@ static Result<void> fix_initial_stack(Task& task, uint64_t rsp, std::vector<uint
     auto type = word(p);
     if (!type) return type.error();
     if (*type == AT_NULL) break;
-    if (*type == AT_SYSINFO_EHDR) {
+    if (*type == AT_SYSINFO_EHDR && hide_vdso) {
       const uint64_t ignore = AT_IGNORE;
       REWIND_TRY(task.write_mem(RemotePtr(p), &ignore, sizeof ignore));
       if (in_stack(p, 8)) memcpy(&stack[p - rsp], &ignore, sizeof ignore);
@@ -569,8 +570,11 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
       REWIND_TRY(task.read_mem(RemotePtr(stack.addr), stack.bytes.data(), stack.bytes.size()));
     }
   }
-  REWIND_TRY(fix_initial_stack(task, regs->rsp, stack.bytes, te.argv));
+  auto vdso = patch_vdso(t, *maps);
+  if (!vdso) return vdso.error();
+  REWIND_TRY(fix_initial_stack(task, regs->rsp, stack.bytes, te.argv, !*vdso));
   if (!stack.bytes.empty()) e.writes.push_back(std::move(stack));
+  if (*vdso) e.writes.push_back(std::move(**vdso));
   e.tid = task.rec_tid();
   e.kind = trace::EventKind::SyscallExit;
   e.syscall_no = initial ? SYS_execve : t.syscall_nr;

@@ -129,24 +129,15 @@ Result<void> write_patches(Task& task, const std::vector<CodeRun>& runs, std::ve
 }  // namespace
 
 Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, uint64_t entry,
-                                           uint64_t skip_start, uint64_t skip_end) {
+                                           uint64_t skip_start, uint64_t skip_end,
+                                           const std::vector<OwnSyscallSite>& own) {
   SyscallPatches out;
   std::vector<std::pair<uint64_t, uint64_t>> taken;  // stub pages mapped here
   auto maps = read_proc_maps(task.real_tid());
   if (!maps) return maps.error();
+  static const std::vector<uint8_t> kOwnSiteBytes = {0x0f, 0x05, 0x48, 0x3d,
+                                                     0x01, 0xf0, 0xff, 0xff};
   for (const KernelMapping& m : *maps) {
-    if (!(m.prot & PROT_EXEC) || m.shared || !m.is_file()) continue;
-    if (m.start < skip_end && m.end > skip_start) continue;  // the library itself
-    if (!makes_syscalls(m.name)) continue;
-    char path[96];
-    snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", task.real_tid(),
-             static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
-    // Sites, by address, in the code this mapping holds, where memory
-    // still has the file's bytes. (The file is opened only if the cache
-    // must scan it.)
-    struct stat st;
-    if (::stat(path, &st) < 0) continue;
-    auto open_file = [&path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
     struct Site {
       uint64_t addr;
       size_t syscall_at;
@@ -154,7 +145,26 @@ Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, 
       int32_t nr;
     };
     std::vector<Site> sites;
-    for (const SyscallSiteCache::Site& fs : cache.sites_of(st, open_file)) {
+    for (const OwnSyscallSite& o : own)
+      if (o.addr >= m.start && o.addr + kOwnSiteBytes.size() <= m.end && buffered(o.nr))
+        sites.push_back({o.addr, 0, &kOwnSiteBytes, o.nr});
+    if (sites.empty() && (!(m.prot & PROT_EXEC) || m.shared || !m.is_file())) continue;
+    if (m.start < skip_end && m.end > skip_start) continue;  // the library itself
+    if (sites.empty() && !makes_syscalls(m.name)) continue;
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/map_files/%lx-%lx", task.real_tid(),
+             static_cast<unsigned long>(m.start), static_cast<unsigned long>(m.end));
+    // Sites, by address, in the code this mapping holds, where memory
+    // still has the file's bytes. (The file is opened only if the cache
+    // must scan it.)
+    struct stat st;
+    auto open_file = [&path] { return ScopedFd(::open(path, O_RDONLY | O_CLOEXEC)); };
+    const bool scan = sites.empty() && ::stat(path, &st) == 0;
+    if (sites.empty() && !scan) continue;
+    static const std::vector<SyscallSiteCache::Site> kNoFile;
+    const std::vector<SyscallSiteCache::Site>& file_sites =
+        scan ? cache.sites_of(st, open_file) : kNoFile;
+    for (const SyscallSiteCache::Site& fs : file_sites) {
       if (fs.offset < m.offset || fs.offset + fs.bytes.size() > m.offset + (m.end - m.start))
         continue;
       // A site that only ever makes a syscall the library would hand to the

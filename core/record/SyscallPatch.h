@@ -30,9 +30,17 @@ struct SyscallPatches {
   size_t sites = 0;
 };
 
+// A site rewind wrote itself, outside any file: `syscall; cmp $-4095,
+// %rax` at `addr`, making syscall `nr` (the vDSO's functions, RecordVdso.cc).
+struct OwnSyscallSite {
+  uint64_t addr = 0;
+  int32_t nr = -1;
+};
+
 // At the exit stop of the task's kSysInitPreload. `entry` is the library's
 // rwd_syscall_entry; [skip_start, skip_end) its own code, left alone.
 Result<SyscallPatches> patch_syscall_sites(Task& task, SyscallSiteCache& cache, uint64_t entry,
-                                           uint64_t skip_start, uint64_t skip_end);
+                                           uint64_t skip_start, uint64_t skip_end,
+                                           const std::vector<OwnSyscallSite>& own = {});
 
 }  // namespace rwd

@@ -65,8 +65,11 @@ bool all_zero(const uint8_t* p, size_t n) {
   return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
 }
 
+// The kernel's own mappings, which a restore leaves out. Not the vDSO: the
+// recording rewrote it (RecordVdso.cc), and the program may call it; it is
+// saved as anonymous memory, every page of it.
 bool is_special(const KernelMapping& m) {
-  return m.name == "[vsyscall]" || m.name == "[vdso]" || m.name.rfind("[vvar", 0) == 0;
+  return m.name == "[vsyscall]" || m.name.rfind("[vvar", 0) == 0;
 }
 
 // Which pages of a mapping a checkpoint stores (see the file comment).
@@ -237,6 +240,7 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
     // A file the trace has no copy of (deleted, say): every page, read
     // through the mapping, since pagemap shows only those touched.
     if (km.inode && m.trace_file.empty() && !km.shared) keep = Keep::SharedNonZero;
+    if (km.name == "[vdso]") keep = Keep::SharedNonZero;  // the kernel's pages: not "touched"
     if (km.shared && keep != Keep::DiffersFromFile) {
       m.trace_file.clear();
       m.shared_object = km.inode ? km.inode : km.start;

@@ -479,6 +479,8 @@ class ReplaySession {
   Result<void> post_exec(RepTask& t, const trace::Event& e);
   Result<void> replay_mmap(RepTask& t, const trace::Event& e);
   Result<void> replay_mremap(RepTask& t, const trace::Event& e);
+  Result<void> place_vdso(RepTask& t, const trace::Event& e,
+                          const std::vector<KernelMapping>& maps);
   Result<void> replay_shmat(RepTask& t, const trace::Event& e);  // ReplayShm.cc
   Result<void> replay_shmdt(RepTask& t, const trace::Event& e);
   Result<void> emit_output(RepTask& t, const trace::Event& e);

@@ -109,6 +109,36 @@ Result<void> ReplaySession::restore_pt_interp(RepTask& t, const trace::TaskEvent
   return ok_result();  // PT_INTERP not in a loaded segment: nothing sees it
 }
 
+// The recording's vDSO, rewritten to make syscalls (RecordVdso.cc), is one
+// of the exec's memory writes, at the address the kernel put it there: the
+// kernel's vDSO here must stand at that address, with that size, for the
+// write to replace it. A vDSO of another size (another kernel) cannot.
+Result<void> ReplaySession::place_vdso(RepTask& t, const Event& e,
+                                       const std::vector<KernelMapping>& maps) {
+  const trace::MappingRecord* rec = nullptr;
+  auto [lo, hi] = mappings_.equal_range(t.entry_event.value);
+  for (auto it = lo; it != hi; ++it)
+    if (it->second->tid == e.tid && it->second->orig_path == "[vdso]") rec = it->second;
+  const KernelMapping* here = nullptr;
+  for (const KernelMapping& k : maps)
+    if (k.name == "[vdso]") here = &k;
+  bool written = false;  // whether the recording kept it visible (its image is a write)
+  for (const trace::MemWrite& w : e.writes)
+    written |= rec && w.addr == rec->start && w.bytes.size() == rec->end - rec->start;
+  if (!written || (here && here->start == rec->start && here->end == rec->end)) return ok_result();
+  if (!here || here->end - here->start != rec->end - rec->start)
+    return divergence(e,
+                      "the recorded vDSO has another size than this kernel's, which replay "
+                      "cannot stand in for: replay on the recording's kernel");
+  AutoRemoteSyscalls remote(*t.task);
+  auto r = remote.syscall(SYS_mremap, here->start, here->end - here->start, rec->end - rec->start,
+                          MREMAP_MAYMOVE | MREMAP_FIXED, rec->start);
+  if (!r) return r.error();
+  if (static_cast<uint64_t>(*r) != rec->start)
+    return divergence(e, "the vDSO could not be moved where the recording had it");
+  return ok_result();
+}
+
 Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   Task& task = *t.task;
   const trace::TaskEvent* te = task_event(t.entry_event, trace::TaskEventKind::Exec);
@@ -138,6 +168,7 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
     }
   }
   REWIND_TRY(patch_trap_sites(task, trap_sites_));
+  REWIND_TRY(place_vdso(t, e, *maps));
 
   auto now = task.get_regs();
   if (!now) return now.error();

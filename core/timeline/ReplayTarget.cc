@@ -102,7 +102,8 @@ Result<std::string> ReplayTarget::exec_file(pid_t pid) {
 }
 
 Result<std::vector<uint8_t>> ReplayTarget::auxv(pid_t pid) {
-  // The auxv as the program saw it (recorded, with the vDSO hidden), read
+  // The auxv as the program saw it (recorded, with the vDSO's address, or
+  // hidden where it could not be rewritten: RecordVdso.cc), read
   // from its initial stack: argc, argv..., 0, envp..., 0, then the pairs.
   RepTask* t = session_ ? session_->find(pid > 0 ? Tid(pid) : debuggee_) : nullptr;
   if (!t || !t->initial_rsp) return Error{"no such process"};
