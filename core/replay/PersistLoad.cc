@@ -146,6 +146,7 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     std::string path;
     int open_flags = O_RDONLY;
     if (m.shared_object) {
+      maybe_shared_anonymous_ = true;
       auto it = shared.find(m.shared_object);
       if (it == shared.end()) return kill_it(Error{"a shared mapping names no object"});
       path = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(it->second);

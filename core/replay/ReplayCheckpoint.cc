@@ -161,6 +161,7 @@ Result<std::shared_ptr<const SessionCheckpoint>> ReplaySession::checkpoint() {
   cp->last_event_ = last_event_;
   cp->shared_files_ = shared_files_;
   cp->live_ = live_;
+  cp->maybe_shared_anonymous_ = maybe_shared_anonymous_;
   REWIND_LOG(Replay, "checkpoint at %llu events of %zu tasks",
              (unsigned long long)events_completed_, tasks_.size());
   return std::shared_ptr<const SessionCheckpoint>(cp);
@@ -226,6 +227,7 @@ Result<std::unique_ptr<ReplaySession>> ReplaySession::restore(const SessionCheck
   s->last_event_ = cp.last_event_;
   s->shared_files_ = cp.shared_files_;
   s->live_ = cp.live_;
+  s->maybe_shared_anonymous_ = cp.maybe_shared_anonymous_;
   std::vector<std::string> shared_paths;
   // Copies of written files made since (a segment attached later, say)
   // hold what the replay wrote into them after this point: the restored

@@ -551,6 +551,11 @@ class ReplaySession {
   std::set<std::pair<uint64_t, uint64_t>> written_files_;
   // Shared with checkpoints: their frozen processes map the same files.
   std::shared_ptr<LiveFiles> live_ = std::make_shared<LiveFiles>();
+  // Whether some process may map MAP_SHARED|MAP_ANONYMOUS memory (replay
+  // mapped some): only then does a checkpoint look for it in the maps
+  // (SharedMemory.cc), which a python3 start-up's hundreds of marks would
+  // otherwise read for nothing.
+  bool maybe_shared_anonymous_ = false;
   EventNum current_;
   void index_trace();
   std::optional<trace::Event> pending_;  // read, not yet fully replayed
@@ -670,6 +675,7 @@ class SessionCheckpoint {
   std::set<std::string> shared_files_;
   std::shared_ptr<LiveFiles> live_;
   std::vector<SharedObject> shared_memory_;  // SharedMemory.h
+  bool maybe_shared_anonymous_ = false;
 };
 
 // Recreates the threads of a process whose leader is tasks.front(): each

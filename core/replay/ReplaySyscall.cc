@@ -212,6 +212,7 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
   Result<int64_t> r = int64_t(0);
   std::string mapped_path;  // the file mapped, if any
   if (flags & MAP_ANONYMOUS) {
+    if ((flags & MAP_TYPE) != MAP_PRIVATE) maybe_shared_anonymous_ = true;
     r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(-1), 0);
   } else if (rec && !rec->trace_file.empty()) {
     // Map the trace's copy, privately: replay must never write into the

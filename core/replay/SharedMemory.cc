@@ -92,6 +92,9 @@ Result<std::vector<SharedObject>> ReplaySession::snapshot_shared_memory() {
       live_->dir.empty() ? std::string() : (live_->dir.path() / kRestoredPrefix).string();
   std::set<pid_t> groups;
   for (auto& [tid, t] : tasks_) groups.insert(t->rec_tgid.value);
+  // (Copies of files and restored objects are mapped from files: a process
+  // that maps none of them and no anonymous shared memory needs no look.)
+  if (out.empty() && !maybe_shared_anonymous_) groups.clear();
   for (pid_t group : groups) {
     RepTask* leader = find(Tid{group});
     if (!leader) leader = tasks_of(Tid{group}).front();
