@@ -17,6 +17,7 @@
 #include <gelf.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/base/Log.h"
@@ -66,7 +67,10 @@ std::optional<std::vector<std::pair<uint64_t, int32_t>>> vdso_functions(
       for (const VdsoFunction& f : kVdsoFunctions) {
         if (strcmp(name, f.name) != 0) continue;
         if (sym.st_size < kStubLength || sym.st_value + kStubLength > image.size()) ok = false;
-        out.emplace_back(sym.st_value, f.nr);
+        // (Each function has two names: clock_gettime, __vdso_clock_gettime.)
+        if (std::find(out.begin(), out.end(), std::make_pair(uint64_t{sym.st_value}, f.nr)) ==
+            out.end())
+          out.emplace_back(sym.st_value, f.nr);
       }
     }
   }
