@@ -121,10 +121,15 @@ def main():
         if only and not any(name.startswith(c) for c in only):
             continue
         trace = work + "/" + trace
-        results = {}
-        for kind, dbg in (("gdb", gdb), ("lldb", lldb)):
-            all_times, positions, errors = [], None, []
-            for _ in range(runs):
+        results = {"gdb": ([], None, []), "lldb": ([], None, [])}
+        hung = set()
+        # The two debuggers' sessions alternate, so that a machine that
+        # slows down or speeds up during the case weighs on both alike.
+        for _ in range(runs):
+            for kind, dbg in (("gdb", gdb), ("lldb", lldb)):
+                if kind in hung:
+                    continue
+                all_times, positions, errors = results[kind]
                 times, pos, out = session(kind, rewind, plugin, dbg, trace, setup, ops)
                 # Two debuggers standing still at the same place after a
                 # failed move agree; the engine's error says what happened.
@@ -134,10 +139,9 @@ def main():
                     print(out[-3000:])
                     failed = True
                 all_times.append(times)
-                positions = positions or pos
+                results[kind] = (all_times, positions or pos, errors)
                 if "HANG:" in out:
-                    break  # another run would hang the same way
-            results[kind] = (all_times, positions, errors)
+                    hung.add(kind)  # another run would hang the same way
         gpos, lpos = results["gdb"][1], results["lldb"][1]
         for kind in ("gdb", "lldb"):
             for bad in results[kind][2][:1]:

@@ -333,10 +333,12 @@ Result<StopInfo> ReplayTarget::forward(const target::ResumeRequest& req) {
   if (req.action == target::ResumeRequest::Action::Step)
     rc.step = Tid(req.thread.tid > 0 ? req.thread.tid : current_thread_.value);
   const uint64_t from = session_->events_completed();
-  Cursor c{std::move(session_), passed_, since_mark_, {}};
+  // Going forwards, past whatever mark lay ahead.
+  Cursor c{std::move(session_), passed_, since_mark_, {}, std::nullopt, {}};
   auto d = run(c, rc);
   session_ = std::move(c.s);
   passed_ = c.passed;
+  ahead_.reset();
   since_mark_ = c.since_mark;
   // Forward replay cannot be undone cheaply: say where it stopped, which is
   // where the debugger, re-reading the registers, will find the program.

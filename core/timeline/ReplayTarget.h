@@ -82,6 +82,11 @@ class ReplayTarget : public target::Target {
     std::chrono::steady_clock::duration since_mark{};
     // Told of each mark this cursor's runs take.
     std::function<void(const Mark&)> on_mark;
+    // The mark this replay is known not to go past (bound_ when it was
+    // made), and the marks it put before that mark on the strength of it:
+    // forgotten if a run of it goes astray (forget_guesses).
+    std::optional<MarkKey> ahead;
+    std::vector<MarkKey> guessed;
   };
   // Where a backwards search window ends: the position the search started
   // from, or a mark (reached by its event count, then by its position).
@@ -146,7 +151,27 @@ class ReplayTarget : public target::Target {
   // A mark where `c` stands: at the event boundary it stands at, or inside
   // the stretch (by the position of `running`, Marks::next_inside).
   void mark_boundary(Cursor& c);
-  void mark_inside(Cursor& c, Tid running);
+  // `may_guess`: the run is sure to stop at its bound (c.ahead), so a mark
+  // may go before a later one (Marks::next_inside).
+  void mark_inside(Cursor& c, Tid running, bool may_guess = true);
+  // A run of `c` that did not end where it meant to may have gone past
+  // c.ahead: the marks it placed before that are forgotten.
+  void forget_guesses(Cursor& c);
+  // While set, no replay this target starts goes past this mark: a
+  // backwards search stays before the position it started from, and each
+  // of its windows before the mark that ends it. Cursors take it as their
+  // `ahead`. Narrowed, never widened, by a Bound for the length of a scope.
+  std::optional<MarkKey> bound_;
+  struct Bound {
+    Bound(std::optional<MarkKey>& slot, std::optional<MarkKey> key);
+    ~Bound() { slot_ = saved_; }
+    Bound(const Bound&) = delete;
+    Bound& operator=(const Bound&) = delete;
+
+   private:
+    std::optional<MarkKey>& slot_;
+    std::optional<MarkKey> saved_;
+  };
   // Runs `c` until it stands at `end`: false if interrupted on the way, an
   // error if the replay ends first.
   Result<bool> run_to(Cursor& c, const WindowEnd& end, RunControl rc);
@@ -278,6 +303,7 @@ class ReplayTarget : public target::Target {
   ReplayOptions options_;
   std::unique_ptr<ReplaySession> session_;
   MarkKey passed_;                                    // session_'s
+  std::optional<MarkKey> ahead_;                      // session_'s (Cursor::ahead)
   std::chrono::steady_clock::duration since_mark_{};  // session_'s
   Tid debuggee_;
   Tid current_thread_;

@@ -44,8 +44,8 @@ Result<ReplayTarget::Cursor> ReplayTarget::fresh_session() {
     debuggee_ = Tid(select_pid_);
   }
   if (auto first = latest_exec(**s)) history_image_event_ = first->event.value;
-  Cursor c{std::move(*s), MarkKey{}};
-  c.passed = MarkKey{c.s->events_completed(), 0};
+  const MarkKey start{(*s)->events_completed(), 0};
+  Cursor c{std::move(*s), start, {}, {}, bound_, {}};
   // The start of history is always a mark: every search can begin there.
   if (marks_.empty() && c.s->can_checkpoint()) {
     auto cp = c.s->checkpoint();
@@ -59,7 +59,12 @@ Result<ReplayTarget::Cursor> ReplayTarget::cursor_from(const Mark& m) {
   auto s = ReplaySession::restore(*m.cp);
   if (!s) return s.error();
   debuggee_ = select_pid_ ? Tid(select_pid_) : (*s)->root();
-  return Cursor{std::move(*s), m.key, {}, {}};
+  return Cursor{std::move(*s), m.key, {}, {}, bound_, {}};
+}
+
+ReplayTarget::Bound::Bound(std::optional<MarkKey>& slot, std::optional<MarkKey> key)
+    : slot_(slot), saved_(slot) {
+  if (key && (!slot || *key < *slot)) slot = key;
 }
 
 Result<ReplayTarget::Cursor> ReplayTarget::cursor_at(MarkKey key) {
@@ -108,8 +113,10 @@ void ReplayTarget::mark_boundary(Cursor& c) {
     if (const Mark* m = marks_.at_or_before(here); m && m->key == here) c.on_mark(*m);
 }
 
-void ReplayTarget::mark_inside(Cursor& c, Tid running) {
-  std::optional<MarkKey> key = marks_.next_inside(c.passed);
+void ReplayTarget::mark_inside(Cursor& c, Tid running, bool may_guess) {
+  bool between = false;
+  std::optional<MarkKey> key =
+      marks_.next_inside(c.passed, may_guess ? c.ahead : std::nullopt, &between);
   if (!key || !c.s->can_checkpoint()) return;
   auto pos = position_of(*c.s, running);
   if (!pos) return;
@@ -126,10 +133,16 @@ void ReplayTarget::mark_inside(Cursor& c, Tid running) {
     return;
   }
   marks_.add(Mark{*key, *pos, *cp});
+  if (between) c.guessed.push_back(*key);
   c.passed = *key;
   c.since_mark = {};
   if (c.on_mark)
     if (const Mark* m = marks_.at_or_before(*key); m && m->key == *key) c.on_mark(*m);
+}
+
+void ReplayTarget::forget_guesses(Cursor& c) {
+  for (MarkKey k : c.guessed) marks_.remove(k);
+  c.guessed.clear();
 }
 
 Result<DebugStop> ReplayTarget::run(Cursor& c, RunControl rc) {
@@ -190,6 +203,7 @@ Result<bool> ReplayTarget::run_to(Cursor& c, const WindowEnd& end, RunControl rc
   }
   const bool at_restart = restart.cp && restart.key == c.passed;
   auto first = run_to_once(c, end, rc);
+  if (!first) forget_guesses(c);
   if (first || !can_retry || !restart.cp || interrupted()) return first;
   REWIND_LOG(Replay, "%s; trying registers only", first.error().message.c_str());
   auto again = cursor_from(restart);
@@ -206,7 +220,10 @@ Result<bool> ReplayTarget::run_to(Cursor& c, const WindowEnd& end, RunControl rc
   WindowEnd loose = end;
   loose.pos->has_hash = false;
   auto second = run_to_once(*again, loose, rc);
-  if (!second) return first;
+  if (!second) {
+    forget_guesses(*again);
+    return first;
+  }
   c = std::move(*again);
   return second;
 }
@@ -250,6 +267,7 @@ Result<void> ReplayTarget::adopt(Cursor c) {
   REWIND_TRY(install_user_breakpoints(*c.s));
   session_ = std::move(c.s);
   passed_ = c.passed;
+  ahead_ = c.ahead;
   since_mark_ = c.since_mark;
   return ok_result();
 }

@@ -35,8 +35,9 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_breakpoint_hit(con
   if (!reached) return reached.error();
   if (!*reached) return std::optional<Found>();
   *count = c->s->counted_hits(debuggee_);
-  REWIND_LOG(Replay, "reverse-continue: %llu breakpoint hits after event %llu.%u",
-             (unsigned long long)*count, (unsigned long long)from.key.events, from.key.sub);
+  REWIND_LOG(Replay, "reverse-continue: %llu breakpoint hits after event %llu.%llx",
+             (unsigned long long)*count, (unsigned long long)from.key.events,
+             (unsigned long long)from.key.sub);
   if (*count == 0) return std::optional<Found>();
 
   auto last = cursor_from(from);
@@ -79,8 +80,10 @@ Result<std::optional<DebugStop>> ReplayTarget::run_to_hit(Cursor& c, std::option
       continue;
     }
     if (hit) return std::optional<DebugStop>(*d);
-    if (d->kind != StopKind::Interrupted)
+    if (d->kind != StopKind::Interrupted) {
+      forget_guesses(c);
       return Error{"the replay did not come back to hit " + std::to_string(n)};
+    }
   }
 }
 
@@ -128,6 +131,8 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
   std::vector<WindowEnd> ends;  // the ends of the windows searched so far
   for (;;) {
     if (interrupted()) return interrupted_here(thread);
+    // Each window's runs stay before its end: here, then a mark.
+    Bound bound(bound_, end.mark ? end.mark : ahead_);
     auto found = search_window(from, end, breakpoints, write_watches, access_watches);
     if (!found && lost_mark_ && end.mark && *lost_mark_ == *end.mark && !ends.empty()) {
       // A mark inside a stretch whose position does not recur (a signal
@@ -164,6 +169,7 @@ Result<StopInfo> ReplayTarget::reverse_continue(Tid thread) {
   if (breakpoints && ends.size() >= 2 && !interrupted()) {
     REWIND_LOG(Replay, "reverse-continue: no hit in %zu windows; once more over all of them",
                ends.size());
+    Bound bound(bound_, ahead_);
     auto found = search_window(from, ends.front(), true, false, false);
     if (!found) return found.error();
     if (*found) {

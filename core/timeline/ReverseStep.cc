@@ -15,6 +15,8 @@ using target::StopKind;
 Result<StopInfo> ReplayTarget::reverse_step(Tid thread) {
   auto here = position_of(*session_, thread);
   if (!here) return here.error();
+  // Every run of the search stays before here.
+  Bound bound(bound_, ahead_);
   auto before = cursor_before(*here, passed_);
   if (!before) return before.error();
   if (interrupted()) return interrupted_here(thread);
@@ -46,8 +48,11 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::cursor_before(const Po
   if (!first) return interrupted() ? Result<Maybe>(Maybe()) : first.error();
   auto at_start = at_position(*first->s, p);
   if (!at_start) return at_start.error();
+  // Set when p is a mark inside its stretch: every run stays before it.
+  std::optional<Bound> before_mark;
   if (*at_start && from.key.events == p.events && from.key.sub > 0) {
     // p is this mark: look from the one before it.
+    before_mark.emplace(bound_, from.key);
     const Mark* prev = mark_before(from.key);
     if (!prev) return Error{"reverse-step: no mark before " + p.describe()};
     from = *prev;
@@ -72,7 +77,7 @@ Result<std::optional<ReplayTarget::Cursor>> ReplayTarget::cursor_before(const Po
     }
     q.has_hash = false;  // not known, and registers there are specific enough
     // q ends its stretch: every mark inside that stretch is before it.
-    auto c = cursor_at(MarkKey{q.events, UINT32_MAX});
+    auto c = cursor_at(MarkKey{q.events, UINT64_MAX});
     if (!c) return c.error();
     auto r = run_to(*c, WindowEnd{q.events, q}, control(false));
     if (!r) return r.error();

@@ -66,7 +66,8 @@ Result<ReplayTarget::Walk> ReplayTarget::walk_to(Cursor& c, const Position& p, u
     if (k == limit) break;
     if (take_marks && k > 0 && k % kStepsPerMark == 0) {
       const MarkKey before = c.passed;
-      mark_inside(c, p.tid);
+      // (Not before a later mark: a walk that missed p would go on past it.)
+      mark_inside(c, p.tid, false);
       if (c.passed != before)
         if (const Mark* m = marks_.at_or_before(c.passed)) w.marks.emplace_back(k, *m);
     }

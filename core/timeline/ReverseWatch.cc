@@ -187,9 +187,9 @@ Result<std::optional<ReplayTarget::Found>> ReplayTarget::last_watch_change(const
     if (!r) return r.error();
     if (!*r) return Maybe();
     const uint64_t total = counting->s->counted_hits(debuggee_);
-    REWIND_LOG(Replay, "reverse watch: %zu writers ran %llu times after event %llu.%u",
+    REWIND_LOG(Replay, "reverse watch: %zu writers ran %llu times after event %llu.%llx",
                writers.size(), (unsigned long long)total, (unsigned long long)from.key.events,
-               from.key.sub);
+               (unsigned long long)from.key.sub);
     if (total == 0) return Error{"reverse watch: a writer found by stepping never ran"};
 
     // The last execution standing at which the bytes still differ from
