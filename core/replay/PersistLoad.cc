@@ -175,16 +175,8 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
     if (path.empty()) {
       r = remote.syscall(SYS_mmap, m.start, len, m.prot, flags, static_cast<uint64_t>(-1), 0);
     } else {
-      auto s = remote.push_string(path);
-      if (!s) return kill_it(s.error());
-      auto fd =
-          remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *s, open_flags | O_CLOEXEC);
-      if (!fd) return kill_it(fd.error());
-      if (*fd < 0) return kill_it(Error::from_errno("cannot open " + path, static_cast<int>(-*fd)));
-      r = remote.syscall(SYS_mmap, m.start, len, m.prot, flags, static_cast<uint64_t>(*fd),
-                         m.offset);
-      auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
-      if (!c) return kill_it(c.error());
+      r = remote.map_file(path, open_flags,
+                          {m.start, len, m.prot, static_cast<uint64_t>(flags), m.offset});
     }
     if (!r) return kill_it(r.error());
     if (static_cast<uint64_t>(*r) != m.start) {

@@ -24,18 +24,10 @@ Result<void> ReplaySession::replay_shmat(RepTask& t, const trace::Event& e) {
   auto copy = live_copy(*rec);
   if (!copy) return copy.error();
   AutoRemoteSyscalls remote(*t.task);
-  auto p = remote.push_string(*copy);
-  if (!p) return p.error();
-  auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p, O_RDWR | O_CLOEXEC);
-  if (!fd) return fd.error();
-  if (*fd < 0)
-    return Error::from_errno("replay: cannot open " + *copy + " in the tracee",
-                             static_cast<int>(-*fd));
-  auto r = remote.syscall(SYS_mmap, addr, rec->end - rec->start, static_cast<uint64_t>(rec->prot),
-                          MAP_SHARED | MAP_FIXED, static_cast<uint64_t>(*fd), 0);
-  auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
-  if (!r) return r.error();
-  if (!c) return c.error();
+  auto r = remote.map_file(
+      *copy, O_RDWR,
+      {addr, rec->end - rec->start, static_cast<uint64_t>(rec->prot), MAP_SHARED | MAP_FIXED, 0});
+  if (!r) return r.error().context("replay");
   if (static_cast<uint64_t>(*r) != addr)
     return divergence(e, "shmat's segment could not be mapped");
   return ok_result();

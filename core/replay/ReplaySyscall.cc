@@ -228,18 +228,11 @@ Result<void> ReplaySession::replay_mmap(RepTask& t, const Event& e) {
       path = *copy;
     }
     mapped_path = path;
-    auto p = remote.push_string(path);
-    if (!p) return p.error();
-    auto fd = remote.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p,
-                             (live ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    if (!fd) return fd.error();
-    if (*fd < 0)
-      return Error::from_errno("replay: cannot open " + path + " in the tracee",
-                               static_cast<int>(-*fd));
     if (!live) flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
-    r = remote.syscall(SYS_mmap, addr, len, prot, flags, static_cast<uint64_t>(*fd), a.r9);
-    auto c = remote.syscall(SYS_close, static_cast<uint64_t>(*fd));
-    if (!c) return c.error();
+    r = remote.map_file(
+        path, live ? O_RDWR : O_RDONLY,
+        {addr, len, static_cast<uint64_t>(prot), static_cast<uint64_t>(flags), a.r9});
+    if (!r) return r.error().context("replay");
   } else {
     // A file replay has no copy of (a device such as /dev/zero): anonymous
     // memory, whose content is what such mappings start with.

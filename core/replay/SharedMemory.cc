@@ -173,19 +173,10 @@ Result<void> ReplaySession::map_shared_copies(Task& leader, pid_t rec_tgid,
     for (const SharedObject::Use& u : objects[i].uses) {
       if (u.rec_tgid != rec_tgid) continue;
       if (!remote) remote.emplace(leader);
-      auto p = remote->push_string(paths[i]);
-      if (!p) return p.error();
-      auto fd =
-          remote->syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p, O_RDWR | O_CLOEXEC);
-      if (!fd) return fd.error();
-      if (*fd < 0)
-        return Error::from_errno("restoring a checkpoint: cannot open " + paths[i],
-                                 static_cast<int>(-*fd));
-      auto r = remote->syscall(SYS_mmap, u.start, u.end - u.start, static_cast<uint64_t>(u.prot),
-                               MAP_SHARED | MAP_FIXED, static_cast<uint64_t>(*fd), u.offset);
-      auto c = remote->syscall(SYS_close, static_cast<uint64_t>(*fd));
-      if (!r) return r.error();
-      if (!c) return c.error();
+      auto r = remote->map_file(paths[i], O_RDWR,
+                                {u.start, u.end - u.start, static_cast<uint64_t>(u.prot),
+                                 MAP_SHARED | MAP_FIXED, u.offset});
+      if (!r) return r.error().context("restoring a checkpoint");
       if (static_cast<uint64_t>(*r) != u.start)
         return Error{"restoring a checkpoint: shared memory could not be mapped again"};
     }

@@ -3,6 +3,7 @@
 #include "preload/abi.h"
 
 #include <asm/prctl.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -100,6 +101,23 @@ Result<uint64_t> AutoRemoteSyscalls::push_string(const std::string& s) {
   if (s.size() + 1 > kScratchSize) return Error{"path too long for the scratch area: " + s};
   REWIND_TRY(t_.write_mem(RemotePtr(kScratchAddr), s.c_str(), s.size() + 1));
   return kScratchAddr;
+}
+
+Result<int64_t> AutoRemoteSyscalls::map_file(const std::string& path, int open_flags,
+                                             const FileMapping& m) {
+  auto p = push_string(path);
+  if (!p) return p.error();
+  auto fd = syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *p,
+                    static_cast<uint64_t>(open_flags | O_CLOEXEC));
+  if (!fd) return fd.error();
+  if (*fd < 0)
+    return Error::from_errno("cannot open " + path + " in the tracee", static_cast<int>(-*fd));
+  auto r = syscall(SYS_mmap, m.addr, m.len, m.prot, m.flags, static_cast<uint64_t>(*fd), m.offset);
+  // Closed whatever mmap did: the tracee must not keep an fd it never had.
+  auto c = syscall(SYS_close, static_cast<uint64_t>(*fd));
+  if (!r) return r.error();
+  if (!c) return c.error();
+  return r;
 }
 
 Result<void> install_stub_page(Task& t, uint32_t preload_mode) {

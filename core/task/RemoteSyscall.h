@@ -54,6 +54,16 @@ class AutoRemoteSyscalls {
                           uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0);
   // Copies a NUL-terminated string into the scratch area; returns its address.
   Result<uint64_t> push_string(const std::string& s);
+  // A file of this machine mapped in the tracee: opens `path` there
+  // (open_flags | O_CLOEXEC), mmaps it as asked, and closes it again.
+  // Returns what mmap returned (the address, or -errno); an Error if the
+  // file does not open.
+  struct FileMapping {
+    uint64_t addr = 0, len = 0;
+    uint64_t prot = 0, flags = 0;
+    uint64_t offset = 0;
+  };
+  Result<int64_t> map_file(const std::string& path, int open_flags, const FileMapping& m);
 
   const user_regs_struct& saved_regs() const { return saved_; }
 
