@@ -168,10 +168,14 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
   if (nr == kSysInitPreload && buffering_) {
     auto init = t.task->read_val<PreloadInit>(RemotePtr(a.rdi));
     if (!init) return ok_result();  // not the library's: -ENOSYS, as the kernel said
-    auto vdso = vdso_sites_.find(&t.task->as());
-    auto patched = patch_syscall_sites(
-        *t.task, syscall_sites_, init->entry, init->text_start, init->text_end,
-        vdso == vdso_sites_.end() ? std::vector<OwnSyscallSite>() : vdso->second);
+    // The vDSO's sites, rewritten at this process's exec: wanted once, here.
+    std::vector<OwnSyscallSite> vdso;
+    if (auto it = vdso_sites_.find(&t.task->as()); it != vdso_sites_.end()) {
+      vdso = std::move(it->second);
+      vdso_sites_.erase(it);
+    }
+    auto patched = patch_syscall_sites(*t.task, syscall_sites_, init->entry, init->text_start,
+                                       init->text_end, vdso);
     if (!patched) return patched.error();
     for (trace::MappingRecord& m : patched->stub_pages) {
       m.event = t.entry_event;

@@ -307,7 +307,8 @@ class RecordSession {
   TrapSiteCache trap_sites_;
   SyscallSiteCache syscall_sites_;
   // The syscall sites of each process's rewritten vDSO (RecordVdso.cc),
-  // for the library's patcher to send through the library.
+  // for the library's patcher to send through the library: set at exec,
+  // taken at the library's initialisation in that process.
   std::map<const AddressSpace*, std::vector<OwnSyscallSite>> vdso_sites_;
   std::vector<uint8_t> syscallbuf_scratch_;  // see write_event
   PerfWarmup perf_warmup_;

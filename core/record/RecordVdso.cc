@@ -83,6 +83,10 @@ std::optional<std::vector<std::pair<uint64_t, int32_t>>> vdso_functions(
 
 Result<std::optional<trace::MemWrite>> RecordSession::patch_vdso(
     RecTask& t, const std::vector<KernelMapping>& maps) {
+  // Whatever an earlier process at this address left (the key is a
+  // pointer, which a new address space may reuse): sites of the vDSO of
+  // this exec or none.
+  vdso_sites_.erase(&t.task->as());
   const KernelMapping* vdso = nullptr;
   for (const KernelMapping& k : maps)
     if (k.name == "[vdso]") vdso = &k;
