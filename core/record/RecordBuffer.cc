@@ -43,6 +43,7 @@ ScopedFd steal_tracee_fd(pid_t tgid, int fd) {
 
 Result<void> RecordSession::write_event(trace::Event& e) {
   if (RecTask* t = find(e.tid.value)) {
+    note_event(t->trap_signals, e);
     t->given_since_event = false;
     if (e.syscallbuf.empty()) e.syscallbuf.swap(syscallbuf_scratch_);
     REWIND_TRY(flush_syscallbuf(*t, e, e.syscallbuf, /*own=*/true));

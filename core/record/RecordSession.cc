@@ -627,6 +627,7 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   // An rdrand the CPU lacks raises SIGILL natively: delivered as such.
   if (auto insn = trapped_insn_at(task, sig, *si, regs->rip); insn && can_answer_here(insn->kind)) {
     REWIND_TRY(record_trapped_insn(t, *insn, std::move(e)));
+    if (t.trap_signals) REWIND_TRY(restore_trap_signal(task, sig, *t.trap_signals));
     return Next::Continue;
   }
 

@@ -33,6 +33,7 @@
 #include "core/task/ProcMaps.h"
 #include "core/task/Task.h"
 #include "core/task/TrapPatch.h"
+#include "core/task/TrapSignals.h"
 #include "core/trace/TraceWriter.h"
 #include "preload/abi.h"
 
@@ -88,6 +89,9 @@ ScopedFd steal_tracee_fd(pid_t tgid, int fd);
 // Per-task recorder state.
 struct RecTask {
   std::unique_ptr<Task> task;
+  // Its SIGILL and SIGSEGV as its image started, while nothing may have
+  // changed them since (core/task/TrapSignals.h).
+  std::optional<TrapSignals> trap_signals;
   Tid parent;
   pid_t tgid = 0;        // its thread group (process)
   bool running = false;  // resumed; its next stop has not been seen

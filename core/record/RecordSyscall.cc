@@ -553,6 +553,8 @@ Result<void> RecordSession::on_exec_done(RecTask& t, bool initial) {
   REWIND_TRY(patch_trap_sites(task, trap_sites_, *maps));
   REWIND_TRY(install_stub_page(task, syscallbuf::kModeRecord));
   if (options_.cpuid_faulting) REWIND_TRY(make_cpuid_fault(task));
+  t.trap_signals.reset();
+  if (auto s = read_trap_signals(task)) t.trap_signals = *s;
   t.syscallbuf = 0;  // the new image's library makes its own
   t.buf_flushed = 0;
   t.desched.reset();

@@ -37,6 +37,9 @@ std::vector<uint8_t> encode_task(const RepTaskState& t) {
   w.put(t.in_pool);
   w.put(t.early_stop.has_value());
   w.put(t.interrupt_pending);
+  w.put(t.trap_signals.has_value());
+  w.put(t.trap_signals ? t.trap_signals->blocked : 0);
+  w.put(t.trap_signals ? t.trap_signals->ignored : 0);
   w.put(t.in_syscall);
   w.put(t.native);
   w.put(t.exec_pending);
@@ -89,6 +92,9 @@ Result<RepTaskState> decode_task(const std::vector<uint8_t>& bytes) {
   t.in_pool = r.get<bool>();
   const bool early_stop = r.get<bool>();
   t.interrupt_pending = r.get<bool>();
+  const bool trap_signals = r.get<bool>();
+  const TrapSignals ts{r.get<uint64_t>(), r.get<uint64_t>()};
+  if (trap_signals) t.trap_signals = ts;
   t.in_syscall = r.get<bool>();
   t.native = r.get<bool>();
   t.exec_pending = r.get<bool>();

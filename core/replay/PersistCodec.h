@@ -17,7 +17,8 @@ namespace rwd::persist {
 // state has another version is refused like one of another format.
 // 2: the patched sites are held by their original bytes (rdtsc, rdtscp,
 //    cpuid, rdrand, rdseed), not by a flag for rdtscp.
-constexpr uint32_t kEngineVersion = 2;
+// 3: a task's trap signals (core/task/TrapSignals.h).
+constexpr uint32_t kEngineVersion = 3;
 
 std::vector<uint8_t> encode_task(const RepTaskState& t);
 Result<RepTaskState> decode_task(const std::vector<uint8_t>& bytes);

@@ -300,6 +300,7 @@ Result<EventProgress> ReplaySession::process_event(const Event& e) {
 }
 
 Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
+  if (RepTask* t = find(e.tid)) note_event(t->trap_signals, e);
   switch (e.kind) {
     case EventKind::SyscallEntry:
       return on_entry(e);
@@ -1280,6 +1281,9 @@ Result<EventProgress> ReplaySession::on_trapped_insn(const Event& e) {
   a.random = e.random;
   a.random_ok = e.random_ok;
   REWIND_TRY(t->task->set_regs(apply_answer(*insn, a, *regs)));
+  if (t->trap_signals)
+    REWIND_TRY(
+        restore_trap_signal(*t->task, std::get<WaitStatus>(*st).stop_sig(), *t->trap_signals));
   t->inject_sig = 0;
   return EventProgress{EventDone{}};
 }

@@ -43,6 +43,7 @@
 #include "core/task/Task.h"
 #include "core/task/ThreadCopy.h"
 #include "core/task/TrapPatch.h"
+#include "core/task/TrapSignals.h"
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
 
@@ -112,6 +113,9 @@ struct RepTaskState {
   // A PTRACE_INTERRUPT of ours is still to be reported (it stopped by
   // itself first).
   bool interrupt_pending = false;
+  // Its SIGILL and SIGSEGV as its image started, kept as the recorder
+  // kept them (core/task/TrapSignals.h).
+  std::optional<TrapSignals> trap_signals;
 
   bool in_syscall = false;
   bool native = false;        // the kernel executes this syscall

@@ -149,6 +149,8 @@ Result<void> ReplaySession::post_exec(RepTask& t, const Event& e) {
   REWIND_TRY(restore_pt_interp(t, *te));
   REWIND_TRY(install_stub_page(task, syscallbuf::kModeReplay));
   if (cpuid_faulting_) REWIND_TRY(make_cpuid_fault(task));
+  t.trap_signals.reset();
+  if (auto s = read_trap_signals(task)) t.trap_signals = *s;
 
   // The recorded layout must be what the kernel built here.
   auto maps = read_proc_maps(task.real_tid());

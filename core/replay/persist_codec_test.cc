@@ -34,6 +34,7 @@ RepTaskState sample() {
   t.last_result = -4;
   t.restart_pending = false;
   t.exec_takes_tid = Tid(17);
+  t.trap_signals = TrapSignals{1u << (SIGILL - 1), 1u << (SIGILL - 1)};
   return t;
 }
 
@@ -55,6 +56,14 @@ BOOST_AUTO_TEST_CASE(round_trip) {
   BOOST_CHECK_EQUAL(b->restart_regs.rsp, 0x42u);
   BOOST_CHECK_EQUAL(b->last_result, -4);
   BOOST_CHECK_EQUAL(b->exec_takes_tid.value, 17);
+  BOOST_REQUIRE(b->trap_signals);
+  BOOST_CHECK_EQUAL(b->trap_signals->blocked, a.trap_signals->blocked);
+  BOOST_CHECK_EQUAL(b->trap_signals->ignored, a.trap_signals->ignored);
+  RepTaskState none = sample();
+  none.trap_signals.reset();
+  auto c = persist::decode_task(persist::encode_task(none));
+  BOOST_REQUIRE(c.ok());
+  BOOST_CHECK(!c->trap_signals);
 }
 
 BOOST_AUTO_TEST_CASE(bad_bytes_are_errors) {

@@ -133,6 +133,7 @@ constexpr uint32_t kBlocks = kMayBlock;
 constexpr uint32_t kBuf = kBuffered;
 constexpr uint32_t kBufChecked = kBuffered | kBufferArgsChecked;
 constexpr uint32_t kBufExecuted = kBufReplayExecutes;
+constexpr uint32_t kSig = kSignalState;
 
 #define SYS(nr, name, mode, flags, handler, ...)                                          \
   SyscallDesc {                                                                           \
@@ -161,9 +162,9 @@ constexpr SyscallDesc kTable[] = {
   SYS( 10, mprotect,               Execute, kNone,                       nullptr),
   SYS( 11, munmap,                 Execute, kNone,                       nullptr),
   SYS( 12, brk,                    Execute, kBuf | kBufExecuted,         nullptr),
-  SYS( 13, rt_sigaction,           Execute, kBufChecked | kBufExecuted,  nullptr,                   fixed(2, kKernelSigaction)),
-  SYS( 14, rt_sigprocmask,         Execute, kBufChecked | kBufExecuted,  nullptr,                   arg_bytes(2, 3)),
-  SYS( 15, rt_sigreturn,           Execute, kNone,                       nullptr),
+  SYS( 13, rt_sigaction,           Execute, kBufChecked | kBufExecuted | kSig,nullptr,                   fixed(2, kKernelSigaction)),
+  SYS( 14, rt_sigprocmask,         Execute, kBufChecked | kBufExecuted | kSig,nullptr,                   arg_bytes(2, 3)),
+  SYS( 15, rt_sigreturn,           Execute, kSig,                        nullptr),
   SYS( 16, ioctl,                  Emulate, kBufChecked | kFdArg0,        ioctl_outputs),
   SYS( 17, pread64,                Emulate, kBuf | kFdArg0,               nullptr,                   ret_bytes(1, 2)),
   SYS( 18, pwrite64,               Emulate, kWritesOutput | kBufChecked | kFdArg0,  nullptr),
@@ -274,9 +275,9 @@ constexpr SyscallDesc kTable[] = {
   SYS(125, capget,                 Emulate, kWritesOnFailure,            capget_outputs),
   SYS(126, capset,                 Emulate, kNone,                       nullptr),
   SYS(127, rt_sigpending,          Emulate, kNone,                       nullptr,                   arg_bytes(0, 1)),
-  SYS(128, rt_sigtimedwait,        Emulate, kBlocks,                     nullptr,                   fixed(1, kSiginfo)),
+  SYS(128, rt_sigtimedwait,        Emulate, kBlocks | kSig,              nullptr,                   fixed(1, kSiginfo)),
   SYS(129, rt_sigqueueinfo,        Emulate, kNone,                       nullptr),
-  SYS(130, rt_sigsuspend,          Emulate, kBlocks,                     nullptr),
+  SYS(130, rt_sigsuspend,          Emulate, kBlocks | kSig,              nullptr),
   SYS(131, sigaltstack,            Execute, kNone,                       nullptr,                   fixed(1, kStackT)),
   SYS(132, utime,                  Emulate, kNone,                       nullptr),
   SYS(133, mknod,                  Emulate, kNone,                       nullptr),
@@ -382,8 +383,8 @@ constexpr SyscallDesc kTable[] = {
   SYS(267, readlinkat,             Emulate, kBuf,                         nullptr,                   ret_bytes(2, 3)),
   SYS(268, fchmodat,               Emulate, kNone,                       nullptr),
   SYS(269, faccessat,              Emulate, kBuf,                         nullptr),
-  SYS(270, pselect6,               Emulate, kBlocks | kWritesOnFailure,  select_on_failure,         fd_set_of(1, 0), fd_set_of(2, 0), fd_set_of(3, 0), fixed(4, kTimespec)),
-  SYS(271, ppoll,                  Emulate, kBlocks | kWritesOnFailure | kBuf,poll_on_failure,           arg_times(0, 1, kPollfd), fixed(2, kTimespec)),
+  SYS(270, pselect6,               Emulate, kBlocks | kWritesOnFailure | kSig,select_on_failure,         fd_set_of(1, 0), fd_set_of(2, 0), fd_set_of(3, 0), fixed(4, kTimespec)),
+  SYS(271, ppoll,                  Emulate, kBlocks | kWritesOnFailure | kBuf | kSig,poll_on_failure,           arg_times(0, 1, kPollfd), fixed(2, kTimespec)),
   SYS(272, unshare,                Emulate, kNone,                       nullptr),
   SYS(273, set_robust_list,        Execute, kNone,                       nullptr),
   SYS(274, get_robust_list,        Emulate, kNone,                       nullptr,                   fixed(1, kLong), fixed(2, kLong)),
@@ -394,7 +395,7 @@ constexpr SyscallDesc kTable[] = {
   // it writes nothing, and reporting its (unchanged) iovecs is harmless.
   SYS(278, vmsplice,               Emulate, kBlocks,                     readv_outputs),
   SYS(280, utimensat,              Emulate, kNone,                       nullptr),
-  SYS(281, epoll_pwait,            Emulate, kBlocks | kBuf | kFdArg0,     nullptr,                   ret_times(1, kEpollEvent, 2)),
+  SYS(281, epoll_pwait,            Emulate, kBlocks | kBuf | kFdArg0 | kSig,nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(282, signalfd,               Emulate, kNone,                       nullptr),
   SYS(283, timerfd_create,         Emulate, kNone,                       nullptr),
   SYS(284, eventfd,                Emulate, kNone,                       nullptr),
@@ -455,7 +456,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(437, openat2,                Emulate, kBlocks,                     nullptr),
   SYS(438, pidfd_getfd,            Emulate, kNone,                       nullptr),
   SYS(439, faccessat2,             Emulate, kBuf,                         nullptr),
-  SYS(441, epoll_pwait2,           Emulate, kBlocks | kBuf | kFdArg0,     nullptr,                   ret_times(1, kEpollEvent, 2)),
+  SYS(441, epoll_pwait2,           Emulate, kBlocks | kBuf | kFdArg0 | kSig,nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(449, futex_waitv,            Emulate, kBlocks,                     nullptr),
   SYS(452, fchmodat2,              Emulate, kNone,                       nullptr),
 };
@@ -468,7 +469,7 @@ static_assert(kRewindBase == syscallbuf::kSysInitPreload &&
               kRewindBase + 2 == syscallbuf::kSysFlush &&
               kRewindBase + 3 == syscallbuf::kSysBatonWait);
 constexpr SyscallDesc kRewindTable[] = {
-  REWIND_SYS(kRewindBase + 0, rewind_init_preload, Emulate, kNone),
+  REWIND_SYS(kRewindBase + 0, rewind_init_preload, Emulate, kSig),
   REWIND_SYS(kRewindBase + 1, rewind_init_thread,  Emulate, kNone),
   REWIND_SYS(kRewindBase + 2, rewind_flush,        Emulate, kNone),
   // Waits for the recorder to give the baton (preload/abi.h): the recorder

@@ -118,6 +118,10 @@ enum SyscallFlag : uint32_t {
   // Its first argument is an fd: the preload library refuses, with EBADF,
   // one that names its own desched event (own_fd in preload/preload.cc).
   kFdArg0 = 1u << 6,
+  // It may change the thread's signal mask or a signal's action, or (the
+  // library's start) lets later such calls go unseen: what the tracer
+  // knows of the trap signals is lost (core/task/TrapSignals.h).
+  kSignalState = 1u << 7,
 };
 
 struct SyscallDesc {

@@ -16,20 +16,31 @@
 
 namespace rwd {
 
+namespace {
+Result<KernelSigaction> read_one(Task& t, AutoRemoteSyscalls& remote, int sig) {
+  // 8: sizeof(kernel sigset_t), the only size rt_sigaction takes.
+  auto r = remote.syscall(SYS_rt_sigaction, sig, 0, kScratchAddr, 8);
+  if (!r) return r.error();
+  if (*r < 0) return Error::from_errno("rt_sigaction in a checkpoint", static_cast<int>(-*r));
+  return t.read_val<KernelSigaction>(RemotePtr(kScratchAddr));
+}
+}  // namespace
+
 Result<std::vector<std::pair<int, KernelSigaction>>> read_sigactions(Task& t) {
   std::vector<std::pair<int, KernelSigaction>> out;
   AutoRemoteSyscalls remote(t);
   for (int sig = 1; sig < 65; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    // 8: sizeof(kernel sigset_t), the only size rt_sigaction takes.
-    auto r = remote.syscall(SYS_rt_sigaction, sig, 0, kScratchAddr, 8);
-    if (!r) return r.error();
-    if (*r < 0) return Error::from_errno("rt_sigaction in a checkpoint", static_cast<int>(-*r));
-    auto act = t.read_val<KernelSigaction>(RemotePtr(kScratchAddr));
+    auto act = read_one(t, remote, sig);
     if (!act) return act.error();
     if (act->handler != 0 /*SIG_DFL*/ || act->flags || act->mask) out.emplace_back(sig, *act);
   }
   return out;
+}
+
+Result<KernelSigaction> read_sigaction(Task& t, int sig) {
+  AutoRemoteSyscalls remote(t);
+  return read_one(t, remote, sig);
 }
 
 Result<void> set_sigaction(Task& t, int sig, const KernelSigaction& act) {

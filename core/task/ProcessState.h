@@ -31,6 +31,8 @@ static_assert(sizeof(KernelSigaction) == 32);
 
 // Every signal whose disposition is not SIG_DFL, by signal number.
 Result<std::vector<std::pair<int, KernelSigaction>>> read_sigactions(Task& t);
+// One signal's disposition, whatever it is.
+Result<KernelSigaction> read_sigaction(Task& t, int sig);
 Result<void> set_sigaction(Task& t, int sig, const KernelSigaction& act);
 
 // The task's alternate signal stack, if it has one (sigaltstack(2)).

@@ -1,12 +1,16 @@
 #include "core/task/ThreadCopy.h"
 
+#include "core/task/TrapSignals.h"
+
 #include <elf.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
 #include "core/base/Log.h"
+#include "core/task/ProcessState.h"
 #include "core/task/RemoteSyscall.h"
+#include "core/task/TrapSignals.h"
 
 namespace rwd {
 
@@ -108,6 +112,17 @@ Result<void> reproduce_trap(Task& t, int trap) {
   }
   auto saved = t.get_regs();
   if (!saved) return saved.error();
+  // The kernel unblocks and un-ignores the trap's signal to deliver it
+  // (TrapSignals.h): the program's disposition and mask go back
+  // afterwards, exactly (flags and restorer too).
+  auto signals = read_trap_signals(t);
+  if (!signals) return signals.error();
+  std::optional<KernelSigaction> act;
+  if (trap_changes(*signals, want)) {
+    auto a = read_sigaction(t, want);
+    if (!a) return a.error();
+    act = *a;
+  }
   user_regs_struct r = *saved;
   r.rip = insn;
   // Resumed from a signal-delivery-stop, the kernel would restart a
@@ -121,9 +136,13 @@ Result<void> reproduce_trap(Task& t, int trap) {
   // Another stop first (a stray signal pending for the new thread): the
   // copy keeps the trap number it has, and the signal is dropped with the
   // stop, as replay drops unrecorded signals.
-  if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != want)
+  if (w->status.kind() != WaitStatus::Kind::SignalDeliveryStop || w->status.stop_sig() != want) {
     REWIND_LOG(Replay, "tid %d: a stop (wait status %#x) instead of trap %d", t.real_tid(),
                static_cast<unsigned>(w->status.raw()), trap);
+  } else if (act) {
+    REWIND_TRY(set_sigaction(t, want, *act));
+    REWIND_TRY(restore_trap_signal(t, want, TrapSignals{signals->blocked, 0}));
+  }
   // It stands at a signal-delivery-stop, which its next resume drops.
   return t.set_regs(*saved);
 }
