@@ -1,7 +1,5 @@
 #include "core/task/ThreadCopy.h"
 
-#include "core/task/TrapSignals.h"
-
 #include <elf.h>
 #include <sched.h>
 #include <sys/syscall.h>
