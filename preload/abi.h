@@ -88,7 +88,11 @@ struct BufHeader {
   // tracer gets a stop outside the library (it wanted to interrupt the
   // thread there).
   uint32_t want_stop;
-  uint32_t reserved[3];
+  // Tracer: every syscall of this thread goes the traced way. Set while a
+  // recorded tracer has it stop at syscalls (PTRACE_SYSCALL,
+  // core/record/RecordPtrace.cc): buffered ones would never stop.
+  uint32_t traced_only;
+  uint32_t reserved[2];
   // Bit n set: writes to fd n go the traced way (fds from kTracedFds up
   // always do). Replay re-emits writes to the recorder's stdout and stderr
   // and applies writes into mapped files, which needs them traced. The

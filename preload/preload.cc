@@ -614,7 +614,8 @@ extern "C" long rwd_buffered_syscall(Args* x) {
   if (!tls.buf && !init_thread()) return rwd_traced_syscall(x);
   BufHeader* h = tls.buf;
   if ((rule.flags & kArgsChecked) && !args_allow(*x, h)) return rwd_traced_syscall(x);
-  if (h->locked) return rwd_traced_syscall(x);  // a signal handler inside a buffered syscall
+  if (h->locked) return rwd_traced_syscall(x);       // a signal handler inside a buffered syscall
+  if (h->traced_only) return rwd_traced_syscall(x);  // its recorded tracer wants the stops
 
   Outs o;
   outputs(rule, *x, 0, /*bound=*/true, o);

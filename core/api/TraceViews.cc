@@ -259,6 +259,20 @@ std::string describe(const Event& e) {
       s += "BATON GIVE at " + hex(e.regs.rip) + " after " + std::to_string(e.baton_releases) +
            " releases";
       break;
+    case EventKind::PtraceStop:
+      s += "PTRACE STOP status " + hex((static_cast<uint32_t>(e.exit_status) << 8) | 0x7f) +
+           (e.flags & trace::kFlagPtraceEntry ? " at syscall entry" : "") + " at " +
+           hex(e.regs.rip);
+      break;
+    case EventKind::PtraceResume:
+      s += std::string(e.flags & trace::kFlagPtraceStep ? "PTRACE STEP" : "PTRACE RESUME") +
+           (e.signo ? " with " + signal_name(e.signo) : std::string());
+      break;
+    case EventKind::PtraceWrite:
+      s += "PTRACE WRITE";
+      if (e.flags & trace::kFlagPtraceRegs) s += " registers";
+      if (!e.siginfo.empty()) s += " siginfo";
+      break;
     case EventKind::Preempt:
       s += "PREEMPT at " + hex(e.regs.rip);
       for (const trace::LoopWord& w : e.loop_words) s += " [" + hex(w.addr) + "]=" + hex(w.value);
@@ -273,6 +287,7 @@ std::string describe(const Event& e) {
   if (e.flags & trace::kFlagSyscallSkipped) s += " {skipped}";
   if (e.flags & trace::kFlagExecutedInReplay) s += " {executed in replay}";
   if (e.flags & trace::kFlagAsyncSignal) s += " {async}";
+  if (e.kind == EventKind::Signal && (e.flags & trace::kFlagPtraceStop)) s += " {ptrace stop}";
   return s;
 }
 

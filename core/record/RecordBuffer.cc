@@ -182,6 +182,7 @@ Result<void> RecordSession::on_preload_call(RecTask& t, user_regs_struct& regs, 
       m.event = t.entry_event;
       m.tid = t.task->rec_tid();
       REWIND_TRY(writer_.write_mapping(m));
+      t.task->as().syscall_stubs.emplace_back(m.start, m.end);
     }
     for (trace::MemWrite& w : patched->writes) e.writes.push_back(std::move(w));
     t.task->as().preload_text = {init->text_start, init->text_end};

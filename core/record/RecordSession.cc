@@ -258,7 +258,7 @@ Result<int> RecordSession::run() {
       continue;
     }
     if (!next) return next.error();
-    if (*next == Next::Gone) {
+    if (*next == Next::Gone || *next == Next::Hold) {
       leave_current();
       continue;
     }
@@ -482,14 +482,22 @@ Result<void> RecordSession::on_reaped(pid_t tid, WaitStatus st) {
   // No PTRACE_EVENT_EXIT was seen (e.g. SIGKILL from outside): record the
   // exit where it became known.
   if (!t->exit_recorded) REWIND_TRY(record_exit(*t, st.raw()));
+  REWIND_TRY(release_tracees(*t));
+  note_tracee_death(*t, st.raw());
   if (current_ == t) leave_current();
   tasks_.erase(tid);
   forget_dead_batons();
+  // A tracer's held wait may now find a child of its that died.
+  wake_held_waits(0);
   return ok_result();
 }
 
 Result<RecordSession::Next> RecordSession::process_stop(RecTask& t, WaitStatus st) {
   t.stopped_in_handoff = false;
+  t.last_stop = st;
+  if (std::exchange(t.step_resumed, false) && t.traced && t.traced->stepping &&
+      st.kind() == WaitStatus::Kind::SignalDeliveryStop && st.stop_sig() == SIGTRAP)
+    return on_step_trap(t);
   switch (st.kind()) {
     case WaitStatus::Kind::SyscallStop: {
       // Without a sibling thread, nothing in the recording can have killed
@@ -525,12 +533,21 @@ Result<void> RecordSession::resume(RecTask& t) {
   // buffered ones too. It is needed for a syscall's exit stop, and for the
   // entry stop of a buffered syscall restarted as a traced one.
   const bool syscall_stops = !buffering_ || t.in_syscall || t.buffered_restart;
+  ResumeRequest req = syscall_stops ? ResumeRequest::Syscall : ResumeRequest::Cont;
+  if (t.traced && t.traced->stepping && !t.in_syscall) {
+    // A single-step for its tracer. Not of a `syscall` without the seccomp
+    // filter, whose stop then never comes: PTRACE_SYSCALL reaches its
+    // entry, and the step ends at its exit (end_step_here).
+    auto regs = t.task->get_regs();
+    if (!regs) return regs.error();
+    if (buffering_ || !at_syscall_insn(*t.task, regs->rip)) req = ResumeRequest::SingleStep;
+  }
+  t.step_resumed = req == ResumeRequest::SingleStep;
   if (t.baton_reset_pending) REWIND_TRY(reset_fork_baton(t));
   t.resumed_to_user = !t.in_syscall;
   if (t.resumed_to_user) REWIND_TRY(give_baton(t));
   if (t.resume_sig) REWIND_TRY(clear_signal_frame_area(*t.task));
-  auto r = t.task->resume(syscall_stops ? ResumeRequest::Syscall : ResumeRequest::Cont,
-                          std::exchange(t.resume_sig, 0));
+  auto r = t.task->resume(req, std::exchange(t.resume_sig, 0));
   if (!r && r.error().errnum != ESRCH) return r.error();
   t.running = true;
   return ok_result();
@@ -591,9 +608,23 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   Task& task = *t.task;
   if (t.initial_stop_pending && sig == SIGSTOP) {
     t.initial_stop_pending = false;  // the SIGSTOP ptrace gives an auto-attached child
-    return Next::Continue;
+    // (Its recorded tracer's too, under PTRACE_O_TRACEFORK and the like.)
+    auto traced = ptrace_first_stop(t);
+    if (!traced) return traced.error();
+    return traced->value_or(Next::Continue);
   }
   auto si = task.get_siginfo();
+  if (sig == SIGSTOP && si && t.traced && t.traced->attach_stop && si->si_code == SI_TKILL &&
+      si->si_pid == getpid()) {
+    // PTRACE_ATTACH's, sent by rewind (ptrace_attach): the kernel's own
+    // comes as SI_KERNEL. (A preemption asked for meanwhile merged into it.)
+    t.traced->attach_stop = false;
+    t.preempt_requested = false;
+    *si = siginfo_t{};
+    si->si_signo = SIGSTOP;
+    si->si_code = SI_KERNEL;
+    REWIND_TRY(task.set_siginfo(*si));
+  }
   if (t.preempt_requested && sig == SIGSTOP) {
     // Ours came from tkill in this process. A SIGSTOP the program sent
     // first (kill(child, SIGSTOP)) absorbed ours, as a pending standard
@@ -628,6 +659,10 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   if (auto insn = trapped_insn_at(task, sig, *si, regs->rip); insn && can_answer_here(insn->kind)) {
     REWIND_TRY(record_trapped_insn(t, *insn, std::move(e)));
     if (t.trap_signals) REWIND_TRY(restore_trap_signal(task, sig, *t.trap_signals));
+    // A single-step for a tracer ran it: the step is over.
+    auto stepped = end_step_here(t);
+    if (!stepped) return stepped.error();
+    if (*stepped) return **stepped;
     return Next::Continue;
   }
 
@@ -672,9 +707,16 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
   e.signo = sig;
   e.siginfo.assign(reinterpret_cast<uint8_t*>(&*si),
                    reinterpret_cast<uint8_t*>(&*si) + sizeof(siginfo_t));
+  t.at_exit_point = false;
+  if (t.traced) {
+    // Its tracer decides what is delivered (RecordPtrace.cc).
+    e.flags |= trace::kFlagPtraceStop;
+    REWIND_TRY(write_event(e));
+    REWIND_TRY(enter_ptrace_stop(t, sig, *si, true));
+    return Next::Hold;
+  }
   REWIND_TRY(write_event(e));
   t.resume_sig = sig;
-  t.at_exit_point = false;
   return Next::Continue;
 }
 
@@ -734,6 +776,10 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
       te.parent_tid = task.rec_tid();
       te.clone_flags = flags;
       REWIND_TRY(writer_.write_task_event(te));
+      // A tracee stops for its tracer here, if its options say so.
+      auto traced = ptrace_fork_event(t, *c, event);
+      if (!traced) return traced.error();
+      if (*traced) return **traced;
       // A vfork parent sleeps until the child execs or exits.
       return event == PTRACE_EVENT_VFORK ? Next::EnterKernel : Next::Continue;
     }
@@ -745,6 +791,9 @@ Result<RecordSession::Next> RecordSession::on_event_stop(RecTask& t, int event) 
     case PTRACE_EVENT_EXIT: {
       auto msg = task.get_event_msg();
       if (!msg) return msg.error();
+      auto traced = ptrace_exit_event(t, *msg);  // PTRACE_O_TRACEEXIT: its tracer's stop first
+      if (!traced) return traced.error();
+      if (*traced) return **traced;
       auto regs = task.get_regs();
       trace::Event e;
       e.num = next_event();

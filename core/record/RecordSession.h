@@ -28,6 +28,7 @@
 #include "core/base/Error.h"
 #include "core/base/Fd.h"
 #include "core/record/PerfWarmup.h"
+#include "core/record/PtraceLink.h"
 #include "core/record/SyscallPatch.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/task/ProcMaps.h"
@@ -162,6 +163,19 @@ struct RecTask {
   int redelivering_sig = 0;  // sent with tkill, awaiting its delivery stop
   siginfo_t redelivering_info{};
 
+  // Emulated ptrace (PtraceLink.h): its tracer, if a recorded task traces
+  // it; and, for a tracer, a blocking wait4/waitid held at its entry stop
+  // until a tracee stops or a task dies (then processed again).
+  std::optional<PtraceLink> traced;
+  std::optional<WaitStatus> held_wait;
+  // The stop being processed (a held syscall entry is taken up again).
+  WaitStatus last_stop;
+  // The syscall in progress is answered by rewind: the kernel skips it,
+  // and this is its result (its outputs are recorded as the table says).
+  std::optional<int64_t> answer;
+  // The last resume was a single-step for its tracer.
+  bool step_resumed = false;
+
   // Its fds' identities, by fd number, for the checks on every read and
   // write (RecordSession::fd_identity). An fd number names another file
   // only after a syscall that rebinds it (close, dup2, execve...), and those
@@ -197,6 +211,9 @@ class RecordSession {
     EnterKernel,  // resume it into a syscall that may block; schedule another
     Gone,         // the task has exited
     Yield,        // it was preempted: park it and schedule another
+    // It waits for another task: in a ptrace stop for its tracer, or its
+    // tracer's wait held (RecordPtrace.cc). Neither parked nor pending.
+    Hold,
   };
 
   Result<void> start();
@@ -245,6 +262,53 @@ class RecordSession {
   // The file behind t's fd (std::nullopt if there is none), cached.
   std::optional<FdIdentity> fd_identity(RecTask& t, uint64_t fd);
   void forget_fd_identities();
+
+  // RecordPtrace.cc: ptrace between recorded tasks, emulated.
+  bool traces_any(const RecTask& tracer) const;
+  // At a wait4/waitid entry of a tracer: nullopt to run it as the kernel
+  // would, Next::Hold to hold it, or Next::Continue with t.answer set.
+  Result<std::optional<Next>> ptrace_wait(RecTask& t, const user_regs_struct& regs);
+  Result<int64_t> emulate_ptrace(RecTask& t, const user_regs_struct& regs);
+  Result<int64_t> ptrace_attach(RecTask& t, int req, pid_t pid, uint64_t data);
+  Result<int64_t> ptrace_resume_tracee(RecTask& tracee, int req, int sig);
+  Result<int64_t> ptrace_user_area(RecTask& t, RecTask& tracee, int req, uint64_t off,
+                                   uint64_t data);
+  Result<int64_t> ptrace_regset(RecTask& t, RecTask& tracee, int req, uint64_t type,
+                                uint64_t iov_addr);
+  Result<void> record_ptrace_write(RecTask& tracee, std::vector<trace::MemWrite> writes,
+                                   const user_regs_struct* regs, const siginfo_t* si);
+  // The tracee stops for its tracer where it stands (a PtraceStop event).
+  Result<Next> ptrace_stop_here(RecTask& t, int code, uint64_t msg, uint32_t flags = 0,
+                                const siginfo_t* si = nullptr);
+  // A tracee's fork-family event (RecordSession::on_event_stop): the child
+  // is attached to the same tracer, and the parent stops for it, if its
+  // options say so. nullopt: they do not.
+  Result<std::optional<Next>> ptrace_fork_event(RecTask& t, RecTask& child, int event);
+  // A tracee's PTRACE_EVENT_EXIT, or a new child's first stop: its
+  // tracer's stop, if it has one there. nullopt: it has none.
+  Result<std::optional<Next>> ptrace_exit_event(RecTask& t, uint64_t status);
+  Result<std::optional<Next>> ptrace_first_stop(RecTask& t);
+  // A tracee that is not its tracer's child died: the tracer's wait
+  // reports it (the kernel tells the real parent by itself).
+  void note_tracee_death(RecTask& t, int status);
+  // Marks it stopped, and wakes its tracer's held waits.
+  Result<void> enter_ptrace_stop(RecTask& t, int code, const siginfo_t& si, bool signal_stop);
+  void wake_held_waits(pid_t tracer_tgid);
+  // The tracer thread is exiting: its tracees are let go (or killed,
+  // under PTRACE_O_EXITKILL), as the kernel's exit_ptrace does.
+  Result<void> release_tracees(RecTask& tracer);
+  // A step for the tracer is over at this stop (a syscall's exit, a
+  // trapped instruction): its SIGTRAP stop, unless the task is still in
+  // rewind's code. nullopt: not stepping, or not done.
+  Result<std::optional<Next>> end_step_here(RecTask& t);
+  // The SIGTRAP of a single-step the tracer asked for.
+  Result<Next> on_step_trap(RecTask& t);
+  // After a tracee's execve: PTRACE_EVENT_EXEC, or the SIGTRAP the kernel
+  // sends a tracee that is not seized.
+  Result<Next> ptrace_exec_stop(RecTask& t);
+  static int ptrace_syscall_stop_code(const PtraceLink& l) {
+    return SIGTRAP | ((l.options & PTRACE_O_TRACESYSGOOD) ? 0x80 : 0);
+  }
 
   // RecordBuffer.cc: the syscall buffer.
   Result<void> flush_syscallbuf(RecTask& t, trace::Event& e, std::vector<uint8_t>& bytes, bool own);
@@ -338,6 +402,9 @@ class RecordSession {
   // nothing, or the status of the only task that could report one, and no
   // SIGCHLD was taken since. wait_one() then goes straight to sigtimedwait.
   bool statuses_maybe_queued_ = true;
+  // Emulated ptrace: deaths of tracees not their tracer's children, for the
+  // tracer's wait to report (wait status), by the tracer's process.
+  std::map<pid_t, std::vector<std::pair<pid_t, int>>> tracee_deaths_;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
   // The trace's copy of each SysV shared memory segment attached so far, by

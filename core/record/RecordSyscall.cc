@@ -110,6 +110,21 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   if (!regs) return regs.error();
   const int64_t nr = static_cast<int64_t>(regs->orig_rax);
   t.at_exit_point = false;
+  // Emulated ptrace (RecordPtrace.cc): a tracee's PTRACE_SYSCALL entry
+  // stop comes before rewind looks at the syscall, which its tracer may
+  // change; a tracer's wait may be answered by rewind, or held.
+  if (t.traced && t.traced->syscall_stops && !t.traced->entry_stop_done) {
+    t.traced->entry_stop_done = true;
+    t.held_wait = t.last_stop;
+    return ptrace_stop_here(t, ptrace_syscall_stop_code(*t.traced), 0, trace::kFlagPtraceEntry);
+  }
+  if (t.traced) t.traced->entry_stop_done = false;
+  if ((nr == SYS_wait4 || nr == SYS_waitid) && traces_any(t)) {
+    auto w = ptrace_wait(t, *regs);
+    if (!w) return w.error();
+    if (*w == Next::Hold) return Next::Hold;
+  }
+  const bool answered = t.answer || nr == SYS_ptrace;
   const bool handed_over = std::exchange(t.buffered_restart, false);
   t.have_sample = false;  // a syscall is progress: timeslice sampling starts over
   t.slices_used = 0;
@@ -155,13 +170,19 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
     skip = names_desched_fd(t, nr, regs->rdi);
     if (skip) skip_errno = EBADF;
   }
-  if (skip) {
-    e.flags |= trace::kFlagSyscallSkipped;
+  if (skip || answered) {
+    if (skip) e.flags |= trace::kFlagSyscallSkipped;
     user_regs_struct r = *regs;
     r.orig_rax = static_cast<uint64_t>(-1);  // the kernel then returns -ENOSYS
     REWIND_TRY(task.set_regs(r));
   }
   REWIND_TRY(write_event(e));
+  if (nr == SYS_ptrace && !skip) {
+    // (After its entry: what it does to the tracee are events of their own.)
+    auto a = emulate_ptrace(t, *regs);
+    if (!a && a.error().errnum != ESRCH) return a.error();
+    t.answer = a ? *a : -ESRCH;
+  }
   t.in_syscall = true;
   t.syscall_skipped = skip;
   t.skip_errno = skip_errno;
@@ -170,7 +191,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   t.entry_event = e.num;
   t.exec_pending = false;
   t.inflight_writes.clear();
-  if (!skip) {
+  if (!skip && !answered) {
     const bool restart = nr == SYS_restart_syscall && t.restart_nr >= 0;
     t.inflight_writes =
         inflight_writes(task, restart ? t.restart_nr : nr, restart ? t.restart_regs : *regs);
@@ -220,7 +241,7 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
     auto sent = redeliver_deferred_signal(t);
     if (!sent) return sent.error();
   }
-  return may_block && !skip ? Next::EnterKernel : Next::Continue;
+  return may_block && !skip && !answered ? Next::EnterKernel : Next::Continue;
 }
 
 // For a write-family syscall that wrote something: marks writes to the
@@ -308,10 +329,14 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   if (!t.in_syscall) return Next::Continue;  // e.g. a new child returning from fork
   if (t.exec_pending) {
     REWIND_TRY(on_exec_done(t, /*initial=*/false));
-    return Next::Continue;
+    return t.traced ? ptrace_exec_stop(t) : Next::Continue;
   }
   auto regs = task.get_regs();
   if (!regs) return regs.error();
+  if (auto a = std::exchange(t.answer, std::nullopt)) {
+    regs->rax = static_cast<uint64_t>(*a);  // rewind's answer (RecordPtrace.cc)
+    REWIND_TRY(task.set_regs(*regs));
+  }
   const int64_t nr = t.syscall_nr;
   const int64_t ret = static_cast<int64_t>(regs->rax);
   REWIND_LOG(Syscall, "tid %d leaves %s = %lld", task.real_tid(), sys::name(nr).c_str(),
@@ -369,6 +394,21 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
   t.inflight_writes.clear();
   t.at_exit_point = true;
   t.exit_regs = *regs;
+  if (t.traced) {
+    // Its PTRACE_EVENT_VFORK_DONE stop (rewind's own comes earlier, in the
+    // kernel: this one is where the task stands), its PTRACE_SYSCALL exit
+    // stop, or the end of a single-step over the syscall; a held-back
+    // signal follows when its tracer resumes it.
+    if ((t.traced->options & PTRACE_O_TRACEVFORKDONE) && ret > 0 &&
+        (nr == SYS_vfork ||
+         ((nr == SYS_clone || nr == SYS_clone3) && (clone_flags(t, 0) & CLONE_VFORK))))
+      return ptrace_stop_here(t, SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8),
+                              static_cast<uint64_t>(ret));
+    if (t.traced->syscall_stops) return ptrace_stop_here(t, ptrace_syscall_stop_code(*t.traced), 0);
+    auto stepped = end_step_here(t);
+    if (!stepped) return stepped.error();
+    if (*stepped) return **stepped;
+  }
   // Deliver a held-back signal now, on the way out of this syscall: the
   // kernel reports it before the task runs another instruction.
   auto sent = redeliver_deferred_signal(t);

@@ -56,6 +56,8 @@ std::vector<uint8_t> encode_task(const RepTaskState& t) {
   w.put(t.restart_regs);
   w.put(t.last_result);
   w.put(t.restart_pending);
+  w.put(t.ptrace_step);
+  w.put(t.ptrace_stepped);
   return w.take();
 }
 
@@ -113,10 +115,12 @@ Result<RepTaskState> decode_task(const std::vector<uint8_t>& bytes) {
   t.restart_regs = r.get<user_regs_struct>();
   t.last_result = r.get<int64_t>();
   t.restart_pending = r.get<bool>();
+  t.ptrace_step = r.get<bool>();
+  t.ptrace_stepped = r.get<bool>();
   if (!r.ok() || !r.at_end()) return Error{"a task's engine state is truncated or malformed"};
   // What only a run in progress has (see ReplaySession::can_checkpoint).
   if (early_stop || t.running || t.inject_sig || t.lifted_bp || t.lifted_patch || t.exec_pending ||
-      t.internal_step || t.watch_step)
+      t.internal_step || t.watch_step || t.ptrace_stepped)
     return Error{"a task's engine state stands inside a run, where no checkpoint is taken"};
   return t;
 }

@@ -18,7 +18,7 @@ namespace rwd::persist {
 // 2: the patched sites are held by their original bytes (rdtsc, rdtscp,
 //    cpuid, rdrand, rdseed), not by a flag for rdtscp.
 // 3: a task's trap signals (core/task/TrapSignals.h).
-constexpr uint32_t kEngineVersion = 3;
+constexpr uint32_t kEngineVersion = 4;
 
 std::vector<uint8_t> encode_task(const RepTaskState& t);
 Result<RepTaskState> decode_task(const std::vector<uint8_t>& bytes);

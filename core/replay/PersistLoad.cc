@@ -128,6 +128,12 @@ Result<void> ReplaySession::restore_persisted_process(const trace::CpProcess& p,
       t.as().trap_sites[addr] = site;
     }
   }
+  t.as().preload_text.first = er.get<uint64_t>();
+  t.as().preload_text.second = er.get<uint64_t>();
+  for (uint64_t n = er.get_count(16), i = 0; i < n && er.ok(); ++i) {
+    const uint64_t start = er.get<uint64_t>();
+    t.as().syscall_stubs.emplace_back(start, er.get<uint64_t>());
+  }
   if (bad_site || !er.ok() || !er.at_end()) return kill_it(Error{"its engine state is malformed"});
 
   if (p.mm_layout.size() < 11) return kill_it(Error{"its memory layout is missing"});

@@ -290,6 +290,14 @@ Result<void> ReplaySession::capture_process(const SessionCheckpoint& cp, pid_t g
     engine.put(static_cast<uint8_t>(site.insn.length));
     for (uint8_t i = 0; i < site.insn.length; ++i) engine.put(site.orig[i]);
   }
+  // rewind's own code in the process (AddressSpace::in_rewind_code).
+  engine.put(f.as().preload_text.first);
+  engine.put(f.as().preload_text.second);
+  engine.put<uint64_t>(f.as().syscall_stubs.size());
+  for (const auto& [start, end] : f.as().syscall_stubs) {
+    engine.put(start);
+    engine.put(end);
+  }
   out.engine = engine.take();
 
   auto acts = read_sigactions(f);

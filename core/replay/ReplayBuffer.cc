@@ -85,6 +85,7 @@ Result<void> ReplaySession::on_preload_call(RepTask& t, const trace::Event& e) {
     if (!r) return r.error();
     if (static_cast<uint64_t>(*r) != m.start)
       return divergence(e, "cannot map the syscall stubs where the recording had them");
+    t.task->as().syscall_stubs.emplace_back(m.start, m.end);
   }
   return ok_result();
 }

@@ -22,17 +22,6 @@ using trace::EventKind;
 constexpr int kTrapTrace = 2;   // TRAP_TRACE: a single-step finished
 constexpr int kTrapHwBkpt = 4;  // TRAP_HWBKPT: a debug register matched
 
-// (As the program's code reads: an int3 of ours at pc is not the
-// instruction. Read raw, a breakpoint on a `syscall` hid it, and the step
-// over that breakpoint let the kernel run the syscall with TF set, which
-// the next event's check saw in r11.)
-static bool at_syscall_insn(Task& task, uint64_t pc) {
-  uint8_t insn[2] = {};
-  if (task.as().read_partial(RemotePtr(pc), insn, 2) != 2) return false;
-  if (task.as().has_breakpoint(pc)) task.as().hide_breakpoints(pc, insn, 2);
-  return insn[0] == 0x0f && insn[1] == 0x05;
-}
-
 // What the kernel does on the way out of a syscall that returned -ERESTART*
 // when no signal handler runs (arch_do_signal_or_restart): back up to the
 // syscall instruction and run it again. It does so only when a signal is
@@ -97,7 +86,12 @@ Result<void> ReplaySession::resume_task(RepTask& t, bool emulate) {
   // (Nor from inside a syscall the step began at: its exit stop completes
   // the step, or reports the exec an execve makes of it.)
   const bool step_here = (user_step || bp_here) && !syscall_next && !t.in_syscall;
-  if (step_here || watch_step || leave_stub)
+  // A step for the program's own tracer (ReplayPtrace.cc), as the recorder
+  // made it: not of a `syscall` without the filter (its entry stop ends it).
+  const bool ptrace_step =
+      t.ptrace_step && !t.in_syscall && (under_filter() || !at_syscall_insn(task, pc));
+  t.ptrace_stepped = ptrace_step;
+  if (step_here || watch_step || leave_stub || ptrace_step)
     req = ResumeRequest::SingleStep;
   else if (emulate)
     req = ResumeRequest::Sysemu;
@@ -397,10 +391,12 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
       return stop;
     }
     if (control.on_boundary) control.on_boundary(*this);
-    if (done.kind == EventKind::SyscallExit && !done.writes.empty()) {
-      // Memory the kernel wrote (a read() into a watched buffer) never
-      // trips the debug registers, and replay writes it through
-      // /proc/PID/mem: report watchpoints on it here.
+    if ((done.kind == EventKind::SyscallExit || done.kind == EventKind::PtraceWrite) &&
+        !done.writes.empty()) {
+      // Memory the kernel wrote (a read() into a watched buffer), or a
+      // recorded tracer (PTRACE_POKEDATA), never trips the debug registers,
+      // and replay writes it through /proc/PID/mem: report watchpoints on
+      // it here.
       if (auto stop = kernel_write_watch_hit(done)) return *stop;
     }
     if (done.kind == EventKind::Exit && done.tid == control.debuggee) {

@@ -189,6 +189,12 @@ static const char* kind_name(EventKind k) {
       return "rdrand";
     case EventKind::Exit:
       return "exit";
+    case EventKind::PtraceStop:
+      return "ptrace stop";
+    case EventKind::PtraceResume:
+      return "ptrace resume";
+    case EventKind::PtraceWrite:
+      return "ptrace write";
   }
   return "?";
 }
@@ -318,6 +324,12 @@ Result<EventProgress> ReplaySession::dispatch_event(const Event& e) {
       return on_preempt(e);
     case EventKind::BatonGive:
       return on_baton_give(e);
+    case EventKind::PtraceStop:
+      return on_ptrace_stop(e);
+    case EventKind::PtraceResume:
+      return on_ptrace_resume(e);
+    case EventKind::PtraceWrite:
+      return on_ptrace_write(e);
   }
   return divergence(e, "an event of an unknown kind");
 }
@@ -548,6 +560,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
       }
     }
     t.running = false;
+    const bool ptrace_stepped = std::exchange(t.ptrace_stepped, false);
     if (!w->status.is_exit()) {
       REWIND_TRY(note_counted(t));
       REWIND_TRY(relay_patch(t));
@@ -579,6 +592,19 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
         if (t.initial_stop_pending && sig == SIGSTOP) {
           REWIND_TRY(on_initial_stop(t));
           continue;
+        }
+        if (sig == SIGTRAP && ptrace_stepped) {
+          // A single-step its recorded tracer asked for: on through rewind's
+          // code, else it is the step's stop.
+          auto regs = task.get_regs();
+          if (!regs) return regs.error();
+          if (task.as().in_rewind_code(regs->rip)) continue;
+          if (want == Want::Signal && e.signo == SIGTRAP && (e.flags & trace::kFlagPtraceStop))
+            return Advanced{st};
+          char at[40];
+          snprintf(at, sizeof at, "0x%llx", static_cast<unsigned long long>(regs->rip));
+          return divergence(e, std::string("a single-step its tracer asked for ended at ") + at +
+                                   ", before the recorded event");
         }
         if (sig == SIGTRAP && want == Want::Preempt) {
           // Our int3 (on_preempt): a breakpoint at the preemption point's pc,
@@ -1041,7 +1067,10 @@ Result<EventProgress> ReplaySession::on_signal(const Event& e) {
     memcpy(&si, e.siginfo.data(), sizeof si);
     REWIND_TRY(task.set_siginfo(si));
   }
-  t->inject_sig = e.signo;
+  // (A stop for its recorded tracer delivers nothing now: the tracer's
+  // PtraceResume says what it delivers.)
+  t->inject_sig = (e.flags & trace::kFlagPtraceStop) ? 0 : e.signo;
+  if (e.flags & trace::kFlagPtraceStop) t->ptrace_step = false;
   t->last_result = 0;  // any temporary signal mask is used up by this delivery
   return EventProgress{EventDone{}};
 }

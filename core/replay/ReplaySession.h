@@ -138,6 +138,13 @@ struct RepTaskState {
   // The last syscall ended with -ERESTART*: unless a signal is delivered
   // now, the kernel restarts it on the way out (see resume_task).
   bool restart_pending = false;
+  // Emulated ptrace (core/record/RecordPtrace.cc): its recorded tracer
+  // resumed it with PTRACE_SINGLESTEP (a PtraceResume event), and its
+  // ptrace stop has not come yet; it runs a step at a time, through
+  // rewind's own code, to the program's next instruction.
+  bool ptrace_step = false;
+  // Its last resume was such a step (a SIGTRAP now is that step's).
+  bool ptrace_stepped = false;
 };
 
 struct RepTask : RepTaskState {
@@ -454,6 +461,10 @@ class ReplaySession {
   Result<EventProgress> on_entry(const trace::Event& e);
   Result<EventProgress> on_exit(const trace::Event& e);
   Result<EventProgress> on_signal(const trace::Event& e);
+  // ReplayPtrace.cc: what a recorded tracer did to its tracee.
+  Result<EventProgress> on_ptrace_stop(const trace::Event& e);
+  Result<EventProgress> on_ptrace_resume(const trace::Event& e);
+  Result<EventProgress> on_ptrace_write(const trace::Event& e);
   Result<EventProgress> on_trapped_insn(const trace::Event& e);
   static std::optional<TrapInsnInfo> trapped_insn(const Task& task, int sig);
   Result<std::unique_ptr<PreemptStub>> install_preempt_stub(RepTask& t, const trace::Event& e);

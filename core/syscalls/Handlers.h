@@ -77,6 +77,7 @@ void msgrcv_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRang
 void shmctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void quotactl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void msgctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
+void ptrace_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 void semctl_outputs(const SyscallArgs&, TraceeMemoryReader&, std::vector<OutRange>&);
 
 }  // namespace rwd::sys

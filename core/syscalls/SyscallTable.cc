@@ -8,9 +8,11 @@
 // applies (it should fail them with ENOSYS, as rr does, and say so):
 //  - io_uring_*, io_setup/io_submit/io_getevents: the kernel writes the
 //    results asynchronously, outside any syscall exit we could record.
-//  - ptrace, bpf, userfaultfd, seccomp,
+//  - bpf, userfaultfd, seccomp,
 //    modify_ldt, map_shadow_stack, mseal: they change state that replay must
 //    reproduce, and none has a replay hook yet.
+// (ptrace is here, emulated between recorded tasks by the recorder
+// itself: core/record/RecordPtrace.cc.)
 // (unshare and setns are here, emulated: replay makes no namespace, and
 // needs none, since every answer that depends on one (getpid in a pid
 // namespace, uname after sethostname, files under a mount) comes from the
@@ -250,6 +252,7 @@ constexpr SyscallDesc kTable[] = {
   SYS( 98, getrusage,              Emulate, kBuf,                        nullptr,                   fixed(1, kRusage)),
   SYS( 99, sysinfo,                Emulate, kBuf,                        nullptr,                   fixed(0, kSysinfo)),
   SYS(100, times,                  Emulate, kNone,                       nullptr,                   fixed(0, kTms)),
+  SYS(101, ptrace,                 Emulate, kNone,                       ptrace_outputs),
   SYS(102, getuid,                 Emulate, kBuf,                         nullptr),
   SYS(104, getgid,                 Emulate, kBuf,                         nullptr),
   SYS(105, setuid,                 Emulate, kNone,                       nullptr),

@@ -2,11 +2,15 @@
 #include <linux/dqblk_xfs.h>
 #include <linux/futex.h>
 #include <linux/quota.h>
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -138,6 +142,43 @@ void futex_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRan
 
 // msgrcv(msqid, struct msgbuf* msgp, msgsz, msgtyp, msgflg) -> mtext bytes.
 // The kernel writes the long mtype, then the text.
+// ptrace(2) as the recorder answers it between recorded tasks
+// (core/record/RecordPtrace.cc): what each request stores through `data`.
+// The raw syscall's PEEK requests store the word there too (glibc's
+// wrapper passes its own variable).
+void ptrace_outputs(const SyscallArgs& a, TraceeMemoryReader& mem, std::vector<OutRange>& out) {
+  const uint64_t addr = a.a[2], data = a.a[3];
+  switch (static_cast<int>(a.a[0])) {
+    case PTRACE_PEEKTEXT:
+    case PTRACE_PEEKDATA:
+    case PTRACE_PEEKUSER:
+    case PTRACE_GETEVENTMSG:
+      add(out, data, sizeof(uint64_t));
+      break;
+    case PTRACE_GETREGS:
+      add(out, data, sizeof(user_regs_struct));
+      break;
+    case PTRACE_GETFPREGS:
+      add(out, data, sizeof(user_fpregs_struct));
+      break;
+    case PTRACE_GETSIGINFO:
+      add(out, data, sizeof(siginfo_t));
+      break;
+    case PTRACE_GETSIGMASK:
+      add(out, data, addr);
+      break;
+    case PTRACE_GETREGSET: {
+      struct iovec iov;
+      if (!read_value(mem, data, iov)) break;
+      add(out, reinterpret_cast<uint64_t>(iov.iov_base), iov.iov_len);
+      add(out, data, sizeof iov);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 void msgrcv_outputs(const SyscallArgs& a, TraceeMemoryReader&, std::vector<OutRange>& out) {
   if (a.ret >= 0) add(out, a.a[1], sizeof(long) + std::min<uint64_t>(uint64_t(a.ret), a.a[2]));
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/base/Log.h"
+#include "core/task/RemoteSyscall.h"
 
 namespace rwd {
 
@@ -408,6 +409,25 @@ bool is_synchronous_fault(int sig, const siginfo_t& si) {
     default:
       return false;
   }
+}
+
+bool AddressSpace::in_rewind_code(uint64_t pc) const {
+  if (pc >= kStubPageAddr && pc < kStubPageAddr + kStubMappingSize) return true;
+  if (pc >= preload_text.first && pc < preload_text.second) return true;
+  for (const auto& [start, end] : syscall_stubs)
+    if (pc >= start && pc < end) return true;
+  return false;
+}
+
+// (As the program's code reads: an int3 of ours at pc is not the
+// instruction. Read raw, a breakpoint on a `syscall` hid it, and the step
+// over that breakpoint let the kernel run the syscall with TF set, which
+// the next event's check saw in r11.)
+bool at_syscall_insn(Task& task, uint64_t pc) {
+  uint8_t insn[2] = {};
+  if (task.as().read_partial(RemotePtr(pc), insn, 2) != 2) return false;
+  if (task.as().has_breakpoint(pc)) task.as().hide_breakpoints(pc, insn, 2);
+  return insn[0] == 0x0f && insn[1] == 0x05;
 }
 
 bool same_user_registers(const user_regs_struct& a, const user_regs_struct& b) {

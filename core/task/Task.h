@@ -58,11 +58,19 @@ class AddressSpace {
   // Record: the preload library's code (preload/abi.h), where a thread is
   // never preempted.
   std::pair<uint64_t, uint64_t> preload_text{0, 0};
+  // Record: the pages of syscall stubs that patched sites jump to
+  // (core/record/SyscallPatch.h), [start, end).
+  std::vector<std::pair<uint64_t, uint64_t>> syscall_stubs;
+  // Whether pc is in rewind's code rather than the program's: the stub
+  // page, the preload library, the syscall stubs. A single-step a recorded
+  // tracer asked for goes on through it (core/record/RecordPtrace.cc).
+  bool in_rewind_code(uint64_t pc) const;
   // What a fork child's address space has of its parent's: the same memory,
   // so the same stub page and patched trap sites.
   void inherit_from_fork(const AddressSpace& parent) {
     has_stub_page = parent.has_stub_page;
     preload_text = parent.preload_text;
+    syscall_stubs = parent.syscall_stubs;
     trap_sites = parent.trap_sites;
     count_pages = parent.count_pages;
   }
@@ -273,5 +281,9 @@ bool is_synchronous_fault(int sig, const siginfo_t& si);
 // is kernel bookkeeping, and the resume and trap flags (RF, TF) depend on
 // how the task was last resumed.
 bool same_user_registers(const user_regs_struct& a, const user_regs_struct& b);
+
+// Whether the instruction at pc is `syscall` (0f 05), breakpoints aside.
+// A single-step must not run one: PTRACE_SINGLESTEP reports no syscall-stop.
+bool at_syscall_insn(Task& task, uint64_t pc);
 
 }  // namespace rwd

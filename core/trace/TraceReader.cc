@@ -173,7 +173,7 @@ Result<EventWithoutData> decode_event(kj::ArrayPtr<const capnp::word> words,
     e.num = EventNum(r.getNum());
     e.tid = Tid(r.getTid());
     const auto kind = static_cast<uint16_t>(r.getKind());
-    if (kind > static_cast<uint16_t>(EventKind::Rdrand)) {
+    if (kind > static_cast<uint16_t>(EventKind::PtraceWrite)) {
       return Error{what + ": unknown event kind " + std::to_string(kind)};
     }
     e.kind = static_cast<EventKind>(kind);

@@ -103,6 +103,18 @@ enum class EventKind : uint8_t {
   // around, until its next event. Not a stop.
   BatonGive = 7,
   Rdrand = 8,  // rdrand or rdseed trapped (TrapPatch.h); carries the number
+  // Emulated ptrace between recorded tasks (core/record/RecordPtrace.cc).
+  // The task (a tracee) stops for its tracer where it stands: at a syscall
+  // exit (an event stop, a PTRACE_SYSCALL stop, the end of a single-step),
+  // at a syscall entry (kFlagPtraceEntry), or at its first instruction.
+  // exit_status holds the stop's code as wait(2) reports it in bits 8-23.
+  PtraceStop = 9,
+  // The tracer resumed the stopped tracee: signo is the signal it
+  // delivers (0: none), kFlagPtraceStep a single-step. No stop.
+  PtraceResume = 10,
+  // The tracer changed the stopped tracee: its memory (writes), its
+  // registers (regs, with kFlagPtraceRegs) or its siginfo (when not empty).
+  PtraceWrite = 11,
 };
 
 // Bytes the kernel (or an emulated instruction) wrote into tracee memory.
@@ -193,6 +205,21 @@ enum EventFlag : uint32_t {
   kFlagFileTruncate = 1u << 6,
   // A preempt event carries user_time_ms (traces before it do not).
   kFlagHasUserTime = 1u << 7,
+  // Signal: the task stops for its emulated tracer at the signal's
+  // delivery (a signal-delivery-stop, or the trap that ends a
+  // single-step); nothing is delivered now (PtraceResume says what is).
+  kFlagPtraceStop = 1u << 8,
+  // PtraceResume: PTRACE_SINGLESTEP.
+  kFlagPtraceStep = 1u << 9,
+  // PtraceWrite: regs holds the registers the tracer set.
+  kFlagPtraceRegs = 1u << 10,
+  // PtraceStop: at the entry of the syscall the task's next event enters.
+  kFlagPtraceEntry = 1u << 11,
+  // PtraceStop: at its PTRACE_EVENT_EXIT stop, before its Exit event.
+  kFlagPtraceExitEvent = 1u << 12,
+  // PtraceStop: in a fork, vfork or clone (a PTRACE_EVENT_FORK stop):
+  // replay has the task run the syscall on (ReplaySession::on_entry).
+  kFlagPtraceFork = 1u << 13,
 };
 
 // How a mapped file's content was captured into the trace.

@@ -68,6 +68,9 @@ enum EventKind {
                     # baton around (preload/abi.h), to run the program's code from
                     # where it stands: no stop, it runs on alongside the others
   rdrand @8;        # rdrand or rdseed trapped (a patched site); carries the number
+  ptraceStop @9;    # emulated ptrace: the tracee stops for its tracer where it stands
+  ptraceResume @10; # emulated ptrace: the tracer resumes it (signo: the signal delivered)
+  ptraceWrite @11;  # emulated ptrace: the tracer wrote its memory, registers or siginfo
 }
 
 # Memory the kernel (or an emulated instruction) wrote. The bytes themselves
