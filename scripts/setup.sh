@@ -17,6 +17,8 @@ PACKAGES=(
   liblldb-22-dev nlohmann-json3-dev
   # tests: the debugger and the real programs the end-to-end tests record
   gdb lldb-22 python3 make tar gzip xz-utils coreutils findutils procps
+  # recorded programs that trace others (ptrace inside a recording)
+  strace
   # fuzz tests (tests/fuzz/): libFuzzer ships with clang's runtime, not GCC;
   # llvm's llvm-symbolizer puts names in the sanitizers' stack traces
   clang libclang-rt-14-dev llvm

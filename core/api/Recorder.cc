@@ -121,6 +121,10 @@ void ignore_terminal_signals() {
   sigaction(SIGQUIT, &sa, nullptr);
   sa.sa_handler = [](int) { RecordSession::request_end(); };
   sigaction(SIGINT, &sa, nullptr);
+  // A shell's `fg` sends SIGCONT to the whole job: the program's processes
+  // that job control stopped go on with rewind (RecordSession::run).
+  sa.sa_handler = [](int) { RecordSession::request_continue(); };
+  sigaction(SIGCONT, &sa, nullptr);
 }
 
 }  // namespace

@@ -51,6 +51,15 @@ struct PtraceLink {
   bool auto_attached = false;
   // Its PTRACE_EVENT_EXIT stop was reported: its exit goes on.
   bool exit_stop_done = false;
+  // The stop is a PTRACE_SYSCALL entry or exit stop (what
+  // PTRACE_GET_SYSCALL_INFO describes).
+  enum class SyscallStop : uint8_t { None, Entry, Exit };
+  SyscallStop syscall_stop = SyscallStop::None;
+  // PTRACE_INTERRUPT: it stops (PTRACE_EVENT_STOP) at its next event.
+  bool interrupt_pending = false;
+  // PTRACE_LISTEN: out of its ptrace stop but still in its group-stop,
+  // until a SIGCONT traps it again (PTRACE_EVENT_STOP).
+  bool listening = false;
 };
 
 }  // namespace rwd

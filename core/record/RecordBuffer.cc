@@ -258,6 +258,8 @@ Result<void> RecordSession::update_traced_fds(RecTask& t, const sys::SyscallArgs
       if (stat(path.c_str(), &st) < 0 ||
           (S_ISREG(st.st_mode) && mapped_inodes_.count({st.st_dev, st.st_ino})))
         return ok_result();
+      // Writes into a process's memory stay traced (note_remote_write).
+      if (proc_mem_target(t, fd)) return ok_result();
       return set_traced_fd_bits(t, fd, fd + 1, false, e);
     }
     case SYS_close:

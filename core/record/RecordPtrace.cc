@@ -1,12 +1,13 @@
-// ptrace between recorded tasks, emulated (PtraceLink.h).
+// ptrace between recorded tasks, emulated (PtraceLink.h, docs/ptrace.md):
+// the tracees' stops and the tracer's waits. (The tracer's requests are
+// RecordPtraceRequests.cc.)
 //
-// The tracer's ptrace, wait4 and waitid are answered here at their entry
-// stops: the kernel skips them (RecTask::answer) and the table's output
-// rules record what rewind wrote into the tracer. A tracee's ptrace stop
-// is a point replay reaches anyway (a signal's delivery, a syscall's exit
-// or entry, a trapped instruction), where rewind holds it at one of its
-// own stops until the tracer resumes it.
-#include <elf.h>
+// The tracer's ptrace, wait4 and waitid are answered at their entry stops:
+// the kernel skips them (RecTask::answer) and the table's output rules
+// record what rewind wrote into the tracer. A tracee's ptrace stop is a
+// point replay reaches anyway (a signal's delivery, a syscall's exit or
+// entry, a trapped instruction), where rewind holds it at one of its own
+// stops until the tracer resumes it.
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -14,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -27,13 +30,6 @@
 namespace rwd {
 
 namespace {
-
-// The PTRACE_O_* bits this emulation knows; the others (TRACESECCOMP,
-// SUSPEND_SECCOMP) fail with EINVAL, which a program can tell, rather than
-// never report what they ask for.
-constexpr uint64_t kKnownOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
-                                   PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
-                                   PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACEEXIT;
 
 // Whether the process (thread group) catches SIGCHLD: /proc/PID/status
 // SigCgt, bit SIGCHLD - 1.
@@ -106,6 +102,8 @@ Result<void> RecordSession::enter_ptrace_stop(RecTask& t, int code, const siginf
   l.signal_stop = signal_stop;
   l.siginfo = si;
   l.stepping = false;
+  l.syscall_stop = PtraceLink::SyscallStop::None;
+  l.interrupt_pending = false;
   REWIND_LOG(Record, "tid %d: ptrace stop 0x%x for tracer %d", t.task->real_tid(), code, l.tracer);
   wake_held_waits(l.tracer_tgid);
   // A wait of the tracer's that the kernel runs (it began before this task
@@ -146,6 +144,7 @@ Result<RecordSession::Next> RecordSession::ptrace_stop_here(RecTask& t, int code
   si.si_uid = getuid();
   REWIND_TRY(enter_ptrace_stop(t, code, given ? *given : si, false));
   t.traced->event_msg = msg;
+  if (flags & trace::kFlagPtraceEntry) t.traced->syscall_stop = PtraceLink::SyscallStop::Entry;
   return Next::Hold;
 }
 
@@ -279,20 +278,34 @@ Result<RecordSession::Next> RecordSession::on_step_trap(RecTask& t) {
 }
 
 Result<RecordSession::Next> RecordSession::ptrace_exec_stop(RecTask& t) {
-  if (t.traced->options & PTRACE_O_TRACEEXEC) {
+  PtraceLink& l = *t.traced;
+  // It stands at the execve's exit, where a held-back signal may come.
+  auto regs = t.task->get_regs();
+  if (!regs) return regs.error();
+  t.at_exit_point = true;
+  t.exit_regs = *regs;
+  if (!(l.options & PTRACE_O_TRACEEXEC) && !l.seized) {
+    // The kernel's send_sig(SIGTRAP, current, 0): delivered on the way out,
+    // after the syscall's exit stop, as a held-back signal is.
+    siginfo_t si{};
+    si.si_signo = SIGTRAP;
+    si.si_code = SI_USER;
+    si.si_pid = t.tgid;
+    si.si_uid = getuid();
+    t.deferred_signals.push_front(si);
+  }
+  if (l.options & PTRACE_O_TRACEEXEC) {
+    // (Its PTRACE_SYSCALL exit stop follows when it is resumed so:
+    // ptrace_resume_tracee.)
     const Tid former = t.exec_former_tid.value ? t.exec_former_tid : t.task->rec_tid();
     return ptrace_stop_here(t, SIGTRAP | (PTRACE_EVENT_EXEC << 8),
                             static_cast<uint64_t>(former.value));
   }
-  if (t.traced->seized) return Next::Continue;
-  // The kernel's send_sig(SIGTRAP, current, 0): delivered on the way out,
-  // as a held-back signal is.
-  siginfo_t si{};
-  si.si_signo = SIGTRAP;
-  si.si_code = SI_USER;
-  si.si_pid = t.tgid;
-  si.si_uid = getuid();
-  t.deferred_signals.push_front(si);
+  if (l.syscall_stops) {
+    auto n = ptrace_stop_here(t, ptrace_syscall_stop_code(l), 0);
+    if (n) t.traced->syscall_stop = PtraceLink::SyscallStop::Exit;
+    return n;
+  }
   auto sent = redeliver_deferred_signal(t);
   if (!sent) return sent.error();
   return Next::Continue;
@@ -348,306 +361,86 @@ Result<std::optional<RecordSession::Next>> RecordSession::ptrace_first_stop(RecT
   return std::optional<Next>(*n);
 }
 
+RecTask* RecordSession::proc_mem_target(RecTask& t, int fd) {
+  char link[64];
+  const std::string path =
+      "/proc/" + std::to_string(t.task->real_tid()) + "/fd/" + std::to_string(fd);
+  const ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+  if (n <= 0) return nullptr;
+  link[n] = 0;
+  int pid = 0, tid = 0, used = 0;
+  if (sscanf(link, "/proc/%d/task/%d/mem%n", &pid, &tid, &used) == 2 && used == n) {
+    if (RecTask* r = find(tid)) return r;
+  } else if (!(sscanf(link, "/proc/%d/mem%n", &pid, &used) == 1 && used == n)) {
+    return nullptr;
+  }
+  if (RecTask* r = find(pid)) return r;
+  for (auto& [otid, o] : tasks_)
+    if (o->tgid == pid) return o.get();
+  return nullptr;
+}
+
+Result<void> RecordSession::note_remote_write(RecTask& t, const sys::SyscallArgs& a) {
+  if (a.ret <= 0) return ok_result();
+  const uint64_t len = static_cast<uint64_t>(a.ret);
+  RecTask* target = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // where the bytes went
+  if (a.nr == SYS_process_vm_writev) {
+    target = find(static_cast<pid_t>(a.a[0]));
+    if (!target)
+      for (auto& [otid, o] : tasks_)
+        if (o->tgid == static_cast<pid_t>(a.a[0])) target = o.get();
+    // The bytes fill the remote iovecs in order.
+    uint64_t left = len;
+    for (uint64_t i = 0; i < a.a[4] && left; ++i) {
+      struct iovec iov;
+      if (!t.task->read_mem(RemotePtr(a.a[3] + i * sizeof iov), &iov, sizeof iov)) break;
+      const uint64_t n = std::min<uint64_t>(left, iov.iov_len);
+      if (n) ranges.emplace_back(reinterpret_cast<uint64_t>(iov.iov_base), n);
+      left -= n;
+    }
+  } else {
+    target = proc_mem_target(t, static_cast<int>(a.a[0]));
+    if (!target) return ok_result();
+    uint64_t offset;
+    const bool positioned = a.nr == SYS_pwrite64 || a.nr == SYS_pwritev ||
+                            (a.nr == SYS_pwritev2 && static_cast<int64_t>(a.a[3]) != -1);
+    if (positioned) {
+      offset = a.a[3];
+    } else {
+      // write/writev advance the file position: it now ends the bytes.
+      std::ifstream info("/proc/" + std::to_string(t.task->real_tid()) + "/fdinfo/" +
+                         std::to_string(a.a[0]));
+      std::string key;
+      uint64_t pos = 0;
+      while (info >> key && key != "pos:") {
+      }
+      if (!(info >> pos) || pos < len) return ok_result();
+      offset = pos - len;
+    }
+    ranges.emplace_back(offset, len);
+  }
+  if (!target) return ok_result();
+  for (const auto& [addr, n] : ranges) {
+    trace::MemWrite w{addr, std::vector<uint8_t>(n)};
+    w.bytes.resize(target->task->as().read_partial(RemotePtr(addr), w.bytes.data(), n));
+    if (!w.bytes.empty()) remote_writes_.emplace_back(target->task->real_tid(), std::move(w));
+  }
+  return ok_result();
+}
+
+Result<void> RecordSession::flush_remote_writes() {
+  for (auto& [tid, w] : std::exchange(remote_writes_, {}))
+    if (RecTask* target = find(tid))
+      REWIND_TRY(record_ptrace_write(*target, {std::move(w)}, nullptr, nullptr));
+  return ok_result();
+}
+
 void RecordSession::note_tracee_death(RecTask& t, int status) {
   if (!t.traced) return;
   const RecTask* parent = find(t.parent.value);
   if (parent && parent->tgid == t.traced->tracer_tgid) return;  // the kernel reports it
   tracee_deaths_[t.traced->tracer_tgid].emplace_back(t.task->real_tid(), status);
-}
-
-Result<int64_t> RecordSession::ptrace_attach(RecTask& t, int req, pid_t pid, uint64_t data) {
-  if (req == PTRACE_TRACEME) {
-    RecTask* parent = find(t.parent.value);
-    if (t.traced || !parent) return -EPERM;
-    PtraceLink l;
-    l.tracer = parent->task->real_tid();
-    l.tracer_tgid = parent->tgid;
-    t.traced = l;
-    return 0;
-  }
-  RecTask* c = find(pid);
-  if (!c) return -ESRCH;
-  if (c->tgid == t.tgid || c->traced) return -EPERM;
-  if (req == PTRACE_SEIZE && (data & ~kKnownOptions)) {
-    warn("ptrace: PTRACE_SEIZE options 0x%llx are not emulated: the program gets EINVAL",
-         static_cast<unsigned long long>(data & ~kKnownOptions));
-    return -EINVAL;
-  }
-  PtraceLink l;
-  l.tracer = t.task->real_tid();
-  l.tracer_tgid = t.tgid;
-  l.seized = req == PTRACE_SEIZE;
-  l.options = req == PTRACE_SEIZE ? data : 0;
-  // PTRACE_ATTACH stops the tracee with a SIGSTOP (rewind's, made the
-  // kernel's when it comes: on_signal_stop).
-  l.attach_stop = req == PTRACE_ATTACH;
-  c->traced = l;
-  if (req == PTRACE_ATTACH) REWIND_TRY(c->task->send_signal(SIGSTOP));
-  return 0;
-}
-
-Result<void> RecordSession::record_ptrace_write(RecTask& tracee,
-                                                std::vector<trace::MemWrite> writes,
-                                                const user_regs_struct* regs, const siginfo_t* si) {
-  trace::Event e;
-  e.num = next_event();
-  e.tid = tracee.task->rec_tid();
-  e.kind = trace::EventKind::PtraceWrite;
-  e.writes = std::move(writes);
-  if (regs) {
-    e.regs = *regs;
-    e.flags |= trace::kFlagPtraceRegs;
-  }
-  if (si)
-    e.siginfo.assign(reinterpret_cast<const uint8_t*>(si),
-                     reinterpret_cast<const uint8_t*>(si) + sizeof *si);
-  return write_event(e);
-}
-
-Result<int64_t> RecordSession::ptrace_resume_tracee(RecTask& tracee, int req, int sig) {
-  if (sig < 0 || sig >= NSIG) return -EIO;
-  PtraceLink& l = *tracee.traced;
-  // The signal goes with it from a signal-delivery-stop only (at its
-  // other stops the kernel may send it anew; rewind drops it).
-  const int deliver = req == PTRACE_KILL ? SIGKILL : l.signal_stop ? sig : 0;
-  trace::Event e;
-  e.num = next_event();
-  e.tid = tracee.task->rec_tid();
-  e.kind = trace::EventKind::PtraceResume;
-  e.signo = deliver;
-  if (req == PTRACE_SINGLESTEP) e.flags |= trace::kFlagPtraceStep;
-  if (auto regs = tracee.task->get_regs()) e.regs = *regs;
-  if (deliver == SIGKILL) {
-    // At any stop (a syscall's entry ignores the signal a resume carries).
-    REWIND_TRY(tracee.task->send_signal(SIGKILL));
-  } else if (deliver) {
-    // What the handler gets. Another signal than the stop's comes from
-    // the tracer (the kernel's ptrace_signal), not from rewind, the real
-    // tracer: set here, and kept in the event for replay.
-    siginfo_t si = l.siginfo;
-    if (si.si_signo != deliver) {
-      si = siginfo_t{};
-      si.si_signo = deliver;
-      si.si_code = SI_USER;
-      si.si_pid = l.tracer_tgid;
-      si.si_uid = getuid();
-    }
-    REWIND_TRY(tracee.task->set_siginfo(si));
-    e.siginfo.assign(reinterpret_cast<const uint8_t*>(&si),
-                     reinterpret_cast<const uint8_t*>(&si) + sizeof si);
-  }
-  if (tracee.syscallbuf) {
-    // Under PTRACE_SYSCALL every syscall must stop: the library buffers
-    // none meanwhile (preload/abi.h, traced_only). Replay's library reads
-    // the same word, which this event writes there too.
-    const uint64_t at = tracee.syscallbuf + offsetof(syscallbuf::BufHeader, traced_only);
-    const uint32_t want = req == PTRACE_SYSCALL;
-    auto now = tracee.task->read_val<uint32_t>(RemotePtr(at));
-    if (now && *now != want) {
-      REWIND_TRY(tracee.task->write_mem(RemotePtr(at), &want, sizeof want));
-      trace::MemWrite w{at, std::vector<uint8_t>(sizeof want)};
-      memcpy(w.bytes.data(), &want, sizeof want);
-      e.writes.push_back(std::move(w));
-    }
-  }
-  REWIND_TRY(write_event(e));
-  l.stopped = false;
-  l.stepping = req == PTRACE_SINGLESTEP;
-  l.syscall_stops = req == PTRACE_SYSCALL;
-  tracee.resume_sig = deliver == SIGKILL ? 0 : deliver;
-  const bool vfork_stop = l.code == (SIGTRAP | (PTRACE_EVENT_VFORK << 8));
-  if (req == PTRACE_DETACH) tracee.traced.reset();
-  // A syscall entry it stopped at is taken up again (its entry is recorded
-  // now); from any other stop it is resumed when next scheduled.
-  if (tracee.held_wait) {
-    tracee.pending = std::exchange(tracee.held_wait, std::nullopt);
-  } else if (vfork_stop) {
-    // A vfork parent sleeps until its child execs or exits: let into the
-    // kernel now, as on_event_stop does without a tracer.
-    REWIND_TRY(resume(tracee));
-  } else {
-    tracee.parked = true;
-    // Stopped at a syscall's exit: a signal held back for it comes now.
-    if (tracee.at_exit_point) {
-      auto sent = redeliver_deferred_signal(tracee);
-      if (!sent) return sent.error();
-    }
-  }
-  return 0;
-}
-
-// PTRACE_PEEKUSER and PTRACE_POKEUSER: struct user's regs, which come
-// first; the rest (debug registers, u_ar0...) is refused for writing and
-// read from the kernel's.
-Result<int64_t> RecordSession::ptrace_user_area(RecTask& t, RecTask& tracee, int req, uint64_t off,
-                                                uint64_t data) {
-  if (off & 7 || off >= sizeof(struct user)) return -EIO;
-  Task& task = *tracee.task;
-  if (off < sizeof(user_regs_struct)) {
-    auto regs = task.get_regs();
-    if (!regs) return regs.error();
-    uint64_t* words = reinterpret_cast<uint64_t*>(&*regs);
-    if (req == PTRACE_PEEKUSER) {
-      if (!t.task->write_mem(RemotePtr(data), &words[off / 8], 8)) return -EFAULT;
-      return 0;
-    }
-    words[off / 8] = data;
-    if (!task.set_regs(*regs)) return -EIO;
-    REWIND_TRY(record_ptrace_write(tracee, {}, &*regs, nullptr));
-    return 0;
-  }
-  if (req == PTRACE_POKEUSER) {
-    warn(
-        "ptrace: PTRACE_POKEUSER beyond the registers (debug registers) is not emulated: the "
-        "program gets EIO");
-    return -EIO;
-  }
-  errno = 0;
-  auto word = ptrace_request(PTRACE_PEEKUSER, task.real_tid(), reinterpret_cast<void*>(off));
-  if (!word) return -EIO;
-  const uint64_t v = static_cast<uint64_t>(*word);
-  if (!t.task->write_mem(RemotePtr(data), &v, 8)) return -EFAULT;
-  return 0;
-}
-
-// PTRACE_GETREGSET of any set, from the kernel's; PTRACE_SETREGSET of the
-// general registers only.
-Result<int64_t> RecordSession::ptrace_regset(RecTask& t, RecTask& tracee, int req, uint64_t type,
-                                             uint64_t iov_addr) {
-  struct iovec iov;
-  if (!t.task->read_mem(RemotePtr(iov_addr), &iov, sizeof iov)) return -EFAULT;
-  Task& task = *tracee.task;
-  if (req == PTRACE_SETREGSET) {
-    if (type != NT_PRSTATUS || iov.iov_len < sizeof(user_regs_struct)) {
-      warn("ptrace: PTRACE_SETREGSET of set %llu is not emulated: the program gets EIO",
-           static_cast<unsigned long long>(type));
-      return -EIO;
-    }
-    user_regs_struct regs;
-    if (!t.task->read_mem(RemotePtr(reinterpret_cast<uint64_t>(iov.iov_base)), &regs, sizeof regs))
-      return -EFAULT;
-    if (!task.set_regs(regs)) return -EIO;
-    REWIND_TRY(record_ptrace_write(tracee, {}, &regs, nullptr));
-    return 0;
-  }
-  std::vector<uint8_t> buf(std::min<size_t>(iov.iov_len, 64 * 1024));
-  struct iovec mine {
-    buf.data(), buf.size()
-  };
-  auto r = ptrace_request(PTRACE_GETREGSET, task.real_tid(), reinterpret_cast<void*>(type), &mine);
-  if (!r) return -r.error().errnum;
-  if (!t.task->write_mem(RemotePtr(reinterpret_cast<uint64_t>(iov.iov_base)), buf.data(),
-                         mine.iov_len))
-    return -EFAULT;
-  iov.iov_len = mine.iov_len;
-  if (!t.task->write_mem(RemotePtr(iov_addr), &iov, sizeof iov)) return -EFAULT;
-  return 0;
-}
-
-Result<int64_t> RecordSession::emulate_ptrace(RecTask& t, const user_regs_struct& regs) {
-  const int req = static_cast<int>(regs.rdi);
-  const pid_t pid = static_cast<pid_t>(regs.rsi);
-  const uint64_t addr = regs.rdx, data = regs.r10;
-  if (req == PTRACE_TRACEME || req == PTRACE_ATTACH || req == PTRACE_SEIZE)
-    return ptrace_attach(t, req, pid, data);
-  RecTask* tracee = find(pid);
-  if (!tracee || !tracee->traced || tracee->traced->tracer != t.task->real_tid()) return -ESRCH;
-  PtraceLink& l = *tracee->traced;
-  // Every other request wants the tracee in a ptrace stop, as the kernel's
-  // ptrace_check_attach does (PTRACE_KILL aside).
-  if (!l.stopped && req != PTRACE_KILL) return -ESRCH;
-  Task& task = *tracee->task;
-  Task& me = *t.task;
-  switch (req) {
-    case PTRACE_PEEKTEXT:
-    case PTRACE_PEEKDATA: {
-      uint64_t word;
-      if (!task.read_mem(RemotePtr(addr), &word, sizeof word)) return -EIO;
-      if (!me.write_mem(RemotePtr(data), &word, sizeof word)) return -EFAULT;
-      return 0;
-    }
-    case PTRACE_POKETEXT:
-    case PTRACE_POKEDATA: {
-      trace::MemWrite w{addr, std::vector<uint8_t>(8)};
-      memcpy(w.bytes.data(), &data, 8);
-      if (!task.write_mem(RemotePtr(addr), &data, 8)) return -EIO;
-      REWIND_TRY(record_ptrace_write(*tracee, {std::move(w)}, nullptr, nullptr));
-      return 0;
-    }
-    case PTRACE_PEEKUSER:
-    case PTRACE_POKEUSER:
-      return ptrace_user_area(t, *tracee, req, addr, data);
-    case PTRACE_GETREGS: {
-      auto r = task.get_regs();
-      if (!r) return r.error();
-      if (!me.write_mem(RemotePtr(data), &*r, sizeof *r)) return -EFAULT;
-      return 0;
-    }
-    case PTRACE_SETREGS: {
-      user_regs_struct r;
-      if (!me.read_mem(RemotePtr(data), &r, sizeof r)) return -EFAULT;
-      if (!task.set_regs(r)) return -EIO;
-      REWIND_TRY(record_ptrace_write(*tracee, {}, &r, nullptr));
-      return 0;
-    }
-    case PTRACE_GETFPREGS: {
-      user_fpregs_struct fp;
-      auto r = ptrace_request(PTRACE_GETFPREGS, task.real_tid(), nullptr, &fp);
-      if (!r) return -r.error().errnum;
-      if (!me.write_mem(RemotePtr(data), &fp, sizeof fp)) return -EFAULT;
-      return 0;
-    }
-    case PTRACE_GETREGSET:
-    case PTRACE_SETREGSET:
-      return ptrace_regset(t, *tracee, req, addr, data);
-    case PTRACE_GETSIGINFO:
-      if (!me.write_mem(RemotePtr(data), &l.siginfo, sizeof l.siginfo)) return -EFAULT;
-      return 0;
-    case PTRACE_SETSIGINFO: {
-      siginfo_t si;
-      if (!me.read_mem(RemotePtr(data), &si, sizeof si)) return -EFAULT;
-      l.siginfo = si;
-      // At a signal-delivery-stop it is what the handler gets.
-      if (l.signal_stop) {
-        REWIND_TRY(task.set_siginfo(si));
-        REWIND_TRY(record_ptrace_write(*tracee, {}, nullptr, &si));
-      }
-      return 0;
-    }
-    case PTRACE_GETEVENTMSG: {
-      const unsigned long msg = l.event_msg;
-      if (!me.write_mem(RemotePtr(data), &msg, sizeof msg)) return -EFAULT;
-      return 0;
-    }
-    case PTRACE_SETOPTIONS:
-      if (data & ~kKnownOptions) {
-        warn("ptrace: options 0x%llx are not emulated: the program gets EINVAL",
-             static_cast<unsigned long long>(data & ~kKnownOptions));
-        return -EINVAL;
-      }
-      l.options = data;
-      return 0;
-    case PTRACE_GETSIGMASK: {
-      uint64_t mask;
-      if (addr != sizeof mask) return -EINVAL;
-      auto r = ptrace_request(PTRACE_GETSIGMASK, task.real_tid(),
-                              reinterpret_cast<void*>(sizeof mask), &mask);
-      if (!r) return -r.error().errnum;
-      if (!me.write_mem(RemotePtr(data), &mask, sizeof mask)) return -EFAULT;
-      return 0;
-    }
-    case PTRACE_CONT:
-    case PTRACE_SYSCALL:
-    case PTRACE_SINGLESTEP:
-    case PTRACE_DETACH:
-    case PTRACE_KILL:
-      if (req == PTRACE_KILL && !l.stopped) return 0;
-      return ptrace_resume_tracee(*tracee, req, static_cast<int>(data));
-    default:
-      warn("ptrace: request %s (%d) is not emulated: the program gets EIO",
-           ptrace_request_name(req), req);
-      return -EIO;
-  }
 }
 
 Result<void> RecordSession::release_tracees(RecTask& tracer) {

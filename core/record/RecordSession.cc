@@ -128,6 +128,7 @@ void RecordSession::yield_to_tracees() {
 
 namespace {
 std::atomic<bool> g_end_requested{false};
+std::atomic<bool> g_continue_requested{false};
 // How long the processes the initial one left behind run on before rewind
 // names them: a child that exits right after its parent is no news.
 constexpr std::chrono::seconds kSurvivorGrace(1);
@@ -135,6 +136,51 @@ constexpr std::chrono::seconds kSurvivorGrace(1);
 
 void RecordSession::request_end() {
   g_end_requested.store(true, std::memory_order_relaxed);
+}
+
+void RecordSession::request_continue() {
+  g_continue_requested.store(true, std::memory_order_relaxed);
+}
+
+Result<void> RecordSession::release_job_stops(const std::optional<sys::SentSignal>& sent,
+                                              const RecTask* sender) {
+  auto pgid_of = [](pid_t pid) { return getpgid(pid); };
+  for (auto& [tid, o] : tasks_) {
+    if (!o->job_stopped) continue;
+    bool hit = !sent || sent->every;
+    if (sent && !hit) {
+      if (sent->tid) {
+        const RecTask* target = find(sent->tid);
+        hit = target && target->tgid == o->tgid;  // the whole process goes on
+      } else if (sent->pid > 0) {
+        hit = o->tgid == sent->pid;
+      } else if (sent->pid == -1) {
+        hit = true;
+      } else {
+        const pid_t group = sent->pid == 0 && sender ? pgid_of(sender->tgid) : -sent->pid;
+        hit = pgid_of(o->tgid) == group;
+      }
+    }
+    if (!hit) continue;
+    REWIND_LOG(Record, "tid %d: SIGCONT ends its group-stop", tid);
+    o->job_stopped = false;
+    if (o->traced && o->traced->listening) {
+      // Its tracer listens (PTRACE_LISTEN): the SIGCONT traps it for it.
+      o->traced->listening = false;
+      auto n = ptrace_stop_here(*o, SIGTRAP | (PTRACE_EVENT_STOP << 8), 0);
+      if (!n) return n.error();
+    } else if (!o->traced || !o->traced->stopped) {
+      o->parked = true;
+      // It stands where its stop signal was delivered, and has run no
+      // instruction since: a signal waiting for it (the SIGCONT itself, to a
+      // handler) is delivered there, a point replay has too.
+      auto regs = o->task->get_regs();
+      if (!regs) return regs.error();
+      o->at_exit_point = true;
+      o->exit_regs = *regs;
+    }
+  }
+  return ok_result();
 }
 
 // The initial process has exited and others remain (a child blocked for
@@ -178,6 +224,7 @@ Result<int> RecordSession::run() {
   REWIND_TRY(start());
   while (!tasks_.empty()) {
     REWIND_TRY(outlived_by_others());
+    if (g_continue_requested.exchange(false)) REWIND_TRY(release_job_stops(std::nullopt, nullptr));
     if (!current_) {
       current_ = pick_next();
       slice_events_ = 0;
@@ -258,6 +305,13 @@ Result<int> RecordSession::run() {
       continue;
     }
     if (!next) return next.error();
+    if (*next != Next::Gone && *next != Next::Hold && t.traced && t.traced->interrupt_pending &&
+        last_event_ != events_before) {
+      // Its tracer's PTRACE_INTERRUPT: it stops at this event.
+      auto stop = ptrace_stop_here(t, SIGTRAP | (PTRACE_EVENT_STOP << 8), 0);
+      if (!stop) return stop.error();
+      next = *stop;
+    }
     if (*next == Next::Gone || *next == Next::Hold) {
       leave_current();
       continue;
@@ -384,6 +438,8 @@ Result<bool> RecordSession::wait_one(int timeout_ms) {
       if (errno != EAGAIN && errno != EINTR) return Error::from_errno("sigtimedwait");
       if (errno == EAGAIN && timed && Clock::now() >= deadline) return false;
     }
+    // rewind's own SIGCONT (request_continue): run() releases the stopped.
+    if (g_continue_requested.load(std::memory_order_relaxed)) return false;
   }
 }
 
@@ -634,8 +690,14 @@ Result<RecordSession::Next> RecordSession::on_signal_stop(RecTask& t, int sig) {
     t.preempt_requested = false;
   }
   if (!si) {
-    // PTRACE_GETSIGINFO fails with EINVAL in a group-stop (ptrace(2)).
-    return Next::Continue;
+    // PTRACE_GETSIGINFO fails with EINVAL in a group-stop (ptrace(2)): job
+    // control stopped the process. It stays stopped, as natively, until a
+    // SIGCONT rewind sees: one a recorded task sends, or one to rewind's
+    // own process group (a shell's `fg`). Replay has no group-stops: the
+    // task merely has no event meanwhile.
+    t.job_stopped = true;
+    REWIND_LOG(Record, "tid %d: in a group-stop, held until a SIGCONT", task.real_tid());
+    return Next::Hold;
   }
   auto regs = task.get_regs();
   if (!regs) return regs.error();

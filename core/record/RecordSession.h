@@ -175,6 +175,9 @@ struct RecTask {
   std::optional<int64_t> answer;
   // The last resume was a single-step for its tracer.
   bool step_resumed = false;
+  // In a group-stop (job control: SIGSTOP, SIGTSTP ...): held, as the
+  // kernel holds it natively, until a SIGCONT rewind sees (release_job_stops).
+  bool job_stopped = false;
 
   // Its fds' identities, by fd number, for the checks on every read and
   // write (RecordSession::fd_identity). An fd number names another file
@@ -192,6 +195,10 @@ class RecordSession {
   // end, killing the processes that remain (a Ctrl-C, a SIGINT to rewind).
   // While the initial process lives, the program's own Ctrl-C is its own.
   static void request_end();
+  // Async-signal-safe: rewind got a SIGCONT, as job control sends one to the
+  // whole process group (a shell's `fg`): the program's stopped processes
+  // go on too.
+  static void request_continue();
 
   RecordSession(const RecordOptions& options, trace::TraceWriter& writer)
       : options_(options), writer_(writer) {}
@@ -271,6 +278,8 @@ class RecordSession {
   Result<int64_t> emulate_ptrace(RecTask& t, const user_regs_struct& regs);
   Result<int64_t> ptrace_attach(RecTask& t, int req, pid_t pid, uint64_t data);
   Result<int64_t> ptrace_resume_tracee(RecTask& tracee, int req, int sig);
+  Result<int64_t> ptrace_interrupt(RecTask& tracee);
+  Result<int64_t> ptrace_syscall_info(RecTask& t, RecTask& tracee, uint64_t size, uint64_t addr);
   Result<int64_t> ptrace_user_area(RecTask& t, RecTask& tracee, int req, uint64_t off,
                                    uint64_t data);
   Result<int64_t> ptrace_regset(RecTask& t, RecTask& tracee, int req, uint64_t type,
@@ -288,12 +297,23 @@ class RecordSession {
   // tracer's stop, if it has one there. nullopt: it has none.
   Result<std::optional<Next>> ptrace_exit_event(RecTask& t, uint64_t status);
   Result<std::optional<Next>> ptrace_first_stop(RecTask& t);
+  // Memory a recorded task wrote into a recorded process by
+  // process_vm_writev or a write to /proc/PID/mem (a debugger's way): the
+  // writer's syscall is emulated in replay, so the bytes become an event of
+  // the target (PtraceWrite), written after the writer's exit event.
+  Result<void> note_remote_write(RecTask& t, const sys::SyscallArgs& a);
+  Result<void> flush_remote_writes();
+  // The recorded task whose memory fd `fd` of t is (/proc/PID/mem), if any.
+  RecTask* proc_mem_target(RecTask& t, int fd);
   // A tracee that is not its tracer's child died: the tracer's wait
   // reports it (the kernel tells the real parent by itself).
   void note_tracee_death(RecTask& t, int status);
   // Marks it stopped, and wakes its tracer's held waits.
   Result<void> enter_ptrace_stop(RecTask& t, int code, const siginfo_t& si, bool signal_stop);
   void wake_held_waits(pid_t tracer_tgid);
+  // A SIGCONT reached these tasks: those held in a group-stop go on.
+  // (nullopt: every one, for a SIGCONT to rewind itself.)
+  Result<void> release_job_stops(const std::optional<sys::SentSignal>& sent, const RecTask* sender);
   // The tracer thread is exiting: its tracees are let go (or killed,
   // under PTRACE_O_EXITKILL), as the kernel's exit_ptrace does.
   Result<void> release_tracees(RecTask& tracer);
@@ -405,6 +425,8 @@ class RecordSession {
   // Emulated ptrace: deaths of tracees not their tracer's children, for the
   // tracer's wait to report (wait status), by the tracer's process.
   std::map<pid_t, std::vector<std::pair<pid_t, int>>> tracee_deaths_;
+  // note_remote_write's, for flush_remote_writes: (target tid, bytes).
+  std::vector<std::pair<pid_t, trace::MemWrite>> remote_writes_;
   // Files some task has mapped: writes to them are noted in the trace.
   std::set<std::pair<uint64_t, uint64_t>> mapped_inodes_;
   // The trace's copy of each SysV shared memory segment attached so far, by

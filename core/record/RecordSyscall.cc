@@ -113,13 +113,15 @@ Result<RecordSession::Next> RecordSession::on_syscall_entry(RecTask& t) {
   // Emulated ptrace (RecordPtrace.cc): a tracee's PTRACE_SYSCALL entry
   // stop comes before rewind looks at the syscall, which its tracer may
   // change; a tracer's wait may be answered by rewind, or held.
-  if (t.traced && t.traced->syscall_stops && !t.traced->entry_stop_done) {
+  // (Not at the preload library's own calls, which a native run lacks.)
+  if (t.traced && t.traced->syscall_stops && !t.traced->entry_stop_done &&
+      nr < syscallbuf::kSysInitPreload) {
     t.traced->entry_stop_done = true;
     t.held_wait = t.last_stop;
     return ptrace_stop_here(t, ptrace_syscall_stop_code(*t.traced), 0, trace::kFlagPtraceEntry);
   }
   if (t.traced) t.traced->entry_stop_done = false;
-  if ((nr == SYS_wait4 || nr == SYS_waitid) && traces_any(t)) {
+  if ((nr == SYS_wait4 || nr == SYS_waitid) && (traces_any(t) || tracee_deaths_.count(t.tgid))) {
     auto w = ptrace_wait(t, *regs);
     if (!w) return w.error();
     if (*w == Next::Hold) return Next::Hold;
@@ -383,9 +385,16 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
     if (nr >= syscallbuf::kSysInitPreload) REWIND_TRY(on_preload_call(t, *regs, e));
     if (nr == SYS_clone || nr == SYS_clone3) REWIND_TRY(maybe_enable_baton(t, ret, e));
     if ((nr == SYS_ftruncate || nr == SYS_truncate) && ret == 0) note_truncate(t, a.a, e);
+    if (((d->flags & sys::kWritesOutput) || nr == SYS_process_vm_writev) && ret > 0)
+      REWIND_TRY(note_remote_write(t, a));
+    if ((d->flags & sys::kSendsSignal) && ret == 0) {
+      const auto sent = sys::sent_signal(a);
+      if (sent && sent->sig == SIGCONT) REWIND_TRY(release_job_stops(sent, &t));
+    }
   }
   if (buffering_) REWIND_TRY(redirect_restart(t, *regs, e));
   REWIND_TRY(write_event(e));
+  REWIND_TRY(flush_remote_writes());
   if (ret == sys::kErestartRestartBlock && nr != SYS_restart_syscall) {
     t.restart_nr = nr;
     t.restart_regs = t.entry_regs;
@@ -404,7 +413,11 @@ Result<RecordSession::Next> RecordSession::on_syscall_exit(RecTask& t) {
          ((nr == SYS_clone || nr == SYS_clone3) && (clone_flags(t, 0) & CLONE_VFORK))))
       return ptrace_stop_here(t, SIGTRAP | (PTRACE_EVENT_VFORK_DONE << 8),
                               static_cast<uint64_t>(ret));
-    if (t.traced->syscall_stops) return ptrace_stop_here(t, ptrace_syscall_stop_code(*t.traced), 0);
+    if (t.traced->syscall_stops && nr < syscallbuf::kSysInitPreload) {
+      auto n = ptrace_stop_here(t, ptrace_syscall_stop_code(*t.traced), 0);
+      if (n) t.traced->syscall_stop = PtraceLink::SyscallStop::Exit;
+      return n;
+    }
     auto stepped = end_step_here(t);
     if (!stepped) return stepped.error();
     if (*stepped) return **stepped;

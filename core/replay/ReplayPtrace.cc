@@ -28,7 +28,7 @@ Result<EventProgress> ReplaySession::on_ptrace_stop(const Event& e) {
     // At the entry of its next syscall, or at its PTRACE_EVENT_EXIT, before
     // replay looks at it: the stop is kept for that event (advance_task).
     const bool entry = e.flags & trace::kFlagPtraceEntry;
-    auto st = advance(*t, entry ? Want::SyscallEntry : Want::ExitEvent, e);
+    auto st = advance(*t, entry ? Want::SyscallEntry : Want::ExitEvent, e, /*sysemu_ok=*/false);
     if (!st) return st.error();
     if (auto* stop = std::get_if<DebugStop>(&*st)) return EventProgress{*stop};
     t->early_stop = std::get<WaitStatus>(*st);
@@ -82,11 +82,17 @@ Result<EventProgress> ReplaySession::on_ptrace_resume(const Event& e) {
   return EventProgress{EventDone{}};
 }
 
-// (The memory writes are applied as every event's are: process_event.)
+// What a tracer wrote into its tracee, or any task into a process's memory
+// (process_vm_writev, /proc/PID/mem). (The memory writes are applied as
+// every event's are: process_event.)
 Result<EventProgress> ReplaySession::on_ptrace_write(const Event& e) {
   RepTask* t = find(e.tid);
   if (!t) return divergence(e, "no such task in replay");
-  if (t->running) return divergence(e, "the tracer changed a task that is not stopped");
+  // (Memory alone may go into a process whose threads run: another
+  // thread's write through /proc/PID/mem.)
+  const bool per_thread = (e.flags & trace::kFlagPtraceRegs) || !e.siginfo.empty();
+  if (per_thread && t->running)
+    return divergence(e, "the tracer changed a task that is not stopped");
   if (e.flags & trace::kFlagPtraceRegs) REWIND_TRY(t->task->set_regs(e.regs));
   if (e.siginfo.size() == sizeof(siginfo_t)) {
     siginfo_t si;

@@ -428,16 +428,18 @@ Result<void> ReplaySession::check_not_past(const RepTask& t, const Event& e) {
 // In a process whose threads hand the baton around, the others that run
 // with it (pool_of) are resumed beside t, and stopped again once t is
 // where it goes (ReplayPool.cc).
-Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, const Event& e) {
+Result<ReplaySession::Advanced> ReplaySession::advance(RepTask& t, Want want, const Event& e,
+                                                       bool sysemu_ok) {
   REWIND_TRY(run_pool(t));
-  auto r = advance_task(t, want, e);
+  auto r = advance_task(t, want, e, sysemu_ok);
   auto stopped = stop_pool(t);
   if (!r) return r;
   if (!stopped) return stopped.error();
   return r;
 }
 
-Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want want, const Event& e) {
+Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want want, const Event& e,
+                                                            bool sysemu_ok) {
   Task& task = *t.task;
   if (t.early_stop && want != Want::ExitEvent && want != Want::Reaped) {
     // It stopped while it ran with the pool for another task's event.
@@ -521,7 +523,7 @@ Result<ReplaySession::Advanced> ReplaySession::advance_task(RepTask& t, Want wan
   // Nor where the preload library makes syscalls on the way (those replay
   // makes again, kBufReplayExecutes): PTRACE_SYSEMU would skip them too.
   // Nor under the seccomp filter, whose stops do all that (resume_task).
-  bool emulate = !under_filter() && !t.in_syscall &&
+  bool emulate = sysemu_ok && !under_filter() && !t.in_syscall &&
                  ((want == Want::SyscallEntry && emulated_at_entry(e)) || want == Want::Signal ||
                   want == Want::TrappedInsn || want == Want::Preempt) &&
                  !library_makes_syscalls(e);

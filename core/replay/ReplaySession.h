@@ -428,8 +428,11 @@ class ReplaySession {
   // Runs the task to the stop `want`: its wait status there, or a stop the
   // debugger must see first.
   using Advanced = std::variant<WaitStatus, DebugStop>;
-  Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e);
-  Result<Advanced> advance_task(RepTask& t, Want want, const trace::Event& e);
+  // sysemu_ok false: never let the kernel skip the syscall the task enters
+  // (a ptrace stop at an entry comes before the event that says whether
+  // replay runs it: ReplayPtrace.cc).
+  Result<Advanced> advance(RepTask& t, Want want, const trace::Event& e, bool sysemu_ok = true);
+  Result<Advanced> advance_task(RepTask& t, Want want, const trace::Event& e, bool sysemu_ok);
 
   // ReplayPool.cc: the threads that hand the baton around (preload/abi.h).
   Result<EventProgress> on_baton_give(const trace::Event& e);

@@ -136,6 +136,7 @@ constexpr uint32_t kBuf = kBuffered;
 constexpr uint32_t kBufChecked = kBuffered | kBufferArgsChecked;
 constexpr uint32_t kBufExecuted = kBufReplayExecutes;
 constexpr uint32_t kSig = kSignalState;
+constexpr uint32_t kSends = kSendsSignal;
 
 #define SYS(nr, name, mode, flags, handler, ...)                                          \
   SyscallDesc {                                                                           \
@@ -213,7 +214,7 @@ constexpr SyscallDesc kTable[] = {
   SYS( 59, execve,                 Execute, kNone,                       nullptr),
   SYS( 60, exit,                   Execute, kNone,                       nullptr),
   SYS( 61, wait4,                  Emulate, kBlocks,                     nullptr,                   fixed(1, kInt), fixed(3, kRusage)),
-  SYS( 62, kill,                   Emulate, kNone,                       nullptr),
+  SYS( 62, kill,                   Emulate, kSends,                      nullptr),
   SYS( 63, uname,                  Emulate, kNone,                       nullptr,                   fixed(0, kUtsname)),
   SYS( 64, semget,                 Emulate, kNone,                       nullptr),
   SYS( 65, semop,                  Emulate, kBlocks,                     nullptr),
@@ -279,7 +280,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(126, capset,                 Emulate, kNone,                       nullptr),
   SYS(127, rt_sigpending,          Emulate, kNone,                       nullptr,                   arg_bytes(0, 1)),
   SYS(128, rt_sigtimedwait,        Emulate, kBlocks | kSig,              nullptr,                   fixed(1, kSiginfo)),
-  SYS(129, rt_sigqueueinfo,        Emulate, kNone,                       nullptr),
+  SYS(129, rt_sigqueueinfo,        Emulate, kSends,                      nullptr),
   SYS(130, rt_sigsuspend,          Emulate, kBlocks | kSig,              nullptr),
   SYS(131, sigaltstack,            Execute, kNone,                       nullptr,                   fixed(1, kStackT)),
   SYS(132, utime,                  Emulate, kNone,                       nullptr),
@@ -330,7 +331,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(197, removexattr,            Emulate, kNone,                       nullptr),
   SYS(198, lremovexattr,           Emulate, kNone,                       nullptr),
   SYS(199, fremovexattr,           Emulate, kNone,                       nullptr),
-  SYS(200, tkill,                  Emulate, kNone,                       nullptr),
+  SYS(200, tkill,                  Emulate, kSends,                      nullptr),
   SYS(201, time,                   Emulate, kBuf,                         nullptr,                   fixed(0, kLong)),
   SYS(202, futex,                  Emulate, kBlocks | kWritesOnFailure | kBufChecked,futex_outputs),
   SYS(203, sched_setaffinity,      Emulate, kNone,                       nullptr),
@@ -356,7 +357,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(231, exit_group,             Execute, kNone,                       nullptr),
   SYS(232, epoll_wait,             Emulate, kBlocks | kBuf | kFdArg0,     nullptr,                   ret_times(1, kEpollEvent, 2)),
   SYS(233, epoll_ctl,              Emulate, kNone,                       nullptr),
-  SYS(234, tgkill,                 Emulate, kNone,                       nullptr),
+  SYS(234, tgkill,                 Emulate, kSends,                      nullptr),
   SYS(235, utimes,                 Emulate, kNone,                       nullptr),
   SYS(237, mbind,                  Emulate, kNone,                       nullptr),
   SYS(238, set_mempolicy,          Emulate, kNone,                       nullptr),
@@ -414,7 +415,7 @@ constexpr SyscallDesc kTable[] = {
   SYS(294, inotify_init1,          Emulate, kNone,                       nullptr),
   SYS(295, preadv,                 Emulate, kBuf | kFdArg0,               readv_outputs),
   SYS(296, pwritev,                Emulate, kWritesOutput | kBufChecked | kFdArg0,  nullptr),
-  SYS(297, rt_tgsigqueueinfo,      Emulate, kNone,                       nullptr),
+  SYS(297, rt_tgsigqueueinfo,      Emulate, kSends,                      nullptr),
   // The preload library's desched event (preload/abi.h); replay hands back the fd
   // number and opens nothing.
   SYS(298, perf_event_open,        Emulate, kNone,                       nullptr),
@@ -452,7 +453,7 @@ constexpr SyscallDesc kTable[] = {
   // to user space; the recorder should fail rseq with ENOSYS, as rr does
   // (glibc then does without).
   SYS(334, rseq,                   Emulate, kNone,                       nullptr,                   arg_bytes(0, 1)),
-  SYS(424, pidfd_send_signal,      Emulate, kNone,                       nullptr),
+  SYS(424, pidfd_send_signal,      Emulate, kSends,                      nullptr),
   SYS(434, pidfd_open,             Emulate, kNone,                       nullptr),
   SYS(435, clone3,                 Execute, kNone,                       clone3_outputs),
   SYS(436, close_range,            Emulate, kNone,                       nullptr),
@@ -612,6 +613,32 @@ std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& 
     out.insert(out.end(), some.begin(), some.end());
   }
   return out;
+}
+
+std::optional<SentSignal> sent_signal(const SyscallArgs& a) {
+  SentSignal s;
+  switch (a.nr) {
+    case __NR_kill:
+    case __NR_rt_sigqueueinfo:
+      s.pid = static_cast<pid_t>(a.a[0]);
+      s.sig = static_cast<int>(a.a[1]);
+      return s;
+    case __NR_tkill:
+      s.tid = static_cast<pid_t>(a.a[0]);
+      s.sig = static_cast<int>(a.a[1]);
+      return s;
+    case __NR_tgkill:
+    case __NR_rt_tgsigqueueinfo:
+      s.tid = static_cast<pid_t>(a.a[1]);
+      s.sig = static_cast<int>(a.a[2]);
+      return s;
+    case __NR_pidfd_send_signal:
+      s.every = true;
+      s.sig = static_cast<int>(a.a[1]);
+      return s;
+    default:
+      return std::nullopt;
+  }
 }
 
 const std::vector<SyscallDesc>& all() {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,6 +123,8 @@ enum SyscallFlag : uint32_t {
   // library's start) lets later such calls go unseen: what the tracer
   // knows of the trap signals is lost (core/task/TrapSignals.h).
   kSignalState = 1u << 7,
+  // It sends a signal (kill, tgkill, ...): sent_signal() says which, to whom.
+  kSendsSignal = 1u << 8,
 };
 
 struct SyscallDesc {
@@ -176,6 +179,19 @@ std::vector<OutRange> outputs(const SyscallDesc& d, const SyscallArgs& args,
 // will report at the exit.
 std::vector<OutRange> possible_outputs(const SyscallDesc& d, const SyscallArgs& entry,
                                        TraceeMemoryReader& mem);
+
+// What a kSendsSignal syscall sent, from its arguments: the signal and its
+// target, as kill(2) names one (pid > 0 a process, 0 the caller's process
+// group, -1 every process it may signal, < -1 the group -pid), or a thread
+// (tkill, tgkill, rt_tgsigqueueinfo). A pidfd's target is not known here:
+// `every` is set. nullopt for another syscall.
+struct SentSignal {
+  int sig = 0;
+  pid_t pid = 0;       // kill's
+  pid_t tid = 0;       // a thread's (pid unused)
+  bool every = false;  // pidfd_send_signal: whoever it is
+};
+std::optional<SentSignal> sent_signal(const SyscallArgs& a);
 
 // All entries, in number order (for tests and `rewind dump`).
 const std::vector<SyscallDesc>& all();

@@ -167,6 +167,9 @@ void ptrace_outputs(const SyscallArgs& a, TraceeMemoryReader& mem, std::vector<O
     case PTRACE_GETSIGMASK:
       add(out, data, addr);
       break;
+    case PTRACE_GET_SYSCALL_INFO:
+      if (a.ret > 0) add(out, data, std::min<uint64_t>(addr, static_cast<uint64_t>(a.ret)));
+      break;
     case PTRACE_GETREGSET: {
       struct iovec iov;
       if (!read_value(mem, data, iov)) break;

@@ -20,6 +20,9 @@
  *     TRACEEXIT of a child that forks and vforks: the event stops and their
  *     messages, the new tracees' first stops, and the exits of tracees that
  *     are not the tracer's children (the tracer's wait reports them too).
+ *  7. PTRACE_SEIZE of a grandchild, its only tracee: the tracer's wait
+ *     reports that process's exit, which only the kernel's ptrace link
+ *     tells it of.
  */
 #include "common.h"
 
@@ -57,7 +60,7 @@ static void traceme_child(void) {
   signal(SIGUSR1, on_usr1);
   raise(SIGSTOP);
   for (int i = 0; i < 2000; ++i) acc = acc * 31 + (unsigned long)i;
-  kill(getpid(), SIGUSR2);  /* the tracer suppresses it */
+  kill(getpid(), SIGUSR2); /* the tracer suppresses it */
   child_report();
   exit(7);
 }
@@ -101,7 +104,7 @@ static void scenario_traceme(void) {
   CHECK(waitid(P_PID, pid, &wi, WSTOPPED | WEXITED) == 0);
   printf("1: waitid: pid ok %d, code %s, status %s\n", wi.si_pid == pid,
          wi.si_code == CLD_TRAPPED ? "CLD_TRAPPED" : "other", sigabbrev_np(wi.si_status));
-  CHECK(ptrace(PTRACE_CONT, pid, NULL, NULL) == 0);  /* suppress SIGUSR2 */
+  CHECK(ptrace(PTRACE_CONT, pid, NULL, NULL) == 0); /* suppress SIGUSR2 */
   int st;
   CHECK(waitpid(pid, &st, 0) == pid);
   printf("1: exited %d, status %d\n", WIFEXITED(st), WEXITSTATUS(st));
@@ -244,8 +247,8 @@ static void scenario_fork_events(void) {
     exit(6);
   }
   close(p[0]);
-  const long opts = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE |
-                    PTRACE_O_TRACEEXIT;
+  const long opts =
+      PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEVFORKDONE | PTRACE_O_TRACEEXIT;
   CHECK(ptrace(PTRACE_SEIZE, pid, NULL, (void*)opts) == 0);
   CHECK(write(p[1], "x", 1) == 1);
   int forks = 0, vforks = 0, vfork_dones = 0, first_stops = 0, exit_events = 0, exits = 0;
@@ -265,12 +268,28 @@ static void scenario_fork_events(void) {
     const int event = st >> 16;
     if (event) CHECK(ptrace(PTRACE_GETEVENTMSG, w, NULL, &msg) == 0);
     switch (event) {
-      case PTRACE_EVENT_FORK: ++forks; msgs_ok += msg > 0; break;
-      case PTRACE_EVENT_VFORK: ++vforks; msgs_ok += msg > 0; break;
-      case PTRACE_EVENT_VFORK_DONE: ++vfork_dones; msgs_ok += msg > 0; break;
-      case PTRACE_EVENT_STOP: ++first_stops; break;
-      case PTRACE_EVENT_EXIT: ++exit_events; msgs_ok += WIFEXITED(msg); break;
-      default: printf("6: unexpected stop %#x\n", st); break;
+      case PTRACE_EVENT_FORK:
+        ++forks;
+        msgs_ok += msg > 0;
+        break;
+      case PTRACE_EVENT_VFORK:
+        ++vforks;
+        msgs_ok += msg > 0;
+        break;
+      case PTRACE_EVENT_VFORK_DONE:
+        ++vfork_dones;
+        msgs_ok += msg > 0;
+        break;
+      case PTRACE_EVENT_STOP:
+        ++first_stops;
+        break;
+      case PTRACE_EVENT_EXIT:
+        ++exit_events;
+        msgs_ok += WIFEXITED(msg);
+        break;
+      default:
+        printf("6: unexpected stop %#x\n", st);
+        break;
     }
     CHECK(ptrace(PTRACE_CONT, w, NULL, NULL) == 0);
   }
@@ -278,6 +297,36 @@ static void scenario_fork_events(void) {
          forks, vforks, vfork_dones, first_stops, exit_events, msgs_ok);
   printf("6: %d exits reported, statuses sum %d\n", exits, statuses);
   close(p[1]);
+}
+
+static void scenario_grandchild(void) {
+  int go[2], report[2];
+  CHECK(pipe(go) == 0 && pipe(report) == 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    pid_t g = fork();
+    if (g == 0) {
+      char c;
+      close(go[1]);
+      CHECK(read(go[0], &c, 1) == 1);
+      _exit(13);
+    }
+    CHECK(write(report[1], &g, sizeof g) == sizeof g);
+    int st;
+    CHECK(waitpid(g, &st, 0) == g);
+    printf("child7: its child exited %d\n", WEXITSTATUS(st));
+    exit(0);
+  }
+  pid_t g;
+  CHECK(read(report[0], &g, sizeof g) == sizeof g);
+  CHECK(ptrace(PTRACE_SEIZE, g, NULL, NULL) == 0);
+  CHECK(write(go[1], "x", 1) == 1);
+  int st;
+  CHECK(waitpid(g, &st, __WALL) == g);
+  printf("7: the grandchild's exit reported: %d, status %d\n", WIFEXITED(st), WEXITSTATUS(st));
+  CHECK(waitpid(pid, &st, 0) == pid);
+  printf("7: exited %d, status %d\n", WIFEXITED(st), WEXITSTATUS(st));
 }
 
 int main(int argc, char** argv) {
@@ -291,5 +340,6 @@ int main(int argc, char** argv) {
   scenario_seize_exec("/proc/self/exe");
   scenario_syscall();
   scenario_fork_events();
+  scenario_grandchild();
   return 0;
 }
