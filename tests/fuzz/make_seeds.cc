@@ -205,11 +205,11 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
   exit.tid = Tid(1001);
   for (const TaskEvent& t : {clone, exec, exit}) must(w->write_task_event(t), "write_task_event");
 
-  for (uint64_t n = 1; n <= 10; ++n) {
+  for (uint64_t n = 1; n <= 13; ++n) {
     Event e;
     e.num = EventNum(n);
     e.tid = Tid(n < 4 ? 1000 : 1001);
-    e.kind = static_cast<EventKind>(n % 9);  // every kind
+    e.kind = static_cast<EventKind>(n % 12);  // every kind
     e.regs.rip = 0x401000 + n;
     e.regs.rax = n;
     switch (e.kind) {
@@ -251,6 +251,19 @@ void write_sample_trace(const fs::path& dir, const fs::path& scratch) {
         e.loop_regs = 0x3;
         e.flags = kFlagHasUserTime;
         e.user_time_ms = 12;
+        break;
+      case EventKind::PtraceStop:
+        e.exit_status = 0x80137f >> 8;  // a seized tracee's group-stop
+        e.flags = kFlagPtraceEntry;
+        break;
+      case EventKind::PtraceResume:
+        e.signo = 10;
+        e.flags = kFlagPtraceStep;
+        e.siginfo = pattern(128, 5);
+        break;
+      case EventKind::PtraceWrite:
+        e.flags = kFlagPtraceRegs;
+        e.writes = {{0x601000, pattern(8, 6)}};
         break;
     }
     e.syscallbuf = sample_buffered(n);
