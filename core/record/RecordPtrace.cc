@@ -9,6 +9,7 @@
 // entry, a trapped instruction), where rewind holds it at one of its own
 // stops until the tracer resumes it.
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -362,6 +363,14 @@ Result<std::optional<RecordSession::Next>> RecordSession::ptrace_first_stop(RecT
 }
 
 RecTask* RecordSession::proc_mem_target(RecTask& t, int fd) {
+  // Only a file of /proc's can be one (the fd's identity is cached; the
+  // readlink below is not, and this runs at every traced write).
+  static const dev_t proc_dev = [] {
+    struct stat st;
+    return stat("/proc/self/mem", &st) == 0 ? st.st_dev : dev_t(0);
+  }();
+  const std::optional<FdIdentity> id = fd_identity(t, static_cast<uint64_t>(fd));
+  if (!id || id->dev != proc_dev) return nullptr;
   char link[64];
   const std::string path =
       "/proc/" + std::to_string(t.task->real_tid()) + "/fd/" + std::to_string(fd);
