@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "cli/CheckpointCli.h"
-#include "core/base/Units.h"
 #include "cli/Commands.h"
 #include "core/api/Checkpoints.h"
+#include "core/base/Units.h"
 
 namespace rwd::cli {
 

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "cli/CheckpointCli.h"
-#include "core/base/Units.h"
 #include "cli/Commands.h"
 #include "core/api/Checkpoints.h"
+#include "core/base/Units.h"
 
 namespace rwd::cli {
 

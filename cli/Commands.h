@@ -19,7 +19,20 @@ int fail(const Error& e);
 // or 128+signal as a shell does.
 int exit_code_for(int wait_status);
 
+// For a command's bad arguments: prints "rewind COMMAND: <message>" and
+// the command's usage (from cli/Help.cc) to stderr; returns kExitUsage.
+int usage_error(const char* command, const std::string& message);
+
+// Each takes the arguments after its name.
 int cmd_record(int argc, char** argv);
+int cmd_ls(int argc, char** argv);        // cli/TraceCommands.cc
+int cmd_rm(int argc, char** argv);        // cli/TraceCommands.cc
+int cmd_mv(int argc, char** argv);        // cli/TraceCommands.cc
+int cmd_gdbinit(int argc, char** argv);   // cli/ReplayCommand.cc
+int cmd_lldbinit(int argc, char** argv);  // cli/ReplayCommand.cc
+int cmd_bundle(int argc, char** argv);    // cli/BundleCommand.cc
+int cmd_sources(int argc, char** argv);   // cli/SourcesCommand.cc
+int cmd_buildid(int argc, char** argv);   // cli/SourcesCommand.cc
 int cmd_replay(int argc, char** argv);
 int cmd_pack(int argc, char** argv);
 int cmd_checkpoint(int argc, char** argv);

@@ -1,64 +1,14 @@
 // rewind pack: make traces self-contained and deduplicated (core/api/Pack.h).
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/Commands.h"
+#include "cli/Progress.h"
 #include "core/api/Pack.h"
 #include "core/api/Trace.h"
 
 namespace rwd::cli {
-namespace {
-
-std::string human(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  unsigned u = 0;
-  while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[64];
-  if (u == 0)
-    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else
-    snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
-// A progress line on stderr when it is a terminal, redrawn at most every
-// 100 ms and erased before the summary.
-class ProgressLine {
- public:
-  explicit ProgressLine(std::string trace) : trace_(std::move(trace)), tty_(isatty(2) == 1) {}
-  void update(const api::PackProgress& p) {
-    if (!tty_) return;
-    const auto now = std::chrono::steady_clock::now();
-    const bool finished = p.total_bytes && p.done_bytes >= p.total_bytes;
-    if (shown_ && now - last_ < std::chrono::milliseconds(100) && !finished) return;
-    last_ = now;
-    shown_ = true;
-    if (p.total_bytes)
-      fprintf(stderr, "\r\033[K%s: %s %s of %s", trace_.c_str(), p.phase,
-              human(p.done_bytes).c_str(), human(p.total_bytes).c_str());
-    else
-      fprintf(stderr, "\r\033[K%s: %s %s", trace_.c_str(), p.phase, human(p.done_bytes).c_str());
-  }
-  ~ProgressLine() {
-    if (shown_) fputs("\r\033[K", stderr);
-  }
-
- private:
-  std::string trace_;
-  bool tty_;
-  bool shown_ = false;
-  std::chrono::steady_clock::time_point last_;
-};
-
-}  // namespace
 
 int cmd_pack(int argc, char** argv) {
   api::PackOptions options;
@@ -101,7 +51,9 @@ int cmd_pack(int argc, char** argv) {
     auto stats = [&] {
       ProgressLine line(dir->string());  // erased when pack is done
       api::PackOptions with_progress = options;
-      with_progress.progress = [&](const api::PackProgress& p) { line.update(p); };
+      with_progress.progress = [&](const api::PackProgress& p) {
+        line.update(p.phase, p.done_bytes, p.total_bytes);
+      };
       return api::pack_trace(*dir, with_progress);
     }();
     if (!stats) {

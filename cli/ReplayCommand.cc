@@ -27,9 +27,11 @@
 #include <vector>
 
 #include "cli/Commands.h"
+#include "cli/ReplayArgs.h"
 #include "cli/ReplayVerify.h"
 #include "core/api/Replay.h"
 #include "core/api/Trace.h"
+#include "core/api/TraceList.h"
 #include "core/base/Fd.h"
 #include "core/base/Log.h"
 #include "core/base/ScratchDir.h"
@@ -37,22 +39,6 @@
 
 namespace rwd::cli {
 namespace {
-
-struct ReplayArgs {
-  bool autopilot = false;
-  api::ReplayOptions options;
-  std::string trace;
-  std::optional<uint16_t> server_port;  // -s
-  std::optional<std::string> host;      // --host, with -s
-  bool stdio = false;                   // --stdio
-  std::string debugger = "gdb";
-  uint64_t goto_event = 0;  // -g
-  pid_t pid = 0;            // -p / -f
-  bool from_fork = false;
-  std::vector<std::string> debugger_args;                       // after --
-  unsigned jobs = 0;                                            // --jobs, with -a
-  std::optional<std::pair<uint64_t, uint64_t>> verify_stretch;  // a --jobs worker
-};
 
 // Parses a decimal number in full, or fails naming the option.
 template <class T>
@@ -82,9 +68,9 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
       a.autopilot = true;
     } else if (s == "--force") {
       a.options.force_cpu = true;
-    } else if (s == "-s") {
+    } else if (s == "-s" || s == "--port") {
       uint16_t port;
-      if (!(v = value("-s")) || !parse_number(v, port))
+      if (!(v = value(s.c_str())) || !parse_number(v, port))
         return fprintf(stderr, "rewind: replay: bad port\n"), std::nullopt;
       a.server_port = port;
     } else if (s == "--host") {
@@ -95,9 +81,14 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
     } else if (s == "--debugger" || s == "-d") {
       if (!(v = value(s.c_str()))) return std::nullopt;
       a.debugger = v;
-    } else if (s == "-g") {
-      if (!(v = value("-g")) || !parse_number(v, a.goto_event))
+    } else if (s == "-g" || s == "--goto") {
+      if (!(v = value(s.c_str())) || !parse_number(v, a.goto_event) || !a.goto_event)
         return fprintf(stderr, "rewind: replay: -g needs an event number\n"), std::nullopt;
+    } else if (s == "-e" || s == "--end") {
+      a.at_end = true;
+    } else if (s == "-x" || s == "--command") {
+      if (!(v = value(s.c_str()))) return std::nullopt;
+      a.command_file = v;
     } else if (s == "--jobs" || s == "-j") {
       if (!(v = value(s.c_str())) || !parse_number(v, a.jobs) || !a.jobs)
         return fprintf(stderr, "rewind: replay: --jobs needs a number\n"), std::nullopt;
@@ -110,15 +101,15 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
     } else if (s == "--cpu") {
       if (!(v = value(s.c_str())) || !parse_number(v, a.options.cpu))
         return fprintf(stderr, "rewind: replay: --cpu needs a number\n"), std::nullopt;
-    } else if (s == "-p" || s == "-f") {
+    } else if (s == "-p" || s == "-f" || s == "--pid" || s == "--fork") {
       if (!(v = value(s.c_str())) || !parse_number(v, a.pid) || a.pid <= 0)
         return fprintf(stderr, "rewind: replay: %s needs a pid\n", s.c_str()), std::nullopt;
-      a.from_fork = s == "-f";
+      a.from_fork = s == "-f" || s == "--fork";
     } else if (s == "--") {
       a.debugger_args.assign(argv + i + 1, argv + argc);
       break;
     } else if (s.size() > 1 && s[0] == '-') {
-      fprintf(stderr, "rewind: replay: unknown option %s\n%s", s.c_str(), kUsage);
+      usage_error("replay", "unknown option " + s);
       return std::nullopt;
     } else if (a.trace.empty()) {
       a.trace = s;
@@ -126,6 +117,18 @@ std::optional<ReplayArgs> parse(int argc, char** argv) {
       fprintf(stderr, "rewind: replay: more than one trace given\n");
       return std::nullopt;
     }
+  }
+  if (a.at_end && a.goto_event) {
+    fprintf(stderr, "rewind: replay: -e and -g exclude each other\n");
+    return std::nullopt;
+  }
+  if ((a.at_end || !a.command_file.empty()) && (a.autopilot || a.stdio || a.server_port)) {
+    fprintf(stderr, "rewind: replay: -e and -x are for a debugger rewind launches\n");
+    return std::nullopt;
+  }
+  if (!a.command_file.empty() && access(a.command_file.c_str(), R_OK) != 0) {
+    fprintf(stderr, "rewind: replay: -x %s: %s\n", a.command_file.c_str(), strerror(errno));
+    return std::nullopt;
   }
   if (a.host && !a.server_port) {
     fprintf(stderr, "rewind: replay: --host only applies to -s PORT\n");
@@ -148,101 +151,6 @@ int replay_exit_code(const api::ReplayEnd& end) {
   // shell would, not with an exit status it never had.
   if (!end.wait_status) return 128 + SIGKILL;
   return exit_code_for(*end.wait_status);
-}
-
-// gdb's own checkpoint/restart and a `when` command, mapped to rewind's
-// monitor commands, as rr's gdb script does.
-const char kGdbScript[] =
-    "define checkpoint\n  monitor checkpoint\nend\n"
-    "document checkpoint\nSave the current replay position (rewind).\nend\n"
-    "define restart\n  monitor restart $arg0\n  maintenance flush register-cache\n  frame\nend\n"
-    "document restart\nGo back to a rewind checkpoint: restart N.\nend\n"
-    "define seek\n  monitor seek $arg0\n  maintenance flush register-cache\n  frame\nend\n"
-    "document seek\nMove the replay to event N: seek N.\nend\n"
-    "define when\n  monitor when\nend\n"
-    "document when\nPrint the current rewind event number.\nend\n";
-
-// Runs the debugger with `args` and waits for it; returns its exit code.
-int run_debugger(const std::vector<std::string>& args) {
-  pid_t child = fork();
-  if (child < 0) return fail(Error::from_errno("fork"));
-  if (child == 0) {
-    std::vector<char*> cargv;
-    for (auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
-    cargv.push_back(nullptr);
-    execvp(cargv[0], cargv.data());
-    fprintf(stderr, "rewind: cannot run the debugger '%s': %s\n", cargv[0], strerror(errno));
-    _exit(127);
-  }
-  // Ctrl-C belongs to the debugger, which turns it into an interrupt packet.
-  signal(SIGINT, SIG_IGN);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  return exit_code_for(status);
-}
-
-// `s` as one word for /bin/sh, which runs gdb's "target remote | COMMAND".
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// The options that choose what the server replays, as they were given.
-std::string replay_flags(const ReplayArgs& a) {
-  std::string flags;
-  if (a.options.force_cpu) flags += " --force";
-  if (a.goto_event) flags += " -g " + std::to_string(a.goto_event);
-  if (a.pid) flags += (a.from_fork ? " -f " : " -p ") + std::to_string(a.pid);
-  return flags;
-}
-
-// Where gdb's pipe command finds rewind's stderr (see debug_in_gdb): a
-// POSIX shell's redirections take only single-digit descriptors.
-constexpr int kServerLogFd = 9;
-
-// gdb starts the server itself, with the protocol on its stdin and stdout:
-// nothing listens, so no other user (nor another process of this one) can
-// take the connection.
-int debug_in_gdb(const ReplayArgs& a, const std::filesystem::path& dir) {
-  char self[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) return fail(Error::from_errno("readlink /proc/self/exe"));
-  self[n] = '\0';
-  char script[] = "/tmp/rewind-gdb-XXXXXX";
-  int fd = mkstemp(script);
-  if (fd < 0) return fail(Error::from_errno("mkstemp"));
-  (void)!write(fd, kGdbScript, sizeof kGdbScript - 1);
-  close(fd);
-  // gdb polls its pipe command's stderr after every byte it reads from the
-  // command (one read(2) per byte), which makes reading the program's
-  // files through vFile several times slower than over a socket, until
-  // that stderr pipe is closed. So the server writes its messages straight
-  // to our stderr, passed down through gdb and its shell as `log_fd`, and
-  // replaces the shell (exec), so that nothing holds gdb's pipe open.
-  ScopedFd log_fd(fcntl(STDERR_FILENO, F_DUPFD, kServerLogFd));  // inherited: no CLOEXEC
-  std::string server = "exec " + shell_quote(self) + " replay --stdio" + replay_flags(a) + " " +
-                       shell_quote(dir.string());
-  if (log_fd.is_open() && log_fd.get() <= kServerLogFd) {
-    const std::string fd_number = std::to_string(log_fd.get());
-    server += " 2>&" + fd_number + " " + fd_number + ">&-";
-  }
-  std::vector<std::string> args = {
-      a.debugger, "-q", "-ex", "echo rewind: replaying " + dir.string() + "\\n", "-x", script,
-      // The server replays to the start (or to -g EVENT) before it answers
-      // the first packet, which can take longer than gdb's default 2 s; a
-      // server that dies closes the pipe, so gdb never waits in vain.
-      "-ex", "set remotetimeout unlimited", "-ex", "target extended-remote | " + server};
-  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
-  const int code = run_debugger(args);
-  unlink(script);
-  return code;
-}
-
-bool is_lldb(const std::string& debugger) {
-  if (debugger == "lldb") return true;
-  return std::filesystem::path(debugger).filename().string().find("lldb") != std::string::npos;
 }
 
 // True for addresses only this machine can reach: 127.0.0.0/8, ::1 and
@@ -315,53 +223,6 @@ int serve_tcp(const ReplayArgs& a, const std::filesystem::path& dir) {
   return 0;
 }
 
-// The LLDB plugin that goes with this rewind: $REWIND_LLDB_PLUGIN, the
-// build tree's (build/cli/rewind, build/lldb-plugin/), or the installed
-// one (/usr/bin/rewind, /usr/lib/<triple>/rewind/).
-std::optional<std::string> lldb_plugin(const std::filesystem::path& self) {
-  if (const char* env = getenv("REWIND_LLDB_PLUGIN"); env && *env) return std::string(env);
-  const auto dir = self.parent_path();
-  for (const auto& p : {dir / "../lldb-plugin/librewind-lldb.so",
-                        dir / "../lib/x86_64-linux-gnu/rewind/librewind-lldb.so"}) {
-    std::error_code ec;
-    if (std::filesystem::exists(p, ec)) return std::filesystem::weakly_canonical(p, ec).string();
-  }
-  return std::nullopt;
-}
-
-// `-d lldb`: LLDB 22 if it is there, else whatever lldb is on PATH.
-std::string lldb_command(const std::string& debugger) {
-  if (debugger != "lldb") return debugger;
-  for (const char* dir : {"/usr/bin/", "/usr/local/bin/"})
-    if (access((std::string(dir) + "lldb-22").c_str(), X_OK) == 0) return "lldb-22";
-  return "lldb";
-}
-
-// LLDB gets the plugin, whose `rewind replay` starts the server as its own
-// child over a socketpair (no socket listens) and loads the trace's copies
-// of the recorded files; rewind itself becomes LLDB.
-int debug_in_lldb(const ReplayArgs& a, const std::filesystem::path& dir) {
-  char self[PATH_MAX];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) return fail(Error::from_errno("readlink /proc/self/exe"));
-  self[n] = '\0';
-  auto plugin = lldb_plugin(self);
-  if (!plugin)
-    return fail(Error{"the LLDB plugin librewind-lldb.so is not next to " + std::string(self) +
-                      "; set REWIND_LLDB_PLUGIN to its path"});
-  std::string replay = "rewind replay" + replay_flags(a) + " \"" + dir.string() + "\"";
-  std::vector<std::string> args = {lldb_command(a.debugger), "-o", "plugin load " + *plugin,
-                                   "-o", replay};
-  args.insert(args.end(), a.debugger_args.begin(), a.debugger_args.end());
-  setenv("REWIND_EXE", self, 1);
-  std::vector<char*> cargv;
-  for (auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
-  cargv.push_back(nullptr);
-  fflush(nullptr);
-  execvp(cargv[0], cargv.data());
-  return fail(Error::from_errno("cannot run the debugger '" + args[0] + "'"));
-}
-
 // replay --verify-stretch FROM TO, a worker of replay -a --jobs
 // (ReplayVerify.cc): the last stretch prints the program's wait status for
 // it (-1: none).
@@ -386,6 +247,11 @@ int cmd_replay(int argc, char** argv) {
   auto dir = api::resolve_trace(a->trace);
   if (!dir) return fail(dir.error());
   if (a->verify_stretch) return verify_stretch(*dir, *a);
+  if (a->at_end) {
+    auto last = api::last_event(*dir);
+    if (!last) return fail(last.error());
+    a->goto_event = *last;
+  }
   if (a->autopilot && a->jobs) return replay_verify_jobs(*dir, a->jobs, a->options);
   if (a->autopilot && a->goto_event) {
     auto end = api::replay_to_end_from(*dir, a->goto_event, a->options);

@@ -13,6 +13,10 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   capnproto libcapnp-dev liblz4-dev libb2-dev libboost-dev libboost-test-dev
   libzydis-dev libelf-dev
+  # bundles (tar + zstd, read and written safely) and `rewind sources` (DWARF)
+  libarchive-dev libdw-dev
+  # the Debian package (packaging/build-deb.sh) and its checks
+  debhelper dpkg-dev lintian man-db bash-completion
   # the LLDB plugin (SB API) and the DAP adapter's JSON
   liblldb-22-dev nlohmann-json3-dev
   # tests: the debugger and the real programs the end-to-end tests record

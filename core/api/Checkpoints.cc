@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/api/Trace.h"
 #include "core/api/internal/OpenStore.h"
 
 namespace rwd::api {
@@ -14,7 +15,7 @@ namespace rwd::api {
 namespace internal {
 
 Result<OpenedStore> open_store(const std::string& arg, StoreAccess access) {
-  auto dir = trace::resolve_trace_arg(arg);
+  auto dir = resolve_trace(arg);  // a directory, or a bundle (Trace.h)
   if (!dir) return dir.error();
   ScopedFd lock;
   if (access == StoreAccess::Write) {

@@ -200,6 +200,7 @@ Result<RecordOutcome> record(const RecordRequest& req) {
   opts.cpu_features = cpu_features;
   opts.cpuid_faulting = header.cpuid_faulting;
   opts.syscall_buffer = syscall_buffer;
+  opts.wait_for_all = req.wait_for_all == WaitFor::All;
   ignore_terminal_signals();
   RecordSession session(opts, **writer);
   auto status = session.run();

@@ -19,6 +19,9 @@ enum class SyscallBuffering { On, Off };
 // record --checkpoint-wait: whether record waits for the follower's last
 // checkpoints, or leaves it to finish in the background.
 enum class CheckpointWait { Background, Wait };
+// When the recording ends: when the initial process exits, killing what it
+// left running (as rr record does), or when every process has (record -w).
+enum class WaitFor { Initial, All };
 
 struct RecordRequest {
   // The program as typed (looked up in $PATH unless it has a '/') and its
@@ -39,6 +42,7 @@ struct RecordRequest {
   // command can ask for it today.
   double checkpoint_interval = 0;
   CheckpointWait checkpoint_wait = CheckpointWait::Background;
+  WaitFor wait_for_all = WaitFor::Initial;
 };
 
 struct RecordOutcome {

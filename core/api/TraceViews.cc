@@ -15,6 +15,7 @@
 #include <set>
 #include <string_view>
 
+#include "core/api/Bundle.h"
 #include "core/syscalls/SyscallTable.h"
 #include "core/trace/CheckpointStore.h"
 #include "core/trace/TraceReader.h"
@@ -32,7 +33,7 @@ using trace::TaskEventKind;
 using trace::TraceReader;
 
 Result<std::unique_ptr<TraceReader>> open_trace(const std::string& arg) {
-  auto dir = trace::resolve_trace_arg(arg);
+  auto dir = resolve_trace(arg);
   if (!dir) return dir.error();
   auto reader = TraceReader::open(*dir, trace::IncompleteTraces::ReadPrefix);
   if (reader && (*reader)->incomplete())
@@ -385,6 +386,8 @@ std::vector<Process> processes(const std::vector<TaskEvent>& events) {
 }  // namespace
 
 Result<std::filesystem::path> resolve_trace(const std::string& arg) {
+  // A file where a trace directory is expected is a bundle (Bundle.h).
+  if (is_bundle_path(arg)) return open_bundle(arg);
   return trace::resolve_trace_arg(arg);
 }
 

@@ -184,12 +184,25 @@ Result<void> RecordSession::release_job_stops(const std::optional<sys::SentSigna
 }
 
 // The initial process has exited and others remain (a child blocked for
-// ever, a daemon). Natively the shell would return; rewind records on,
-// since replay needs every process to the end, as rr does. It names them,
-// and a Ctrl-C (SIGINT to rewind) kills them: their deaths are recorded as
-// any other, and the trace is complete and replays.
+// ever, a daemon). Natively the shell would return. As rr record does,
+// rewind then ends the recording, killing them: their deaths are recorded
+// as any other, and the trace is complete and replays. With record -w it
+// records on until they exit; it names them, and a Ctrl-C (SIGINT to
+// rewind) kills them.
 Result<void> RecordSession::outlived_by_others() {
   if (!root_status_ || tasks_.empty()) return ok_result();
+  if (!options_.wait_for_all && !survivors_named_) {
+    // Once: their deaths are reported like any other, and end the loop.
+    survivors_named_ = true;
+    std::set<pid_t> groups;
+    for (const auto& [tid, t] : tasks_) groups.insert(t->tgid > 0 ? t->tgid : tid);
+    warn(
+        "the program has exited: killing the %zu process%s it left running (record -w waits "
+        "for them)",
+        groups.size(), groups.size() == 1 ? "" : "es");
+    for (auto& [tid, t] : tasks_) (void)t->task->send_signal(SIGKILL);
+    return ok_result();
+  }
   if (g_end_requested.exchange(false)) {
     warn("ending the recording: killing the %zu remaining task%s", tasks_.size(),
          tasks_.size() == 1 ? "" : "s");

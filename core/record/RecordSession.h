@@ -54,6 +54,10 @@ struct RecordOptions {
   // Buffer syscalls in the tracee (preload/); false: every syscall is a
   // ptrace stop (`record -n`).
   bool syscall_buffer = true;
+  // Record until every process has exited (record -w); false: the
+  // recording ends when the initial process exits, and the processes it
+  // left are killed then (their deaths recorded), as rr record does.
+  bool wait_for_all = false;
 };
 
 // What stat() of one of a task's fds (/proc/TID/fd/N) says that stays

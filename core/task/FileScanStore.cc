@@ -60,10 +60,11 @@ FileId FileId::of(const struct stat& st) {
           int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-FileScanStore::FileScanStore(std::string dir)
-    : dir_(dir == "-"    ? std::string()
-           : dir.empty() ? default_dir()
-                         : std::move(dir)) {}
+FileScanStore::FileScanStore(std::string dir) : dir_(dir.empty() ? default_dir() : std::move(dir)) {
+  // "-", given or from $REWIND_CACHE_DIR: keep nothing (not a directory
+  // named "-" in the working directory, as an earlier version made).
+  if (dir_ == "-") dir_.clear();
+}
 
 std::string FileScanStore::encode(std::string_view kind, const FileId& file,
                                   std::string_view payload) {

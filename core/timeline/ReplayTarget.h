@@ -297,6 +297,9 @@ class ReplayTarget : public target::Target {
 
   std::optional<std::string> trace_copy_of(const std::string& recorded_path);
   Result<ScopedFd> open_recorded_file(const std::string& path);
+  // /proc/PID/maps or /proc/PID/task/TID/maps of a replayed thread; nullopt
+  // for any other path.
+  std::optional<Result<ScopedFd>> open_proc_maps(const std::string& path);
 
   // Opened once, at the first event; every fresh session replays a clone.
   std::unique_ptr<trace::TraceReader> reader_;

@@ -2,11 +2,15 @@
 // the recording executed or mapped, served to the debugger (vFile), and
 // nothing else of this machine (RecordedFiles.h).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "core/timeline/RecordedFiles.h"
 #include "core/timeline/ReplayTarget.h"
@@ -55,7 +59,41 @@ std::vector<std::pair<std::string, std::string>> ReplayTarget::recorded_file_cop
 // Only what the trace holds, and separate debug info by build-id, which
 // the program never mapped (RecordedFiles.h): never any other file of this
 // machine, such as /etc/shadow or /proc/self/mem of rewind itself.
+// gdb reads /proc/PID/task/TID/maps of the process it debugs (for the
+// vDSO's range, and `info proc mappings`), and warns on every attach when
+// it cannot. Those of a replayed thread are served, by its recorded ids,
+// from the replay's own task: its address space is the recorded one. A
+// copy in a memfd, since a /proc file has no size for vFile:fstat.
+std::optional<Result<ScopedFd>> ReplayTarget::open_proc_maps(const std::string& path) {
+  unsigned long pid = 0, tid = 0;
+  char tail[8] = {};
+  int used = 0;
+  if (sscanf(path.c_str(), "/proc/%lu/task/%lu/%7s%n", &pid, &tid, tail, &used) == 3 &&
+      static_cast<size_t>(used) == path.size()) {
+  } else if (sscanf(path.c_str(), "/proc/%lu/%7s%n", &pid, tail, &used) == 2 &&
+             static_cast<size_t>(used) == path.size()) {
+    tid = pid;
+  } else {
+    return std::nullopt;
+  }
+  if (std::string(tail) != "maps" || pid > INT32_MAX || tid > INT32_MAX) return std::nullopt;
+  RepTask* rt = task({static_cast<int32_t>(pid), static_cast<int32_t>(tid)});
+  if (!rt || rt->task->rec_tid().value != static_cast<int32_t>(tid)) return std::nullopt;
+  const Task& live = diversion_ ? *diversion_->task : *rt->task;
+  std::ifstream in("/proc/" + std::to_string(live.real_tid()) + "/maps");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in) return Result<ScopedFd>(Error{"reading the maps of thread " + std::to_string(tid)});
+  const std::string bytes = text.str();
+  ScopedFd fd(::memfd_create("rewind-maps", MFD_CLOEXEC));
+  if (!fd.is_open() ||
+      ::write(fd.get(), bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()))
+    return Result<ScopedFd>(Error::from_errno("memfd for " + path));
+  return Result<ScopedFd>(std::move(fd));
+}
+
 Result<ScopedFd> ReplayTarget::open_recorded_file(const std::string& path) {
+  if (auto maps = open_proc_maps(path)) return std::move(*maps);
   if (std::optional<std::string> copy = trace_copy_of(path)) {
     ScopedFd fd(::open(copy->c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.is_open())

@@ -1,5 +1,7 @@
 #include "core/trace/TraceReader.h"
 
+#include "core/trace/CheckpointStore.h"
+
 #include <capnp/serialize.h>
 #include <fcntl.h>
 #include <kj/exception.h>
@@ -384,6 +386,25 @@ Result<Recording> check_version(const fs::path& dir) {
   return Recording::Finished;
 }
 
+// The lock that says a trace is in use: each reader holds it shared on
+// the version file (on `incomplete` for a trace whose recorder died), and
+// rm and mv take it exclusive (lock_trace_for_removal), so that neither
+// pulls a trace from under a replay, nor a replay opens one half removed.
+// A live recording's `incomplete` is the writer's, held exclusive: the
+// reader then holds nothing, and rm refuses by that same lock.
+Result<ScopedFd> hold_in_use(const fs::path& dir, Recording state) {
+  if (state == Recording::Live) return ScopedFd();
+  const fs::path path = dir / (state == Recording::Finished ? "version" : "incomplete");
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.is_open()) return Error::from_errno("trace " + path.string());
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return Error{"trace " + dir.string() + " is being removed or renamed (rewind rm or mv)"};
+    return Error::from_errno("locking " + path.string());
+  }
+  return fd;
+}
+
 Error incomplete_error(const fs::path& dir, Recording state) {
   if (state == Recording::Live)
     return Error{"trace " + dir.string() + " is incomplete: it is still being recorded"};
@@ -403,6 +424,9 @@ Result<std::unique_ptr<TraceReader>> TraceReader::open(const fs::path& dir,
   if (!finished && incomplete == IncompleteTraces::Refuse) return incomplete_error(dir, *state);
 
   std::unique_ptr<TraceReader> r(new TraceReader);
+  auto in_use = hold_in_use(dir, *state);
+  if (!in_use) return in_use.error();
+  r->in_use_ = std::move(*in_use);
   // Absolute: replay execs and maps files by these paths, and compares them
   // with what /proc shows, whatever the current directory.
   std::error_code ec;
@@ -796,9 +820,45 @@ Result<fs::path> resolve_trace_arg(const std::string& arg) {
     if (ec) return Error{link.string() + " points to a trace that no longer exists"};
   }
   struct stat st {};
+  // A bare name not in the current directory: a trace of the trace root,
+  // as `rewind ls` lists them.
+  if (!arg.empty() && arg.find('/') == std::string::npos && arg != "." && arg != ".." &&
+      ::lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    const fs::path named = default_trace_root() / arg;
+    if (::lstat(named.c_str(), &st) == 0) path = named;
+  }
   if (::stat(path.c_str(), &st) != 0) return Error::from_errno("trace " + path.string());
   if (!S_ISDIR(st.st_mode)) return Error{"trace " + path.string() + " is not a directory"};
   return path;
+}
+
+Result<TraceRemovalLock> lock_trace_for_removal(const fs::path& dir) {
+  // Only a trace: `rewind rm ~` must not delete a home directory.
+  auto state = check_version(dir);
+  if (!state) return state.error();
+  if (*state == Recording::Live) return Error{"trace " + dir.string() + " is still being recorded"};
+  TraceRemovalLock lock;
+  auto writers = lock_trace_for_writing(dir);
+  if (!writers) return writers.error();
+  lock.writers = std::move(*writers);
+  for (const char* name : {"version", "incomplete"}) {
+    const fs::path path = dir / name;
+    ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.is_open()) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
+      lock.readers = std::move(fd);
+      return lock;
+    }
+    if (errno != EWOULDBLOCK) return Error::from_errno("locking " + path.string());
+    if (std::string(name) == "incomplete")
+      return Error{"trace " + dir.string() + " is still being recorded"};
+    return Error{"trace " + dir.string() +
+                 " is in use by another rewind (a replay, or a command reading it); try again "
+                 "when it is done"};
+  }
+  return Error{dir.string() +
+               " is not a rewind trace: it has neither a version file nor an "
+               "incomplete one"};
 }
 
 }  // namespace rwd::trace

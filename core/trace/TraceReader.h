@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/base/Error.h"
+#include "core/base/Fd.h"
 #include "core/trace/BlockStream.h"
 #include "core/trace/TraceTypes.h"
 
@@ -97,6 +98,7 @@ class TraceReader {
   Result<std::optional<Event>> read_event();
 
   std::filesystem::path dir_;
+  ScopedFd in_use_;                    // the shared "in use" lock (see lock_trace_for_removal)
   std::filesystem::path events_path_;  // dir_ / "events", for error messages
   std::optional<TraceEnd> incomplete_;
   ReaderPos scan_end_;  // after the last complete event scanned (incomplete traces)
@@ -129,7 +131,18 @@ Result<std::filesystem::path> new_trace_dir(const std::filesystem::path& root,
 // Points <root>/latest-trace at dir (atomically replaced symlink).
 Result<void> update_latest_link(const std::filesystem::path& root,
                                 const std::filesystem::path& dir);
-// Resolves the TRACE argument of replay/info/dump/ps: empty means latest-trace.
+// Resolves the TRACE argument of replay/info/dump/ps: empty means
+// latest-trace; a bare name that is not in the current directory, a trace
+// in the trace root.
 Result<std::filesystem::path> resolve_trace_arg(const std::string& arg);
+
+// Held while a trace is removed or renamed: no recorder, no writer (pack,
+// checkpoints) and no reader (each TraceReader holds the shared side) has
+// it, and none can open it until the lock goes.
+struct TraceRemovalLock {
+  ScopedFd writers;  // lock_trace_for_writing (CheckpointStore.h)
+  ScopedFd readers;  // exclusive on `version` (or a dead recording's `incomplete`)
+};
+Result<TraceRemovalLock> lock_trace_for_removal(const std::filesystem::path& dir);
 
 }  // namespace rwd::trace

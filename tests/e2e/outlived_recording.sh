@@ -13,7 +13,7 @@ rewind=$1 program=$2
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_begin e2e.outlived_recording outlived
 
-"$rewind" record -o "$tmp/trace" "$program" >"$tmp/rec.out" 2>"$tmp/rec.err" </dev/null &
+"$rewind" record -w -o "$tmp/trace" "$program" >"$tmp/rec.out" 2>"$tmp/rec.err" </dev/null &
 rec=$!
 child=
 cleanup_child() { [[ -z $child ]] || kill -9 "$child" 2>/dev/null || true; }

@@ -1,0 +1,35 @@
+// A progress bar on stderr for the commands that work through bytes (pack,
+// bundle), and sizes as people read them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace rwd::cli {
+
+// "812 B", "3.4 MiB".
+std::string human(uint64_t bytes);
+
+// One line on stderr, only when stderr is a terminal:
+//   LABEL: compressing [########............]  41%  12.0 MiB of 29.3 MiB
+// redrawn at most every 100 ms (and when a phase completes), and erased
+// when it goes out of scope, before the command prints its summary.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label);
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  ~ProgressLine();
+
+  // total 0: the size is not known yet; no bar then, only the bytes.
+  void update(const char* phase, uint64_t done, uint64_t total);
+
+ private:
+  std::string label_;
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace rwd::cli
