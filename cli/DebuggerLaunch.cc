@@ -192,12 +192,13 @@ namespace {
 
 // The LLDB plugin that goes with this rewind: $REWIND_LLDB_PLUGIN, the
 // build tree's (build/cli/rewind, build/lldb-plugin/), or the installed
-// one (/usr/bin/rewind, /usr/lib/<triple>/rewind/).
+// one (/usr/bin/rewind, /usr/lib/<triple>/rewind/: REWIND_BINDIR_TO_HELPERDIR
+// from cmake/Install.cmake, relative, so any install prefix works).
 std::optional<std::string> lldb_plugin(const std::filesystem::path& self) {
   if (const char* env = getenv("REWIND_LLDB_PLUGIN"); env && *env) return std::string(env);
   const auto dir = self.parent_path();
   for (const auto& p : {dir / "../lldb-plugin/librewind-lldb.so",
-                        dir / "../lib/x86_64-linux-gnu/rewind/librewind-lldb.so"}) {
+                        dir / REWIND_BINDIR_TO_HELPERDIR / "librewind-lldb.so"}) {
     std::error_code ec;
     if (std::filesystem::exists(p, ec)) return std::filesystem::weakly_canonical(p, ec).string();
   }

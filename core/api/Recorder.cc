@@ -81,8 +81,10 @@ trace::TraceHeader make_header(const std::vector<std::string>& argv,
 }
 
 // librewind-preload.so: $REWIND_PRELOAD, else beside this rewind, as built
-// (build/cli/rewind, build/preload/) or installed (bin/rewind,
-// lib/rewind/). Empty if there is none.
+// (build/cli/rewind, build/preload/) or installed (bin/rewind and
+// REWIND_BINDIR_TO_HELPERDIR from there, which cmake/Install.cmake derives
+// from the install's bindir and libdir: ../lib/x86_64-linux-gnu/rewind in
+// the Debian package). Empty if there is none.
 std::string find_preload_library() {
   if (const char* p = getenv("REWIND_PRELOAD"); p && *p) return access(p, R_OK) == 0 ? p : "";
   char self[4096];
@@ -91,8 +93,8 @@ std::string find_preload_library() {
   self[n] = 0;
   const std::filesystem::path dir = std::filesystem::path(self).parent_path();
   for (const auto& cand : {dir.parent_path() / "preload" / "librewind-preload.so",
-                           dir.parent_path() / "lib" / "rewind" / "librewind-preload.so"}) {
-    if (access(cand.c_str(), R_OK) == 0) return cand.string();
+                           dir / REWIND_BINDIR_TO_HELPERDIR / "librewind-preload.so"}) {
+    if (access(cand.c_str(), R_OK) == 0) return cand.lexically_normal().string();
   }
   return "";
 }

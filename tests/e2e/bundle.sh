@@ -56,7 +56,8 @@ case_roundtrip() {
   tar --zstd -tf "$tmp/b.tar.zst" >"$tmp/members" || fail "tar cannot list the bundle"
   [[ $(head -1 "$tmp/members") == rewind-bundle ]] || fail "the first member is not rewind-bundle"
   ! grep -v -e '^rewind-bundle$' -e '^trace/' "$tmp/members" || fail "members outside trace/"
-  tar --zstd -xOf "$tmp/b.tar.zst" rewind-bundle | grep -q '^rewind-bundle 1$' ||
+  tar --zstd -xOf "$tmp/b.tar.zst" rewind-bundle >"$tmp/manifest" &&
+    grep -q '^rewind-bundle 1$' "$tmp/manifest" ||
     fail "the manifest does not name format 1"
 
   # No overwriting without -f; with it, a new bundle.

@@ -198,7 +198,8 @@ case_dwarf4() {
 case_gz() {
   compile "$tmp/prog" -g -gz=zlib
   LC_ALL=C readelf -S -W "$tmp/prog" >"$tmp/sections.txt"
-  grep -E '\.debug_(info|line) ' "$tmp/sections.txt" | grep -q ' C ' ||
+  grep -E '\.debug_(info|line) ' "$tmp/sections.txt" >"$tmp/debug_sections.txt" &&
+    grep -q ' C ' "$tmp/debug_sections.txt" ||
     fail "gcc -gz did not compress .debug_info"
   record "$tmp/trace" "$tmp/prog"
   run sources 0 sources "$tmp/trace"
