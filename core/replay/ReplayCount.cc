@@ -146,8 +146,18 @@ Result<void> ReplaySession::sync_counted(RepTask& t) {
   // (Nor with a signal to deliver: the injection would discard it.)
   const bool injectable = !t.in_syscall && !t.initial_stop_pending && !t.inject_sig;
   const uint64_t state_pc = state_here ? control_->stop_at_state->regs.rip : 0;
-  if (!cp->placed && cp->sites.drop_overwritten(task) > 0)
+  if (!cp->placed && cp->sites.drop_overwritten(task) > 0) {
     REWIND_LOG(Replay, "counted sites overwritten by a mapping: placing them again");
+    // The state's check may have gone with them: a library's first
+    // mapping (ld.so maps the whole file read-only, then the text over
+    // it) took the patch, and the state, if not placed again below, was
+    // run past ("did not come back to event N").
+    if (cp->state_for && !cp->sites.patched(cp->state_site)) {
+      REWIND_LOG(Replay, "the state's check at 0x%llx went with them",
+                 (unsigned long long)cp->state_for);
+      cp->state_site = cp->state_for = 0;
+    }
+  }
   if (!cp->placed && injectable) {
     std::vector<uint64_t> pcs;
     for (RepTask* s : tasks_of(t.rec_tgid)) {

@@ -364,6 +364,8 @@ Result<DebugStop> ReplaySession::run_inner(const RunControl& control) {
          done.syscall_no == SYS_mprotect || done.syscall_no == SYS_execve ||
          done.syscall_no == SYS_execveat)) {
       if (RepTask* t = find(done.tid)) {
+        if (const size_t n = t->task->as().reinsert_replaced_breakpoints())
+          REWIND_LOG(Replay, "%zu int3s replaced by a mapping: inserted again", n);
         REWIND_TRY(sync_breakpoints(*t));
         unplace_counted(*t);
       }

@@ -122,6 +122,19 @@ Result<void> AddressSpace::write_keeping_breakpoints(RemotePtr addr, const void*
   return ok_result();
 }
 
+size_t AddressSpace::reinsert_replaced_breakpoints() {
+  static const uint8_t kInt3 = 0xcc;
+  size_t n = 0;
+  for (auto& [addr, bp] : breakpoints_) {
+    uint8_t now = 0;
+    if (read_partial(RemotePtr(addr), &now, 1) != 1 || now == kInt3) continue;
+    if (!write(RemotePtr(addr), &kInt3, 1)) continue;
+    bp.orig = now;
+    ++n;
+  }
+  return n;
+}
+
 Result<void> AddressSpace::remove_breakpoint(uint64_t addr) {
   auto it = breakpoints_.find(addr);
   if (it == breakpoints_.end()) return ok_result();

@@ -93,6 +93,12 @@ class AddressSpace {
   // [addr, addr+len) by the original bytes, so a debugger never sees its own
   // breakpoints, nor rewind's patches.
   void hide_breakpoints(uint64_t addr, uint8_t* buf, size_t len) const;
+  // A mapping that replaced memory under int3s (ld.so maps a library's
+  // whole file read-only, then its text over it with MAP_FIXED) took them
+  // with it, while the table still holds them: each whose byte is no
+  // longer an int3 is inserted again, over the new byte. Those not mapped
+  // now are left for the next mapping change. Returns how many.
+  size_t reinsert_replaced_breakpoints();
   // After fork, the child's memory still holds the parent's int3s and code
   // patches.
   Result<void> remove_inherited_breakpoints(const AddressSpace& parent);

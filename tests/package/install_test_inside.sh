@@ -166,11 +166,11 @@ has complete.txt '^rewind replay  => .*\bls-0\b' "rewind replay <TAB> offers the
 echo "--- gdb on the replay of /bin/ls"
 # ls has no symbols of its own (no main): a breakpoint in libc, where ls
 # opens the directory; one instruction back and forward again; back to the
-# start of history (there is no earlier hit).
+# start of history (there is no earlier hit), and forwards to the same hit.
 timeout 300 rewind replay "$REWIND_TRACE_DIR/ls-0" -- -batch -nx \
   -ex 'set breakpoint pending on' -ex 'break opendir' -ex continue -ex 'p/x $pc' \
   -ex 'reverse-stepi' -ex 'p/x $pc' -ex stepi -ex 'p/x $pc' -ex 'reverse-continue' \
-  > gdb-ls.txt 2>&1
+  -ex continue -ex 'p/x $pc' > gdb-ls.txt 2>&1
 has gdb-ls.txt 'Breakpoint 1(\.[0-9]+)?, .*opendir' "gdb stops in opendir"
 first=$(sed -n 's/^\$1 = //p' gdb-ls.txt)
 back=$(sed -n 's/^\$2 = //p' gdb-ls.txt)
@@ -181,6 +181,9 @@ again=$(sed -n 's/^\$3 = //p' gdb-ls.txt)
 has gdb-ls.txt 'No more reverse-execution history' "gdb reverse-continue reaches the start"
 [ -n "$again" ] && [ "$again" = "$first" ] && ok "gdb stepi goes forward to the same place" ||
   { fail "gdb: stepi forward went to $again, not $first"; cat gdb-ls.txt; }
+rehit=$(sed -n 's/^\$4 = //p' gdb-ls.txt)
+[ -n "$rehit" ] && [ "$rehit" = "$first" ] && ok "gdb continue from the start hits opendir again" ||
+  { fail "gdb: continue from the start stopped at ${rehit:-nothing}, not $first"; cat gdb-ls.txt; }
 
 echo "--- gdb and LLDB at main of a program with symbols"
 cat > hello.c <<'EOF'
