@@ -13,6 +13,7 @@
 #include "cli/Progress.h"
 #include "core/api/Bundle.h"
 #include "core/api/Trace.h"
+#include "core/base/Units.h"
 
 namespace rwd::cli {
 
@@ -37,8 +38,9 @@ int write_bundle(const std::filesystem::path& trace, const std::string& out,
   const double ratio =
       stats->bundle_bytes ? double(stats->trace_bytes_before) / double(stats->bundle_bytes) : 0;
   fprintf(summary, "%s: %s, from a trace of %s (%s packed), %.1fx smaller, in %.1f s\n",
-          out.c_str(), human(stats->bundle_bytes).c_str(), human(stats->trace_bytes_before).c_str(),
-          human(stats->trace_bytes).c_str(), ratio, secs);
+          out.c_str(), human_bytes(stats->bundle_bytes).c_str(),
+          human_bytes(stats->trace_bytes_before).c_str(), human_bytes(stats->trace_bytes).c_str(),
+          ratio, secs);
   return 0;
 }
 

@@ -145,7 +145,11 @@ std::vector<CommandDoc> make_commands() {
       "One line per trace in the trace directory: its name, when it was recorded, its size on "
       "disk, the initial process's exit status, whether it is complete (or still recording, or "
       "cut short), and the command. The latest trace is marked with *.",
-      {{{"--names"}, "", ArgKind::None, "Print only the names, one per line."}, kHelpOption},
+      {{{"--names"},
+        "",
+        ArgKind::None,
+        "Print only the names, one per line, in name order (what the completion offers)."},
+       kHelpOption},
       {},
       ""});
   c.push_back(CommandDoc{

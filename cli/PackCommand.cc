@@ -7,6 +7,7 @@
 #include "cli/Progress.h"
 #include "core/api/Pack.h"
 #include "core/api/Trace.h"
+#include "core/base/Units.h"
 
 namespace rwd::cli {
 
@@ -65,14 +66,14 @@ int cmd_pack(int argc, char** argv) {
     total_after += stats->bytes_after;
     if (!stats->changed) {
       printf("%s: already packed, %s in %llu files\n", dir->c_str(),
-             human(stats->bytes_after).c_str(), (unsigned long long)stats->files_after);
+             human_bytes(stats->bytes_after).c_str(), (unsigned long long)stats->files_after);
       continue;
     }
     printf("%s: %s -> %s; %llu files -> %llu (%llu distinct), %llu copied in (%s)", dir->c_str(),
-           human(stats->bytes_before).c_str(), human(stats->bytes_after).c_str(),
+           human_bytes(stats->bytes_before).c_str(), human_bytes(stats->bytes_after).c_str(),
            (unsigned long long)stats->files_before, (unsigned long long)stats->files_after,
            (unsigned long long)stats->distinct_contents, (unsigned long long)stats->copied_files,
-           human(stats->copied_bytes).c_str());
+           human_bytes(stats->copied_bytes).c_str());
     if (options.pack_dir) {
       printf("; %llu new in %s", (unsigned long long)stats->store_files_added,
              options.pack_dir->c_str());
@@ -84,7 +85,8 @@ int cmd_pack(int argc, char** argv) {
     printf("\n");
   }
   if (traces.size() > 1)
-    printf("total: %s -> %s\n", human(total_before).c_str(), human(total_after).c_str());
+    printf("total: %s -> %s\n", human_bytes(total_before).c_str(),
+           human_bytes(total_after).c_str());
   return failures ? kExitError : 0;
 }
 

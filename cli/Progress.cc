@@ -6,23 +6,9 @@
 #include <algorithm>
 #include <cstdio>
 
-namespace rwd::cli {
+#include "core/base/Units.h"
 
-std::string human(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  unsigned u = 0;
-  while (v >= 1024 && u + 1 < sizeof units / sizeof *units) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[64];
-  if (u == 0)
-    snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else
-    snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
+namespace rwd::cli {
 
 ProgressLine::ProgressLine(std::string label) : label_(std::move(label)), tty_(isatty(2) == 1) {}
 
@@ -56,10 +42,10 @@ void ProgressLine::update(const char* phase, uint64_t done, uint64_t total) {
     const size_t filled = static_cast<size_t>(pct * kBar / 100);
     char tail[64];
     snprintf(tail, sizeof tail, "] %3llu%%  ", static_cast<unsigned long long>(pct));
-    line += " [" + std::string(filled, '#') + std::string(kBar - filled, '.') + tail + human(done) +
-            " of " + human(total);
+    line += " [" + std::string(filled, '#') + std::string(kBar - filled, '.') + tail +
+            human_bytes(done) + " of " + human_bytes(total);
   } else {
-    line += " " + human(done);
+    line += " " + human_bytes(done);
   }
   // Keep the end (the numbers) when the label is too long for the terminal.
   const size_t cols = terminal_columns();

@@ -1,5 +1,5 @@
 // A progress bar on stderr for the commands that work through bytes (pack,
-// bundle), and sizes as people read them.
+// bundle); sizes as core/base/Units.h prints them.
 #pragma once
 
 #include <chrono>
@@ -7,9 +7,6 @@
 #include <string>
 
 namespace rwd::cli {
-
-// "812 B", "3.4 MiB".
-std::string human(uint64_t bytes);
 
 // One line on stderr, only when stderr is a terminal:
 //   LABEL: compressing [########............]  41%  12.0 MiB of 29.3 MiB

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <string>
 
 #include "cli/Commands.h"
@@ -69,7 +70,7 @@ int cmd_ls(int argc, char** argv) {
     else
       return usage_error("ls", std::string("unexpected argument ") + argv[i]);
   }
-  auto traces = api::list_traces();
+  auto traces = api::list_traces(names_only ? api::TraceDetail::Names : api::TraceDetail::Full);
   if (!traces) return fail(traces.error());
   if (names_only) {
     for (const auto& t : *traces) printf("%s\n", t.name.c_str());
@@ -93,6 +94,19 @@ int cmd_ls(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+// rm and mv work on trace directories; a bundle file is the user's own
+// file (and its unpacked copy in the cache is only a cache).
+bool refuse_bundle(const char* command, const char* arg) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(arg, ec)) return false;
+  fprintf(stderr, "rewind %s: %s is a file (a bundle?), not a trace directory\n", command, arg);
+  return true;
+}
+
+}  // namespace
+
 int cmd_rm(int argc, char** argv) {
   if (argc == 0) return usage_error("rm", "no trace given");
   int failures = 0;
@@ -100,6 +114,10 @@ int cmd_rm(int argc, char** argv) {
     if (argv[i][0] == '-') return usage_error("rm", std::string("unknown option ") + argv[i]);
   }
   for (int i = 0; i < argc; ++i) {
+    if (refuse_bundle("rm", argv[i])) {
+      ++failures;
+      continue;
+    }
     auto dir = api::resolve_trace(argv[i]);
     auto removed = dir ? api::remove_trace(*dir) : Result<void>(dir.error());
     if (!removed) {
@@ -113,6 +131,7 @@ int cmd_rm(int argc, char** argv) {
 int cmd_mv(int argc, char** argv) {
   if (argc != 2) return usage_error("mv", "needs TRACE and NEW");
   if (argv[0][0] == '-' || argv[1][0] == '-') return usage_error("mv", "takes no options");
+  if (refuse_bundle("mv", argv[0])) return kExitError;
   auto dir = api::resolve_trace(argv[0]);
   if (!dir) return fail(dir.error());
   auto moved = api::rename_trace(*dir, argv[1]);

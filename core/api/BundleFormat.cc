@@ -13,16 +13,6 @@ Error archive_error(archive* a, const std::string& what) {
   return Error{what + ": " + (s ? s : "unknown libarchive error"), archive_errno(a)};
 }
 
-// "3.4 MiB", "12.0 KiB": sizes in messages.
-std::string mib(uint64_t bytes) {
-  char buf[32];
-  if (bytes < (1 << 20))
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
-
 std::string hex(const uint8_t* p, size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string s;

@@ -267,8 +267,9 @@ Result<void> check_free_space(const fs::path& dir, const Manifest& m, const std:
   const uint64_t avail = uint64_t{vfs.f_bavail} * vfs.f_frsize;
   const uint64_t need = m.bytes + m.files * 4096;  // a block per inode, roughly
   if (need > avail)
-    return Error{"unpacking " + bundle + " needs " + mib(need) + " in " + dir.string() +
-                 ", which has " + mib(avail) + " free; set REWIND_CACHE_DIR to a roomier place"};
+    return Error{"unpacking " + bundle + " needs " + human_bytes(need) + " in " + dir.string() +
+                 ", which has " + human_bytes(avail) +
+                 " free; set REWIND_CACHE_DIR to a roomier place"};
   return ok_result();
 }
 
@@ -417,7 +418,7 @@ Result<fs::path> open_bundle(const fs::path& bundle) {
   const fs::path root = fs::canonical(scratch->path(), ec);
   if (ec) return Error{"resolving " + scratch->path().string() + ": " + ec.message()};
   std::fprintf(stderr, "rewind: unpacking %s (%s) into %s\n", bundle.c_str(),
-               mib(src->size()).c_str(), entry.c_str());
+               human_bytes(src->size()).c_str(), entry.c_str());
   if (auto r = unpack(*src, root, *id); !r) return r.error().context(what);
   if (::rename(root.c_str(), entry.c_str()) != 0) {
     const int err = errno;

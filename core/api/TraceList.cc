@@ -93,7 +93,7 @@ fs::path trace_root() {
   return trace::default_trace_root();
 }
 
-Result<std::vector<TraceSummary>> list_traces() {
+Result<std::vector<TraceSummary>> list_traces(TraceDetail detail) {
   const fs::path root = trace_root();
   std::vector<TraceSummary> out;
   std::error_code ec;
@@ -103,9 +103,17 @@ Result<std::vector<TraceSummary>> list_traces() {
   const fs::path latest = latest_of(root);
   for (const auto& e : it) {
     if (!is_trace_entry(e)) continue;
-    out.push_back(summarise(e.path()));
+    if (detail == TraceDetail::Names) {
+      TraceSummary named;
+      named.name = e.path().filename().string();
+      named.dir = e.path();
+      out.push_back(std::move(named));
+    } else {
+      out.push_back(summarise(e.path()));
+    }
     out.back().latest = fs::canonical(e.path(), ec) == latest;
   }
+  // (Names: every start time is 0, so this is name order.)
   std::sort(out.begin(), out.end(), [](const TraceSummary& a, const TraceSummary& b) {
     return std::tie(a.start_time_ns, a.name) < std::tie(b.start_time_ns, b.name);
   });

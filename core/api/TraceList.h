@@ -36,8 +36,11 @@ struct TraceSummary {
 std::filesystem::path trace_root();
 
 // Every trace directory in the trace root, oldest first. A root that does
-// not exist yet has none.
-Result<std::vector<TraceSummary>> list_traces();
+// not exist yet has none. With Names, only name, dir and latest are set,
+// in name order: what the shell's completion asks for on every Tab, without
+// opening each trace and walking its files.
+enum class TraceDetail { Full, Names };
+Result<std::vector<TraceSummary>> list_traces(TraceDetail detail = TraceDetail::Full);
 
 // Deletes a trace: refused while it is recorded or in use (a replay, a
 // pack, checkpoints being saved). If it was the latest, the newest trace

@@ -107,7 +107,7 @@ case_traces() {
   "$rewind" ls >"$tmp/ls"
   grep -Eq '^exit_code-0 +[0-9-]+ [0-9:]+ +[0-9.]+ [KM]?i?B +3 +complete .*exit_code 3$' "$tmp/ls" || fail "ls: $(cat "$tmp/ls")"
   grep -Eq '^crash_segv-0 \* .* SIGSEGV +complete' "$tmp/ls" || fail "ls (latest, signal): $(cat "$tmp/ls")"
-  [[ $("$rewind" ls --names | tr '\n' ' ') == "exit_code-0 crash_segv-0 " ]] || fail "ls --names"
+  [[ $("$rewind" ls --names | tr '\n' ' ') == "crash_segv-0 exit_code-0 " ]] || fail "ls --names: $("$rewind" ls --names)"
 
   "$rewind" mv crash_segv-0 segv >/dev/null || fail "mv failed"
   [[ $(readlink "$REWIND_TRACE_DIR/latest-trace") == segv ]] || fail "latest-trace did not follow mv"
@@ -141,6 +141,12 @@ case_traces() {
   rc=0; "$rewind" rm "$tmp/not-a-trace" 2>"$tmp/err" || rc=$?
   [[ $rc -eq 1 && -e $tmp/not-a-trace/keep ]] || fail "rm of a directory that is no trace: rc $rc"
   grep -q "not a rewind trace" "$tmp/err" || fail "rm's refusal: $(cat "$tmp/err")"
+
+  # A bundle is the user's file: rm and mv leave it alone.
+  "$rewind" bundle exit_code-0 "$tmp/b.tar.zst" >/dev/null 2>&1 || fail "bundle failed"
+  rc=0; "$rewind" rm "$tmp/b.tar.zst" 2>"$tmp/err" || rc=$?
+  [[ $rc -eq 1 && -f $tmp/b.tar.zst ]] && grep -q "not a trace directory" "$tmp/err" ||
+    fail "rm of a bundle: rc $rc $(cat "$tmp/err")"
 
   "$rewind" rm segv live >/dev/null || fail "rm failed"
   [[ ! -e $REWIND_TRACE_DIR/segv && ! -e $REWIND_TRACE_DIR/live ]] || fail "rm left the traces"

@@ -14,6 +14,7 @@
 
 #include "core/api/Bundle.h"
 #include "core/base/Error.h"
+#include "core/base/Units.h"
 #include "core/trace/TraceTypes.h"
 
 namespace rwd::api::bundle {
@@ -42,9 +43,6 @@ using ArchiveReader = std::unique_ptr<archive, ReadFree>;
 using Entry = std::unique_ptr<archive_entry, EntryFree>;
 
 Error archive_error(archive* a, const std::string& what);
-
-// "3.4 MiB", "12.0 KiB": sizes in messages.
-std::string mib(uint64_t bytes);
 
 std::string hex(const uint8_t* p, size_t n);
 
